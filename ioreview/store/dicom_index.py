@@ -1,0 +1,248 @@
+"""Writing and reading the DICOM hierarchy: patient > study > series > instance, and the import log."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ioreview.imaging.header import InstanceHeader
+
+from .db import Store, Transaction, utc_now
+
+PATIENT_COLS = ("patient_id", "issuer_of_patient_id", "patient_name", "patient_birth_date",
+                "patient_sex")
+STUDY_COLS = ("study_date", "study_time", "study_id", "study_description", "accession_number",
+              "institution_name", "referring_physician_name", "specific_character_set")
+SERIES_COLS = ("modality", "series_number", "series_description", "series_date",
+               "body_part_examined", "laterality", "frame_of_reference_uid")
+INSTANCE_COLS = (
+    "sop_instance_uid", "sop_class_uid", "instance_number", "content_date", "image_type", "path",
+    "file_size", "sha256", "transfer_syntax_uid", "specific_character_set", "rows", "columns",
+    "number_of_frames", "samples_per_pixel", "photometric_interpretation", "bits_allocated",
+    "bits_stored", "pixel_representation", "planar_configuration", "pixel_spacing",
+    "imager_pixel_spacing", "estimated_magnification", "slice_thickness", "image_position",
+    "image_orientation", "rescale_slope", "rescale_intercept", "window_center", "window_width",
+    "frame_time_ms", "pixel_data_offset", "pixel_data_length",
+)
+_TUPLE_COLS = frozenset({"pixel_spacing", "imager_pixel_spacing", "image_position",
+                         "image_orientation", "window_center", "window_width"})
+_INSERT_INSTANCE = (
+    f"INSERT INTO instance (series_pk, import_run, archived, {', '.join(INSTANCE_COLS)}) "
+    f"VALUES (?, ?, ?, {', '.join('?' * len(INSTANCE_COLS))})"
+)
+
+
+def encode_multi(values: Sequence[float] | None) -> str | None:
+    """Multi-valued numbers as DICOM-style backslash text (portable, human-readable)."""
+    if values is None:
+        return None
+    return "\\".join(repr(float(v)) for v in values)
+
+
+def decode_multi(text: str | None) -> tuple[float, ...] | None:
+    if text is None or text == "":
+        return None
+    return tuple(float(v) for v in text.split("\\"))
+
+
+def patient_key(h: InstanceHeader) -> str:
+    """Identity of a patient across studies: PatientID within its issuer, else name+birth date,
+    else the study (an anonymous study is its own patient)."""
+    if h.patient_id:
+        return f"id:{h.issuer_of_patient_id}:{h.patient_id}"
+    if h.patient_name or h.patient_birth_date:
+        return f"name:{h.patient_name}:{h.patient_birth_date}"
+    return f"study:{h.study_instance_uid}"
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    path: str
+    sop_instance_uid: str
+    existing_path: str
+
+
+@dataclass
+class InsertResult:
+    inserted: list[InstanceHeader]
+    duplicates: list[Duplicate]
+    new_patients: int = 0
+    new_studies: int = 0
+    new_series: int = 0
+
+
+class IndexWriter:
+    """Inserts scanned headers batch by batch inside one import, caching hierarchy keys."""
+
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+        self._patients: dict[str, int] = {}
+        self._studies: dict[str, int] = {}
+        self._series: dict[str, int] = {}
+
+    def _pk(self, tx: Transaction, cache: dict[str, int], table: str, key_col: str, key: str,
+            insert: dict[str, Any], label: str) -> tuple[int, bool]:
+        pk = cache.get(key)
+        if pk is not None:
+            return pk, False
+        row = tx.execute(f"SELECT id FROM {table} WHERE {key_col} = ?", (key,)).fetchone()
+        created = row is None
+        if created:
+            cols = [key_col, *insert]
+            cur = tx.execute(
+                f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                (key, *insert.values()))
+            pk = int(cur.lastrowid)
+            tx.audit("create", label, pk, after={key_col: key, **insert})
+        else:
+            pk = int(row[0])
+        cache[key] = pk
+        return pk, created
+
+    def insert(self, tx: Transaction, headers: Iterable[InstanceHeader], archived: bool
+               ) -> InsertResult:
+        """Insert headers; SOP Instance UIDs already indexed (or repeated in the batch) are
+        returned as duplicates, never inserted twice."""
+        headers = list(headers)
+        result = InsertResult([], [])
+        existing = self.existing_paths(tx, [h.sop_instance_uid for h in headers])
+        rows = []
+        for h in headers:
+            uid = h.sop_instance_uid
+            if uid in existing:
+                result.duplicates.append(Duplicate(h.path, uid, existing[uid]))
+                continue
+            existing[uid] = h.path
+            p_pk, new = self._pk(tx, self._patients, "patient", "patient_key", patient_key(h),
+                                 {c: getattr(h, c) for c in PATIENT_COLS}, "patient")
+            result.new_patients += new
+            st_pk, new = self._pk(tx, self._studies, "study", "study_instance_uid",
+                                  h.study_instance_uid,
+                                  {"patient_pk": p_pk, **{c: getattr(h, c) for c in STUDY_COLS}},
+                                  "study")
+            result.new_studies += new
+            se_pk, new = self._pk(tx, self._series, "series", "series_instance_uid",
+                                  h.series_instance_uid,
+                                  {"study_pk": st_pk, **{c: getattr(h, c) for c in SERIES_COLS}},
+                                  "series")
+            result.new_series += new
+            values = [getattr(h, c) for c in INSTANCE_COLS]
+            for i, c in enumerate(INSTANCE_COLS):
+                if c in _TUPLE_COLS:
+                    values[i] = encode_multi(values[i])
+            rows.append((se_pk, self.run_id, int(archived), *values))
+            result.inserted.append(h)
+        if rows:
+            tx.executemany(_INSERT_INSTANCE, rows)
+            for h in result.inserted:
+                tx.audit("import", "instance", h.sop_instance_uid,
+                         after={"path": h.path, "sha256": h.sha256,
+                                "series": h.series_instance_uid, "run": self.run_id})
+        return result
+
+    @staticmethod
+    def existing_paths(tx: Transaction, uids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for i in range(0, len(uids), 500):
+            chunk = uids[i:i + 500]
+            q = ("SELECT sop_instance_uid, path FROM instance WHERE sop_instance_uid IN "
+                 f"({', '.join('?' * len(chunk))})")
+            found.update(tx.execute(q, chunk).fetchall())
+        return found
+
+
+def begin_import_run(tx: Transaction, sources: Sequence[str], mode: str) -> int:
+    cur = tx.execute("INSERT INTO import_run (started_at, actor, sources_json, mode)"
+                     " VALUES (?,?,?,?)", (utc_now(), tx.actor, json.dumps(list(sources)), mode))
+    run_id = int(cur.lastrowid)
+    tx.audit("start", "import_run", run_id, after={"sources": list(sources), "mode": mode})
+    return run_id
+
+
+def record_import_files(tx: Transaction, run_id: int,
+                        rows: Iterable[tuple[str, str, str | None, str | None]]) -> None:
+    """Account for input files: (path, outcome imported|duplicate|rejected, reason, sop uid)."""
+    tx.executemany("INSERT INTO import_file (import_run, path, outcome, reason, sop_instance_uid)"
+                   " VALUES (?,?,?,?,?)", [(run_id, *r) for r in rows])
+
+
+def finish_import_run(tx: Transaction, run_id: int, summary: dict[str, Any]) -> None:
+    tx.execute("UPDATE import_run SET finished_at = ?, summary_json = ? WHERE id = ?",
+               (utc_now(), json.dumps(summary, ensure_ascii=False), run_id))
+    tx.audit("finish", "import_run", run_id, after={k: v for k, v in summary.items()
+                                                    if not isinstance(v, list)})
+
+
+# -- reading ------------------------------------------------------------------------------------
+def counts(store: Store) -> dict[str, int]:
+    return {t: int(store.scalar(f"SELECT COUNT(*) FROM {t}"))
+            for t in ("patient", "study", "series", "instance", "import_run")}
+
+
+def list_studies(store: Store) -> list[dict[str, Any]]:
+    return store.query(
+        "SELECT st.id, st.study_instance_uid, st.study_date, st.study_description,"
+        " st.accession_number, p.patient_id, p.patient_name, p.id AS patient_pk,"
+        " (SELECT COUNT(*) FROM series se WHERE se.study_pk = st.id) AS n_series,"
+        " (SELECT GROUP_CONCAT(DISTINCT se.modality) FROM series se WHERE se.study_pk = st.id)"
+        "   AS modalities"
+        " FROM study st JOIN patient p ON p.id = st.patient_pk"
+        " ORDER BY p.patient_id, st.study_date, st.id")
+
+
+def list_series(store: Store, study_pk: int | None = None) -> list[dict[str, Any]]:
+    sql = ("SELECT se.*, st.study_instance_uid,"
+           " (SELECT COUNT(*) FROM instance i WHERE i.series_pk = se.id) AS n_instances,"
+           " (SELECT SUM(i.number_of_frames) FROM instance i WHERE i.series_pk = se.id) AS n_frames"
+           " FROM series se JOIN study st ON st.id = se.study_pk")
+    params: tuple[Any, ...] = ()
+    if study_pk is not None:
+        sql += " WHERE se.study_pk = ?"
+        params = (study_pk,)
+    return store.query(sql + " ORDER BY se.study_pk, se.series_number, se.id", params)
+
+
+def _header_from_row(row: dict[str, Any]) -> InstanceHeader:
+    kw = {c: row[c] for c in INSTANCE_COLS}
+    for c in _TUPLE_COLS:
+        kw[c] = decode_multi(kw[c])
+    for c in ("image_type", "content_date", "sha256", "transfer_syntax_uid",
+              "specific_character_set", "photometric_interpretation"):
+        kw[c] = kw[c] or ""
+    kw["number_of_frames"] = kw["number_of_frames"] or 1
+    for c in SERIES_COLS:
+        kw[c] = row.get(c) if c == "series_number" else (row.get(c) or "")
+    for c in PATIENT_COLS + STUDY_COLS:
+        if c in row and c != "specific_character_set":
+            kw[c] = row[c] or ""
+    return InstanceHeader(study_instance_uid=row["study_instance_uid"],
+                          series_instance_uid=row["series_instance_uid"], **kw)
+
+
+def series_headers(store: Store, series_pk: int) -> list[InstanceHeader]:
+    """All instances of a series as headers (with stored pixel offsets), by instance number."""
+    rows = store.query(
+        "SELECT i.*, se.series_instance_uid, se.modality, se.series_number,"
+        " se.series_description, se.series_date, se.body_part_examined, se.laterality,"
+        " se.frame_of_reference_uid, st.study_instance_uid, st.study_date, st.study_time,"
+        " st.study_id, st.study_description, st.accession_number, st.institution_name,"
+        " st.referring_physician_name, p.patient_id, p.issuer_of_patient_id, p.patient_name,"
+        " p.patient_birth_date, p.patient_sex"
+        " FROM instance i JOIN series se ON se.id = i.series_pk"
+        " JOIN study st ON st.id = se.study_pk JOIN patient p ON p.id = st.patient_pk"
+        " WHERE i.series_pk = ? ORDER BY i.instance_number, i.id", (series_pk,))
+    return [_header_from_row(r) for r in rows]
+
+
+def import_files(store: Store, run_id: int, outcome: str | None = None) -> list[dict[str, Any]]:
+    sql = "SELECT path, outcome, reason, sop_instance_uid FROM import_file WHERE import_run = ?"
+    params: list[Any] = [run_id]
+    if outcome:
+        sql += " AND outcome = ?"
+        params.append(outcome)
+    return store.query(sql + " ORDER BY id", params)
+
+
+def instance_paths(store: Store) -> list[dict[str, Any]]:
+    return store.query("SELECT sop_instance_uid, path, sha256, archived FROM instance ORDER BY id")
