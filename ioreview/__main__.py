@@ -1,0 +1,5 @@
+import sys
+
+from ioreview.cli import main
+
+sys.exit(main())

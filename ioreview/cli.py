@@ -1,0 +1,257 @@
+"""The `ioreview` command line.
+
+Every command takes a global `--db PATH` (or the IOREVIEW_DB environment variable) and talks to
+the service layer (`ioreview.trial.Trial`) only.  Commands that change the trial run as the
+workstation's operator session (`Trial.system_session`), audited as `cli:<login>`.
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ioreview import __version__
+from ioreview.paths import default_db_path
+
+
+class CliError(Exception):
+    """A message for the terminal user; the command exits with status 2."""
+
+
+def _progress_bar(desc: str, enabled: bool) -> tuple[Callable[[int, int], None] | None,
+                                                     Callable[[], None]]:
+    """A tqdm bar on stderr driven by a plain progress(done, total) callable."""
+    if not enabled:
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar: dict[str, Any] = {}
+
+    def progress(done: int, total: int) -> None:
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=total, desc=desc, unit="file", file=sys.stderr,
+                              dynamic_ncols=True, leave=False)
+        b = bar["bar"]
+        if b.total != total:
+            b.total = total
+        b.n = done
+        b.refresh()
+
+    def close() -> None:
+        if "bar" in bar:
+            bar["bar"].close()
+
+    return progress, close
+
+
+def _open_trial(args: argparse.Namespace):
+    from ioreview.trial import Trial
+
+    return Trial.open(args.db)
+
+
+def _operator(trial) -> Any:
+    try:
+        login = getpass.getuser()
+    except Exception:  # noqa: BLE001 - getuser raises various errors in odd environments
+        login = "operator"
+    return trial.system_session(login)
+
+
+# -- commands -------------------------------------------------------------------------------------
+def cmd_import(args: argparse.Namespace) -> int:
+    trial = _open_trial(args)
+    session = _operator(trial)
+    copy_to = None
+    if args.copy is not None:
+        copy_to = Path(args.copy) if args.copy else Path(args.db).parent / "archive"
+    progress, close = _progress_bar("import", not args.json and sys.stderr.isatty())
+    try:
+        summary = trial.import_studies(session, [Path(p) for p in args.paths], copy_to=copy_to,
+                                       progress=progress)
+    finally:
+        close()
+    data = summary.to_json_dict()
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        print(_("Imported {imported} of {seen} files in {secs:.1f} s "
+                "({dups} duplicates, {rej} rejected).").format(
+            imported=summary.imported, seen=summary.files_seen, secs=summary.elapsed_s,
+            dups=len(summary.duplicates), rej=len(summary.rejected)))
+        for r in summary.rejected[:50]:
+            print(f"  rejected: {r.path}: {r.reason}")
+        if len(summary.rejected) > 50:
+            print(_("  ... and {n} more rejected files (use --json for the full list)").format(
+                n=len(summary.rejected) - 50))
+        totals = data.get("totals", {})
+        print(_("Database now holds {patient} patients, {study} studies, {series} series, "
+                "{instance} instances.").format(**{k: totals.get(k, 0) for k in
+                                                   ("patient", "study", "series", "instance")}))
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    trial = _open_trial(args)
+    info = trial.info(_operator(trial))
+    info = {"database": str(Path(args.db).resolve()), **info}
+    if args.json:
+        print(json.dumps(info, indent=2, ensure_ascii=False, default=str))
+    else:
+        for key, value in info.items():
+            if isinstance(value, dict):
+                print(f"{key}:")
+                for k, v in value.items():
+                    print(f"  {k}: {v}")
+            else:
+                print(f"{key}: {value}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ioreview.demo import build_demo
+    from ioreview.imaging.synthetic import DemoConfig
+
+    out = Path(args.dir) if args.dir else Path(args.db).parent / "demo"
+    config = DemoConfig.small(seed=args.seed) if args.small else DemoConfig(seed=args.seed)
+    if args.subjects:
+        from dataclasses import replace
+
+        config = replace(config, n_subjects=args.subjects)
+    db_path = out / "ioreview.sqlite"
+    progress, close = _progress_bar("demo", sys.stderr.isatty())
+    try:
+        result = build_demo(out, config, progress=progress, log=print)
+    finally:
+        close()
+    print(_("Demo trial in {dir}: {n} DICOM files, database {db}").format(
+        dir=out, n=result.n_files, db=db_path))
+    print(_("Demo users (username / password):"))
+    for user in result.users:
+        print(f"  {user.username:<14} {user.password:<20} {user.role}")
+    if args.no_gui:
+        return 0
+    from ioreview.ui.app import run_app
+
+    return run_app(str(db_path), lang=args.lang)
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    from ioreview.ui.app import run_app
+
+    return run_app(str(args.db), lang=args.lang)
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    from ioreview.ui.view_app import run_view
+
+    return run_view([str(p) for p in args.paths])
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from ioreview.imaging.decode import UnsupportedImage
+    from ioreview.imaging.display import Window
+    from ioreview.imaging.render import render_frame, save_png
+
+    window = Window(float(args.window[0]), float(args.window[1])) if args.window else None
+    try:
+        image = render_frame(args.file, frame=args.frame, window=window, preset=args.preset,
+                             invert=True if args.invert else None)
+    except UnsupportedImage as exc:
+        raise CliError(f"{args.file}: {exc}") from exc
+    save_png(image, args.out)
+    print(_("Wrote {out} ({w}x{h})").format(out=args.out, w=image.shape[1], h=image.shape[0]))
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    trial = _open_trial(args)
+    problems = trial.store.verify_audit_chain()
+    n = trial.store.scalar("SELECT COUNT(*) FROM audit")
+    if problems:
+        for p in problems:
+            print(p)
+        return 1
+    print(_("Audit trail intact: {n} records, hash chain verified.").format(n=n))
+    return 0
+
+
+def _(text: str) -> str:
+    """Marks CLI text for translation (the GUI uses Qt's translator; the CLI prints English)."""
+    return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ioreview", description="Blinded imaging review and complication adjudication.")
+    parser.add_argument("--version", action="version", version=f"ioreview {__version__}")
+    parser.add_argument("--db", default=os.environ.get("IOREVIEW_DB") or str(default_db_path()),
+                        help="database file (default: $IOREVIEW_DB or the user data directory)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("import", help="index DICOM files, folders, .zip archives, DICOMDIRs")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--copy", nargs="?", const="", default=None, metavar="ARCHIVE",
+                   help="copy files into a managed archive (default: next to the database)")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("info", help="what the database holds")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("demo", help="generate a demo trial, import it and start the app")
+    p.add_argument("--dir", help="output folder (images + DIR/ioreview.sqlite)")
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--subjects", type=int, default=0, help="number of subjects (default 12)")
+    p.add_argument("--small", action="store_true", help="a tiny demo (for quick checks)")
+    p.add_argument("--no-gui", action="store_true", help="stop after building")
+    p.add_argument("--lang", help="user-interface language, e.g. zh_CN")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("app", help="start the application on --db")
+    p.add_argument("--lang", help="user-interface language, e.g. zh_CN")
+    p.set_defaults(func=cmd_app)
+
+    p = sub.add_parser("view", help="open DICOM files or folders in the viewer (no trial)")
+    p.add_argument("paths", nargs="+")
+    p.set_defaults(func=cmd_view)
+
+    p = sub.add_parser("render", help="render one frame to PNG exactly as the viewer shows it")
+    p.add_argument("file")
+    p.add_argument("--frame", type=int, default=0)
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--window", nargs=2, metavar=("CENTER", "WIDTH"), type=float)
+    g.add_argument("--preset", help="e.g. soft_tissue, bone, lung, brain, fat_fluid")
+    p.add_argument("--invert", action="store_true")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("audit", help="verify the audit trail's hash chain")
+    p.set_defaults(func=cmd_audit)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from ioreview.errors import IoreviewError
+    from ioreview.store import StoreError
+
+    try:
+        return int(args.func(args) or 0)
+    except (CliError, IoreviewError, StoreError, OSError) as exc:
+        print(f"ioreview: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(_("ioreview: interrupted; everything committed so far is kept."), file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
