@@ -1,0 +1,416 @@
+"""Importing DICOM files, folders, zip archives and DICOMDIRs into the store.
+
+`import_paths` is the use case behind "ioreview import" and the import dialog (the service
+layer checks roles; this module does not).  Every input file ends up in the import log as
+imported, duplicate (its SOP Instance UID is already indexed), skipped (a DICOMDIR index) or
+rejected with a reason; one bad file never stops an import.  Files are written in batches of
+`BATCH_SIZE`, each batch one transaction holding its instances, their import-log rows and
+their audit records, so an import killed midway leaves a consistent database and running it
+again completes it.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import multiprocessing
+import os
+import shutil
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ioreview.imaging.header import InstanceHeader
+from ioreview.imaging.scan import (DICOMDIR_REASON, ScanError, dicomdir_referenced_files,
+                                   is_dicomdir, scan_file)
+from ioreview.store.db import Store
+from ioreview.store.dicom_index import (Duplicate, IndexWriter, begin_import_run, counts,
+                                        finish_import_run, record_import_files)
+
+__all__ = ["BATCH_SIZE", "POOL_THRESHOLD", "Duplicate", "ImportSummary", "Rejected",
+           "import_paths"]
+
+#: files per transaction
+BATCH_SIZE = 500
+#: imports larger than this scan in a process pool; smaller ones in-process
+POOL_THRESHOLD = 1500
+#: with SHA-256 on, imports of more bytes than this scan in a process pool
+POOL_HASH_BYTES = 512 * 1024 * 1024
+#: files per task sent to a pool worker
+_POOL_CHUNK = 250
+#: minimum seconds between progress reports
+_PROGRESS_INTERVAL = 0.05
+_SKIPPED_DICOMDIR = "DICOMDIR index"
+
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An input file that was not imported, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class ImportSummary:
+    """What one import did; `totals` are the counts of the whole database afterwards."""
+
+    run_id: int
+    files_seen: int = 0
+    imported: int = 0
+    duplicates: list[Duplicate] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    skipped: list[Rejected] = field(default_factory=list)
+    new_patients: int = 0
+    new_studies: int = 0
+    new_series: int = 0
+    totals: dict[str, int] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Plain data for `ioreview import --json` and the import run's stored summary."""
+        return {
+            "run_id": self.run_id,
+            "files_seen": self.files_seen,
+            "imported": self.imported,
+            "duplicates": len(self.duplicates),
+            "rejected_count": len(self.rejected),
+            "skipped_count": len(self.skipped),
+            "new": {"patients": self.new_patients, "studies": self.new_studies,
+                    "series": self.new_series},
+            "totals": dict(self.totals),
+            "elapsed_s": round(self.elapsed_s, 3),
+            "rejected": [{"path": r.path, "reason": r.reason} for r in self.rejected],
+            "skipped": [{"path": r.path, "reason": r.reason} for r in self.skipped],
+        }
+
+
+# -- collecting the input files ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Inputs:
+    files: list[str]
+    rejected: list[Rejected]
+    skipped: list[Rejected]
+    cleanup: list[Path]
+
+
+def _walk_folder(folder: Path) -> Iterator[Path]:
+    """Files under `folder`, recursively and in a stable order, skipping hidden folders."""
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            yield Path(root) / name
+
+
+def _safe_member(name: str) -> PurePosixPath | None:
+    """A zip member's relative path, or None when it could escape the extraction folder."""
+    p = PurePosixPath(name.replace("\\", "/"))
+    if p.is_absolute() or not p.parts or ".." in p.parts or ":" in p.parts[0]:
+        return None
+    return p
+
+
+def _file_sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _extract_zip(archive: Path, target_root: Path, out: list[str], rejected: list[Rejected]
+                 ) -> None:
+    """Extract `archive` into `target_root/<sha256 prefix>/` (idempotent: members already
+    there with the right size are not rewritten); unsafe member paths are rejected."""
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        rejected.append(Rejected(str(archive), f"not a readable zip archive ({exc})"))
+        return
+    with zf:
+        dest = target_root / _file_sha256(archive)[:16]
+        for info in zf.infolist():
+            if info.is_dir():
+                continue
+            label = f"{archive}!{info.filename}"
+            rel = _safe_member(info.filename)
+            if rel is None:
+                rejected.append(Rejected(label, "unsafe path in zip archive (absolute or '..')"))
+                continue
+            target = dest.joinpath(*rel.parts)
+            try:
+                if not (target.is_file() and target.stat().st_size == info.file_size):
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = target.with_name(f".{target.name}.part")
+                    with zf.open(info) as src, open(tmp, "wb") as dst:
+                        shutil.copyfileobj(src, dst, 1 << 20)
+                    os.replace(tmp, target)
+            except (zipfile.BadZipFile, OSError, RuntimeError, EOFError) as exc:
+                rejected.append(Rejected(label, f"unreadable zip member ({exc})"))
+                continue
+            out.append(str(target))
+
+
+def _collect(store: Store, paths: Sequence[str | Path], copy_to: Path | None) -> _Inputs:
+    files: list[str] = []
+    rejected: list[Rejected] = []
+    skipped: list[Rejected] = []
+    cleanup: list[Path] = []
+    zip_root: Path | None = None
+
+    def zip_target() -> Path:
+        nonlocal zip_root
+        if zip_root is None:
+            if copy_to is not None:
+                copy_to.mkdir(parents=True, exist_ok=True)
+                zip_root = Path(tempfile.mkdtemp(prefix=".extract-", dir=copy_to))
+                cleanup.append(zip_root)
+            else:
+                zip_root = store.path.resolve().parent / "extracted"
+        return zip_root
+
+    def add_file(p: Path) -> None:
+        if p.suffix.lower() == ".zip" and zipfile.is_zipfile(p):
+            _extract_zip(p, zip_target(), files, rejected)
+        else:
+            files.append(str(p))
+
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for f in _walk_folder(p):
+                add_file(f)
+        elif not p.exists():
+            rejected.append(Rejected(str(p), "not found"))
+        elif p.name.upper() == "DICOMDIR" or p.suffix.lower() != ".zip" and is_dicomdir(p):
+            try:
+                referenced = dicomdir_referenced_files(p)
+            except ScanError as exc:
+                rejected.append(Rejected(str(p), exc.reason))
+                continue
+            skipped.append(Rejected(str(p), _SKIPPED_DICOMDIR))
+            files.extend(str(f) for f in referenced)
+        else:
+            add_file(p)
+
+    seen = {os.path.abspath(s.path) for s in skipped}
+    unique: list[str] = []
+    for f in files:
+        key = os.path.abspath(f)
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return _Inputs(unique, rejected, skipped, cleanup)
+
+
+# -- scanning ------------------------------------------------------------------------------------------
+_Scanned = tuple[str, InstanceHeader | None, str | None]
+
+
+def _scan_one(path: str, with_sha256: bool) -> _Scanned:
+    try:
+        return path, scan_file(path, with_sha256=with_sha256), None
+    except ScanError as exc:
+        return path, None, exc.reason
+
+
+def _scan_chunk(paths: list[str], with_sha256: bool) -> list[_Scanned]:
+    """Pool task: scan a chunk of files (module level so spawn/forkserver can pickle it)."""
+    return [_scan_one(p, with_sha256) for p in paths]
+
+
+_POOLS: dict[int, cf.ProcessPoolExecutor] = {}
+
+
+def _pool(workers: int) -> cf.ProcessPoolExecutor:
+    """A process pool created once and reused; forkserver (or spawn) because fork is unsafe
+    once Qt threads run."""
+    pool = _POOLS.get(workers)
+    if pool is None:
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        _POOLS[workers] = pool
+    return pool
+
+
+def _pool_pays(files: list[str], with_sha256: bool, n_workers: int) -> bool:
+    """Scan in worker processes when that beats their start-up: many files, or (hashing
+    costs ~1 ms per MB on one core) many bytes to hash, or a pool already running."""
+    if n_workers <= 1 or len(files) < 2 * _POOL_CHUNK:
+        return False
+    if len(files) > POOL_THRESHOLD or n_workers in _POOLS:
+        return True
+    if not with_sha256:
+        return False
+    total = 0
+    for p in files:
+        try:
+            total += os.stat(p).st_size
+        except OSError:
+            continue
+        if total > POOL_HASH_BYTES:
+            return True
+    return False
+
+
+def _scan_batches(files: list[str], with_sha256: bool, workers: int | None,
+                  tick: Callable[[int], None]) -> Iterator[list[_Scanned]]:
+    """Scan results in input order, `BATCH_SIZE` files at a time."""
+    n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    if not _pool_pays(files, with_sha256, n_workers):
+        for start in range(0, len(files), BATCH_SIZE):
+            batch = []
+            for p in files[start:start + BATCH_SIZE]:
+                batch.append(_scan_one(p, with_sha256))
+                if len(batch) % 32 == 0:
+                    tick(32)
+            tick(len(batch) % 32)
+            yield batch
+        return
+    pool = _pool(n_workers)
+    futures = [pool.submit(_scan_chunk, files[i:i + _POOL_CHUNK], with_sha256)
+               for i in range(0, len(files), _POOL_CHUNK)]
+    try:
+        batch: list[_Scanned] = []
+        for fut in futures:
+            chunk = fut.result()
+            tick(len(chunk))
+            batch.extend(chunk)
+            if len(batch) >= BATCH_SIZE:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+    finally:
+        for fut in futures:
+            fut.cancel()
+
+
+# -- archiving -------------------------------------------------------------------------------------------
+def archive_path(archive: Path, sha256: str) -> Path:
+    """Content-addressed location of a file in the archive."""
+    return archive / sha256[:2] / f"{sha256}.dcm"
+
+
+def _archive(header: InstanceHeader, archive: Path) -> InstanceHeader:
+    """Copy the file to its content-addressed path (temp name then `os.replace`: idempotent
+    and never a half-written file under the final name)."""
+    target = archive_path(archive, header.sha256)
+    if not (target.is_file() and target.stat().st_size == header.file_size):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+        shutil.copyfile(header.path, tmp)
+        os.replace(tmp, target)
+    return replace(header, path=str(target))
+
+
+# -- the use case ------------------------------------------------------------------------------------------
+def import_paths(store: Store, actor: str, paths: Sequence[str | Path], *,
+                 copy_to: Path | None = None, progress: ProgressFn | None = None,
+                 workers: int | None = None, with_sha256: bool = True) -> ImportSummary:
+    """Import files, folders (recursive), zip archives and DICOMDIRs; return what happened.
+
+    With `copy_to`, each imported file is copied to `<copy_to>/<sha[:2]>/<sha256>.dcm` and
+    indexed there (archived); otherwise files are indexed where they are (zip members are
+    extracted under `<database folder>/extracted/`).  Re-importing adds nothing: instances
+    already indexed are reported as duplicates.  `progress(done, total)` is called a few dozen
+    times per second at most; an exception it raises stops the import after the last
+    committed batch.
+    """
+    t0 = time.perf_counter()
+    copy_to = None if copy_to is None else Path(copy_to)
+    if copy_to is not None:
+        with_sha256 = True
+    inputs = _collect(store, paths, copy_to)
+    try:
+        return _run(store, actor, paths, inputs, copy_to, progress, workers, with_sha256, t0)
+    finally:
+        for folder in inputs.cleanup:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(store: Store, actor: str, paths: Sequence[str | Path], inputs: _Inputs,
+         copy_to: Path | None, progress: ProgressFn | None, workers: int | None,
+         with_sha256: bool, t0: float) -> ImportSummary:
+    with store.atomic(actor) as tx:
+        run_id = begin_import_run(tx, [str(p) for p in paths],
+                                  "copy" if copy_to is not None else "reference")
+        record_import_files(tx, run_id, [(r.path, "rejected", r.reason, None)
+                                         for r in inputs.rejected])
+        record_import_files(tx, run_id, [(s.path, "skipped", s.reason, None)
+                                         for s in inputs.skipped])
+    summary = ImportSummary(run_id, rejected=list(inputs.rejected), skipped=list(inputs.skipped))
+    total = len(inputs.files)
+    summary.files_seen = total + len(inputs.rejected) + len(inputs.skipped)
+    done = 0
+    last_report = 0.0
+
+    def tick(n: int) -> None:
+        nonlocal done, last_report
+        done += n
+        if progress is None:
+            return
+        now = time.perf_counter()
+        if now - last_report >= _PROGRESS_INTERVAL or done >= total:
+            last_report = now
+            progress(done, total)
+
+    if progress is not None:
+        progress(0, total)
+    writer = IndexWriter(run_id)
+    for batch in _scan_batches(inputs.files, with_sha256, workers, tick):
+        _write_batch(store, actor, writer, batch, copy_to, summary)
+    summary.totals = counts(store)
+    summary.elapsed_s = time.perf_counter() - t0
+    with store.atomic(actor) as tx:
+        finish_import_run(tx, run_id, summary.to_json_dict())
+    return summary
+
+
+def _write_batch(store: Store, actor: str, writer: IndexWriter, batch: list[_Scanned],
+                 copy_to: Path | None, summary: ImportSummary) -> None:
+    """One transaction: the batch's instances, its import-log rows and audit records."""
+    headers: list[InstanceHeader] = []
+    log: list[tuple[str, str, str | None, str | None]] = []
+    rejected: list[Rejected] = []
+    skipped: list[Rejected] = []
+    for path, header, reason in batch:
+        if header is not None:
+            headers.append(header)
+        elif reason == DICOMDIR_REASON:
+            skipped.append(Rejected(path, _SKIPPED_DICOMDIR))
+            log.append((path, "skipped", _SKIPPED_DICOMDIR, None))
+        else:
+            rejected.append(Rejected(path, reason or "unreadable"))
+            log.append((path, "rejected", reason, None))
+    with store.atomic(actor) as tx:
+        if copy_to is not None and headers:
+            existing = IndexWriter.existing_paths(tx, [h.sop_instance_uid for h in headers])
+            archived: list[InstanceHeader] = []
+            for h in headers:
+                if h.sop_instance_uid in existing:
+                    archived.append(h)
+                    continue
+                try:
+                    archived.append(_archive(h, copy_to))
+                except OSError as exc:
+                    rejected.append(Rejected(h.path, f"could not copy to the archive ({exc})"))
+                    log.append((h.path, "rejected", rejected[-1].reason, None))
+                    continue
+                existing[h.sop_instance_uid] = h.path
+            headers = archived
+        result = writer.insert(tx, headers, archived=copy_to is not None)
+        log.extend((h.path, "imported", None, h.sop_instance_uid) for h in result.inserted)
+        log.extend((d.path, "duplicate", f"already indexed as {d.existing_path}",
+                    d.sop_instance_uid) for d in result.duplicates)
+        record_import_files(tx, writer.run_id, log)
+    summary.imported += len(result.inserted)
+    summary.duplicates.extend(result.duplicates)
+    summary.rejected.extend(rejected)
+    summary.skipped.extend(skipped)
+    summary.new_patients += result.new_patients
+    summary.new_studies += result.new_studies
+    summary.new_series += result.new_series
