@@ -1,0 +1,561 @@
+"""The grey-scale display pipeline of PS3.3 C.11 as pure functions.
+
+stored values --Modality LUT (C.11.1)--> modality values (HU on CT) --VOI LUT or window
+(C.11.2)--> 0..255 display values, inverted for MONOCHROME1 (C.7.6.3.1.2).
+
+The render path folds the whole pipeline into one `DisplayLut` built once per window change:
+a linear window becomes one multiply-add in float32 (measured faster than a table gather on
+this machine: 512x512 ~0.17 ms against ~0.25 ms, 2000x2000 ~3 ms against ~8 ms), everything
+else (SIGMOID, LUT sequences) a uint8 table indexed by the stored bit pattern (≤ 65536
+entries), applied with one `np.take`.  Both give the exact formulas of C.11.2.1.2 rounded to
+the nearest grey level.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.pixels import apply_modality_lut
+
+from ioreview.imaging.header import InstanceHeader
+
+__all__ = [
+    "VOI_FUNCTIONS",
+    "RADIOGRAPHIC_MODALITIES",
+    "PRESETS",
+    "DATA_PRESETS",
+    "Window",
+    "VoiLut",
+    "ModalityLut",
+    "DisplayLut",
+    "modality_lut",
+    "apply_window",
+    "rescale_for",
+    "windows_from_header",
+    "voi_luts_from_header",
+    "modality_lut_from_header",
+    "is_inverted",
+    "auto_window",
+    "full_range_window",
+    "preset_names",
+    "resolve_preset",
+    "build_display_lut",
+    "to_display_uint8",
+    "rgb_to_uint8",
+]
+
+#: VOI LUT Function values (0028,1056), PS3.3 C.11.2.1.3.
+VOI_FUNCTIONS: tuple[str, ...] = ("LINEAR", "LINEAR_EXACT", "SIGMOID")
+
+#: Projection radiography modalities, windowed on their full range by default.
+RADIOGRAPHIC_MODALITIES: frozenset[str] = frozenset({"CR", "DX", "MG", "RF", "XA", "PX", "IO", "RG", "DF"})
+
+#: Presets computed from the image itself rather than fixed numbers; every modality has them.
+DATA_PRESETS: tuple[str, ...] = ("auto", "full range")
+
+_ROWS_PER_CHUNK_ELEMENTS = 131072  # ~0.5 MB float32 scratch: stays in L2 while folding
+_CHUNK_ABOVE_ELEMENTS = 1 << 20  # smaller frames fold in one pass (faster than chunking)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A window centre/width with its VOI LUT Function (PS3.3 C.11.2.1.2, C.11.2.1.3)."""
+
+    center: float
+    width: float
+    function: str = "LINEAR"
+    explanation: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        fn = str(self.function).upper()
+        if fn not in VOI_FUNCTIONS:
+            raise ValueError(f"function: {self.function!r} is not one of {', '.join(VOI_FUNCTIONS)}")
+        object.__setattr__(self, "function", fn)
+        object.__setattr__(self, "center", float(self.center))
+        object.__setattr__(self, "width", float(self.width))
+        if not np.isfinite(self.center):
+            raise ValueError(f"center: must be finite, not {self.center}")
+        if fn == "LINEAR" and not self.width >= 1:
+            raise ValueError(f"width: must be >= 1 for LINEAR (PS3.3 C.11.2.1.2.1), not {self.width}")
+        if fn != "LINEAR" and not self.width > 0:
+            raise ValueError(f"width: must be > 0 for {fn}, not {self.width}")
+
+    @property
+    def lower(self) -> float:
+        return self.center - self.width / 2
+
+    @property
+    def upper(self) -> float:
+        return self.center + self.width / 2
+
+
+@dataclass(frozen=True, eq=False)
+class VoiLut:
+    """One item of the VOI LUT Sequence (PS3.3 C.11.2.1.1): a table from modality values."""
+
+    first_mapped: int
+    data: np.ndarray = field(repr=False)
+    bits: int
+    explanation: str = ""
+
+    def apply(self, values: np.ndarray, y_min: float = 0.0, y_max: float = 255.0) -> np.ndarray:
+        """Map modality values through the table, rescaled to [y_min, y_max] (float64)."""
+        idx = np.floor(np.asarray(values, dtype=np.float64)) - self.first_mapped
+        np.clip(idx, 0, len(self.data) - 1, out=idx)
+        out = self.data[idx.astype(np.intp)].astype(np.float64)
+        return out / float(2**self.bits - 1) * (y_max - y_min) + y_min
+
+
+@dataclass(frozen=True, eq=False)
+class ModalityLut:
+    """The first item of the Modality LUT Sequence (PS3.3 C.11.1.1)."""
+
+    first_mapped: int
+    data: np.ndarray = field(repr=False)
+    bits: int
+
+    def apply(self, stored: np.ndarray) -> np.ndarray:
+        idx = np.asarray(stored, dtype=np.int64) - self.first_mapped
+        np.clip(idx, 0, len(self.data) - 1, out=idx)
+        return self.data[idx].astype(np.float64)
+
+    @property
+    def output_range(self) -> tuple[float, float]:
+        return 0.0, float(2**self.bits - 1)
+
+
+def modality_lut(
+    arr: np.ndarray, slope: float = 1.0, intercept: float = 0.0, ds: Dataset | None = None
+) -> np.ndarray:
+    """Stored values to modality values (PS3.3 C.11.1), as float64.
+
+    With a dataset holding a Modality LUT Sequence the table is applied through pydicom's
+    `apply_modality_lut`; otherwise the linear rescale ``arr * slope + intercept``.
+    """
+    if ds is not None and ds.get("ModalityLUTSequence"):
+        return np.asarray(apply_modality_lut(arr, ds), dtype=np.float64)
+    out = np.asarray(arr, dtype=np.float64) * float(slope)
+    out += float(intercept)
+    return out
+
+
+def apply_window(
+    values: np.ndarray, window: Window, y_min: float = 0.0, y_max: float = 255.0
+) -> np.ndarray:
+    """Apply a window exactly as PS3.3 C.11.2.1.2.1 / C.11.2.1.3.1 / C.11.2.1.3.2 define it.
+
+    Returns float64 in [y_min, y_max] (not rounded).
+    """
+    x = np.asarray(values, dtype=np.float64)
+    y_range = y_max - y_min
+    c, w = window.center, window.width
+    if window.function == "SIGMOID":
+        with np.errstate(over="ignore"):
+            return y_range / (1.0 + np.exp(-4.0 * (x - c) / w)) + y_min
+    if window.function == "LINEAR":
+        c, w = c - 0.5, w - 1.0
+        if w == 0:
+            return np.where(x <= c, y_min, y_max).astype(np.float64)
+    out = ((x - c) / w + 0.5) * y_range + y_min
+    return np.clip(out, y_min, y_max, out=out)
+
+
+def _float(value: Any, default: float) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return default
+    return out if np.isfinite(out) else default
+
+
+def _frame_item(ds: Dataset, frame: int, sequence: str) -> Dataset | None:
+    """The functional group item (PS3.3 C.7.6.16) for `frame`: per-frame first, then shared."""
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
+    if per_frame and 0 <= frame < len(per_frame):
+        seq = per_frame[frame].get(sequence)
+        if seq:
+            return seq[0]
+    shared = ds.get("SharedFunctionalGroupsSequence")
+    if shared:
+        seq = shared[0].get(sequence)
+        if seq:
+            return seq[0]
+    return None
+
+
+def rescale_for(ds_or_header: Dataset | InstanceHeader, frame: int = 0) -> tuple[float, float]:
+    """Rescale slope and intercept (PS3.3 C.11.1.1.2), from functional groups when enhanced."""
+    if isinstance(ds_or_header, InstanceHeader):
+        return _float(ds_or_header.rescale_slope, 1.0), _float(ds_or_header.rescale_intercept, 0.0)
+    ds = ds_or_header
+    if "RescaleSlope" in ds or "RescaleIntercept" in ds:
+        return _float(ds.get("RescaleSlope"), 1.0), _float(ds.get("RescaleIntercept"), 0.0)
+    item = _frame_item(ds, frame, "PixelValueTransformationSequence")
+    if item is not None:
+        return _float(item.get("RescaleSlope"), 1.0), _float(item.get("RescaleIntercept"), 0.0)
+    return 1.0, 0.0
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        return [value]
+    return list(value)
+
+
+def _windows(centers: Any, widths: Any, function: Any, explanations: Any) -> list[Window]:
+    cs, ws, es = _as_list(centers), _as_list(widths), _as_list(explanations)
+    fn = str(function or "LINEAR").upper()
+    out: list[Window] = []
+    for i, (c, w) in enumerate(zip(cs, ws)):
+        try:
+            out.append(Window(float(c), float(w), fn, str(es[i]) if i < len(es) else ""))
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def windows_from_header(ds_or_header: Dataset | InstanceHeader, frame: int = 0) -> list[Window]:
+    """Every valid Window Center/Width pair of the VOI LUT module (PS3.3 C.11.2), in order.
+
+    For enhanced multi-frame datasets the Frame VOI LUT functional group is used.  Pairs that
+    break the width rules of C.11.2.1.2 are skipped.  Use `voi_luts_from_header` for tables.
+    """
+    if isinstance(ds_or_header, InstanceHeader):
+        return _windows(ds_or_header.window_center, ds_or_header.window_width, "LINEAR", None)
+    ds = ds_or_header
+    if "WindowCenter" in ds and "WindowWidth" in ds:
+        return _windows(
+            ds.WindowCenter, ds.WindowWidth, ds.get("VOILUTFunction"), ds.get("WindowCenterWidthExplanation")
+        )
+    item = _frame_item(ds, frame, "FrameVOILUTSequence")
+    if item is not None and "WindowCenter" in item and "WindowWidth" in item:
+        return _windows(
+            item.WindowCenter, item.WindowWidth, item.get("VOILUTFunction"), item.get("WindowCenterWidthExplanation")
+        )
+    return []
+
+
+def _lut_data(item: Dataset, ds: Dataset) -> tuple[int, np.ndarray, int]:
+    descriptor = [int(v) for v in item.LUTDescriptor]
+    n = descriptor[0] or 65536
+    first = descriptor[1]
+    bits = descriptor[2]
+    elem = item["LUTData"]
+    if elem.VR == "OW" or isinstance(elem.value, (bytes, bytearray)):
+        little = True
+        meta = getattr(ds, "file_meta", None)
+        ts = str(getattr(meta, "TransferSyntaxUID", "") or "")
+        if ts == "1.2.840.10008.1.2.2":
+            little = False
+        data = np.frombuffer(bytes(elem.value), dtype="<u2" if little else ">u2")[:n]
+    else:
+        data = np.asarray(_as_list(elem.value), dtype=np.int64)[:n]
+    return first, np.asarray(data, dtype=np.uint16 if bits > 8 else np.uint8), bits
+
+
+def voi_luts_from_header(ds: Dataset) -> list[VoiLut]:
+    """Items of the VOI LUT Sequence (PS3.3 C.11.2.1.1) as `VoiLut` tables."""
+    out: list[VoiLut] = []
+    for item in ds.get("VOILUTSequence") or []:
+        if "LUTDescriptor" not in item or "LUTData" not in item:
+            continue
+        first, data, bits = _lut_data(item, ds)
+        out.append(VoiLut(first, data, bits, str(item.get("LUTExplanation", "") or "")))
+    return out
+
+
+def modality_lut_from_header(ds: Dataset) -> ModalityLut | None:
+    """The Modality LUT Sequence item (PS3.3 C.11.1.1) when present, else None."""
+    seq = ds.get("ModalityLUTSequence")
+    if not seq or "LUTDescriptor" not in seq[0] or "LUTData" not in seq[0]:
+        return None
+    first, data, bits = _lut_data(seq[0], ds)
+    return ModalityLut(first, data, bits)
+
+
+def is_inverted(ds_or_header: Dataset | InstanceHeader) -> bool:
+    """MONOCHROME1 shows minimum values white (PS3.3 C.7.6.3.1.2): invert the display."""
+    if isinstance(ds_or_header, InstanceHeader):
+        pi = ds_or_header.photometric_interpretation
+    else:
+        pi = ds_or_header.get("PhotometricInterpretation", "")
+    return str(pi or "").strip().upper() == "MONOCHROME1"
+
+
+def full_range_window(lo: float, hi: float) -> Window:
+    """A LINEAR window that maps `lo` to 0 and `hi` to 255 exactly."""
+    lo, hi = float(lo), float(hi)
+    if hi < lo:
+        raise ValueError(f"hi: {hi} is below lo {lo}")
+    return Window((lo + hi + 1.0) / 2.0, hi - lo + 1.0, "LINEAR", "full range")
+
+
+def _sample(values: np.ndarray, limit: int = 262144) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.size <= limit:
+        return arr.ravel()
+    step = int(np.ceil(np.sqrt(arr.size / limit)))
+    if arr.ndim >= 2:
+        return arr[..., ::step, ::step].ravel()
+    return arr[::step * step]
+
+
+def auto_window(values: np.ndarray, modality: str = "") -> Window:
+    """A window from the data: full range for radiographs, 0.5-99.5 percentiles otherwise.
+
+    `values` are modality values (after rescale).  The image is subsampled to ≤ 256k pixels,
+    so this stays well under a millisecond for big radiographs.
+    """
+    sample = _sample(values)
+    if sample.size == 0:
+        raise ValueError("values: empty array")
+    sample = sample[np.isfinite(sample)] if sample.dtype.kind == "f" else sample
+    if sample.size == 0:
+        raise ValueError("values: no finite values")
+    if modality.upper() in RADIOGRAPHIC_MODALITIES:
+        lo, hi = float(sample.min()), float(sample.max())
+        return Window((lo + hi + 1.0) / 2.0, hi - lo + 1.0, "LINEAR", "auto")
+    lo, hi = (float(v) for v in np.percentile(sample, (0.5, 99.5)))
+    if hi - lo < 1.0:
+        lo, hi = float(sample.min()), float(sample.max())
+    return Window((lo + hi) / 2.0, max(hi - lo, 1.0), "LINEAR", "auto")
+
+
+#: Fixed presets per modality (window centre/width in modality units; HU for CT).
+PRESETS: dict[str, dict[str, Window]] = {
+    "CT": {
+        "soft tissue": Window(40, 400, explanation="soft tissue"),
+        "bone": Window(500, 2000, explanation="bone"),
+        "bone (narrow)": Window(300, 1500, explanation="bone (narrow)"),
+        "lung": Window(-600, 1500, explanation="lung"),
+        "brain": Window(40, 80, explanation="brain"),
+        "subdural": Window(75, 215, explanation="subdural"),
+        "fat/fluid": Window(-40, 300, explanation="fat/fluid"),
+        "mediastinum": Window(50, 350, explanation="mediastinum"),
+        "liver": Window(60, 160, explanation="liver"),
+    },
+    "DX": {},
+    "CR": {},
+    "MR": {},
+    "US": {},
+}
+
+
+def preset_names(modality: str) -> list[str]:
+    """Preset names in key order for a modality: its fixed presets, then the data presets."""
+    fixed = list(PRESETS.get(modality.upper(), {}))
+    return fixed + list(DATA_PRESETS)
+
+
+def resolve_preset(name: str, modality: str, values: np.ndarray | None = None) -> Window:
+    """The window for preset `name`; data presets need the modality values of the image."""
+    fixed = PRESETS.get(modality.upper(), {})
+    key = name.strip().lower()
+    for k, w in fixed.items():
+        if k.lower() == key:
+            return w
+    if key in DATA_PRESETS:
+        if values is None:
+            raise ValueError(f"values: preset {name!r} is computed from the image; pass its values")
+        if key == "auto":
+            return auto_window(values, modality)
+        sample = np.asarray(values)
+        return full_range_window(float(np.nanmin(sample)), float(np.nanmax(sample)))
+    raise ValueError(f"name: unknown preset {name!r} for {modality or 'this modality'}; have {preset_names(modality)}")
+
+
+@dataclass(frozen=True, eq=False)
+class DisplayLut:
+    """Stored values to 0..255, folded from rescale (or Modality LUT), window and inversion.
+
+    `table` (uint8, indexed by the stored value's unsigned bit pattern) exists for stored
+    types of ≤ 16 bits.  `scale`/`offset` are set when the mapping is linear (LINEAR or
+    LINEAR_EXACT window after a linear rescale); `to_display_uint8` then uses the folded
+    multiply-add, which is faster than the gather and gives the same result.
+    """
+
+    dtype: np.dtype
+    table: np.ndarray | None
+    scale: float | None
+    offset: float | None
+    slope: float
+    intercept: float
+    window: Window | VoiLut
+    invert: bool
+    modality: ModalityLut | None = None
+
+
+def _stored_range(dtype: np.dtype, bits_stored: int | None) -> tuple[int, int]:
+    bits = min(bits_stored or dtype.itemsize * 8, dtype.itemsize * 8)
+    if dtype.kind == "i":
+        return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    return 0, 2**bits - 1
+
+
+def _exact(
+    stored: np.ndarray,
+    slope: float,
+    intercept: float,
+    window: Window | VoiLut,
+    invert: bool,
+    modality: ModalityLut | None,
+) -> np.ndarray:
+    values = modality.apply(stored) if modality is not None else modality_lut(stored, slope, intercept)
+    if isinstance(window, VoiLut):
+        y = window.apply(values)
+    else:
+        y = apply_window(values, window)
+    if invert:
+        y = 255.0 - y
+    y += 0.5
+    np.clip(y, 0.0, 255.0, out=y)
+    return y.astype(np.uint8)
+
+
+def _fold(x: np.ndarray, scale: float, offset: float, out: np.ndarray | None = None) -> np.ndarray:
+    """clip(x * scale + offset, 0, 255) truncated to uint8, in float32, row-chunked.
+
+    Chunking keeps the float32 scratch in cache; on a 2000x2000 frame this halves the time.
+    """
+    if out is None:
+        out = np.empty(x.shape, dtype=np.uint8)
+    if x.ndim == 0 or x.size == 0:
+        np.copyto(out, np.clip(np.float32(x) * np.float32(scale) + np.float32(offset), 0, 255), casting="unsafe")
+        return out
+    x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+    o2 = out.reshape(-1, out.shape[-1]) if out.ndim != 2 else out  # a view: out is C-contiguous
+    s, b = np.float32(scale), np.float32(offset)
+    rows = max(1, _ROWS_PER_CHUNK_ELEMENTS // max(x2.shape[1], 1))
+    if x2.size <= _CHUNK_ABOVE_ELEMENTS:
+        rows = x2.shape[0]
+    buf = np.empty((rows, x2.shape[1]), dtype=np.float32)
+    for i in range(0, x2.shape[0], rows):
+        xs = x2[i : i + rows]
+        bb = buf[: xs.shape[0]]
+        np.multiply(xs, s, out=bb)
+        bb += b
+        np.clip(bb, 0.0, 255.0, out=bb)
+        np.copyto(o2[i : i + rows], bb, casting="unsafe")
+    return out
+
+
+def build_display_lut(
+    dtype: np.dtype | type | str,
+    slope: float = 1.0,
+    intercept: float = 0.0,
+    window: Window | VoiLut | None = None,
+    invert: bool = False,
+    *,
+    bits_stored: int | None = None,
+    modality: ModalityLut | None = None,
+) -> DisplayLut:
+    """Fold Modality LUT (C.11.1), VOI (C.11.2) and MONOCHROME1 inversion into one mapping.
+
+    `dtype` is the dtype of the stored array to be shown.  Without a window the whole range
+    of stored values (by `bits_stored`) after rescale is shown.
+    """
+    dt = np.dtype(dtype)
+    if dt.kind not in "uib":
+        raise ValueError(f"dtype: stored values must be integers, not {dt}")
+    if dt.kind == "b":
+        dt = np.dtype(np.uint8)
+    if not np.isfinite(slope) or slope == 0:
+        raise ValueError(f"slope: must be finite and non-zero, not {slope}")
+    if not np.isfinite(intercept):
+        raise ValueError(f"intercept: must be finite, not {intercept}")
+    if window is None:
+        lo, hi = _stored_range(dt, bits_stored)
+        if modality is not None:
+            ys = modality.apply(np.array([lo, hi]))
+            lo_v, hi_v = float(ys.min()), float(ys.max())
+        else:
+            lo_v, hi_v = sorted((lo * slope + intercept, hi * slope + intercept))
+        window = full_range_window(lo_v, hi_v)
+    scale: float | None = None
+    offset: float | None = None
+    if modality is None and isinstance(window, Window) and window.function != "SIGMOID":
+        c, w = window.center, window.width
+        if window.function == "LINEAR":
+            c, w = c - 0.5, w - 1.0
+        if w > 0:
+            # y = ((x*slope + intercept - c) / w + 0.5) * 255
+            scale = slope * 255.0 / w
+            offset = ((intercept - c) / w + 0.5) * 255.0
+            if invert:
+                scale, offset = -scale, 255.0 - offset
+            offset += 0.5
+    table: np.ndarray | None = None
+    if dt.itemsize <= 2:
+        n = 2 ** (dt.itemsize * 8)
+        udt = np.dtype(f"u{dt.itemsize}")
+        stored = np.arange(n, dtype=np.int64).astype(udt).view(dt)
+        if scale is not None and offset is not None:
+            table = _fold(stored.reshape(1, -1), scale, offset).ravel()
+        else:
+            table = _exact(stored, slope, intercept, window, invert, modality)
+    return DisplayLut(dt, table, scale, offset, float(slope), float(intercept), window, bool(invert), modality)
+
+
+def to_display_uint8(stored: np.ndarray, lut: DisplayLut, out: np.ndarray | None = None) -> np.ndarray:
+    """Stored grey values to 0..255 display values through a prebuilt `DisplayLut`."""
+    arr = np.asarray(stored)
+    if arr.dtype.kind == "b":
+        arr = arr.view(np.uint8)
+    if arr.dtype.byteorder not in ("=", "|"):
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    if arr.dtype != lut.dtype:
+        raise ValueError(f"stored: dtype {arr.dtype} does not match the DisplayLut's {lut.dtype}")
+    if out is not None and (out.shape != arr.shape or out.dtype != np.uint8 or not out.flags.c_contiguous):
+        raise ValueError(f"out: needs a C-contiguous uint8 array of shape {arr.shape}")
+    if lut.scale is not None and lut.offset is not None:
+        return _fold(arr, lut.scale, lut.offset, out)
+    if lut.table is not None:
+        idx = arr.view(np.dtype(f"u{arr.dtype.itemsize}"))
+        if out is None:
+            out = np.empty(arr.shape, dtype=np.uint8)
+        if idx.size > _CHUNK_ABOVE_ELEMENTS and idx.ndim >= 2:
+            _gather_in_halves(lut.table, idx, out)
+        else:
+            np.take(lut.table, idx, out=out, mode="wrap")
+        return out
+    result = _exact(arr, lut.slope, lut.intercept, lut.window, lut.invert, lut.modality)
+    if out is None:
+        return result
+    out[...] = result
+    return out
+
+
+_gather_pool: ThreadPoolExecutor | None = None
+
+
+def _gather_in_halves(table: np.ndarray, idx: np.ndarray, out: np.ndarray) -> None:
+    """np.take releases the GIL: two halves on two threads nearly halve a big radiograph."""
+    global _gather_pool
+    if _gather_pool is None:
+        _gather_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ioreview-lut")
+    half = idx.shape[0] // 2
+    job = _gather_pool.submit(np.take, table, idx[:half], None, out[:half], "wrap")
+    np.take(table, idx[half:], out=out[half:], mode="wrap")
+    job.result()
+
+
+def rgb_to_uint8(arr: np.ndarray, bits: int | None = None) -> np.ndarray:
+    """Colour samples to 8 bits for display; RGB of 8 bits passes through unchanged.
+
+    Deeper samples (16-bit palettes, 12/16/32-bit RGB) keep their top 8 of `bits` bits.
+    """
+    a = np.asarray(arr)
+    if a.dtype == np.uint8:
+        return a
+    if a.dtype.kind not in "ui":
+        raise ValueError(f"arr: colour samples must be integers, not {a.dtype}")
+    nbits = bits or a.dtype.itemsize * 8
+    if nbits <= 8:
+        return np.clip(a, 0, 255).astype(np.uint8)
+    return (np.clip(a, 0, None).astype(np.uint64) >> np.uint64(nbits - 8)).clip(0, 255).astype(np.uint8)

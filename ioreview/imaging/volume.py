@@ -1,0 +1,449 @@
+"""Series of slices into volumes, checked for geometry problems instead of stacked blindly.
+
+Native slices are read straight into one preallocated array at the Pixel Data offsets the
+index stored (no per-slice temporaries); compressed slices are decoded in a reused process
+pool started with "spawn" (fork is unsafe once Qt runs, and decoders hold the GIL).
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from ioreview.imaging.decode import (
+    NATIVE_TRANSFER_SYNTAXES,
+    UnsupportedImage,
+    correct_unused_bits,
+    native_dtype,
+    read_frames,
+)
+from ioreview.imaging.header import InstanceHeader
+
+__all__ = [
+    "Plane",
+    "SliceOrderReport",
+    "Volume",
+    "VolumeError",
+    "sort_slices",
+    "load_volume",
+    "reformat",
+    "start_decode_pool",
+    "shutdown_decode_pool",
+]
+
+Plane = Literal["axial", "coronal", "sagittal"]
+
+#: A step larger than this multiple of the median spacing is reported as a gap.
+GAP_FACTOR = 1.5
+#: Steps deviating from the median by more than this fraction are "irregular".
+IRREGULAR_TOLERANCE = 0.1
+#: Positions closer than this (mm) along the normal are duplicates.
+DUPLICATE_MM = 1e-3
+#: Direction cosines differing by more than this are a different orientation.
+ORIENTATION_TOLERANCE = 1e-3
+
+_BIG_ENDIAN = "1.2.840.10008.1.2.2"
+
+
+class VolumeError(ValueError):
+    """The slices cannot be stacked into one volume; `report` says why."""
+
+    def __init__(self, message: str, report: SliceOrderReport | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+@dataclass(frozen=True)
+class SliceOrderReport:
+    """What sorting found about the geometry of a series (PS3.3 C.7.6.2.1.1).
+
+    `ok` is True only when the slices are parallel, equally spaced, without gaps or
+    duplicates and of one size; otherwise `problems` says what is wrong, in words.
+    """
+
+    ok: bool
+    problems: tuple[str, ...]
+    spacing: float | None
+    n_slices: int = 0
+    normal: tuple[float, float, float] | None = None
+    positions: tuple[float, ...] = ()
+    stackable: bool = True
+
+
+def _orientation(h: InstanceHeader) -> np.ndarray | None:
+    if h.image_orientation is None or len(h.image_orientation) != 6:
+        return None
+    o = np.asarray(h.image_orientation, dtype=np.float64)
+    if not np.all(np.isfinite(o)):
+        return None
+    return o
+
+
+def _normal(o: np.ndarray) -> np.ndarray:
+    n = np.cross(o[:3], o[3:])
+    norm = np.linalg.norm(n)
+    return n / norm if norm > 0 else n
+
+
+def sort_slices(headers: Sequence[InstanceHeader]) -> tuple[list[InstanceHeader], SliceOrderReport]:
+    """Sort slices along the slice normal (row x column cosines of Image Orientation).
+
+    Positions are Image Position (Patient) projected on the normal (PS3.3 C.7.6.2.1.1), in
+    ascending order.  Gaps (a step > 1.5x the median), irregular spacing, duplicate positions,
+    mixed orientations and mixed sizes are listed in the report's `problems`.  Without
+    positions or orientation the slices are ordered by Instance Number and the report says so.
+    """
+    hs = list(headers)
+    problems: list[str] = []
+    if not hs:
+        return [], SliceOrderReport(False, ("no slices",), None, 0, stackable=False)
+    stackable = True
+    sizes = {(h.rows, h.columns) for h in hs}
+    if len(sizes) > 1:
+        problems.append(f"mixed image sizes (rows x columns): {', '.join(f'{r}x{c}' for r, c in sorted(sizes, key=str))}")
+        stackable = False
+    samples = {h.samples_per_pixel or 1 for h in hs}
+    if len(samples) > 1:
+        problems.append("mixed samples per pixel (grey and colour slices)")
+        stackable = False
+    spacings = {h.pixel_spacing for h in hs}
+    if len(spacings) > 1:
+        problems.append(f"mixed Pixel Spacing: {sorted(spacings, key=str)}")
+    rescale = {(h.rescale_slope, h.rescale_intercept) for h in hs}
+    if len(rescale) > 1:
+        problems.append("Rescale Slope/Intercept vary between slices (values are rescaled per slice)")
+
+    orients = [_orientation(h) for h in hs]
+    positions = [h.image_position for h in hs]
+    if any(o is None for o in orients) or any(p is None or len(p) != 3 for p in positions):
+        problems.append("Image Position/Orientation (Patient) missing: ordered by Instance Number, spacing unknown")
+        ordered = sorted(hs, key=lambda h: (h.instance_number is None, h.instance_number or 0))
+        return ordered, SliceOrderReport(False, tuple(problems), None, len(hs), stackable=stackable)
+
+    ref = orients[0]
+    assert ref is not None
+    if any(np.max(np.abs(o - ref)) > ORIENTATION_TOLERANCE for o in orients if o is not None):
+        n_distinct = len({tuple(np.round(o, 3)) for o in orients if o is not None})
+        problems.append(f"mixed orientations: {n_distinct} different Image Orientation (Patient) values")
+        stackable = False
+    normal = _normal(ref)
+    pos = np.asarray(positions, dtype=np.float64)
+    d = pos @ normal
+    order = np.argsort(d, kind="stable")
+    ordered = [hs[i] for i in order]
+    d_sorted = d[order]
+    spacing: float | None = None
+    if len(hs) > 1:
+        steps = np.diff(d_sorted)
+        dup = steps < DUPLICATE_MM
+        if dup.any():
+            where = ", ".join(f"{d_sorted[i]:.2f}" for i in np.flatnonzero(dup)[:5])
+            problems.append(f"{int(dup.sum())} duplicate slice position(s) at {where} mm along the normal")
+        real = steps[~dup]
+        if real.size:
+            spacing = float(np.median(real))
+            gaps = np.flatnonzero((steps > GAP_FACTOR * spacing) & ~dup)
+            for i in gaps[:5]:
+                problems.append(
+                    f"gap of {steps[i]:.2f} mm between slices {i} and {i + 1} "
+                    f"(expected {spacing:.2f} mm): {steps[i] / spacing - 1:.0f} slice(s) missing?"
+                )
+            if len(gaps) > 5:
+                problems.append(f"{len(gaps) - 5} more gaps")
+            not_gap = real[real <= GAP_FACTOR * spacing]
+            if not_gap.size and np.max(np.abs(not_gap - spacing)) > IRREGULAR_TOLERANCE * spacing:
+                problems.append(
+                    f"irregular slice spacing: {not_gap.min():.3f} to {not_gap.max():.3f} mm (median {spacing:.3f} mm)"
+                )
+        # in-plane drift of the slice origins (gantry tilt or a sheared stack)
+        inplane = pos[order] - np.outer(d_sorted, normal)
+        drift = float(np.max(np.linalg.norm(inplane - inplane[0], axis=1)))
+        if spacing and drift > 0.5 * max(spacing, 1.0) and not dup.all():
+            problems.append(f"slice origins shift in-plane by up to {drift:.1f} mm (gantry tilt or sheared stack)")
+    ok = not problems
+    report = SliceOrderReport(
+        ok, tuple(problems), spacing, len(hs), tuple(float(v) for v in normal), tuple(float(v) for v in d_sorted), stackable
+    )
+    return ordered, report
+
+
+@dataclass(eq=False)
+class Volume:
+    """Stored values (z, y, x) of a sorted series with the geometry needed to show and measure it."""
+
+    array: np.ndarray
+    headers: list[InstanceHeader]
+    spacing_zyx: tuple[float, float, float]
+    slope: float
+    intercept: float
+    report: SliceOrderReport
+    origin: tuple[float, float, float] | None = None
+    orientation: tuple[float, float, float, float, float, float] | None = None
+    slice_slopes: np.ndarray | None = field(default=None, repr=False)
+    slice_intercepts: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.array.shape)
+
+    @property
+    def voxel_volume_mm3(self) -> float:
+        z, y, x = self.spacing_zyx
+        return z * y * x
+
+    def values(self, dtype: np.dtype | type = np.float32) -> np.ndarray:
+        """Modality values (PS3.3 C.11.1): stored * slope + intercept, per slice when they vary."""
+        out = self.array.astype(dtype)
+        if self.slice_slopes is not None and self.slice_intercepts is not None:
+            out *= self.slice_slopes.astype(dtype)[:, None, None]
+            out += self.slice_intercepts.astype(dtype)[:, None, None]
+        else:
+            if self.slope != 1.0:
+                out *= self.slope
+            if self.intercept != 0.0:
+                out += self.intercept
+        return out
+
+    def hu(self) -> np.ndarray:
+        """Hounsfield units for CT (float32): the modality values of the volume."""
+        return self.values(np.float32)
+
+
+# ---------------------------------------------------------------- decode pool (compressed)
+
+_pool: ProcessPoolExecutor | None = None
+_pool_workers = 0
+_pool_lock = threading.Lock()
+
+
+def start_decode_pool(workers: int = 2) -> ProcessPoolExecutor:
+    """The module's decode pool, created on first use with the "spawn" context and reused."""
+    global _pool, _pool_workers
+    if workers < 1:
+        raise ValueError(f"workers: must be >= 1, not {workers}")
+    with _pool_lock:
+        if _pool is not None and _pool_workers != workers:
+            _pool.shutdown(wait=True, cancel_futures=True)
+            _pool = None
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+            _pool_workers = workers
+        return _pool
+
+
+def shutdown_decode_pool() -> None:
+    """Stop the decode pool's worker processes (at application exit or in tests)."""
+    global _pool, _pool_workers
+    with _pool_lock:
+        if _pool is not None:
+            _pool.shutdown(wait=True, cancel_futures=True)
+        _pool = None
+        _pool_workers = 0
+
+
+def _decode_chunk(paths: list[str]) -> np.ndarray:
+    """Worker: decode the first frame of each file; returns (n, rows, cols[, 3]) stored values."""
+    return np.concatenate([read_frames(p, [0]) for p in paths])
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _is_native(h: InstanceHeader) -> bool:
+    return (
+        h.transfer_syntax_uid in NATIVE_TRANSFER_SYNTAXES
+        and h.pixel_data_offset is not None
+        and h.bits_allocated in (8, 16, 32)
+        and (h.samples_per_pixel or 1) == 1
+    )
+
+
+def _dtype_for(headers: Sequence[InstanceHeader]) -> np.dtype:
+    kinds = {(h.bits_allocated, h.pixel_representation or 0) for h in headers}
+    if len(kinds) > 1:
+        raise VolumeError(f"slices mix Bits Allocated / Pixel Representation: {sorted(kinds, key=str)}")
+    bits, rep = kinds.pop()
+    if bits == 1:
+        return np.dtype(np.uint8)
+    if bits not in (8, 16, 32):
+        raise VolumeError(f"Bits Allocated {bits} is not supported for volumes")
+    return native_dtype(bits, rep).newbyteorder("=")
+
+
+def _read_native(arr: np.ndarray, i: int, h: InstanceHeader) -> None:
+    """preadv the slice straight into arr[i] (no temporary), then fix byte order and bits."""
+    target = arr[i]
+    nbytes = target.nbytes
+    if h.pixel_data_length is not None and h.pixel_data_length < nbytes:
+        raise UnsupportedImage(f"{h.path}: Pixel Data holds {h.pixel_data_length} bytes, a slice needs {nbytes}")
+    assert h.pixel_data_offset is not None
+    fd = os.open(h.path, os.O_RDONLY)
+    try:
+        got = os.preadv(fd, [memoryview(target).cast("B")], h.pixel_data_offset)
+    finally:
+        os.close(fd)
+    if got != nbytes:
+        raise UnsupportedImage(f"{h.path}: file truncated: read {got} of {nbytes} pixel bytes")
+    if h.transfer_syntax_uid == _BIG_ENDIAN:
+        target.byteswap(inplace=True)
+    bits_stored = h.bits_stored or h.bits_allocated or 16
+    if bits_stored < arr.dtype.itemsize * 8:
+        correct_unused_bits(target, bits_stored, h.pixel_representation == 1)
+
+
+def _chunks(items: list[int], n_chunks: int) -> list[list[int]]:
+    size = max(1, -(-len(items) // n_chunks))
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def load_volume(
+    headers: Sequence[InstanceHeader],
+    progress: Callable[[int, int], None] | None = None,
+    workers: int = 2,
+) -> Volume:
+    """Sort, check and load a series into one (z, y, x) array of stored values.
+
+    Native slices are read with `os.preadv` into their slot of the preallocated array; other
+    slices are decoded in the reused spawn pool (`workers` processes; in-process when 1 or
+    when there are only a few).  Gaps, duplicates and irregular spacing are loaded but listed
+    in `Volume.report`; slices that cannot share one array (mixed sizes or orientations)
+    raise `VolumeError`.  `progress(done, total)` is called as slices arrive.
+    """
+    if workers < 1:
+        raise ValueError(f"workers: must be >= 1, not {workers}")
+    if not headers:
+        raise ValueError("headers: no slices given")
+    if any(not h.has_pixels for h in headers):
+        raise VolumeError("some instances have no pixel data (Rows/Columns missing)")
+    multi = [h for h in headers if (h.number_of_frames or 1) > 1]
+    if multi:
+        if len(headers) == 1:
+            return _load_multiframe(headers[0], progress)
+        raise VolumeError("a multi-frame instance cannot be stacked with other instances")
+    ordered, report = sort_slices(headers)
+    if not report.stackable:
+        raise VolumeError("cannot stack the series: " + "; ".join(report.problems), report)
+    if (ordered[0].samples_per_pixel or 1) != 1:
+        raise VolumeError("colour slices cannot form a volume of values", report)
+    n = len(ordered)
+    rows, cols = ordered[0].rows or 0, ordered[0].columns or 0
+    dtype = _dtype_for(ordered)
+    arr = np.empty((n, rows, cols), dtype=dtype)
+    done = 0
+    reported = 0
+    step = max(1, n // 100)
+
+    def tick(k: int) -> None:
+        nonlocal done, reported
+        done += k
+        if progress is not None and (done - reported >= step or done == n):
+            reported = done
+            progress(done, n)
+
+    native = [i for i, h in enumerate(ordered) if _is_native(h)]
+    coded = [i for i, h in enumerate(ordered) if not _is_native(h)]
+    futures: dict[Future[np.ndarray], list[int]] = {}
+    if coded and workers > 1 and len(coded) >= 4:
+        pool = start_decode_pool(workers)
+        for chunk in _chunks(coded, workers * 8):
+            futures[pool.submit(_decode_chunk, [ordered[i].path for i in chunk])] = chunk
+    elif coded:
+        for i in coded:
+            arr[i] = _coerce(read_frames(ordered[i].path, [0])[0], dtype, ordered[i])
+            tick(1)
+    for i in native:
+        _read_native(arr, i, ordered[i])
+        tick(1)
+    pending = set(futures)
+    try:
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                chunk = futures.pop(fut)
+                frames = fut.result()
+                for j, i in enumerate(chunk):
+                    arr[i] = _coerce(frames[j], dtype, ordered[i])
+                del frames
+                tick(len(chunk))
+    finally:
+        for fut in pending:
+            fut.cancel()
+    return _volume(arr, ordered, report)
+
+
+def _coerce(frame: np.ndarray, dtype: np.dtype, h: InstanceHeader) -> np.ndarray:
+    if frame.ndim != 2:
+        raise VolumeError(f"{h.path}: decoded frame has shape {frame.shape}, expected 2-D grey values")
+    if frame.dtype != dtype and not np.can_cast(frame.dtype, dtype, casting="same_kind"):
+        raise VolumeError(f"{h.path}: decoded dtype {frame.dtype} does not fit the volume's {dtype}")
+    return frame
+
+
+def _volume(arr: np.ndarray, ordered: list[InstanceHeader], report: SliceOrderReport) -> Volume:
+    first = ordered[0]
+    row_sp, col_sp = first.pixel_spacing or (1.0, 1.0)
+    z = report.spacing or first.slice_thickness or 1.0
+    slopes = np.array([h.rescale_slope if h.rescale_slope is not None else 1.0 for h in ordered])
+    intercepts = np.array([h.rescale_intercept if h.rescale_intercept is not None else 0.0 for h in ordered])
+    varying = bool(np.ptp(slopes) > 0 or np.ptp(intercepts) > 0)
+    return Volume(
+        array=arr,
+        headers=ordered,
+        spacing_zyx=(float(z), float(row_sp), float(col_sp)),
+        slope=float(slopes[0]),
+        intercept=float(intercepts[0]),
+        report=report,
+        origin=first.image_position,
+        orientation=first.image_orientation,
+        slice_slopes=slopes if varying else None,
+        slice_intercepts=intercepts if varying else None,
+    )
+
+
+def _load_multiframe(h: InstanceHeader, progress: Callable[[int, int], None] | None) -> Volume:
+    """One multi-frame instance: frames become slices; per-frame positions are not indexed."""
+    arr = read_frames(h.path)
+    if arr.ndim != 3:
+        raise VolumeError(f"{h.path}: colour frames cannot form a volume of values")
+    if progress is not None:
+        progress(arr.shape[0], arr.shape[0])
+    report = SliceOrderReport(
+        False,
+        ("single multi-frame instance: frames stacked in stored order; per-frame positions not checked",),
+        h.slice_thickness,
+        arr.shape[0],
+        stackable=True,
+    )
+    return _volume(np.ascontiguousarray(arr), [h], report)
+
+
+def reformat(
+    volume: Volume, plane: Plane, index: int
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """One plane of the volume and its pixel spacing (row mm, column mm) for MPR display.
+
+    "axial" is the acquired plane (slice `index`); "coronal" fixes a row and "sagittal" a
+    column of the acquired plane.  In reformatted planes the slice axis runs down the rows,
+    flipped so that the slice furthest along +z of the patient (superior) is at the top.
+    Show the result with a pixel aspect of row mm / column mm.
+    """
+    arr = volume.array
+    dz, dy, dx = volume.spacing_zyx
+    limits = {"axial": arr.shape[0], "coronal": arr.shape[1], "sagittal": arr.shape[2]}
+    if plane not in limits:
+        raise ValueError(f"plane: must be 'axial', 'coronal' or 'sagittal', not {plane!r}")
+    if not 0 <= index < limits[plane]:
+        raise ValueError(f"index: {index} is outside 0..{limits[plane] - 1} for the {plane} plane")
+    if plane == "axial":
+        return arr[index], (dy, dx)
+    flip = volume.report.normal is not None and volume.report.normal[2] > 0
+    image = arr[:, index, :] if plane == "coronal" else arr[:, :, index]
+    if flip:
+        image = image[::-1]
+    return np.ascontiguousarray(image), (dz, dx if plane == "coronal" else dy)

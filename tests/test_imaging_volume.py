@@ -1,0 +1,259 @@
+"""Series to volumes: sorting, geometry problems, offset reads, the spawn decode pool, MPR."""
+from __future__ import annotations
+
+import random
+import tracemalloc
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import (
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    JPEG2000Lossless,
+    RLELossless,
+    generate_uid,
+)
+
+from ioreview.imaging.header import InstanceHeader
+from ioreview.imaging.volume import (
+    SliceOrderReport,
+    VolumeError,
+    load_volume,
+    reformat,
+    shutdown_decode_pool,
+    sort_slices,
+)
+
+CT = "1.2.840.10008.5.1.4.1.1.2"
+
+
+def _offset(path: Path, ts: str) -> tuple[int | None, int | None]:
+    if ts not in (ExplicitVRLittleEndian, ExplicitVRBigEndian):
+        return None, None
+    raw = path.read_bytes()
+    big = ts == ExplicitVRBigEndian
+    pos = raw.rfind(b"\x7f\xe0\x00\x10" if big else b"\xe0\x7f\x10\x00")
+    length = int.from_bytes(raw[pos + 8 : pos + 12], "big" if big else "little")
+    return pos + 12, length
+
+
+def write_series(
+    out: Path,
+    n: int = 8,
+    shape: tuple[int, int] = (24, 20),
+    spacing: float = 2.5,
+    ts: str = ExplicitVRLittleEndian,
+    z_positions: list[float] | None = None,
+    seed: int = 0,
+) -> tuple[list[InstanceHeader], np.ndarray]:
+    """A small axial CT series (signed 16-bit, HU = stored - 1024 ... stored as HU+0) in `out`.
+
+    Returns shuffled headers (with Pixel Data offsets for native files) and the expected
+    (z, y, x) stored values in ascending z order.
+    """
+    rng = np.random.default_rng(seed)
+    zs = z_positions if z_positions is not None else [i * spacing - 40.0 for i in range(n)]
+    study, series, frame = generate_uid(), generate_uid(), generate_uid()
+    headers, arrays = [], []
+    for k, z in enumerate(zs):
+        arr = rng.integers(-1024, 2000, size=shape).astype(np.int16)
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = CT
+        meta.MediaStorageSOPInstanceUID = generate_uid()
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds = Dataset()
+        ds.file_meta = meta
+        ds.SOPClassUID, ds.SOPInstanceUID = CT, meta.MediaStorageSOPInstanceUID
+        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study, series, frame
+        ds.Modality = "CT"
+        ds.InstanceNumber = k + 1
+        ds.ImagePositionPatient = [-30.0, -20.0, float(z)]
+        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        ds.PixelSpacing = [0.7, 0.8]
+        ds.SliceThickness = spacing
+        ds.Rows, ds.Columns = shape
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+        ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
+        ds.PixelData = arr.tobytes()
+        if ts in (RLELossless, JPEG2000Lossless):
+            ds.compress(ts)
+        p = out / f"s{k:03d}.dcm"
+        big = ts == ExplicitVRBigEndian
+        if big:
+            ds.file_meta.TransferSyntaxUID = ts
+            ds.PixelData = arr.astype(">i2").tobytes()
+            ds.save_as(p, enforce_file_format=True, little_endian=False, implicit_vr=False)
+        else:
+            ds.save_as(p, enforce_file_format=True)
+        offset, length = _offset(p, ts)
+        headers.append(InstanceHeader(
+            path=str(p), sop_instance_uid=ds.SOPInstanceUID, sop_class_uid=CT, study_instance_uid=study,
+            series_instance_uid=series, transfer_syntax_uid=ts, modality="CT", instance_number=k + 1,
+            rows=shape[0], columns=shape[1], samples_per_pixel=1, photometric_interpretation="MONOCHROME2",
+            bits_allocated=16, bits_stored=16, pixel_representation=1, pixel_spacing=(0.7, 0.8),
+            slice_thickness=spacing, image_position=(-30.0, -20.0, float(z)),
+            image_orientation=(1.0, 0.0, 0.0, 0.0, 1.0, 0.0), rescale_slope=1.0, rescale_intercept=-1024.0,
+            pixel_data_offset=offset, pixel_data_length=length,
+        ))
+        arrays.append(arr)
+    order = np.argsort(zs, kind="stable")
+    expected = np.stack([arrays[i] for i in order])
+    random.Random(seed).shuffle(headers)
+    return headers, expected
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _pool_cleanup():
+    yield
+    shutdown_decode_pool()
+
+
+def test_native_series_loads_in_order(tmp_path: Path) -> None:
+    headers, expected = write_series(tmp_path, n=9)
+    seen: list[tuple[int, int]] = []
+    vol = load_volume(headers, progress=lambda d, t: seen.append((d, t)))
+    np.testing.assert_array_equal(vol.array, expected)
+    assert vol.report.ok and vol.report.problems == ()
+    assert vol.report.spacing == pytest.approx(2.5)
+    assert vol.spacing_zyx == pytest.approx((2.5, 0.7, 0.8))
+    assert [h.image_position[2] for h in vol.headers] == sorted(h.image_position[2] for h in headers)
+    assert seen[-1] == (9, 9)
+    np.testing.assert_allclose(vol.hu(), expected.astype(np.float32) - 1024)
+    assert vol.origin == (-30.0, -20.0, -40.0)
+
+
+def test_big_endian_native_series(tmp_path: Path) -> None:
+    headers, expected = write_series(tmp_path, n=4, ts=ExplicitVRBigEndian)
+    vol = load_volume(headers)
+    np.testing.assert_array_equal(vol.array, expected)
+    assert vol.array.dtype == np.int16 and vol.array.dtype.isnative
+
+
+@pytest.mark.parametrize("ts", [RLELossless, JPEG2000Lossless])
+def test_compressed_series_in_spawn_pool(tmp_path: Path, ts: str) -> None:
+    headers, expected = write_series(tmp_path, n=10, shape=(40, 36), ts=ts)
+    assert all(h.pixel_data_offset is None for h in headers)
+    seen: list[tuple[int, int]] = []
+    vol = load_volume(headers, progress=lambda d, t: seen.append((d, t)), workers=2)
+    np.testing.assert_array_equal(vol.array, expected)
+    assert seen[-1] == (10, 10)
+    in_process = load_volume(headers[:3], workers=1)
+    assert in_process.array.shape == (3, 40, 36)
+
+
+def test_gap_is_reported_not_hidden(tmp_path: Path) -> None:
+    zs = [0.0, 2.5, 5.0, 7.5, 15.0, 17.5]
+    headers, expected = write_series(tmp_path, z_positions=zs)
+    vol = load_volume(headers)
+    np.testing.assert_array_equal(vol.array, expected)
+    assert not vol.report.ok
+    assert any("gap of 7.50 mm" in p for p in vol.report.problems)
+    assert vol.report.spacing == pytest.approx(2.5)
+
+
+def test_duplicates_and_irregular_spacing(tmp_path: Path) -> None:
+    headers, _ = write_series(tmp_path, z_positions=[0.0, 2.5, 2.5, 5.0, 7.5])
+    _, report = sort_slices(headers)
+    assert any("duplicate" in p for p in report.problems)
+    headers, _ = write_series(tmp_path, z_positions=[0.0, 2.0, 5.0, 7.0, 10.0], seed=1)
+    _, report = sort_slices(headers)
+    assert any("irregular" in p for p in report.problems)
+    assert not any("gap" in p for p in report.problems)
+
+
+def test_mixed_orientation_and_size_refuse_to_stack(tmp_path: Path) -> None:
+    headers, _ = write_series(tmp_path, n=4)
+    tilted = [replace(headers[0], image_orientation=(1.0, 0.0, 0.0, 0.0, 0.0, -1.0))] + headers[1:]
+    with pytest.raises(VolumeError, match="mixed orientations") as info:
+        load_volume(tilted)
+    assert isinstance(info.value.report, SliceOrderReport)
+    resized = [replace(headers[0], rows=12)] + headers[1:]
+    with pytest.raises(VolumeError, match="mixed image sizes"):
+        load_volume(resized)
+
+
+def test_missing_positions_fall_back_to_instance_number(tmp_path: Path) -> None:
+    headers, _ = write_series(tmp_path, n=5)
+    bare = [replace(h, image_position=None) for h in headers]
+    ordered, report = sort_slices(bare)
+    assert [h.instance_number for h in ordered] == [1, 2, 3, 4, 5]
+    assert not report.ok and report.spacing is None
+    assert "Instance Number" in report.problems[0]
+
+
+def test_oblique_stack_sorted_along_normal() -> None:
+    normal = np.array([0.0, np.sin(0.3), np.cos(0.3)])
+    row = np.array([1.0, 0.0, 0.0])
+    col = np.cross(normal, row)
+    iop = tuple(float(v) for v in (*row, *col))
+    hs = [
+        InstanceHeader(path=f"{i}", sop_instance_uid=str(i), sop_class_uid=CT, study_instance_uid="1",
+                       series_instance_uid="1", rows=4, columns=4, image_orientation=iop,
+                       image_position=tuple(float(v) for v in (normal * 3.0 * i + np.array([5.0, 1.0, 2.0]))))
+        for i in (3, 0, 2, 1)
+    ]
+    ordered, report = sort_slices(hs)
+    assert [h.path for h in ordered] == ["0", "1", "2", "3"]
+    assert report.ok and report.spacing == pytest.approx(3.0)
+
+
+def test_reformat_planes(tmp_path: Path) -> None:
+    headers, expected = write_series(tmp_path, n=6)
+    vol = load_volume(headers)
+    axial, sp = reformat(vol, "axial", 2)
+    np.testing.assert_array_equal(axial, expected[2])
+    assert sp == (0.7, 0.8)
+    coronal, sp = reformat(vol, "coronal", 5)
+    np.testing.assert_array_equal(coronal, expected[::-1, 5, :])
+    assert sp == (2.5, 0.8)
+    sagittal, sp = reformat(vol, "sagittal", 3)
+    np.testing.assert_array_equal(sagittal, expected[::-1, :, 3])
+    assert sp == (2.5, 0.7)
+    with pytest.raises(ValueError, match="index"):
+        reformat(vol, "sagittal", 20)
+    with pytest.raises(ValueError, match="plane"):
+        reformat(vol, "oblique", 0)  # type: ignore[arg-type]
+
+
+def test_native_load_has_no_per_slice_copies(tmp_path: Path) -> None:
+    headers, expected = write_series(tmp_path, n=20, shape=(128, 128))
+    raw = expected.nbytes
+    tracemalloc.start()
+    try:
+        vol = load_volume(headers)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(vol.array, expected)
+    assert peak <= 1.3 * raw
+
+
+def test_varying_rescale_is_applied_per_slice(tmp_path: Path) -> None:
+    headers, expected = write_series(tmp_path, n=3)
+    headers = sorted(headers, key=lambda h: h.image_position[2])
+    headers[1] = replace(headers[1], rescale_slope=2.0)
+    vol = load_volume(headers)
+    assert any("Rescale" in p for p in vol.report.problems)
+    hu = vol.hu()
+    np.testing.assert_allclose(hu[1], expected[1] * 2.0 - 1024)
+    np.testing.assert_allclose(hu[0], expected[0] - 1024.0)
+
+
+def test_bad_arguments(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="headers"):
+        load_volume([])
+    headers, _ = write_series(tmp_path, n=2)
+    with pytest.raises(ValueError, match="workers"):
+        load_volume(headers, workers=0)
+
+
+def test_reads_match_pydicom(tmp_path: Path) -> None:
+    headers, _ = write_series(tmp_path, n=3)
+    vol = load_volume(headers)
+    for h, slab in zip(vol.headers, vol.array):
+        np.testing.assert_array_equal(slab, pydicom.dcmread(h.path).pixel_array)
