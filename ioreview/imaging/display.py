@@ -227,7 +227,8 @@ def windows_from_header(ds_or_header: Dataset | InstanceHeader, frame: int = 0) 
     break the width rules of C.11.2.1.2 are skipped.  Use `voi_luts_from_header` for tables.
     """
     if isinstance(ds_or_header, InstanceHeader):
-        return _windows(ds_or_header.window_center, ds_or_header.window_width, "LINEAR", None)
+        return _windows(ds_or_header.window_center, ds_or_header.window_width,
+                        ds_or_header.voi_lut_function or "LINEAR", None)
     ds = ds_or_header
     if "WindowCenter" in ds and "WindowWidth" in ds:
         return _windows(

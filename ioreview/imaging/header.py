@@ -84,6 +84,8 @@ class InstanceHeader:
     rescale_intercept: float | None = None
     window_center: tuple[float, ...] | None = None
     window_width: tuple[float, ...] | None = None
+    #: VOI LUT Function (0028,1056): LINEAR (default), LINEAR_EXACT or SIGMOID
+    voi_lut_function: str = ""
     frame_time_ms: float | None = None
     #: byte offset of the Pixel Data *value* in the file, for native (uncompressed) pixel data
     pixel_data_offset: int | None = None

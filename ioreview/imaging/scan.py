@@ -102,6 +102,7 @@ _FIELDS: dict[int, tuple[str, int, int]] = {
     0x00280103: ("pixel_representation", _US, 0),
     0x00281050: ("window_center", _FLOATS, -1),
     0x00281051: ("window_width", _FLOATS, -1),
+    0x00281056: ("voi_lut_function", _CODE, 0),
     0x00281052: ("rescale_intercept", _FLOAT, 0),
     0x00281053: ("rescale_slope", _FLOAT, 0),
 }

@@ -23,6 +23,7 @@ INSTANCE_COLS = (
     "bits_stored", "pixel_representation", "planar_configuration", "pixel_spacing",
     "imager_pixel_spacing", "estimated_magnification", "slice_thickness", "image_position",
     "image_orientation", "rescale_slope", "rescale_intercept", "window_center", "window_width",
+    "voi_lut_function",
     "frame_time_ms", "pixel_data_offset", "pixel_data_length",
 )
 _TUPLE_COLS = frozenset({"pixel_spacing", "imager_pixel_spacing", "image_position",
@@ -208,7 +209,7 @@ def _header_from_row(row: dict[str, Any]) -> InstanceHeader:
     for c in _TUPLE_COLS:
         kw[c] = decode_multi(kw[c])
     for c in ("image_type", "content_date", "sha256", "transfer_syntax_uid",
-              "specific_character_set", "photometric_interpretation"):
+              "specific_character_set", "photometric_interpretation", "voi_lut_function"):
         kw[c] = kw[c] or ""
     kw["number_of_frames"] = kw["number_of_frames"] or 1
     for c in SERIES_COLS:
