@@ -1,0 +1,106 @@
+"""The command line as a coordinator uses it: import, info, render, audit, demo."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+
+from ioreview.cli import main
+
+PYDICOM_TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
+
+
+def pydicom_data_dir() -> Path:
+    import data_store  # the pydicom-data package
+
+    return Path(data_store.__file__).parent / "data"
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_import_real_files_accounts_for_every_file(tmp_path, capsys):
+    junk = tmp_path / "incoming"
+    junk.mkdir()
+    (junk / "notes.txt").write_text("not dicom")
+    (junk / "empty.dcm").write_bytes(b"")
+    db = str(tmp_path / "t.sqlite")
+    code, out, err = run(capsys, "--db", db, "import", str(PYDICOM_TEST_FILES),
+                         str(pydicom_data_dir()), str(junk), "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert "Traceback" not in out + err
+    accounted = (summary["imported"] + summary["duplicates"] + summary["rejected_count"]
+                 + summary["skipped_count"])
+    assert accounted == summary["files_seen"]
+    assert summary["imported"] > 120
+    reasons = {Path(r["path"]).name: r["reason"] for r in summary["rejected"]}
+    assert reasons["notes.txt"] == "not a DICOM file"
+    assert "empty" in reasons["empty.dcm"] or "not a DICOM" in reasons["empty.dcm"]
+    assert all(r["reason"] for r in summary["rejected"])
+    totals = summary["totals"]
+
+    # Re-running the same import changes no counts.
+    code, out, _ = run(capsys, "--db", db, "import", str(PYDICOM_TEST_FILES),
+                       str(pydicom_data_dir()), str(junk), "--json")
+    again = json.loads(out)
+    assert again["imported"] == 0
+    assert {k: again["totals"][k] for k in ("patient", "study", "series", "instance")} == \
+        {k: totals[k] for k in ("patient", "study", "series", "instance")}
+
+    code, out, _ = run(capsys, "--db", db, "info", "--json")
+    info = json.loads(out)
+    assert info["instances"] == totals["instance"]
+
+    code, out, _ = run(capsys, "--db", db, "audit")
+    assert code == 0 and "intact" in out
+
+
+def test_render_writes_the_viewer_frame(tmp_path, capsys):
+    import imageio.v3 as iio
+
+    from ioreview.imaging.render import render_frame
+
+    out = tmp_path / "ct.png"
+    src = get_testdata_file("CT_small.dcm")
+    code, text, err = run(capsys, "render", src, "--window", "40", "400", "--out", str(out))
+    assert code == 0, err
+    png = iio.imread(out)
+    from ioreview.imaging.display import Window
+
+    assert np.array_equal(png, render_frame(src, window=Window(40, 400)))
+
+
+def test_render_of_a_non_image_is_a_clear_message(tmp_path, capsys):
+    bogus = tmp_path / "x.dcm"
+    bogus.write_text("hello")
+    code, _, err = run(capsys, "render", str(bogus), "--out", str(tmp_path / "x.png"))
+    assert code == 2
+    assert "x.dcm" in err and "Traceback" not in err
+
+
+def test_unusable_database_is_a_clear_message(tmp_path, capsys):
+    bogus = tmp_path / "bad.sqlite"
+    bogus.write_bytes(b"garbage" * 1000)
+    code, _, err = run(capsys, "--db", str(bogus), "info")
+    assert code == 2 and "not a usable ioreview database" in err
+
+
+@pytest.mark.slow
+def test_demo_no_gui_builds_a_populated_trial(tmp_path, capsys):
+    code, out, err = run(capsys, "demo", "--small", "--no-gui", "--dir", str(tmp_path / "d"))
+    assert code == 0, err
+    assert (tmp_path / "d" / "ioreview.sqlite").exists()
+    assert (tmp_path / "d" / "ground_truth.json").exists()
+    assert "reader1" in out and "coordinator" in out
+    code, out, _ = run(capsys, "--db", str(tmp_path / "d" / "ioreview.sqlite"), "info", "--json")
+    info = json.loads(out)
+    assert info["instances"] > 0 and info["cases"] > 0 and info["assignments"] > 0
+    assert info["users"] >= 5
