@@ -1,0 +1,173 @@
+"""Viewer benchmarks: frame from stored values to painted screen, and first-image latency.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_viewer.py [--slices 500]
+
+Figures printed (median of ~300 frames each):
+- 512x512 CT scroll frame: a new stored slice -> display LUT -> QImage -> painted widget;
+- 512x512 CT window/level frame: a new window on the same slice -> painted widget;
+- ~2000x2000 radiograph frame (scroll and window/level);
+- first image of a 500-slice uncompressed series on screen after the series is chosen, and
+  the time until the whole series is decoded into the cache by the background loader.
+The 500-slice series is generated once under benchmarks/_data/ (gitignored).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QObject, QSettings, Signal  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from ioreview.imaging.display import Window  # noqa: E402
+from ioreview.imaging.header import InstanceHeader  # noqa: E402
+from ioreview.ui.viewer.series_loader import ImageRef  # noqa: E402
+from ioreview.ui.viewer.viewport import ImageViewport  # noqa: E402
+
+DATA = Path(__file__).resolve().parent / "_data"
+
+
+class ArraySource(QObject):
+    """A stack of in-memory frames shaped like a SeriesLoader (isolates paint from decode)."""
+
+    frameReady = Signal(int)
+    progressChanged = Signal(int, int)
+
+    def __init__(self, frames: np.ndarray, header: InstanceHeader) -> None:
+        super().__init__()
+        self.frames = frames
+        self._ref = ImageRef(header)
+
+    count = property(lambda self: len(self.frames))
+    modality = property(lambda self: self._ref.header.modality)
+    description = property(lambda self: "bench")
+    frame_of_reference_uid = property(lambda self: "")
+
+    def image(self, i: int) -> np.ndarray:
+        return self.frames[i]
+
+    def ref(self, i: int) -> ImageRef:
+        return self._ref
+
+    def set_focus(self, i: int) -> None:
+        pass
+
+
+def _header(modality: str, rows: int, cols: int, slope: float, intercept: float, wc: float, ww: float) -> InstanceHeader:
+    return InstanceHeader(
+        path="", sop_instance_uid="1.2.3", sop_class_uid="", study_instance_uid="", series_instance_uid="",
+        modality=modality, rows=rows, columns=cols, bits_allocated=16, bits_stored=12 if modality != "CT" else 16,
+        pixel_representation=1 if modality == "CT" else 0, photometric_interpretation="MONOCHROME2",
+        pixel_spacing=(0.7, 0.7), rescale_slope=slope, rescale_intercept=intercept,
+        window_center=(wc,), window_width=(ww,), image_orientation=(1, 0, 0, 0, 1, 0), image_position=(0, 0, 0),
+    )
+
+
+def _median_ms(samples: list[float]) -> str:
+    return f"median {statistics.median(samples) * 1e3:6.2f} ms  (p90 {np.percentile(samples, 90) * 1e3:6.2f} ms)"
+
+
+def bench_paint(
+    app: QApplication, frames: np.ndarray, header: InstanceHeader, size: tuple[int, int], n: int = 300, interactive: bool = True
+) -> tuple[list[float], list[float]]:
+    """Times of scroll frames and window/level frames, each from stored values to painted widget.
+
+    `interactive` paints as during a wheel or drag (nearest-neighbour scaling); otherwise as
+    the one bilinear repaint that follows when the user pauses.
+    """
+    vp = ImageViewport(keymap=None)
+    vp.resize(*size)
+    vp.show()
+    app.processEvents()
+    vp.set_source(ArraySource(frames, header))
+    vp.repaint()
+    scroll: list[float] = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        if interactive:
+            vp.mark_interactive()
+        vp.set_index((i + 1) % len(frames))
+        vp.repaint()
+        scroll.append(time.perf_counter() - t0)
+    wl: list[float] = []
+    base = vp.window
+    for i in range(n):
+        t0 = time.perf_counter()
+        if interactive:
+            vp.mark_interactive()
+        vp.set_window(Window(base.center + (i % 40), base.width + (i % 25)))
+        vp.repaint()
+        wl.append(time.perf_counter() - t0)
+    vp.close()
+    return scroll, wl
+
+
+def bench_first_image(app: QApplication, n_slices: int) -> None:
+    from ioreview.imaging.scan import scan_file
+    from ioreview.imaging.synthetic import write_ct_series
+    from ioreview.trial import SeriesView
+    from ioreview.ui.viewer.viewer_window import ViewerWidget
+
+    folder = DATA / f"ct_{n_slices}"
+    if not (folder / f"{n_slices:04d}.dcm").exists():
+        print(f"writing a {n_slices}-slice 512x512 CT series to {folder} ...", flush=True)
+        write_ct_series(folder, n_slices=n_slices, shape=(512, 512), seed=0)
+    headers = tuple(scan_file(p, with_sha256=False) for p in sorted(folder.glob("*.dcm")))
+    series = SeriesView(1, "CT", "bench", len(headers), len(headers), headers)
+    for run in range(3):
+        w = ViewerWidget(settings=QSettings(str(DATA / "bench.ini"), QSettings.Format.IniFormat))
+        w.resize(1200, 800)
+        w.show()
+        app.processEvents()
+        vp = w.grid.viewports[0]
+        t0 = time.perf_counter()
+        w.set_series([series])
+        while vp._stored is None:
+            app.processEvents()
+        vp.repaint()
+        first = time.perf_counter() - t0
+        loader = w._loaders["1"]
+        while loader.decoded_count < loader.count:
+            app.processEvents()
+            time.sleep(0.0005)
+        whole = time.perf_counter() - t0
+        print(f"  run {run + 1}: first image on screen {first * 1e3:6.1f} ms; "
+              f"all {loader.count} slices decoded {whole * 1e3:7.1f} ms", flush=True)
+        w.shutdown()
+        w.close()
+        app.processEvents()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--slices", type=int, default=500)
+    ap.add_argument("--frames", type=int, default=300)
+    args = ap.parse_args(argv)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    rng = np.random.default_rng(0)
+    ct = (rng.normal(1024, 200, (64, 512, 512))).clip(0, 4095).astype(np.int16)
+    dx = (rng.normal(2000, 500, (2, 2000, 2000))).clip(0, 4095).astype(np.uint16)
+    print("viewport 1000x1000 px, overlays on; stored values -> LUT -> QImage -> painted")
+    for interactive in (True, False):
+        mode = "while scrolling/dragging (nearest)" if interactive else "at rest (bilinear repaint)"
+        print(f"-- {mode}")
+        scroll, wl = bench_paint(app, ct, _header("CT", 512, 512, 1.0, -1024.0, 40, 400), (1000, 1000), args.frames, interactive)
+        print(f"512x512 CT scroll frame          {_median_ms(scroll)}")
+        print(f"512x512 CT window/level frame    {_median_ms(wl)}")
+        scroll, wl = bench_paint(app, dx, _header("DX", 2000, 2000, 1.0, 0.0, 2048, 4096), (1000, 1000), args.frames, interactive)
+        print(f"2000x2000 DX scroll frame        {_median_ms(scroll)}")
+        print(f"2000x2000 DX window/level frame  {_median_ms(wl)}")
+    print(f"{args.slices}-slice 512x512 uncompressed CT series:")
+    bench_first_image(app, args.slices)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""Study / series browser: one thumbnail per series, dragged into a viewport to show it.
+
+Thumbnails are rendered off the GUI thread (the middle image through the same display
+pipeline as the viewport) and arrive one by one.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtGui import QColor, QDrag, QIcon, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
+
+from ioreview.imaging.display import (
+    build_display_lut,
+    is_inverted,
+    modality_lut,
+    rescale_for,
+    resolve_preset,
+    rgb_to_uint8,
+    to_display_uint8,
+    windows_from_header,
+)
+from ioreview.ui.viewer.series_loader import SeriesLike, decode_image, image_refs
+from ioreview.ui.viewer.viewport import SERIES_MIME
+
+THUMB = 96
+
+
+def series_key(series: SeriesLike) -> str:
+    """The text that identifies a series in drag and drop."""
+    return str(series.series_pk)
+
+
+def thumbnail_image(series: SeriesLike, size: int = THUMB) -> QImage:
+    """The middle image of `series` as a `size`-pixel QImage (safe to call off the GUI thread)."""
+    refs, _ = image_refs(series.headers)
+    if not refs:
+        raise ValueError("series: no image-bearing instances")
+    ref = refs[len(refs) // 2]
+    stored = decode_image(ref)
+    h = ref.header
+    if stored.ndim == 3:
+        disp = np.ascontiguousarray(rgb_to_uint8(stored, h.bits_stored))
+        img = QImage(disp.data, disp.shape[1], disp.shape[0], disp.strides[0], QImage.Format.Format_RGB888)
+    else:
+        slope, intercept = rescale_for(h)
+        windows = windows_from_header(h)
+        if windows:
+            window = windows[0]
+        else:
+            step = max(1, int(np.sqrt(stored.size / 65536)))
+            window = resolve_preset("auto", series.modality, modality_lut(stored[::step, ::step], slope, intercept))
+        lut = build_display_lut(stored.dtype, slope, intercept, window, is_inverted(h), bits_stored=h.bits_stored)
+        disp = to_display_uint8(stored, lut)
+        img = QImage(disp.data, disp.shape[1], disp.shape[0], disp.strides[0], QImage.Format.Format_Grayscale8)
+    return img.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+
+
+class _ThumbSignals(QObject):
+    done = Signal(str, QImage)
+
+
+class _ThumbJob(QRunnable):
+    def __init__(self, series: SeriesLike, signals: _ThumbSignals) -> None:
+        super().__init__()
+        self._series = series
+        self._signals = signals
+
+    def run(self) -> None:
+        try:
+            img = thumbnail_image(self._series)
+        except Exception:  # the item keeps its placeholder; the viewport will show the error
+            return
+        self._signals.done.emit(series_key(self._series), img)
+
+
+class SeriesBrowser(QListWidget):
+    """Thumbnails of the series of the open study; drag one onto a viewport, or double-click."""
+
+    seriesActivated = Signal(str)
+
+    _pool: QThreadPool | None = None
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setViewMode(QListWidget.ViewMode.IconMode)
+        self.setFlow(QListWidget.Flow.TopToBottom)
+        self.setWrapping(False)
+        self.setMovement(QListWidget.Movement.Static)
+        self.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.setIconSize(QSize(THUMB, THUMB))
+        self.setGridSize(QSize(THUMB + 28, THUMB + 54))
+        self.setWordWrap(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.setFixedWidth(THUMB + 48)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._signals = _ThumbSignals(self)
+        self._signals.done.connect(self._set_thumbnail)
+        self._items: dict[str, QListWidgetItem] = {}
+        self.itemDoubleClicked.connect(lambda item: self.seriesActivated.emit(item.data(Qt.ItemDataRole.UserRole)))
+        if SeriesBrowser._pool is None:
+            SeriesBrowser._pool = QThreadPool()
+            SeriesBrowser._pool.setMaxThreadCount(1)
+
+    def set_series(self, series: Sequence[SeriesLike]) -> None:
+        """Show `series` in order; thumbnails follow as they are rendered."""
+        self.clear()
+        self._items.clear()
+        blank = QPixmap(THUMB, THUMB)
+        blank.fill(QColor(24, 24, 27))
+        for s in series:
+            key = series_key(s)
+            n = s.n_frames if s.n_frames > s.n_instances else s.n_instances
+            text = f"{s.modality} {s.description}\n" + self.tr("%n image(s)", "", n)
+            item = QListWidgetItem(QIcon(blank), text)
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            item.setToolTip(f"{s.modality} · {s.description}")
+            item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+            self.addItem(item)
+            self._items[key] = item
+            assert SeriesBrowser._pool is not None
+            SeriesBrowser._pool.start(_ThumbJob(s, self._signals))
+
+    def _set_thumbnail(self, key: str, img: QImage) -> None:
+        item = self._items.get(key)
+        if item is not None:
+            canvas = QPixmap(THUMB, THUMB)
+            canvas.fill(QColor(0, 0, 0))
+            p = QPainter(canvas)
+            p.drawImage((THUMB - img.width()) // 2, (THUMB - img.height()) // 2, img)
+            p.end()
+            icon = QIcon()
+            icon.addPixmap(canvas, QIcon.Mode.Normal)
+            icon.addPixmap(canvas, QIcon.Mode.Selected)  # no selection tint over the image
+            item.setIcon(icon)
+
+    def select_key(self, key: str) -> None:
+        item = self._items.get(key)
+        if item is not None:
+            self.setCurrentItem(item)
+
+    def mimeData(self, items: list[QListWidgetItem]) -> QMimeData:  # noqa: N802 (Qt override)
+        data = QMimeData()
+        if items:
+            data.setData(SERIES_MIME, str(items[0].data(Qt.ItemDataRole.UserRole)).encode("utf-8"))
+        return data
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802 (Qt override)
+        return [SERIES_MIME]
+
+    def startDrag(self, actions: Qt.DropAction) -> None:  # noqa: N802 (Qt override)
+        item = self.currentItem()
+        if item is None:
+            return
+        drag = QDrag(self)
+        drag.setMimeData(self.mimeData([item]))
+        drag.setPixmap(item.icon().pixmap(THUMB // 2, THUMB // 2))
+        drag.exec(Qt.DropAction.CopyAction)

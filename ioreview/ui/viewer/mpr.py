@@ -1,0 +1,184 @@
+"""Axial / coronal / sagittal reformats of a CT or MR volume.
+
+The series is loaded into a `Volume` on a worker thread (`VolumeLoader`, progress shown);
+each plane is then cut by `ioreview.imaging.volume.reformat` on demand — a strided copy of
+one plane, well under a millisecond — and shown with its true pixel aspect.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+
+from ioreview.imaging.measure import Calibration, CalibrationSource
+from ioreview.imaging.volume import Volume, reformat
+from ioreview.ui.viewer.annotations import AnnotationModel
+from ioreview.ui.viewer.keymap import Keymap
+from ioreview.ui.viewer.series_loader import ImageRef, SeriesLike, VolumeLoader
+from ioreview.ui.viewer.viewport import ImageViewport
+
+PLANES: tuple[str, ...] = ("axial", "coronal", "sagittal")
+
+
+class ReformatSource(QObject):
+    """One plane of a loaded volume, shaped like a `SeriesLoader` for the viewport."""
+
+    frameReady = Signal(int)
+    progressChanged = Signal(int, int)
+
+    def __init__(self, volume: Volume, plane: str, description: str, modality: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        if plane not in PLANES:
+            raise ValueError(f"plane: must be one of {', '.join(PLANES)}, not {plane!r}")
+        self.volume = volume
+        self.plane = plane
+        self._description = description
+        self._modality = modality
+        self._cache: tuple[int, np.ndarray, tuple[float, float]] | None = None
+        axis = PLANES.index(plane)
+        self._count = int(volume.array.shape[axis])
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    @property
+    def modality(self) -> str:
+        return self._modality
+
+    @property
+    def description(self) -> str:
+        return self._description
+
+    @property
+    def frame_of_reference_uid(self) -> str:
+        return self.volume.headers[0].frame_of_reference_uid
+
+    def _cut(self, index: int) -> tuple[np.ndarray, tuple[float, float]]:
+        if self._cache is None or self._cache[0] != index:
+            arr, spacing = reformat(self.volume, self.plane, index)  # type: ignore[arg-type]
+            self._cache = (index, arr, spacing)
+        return self._cache[1], self._cache[2]
+
+    def image(self, index: int) -> np.ndarray | None:
+        return self._cut(index)[0]
+
+    def ref(self, index: int) -> ImageRef:
+        hs = self.volume.headers
+        if self.plane == "axial":
+            return ImageRef(hs[min(index, len(hs) - 1)], 0 if len(hs) > 1 else index)
+        return ImageRef(hs[len(hs) // 2], 0)
+
+    def set_focus(self, index: int) -> None:
+        """Planes are cut on demand; nothing to prefetch."""
+
+    def spacing(self, index: int) -> tuple[float, float]:
+        return self._cut(index)[1]
+
+    def calibration(self, index: int, point: Any = None) -> Calibration:
+        h = self.volume.headers[0]
+        if h.pixel_spacing is None:
+            return Calibration.uncalibrated()
+        row_mm, col_mm = self.spacing(index)
+        return Calibration(CalibrationSource.PATIENT, row_mm, col_mm)
+
+    def orientation(self, index: int) -> tuple[float, ...] | None:
+        """Row and column direction cosines of the plane (for the orientation markers)."""
+        o = self.volume.orientation
+        normal = self.volume.report.normal
+        if o is None:
+            return None
+        if self.plane == "axial":
+            return tuple(o)
+        if normal is None:
+            return None
+        flip = normal[2] > 0
+        down = tuple(-v for v in normal) if flip else tuple(normal)
+        across = o[:3] if self.plane == "coronal" else o[3:]
+        return (*across, *down)
+
+
+class MprView(QWidget):
+    """Three linked panes (axial, coronal, sagittal) of one series, loaded in the background."""
+
+    loaded = Signal()
+    failed = Signal(str)
+
+    def __init__(self, keymap: Keymap | None = None, annotations: AnnotationModel | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        self.status = QLabel(self)
+        self.progress = QProgressBar(self)
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(6)
+        top = QHBoxLayout()
+        top.addWidget(self.status, 1)
+        top.addWidget(self.progress, 2)
+        lay.addLayout(top)
+        row = QHBoxLayout()
+        row.setSpacing(2)
+        self.views: dict[str, ImageViewport] = {}
+        for plane in PLANES:
+            vp = ImageViewport(annotations=annotations, keymap=keymap, parent=self)
+            vp.plane = plane
+            self.views[plane] = vp
+            row.addWidget(vp)
+            vp.windowChanged.connect(lambda v=vp: self._share_window(v))
+        lay.addLayout(row, 1)
+        self._loader: VolumeLoader | None = None
+        self._sharing = False
+        self.volume: Volume | None = None
+
+    def load(self, series: SeriesLike) -> None:
+        """Start loading `series` as a volume; the panes fill when it is in memory."""
+        self._series = series
+        self.status.setText(self.tr("Loading volume…"))
+        self.progress.setRange(0, max(series.n_instances, 1))
+        self.progress.setValue(0)
+        self.progress.show()
+        self._loader = VolumeLoader(series.headers, self)
+        self._loader.progressChanged.connect(lambda done, total: (self.progress.setRange(0, total), self.progress.setValue(done)))
+        self._loader.loaded.connect(self._on_loaded)
+        self._loader.failed.connect(self._on_failed)
+        self._loader.start()
+
+    def _on_loaded(self, volume: Volume) -> None:
+        self.volume = volume
+        self.progress.hide()
+        problems = "; ".join(volume.report.problems)
+        self.status.setText(problems if problems else self.tr("Volume %1").replace("%1", " × ".join(str(n) for n in volume.shape)))
+        for plane, vp in self.views.items():
+            src = ReformatSource(volume, plane, self._series.description, self._series.modality, self)
+            vp.set_source(src, src.count // 2)
+        self.loaded.emit()
+
+    def _on_failed(self, message: str) -> None:
+        self.progress.hide()
+        self.status.setText(self.tr("Cannot reformat: %1").replace("%1", message))
+        self.failed.emit(message)
+
+    def _share_window(self, source: ImageViewport) -> None:
+        if self._sharing or source.window is None:
+            return
+        self._sharing = True
+        try:
+            for vp in self.views.values():
+                if vp is not source and vp.source is not None and (vp.window != source.window or vp.invert != source.invert):
+                    vp.window = source.window
+                    vp.window_name = source.window_name
+                    vp.invert = source.invert
+                    vp._display_dirty = True
+                    vp.update()
+        finally:
+            self._sharing = False
+
+    def close_volume(self) -> None:
+        if self._loader is not None and self._loader.isRunning():
+            self._loader.wait()
+        for vp in self.views.values():
+            vp.set_source(None)
+        self.volume = None

@@ -1,0 +1,244 @@
+"""Corner text and orientation markers drawn over a viewport.
+
+Only technical values are shown: series description, image number, slice position and
+thickness, window, zoom, calibration source and orientation letters (from Image Orientation
+(Patient), PS3.3 C.7.6.2.1.1).  Identifying attributes (name, ID, birth date, accession,
+institution, calendar dates; `IDENTIFYING_FIELDS`) are never read here, whoever the user is.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPixmap, QTransform
+
+from ioreview.imaging.header import InstanceHeader
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("ViewerOverlay", text)
+
+
+@dataclass(frozen=True)
+class OverlayText:
+    """Lines for the four corners of a viewport."""
+
+    top_left: list[str] = field(default_factory=list)
+    top_right: list[str] = field(default_factory=list)
+    bottom_left: list[str] = field(default_factory=list)
+    bottom_right: list[str] = field(default_factory=list)
+
+    def all_text(self) -> str:
+        return "\n".join(self.top_left + self.top_right + self.bottom_left + self.bottom_right)
+
+
+def _num(v: float | None, digits: int = 1) -> str:
+    return "" if v is None else f"{v:.{digits}f}"
+
+
+def slice_position(header: InstanceHeader) -> float | None:
+    """Position of a slice along its normal (mm), as workstations show "Z" or "S/I"."""
+    if header.image_position is None or header.image_orientation is None:
+        return None
+    o = np.asarray(header.image_orientation, dtype=np.float64)
+    n = np.cross(o[:3], o[3:])
+    return float(np.dot(n, np.asarray(header.image_position, dtype=np.float64)))
+
+
+def overlay_text(
+    *,
+    header: InstanceHeader | None,
+    description: str,
+    modality: str,
+    index: int,
+    count: int,
+    frame: int,
+    window: tuple[float, float] | None,
+    window_name: str,
+    zoom: float,
+    calibration_label: str,
+    inverted: bool,
+    extra_bottom_right: list[str] | None = None,
+    plane: str = "",
+    loaded: tuple[int, int] | None = None,
+    shape: tuple[int, int] | None = None,
+) -> OverlayText:
+    """The corner lines for the image on screen (no identifying values, by construction)."""
+    tl = [line for line in (description, " ".join(x for x in (modality, plane) if x)) if line]
+    if header is not None and header.series_number is not None:
+        tl.append(tr("Series %1").replace("%1", str(header.series_number)))
+    tr_lines = [tr("Im %1 / %2").replace("%1", str(index + 1)).replace("%2", str(count))]
+    if header is not None:
+        nframes = header.number_of_frames or 1
+        if nframes > 1:
+            tr_lines.append(tr("Frame %1 / %2").replace("%1", str(frame + 1)).replace("%2", str(nframes)))
+        acquired = not plane or plane == "axial"
+        pos = slice_position(header) if acquired else None
+        if pos is not None:
+            tr_lines.append(tr("Pos %1 mm").replace("%1", _num(pos)))
+        if header.slice_thickness and acquired:
+            tr_lines.append(tr("Thk %1 mm").replace("%1", _num(header.slice_thickness)))
+        rows, cols = shape if shape is not None else (header.rows, header.columns)
+        if rows and cols:
+            tr_lines.append(f"{cols} × {rows}")
+    if loaded is not None and loaded[0] < loaded[1]:
+        tr_lines.append(tr("Loading %1 / %2").replace("%1", str(loaded[0])).replace("%2", str(loaded[1])))
+    bl: list[str] = []
+    if window is not None:
+        wl = tr("W %1  L %2").replace("%1", f"{window[1]:.0f}").replace("%2", f"{window[0]:.0f}")
+        if window_name:
+            wl += f"  ({window_name})"
+        bl.append(wl)
+    if inverted:
+        bl.append(tr("Inverted"))
+    bl.append(tr("Zoom %1%").replace("%1", f"{zoom * 100:.0f}"))
+    if calibration_label:
+        bl.append(calibration_label)
+    return OverlayText(tl, tr_lines, bl, list(extra_bottom_right or []))
+
+
+def _letters(vec: np.ndarray) -> str:
+    """Orientation letters for a patient-space direction (LPS): up to two, strongest first."""
+    names = (("L", "R"), ("P", "A"), ("H", "F"))
+    parts = []
+    for axis in np.argsort(-np.abs(vec)):
+        v = vec[axis]
+        if abs(v) < 0.25:
+            continue
+        parts.append(names[axis][0] if v > 0 else names[axis][1])
+    return "".join(parts[:2])
+
+
+def orientation_markers(
+    orientation: tuple[float, ...] | None, view: QTransform
+) -> dict[str, str] | None:
+    """Letters for the left, right, top and bottom edges of the screen, or None.
+
+    `view` maps image (x = column, y = row) to screen; its linear part carries flips and
+    rotation, so markers follow H/V flip and R rotate.
+    """
+    if orientation is None or len(orientation) != 6:
+        return None
+    o = np.asarray(orientation, dtype=np.float64)
+    row_dir, col_dir = o[:3], o[3:]  # direction of increasing column, of increasing row
+    m = np.array([[view.m11(), view.m21()], [view.m12(), view.m22()]])
+    try:
+        inv = np.linalg.inv(m)
+    except np.linalg.LinAlgError:
+        return None
+    right_img = inv @ np.array([1.0, 0.0])
+    down_img = inv @ np.array([0.0, 1.0])
+    right = right_img[0] * row_dir + right_img[1] * col_dir
+    down = down_img[0] * row_dir + down_img[1] * col_dir
+    for v in (right, down):
+        n = np.linalg.norm(v)
+        if n > 0:
+            v /= n
+    return {"right": _letters(right), "left": _letters(-right), "bottom": _letters(down), "top": _letters(-down)}
+
+
+_TEXT_CACHE: OrderedDict[tuple[str, str, str, float], QPixmap] = OrderedDict()
+_TEXT_CACHE_SIZE = 600
+
+
+def text_pixmap(text: str, font: QFont, colour: QColor, dpr: float = 1.0) -> QPixmap:
+    """`text` with a dark outline, rendered once and cached: overlay lines repeat frame after
+    frame, and blitting a small pixmap is several times cheaper than shaping text again."""
+    key = (text, font.key(), colour.name(QColor.NameFormat.HexArgb), dpr)
+    pm = _TEXT_CACHE.get(key)
+    if pm is not None:
+        _TEXT_CACHE.move_to_end(key)
+        return pm
+    fm = QFontMetricsF(font)
+    w, h = fm.horizontalAdvance(text) + 2.0, fm.height() + 2.0
+    img = QImage(max(1, int(w * dpr + 1)), max(1, int(h * dpr + 1)), QImage.Format.Format_ARGB32_Premultiplied)
+    img.setDevicePixelRatio(dpr)
+    img.fill(0)
+    p = QPainter(img)
+    p.setFont(font)
+    p.setPen(QColor(0, 0, 0, 210))
+    p.drawText(QPointF(1.0, 1.0 + fm.ascent()), text)
+    p.setPen(colour)
+    p.drawText(QPointF(0.0, fm.ascent()), text)
+    p.end()
+    pm = QPixmap.fromImage(img)
+    _TEXT_CACHE[key] = pm
+    if len(_TEXT_CACHE) > _TEXT_CACHE_SIZE:
+        _TEXT_CACHE.popitem(last=False)
+    return pm
+
+
+_SEEN: OrderedDict[tuple[str, str, str, float], None] = OrderedDict()
+
+
+def draw_text_line(p: QPainter, x: float, baseline: float, text: str, colour: QColor, align_right: bool = False) -> float:
+    """Draw one outlined line with its baseline at `baseline`; returns its width.
+
+    A line seen for the first time (a slice number while scrolling) is drawn directly; one
+    seen again is cached as a pixmap, so steady lines cost a blit per frame.
+    """
+    font = p.font()
+    fm = QFontMetricsF(font)
+    dpr = p.device().devicePixelRatioF()
+    key = (text, font.key(), colour.name(QColor.NameFormat.HexArgb), dpr)
+    if key not in _TEXT_CACHE and key not in _SEEN:
+        _SEEN[key] = None
+        if len(_SEEN) > _TEXT_CACHE_SIZE:
+            _SEEN.popitem(last=False)
+        w = fm.horizontalAdvance(text)
+        left = x - w if align_right else x
+        p.setPen(QColor(0, 0, 0, 210))
+        p.drawText(QPointF(left + 1.0, baseline + 1.0), text)
+        p.setPen(colour)
+        p.drawText(QPointF(left, baseline), text)
+        return w
+    pm = text_pixmap(text, font, colour, dpr)
+    w = pm.width() / pm.devicePixelRatioF()
+    left = x - w if align_right else x
+    p.drawPixmap(QPointF(left, baseline - fm.ascent()), pm)
+    return w
+
+
+def paint_overlay(p: QPainter, rect: QRectF, text: OverlayText, markers: dict[str, str] | None, colour: QColor) -> None:
+    """Draw corner text and edge markers with a dark outline so they read on any image."""
+    font = QFont(p.font())
+    font.setPointSizeF(9.0)
+    p.setFont(font)
+    fm = QFontMetricsF(font)
+    lh = fm.height()
+    margin = 6.0
+
+    def line(x: float, y: float, s: str, align_right: bool) -> None:
+        draw_text_line(p, x, y, s, colour, align_right)
+
+    for i, s in enumerate(text.top_left):
+        line(rect.left() + margin, rect.top() + margin + fm.ascent() + i * lh, s, False)
+    for i, s in enumerate(text.top_right):
+        line(rect.right() - margin, rect.top() + margin + fm.ascent() + i * lh, s, True)
+    n = len(text.bottom_left)
+    for i, s in enumerate(text.bottom_left):
+        line(rect.left() + margin, rect.bottom() - margin - (n - 1 - i) * lh - fm.descent(), s, False)
+    n = len(text.bottom_right)
+    for i, s in enumerate(text.bottom_right):
+        line(rect.right() - margin, rect.bottom() - margin - (n - 1 - i) * lh - fm.descent(), s, True)
+    if markers:
+        big = QFont(font)
+        big.setPointSizeF(11.0)
+        big.setBold(True)
+        p.setFont(big)
+        bm = QFontMetricsF(big)
+        cx, cy = rect.center().x(), rect.center().y()
+        spots = {
+            "left": (rect.left() + margin, cy + bm.ascent() / 2, False),
+            "right": (rect.right() - margin, cy + bm.ascent() / 2, True),
+            "top": (cx - bm.horizontalAdvance(markers["top"]) / 2, rect.top() + margin + bm.ascent(), False),
+            "bottom": (cx - bm.horizontalAdvance(markers["bottom"]) / 2, rect.bottom() - margin - bm.descent(), False),
+        }
+        for edge, (x, y, right_align) in spots.items():
+            s = markers.get(edge, "")
+            if s:
+                draw_text_line(p, x, y, s, colour, right_align)
+        p.setFont(font)
+    p.setPen(Qt.PenStyle.NoPen)

@@ -1,0 +1,445 @@
+"""`ViewerWidget` (browser + viewport grid + toolbar, embeddable) and `ViewerWindow`.
+
+The reading screen embeds `ViewerWidget`: it gives it the case's series
+(`set_series(list[SeriesView])`), the finding new annotations document
+(`set_current_finding`), and listens to `annotationAdded / annotationChanged /
+annotationRemoved` to link shapes and measurements to the read form.  `ViewerWindow` wraps
+the widget in a main window for `ioreview view PATH`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QProgressBar,
+    QStackedWidget,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ioreview.ui.viewer.annotations import AnnotationModel, ViewerAnnotation, kind_title
+from ioreview.ui.viewer.browser import SeriesBrowser, series_key
+from ioreview.ui.viewer.keymap import Keymap
+from ioreview.ui.viewer.layout import LAYOUTS, ViewportGrid
+from ioreview.ui.viewer.mpr import MprView
+from ioreview.ui.viewer.series_loader import ImageRef, SeriesLike, SeriesLoader
+from ioreview.ui.viewer.sync import SyncController
+from ioreview.ui.viewer.tag_browser import TagBrowserDialog, TagRow
+from ioreview.ui.viewer.tools import NAVIGATE, TOOLS
+from ioreview.ui.viewer.viewport import ImageViewport
+
+TagRowsProvider = Callable[[ImageRef], Iterable[TagRow]]
+
+
+class ViewerWidget(QWidget):
+    """The image viewer of the reading screen.
+
+    Signals carry `ViewerAnnotation` values (`.to_trial()` gives `ioreview.trial.Annotation`).
+    """
+
+    annotationAdded = Signal(object)
+    annotationChanged = Signal(object)
+    annotationRemoved = Signal(object)
+    annotationSelected = Signal(object)  # ViewerAnnotation or None
+    activeImageChanged = Signal(object)  # ImageRef or None
+    statusMessage = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None, settings: QSettings | None = None) -> None:
+        super().__init__(parent)
+        self.keymap = Keymap(settings)
+        self.annotations = AnnotationModel(self)
+        self.annotations.added.connect(self.annotationAdded)
+        self.annotations.changed.connect(self.annotationChanged)
+        self.annotations.removed.connect(self.annotationRemoved)
+        self.annotations.selectionChanged.connect(lambda uid: self.annotationSelected.emit(self.annotations.get(uid) if uid else None))
+        self._finding: tuple[str | None, str] = (None, "")
+        self._series: list[SeriesLike] = []
+        self._loaders: dict[str, SeriesLoader] = {}
+        self._shown: dict[ImageViewport, str] = {}
+        self._tag_rows: TagRowsProvider | None = None
+        self._progress_source: SeriesLoader | None = None
+        self.sync = SyncController(self)
+        self.tool = NAVIGATE
+
+        self.toolbar = QToolBar(self)
+        self.browser = SeriesBrowser(self)
+        self.grid = ViewportGrid(self._make_viewport, self)
+        self.mpr = MprView(self.keymap, self.annotations, self)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.grid)
+        self.stack.addWidget(self.mpr)
+        self.progress = QProgressBar(self)
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(6)
+        self.progress.setMaximumWidth(220)
+        self.progress.hide()
+        self.status = QLabel(self)
+
+        middle = QHBoxLayout()
+        middle.setContentsMargins(0, 0, 0, 0)
+        middle.setSpacing(2)
+        middle.addWidget(self.browser)
+        middle.addWidget(self.stack, 1)
+        bottom = QHBoxLayout()
+        bottom.setContentsMargins(6, 0, 6, 2)
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.progress)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.toolbar)
+        lay.addLayout(middle, 1)
+        lay.addLayout(bottom)
+
+        self.browser.seriesActivated.connect(lambda key: self.show_series(key))
+        self.grid.activeChanged.connect(self._on_active_changed)
+        self._build_toolbar()
+
+    # ================================================================ building
+    def _make_viewport(self) -> ImageViewport:
+        vp = ImageViewport(annotations=self.annotations, keymap=self.keymap)
+        vp.set_finding_provider(lambda: self._finding)
+        vp.set_tool(self.tool)
+        vp.seriesDropped.connect(lambda key, v=vp: self.show_series(key, v))
+        vp.seriesStepRequested.connect(lambda d, v=vp: self._step_series(v, d))
+        vp.imageChanged.connect(lambda _i, v=vp: self._image_changed(v))
+        vp.cineToggled.connect(lambda on, v=vp: self._cine_toggled(v, on))
+        self.sync.add(vp)
+        return vp
+
+    def _action(self, text: str, slot: Callable[[], Any], tip: str = "", checkable: bool = False) -> QAction:
+        act = QAction(text, self)
+        act.setToolTip(tip or text)
+        act.setCheckable(checkable)
+        act.triggered.connect(lambda _checked=False: slot())
+        self.toolbar.addAction(act)
+        return act
+
+    def _build_toolbar(self) -> None:
+        tb = self.toolbar
+        tb.setMovable(False)
+        self.layout_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        for name in LAYOUTS:
+            act = self._action(name, lambda n=name: self.set_layout(n), self.tr("Layout %1").replace("%1", name), True)
+            group.addAction(act)
+            self.layout_actions[name] = act
+        self.layout_actions["1x1"].setChecked(True)
+        tb.addSeparator()
+        self.tool_actions: dict[str, QAction] = {}
+        short_titles = {"ellipse": self.tr("Ellipse"), "polygon": self.tr("Polygon"), "freehand": self.tr("Freehand")}
+        tools = QActionGroup(self)
+        for name in TOOLS:
+            title = self.tr("W/L") if name == NAVIGATE else short_titles.get(name, kind_title(name))
+            tip = self.tr("Window/level, zoom, pan and scroll; edit annotations") if name == NAVIGATE else kind_title(name)
+            act = self._action(title, lambda n=name: self.set_tool(n), tip, True)
+            tools.addAction(act)
+            self.tool_actions[name] = act
+        self.tool_actions[NAVIGATE].setChecked(True)
+        tb.addSeparator()
+        stack = self.annotations.undo_stack
+        self.undo_action = QAction(self.tr("Undo"), self)
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.triggered.connect(stack.undo)
+        self.redo_action = QAction(self.tr("Redo"), self)
+        self.redo_action.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Shift+Z")])
+        self.redo_action.triggered.connect(stack.redo)
+        stack.canUndoChanged.connect(self.undo_action.setEnabled)
+        stack.canRedoChanged.connect(self.redo_action.setEnabled)
+        stack.undoTextChanged.connect(lambda t: self.undo_action.setToolTip(self.tr("Undo %1").replace("%1", t)))
+        stack.redoTextChanged.connect(lambda t: self.redo_action.setToolTip(self.tr("Redo %1").replace("%1", t)))
+        self.undo_action.setEnabled(False)
+        self.redo_action.setEnabled(False)
+        for act in (self.undo_action, self.redo_action):
+            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            tb.addAction(act)
+            self.addAction(act)
+        tb.addSeparator()
+        self.preset_button = QToolButton(self)
+        self.preset_button.setText(self.tr("Presets"))
+        self.preset_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.preset_menu = QMenu(self.preset_button)
+        self.preset_menu.aboutToShow.connect(self._fill_presets)
+        self.preset_button.setMenu(self.preset_menu)
+        tb.addWidget(self.preset_button)
+        self.view_button = QToolButton(self)
+        self.view_button.setText(self.tr("View"))
+        self.view_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        view_menu = QMenu(self.view_button)
+        for text, key, fn in (
+            (self.tr("Invert grey scale"), "I", lambda v: v.set_invert(not v.invert)),
+            (self.tr("Flip horizontally"), "H", lambda v: v.flip_horizontal()),
+            (self.tr("Flip vertically"), "V", lambda v: v.flip_vertical()),
+            (self.tr("Rotate 90° clockwise"), "R", lambda v: v.rotate(90)),
+            (self.tr("Reset view"), "Esc", lambda v: v.reset_view(keep_window=False)),
+        ):
+            act = view_menu.addAction(f"{text}\t{key}")
+            act.triggered.connect(lambda _c=False, f=fn: self._on_active(f))
+        self.view_button.setMenu(view_menu)
+        tb.addWidget(self.view_button)
+        self.cine_action = self._action(self.tr("Cine"), lambda: self._on_active(lambda v: v.cine.toggle()), self.tr("Play/stop cine (C)"), True)
+        tb.addSeparator()
+        self.sync_action = self._action(self.tr("Sync"), self._toggle_sync, self.tr("Synchronise scrolling and zoom of viewports in the same frame of reference"), True)
+        self.sync_action.setChecked(True)
+        self.mpr_action = self._action(self.tr("MPR"), self._toggle_mpr, self.tr("Axial, coronal and sagittal reformats"), True)
+        self._action(self.tr("Tags"), self.show_tags, self.tr("DICOM tags of the image on screen"))
+
+    # ================================================================ public API
+    def set_series(self, series: Sequence[SeriesLike]) -> None:
+        """Open the series of a case: thumbnails in the browser, the first ones in the viewports."""
+        self.clear()
+        self._series = list(series)
+        self.browser.set_series(self._series)
+        for vp, s in zip(self.grid.visible_viewports(), self._series):
+            self.show_series(series_key(s), vp)
+        if self.grid.viewports:
+            self.grid.set_active(self.grid.visible_viewports()[0])
+
+    def series(self) -> list[SeriesLike]:
+        return list(self._series)
+
+    def show_series(self, key: str, viewport: ImageViewport | None = None) -> None:
+        """Show series `key` (its `series_pk` as text) in `viewport` (default: the active one)."""
+        s = next((x for x in self._series if series_key(x) == key), None)
+        if s is None:
+            return
+        if self.stack.currentWidget() is self.mpr:
+            self.mpr_action.setChecked(False)
+            self._toggle_mpr()
+        vp = viewport or self.grid.active or self.grid.viewports[0]
+        loader = self._loaders.get(key)
+        if loader is None:
+            loader = SeriesLoader(s, self)
+            self._loaders[key] = loader
+        self._shown[vp] = key
+        vp.set_source(loader, 0)
+        self.browser.select_key(key)
+        self.grid.set_active(vp)
+        self._watch_progress(loader)
+        self._release_unused()
+        if loader.report is not None and loader.report.problems:
+            self._say("; ".join(loader.report.problems))
+
+    def clear(self) -> None:
+        """Close every series (stops decoding and frees the cache)."""
+        if self.mpr_action.isChecked():
+            self.mpr_action.setChecked(False)
+            self._toggle_mpr()
+        for vp in self.grid.viewports:
+            vp.set_source(None)
+        for loader in self._loaders.values():
+            loader.close()
+        self._loaders.clear()
+        self._progress_source = None
+        self._shown.clear()
+        self._series = []
+        self.browser.set_series([])
+
+    def active_viewport(self) -> ImageViewport:
+        if self.stack.currentWidget() is self.mpr:
+            return next((v for v in self.mpr.views.values() if v.hasFocus()), self.mpr.views["axial"])
+        return self.grid.active or self.grid.viewports[0]
+
+    def set_layout(self, name: str) -> None:
+        """"1x1", "1x2" or "2x2"; empty viewports get the next series not yet shown."""
+        self.grid.set_layout(name)
+        self.layout_actions[name].setChecked(True)
+        shown = set(self._shown.values())
+        rest = [s for s in self._series if series_key(s) not in shown]
+        for vp in self.grid.visible_viewports():
+            if vp.source is None and rest:
+                self.show_series(series_key(rest.pop(0)), vp)
+
+    def set_tool(self, tool: str) -> None:
+        """The tool of the left button: "navigate" (W/L) or an annotation kind ("length", ...)."""
+        self.tool = tool
+        for vp in self._all_viewports():
+            vp.set_tool(tool)
+        if tool in self.tool_actions:
+            self.tool_actions[tool].setChecked(True)
+
+    def set_current_finding(self, finding_id: str | None, label: str = "") -> None:
+        """New annotations document this finding and are drawn with `label`."""
+        self._finding = (finding_id, label)
+
+    def set_annotation_finding(self, uid: str, finding_id: str | None, label: str) -> None:
+        """Relabel an existing annotation (undoable)."""
+        self.annotations.set_finding(uid, finding_id, label)
+
+    def set_annotations(self, items: Iterable[Any]) -> list[ViewerAnnotation]:
+        """Show saved annotations (`ioreview.trial.Annotation` or `ViewerAnnotation`); clears undo."""
+        converted = [a if isinstance(a, ViewerAnnotation) else ViewerAnnotation.from_trial(a) for a in items]
+        self.annotations.replace_all(converted)
+        return converted
+
+    def annotation_list(self) -> list[ViewerAnnotation]:
+        return self.annotations.all()
+
+    def set_read_only(self, read_only: bool) -> None:
+        """A locked read: annotations are shown but cannot be drawn, moved or deleted."""
+        self.annotations.editable = not read_only
+        if read_only:
+            self.set_tool(NAVIGATE)
+        for name, act in self.tool_actions.items():
+            act.setEnabled(not read_only or name == NAVIGATE)
+        self.undo_action.setVisible(not read_only)
+        self.redo_action.setVisible(not read_only)
+
+    def go_to_annotation(self, uid: str) -> bool:
+        """Show the image an annotation is on and select it; False when not in an open series."""
+        a = self.annotations.get(uid)
+        if a is None:
+            return False
+        for s in self._series:
+            for h in s.headers:
+                if h.sop_instance_uid == a.sop_instance_uid:
+                    key = series_key(s)
+                    vp = self.grid.active or self.grid.viewports[0]
+                    if self._shown.get(vp) != key:
+                        self.show_series(key, vp)
+                    loader = self._loaders[key]
+                    for i, ref in enumerate(loader.refs):
+                        if ref.key == (a.sop_instance_uid, a.frame):
+                            vp.set_index(i)
+                            self.annotations.select(uid)
+                            return True
+        return False
+
+    def set_tag_rows_provider(self, provider: TagRowsProvider | None) -> None:
+        """Where the tag browser gets rows for an image (the service masks them for readers)."""
+        self._tag_rows = provider
+
+    def show_tags(self) -> TagBrowserDialog | None:
+        vp = self.active_viewport()
+        ref = vp.source.ref(vp.index) if vp.source is not None and vp.source.count else None
+        if ref is None or self._tag_rows is None:
+            self._say(self.tr("No tags to show for this image"))
+            return None
+        provider = self._tag_rows
+        dlg = TagBrowserDialog(lambda: provider(ref), parent=self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.show()
+        return dlg
+
+    # ================================================================ internals
+    def _all_viewports(self) -> list[ImageViewport]:
+        return list(self.grid.viewports) + list(self.mpr.views.values())
+
+    def _on_active(self, fn: Callable[[ImageViewport], Any]) -> None:
+        fn(self.active_viewport())
+
+    def _say(self, text: str) -> None:
+        self.status.setText(text)
+        self.statusMessage.emit(text)
+
+    def _fill_presets(self) -> None:
+        self.preset_menu.clear()
+        vp = self.active_viewport()
+        act = self.preset_menu.addAction(self.tr("Header window") + "\t0")
+        act.triggered.connect(lambda: vp.apply_header_window())
+        for i, name in enumerate(vp.presets()[:9], start=1):
+            a = self.preset_menu.addAction(f"{name}\t{i}")
+            a.triggered.connect(lambda _c=False, n=i: vp.apply_preset(n))
+
+    def _toggle_sync(self) -> None:
+        self.sync.enabled = self.sync_action.isChecked()
+
+    def _toggle_mpr(self) -> None:
+        if self.mpr_action.isChecked():
+            vp = self.grid.active
+            key = self._shown.get(vp) if vp is not None else None
+            s = next((x for x in self._series if series_key(x) == key), None)
+            if s is None or s.modality.upper() not in ("CT", "MR", "PT", "NM") or s.n_instances < 3:
+                self.mpr_action.setChecked(False)
+                self._say(self.tr("Reformats need a CT or MR series of at least three slices"))
+                return
+            self.stack.setCurrentWidget(self.mpr)
+            self.mpr.load(s)
+        else:
+            self.mpr.close_volume()
+            self.stack.setCurrentWidget(self.grid)
+
+    def _step_series(self, vp: ImageViewport, delta: int) -> None:
+        key = self._shown.get(vp)
+        keys = [series_key(s) for s in self._series]
+        if not keys:
+            return
+        i = keys.index(key) if key in keys else -1
+        j = max(0, min(len(keys) - 1, i + delta))
+        if j != i:
+            self.show_series(keys[j], vp)
+
+    def _release_unused(self) -> None:
+        used = set(self._shown.values())
+        for key in [k for k in self._loaders if k not in used]:
+            loader = self._loaders.pop(key)
+            if loader is self._progress_source:
+                loader.progressChanged.disconnect(self._on_progress)
+                self._progress_source = None
+            loader.close()
+
+    def _watch_progress(self, loader: SeriesLoader) -> None:
+        if self._progress_source is loader:
+            return
+        if self._progress_source is not None and self._progress_source in self._loaders.values():
+            self._progress_source.progressChanged.disconnect(self._on_progress)
+        self._progress_source = loader
+        loader.progressChanged.connect(self._on_progress)
+        self._on_progress(loader.decoded_count, loader.count)
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if done >= total:
+            self.progress.hide()
+            return
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.progress.show()
+
+    def _on_active_changed(self, vp: ImageViewport) -> None:
+        key = self._shown.get(vp)
+        if key is not None:
+            self.browser.select_key(key)
+            loader = self._loaders.get(key)
+            if loader is not None:
+                self._watch_progress(loader)
+        self.cine_action.setChecked(vp.cine.running)
+        self._image_changed(vp)
+
+    def _image_changed(self, vp: ImageViewport) -> None:
+        if vp is self.grid.active:
+            self.activeImageChanged.emit(vp.current_ref())
+
+    def _cine_toggled(self, vp: ImageViewport, on: bool) -> None:
+        if vp is self.grid.active:
+            self.cine_action.setChecked(on)
+
+    def shutdown(self) -> None:
+        """Stop all background work (call before the widget goes away)."""
+        self.clear()
+
+
+class ViewerWindow(QMainWindow):
+    """A stand-alone viewer window (`ioreview view PATH`)."""
+
+    def __init__(self, series: Sequence[SeriesLike] = (), parent: QWidget | None = None, settings: QSettings | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("ioreview viewer"))
+        self.viewer = ViewerWidget(self, settings)
+        self.setCentralWidget(self.viewer)
+        self.viewer.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        self.resize(1280, 860)
+        if series:
+            self.viewer.set_series(series)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.viewer.shutdown()
+        super().closeEvent(event)
