@@ -1,0 +1,150 @@
+"""Application start: theme, translations, login, then the screen for the user's role."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication, QMessageBox, QStyleFactory, QWidget
+
+from ioreview.errors import IoreviewError
+
+__all__ = ["run_app", "apply_theme", "install_translators", "window_for_session"]
+
+TRANSLATIONS_DIR = Path(__file__).with_name("translations")
+
+
+def _fallback_palette() -> QPalette:
+    """A dark reading-room palette (used when the viewer's theme module is not available)."""
+    p = QPalette()
+    window, base, text = QColor(30, 33, 38), QColor(22, 24, 28), QColor(220, 223, 228)
+    p.setColor(QPalette.ColorRole.Window, window)
+    p.setColor(QPalette.ColorRole.WindowText, text)
+    p.setColor(QPalette.ColorRole.Base, base)
+    p.setColor(QPalette.ColorRole.AlternateBase, QColor(36, 39, 45))
+    p.setColor(QPalette.ColorRole.ToolTipBase, window)
+    p.setColor(QPalette.ColorRole.ToolTipText, text)
+    p.setColor(QPalette.ColorRole.PlaceholderText, QColor(130, 135, 142))
+    p.setColor(QPalette.ColorRole.Text, text)
+    p.setColor(QPalette.ColorRole.Button, QColor(44, 48, 55))
+    p.setColor(QPalette.ColorRole.ButtonText, text)
+    p.setColor(QPalette.ColorRole.BrightText, QColor(255, 120, 120))
+    p.setColor(QPalette.ColorRole.Link, QColor(110, 170, 255))
+    p.setColor(QPalette.ColorRole.Highlight, QColor(52, 101, 164))
+    p.setColor(QPalette.ColorRole.HighlightedText, QColor(255, 255, 255))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText,
+                 QPalette.ColorRole.WindowText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor(120, 124, 130))
+    return p
+
+
+def apply_theme(app: QApplication) -> None:
+    """Apply the dark reading-room theme of the viewer (`ioreview.ui.viewer.theme`); without
+    it, Fusion with a dark palette so every widget is still dark."""
+    try:
+        from ioreview.ui.viewer.theme import apply_dark_theme
+    except ImportError:
+        fusion = QStyleFactory.create("Fusion")
+        if fusion is not None:
+            app.setStyle(fusion)
+        app.setPalette(_fallback_palette())
+        return
+    apply_dark_theme(app)
+
+
+def _wants_chinese(lang: str | None) -> bool:
+    name = lang or QLocale.system().name()
+    return name.replace("-", "_").lower().startswith("zh")
+
+
+def install_translators(app: QCoreApplication, lang: str | None = None) -> list[QTranslator]:
+    """Install the ioreview and Qt translations for ``lang`` (default: the system locale).
+
+    Only Simplified Chinese (zh_CN) is shipped; a missing .qm file leaves English.
+    Returns the installed translators (keep them alive as long as the application).
+    """
+    installed: list[QTranslator] = []
+    if not _wants_chinese(lang):
+        return installed
+    own = QTranslator(app)
+    if own.load(str(TRANSLATIONS_DIR / "ioreview_zh_CN.qm")):
+        app.installTranslator(own)
+        installed.append(own)
+    qt_base = QTranslator(app)
+    if qt_base.load("qtbase_zh_CN", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        app.installTranslator(qt_base)
+        installed.append(qt_base)
+    return installed
+
+
+def window_for_session(trial: Any, session: Any, *, idle_seconds: float | None = None
+                       ) -> QWidget | None:
+    """The main window for the session's role (None when the role has no screen here)."""
+    role = getattr(session.role, "value", session.role)
+    if role == "reader":
+        from ioreview.ui.reading import ReadingWindow
+        return ReadingWindow(trial, session, idle_seconds=idle_seconds)
+    if role in ("coordinator", "admin"):
+        from ioreview.ui.coordinator import CoordinatorWindow
+        return CoordinatorWindow(trial, session, idle_seconds=idle_seconds)
+    return None
+
+
+def run_app(db_path: str, *, lang: str | None = None) -> int:
+    """Start the desktop application on the trial database at ``db_path``.
+
+    Shows the login dialog, then the reader's reading window or the coordinator's window;
+    logging out returns to the login dialog. Returns the process exit code.
+    """
+    from ioreview.trial import Trial
+    from ioreview.ui.login import LoginDialog
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    QCoreApplication.setApplicationName("ioreview")
+    QCoreApplication.setOrganizationName("ioreview")
+    apply_theme(app)  # type: ignore[arg-type]
+    translators = install_translators(app, lang)
+    try:
+        trial = Trial.open(db_path)
+    except (IoreviewError, OSError) as exc:
+        QMessageBox.critical(None, QCoreApplication.translate("run_app", "ioreview"),
+                             QCoreApplication.translate(
+                                 "run_app", "Cannot open the trial database {path}:\n{error}"
+                             ).format(path=db_path, error=str(exc)))
+        return 1
+    code = 0
+    last_user = ""
+    try:
+        while True:
+            dialog = LoginDialog(trial, username=last_user)
+            if dialog.exec() != LoginDialog.DialogCode.Accepted or dialog.session is None:
+                break
+            session = dialog.session
+            last_user = session.username
+            window = window_for_session(trial, session)
+            if window is None:
+                QMessageBox.information(
+                    None, QCoreApplication.translate("run_app", "ioreview"),
+                    QCoreApplication.translate(
+                        "run_app", "There is no screen for the role '{role}' in this version."
+                    ).format(role=getattr(session.role, "value", session.role)))
+                _logout_quietly(trial, session)
+                continue
+            window.show()
+            code = app.exec()
+            if not getattr(window, "logout_requested", False):
+                break
+    finally:
+        del translators
+        trial.close()
+    return code
+
+
+def _logout_quietly(trial: Any, session: Any) -> None:
+    """End the session, ignoring an already expired one."""
+    try:
+        trial.logout(session)
+    except IoreviewError:
+        pass

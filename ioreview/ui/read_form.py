@@ -1,0 +1,1094 @@
+"""The structured read form, generated from the protocol and shown beside the viewer.
+
+`ReadFormPanel` builds one group per finding and one editor per field (by field type), shows
+units, ranges and help, hides and shows conditional fields live, explains inline what is
+missing or wrong, lists the annotations linked to each finding, lets a measured ROI or length
+fill a numeric field, autosaves the draft (debounced) and on close, counts active time on the
+case, and signs (submit / amend) through `SignDialog`. It never decides anything itself:
+coercion and validation come from `adjudication.readform`, everything stored goes through the
+service.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QElapsedTimer, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from adjudication import readform
+from ioreview.errors import IoreviewError, ReadIncomplete
+from ioreview.ui.lock_screen import SessionController
+from ioreview.ui.sign_dialog import SignDialog
+
+__all__ = ["FieldEditor", "ReadFormPanel", "AUTOSAVE_DELAY_MS", "ACTIVE_INPUT_WINDOW_S"]
+
+AUTOSAVE_DELAY_MS = 1000
+"""Debounce of the draft autosave after the last change."""
+
+ACTIVE_INPUT_WINDOW_S = 60.0
+"""Time on case counts only while the last keyboard/mouse input is at most this old."""
+
+_ERROR_COLOUR = "#ff8a80"
+
+# Additions to the application theme: finding titles readable at a glance, check boxes
+# with a visible frame when unchecked and a filled square when checked.
+_FORM_STYLE = """
+QGroupBox::title { color: #dedee2; font-weight: bold; }
+QCheckBox::indicator { width: 12px; height: 12px; border: 1px solid #6a6a72;
+                       background: #151517; border-radius: 2px; }
+QCheckBox::indicator:checked { background: #3d9be9; border-color: #3d9be9; }
+QCheckBox::indicator:disabled { border-color: #3a3a40; }
+QCheckBox::indicator:checked:disabled { background: #2f6fa6; border-color: #2f6fa6; }
+"""
+
+# What a viewer measurement is, the names the viewer may report it under, and its unit.
+_MEASUREMENT_KINDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "length": (("length_mm", "length", "diameter_mm", "major_axis_mm"), "mm"),
+    "volume": (("volume_ml", "volume_mL", "volume_cm3", "volume"), "mL"),
+    "mean_hu": (("mean_hu", "mean_HU", "hu_mean", "mean"), "[hnsf'U]"),
+    "area": (("area_mm2", "area"), "mm2"),
+}
+# The measurement kind an assistive source (`Field.fill_from`) proposes.
+_KIND_OF_FILL_SOURCE = {"ruler": "length", "region_grow": "volume", "roi_mean_hu": "mean_hu"}
+# Field units a measurement kind can fill, with the factor from the measurement's unit.
+_UNIT_FACTORS: dict[str, dict[str, float]] = {
+    "length": {"mm": 1.0, "cm": 0.1, "m": 0.001},
+    "volume": {"mL": 1.0, "cm3": 1.0, "L": 0.001},
+    "mean_hu": {"[hnsf'U]": 1.0, "HU": 1.0},
+    "area": {"mm2": 1.0, "cm2": 0.01},
+}
+
+
+def _type_name(field: Any) -> str:
+    t = getattr(field, "type", "text")
+    return str(getattr(t, "value", t))
+
+
+def _choices_of(field: Any) -> list[tuple[Any, str]]:
+    """(value, label) pairs of a choice-like field."""
+    out: list[tuple[Any, str]] = []
+    for choice in getattr(field, "choices", None) or ():
+        value = getattr(choice, "value", choice)
+        label = getattr(choice, "label", None) or str(value)
+        out.append((value, str(label)))
+    return out
+
+
+_UNIT_DISPLAY = {"[hnsf'U]": "HU", "mm2": "mm²", "cm2": "cm²", "cm3": "cm³"}
+
+
+def display_unit(unit: str | None) -> str:
+    """A UCUM unit as readers write it ("[hnsf'U]" → "HU")."""
+    return _UNIT_DISPLAY.get(unit or "", unit or "")
+
+
+def _range_text(field: Any) -> str:
+    rng = getattr(field, "range", None)
+    if not rng:
+        return ""
+    lo, hi = (tuple(rng) + (None, None))[:2]
+    unit = display_unit(getattr(field, "unit", None))
+    fmt = (lambda v: f"{v:g}" if isinstance(v, (int, float)) else str(v))
+    if lo is not None and hi is not None:
+        return f"{fmt(lo)}–{fmt(hi)} {unit}".strip()
+    if lo is not None:
+        return f"≥ {fmt(lo)} {unit}".strip()
+    if hi is not None:
+        return f"≤ {fmt(hi)} {unit}".strip()
+    return ""
+
+
+def _measurement_kind(field: Any) -> str | None:
+    """Which kind of viewer measurement can fill ``field`` (None: none can)."""
+    if _type_name(field) not in ("number", "integer"):
+        return None
+    unit = getattr(field, "unit", None) or ""
+    kind = _KIND_OF_FILL_SOURCE.get(getattr(field, "fill_from", None) or "")
+    if kind is not None:
+        return kind if unit in _UNIT_FACTORS[kind] or not unit else None
+    for kind, factors in _UNIT_FACTORS.items():
+        if unit in factors:
+            return kind
+    return None
+
+
+def measurement_for_field(field: Any, measurements: Mapping[str, float]) -> float | None:
+    """The value of a viewer measurement that fits a numeric field, in the field's unit.
+
+    The field's `fill_from` (ruler → length, region_grow → volume, roi_mean_hu → mean CT
+    number) or else its unit decides which measurement fits; lengths convert mm → cm.
+    """
+    kind = _measurement_kind(field)
+    if kind is None or not measurements:
+        return None
+    names, _unit = _MEASUREMENT_KINDS[kind]
+    lowered = {str(k).lower(): v for k, v in measurements.items()}
+    for name in names:
+        value = lowered.get(name.lower())
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            factor = _UNIT_FACTORS[kind].get(getattr(field, "unit", None) or "", 1.0)
+            return float(value) * factor
+    return None
+
+
+class FieldEditor(QWidget):
+    """One field of the read form: label, editor for its type, unit, range and message."""
+
+    changed = Signal(str)
+    fill_requested = Signal(str)
+
+    def __init__(self, key: str, field: Any, label: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.key = key
+        self.field = field
+        self.kind = _type_name(field)
+        self.setObjectName(f"field:{key}")
+        self._loading = False
+        self._raw_error = ""
+        required = bool(getattr(field, "required", False))
+        self.label = QLabel(label + (" *" if required else ""))
+        self.label.setWordWrap(True)
+        self.label.setMinimumWidth(120)
+        help_text = getattr(field, "help", None) or ""
+        if help_text:
+            self.label.setToolTip(help_text)
+
+        self.editor: QWidget = self._build_editor()
+        self.editor.setObjectName(f"editor:{key}")
+        if help_text:
+            self.editor.setToolTip(help_text)
+        unit = display_unit(getattr(field, "unit", None))
+        self.unit_label = QLabel(unit)
+        self.unit_label.setObjectName("FieldUnit")
+        self.unit_label.setVisible(bool(unit))
+        self.fill_button: QToolButton | None = None
+        if _measurement_kind(field) is not None:
+            self.fill_button = QToolButton()
+            kind = _measurement_kind(field)
+            self.fill_button.setText({"length": self.tr("From ruler"),
+                                      "volume": self.tr("From region")}.get(
+                                          kind or "", self.tr("From ROI")))
+            self.fill_button.setToolTip(self.tr(
+                "Fill this field from the selected (or linked) annotation's measurement"))
+            self.fill_button.clicked.connect(lambda: self.fill_requested.emit(self.key))
+
+        self.message = QLabel()
+        self.message.setObjectName(f"message:{key}")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet(f"color: {_ERROR_COLOUR};")
+        self.message.hide()
+
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.editor, 1)
+        row.addWidget(self.unit_label)
+        if self.fill_button is not None:
+            row.addWidget(self.fill_button)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 2, 0, 2)
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(1)
+        grid.addWidget(self.label, 0, 0, Qt.AlignmentFlag.AlignTop)
+        grid.addLayout(row, 0, 1)
+        grid.addWidget(self.message, 1, 1)
+        grid.setColumnStretch(0, 2)
+        grid.setColumnStretch(1, 3)
+
+    # -- construction ------------------------------------------------------------------------
+    def _build_editor(self) -> QWidget:
+        kind = self.kind
+        field = self.field
+        if kind in ("choice", "presence", "confidence", "boolean"):
+            combo = QComboBox()
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(10)
+            combo.addItem(self.tr("— not answered —"), None)
+            if kind == "boolean":
+                combo.addItem(self.tr("Yes"), True)
+                combo.addItem(self.tr("No"), False)
+            else:
+                choices = _choices_of(field)
+                if not choices and kind == "presence":
+                    choices = [("present", self.tr("Present")), ("absent", self.tr("Absent")),
+                               ("indeterminate", self.tr("Indeterminate"))]
+                for value, text in choices:
+                    combo.addItem(text, value)
+            combo.currentIndexChanged.connect(self._emit_changed)
+            return combo
+        if kind == "multi_choice":
+            box = QWidget()
+            grid = QGridLayout(box)
+            grid.setContentsMargins(0, 0, 0, 0)
+            grid.setVerticalSpacing(0)
+            self._checks: list[tuple[Any, QCheckBox]] = []
+            for i, (value, text) in enumerate(_choices_of(field)):
+                check = QCheckBox(text)
+                check.toggled.connect(self._emit_changed)
+                check.setToolTip(text)
+                grid.addWidget(check, i, 0)
+                self._checks.append((value, check))
+            return box
+        if kind == "text":
+            edit = QPlainTextEdit()
+            edit.setFixedHeight(56)
+            edit.textChanged.connect(self._emit_changed)
+            return edit
+        edit = QLineEdit()
+        placeholder = _range_text(field)
+        if placeholder:
+            edit.setPlaceholderText(placeholder)
+        edit.setAlignment(Qt.AlignmentFlag.AlignRight)
+        edit.textChanged.connect(self._emit_changed)
+        return edit
+
+    def _emit_changed(self, *_: Any) -> None:
+        if not self._loading:
+            self.changed.emit(self.key)
+
+    # -- value in / out ---------------------------------------------------------------------
+    def raw_value(self) -> Any:
+        """What the editor holds, uncoerced (None when unanswered)."""
+        editor = self.editor
+        if isinstance(editor, QComboBox):
+            return editor.currentData()
+        if self.kind == "multi_choice":
+            picked = [value for value, check in self._checks if check.isChecked()]
+            return picked or None
+        if isinstance(editor, QPlainTextEdit):
+            text = editor.toPlainText().strip()
+            return text or None
+        if isinstance(editor, QLineEdit):
+            text = editor.text().strip()
+            return text or None
+        return None
+
+    def value(self) -> Any:
+        """The coerced value (None when unanswered or not a valid value); sets `raw_error`."""
+        raw = self.raw_value()
+        self._raw_error = ""
+        if raw is None:
+            return None
+        try:
+            return readform.coerce_value(self.field, raw)
+        except (ValueError, TypeError) as exc:
+            self._raw_error = str(exc) or self.tr("not a valid value")
+            return None
+
+    @property
+    def raw_error(self) -> str:
+        """Why the typed text is not a valid value ('' when it is or nothing is typed)."""
+        return self._raw_error
+
+    def set_value(self, value: Any) -> None:
+        """Show ``value`` without emitting `changed`."""
+        self._loading = True
+        try:
+            editor = self.editor
+            if isinstance(editor, QComboBox):
+                index = 0
+                for i in range(editor.count()):
+                    data = editor.itemData(i)
+                    if data is not None and value is not None and (
+                            data == value or str(data) == str(value)):
+                        index = i
+                        break
+                editor.setCurrentIndex(index)
+            elif self.kind == "multi_choice":
+                chosen = {str(v) for v in (value or ())}
+                for v, check in self._checks:
+                    check.setChecked(str(v) in chosen)
+            elif isinstance(editor, QPlainTextEdit):
+                editor.setPlainText("" if value is None else str(value))
+            elif isinstance(editor, QLineEdit):
+                if value is None:
+                    editor.setText("")
+                elif isinstance(value, float):
+                    editor.setText(f"{value:g}")
+                else:
+                    editor.setText(str(value))
+        finally:
+            self._loading = False
+
+    def set_message(self, text: str) -> None:
+        """Show (or clear) the inline problem message of this field."""
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    def set_read_only(self, read_only: bool) -> None:
+        """Lock the editor (a signed read) or unlock it (draft, amendment)."""
+        editor = self.editor
+        if isinstance(editor, (QLineEdit, QPlainTextEdit)):
+            editor.setReadOnly(read_only)
+        elif self.kind == "multi_choice":
+            for _, check in self._checks:
+                check.setEnabled(not read_only)
+        else:
+            editor.setEnabled(not read_only)
+        if self.fill_button is not None:
+            self.fill_button.setVisible(not read_only)
+
+
+class FindingGroup(QGroupBox):
+    """The fields of one finding plus the annotations linked to it."""
+
+    link_requested = Signal(str)
+    unlink_requested = Signal(str, int)
+
+    def __init__(self, finding_id: str | None, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(title, parent)
+        self.finding_id = finding_id
+        self._editable = True
+        self.setObjectName(f"finding:{finding_id or '_read'}")
+        self.fields_layout = QVBoxLayout()
+        self.fields_layout.setSpacing(2)
+        outer = QVBoxLayout(self)
+        outer.addLayout(self.fields_layout)
+        self.annotation_list: QListWidget | None = None
+        self.link_button: QPushButton | None = None
+        self.unlink_button: QPushButton | None = None
+        if finding_id is not None:
+            self.annotation_caption = QLabel()
+            self.annotation_caption.setObjectName("AnnotationsCaption")
+            self.annotation_list = QListWidget()
+            self.annotation_list.setObjectName(f"annotations:{finding_id}")
+            self.annotation_list.setMaximumHeight(64)
+            self.annotation_list.hide()
+            self.link_button = QPushButton(self.tr("Link selected annotation"))
+            self.link_button.setToolTip(self.tr(
+                "Link the annotation selected in the viewer to this finding"))
+            self.link_button.clicked.connect(lambda: self.link_requested.emit(finding_id))
+            self.unlink_button = QPushButton(self.tr("Unlink"))
+            self.unlink_button.clicked.connect(self._unlink_current)
+            self.unlink_button.hide()
+            row = QHBoxLayout()
+            row.addWidget(self.annotation_caption, 1)
+            row.addWidget(self.unlink_button)
+            row.addWidget(self.link_button)
+            outer.addLayout(row)
+            outer.addWidget(self.annotation_list)
+            self.show_annotations(())
+
+    def _unlink_current(self) -> None:
+        if self.annotation_list is None or self.finding_id is None:
+            return
+        row = self.annotation_list.currentRow()
+        if row >= 0:
+            self.unlink_requested.emit(self.finding_id, row)
+
+    def show_annotations(self, lines: Sequence[str]) -> None:
+        """List the linked annotations (one line each)."""
+        if self.annotation_list is None:
+            return
+        self.annotation_list.clear()
+        for line in lines:
+            self.annotation_list.addItem(line)
+        self.annotation_list.setVisible(bool(lines))
+        self.annotation_caption.setText(
+            self.tr("Linked annotations: {n}").format(n=len(lines)) if lines
+            else self.tr("No linked annotations"))
+        if self.unlink_button is not None:
+            self.unlink_button.setVisible(bool(lines) and self._editable)
+
+    def set_read_only(self, read_only: bool) -> None:
+        """Hide the link buttons of a signed read."""
+        self._editable = not read_only
+        if self.link_button is not None:
+            self.link_button.setVisible(not read_only)
+        if self.unlink_button is not None and self.annotation_list is not None:
+            self.unlink_button.setVisible(not read_only and self.annotation_list.isVisibleTo(self))
+
+
+def describe_annotation(annotation: Any) -> str:
+    """A short line for an annotation: kind, image and its measurements."""
+    translate = QCoreApplication.translate
+    parts = [translate("ReadFormPanel", str(getattr(annotation, "kind", "annotation")))]
+    label = getattr(annotation, "label", "")
+    if label:
+        parts.append(f"“{label}”")
+    frame = getattr(annotation, "frame", 0)
+    uid = str(getattr(annotation, "sop_instance_uid", ""))
+    if uid:
+        image = translate("ReadFormPanel", "image …{uid}").format(uid=uid[-6:])
+        if frame:
+            image += translate("ReadFormPanel", " frame {frame}").format(frame=frame)
+        parts.append(image)
+    measurements = getattr(annotation, "measurements", None) or {}
+    if measurements:
+        parts.append(", ".join(f"{k} {v:.4g}" for k, v in sorted(measurements.items())))
+    return " · ".join(parts)
+
+
+class ReadFormPanel(QWidget):
+    """The structured read of one case (see the module docstring)."""
+
+    saved = Signal(object)
+    submitted = Signal(int)
+    status_changed = Signal(str)
+    annotations_changed = Signal(object)
+
+    def __init__(self, controller: SessionController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.setObjectName("ReadFormPanel")
+        self.case: Any = None
+        self.protocol: Any = None
+        self.read_id: int | None = None
+        self.status: str = ""
+        self.editors: dict[str, FieldEditor] = {}
+        self.modalities: frozenset[str] = frozenset()
+        self.groups: dict[str | None, FindingGroup] = {}
+        self._items: list[Any] = []
+        self.annotations: list[Any] = []
+        self.key_images: list[Any] = []
+        self.selected_annotation: Callable[[], Any] = lambda: None
+        self._dirty = False
+        self._amending = False
+        self._show_all_problems = False
+        self._unsaved_active_s = 0.0
+        self._elapsed_base_s = 0.0
+
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setSingleShot(True)
+        self.autosave_timer.setInterval(AUTOSAVE_DELAY_MS)
+        self.autosave_timer.timeout.connect(self.save_now)
+        self._active_clock = QElapsedTimer()
+        self._tick = QTimer(self)
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self._count_active_time)
+
+        controller.about_to_lock.connect(self._on_about_to_lock)
+        controller.unlocked.connect(self._on_unlocked)
+
+        self.header = QLabel(self._no_case_text())
+        self.header.setWordWrap(True)
+        self.header.setObjectName("ReadHeader")
+        font = self.header.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        self.header.setFont(font)
+        self.banner = QLabel()
+        self.banner.setObjectName("ReadBanner")
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+        self.notice = QLabel()
+        self.notice.setObjectName("ProtocolNotice")
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet(
+            "background: #4a3b12; color: #ffe08a; padding: 6px; border-radius: 3px;")
+        self.notice.hide()
+
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.body = QWidget()
+        self.body_layout = QVBoxLayout(self.body)
+        self.body_layout.setContentsMargins(0, 0, 6, 0)
+        self.body_layout.addStretch(1)
+        self.scroll.setWidget(self.body)
+
+        self.summary = QLabel()
+        self.summary.setObjectName("ReadSummary")
+        self.summary.setWordWrap(True)
+        self.save_state = QLabel()
+        self.save_state.setObjectName("SaveState")
+        self.time_label = QLabel()
+        self.time_label.setObjectName("TimeOnCase")
+        self.key_image_label = QLabel()
+
+        self.submit_button = QPushButton(self.tr("Submit and sign…"))
+        self.submit_button.setObjectName("SubmitButton")
+        self.submit_button.clicked.connect(self.request_submit)
+        self.amend_button = QPushButton(self.tr("Amend…"))
+        self.amend_button.setObjectName("AmendButton")
+        self.amend_button.clicked.connect(self.start_amendment)
+        self.sign_amend_button = QPushButton(self.tr("Sign amendment…"))
+        self.sign_amend_button.setObjectName("SignAmendmentButton")
+        self.sign_amend_button.clicked.connect(self.request_amendment_signature)
+        self.cancel_amend_button = QPushButton(self.tr("Cancel amendment"))
+        self.cancel_amend_button.clicked.connect(self.cancel_amendment)
+
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.save_state)
+        status_row.addStretch(1)
+        status_row.addWidget(self.key_image_label)
+        status_row.addWidget(self.time_label)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for b in (self.cancel_amend_button, self.sign_amend_button, self.amend_button,
+                  self.submit_button):
+            buttons.addWidget(b)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.header)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.summary)
+        layout.addLayout(status_row)
+        layout.addLayout(buttons)
+        self.setMinimumWidth(380)
+        self.setStyleSheet(_FORM_STYLE)
+        self._update_buttons()
+
+    def _no_case_text(self) -> str:
+        return self.tr("No case open — double-click a case in your worklist to read it.")
+
+    # -- loading a case -----------------------------------------------------------------------
+    def load_case(self, case: Any) -> None:
+        """Build the form for ``case`` (a service `CaseView`) and show its stored values."""
+        self.autosave_timer.stop()
+        self.case = case
+        self.protocol = case.protocol
+        self.read_id = case.read_id
+        self.modalities = frozenset(str(getattr(s, "modality", "") or "") for s in case.series)
+        self.status = str(getattr(case.status, "value", case.status))
+        self.annotations = list(case.annotations)
+        self.key_images = list(case.key_images)
+        self._dirty = False
+        self._amending = False
+        self._show_all_problems = False
+        self._unsaved_active_s = 0.0
+        self._elapsed_base_s = float(case.elapsed_s or 0.0)
+        self._build_form()
+        for key, editor in self.editors.items():
+            editor.set_value(case.values.get(key))
+        prefilled = self._prefill_from_case(case)
+        days = case.days_from_insertion
+        day_text = (self.tr("day {days:+d}").format(days=days) if days is not None
+                    else self.tr("day unknown"))
+        self.header.setText(self.tr("Case {label} · {timepoint} · {day}").format(
+            label=case.case_label, timepoint=case.timepoint, day=day_text))
+        notice = getattr(case, "protocol_notice", "") or ""
+        self.notice.setText(notice)
+        self.notice.setVisible(bool(notice))
+        self._refresh_annotations()
+        self._apply_read_only()
+        self.refresh_form_state()
+        self.save_state.setText(self.tr("Draft loaded") if self.status != "submitted" else "")
+        self._update_time_label()
+        self._active_clock.start()
+        self._tick.start()
+        self.annotations_changed.emit(list(self.annotations))
+        if prefilled:
+            self._mark_dirty()
+
+    def _prefill_from_case(self, case: Any) -> bool:
+        """Propose answers the case itself knows (`fill_from = "case"`, e.g. the timepoint)
+        for empty fields of a draft; the reader sees and may change them."""
+        if str(getattr(case.status, "value", case.status)) == "submitted":
+            return False
+        changed = False
+        for key, editor in self.editors.items():
+            field = editor.field
+            if getattr(field, "fill_from", None) != "case" or editor.raw_value() is not None:
+                continue
+            proposal = getattr(case, getattr(field, "id", ""), None)
+            if proposal is None:
+                continue
+            try:
+                value = readform.coerce_value(field, proposal)
+            except ValueError:
+                continue
+            editor.set_value(value)
+            changed = True
+        return changed
+
+    def clear(self) -> None:
+        """Close the current case (after saving it) and show an empty panel."""
+        self.flush()
+        self._tick.stop()
+        self.case = None
+        self.read_id = None
+        self._clear_form()
+        self.header.setText(self._no_case_text())
+        self.banner.hide()
+        self.notice.hide()
+        self.summary.setText("")
+        self.save_state.setText("")
+        self.time_label.setText("")
+        self._update_buttons()
+
+    def _clear_form(self) -> None:
+        for group in self.groups.values():
+            group.setParent(None)
+            group.deleteLater()
+        self.groups.clear()
+        self.editors.clear()
+        self._items = []
+
+    def _finding_title(self, finding_id: str | None) -> str:
+        if finding_id is None:
+            return self.tr("Read")
+        for finding in getattr(self.protocol, "findings", ()) or ():
+            if getattr(finding, "id", None) == finding_id:
+                return str(getattr(finding, "label", None) or finding_id)
+        return finding_id
+
+    def _build_form(self) -> None:
+        self._clear_form()
+        self._items = list(readform.form_layout(self.protocol, self.modalities or None))
+        insert_at = 0
+        for item in self._items:
+            finding_id = getattr(item, "finding_id", None)
+            group = self.groups.get(finding_id)
+            if group is None:
+                group = FindingGroup(finding_id, self._finding_title(finding_id))
+                group.link_requested.connect(self.link_selected_annotation)
+                group.unlink_requested.connect(self.unlink_annotation)
+                self.groups[finding_id] = group
+                self.body_layout.insertWidget(insert_at, group)
+                group.show()
+                insert_at += 1
+            label = getattr(item, "label", None) or getattr(item.field, "label", None) or item.key
+            editor = FieldEditor(item.key, item.field, str(label))
+            editor.changed.connect(self._on_field_changed)
+            editor.fill_requested.connect(self.fill_from_measurement)
+            group.fields_layout.addWidget(editor)
+            self.editors[item.key] = editor
+
+    # -- values, visibility and problems ----------------------------------------------------------
+    def values(self) -> dict[str, Any]:
+        """The answered, valid values of the fields currently shown."""
+        out: dict[str, Any] = {}
+        for key, editor in self.editors.items():
+            value = editor.value()
+            if value is not None:
+                out[key] = value
+        return {k: v for k, v in out.items() if self._is_shown(k, out)}
+
+    def _is_shown(self, key: str, values: Mapping[str, Any]) -> bool:
+        return readform.is_shown(self.editors[key].field, values)
+
+    def refresh_form_state(self) -> list[Any]:
+        """Show/hide conditional fields and the inline messages; returns the problems."""
+        if self.protocol is None:
+            return []
+        all_values: dict[str, Any] = {}
+        for key, editor in self.editors.items():
+            value = editor.value()
+            if value is not None:
+                all_values[key] = value
+        for key, editor in self.editors.items():
+            editor.setVisible(self._is_shown(key, all_values))
+        values = {k: v for k, v in all_values.items() if self._is_shown(k, all_values)}
+        problems = list(readform.validate_read(self.protocol, values, self.modalities or None))
+        problems += [readform.FieldProblem(k, e.raw_error, readform.ProblemKind.invalid,
+                                           e.label.text().rstrip(" *"))
+                     for k, e in self.editors.items() if e.raw_error]
+        problems = [p for p in problems if not (p.kind is readform.ProblemKind.missing
+                                                and p.field_key in self.editors
+                                                and self.editors[p.field_key].raw_error)]
+        by_key: dict[str, list[Any]] = {}
+        for problem in problems:
+            by_key.setdefault(problem.field_key, []).append(problem)
+        for key, editor in self.editors.items():
+            if not self._is_shown(key, all_values):
+                editor.set_message("")
+                continue
+            shown = [p.message for p in by_key.get(key, ())
+                     if p.kind is not readform.ProblemKind.missing or self._show_all_problems]
+            editor.set_message("; ".join(shown))
+        if self.status == "submitted" and not self._amending:
+            self.summary.setText("")
+        elif problems:
+            self.summary.setText(self._short_summary(problems))
+            self.summary.setToolTip(readform.missing_summary(problems))
+            self.summary.setStyleSheet(f"color: {_ERROR_COLOUR};")
+        else:
+            self.summary.setText(self.tr("The read is complete and can be signed."))
+            self.summary.setStyleSheet("color: #a5d6a7;")
+        return problems
+
+    def _short_summary(self, problems: Sequence[Any]) -> str:
+        """One line: how many answers are missing / invalid / to clear / contradictory."""
+        kinds = readform.ProblemKind
+        counts = {kind: sum(1 for p in problems if p.kind is kind) for kind in kinds}
+        parts = []
+        if counts[kinds.missing]:
+            parts.append(self.tr("{n} required answer(s) missing").format(n=counts[kinds.missing]))
+        if counts[kinds.invalid]:
+            parts.append(self.tr("{n} invalid").format(n=counts[kinds.invalid]))
+        if counts[kinds.hidden]:
+            parts.append(self.tr("{n} to clear").format(n=counts[kinds.hidden]))
+        if counts[kinds.inconsistent]:
+            parts.append(self.tr("{n} contradictory").format(n=counts[kinds.inconsistent]))
+        if counts[kinds.unknown]:
+            parts.append(self.tr("{n} unknown").format(n=counts[kinds.unknown]))
+        return " · ".join(parts) + self.tr(" — hover for the list; the read can be signed "
+                                           "when none are left.")
+
+    def _on_field_changed(self, key: str) -> None:
+        self.controller.note_activity()
+        self.refresh_form_state()
+        self._mark_dirty()
+
+    def _mark_dirty(self) -> None:
+        if self._read_only:
+            return
+        self._dirty = True
+        self.save_state.setText(self.tr("Unsaved changes…"))
+        if not self._amending:
+            self.autosave_timer.start()
+
+    # -- saving -------------------------------------------------------------------------------
+    @property
+    def dirty(self) -> bool:
+        """True while changes are not yet saved to the service."""
+        return self._dirty
+
+    def save_now(self) -> bool:
+        """Save the draft now; False when the service refused (the values stay in the form)."""
+        self.autosave_timer.stop()
+        if self.case is None or self.read_id is None or self._read_only or self._amending:
+            return True
+        self._count_active_time()
+        active = self._unsaved_active_s
+        try:
+            state = self.controller.trial.save_draft(
+                self.controller.session, self.read_id, self.values(),
+                annotations=list(self.annotations), key_images=list(self.key_images),
+                active_seconds=active)
+        except IoreviewError as exc:
+            self.save_state.setText(self.tr("Not saved: {error}").format(error=str(exc)))
+            self.controller.report(exc, self)
+            return False
+        self._unsaved_active_s -= active
+        self._dirty = False
+        status = getattr(state, "status", None)
+        if status is not None:
+            self.status = str(getattr(status, "value", status))
+        elapsed = getattr(state, "elapsed_s", None)
+        if elapsed is not None:
+            self._elapsed_base_s = float(elapsed)
+        self.save_state.setText(self.tr("Draft saved"))
+        self.saved.emit(state)
+        self.status_changed.emit(self.status)
+        self._update_time_label()
+        return True
+
+    def flush(self) -> bool:
+        """Save pending changes (before closing the case or the window)."""
+        if self._dirty or self._unsaved_active_s >= 1.0:
+            return self.save_now()
+        return True
+
+    def _on_about_to_lock(self) -> None:
+        if self.case is not None:
+            self.flush()
+
+    def _on_unlocked(self) -> None:
+        if self.case is not None and self._dirty:
+            self.save_now()
+
+    # -- time on case --------------------------------------------------------------------------
+    def _count_active_time(self) -> None:
+        if not self._active_clock.isValid():
+            return
+        delta = self._active_clock.restart() / 1000.0
+        if self.case is None or self._read_only or self.controller.locked:
+            return
+        if self.controller.seconds_idle() <= ACTIVE_INPUT_WINDOW_S:
+            self._unsaved_active_s += min(delta, ACTIVE_INPUT_WINDOW_S)
+            self._update_time_label()
+
+    def active_seconds(self) -> float:
+        """Active time on this case so far, saved and not yet saved."""
+        return self._elapsed_base_s + self._unsaved_active_s
+
+    def _update_time_label(self) -> None:
+        total = int(self.active_seconds())
+        self.time_label.setText(self.tr("Time on case {m}:{s:02d}").format(
+            m=total // 60, s=total % 60))
+
+    # -- annotations and key images ---------------------------------------------------------
+    def set_annotations(self, annotations: Sequence[Any]) -> None:
+        """Replace the read's annotations (the viewer created or changed one)."""
+        self.annotations = list(annotations)
+        self._refresh_annotations()
+        self._mark_dirty()
+
+    def add_annotation(self, annotation: Any) -> None:
+        """Add one annotation made in the viewer."""
+        self.set_annotations([*self.annotations, annotation])
+
+    def set_key_images(self, key_images: Sequence[Any]) -> None:
+        """Replace the read's key images (marked in the viewer)."""
+        self.key_images = list(key_images)
+        self._refresh_annotations()
+        self._mark_dirty()
+
+    def _refresh_annotations(self) -> None:
+        for finding_id, group in self.groups.items():
+            if finding_id is None:
+                continue
+            group.show_annotations([describe_annotation(a) for a in self.annotations
+                                    if getattr(a, "finding_id", None) == finding_id])
+        n_unlinked = sum(1 for a in self.annotations if not getattr(a, "finding_id", None))
+        text = self.tr("{k} key image(s)").format(k=len(self.key_images))
+        if n_unlinked:
+            text += self.tr(" · {n} unlinked annotation(s)").format(n=n_unlinked)
+        self.key_image_label.setText(text)
+
+    def _selected_index(self) -> int | None:
+        selected = self.selected_annotation()
+        if selected is None:
+            return None
+        for i, a in enumerate(self.annotations):
+            if a is selected or a == selected:
+                return i
+        return None
+
+    def link_selected_annotation(self, finding_id: str) -> None:
+        """Link the annotation selected in the viewer to ``finding_id``."""
+        if self._read_only:
+            return
+        index = self._selected_index()
+        if index is None:
+            selected = self.selected_annotation()
+            if selected is None:
+                self.save_state.setText(self.tr(
+                    "Select an annotation in the viewer first, then link it."))
+                return
+            self.annotations.append(selected)
+            index = len(self.annotations) - 1
+        self.annotations[index] = dataclasses.replace(
+            self.annotations[index], finding_id=finding_id, label=self._finding_title(finding_id))
+        self._refresh_annotations()
+        self.annotations_changed.emit(list(self.annotations))
+        self._mark_dirty()
+
+    def unlink_annotation(self, finding_id: str, row: int) -> None:
+        """Remove the link of the ``row``-th annotation listed under ``finding_id``."""
+        if self._read_only:
+            return
+        linked = [i for i, a in enumerate(self.annotations)
+                  if getattr(a, "finding_id", None) == finding_id]
+        if 0 <= row < len(linked):
+            i = linked[row]
+            self.annotations[i] = dataclasses.replace(self.annotations[i], finding_id=None,
+                                                      label="")
+            self._refresh_annotations()
+            self.annotations_changed.emit(list(self.annotations))
+            self._mark_dirty()
+
+    def fill_from_measurement(self, key: str) -> None:
+        """Fill a numeric field from the selected annotation's measurement (else the latest
+        annotation linked to the field's finding that has a fitting measurement)."""
+        editor = self.editors.get(key)
+        if editor is None or self._read_only:
+            return
+        candidates: list[Any] = []
+        selected = self.selected_annotation()
+        if selected is not None:
+            candidates.append(selected)
+        finding_id = next((getattr(i, "finding_id", None) for i in self._items if i.key == key),
+                          None)
+        candidates += [a for a in reversed(self.annotations)
+                       if finding_id and getattr(a, "finding_id", None) == finding_id]
+        for annotation in candidates:
+            value = measurement_for_field(editor.field, getattr(annotation, "measurements", {}))
+            if value is not None:
+                if _type_name(editor.field) == "integer":
+                    value = round(value)
+                editor.set_value(round(value, 2) if isinstance(value, float) else value)
+                self._on_field_changed(key)
+                return
+        editor.set_message(self.tr(
+            "No fitting measurement: select a measured ROI or length in the viewer."))
+
+    # -- read-only, submit, amend -------------------------------------------------------------
+    @property
+    def _read_only(self) -> bool:
+        return self.case is None or (self.status == "submitted" and not self._amending)
+
+    def is_read_only(self) -> bool:
+        """True for a signed (locked) read that is not being amended."""
+        return self._read_only
+
+    def _apply_read_only(self) -> None:
+        read_only = self._read_only
+        for editor in self.editors.values():
+            editor.set_read_only(read_only)
+        for group in self.groups.values():
+            group.set_read_only(read_only)
+        if self.status == "submitted" and not self._amending:
+            version = getattr(self.case, "version", 1)
+            self.banner.setText(self.tr(
+                "Signed and locked (version {v}). Changes need a signed amendment with a "
+                "reason.").format(v=version))
+            self.banner.setStyleSheet(
+                "background: #1f4d2b; color: #d7f5dc; padding: 6px; border-radius: 3px;")
+            self.banner.show()
+        elif self._amending:
+            self.banner.setText(self.tr(
+                "Amending a signed read: change the values, then sign the amendment. "
+                "The signed version is kept."))
+            self.banner.setStyleSheet(
+                "background: #4a3b12; color: #ffe08a; padding: 6px; border-radius: 3px;")
+            self.banner.show()
+        else:
+            self.banner.hide()
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        has_case = self.case is not None
+        submitted = self.status == "submitted"
+        self.submit_button.setVisible(has_case and not submitted)
+        self.amend_button.setVisible(has_case and submitted and not self._amending)
+        self.sign_amend_button.setVisible(has_case and self._amending)
+        self.cancel_amend_button.setVisible(has_case and self._amending)
+
+    def request_submit(self) -> None:
+        """Save, check completeness, then ask for the signature; locks the read when signed."""
+        if self.case is None or self._read_only:
+            return
+        self._show_all_problems = True
+        problems = self.refresh_form_state()
+        if problems:
+            self._scroll_to_first_problem(problems)
+            self.save_now()
+            return
+        if not self.save_now():
+            return
+        try:
+            service_problems = self.controller.trial.validate_read(self.controller.session,
+                                                                   self.read_id)
+        except IoreviewError as exc:
+            self.controller.report(exc, self)
+            return
+        if service_problems:
+            self._show_service_problems(service_problems)
+            return
+        read_id = self.read_id
+        trial, controller = self.controller.trial, self.controller
+
+        def sign(password: str, _reason: str) -> Any:
+            return trial.submit_read(controller.session, read_id, password)
+
+        dialog = SignDialog(sign, signer=controller.user_label,
+                            meaning=self._signature_meaning(), on_error=self._dialog_error,
+                            parent=self)
+        if dialog.exec() != SignDialog.DialogCode.Accepted:
+            return
+        self._after_signing()
+
+    def _signature_meaning(self) -> str:
+        try:
+            from ioreview.trial import SIGNATURE_MEANING
+        except ImportError:
+            return self.tr("I confirm this read")
+        return self.tr(SIGNATURE_MEANING)
+
+    def _dialog_error(self, exc: IoreviewError) -> bool:
+        """Errors the sign dialog hands back: incomplete reads show inline, expired sessions
+        lock the window; both close the dialog."""
+        if isinstance(exc, ReadIncomplete):
+            self._show_service_problems(exc.problems)
+            return True
+        from ioreview.errors import SessionExpired
+        if isinstance(exc, SessionExpired):
+            self.controller.report(exc, self)
+            return True
+        return False
+
+    def _show_service_problems(self, problems: Sequence[Any]) -> None:
+        self._show_all_problems = True
+        self.refresh_form_state()
+        for problem in problems:
+            editor = self.editors.get(getattr(problem, "field_key", ""))
+            if editor is not None:
+                editor.set_message(str(getattr(problem, "message", problem)))
+        self._scroll_to_first_problem(problems)
+
+    def _scroll_to_first_problem(self, problems: Sequence[Any]) -> None:
+        for problem in problems:
+            editor = self.editors.get(getattr(problem, "field_key", ""))
+            if editor is not None and editor.isVisibleTo(self.body):
+                self.scroll.ensureWidgetVisible(editor)
+                editor.editor.setFocus()
+                return
+
+    def _reload(self) -> None:
+        if self.case is None:
+            return
+        try:
+            case = self.controller.trial.open_case(self.controller.session,
+                                                   self.case.assignment_id)
+        except IoreviewError as exc:
+            self.controller.report(exc, self)
+            return
+        self.load_case(case)
+
+    def _after_signing(self) -> None:
+        self._dirty = False
+        self._amending = False
+        self._reload()
+        self.save_state.setText(self.tr("Signed"))
+        self.submitted.emit(self.read_id or 0)
+        self.status_changed.emit(self.status)
+
+    def start_amendment(self) -> None:
+        """Unlock the editors of a signed read for an amendment (signed again with a reason)."""
+        if self.case is None or self.status != "submitted":
+            return
+        self._amending = True
+        self._show_all_problems = True
+        self._apply_read_only()
+        self.refresh_form_state()
+
+    def cancel_amendment(self) -> None:
+        """Drop the unsigned changes of an amendment and show the signed read again."""
+        self._amending = False
+        self._dirty = False
+        self._reload()
+
+    def request_amendment_signature(self) -> None:
+        """Ask for the reason and the password, then store the amendment as a new version."""
+        if self.case is None or not self._amending:
+            return
+        problems = self.refresh_form_state()
+        if problems:
+            self._scroll_to_first_problem(problems)
+            return
+        read_id = self.read_id
+        values = self.values()
+        annotations = list(self.annotations)
+        trial, controller = self.controller.trial, self.controller
+
+        def sign(password: str, reason: str) -> Any:
+            return trial.amend_read(controller.session, read_id, reason, values, password,
+                                    annotations=annotations)
+
+        dialog = SignDialog(sign, signer=controller.user_label, meaning=self._signature_meaning(),
+                            ask_reason=True, title=self.tr("Sign amendment"),
+                            on_error=self._dialog_error, parent=self)
+        if dialog.exec() != SignDialog.DialogCode.Accepted:
+            return
+        self._after_signing()
+
+    # -- closing -----------------------------------------------------------------------------
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        """Save the draft when the panel closes."""
+        self.flush()
+        super().closeEvent(event)
+

@@ -1,0 +1,582 @@
+"""The reader's window: own worklist, then the viewer with the read form beside it.
+
+The worklist shows only what the service returns for the logged-in reader: the pseudonymous
+case label, the timepoint, the day relative to IO insertion (never a date) and the status.
+Opening a case hands its blinded series to the viewer and its read to `ReadFormPanel`.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QAction, QBrush, QCloseEvent, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ioreview.errors import IoreviewError
+from ioreview.ui.lock_screen import SessionController
+from ioreview.ui.read_form import FindingGroup, ReadFormPanel
+
+__all__ = ["ReadingWindow", "ViewerAdapter", "WorklistModel", "WorklistView", "make_viewer"]
+
+_Index = QModelIndex | QPersistentModelIndex
+
+_STATUS_COLOURS = {
+    "new": QColor(144, 202, 249),
+    "in_progress": QColor(255, 213, 79),
+    "submitted": QColor(129, 199, 132),
+}
+
+
+def _status_name(status: Any) -> str:
+    return str(getattr(status, "value", status))
+
+
+class WorklistModel(QAbstractTableModel):
+    """The reader's own worklist: order, case label, timepoint, day, status."""
+
+    COLUMNS = ("order", "case", "timepoint", "day", "status")
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._items: list[Any] = []
+
+    def set_items(self, items: Sequence[Any]) -> None:
+        """Show ``items`` (service `WorklistItem`s, already in the reader's order)."""
+        self.beginResetModel()
+        self._items = list(items)
+        self.endResetModel()
+
+    def item(self, row: int) -> Any:
+        """The worklist item shown in ``row``."""
+        return self._items[row]
+
+    def items(self) -> list[Any]:
+        """All items, in order."""
+        return list(self._items)
+
+    def row_of(self, assignment_id: int) -> int:
+        """The row of an assignment, or -1."""
+        for row, item in enumerate(self._items):
+            if item.assignment_id == assignment_id:
+                return row
+        return -1
+
+    def status_text(self, status: Any) -> str:
+        """The reader-facing word for a read status."""
+        name = _status_name(status)
+        return {"new": self.tr("new"), "in_progress": self.tr("in progress"),
+                "submitted": self.tr("submitted")}.get(name, name)
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
+        """Number of worklist items."""
+        return 0 if parent.isValid() else len(self._items)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
+        """Number of columns."""
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt API
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Column titles."""
+        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        return (self.tr("#"), self.tr("Case"), self.tr("Timepoint"), self.tr("Day"),
+                self.tr("Status"))[section]
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Cell text, alignment and the status colour."""
+        if not index.isValid():
+            return None
+        item = self._items[index.row()]
+        column = self.COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == "order":
+                return str(index.row() + 1)
+            if column == "case":
+                return item.case_label
+            if column == "timepoint":
+                return item.timepoint
+            if column == "day":
+                days = item.days_from_insertion
+                return "—" if days is None else f"{days:+d}"
+            return self.status_text(item.status)
+        if role == Qt.ItemDataRole.ForegroundRole and column == "status":
+            colour = _STATUS_COLOURS.get(_status_name(item.status))
+            return QBrush(colour) if colour is not None else None
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in ("order", "day"):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole and column == "day":
+            return self.tr("Days relative to IO insertion")
+        if role == Qt.ItemDataRole.UserRole:
+            return item.assignment_id
+        return None
+
+
+class WorklistView(QTableView):
+    """The worklist table; double-click or Enter asks to open the case."""
+
+    open_requested = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("WorklistView")
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setAlternatingRowColors(True)
+        self.setShowGrid(False)
+        self.verticalHeader().hide()
+        self.doubleClicked.connect(self._open_index)
+        self.activated.connect(self._open_index)
+
+    def setModel(self, model: Any) -> None:  # noqa: N802 - Qt API
+        """Set the model and size the columns to their content."""
+        super().setModel(model)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+
+    def _open_index(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.open_requested.emit(int(index.siblingAtColumn(0).data(Qt.ItemDataRole.UserRole)))
+
+    def current_assignment(self) -> int | None:
+        """The assignment of the selected row (None when nothing is selected)."""
+        index = self.currentIndex()
+        if not index.isValid():
+            return None
+        return int(index.siblingAtColumn(0).data(Qt.ItemDataRole.UserRole))
+
+
+# -- the viewer -------------------------------------------------------------------------------
+class _PlaceholderViewer(QLabel):
+    """Stands in for the image viewer when it cannot be built; lists the series."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ViewerPlaceholder")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setWordWrap(True)
+        self.setStyleSheet("background: #000; color: #9aa0a6;")
+        self.setMinimumSize(480, 400)
+        self.setText(self.tr("No case open"))
+
+    def show_series(self, series: Sequence[Any]) -> None:
+        lines = [self.tr("Image viewer not available in this build.")]
+        for s in series:
+            lines.append(f"{getattr(s, 'modality', '')} · {getattr(s, 'description', '')} · "
+                         f"{getattr(s, 'n_instances', 0)} images")
+        self.setText("\n".join(lines))
+
+
+class ViewerAdapter(QObject):
+    """The one place that knows the viewer's API; the reading window talks only to this.
+
+    Annotations cross as the service's `Annotation` values, in a stable order.
+    Signals: ``annotations_changed(list[Annotation])`` whenever the viewer's annotations
+    change, ``key_images_changed(list[KeyImage])`` when key images are marked or unmarked.
+    This base class backs the placeholder (no images); `_EmbeddedViewerAdapter` drives the
+    real `ViewerWidget`.
+    """
+
+    annotations_changed = Signal(object)
+    key_images_changed = Signal(object)
+
+    def __init__(self, widget: QWidget, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.widget = widget
+        self._annotations: list[Any] = []
+        self._key_images: list[Any] = []
+        self._selected: Any = None
+
+    def set_case(self, series: Sequence[Any], priors: Sequence[Any],
+                 annotations: Sequence[Any], key_images: Sequence[Any]) -> None:
+        """Show a case's series (and priors) with its stored annotations and key images."""
+        self._annotations = list(annotations)
+        self._key_images = list(key_images)
+        self._selected = None
+        if isinstance(self.widget, _PlaceholderViewer):
+            self.widget.show_series([*series, *(s for p in priors for s in p.series)])
+
+    def clear(self) -> None:
+        """Show nothing."""
+        self.set_case((), (), (), ())
+
+    def set_annotations(self, annotations: Sequence[Any]) -> None:
+        """Take over finding links / labels changed in the read form."""
+        self._annotations = list(annotations)
+
+    def annotations(self) -> list[Any]:
+        """The annotations currently in the viewer."""
+        return list(self._annotations)
+
+    def add_annotation(self, annotation: Any) -> None:
+        """Add an annotation (as drawing one in the viewer does) and select it."""
+        self._annotations.append(annotation)
+        self._selected = annotation
+        self.annotations_changed.emit(list(self._annotations))
+
+    def selected_annotation(self) -> Any:
+        """The annotation selected in the viewer, or None."""
+        return self._selected
+
+    def set_current_finding(self, finding_id: str | None, label: str) -> None:
+        """New annotations document this finding."""
+
+    def current_image(self) -> tuple[str, int] | None:
+        """(SOP Instance UID, frame) of the image on screen, or None."""
+        return None
+
+    def toggle_key_image(self) -> None:
+        """Mark the image on screen as a key image, or unmark it."""
+        image = self.current_image()
+        if image is None:
+            return
+        from ioreview.trial import KeyImage
+        kept = [k for k in self._key_images if (k.sop_instance_uid, k.frame) != image]
+        if len(kept) == len(self._key_images):
+            kept.append(KeyImage(image[0], image[1]))
+        self._key_images = kept
+        self.key_images_changed.emit(list(self._key_images))
+
+    def set_read_only(self, read_only: bool) -> None:
+        """Forbid drawing on a signed read."""
+
+    def shutdown(self) -> None:
+        """Stop background work (the window closes)."""
+
+
+class _EmbeddedViewerAdapter(ViewerAdapter):
+    """Drives `ioreview.ui.viewer.ViewerWidget`: its annotation model is the source of truth."""
+
+    def __init__(self, widget: Any, parent: QObject | None = None) -> None:
+        super().__init__(widget, parent)
+        self._uids: list[str] = []
+        self._loading = False
+        widget.annotationAdded.connect(self._on_added)
+        widget.annotationChanged.connect(self._on_changed)
+        widget.annotationRemoved.connect(self._on_removed)
+        self.key_action = QAction(self.tr("Key image"), widget)
+        self.key_action.setToolTip(self.tr("Mark or unmark the image on screen as a key image (K)"))
+        self.key_action.setShortcut("K")
+        self.key_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.key_action.triggered.connect(self.toggle_key_image)
+        widget.toolbar.addSeparator()
+        widget.toolbar.addAction(self.key_action)
+        widget.addAction(self.key_action)
+
+    def _publish(self) -> None:
+        if self._loading:
+            return
+        model = self.widget.annotations
+        self._uids = [uid for uid in self._uids if model.get(uid) is not None]
+        self._annotations = [model.get(uid).to_trial() for uid in self._uids]
+        self.annotations_changed.emit(list(self._annotations))
+
+    def _on_added(self, annotation: Any) -> None:
+        if annotation.uid not in self._uids:
+            self._uids.append(annotation.uid)
+        self._publish()
+
+    def _on_changed(self, _annotation: Any) -> None:
+        self._publish()
+
+    def _on_removed(self, _annotation: Any) -> None:
+        self._publish()
+
+    def set_case(self, series: Sequence[Any], priors: Sequence[Any],
+                 annotations: Sequence[Any], key_images: Sequence[Any]) -> None:
+        """Load the case's series (priors after them, marked "Prior") and its annotations."""
+        import dataclasses
+
+        shown = list(series)
+        for prior in priors:
+            for s in prior.series:
+                described = self.tr("Prior {timepoint} (day {day}): {description}").format(
+                    timepoint=prior.timepoint, day=prior.days_from_insertion,
+                    description=s.description)
+                shown.append(dataclasses.replace(s, description=described)
+                             if dataclasses.is_dataclass(s) else s)
+        self._loading = True
+        try:
+            self.widget.set_series(shown)
+            converted = self.widget.set_annotations(list(annotations))
+        finally:
+            self._loading = False
+        self._uids = [a.uid for a in converted]
+        self._annotations = list(annotations)
+        self._key_images = list(key_images)
+
+    def clear(self) -> None:
+        """Close the series."""
+        self._loading = True
+        try:
+            self.widget.set_annotations([])
+            self.widget.clear()
+        finally:
+            self._loading = False
+        self._uids, self._annotations, self._key_images = [], [], []
+
+    def set_annotations(self, annotations: Sequence[Any]) -> None:
+        """Apply finding links / labels changed in the read form to the viewer's shapes."""
+        for uid, new in zip(self._uids, annotations):
+            current = self.widget.annotations.get(uid)
+            if current is not None and (current.finding_id != new.finding_id
+                                        or current.label != new.label):
+                self.widget.set_annotation_finding(uid, new.finding_id, new.label)
+
+    def add_annotation(self, annotation: Any) -> None:
+        """Add a (service) annotation as if drawn, and select it."""
+        from ioreview.ui.viewer.annotations import ViewerAnnotation
+
+        item = ViewerAnnotation.from_trial(annotation)
+        self.widget.annotations.add(item)
+        self.widget.annotations.select(item.uid)
+
+    def selected_annotation(self) -> Any:
+        """The selected shape as a service annotation, or None."""
+        uid = self.widget.annotations.selected
+        if uid is None or uid not in self._uids:
+            return None
+        return self._annotations[self._uids.index(uid)]
+
+    def set_current_finding(self, finding_id: str | None, label: str) -> None:
+        """New shapes document this finding."""
+        self.widget.set_current_finding(finding_id, label)
+
+    def current_image(self) -> tuple[str, int] | None:
+        """(SOP Instance UID, frame) of the image in the active viewport."""
+        ref = self.widget.active_viewport().current_ref()
+        return None if ref is None else ref.key
+
+    def set_read_only(self, read_only: bool) -> None:
+        """A signed read: shapes are shown but cannot change."""
+        self.widget.set_read_only(read_only)
+        self.key_action.setEnabled(not read_only)
+
+    def shutdown(self) -> None:
+        """Stop decoding."""
+        self.widget.shutdown()
+
+
+def make_viewer(parent: QWidget | None = None) -> ViewerAdapter:
+    """Build the image viewer for the reading window, behind its adapter (a placeholder that
+    lists the series when the viewer package cannot be loaded)."""
+    try:
+        from ioreview.ui.viewer import ViewerWidget
+    except ImportError:
+        return ViewerAdapter(_PlaceholderViewer(parent), parent)
+    return _EmbeddedViewerAdapter(ViewerWidget(parent), parent)
+
+
+# -- the window -------------------------------------------------------------------------------
+class ReadingWindow(QMainWindow):
+    """Worklist → open case → viewer + read form, for one logged-in reader."""
+
+    def __init__(self, trial: Any, session: Any, *, idle_seconds: float | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ReadingWindow")
+        self.controller = SessionController(trial, session, idle_seconds=idle_seconds,
+                                            parent=self)
+        self.logout_requested = False
+        self.current_assignment: int | None = None
+        self.setWindowTitle(self.tr("ioreview — reading ({user})").format(
+            user=self.controller.user_label))
+
+        # worklist panel
+        self.worklist_model = WorklistModel(self)
+        self.worklist_view = WorklistView()
+        self.worklist_view.setModel(self.worklist_model)
+        self.worklist_view.open_requested.connect(self.open_assignment)
+        title = QLabel(self.tr("My worklist"))
+        title.setObjectName("WorklistTitle")
+        font = title.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        title.setFont(font)
+        self.worklist_summary = QLabel()
+        self.worklist_summary.setObjectName("WorklistSummary")
+        self.open_button = QPushButton(self.tr("Open case"))
+        self.open_button.clicked.connect(self._open_selected)
+        self.next_button = QPushButton(self.tr("Next unread"))
+        self.next_button.clicked.connect(self.open_next_unread)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.next_button)
+        worklist_panel = QWidget()
+        worklist_panel.setObjectName("WorklistPanel")
+        wl = QVBoxLayout(worklist_panel)
+        wl.addWidget(title)
+        wl.addWidget(self.worklist_view, 1)
+        wl.addWidget(self.worklist_summary)
+        wl.addLayout(buttons)
+        worklist_panel.setMinimumWidth(360)
+
+        # viewer + form
+        self.viewer = make_viewer(self)
+        self.read_form = ReadFormPanel(self.controller)
+        self.read_form.selected_annotation = self.viewer.selected_annotation
+        self.viewer.annotations_changed.connect(self.read_form.set_annotations)
+        self.viewer.key_images_changed.connect(self.read_form.set_key_images)
+        self.read_form.annotations_changed.connect(self.viewer.set_annotations)
+        if hasattr(self.viewer.widget, "set_tag_rows_provider"):
+            self.viewer.widget.set_tag_rows_provider(self._tag_rows)
+        app = QApplication.instance()
+        if app is not None:
+            app.focusChanged.connect(self._on_focus_changed)
+        self.read_form.saved.connect(lambda _state: self.refresh_worklist())
+        self.read_form.submitted.connect(lambda _rid: self._after_submit())
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(worklist_panel)
+        self.splitter.addWidget(self.viewer.widget)
+        self.splitter.addWidget(self.read_form)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(2, 0)
+        self.splitter.setSizes([370, 730, 480])
+        self.setCentralWidget(self.splitter)
+
+        # menu
+        session_menu = self.menuBar().addMenu(self.tr("&Session"))
+        refresh = QAction(self.tr("Refresh worklist"), self)
+        refresh.setShortcut("F5")
+        refresh.triggered.connect(self.refresh_worklist)
+        lock = QAction(self.tr("Lock screen"), self)
+        lock.setShortcut("Ctrl+L")
+        lock.triggered.connect(lambda: self.controller.lock(self.tr("Locked by the user.")))
+        logout = QAction(self.tr("Log out"), self)
+        logout.triggered.connect(self.log_out)
+        for action in (refresh, lock, logout):
+            session_menu.addAction(action)
+        self.statusBar().showMessage(self.tr("Signed in as {user} (reader)").format(
+            user=self.controller.user_label))
+
+        self.controller.attach(self)
+        self.controller.logout_requested.connect(self.log_out)
+        self.resize(1580, 920)
+        self.refresh_worklist()
+
+    # -- worklist -------------------------------------------------------------------------------
+    def refresh_worklist(self) -> None:
+        """Reload the worklist from the service, keeping the selection."""
+        keep = self.worklist_view.current_assignment() or self.current_assignment
+        try:
+            items = self.controller.trial.worklist(self.controller.session)
+        except IoreviewError as exc:
+            self.controller.report(exc, self)
+            return
+        self.worklist_model.set_items(items)
+        counts = {"new": 0, "in_progress": 0, "submitted": 0}
+        for item in items:
+            counts[_status_name(item.status)] = counts.get(_status_name(item.status), 0) + 1
+        self.worklist_summary.setText(self.tr(
+            "{total} cases · {new} new · {prog} in progress · {done} submitted").format(
+            total=len(items), new=counts["new"], prog=counts["in_progress"],
+            done=counts["submitted"]))
+        if keep is not None:
+            row = self.worklist_model.row_of(keep)
+            if row >= 0:
+                self.worklist_view.selectRow(row)
+
+    def _open_selected(self) -> None:
+        assignment = self.worklist_view.current_assignment()
+        if assignment is None and self.worklist_model.rowCount():
+            assignment = self.worklist_model.item(0).assignment_id
+        if assignment is not None:
+            self.open_assignment(assignment)
+
+    def open_next_unread(self) -> None:
+        """Open the first case of the worklist that is not yet submitted."""
+        for item in self.worklist_model.items():
+            if _status_name(item.status) != "submitted":
+                self.open_assignment(item.assignment_id)
+                return
+        self.statusBar().showMessage(self.tr("All cases of your worklist are submitted."), 5000)
+
+    def open_assignment(self, assignment_id: int) -> None:
+        """Save the open read, then open ``assignment_id`` in the viewer and the form."""
+        if self.controller.locked:
+            return
+        if self.read_form.case is not None and not self.read_form.flush():
+            return
+        try:
+            case = self.controller.trial.open_case(self.controller.session, assignment_id)
+        except IoreviewError as exc:
+            self.controller.report(exc, self)
+            return
+        self.current_assignment = assignment_id
+        self.viewer.set_case(case.series, case.priors, case.annotations, case.key_images)
+        self.read_form.load_case(case)
+        self.viewer.set_read_only(self.read_form.is_read_only())
+        self.refresh_worklist()
+        row = self.worklist_model.row_of(assignment_id)
+        if row >= 0:
+            self.worklist_view.selectRow(row)
+
+    def _tag_rows(self, ref: Any) -> list[tuple[str, str, str]]:
+        """DICOM tags of an image for the viewer's tag browser, masked by the service."""
+        try:
+            return self.controller.trial.tags_for_display(self.controller.session,
+                                                          ref.header.sop_instance_uid)
+        except IoreviewError as exc:
+            self.controller.report(exc, self)
+            return []
+
+    def _on_focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        """Typing into a finding's fields makes new annotations document that finding."""
+        widget = new
+        while widget is not None and widget is not self.read_form:
+            if isinstance(widget, FindingGroup):
+                if widget.finding_id is not None:
+                    self.viewer.set_current_finding(widget.finding_id, widget.title())
+                return
+            widget = widget.parentWidget()
+
+    def _after_submit(self) -> None:
+        self.viewer.set_read_only(self.read_form.is_read_only())
+        self.refresh_worklist()
+        self.statusBar().showMessage(self.tr("Read signed and locked."), 5000)
+
+    # -- leaving ------------------------------------------------------------------------------
+    def log_out(self) -> None:
+        """Save the draft, end the session and close (the app shows the login again)."""
+        self.logout_requested = True
+        self.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        """Save the open draft, then end the session when logging out."""
+        if not self.controller.locked:
+            self.read_form.flush()
+        self.controller.detach()
+        app = QApplication.instance()
+        if app is not None:
+            app.focusChanged.disconnect(self._on_focus_changed)
+        self.viewer.shutdown()
+        if self.logout_requested:
+            try:
+                self.controller.trial.logout(self.controller.session)
+            except IoreviewError:
+                pass
+        super().closeEvent(event)

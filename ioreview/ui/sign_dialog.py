@@ -1,0 +1,137 @@
+"""The electronic-signature dialog: states the meaning and asks for the password again.
+
+21 CFR Part 11 §11.50/§11.200: a signature shows who signed, when and its meaning, and is
+executed by re-entering a secret. The dialog does not verify anything itself: it hands the
+password (and the reason, for an amendment) to a callable that calls the service, and stays
+open with an inline message when the service rejects it, so nothing typed is lost.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ioreview.errors import IoreviewError, SignatureRejected
+
+__all__ = ["SignDialog"]
+
+SignCallable = Callable[[str, str], Any]
+
+
+class SignDialog(QDialog):
+    """Ask for the signer's password (and a reason when amending) and sign through ``sign``.
+
+    ``sign(password, reason)`` performs the service call and returns its result, which is
+    kept in `result_value` after `accept`. A `SignatureRejected` (wrong password) or any other
+    `IoreviewError` is shown inline and the dialog stays open; ``on_error`` may claim an error
+    (for example an expired session) by returning True, which closes the dialog unsigned.
+    """
+
+    def __init__(
+        self,
+        sign: SignCallable,
+        *,
+        signer: str,
+        meaning: str | None = None,
+        ask_reason: bool = False,
+        title: str | None = None,
+        on_error: Callable[[IoreviewError], bool] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._sign = sign
+        self._on_error = on_error
+        self.result_value: Any = None
+        self.setObjectName("SignDialog")
+        self.setWindowTitle(title or self.tr("Sign read"))
+        self.setMinimumWidth(420)
+
+        meaning_text = meaning or self.tr("I confirm this read")
+        self.meaning_label = QLabel(self.tr("Meaning of this signature: <b>{meaning}</b>").format(
+            meaning=meaning_text))
+        self.meaning_label.setObjectName("SignMeaning")
+        self.meaning_label.setWordWrap(True)
+        signer_label = QLabel(self.tr("Signed by: {signer}").format(signer=signer))
+        explain = QLabel(self.tr(
+            "Enter your password to sign. After signing, the read is locked and can only be "
+            "changed by a signed amendment."))
+        explain.setWordWrap(True)
+
+        form = QFormLayout()
+        self.reason_edit: QPlainTextEdit | None = None
+        if ask_reason:
+            self.reason_edit = QPlainTextEdit()
+            self.reason_edit.setObjectName("reason")
+            self.reason_edit.setPlaceholderText(self.tr("Why is the read being amended?"))
+            self.reason_edit.setFixedHeight(70)
+            form.addRow(self.tr("Reason"), self.reason_edit)
+        self.password_edit = QLineEdit()
+        self.password_edit.setObjectName("password")
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        form.addRow(self.tr("Password"), self.password_edit)
+
+        self.message_label = QLabel()
+        self.message_label.setObjectName("SignMessage")
+        self.message_label.setWordWrap(True)
+        self.message_label.setStyleSheet("color: #ff8a80;")
+        self.message_label.hide()
+
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.sign_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.sign_button.setText(self.tr("Sign"))
+        self.buttons.accepted.connect(self.attempt_sign)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.meaning_label)
+        layout.addWidget(signer_label)
+        layout.addWidget(explain)
+        layout.addLayout(form)
+        layout.addWidget(self.message_label)
+        layout.addWidget(self.buttons)
+        (self.reason_edit or self.password_edit).setFocus()
+
+    def show_message(self, text: str) -> None:
+        """Show an inline explanation above the buttons."""
+        self.message_label.setText(text)
+        self.message_label.setVisible(bool(text))
+
+    def reason(self) -> str:
+        """The amendment reason typed so far (empty when not asked)."""
+        return self.reason_edit.toPlainText().strip() if self.reason_edit is not None else ""
+
+    def attempt_sign(self) -> None:
+        """Call the signing callable; accept on success, explain and stay open otherwise."""
+        if self.reason_edit is not None and not self.reason():
+            self.show_message(self.tr("Enter the reason for the amendment."))
+            return
+        password = self.password_edit.text()
+        if not password:
+            self.show_message(self.tr("Enter your password to sign."))
+            return
+        try:
+            self.result_value = self._sign(password, self.reason())
+        except SignatureRejected as exc:
+            self.password_edit.clear()
+            self.password_edit.setFocus()
+            self.show_message(self.tr("Signature rejected: {detail}").format(detail=str(exc)))
+            return
+        except IoreviewError as exc:
+            self.password_edit.clear()
+            if self._on_error is not None and self._on_error(exc):
+                self.reject()
+                return
+            self.show_message(str(exc))
+            return
+        self.accept()

@@ -1,0 +1,180 @@
+"""The coordinator's window over a real trial: users, import, cases, assignments, progress."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from ioreview.ui.coordinator import CoordinatorWindow, UserDialog
+from ioreview.ui.login import LoginDialog
+from ui_support import (
+    ASSIGNMENT_SEED,
+    PASSWORDS,
+    FakeClock,
+    build_database,
+    click,
+    complete_values,
+    open_trial,
+    save_screenshot,
+    shared_demo_files,
+    when_modal,
+)
+
+
+@pytest.fixture
+def demo(tmp_path_factory):
+    return shared_demo_files(tmp_path_factory)
+
+
+@pytest.fixture
+def trial(tmp_path: Path):
+    """Users and the protocol, nothing imported yet."""
+    db = tmp_path / "coordinator.sqlite"
+    build_database(db, None)
+    t = open_trial(db, FakeClock())
+    yield t
+    t.close()
+
+
+@pytest.fixture
+def messages(monkeypatch) -> list[str]:
+    shown: list[str] = []
+
+    def record(_parent, _title, text, *args, **kwargs):
+        shown.append(text)
+        return QMessageBox.StandardButton.Ok
+
+    for name in ("warning", "information", "critical"):
+        monkeypatch.setattr(QMessageBox, name, record)
+    return shown
+
+
+@pytest.fixture
+def window(qtbot, trial) -> CoordinatorWindow:
+    dialog = LoginDialog(trial)
+    qtbot.addWidget(dialog)
+    qtbot.keyClicks(dialog.username_edit, "coord")
+    qtbot.keyClicks(dialog.password_edit, PASSWORDS["coord"])
+    qtbot.mouseClick(dialog.login_button, Qt.MouseButton.LeftButton)
+    assert dialog.session is not None, dialog.message_label.text()
+    w = CoordinatorWindow(trial, dialog.session)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def column(model, col: int) -> list[str]:
+    return [model.index(row, col).data() for row in range(model.rowCount())]
+
+
+def test_manage_users(qtbot, window, trial, messages) -> None:
+    tab = window.users_tab
+    assert {"coord", "reader1", "reader2", "adjud"} <= set(column(tab.model, 0))
+
+    def fill(dialog: UserDialog) -> None:
+        qtbot.keyClicks(dialog.username, "reader3")
+        qtbot.keyClicks(dialog.display_name, "Reader Three")
+        dialog.role.setCurrentIndex(dialog.role.findData("reader"))
+        qtbot.keyClicks(dialog.password, "reader3-pass")
+        qtbot.keyClicks(dialog.password_again, "reader3-pass")
+        dialog._check()
+
+    when_modal(UserDialog, fill)
+    click(qtbot, tab.add_button)
+    assert "reader3" in column(tab.model, 0)
+    assert messages == []
+
+    row = column(tab.model, 0).index("reader3")
+    tab.view.selectRow(row)
+    click(qtbot, tab.toggle_button)
+    row = column(tab.model, 0).index("reader3")
+    assert tab.model.index(row, 3).data() == "no"
+    assert not next(u for u in trial.list_users(window.controller.session)
+                    if u.username == "reader3").active
+
+    # a too-short password is refused with the service's explanation
+    def short(dialog: UserDialog) -> None:
+        qtbot.keyClicks(dialog.username, "reader4")
+        qtbot.keyClicks(dialog.password, "short")
+        qtbot.keyClicks(dialog.password_again, "short")
+        dialog._check()
+
+    when_modal(UserDialog, short)
+    click(qtbot, tab.add_button)
+    assert len(messages) == 1 and "8" in messages[0]
+    assert "reader4" not in column(tab.model, 0)
+
+
+def test_import_build_assign_and_progress(qtbot, window, trial, demo, messages) -> None:
+    # import in a worker thread with a progress bar
+    window.show_tab(window.import_tab)
+    tab = window.import_tab
+    tab.path_edit.setText(str(demo.dicom_dir))
+    click(qtbot, tab.import_button)
+    assert not tab.import_button.isEnabled()
+    qtbot.waitUntil(lambda: tab.last_summary is not None, timeout=60_000)
+    assert tab.import_button.isEnabled()
+    assert tab.last_summary.imported > 0
+    assert tab.progress_bar.value() == tab.progress_bar.maximum() > 1
+    assert "imported" in tab.log.toPlainText()
+    save_screenshot(window, "coordinator_import")
+
+    # cases from the imported studies
+    window.show_tab(window.cases_tab)
+    cases = window.cases_tab
+    assert cases.studies_model.rowCount() > 0
+    click(qtbot, cases.build_button)
+    assert cases.cases_model.rowCount() == cases.studies_model.rowCount()
+    assert all(label.startswith("CASE-") for label in column(cases.cases_model, 0))
+    save_screenshot(window, "coordinator_cases")
+
+    # assignments with a recorded seed
+    window.show_tab(window.assignments_tab)
+    assign = window.assignments_tab
+    assign.seed.setValue(ASSIGNMENT_SEED)
+    click(qtbot, assign.generate_button)
+    assert f"seed {ASSIGNMENT_SEED}" in assign.result_label.text()
+    assert set(column(assign.model, 0)) == {"reader1", "reader2"}
+    assert messages == []
+
+    # two readers disagree on one case, agree on another, a third is in progress
+    protocol = trial.active_protocol(window.controller.session)[1]
+    first_cases: list[str] = []
+    for username, extravasation in (("reader1", True), ("reader2", False)):
+        session = trial.login(username, PASSWORDS[username])
+        items = sorted(trial.worklist(session), key=lambda i: i.case_label)
+        for n, item in enumerate(items[:3]):
+            case = trial.open_case(session, item.assignment_id)
+            if n == 2:
+                continue
+            values = complete_values(protocol, case.timepoint,
+                                     extravasation=extravasation and n == 0)
+            trial.save_draft(session, case.read_id, values, active_seconds=90)
+            trial.submit_read(session, case.read_id, PASSWORDS[username])
+            first_cases.append(item.case_label)
+
+    window.show_tab(window.progress_tab)
+    progress = window.progress_tab
+    readers = progress.readers_model
+    assert readers.rowCount() == 2
+    assert column(readers, 2) == ["2", "2"]
+    assert column(readers, 3) == ["1", "1"]
+    assert progress.chart.series(), "the chart shows the reads per reader"
+    assert progress.report.cases_complete == 2
+    assert "2 of" in progress.summary.text()
+    assert progress.discordance_model.rowCount() == progress.report.open_discordances
+    save_screenshot(window, "coordinator_progress")
+    assert messages == []
+
+
+def test_import_error_is_shown(qtbot, window, tmp_path, messages) -> None:
+    window.show_tab(window.import_tab)
+    tab = window.import_tab
+    tab.path_edit.setText(str(tmp_path / "does-not-exist"))
+    click(qtbot, tab.import_button)
+    qtbot.waitUntil(lambda: tab.import_button.isEnabled(), timeout=30_000)
+    text = tab.log.toPlainText()
+    assert "failed" in text.lower() or tab.last_summary is not None
