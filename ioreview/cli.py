@@ -69,11 +69,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     session = _operator(trial)
     copy_to = None
     if args.copy is not None:
-        copy_to = Path(args.copy) if args.copy else Path(args.db).parent / "archive"
+        copy_to = Path(args.copy) if args.copy else trial.archive_dir
     progress, close = _progress_bar("import", not args.json and sys.stderr.isatty())
     try:
         summary = trial.import_studies(session, [Path(p) for p in args.paths], copy_to=copy_to,
-                                       progress=progress)
+                                       progress=progress, checksum=args.checksum)
     finally:
         close()
     data = summary.to_json_dict()
@@ -198,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+")
     p.add_argument("--copy", nargs="?", const="", default=None, metavar="ARCHIVE",
                    help="copy files into a managed archive (default: next to the database)")
+    p.add_argument("--checksum", action="store_true",
+                   help="record a SHA-256 of files indexed in place (always done with --copy)")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
     p.set_defaults(func=cmd_import)
 

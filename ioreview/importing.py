@@ -26,7 +26,8 @@ from typing import Any
 from ioreview.imaging.header import InstanceHeader
 from ioreview.imaging.scan import (DICOMDIR_REASON, ScanError, dicomdir_referenced_files,
                                    is_dicomdir, scan_file)
-from ioreview.store.db import Store
+from ioreview.store import dicom_index
+from ioreview.store.db import Store, Transaction
 from ioreview.store.dicom_index import (Duplicate, IndexWriter, begin_import_run, counts,
                                         finish_import_run, record_import_files)
 
@@ -295,16 +296,52 @@ def archive_path(archive: Path, sha256: str) -> Path:
     return archive / sha256[:2] / f"{sha256}.dcm"
 
 
-def _archive(header: InstanceHeader, archive: Path) -> InstanceHeader:
-    """Copy the file to its content-addressed path (temp name then `os.replace`: idempotent
+def _archive_file(source: Path, sha256: str, archive: Path) -> Path:
+    """Copy a file to its content-addressed path (temp name then `os.replace`: idempotent
     and never a half-written file under the final name)."""
-    target = archive_path(archive, header.sha256)
-    if not (target.is_file() and target.stat().st_size == header.file_size):
+    target = archive_path(archive, sha256)
+    if not (target.is_file() and target.stat().st_size == source.stat().st_size):
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
-        shutil.copyfile(header.path, tmp)
+        shutil.copyfile(source, tmp)
         os.replace(tmp, target)
-    return replace(header, path=str(target))
+    return target
+
+
+def _archive(header: InstanceHeader, archive: Path) -> InstanceHeader:
+    return replace(header, path=str(_archive_file(Path(header.path), header.sha256, archive)))
+
+
+def archive_series(tx: Transaction, series_pks: Sequence[int], archive: Path) -> int:
+    """Copy the referenced (not yet archived) instances of these series into the
+    content-addressed archive and index them there, inside the caller's transaction.
+
+    Readers receive file paths with the headers they view; archive paths are content hashes,
+    so source folder names (which often carry patient IDs or names) never reach a reader.
+    A file whose content no longer matches the checksum recorded at import is refused.
+    Returns the number of files archived.
+    """
+    n = 0
+    for row in dicom_index.unarchived_instances(tx, list(series_pks)):
+        source = Path(row["path"])
+        try:
+            sha = _file_sha256(source)
+        except OSError as exc:
+            raise ArchiveError(f"{source}: cannot read the imported file ({exc.strerror}); "
+                               "restore it or re-import the study") from exc
+        if row["sha256"] and row["sha256"] != sha:
+            raise ArchiveError(f"{source}: the file changed since it was imported "
+                               "(checksum mismatch); re-import it after checking why")
+        header = _archive_file(source, sha, archive)
+        dicom_index.set_instance_archived(tx, row["id"], str(header), sha)
+        tx.audit("archive", "instance", row["sop_instance_uid"],
+                 before={"path": row["path"]}, after={"path": str(header), "sha256": sha})
+        n += 1
+    return n
+
+
+class ArchiveError(Exception):
+    """An imported file cannot be copied into the archive (missing, unreadable, changed)."""
 
 
 # -- the use case ------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from ioreview.errors import (AccountLocked, AuthenticationFailed, BlindingViolat
                              InvalidInput, IoreviewError, NotFound, PermissionDenied,
                              ReadIncomplete, ReadLocked, SessionExpired, SignatureRejected)
 from ioreview.imaging.header import IDENTIFYING_FIELDS, InstanceHeader
+from ioreview.importing import ArchiveError, archive_series
 from ioreview.store import Store, Transaction
 from ioreview.store import dicom_index, reading
 
@@ -442,6 +443,12 @@ class Trial:
         return cls(Store(db_path), idle_timeout_s=idle_timeout_s, clock=clock,
                    label_random=label_random)
 
+    @property
+    def archive_dir(self) -> Path:
+        """The managed, content-addressed archive next to the database (`import --copy` and
+        the files of every case live there, so readers never see source folder names)."""
+        return self.store.path.parent / "archive"
+
     def close(self) -> None:
         """Close the database connection."""
         self.store.close()
@@ -806,14 +813,18 @@ class Trial:
     # == import & info =============================================================================
     def import_studies(self, session: Session, paths: Sequence[str | Path], *,
                        copy_to: str | Path | None = None,
-                       progress: Callable[[int, int], None] | None = None) -> ImportSummary:
+                       progress: Callable[[int, int], None] | None = None,
+                       checksum: bool = False) -> ImportSummary:
         """Coordinator/admin: import DICOM files, folders, zips or DICOMDIRs (the import runs
-        in its own transactions, audited as the caller)."""
+        in its own transactions, audited as the caller).  Files copied into the archive
+        (`copy_to`) always get a SHA-256; files indexed in place get one with `checksum`
+        (hashing costs more than indexing) and at the latest when their series joins a case."""
         from ioreview.importing import import_paths
 
         with self._use_case(session, _ADMINS, "import studies") as (_tx, actor):
             name = actor.audit_name
-        return import_paths(self.store, name, list(paths), copy_to=copy_to, progress=progress)
+        return import_paths(self.store, name, list(paths), copy_to=copy_to, progress=progress,
+                            with_sha256=checksum)
 
     def info(self, session: Session) -> dict[str, Any]:
         """Coordinator/admin: counts of the DICOM index, users, cases, assignments, reads by
@@ -892,6 +903,10 @@ class Trial:
                                "can be in one case only.")
         studies = {r["study_pk"] for r in found}
         study_pk = studies.pop() if len(studies) == 1 else None
+        try:
+            archive_series(tx, pks, self.archive_dir)
+        except ArchiveError as exc:
+            raise InvalidInput(str(exc)) from exc
         label = self._new_label(tx)
         case_id = reading.insert_case(tx, label, subject, timepoint, days_from_insertion,
                                       study_pk, _iso(self._clock()))

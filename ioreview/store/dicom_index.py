@@ -247,3 +247,19 @@ def import_files(store: Store, run_id: int, outcome: str | None = None) -> list[
 
 def instance_paths(store: Store) -> list[dict[str, Any]]:
     return store.query("SELECT sop_instance_uid, path, sha256, archived FROM instance ORDER BY id")
+
+
+def unarchived_instances(tx: Transaction, series_pks: Sequence[int]) -> list[dict[str, Any]]:
+    """Instances of these series still referenced where they were imported (not archived)."""
+    if not series_pks:
+        return []
+    cur = tx.execute(
+        "SELECT id, sop_instance_uid, path, sha256, file_size FROM instance WHERE archived = 0"
+        f" AND series_pk IN ({', '.join('?' * len(series_pks))}) ORDER BY id", list(series_pks))
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def set_instance_archived(tx: Transaction, instance_pk: int, path: str, sha256: str) -> None:
+    tx.execute("UPDATE instance SET path = ?, sha256 = ?, archived = 1 WHERE id = ?",
+               (path, sha256, instance_pk))
