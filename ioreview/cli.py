@@ -181,6 +181,77 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_protocol(args: argparse.Namespace) -> int:
+    from adjudication.protocol import InvalidProtocol, load_protocol
+
+    if args.action == "check":
+        try:
+            protocol = load_protocol(args.file)
+        except InvalidProtocol as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        except OSError as exc:
+            raise CliError(f"{args.file}: {exc.strerror}") from exc
+        print(_("{file}: valid protocol {id} {version} ({n} findings)").format(
+            file=args.file, id=protocol.id, version=protocol.version, n=len(protocol.findings)))
+        return 0
+    trial = _open_trial(args)
+    session = _operator(trial)
+    if args.action == "install":
+        try:
+            info = trial.install_protocol(session, args.file)
+        except InvalidProtocol as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        print(_("Installed protocol {id} {version} (version record {pk}, sha256 {sha})").format(
+            id=info.protocol_id, version=info.version, pk=info.id, sha=info.sha256[:12]))
+        return 0
+    for info in trial.protocol_versions(session):
+        mark = "*" if info.active else " "
+        print(f"{mark} {info.id:>3}  {info.protocol_id} {info.version}  {info.installed_at}"
+              f"  {info.sha256[:12]}")
+    return 0
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    trial = _open_trial(args)
+    session = _operator(trial)
+    if args.action == "add":
+        password = args.password or getpass.getpass(_("Password for {u}: ").format(u=args.username))
+        user = trial.create_user(session, args.username, args.name or args.username, args.role,
+                                 password)
+        print(_("Created {u} ({role})").format(u=user.username, role=user.role))
+        return 0
+    for user in trial.list_users(session):
+        state = "active" if user.active else "inactive"
+        print(f"{user.id:>3}  {user.username:<16} {str(getattr(user.role, 'value', user.role)):<12}"
+              f" {state:<8} {user.display_name}")
+    return 0
+
+
+def cmd_cases(args: argparse.Namespace) -> int:
+    trial = _open_trial(args)
+    session = _operator(trial)
+    if args.action == "build":
+        created = trial.build_cases_from_studies(session)
+        print(_("Built {n} new cases.").format(n=len(created)))
+    for case in trial.list_cases(session):
+        days = "" if case.days_from_insertion is None else f"{case.days_from_insertion:+d}"
+        print(f"{case.label:<12} {case.subject:<24} {case.timepoint:<16} {days:>4}"
+              f"  {case.n_series} series")
+    return 0
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    trial = _open_trial(args)
+    summary = trial.generate_assignments(_operator(trial), seed=args.seed)
+    print(_("Seed {seed}: {n} assignments ({r} hidden re-reads)").format(
+        seed=summary.seed, n=summary.n_assignments, r=summary.n_rereads))
+    for reader, n in summary.per_reader.items():
+        print(f"  {reader}: {n}")
+    return 0
+
+
 def _(text: str) -> str:
     """Marks CLI text for translation (the GUI uses Qt's translator; the CLI prints English)."""
     return text
@@ -234,6 +305,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_render)
 
+    p = sub.add_parser("protocol", help="check, install or list read protocols")
+    p.add_argument("action", choices=["check", "install", "list"])
+    p.add_argument("file", nargs="?", help="protocol TOML file (check/install)")
+    p.set_defaults(func=cmd_protocol)
+
+    p = sub.add_parser("users", help="list or add users")
+    p.add_argument("action", choices=["list", "add"], nargs="?", default="list")
+    p.add_argument("username", nargs="?")
+    p.add_argument("--role", choices=["reader", "adjudicator", "committee", "coordinator",
+                                      "admin"], default="reader")
+    p.add_argument("--name", help="display name")
+    p.add_argument("--password", help="initial password (asked for when omitted)")
+    p.set_defaults(func=cmd_users)
+
+    p = sub.add_parser("cases", help="list cases, or build them from imported studies")
+    p.add_argument("action", choices=["list", "build"], nargs="?", default="list")
+    p.set_defaults(func=cmd_cases)
+
+    p = sub.add_parser("assign", help="assign cases to readers (seeded order, hidden re-reads)")
+    p.add_argument("--seed", type=int, help="randomization seed (recorded; random if omitted)")
+    p.set_defaults(func=cmd_assign)
+
     p = sub.add_parser("audit", help="verify the audit trail's hash chain")
     p.set_defaults(func=cmd_audit)
     return parser
@@ -242,6 +335,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "action", None) in ("check", "install") and not args.file:
+        parser.error("protocol check/install needs a FILE")
+    if getattr(args, "action", None) == "add" and not args.username:
+        parser.error("users add needs a USERNAME")
     from ioreview.errors import IoreviewError
     from ioreview.store import StoreError
 

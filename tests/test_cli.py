@@ -104,3 +104,31 @@ def test_demo_no_gui_builds_a_populated_trial(tmp_path, capsys):
     info = json.loads(out)
     assert info["instances"] > 0 and info["cases"] > 0 and info["assignments"] > 0
     assert info["users"] >= 5
+
+
+def test_protocol_users_cases_assign_commands(tmp_path, capsys):
+    from adjudication.protocol import default_protocol_path
+    from ioreview.imaging.synthetic import DemoConfig, generate_demo_trial
+
+    demo = generate_demo_trial(tmp_path / "demo", DemoConfig.small())
+    db = str(tmp_path / "t.sqlite")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(default_protocol_path().read_text().replace('paradigm = "two_plus_one"',
+                                                               'paradigm = "two_plus_two"'))
+    code, _, err = run(capsys, "protocol", "check", str(bad))
+    assert code == 1 and "bad.toml:" in err and "paradigm" in err
+    code, out, _ = run(capsys, "protocol", "check", str(default_protocol_path()))
+    assert code == 0 and "valid protocol" in out
+    assert run(capsys, "--db", db, "protocol", "install", str(default_protocol_path()))[0] == 0
+    code, out, _ = run(capsys, "--db", db, "protocol", "list")
+    assert "io-site-complications" in out and out.startswith("*")
+    for name in ("r1", "r2"):
+        assert run(capsys, "--db", db, "users", "add", name, "--role", "reader",
+                   "--password", f"{name}-password")[0] == 0
+    code, _, err = run(capsys, "--db", db, "users", "add", "r3", "--password", "short")
+    assert code == 2 and "ioreview:" in err
+    assert run(capsys, "--db", db, "import", str(demo.dicom_dir))[0] == 0
+    code, out, _ = run(capsys, "--db", db, "cases", "build")
+    assert code == 0 and "CASE-" in out
+    code, out, _ = run(capsys, "--db", db, "assign", "--seed", "5")
+    assert code == 0 and "Seed 5" in out

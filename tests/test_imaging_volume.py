@@ -23,9 +23,11 @@ from ioreview.imaging.volume import (
     SliceOrderReport,
     VolumeError,
     load_volume,
+    read_slices_into,
     reformat,
     shutdown_decode_pool,
     sort_slices,
+    stack_dtype,
 )
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
@@ -257,3 +259,68 @@ def test_reads_match_pydicom(tmp_path: Path) -> None:
     vol = load_volume(headers)
     for h, slab in zip(vol.headers, vol.array):
         np.testing.assert_array_equal(slab, pydicom.dcmread(h.path).pixel_array)
+
+
+# ---------------------------------------------------------------- read_slices_into
+def _by_z(headers: list[InstanceHeader]) -> list[InstanceHeader]:
+    return sorted(headers, key=lambda h: h.image_position[2])
+
+
+def test_read_slices_into_fills_a_given_array_in_the_asked_order(tmp_path: Path) -> None:
+    headers, expected = write_series(tmp_path, n=40, shape=(16, 12))
+    hs = _by_z(headers)
+    out = np.zeros((40, 16, 12), dtype=stack_dtype(hs))
+    order = [20] + [j for d in range(1, 21) for j in (20 + d, 20 - d) if 0 <= j < 40]
+    reported: list[list[int]] = []
+    read_slices_into(hs, out, iter(order), progress=lambda done: reported.append(list(done)))
+    np.testing.assert_array_equal(out, expected)
+    assert [i for chunk in reported for i in chunk] == order
+    assert reported[0][0] == 20 and all(len(c) <= 32 for c in reported)
+
+
+def test_read_slices_into_has_no_per_slice_copies(tmp_path: Path) -> None:
+    headers, expected = write_series(tmp_path, n=20, shape=(128, 128))
+    hs = _by_z(headers)
+    out = np.empty(expected.shape, dtype=expected.dtype)
+    tracemalloc.start()
+    try:
+        read_slices_into(hs, out)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(out, expected)
+    assert peak < 0.1 * expected.nbytes
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_read_slices_into_decodes_compressed_slices_and_can_stop(tmp_path: Path, workers: int) -> None:
+    headers, expected = write_series(tmp_path, n=12, shape=(40, 36), ts=JPEG2000Lossless)
+    hs = _by_z(headers)
+    out = np.zeros(expected.shape, dtype=np.int16)
+    filled: list[int] = []
+    read_slices_into(hs, out, progress=filled.extend, workers=workers, chunk_size=3)
+    np.testing.assert_array_equal(out, expected)
+    assert sorted(filled) == list(range(12))
+    out[:] = 0
+    calls: list[list[int]] = []
+
+    def stop_after_first(done: list[int]) -> bool:
+        calls.append(list(done))
+        return False
+
+    read_slices_into(hs, out, [5, 6, 7, 8, 9, 10], progress=stop_after_first, workers=workers, chunk_size=3)
+    assert len(calls) == 1 and calls[0] in ([5, 6, 7], [8, 9, 10])
+    if workers == 1:
+        assert not out[8:11].any()
+    np.testing.assert_array_equal(out[calls[0]], expected[calls[0]])
+    assert not out[:5].any()
+
+
+def test_read_slices_into_rejects_bad_arguments(tmp_path: Path) -> None:
+    headers, _ = write_series(tmp_path, n=3)
+    with pytest.raises(ValueError, match="out"):
+        read_slices_into(headers, np.zeros((2, 24, 20), np.int16))
+    with pytest.raises(ValueError, match="workers"):
+        read_slices_into(headers, np.zeros((3, 24, 20), np.int16), workers=0)
+    with pytest.raises(VolumeError, match="mix"):
+        stack_dtype([headers[0], replace(headers[1], pixel_representation=0)])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Literal
@@ -32,6 +32,8 @@ __all__ = [
     "VolumeError",
     "sort_slices",
     "load_volume",
+    "read_slices_into",
+    "stack_dtype",
     "reformat",
     "start_decode_pool",
     "shutdown_decode_pool",
@@ -295,6 +297,107 @@ def _read_native(arr: np.ndarray, i: int, h: InstanceHeader) -> None:
     bits_stored = h.bits_stored or h.bits_allocated or 16
     if bits_stored < arr.dtype.itemsize * 8:
         correct_unused_bits(target, bits_stored, h.pixel_representation == 1)
+
+
+def stack_dtype(headers: Sequence[InstanceHeader]) -> np.dtype:
+    """The numpy dtype (native byte order) that holds the stored values of all `headers`.
+
+    Raises `VolumeError` when the slices mix Bits Allocated / Pixel Representation.
+    """
+    if not headers:
+        raise ValueError("headers: no slices given")
+    return _dtype_for(headers)
+
+
+#: Native slices are reported to `read_slices_into`'s progress callable in groups this size.
+NATIVE_REPORT_EVERY = 32
+
+
+def read_slices_into(
+    headers: Sequence[InstanceHeader],
+    out: np.ndarray,
+    indices: Iterable[int] | None = None,
+    progress: Callable[[list[int]], object] | None = None,
+    workers: int = 2,
+    chunk_size: int = 8,
+) -> None:
+    """Fill `out[i]` with the stored values of the single-frame grey slice `headers[i]`.
+
+    `indices` (default: all, in order) is consumed lazily, so a caller can reorder what is
+    still to come (e.g. outwards from the image on screen) while slices load.  Native slices
+    are read with `os.preadv` straight into their slot (no temporaries); compressed ones are
+    decoded in chunks of `chunk_size` in the reused spawn pool (`workers` processes, at most
+    two chunks per worker in flight; in this thread when `workers` is 1).
+    `progress(filled)` receives the indices just filled, from the calling thread; returning
+    False stops the load (pending chunks are cancelled).  Errors of a slice propagate.
+    """
+    if workers < 1:
+        raise ValueError(f"workers: must be >= 1, not {workers}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size: must be >= 1, not {chunk_size}")
+    if out.ndim != 3 or out.shape[0] != len(headers):
+        raise ValueError(f"out: expected a ({len(headers)}, rows, cols) array, got shape {out.shape}")
+    it: Iterator[int] = iter(range(len(headers)) if indices is None else indices)
+    pool = start_decode_pool(workers) if workers > 1 else None
+    pending: dict[Future[np.ndarray], list[int]] = {}
+    native_done: list[int] = []
+    coded: list[int] = []
+    exhausted = False
+    stopped = False
+
+    def report(done: list[int]) -> bool:
+        return progress is None or progress(done) is not False
+
+    def submit(chunk: list[int]) -> None:
+        nonlocal stopped
+        if pool is not None:
+            pending[pool.submit(_decode_chunk, [headers[i].path for i in chunk])] = chunk
+            return
+        for i in chunk:
+            out[i] = _coerce(read_frames(headers[i].path, [0])[0], out.dtype, headers[i])
+        stopped = stopped or not report(chunk)
+
+    try:
+        while not stopped:
+            while not exhausted and not stopped and len(pending) < 2 * workers:
+                i = next(it, None)
+                if i is None:
+                    exhausted = True
+                    break
+                h = headers[i]
+                if _is_native(h):
+                    _read_native(out, i, h)
+                    native_done.append(i)
+                    if len(native_done) >= NATIVE_REPORT_EVERY:
+                        stopped = not report(native_done)
+                        native_done = []
+                else:
+                    coded.append(i)
+                    if len(coded) >= chunk_size:
+                        submit(coded)
+                        coded = []
+            if exhausted and coded and not stopped:
+                submit(coded)
+                coded = []
+            if native_done and not stopped:
+                stopped = not report(native_done)
+                native_done = []
+            if not pending:
+                if exhausted:
+                    break
+                continue
+            finished, _ = wait(set(pending), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                chunk = pending.pop(fut)
+                frames = fut.result()
+                for j, i in enumerate(chunk):
+                    out[i] = _coerce(frames[j], out.dtype, headers[i])
+                del frames
+                if not stopped:
+                    stopped = not report(chunk)
+    finally:
+        for fut in pending:
+            fut.cancel()
 
 
 def _chunks(items: list[int], n_chunks: int) -> list[list[int]]:

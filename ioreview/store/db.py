@@ -20,12 +20,14 @@ from typing import Any
 
 import sqlite_utils
 
+from ioreview.errors import IoreviewError
+
 from .schema import MIGRATIONS, Migration
 
 GENESIS_HASH = "0" * 64
 
 
-class StoreError(Exception):
+class StoreError(IoreviewError):
     """A database problem the user can act on (locked, newer schema, corrupt file...)."""
 
 

@@ -38,6 +38,7 @@ def kind_title(kind: str) -> str:
         "polygon": QCoreApplication.translate("Annotations", "Polygon ROI"),
         "freehand": QCoreApplication.translate("Annotations", "Freehand ROI"),
         "point": QCoreApplication.translate("Annotations", "Point"),
+        "region": QCoreApplication.translate("Annotations", "Grown region"),
     }
     return titles.get(kind, kind)
 

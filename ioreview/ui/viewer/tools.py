@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 #: The tool that leaves the left button to window/level and only edits existing shapes.
 NAVIGATE = "navigate"
 TOOLS: tuple[str, ...] = (NAVIGATE, *KINDS)
+#: The tool whose left click picks the seed of a grown region (the viewer grows it).
+GROW_REGION = "grow_region"
 HANDLE_PX = 7.0
 ROI_KINDS = ("ellipse", "polygon", "freehand")
 
@@ -97,8 +99,8 @@ def _roi_mask(kind: str, pts: np.ndarray, shape: tuple[int, int]) -> tuple[np.nd
 def measure(a: ViewerAnnotation, ctx: ImageContext | None) -> ViewerAnnotation:
     """`a` with its measurements, drawn text and calibration label filled in."""
     pts = a.points
-    if ctx is None:
-        return a
+    if ctx is None or a.kind == "region":
+        return a  # a region's numbers come from the accepted grown region
     mid = tuple(np.mean(np.asarray(pts, dtype=np.float64), axis=0)) if pts else None
     cal = ctx.calibration((float(mid[0]), float(mid[1])) if mid is not None else None)
     note = calibration_note(cal)
@@ -179,8 +181,8 @@ class AnnotationTools:
         return bool(self._draft)
 
     def set_tool(self, tool: str) -> None:
-        if tool not in TOOLS:
-            raise ValueError(f"tool: must be one of {', '.join(TOOLS)}, not {tool!r}")
+        if tool not in TOOLS and tool != GROW_REGION:
+            raise ValueError(f"tool: must be one of {', '.join(TOOLS)}, {GROW_REGION}, not {tool!r}")
         self.cancel()
         self.tool = tool
 
@@ -245,9 +247,14 @@ class AnnotationTools:
             if hit is not None:
                 a, handle = hit
                 self.model.select(a.uid)
-                self._drag = (a, handle, img)
+                if a.kind != "region":  # a grown region's seed is not moved by hand
+                    self._drag = (a, handle, img)
                 self.view.update()
                 return True
+        if self.tool == GROW_REGION and self.model.editable:
+            self.model.select(None)
+            self.view.regionSeedPicked.emit(float(img[0]), float(img[1]))
+            return True
         if self.tool == NAVIGATE or not self.model.editable:
             if self.model.selected is not None:
                 self.model.select(None)
@@ -407,7 +414,14 @@ class AnnotationTools:
             return
         path = QPainterPath()
         kind = a.kind
-        if kind == "point":
+        if kind == "region":
+            s = screen[0]
+            path.addEllipse(s, 7.0, 7.0)
+            path.moveTo(s + QPointF(-3, 0))
+            path.lineTo(s + QPointF(3, 0))
+            path.moveTo(s + QPointF(0, -3))
+            path.lineTo(s + QPointF(0, 3))
+        elif kind == "point":
             s = screen[0]
             path.moveTo(s + QPointF(-6, 0))
             path.lineTo(s + QPointF(6, 0))
@@ -429,7 +443,7 @@ class AnnotationTools:
         p.drawPath(path)
         p.setPen(pen)
         p.drawPath(path)
-        if selected and kind not in ("freehand", "point"):
+        if selected and kind not in ("freehand", "point", "region"):
             p.setBrush(colour)
             for s in screen:
                 p.drawRect(QRectF(s.x() - 3, s.y() - 3, 6, 6))

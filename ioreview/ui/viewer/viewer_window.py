@@ -3,8 +3,10 @@
 The reading screen embeds `ViewerWidget`: it gives it the case's series
 (`set_series(list[SeriesView])`), the finding new annotations document
 (`set_current_finding`), and listens to `annotationAdded / annotationChanged /
-annotationRemoved` to link shapes and measurements to the read form.  `ViewerWindow` wraps
-the widget in a main window for `ioreview view PATH`.
+annotationRemoved` to link shapes and measurements to the read form.  Assistive tools:
+the host gives the protocol's HU bands (`set_tool_thresholds`); a region the reader grows and
+accepts arrives as `regionAccepted(RegionProposal)` together with a "region" annotation.
+`ViewerWindow` wraps the widget in a main window for `ioreview view PATH`.
 """
 from __future__ import annotations
 
@@ -27,14 +29,26 @@ from PySide6.QtWidgets import (
 )
 
 from ioreview.ui.viewer.annotations import AnnotationModel, ViewerAnnotation, kind_title
+from ioreview.ui.viewer.assist import (
+    CT_MODALITIES,
+    RADIOGRAPH_MODALITIES,
+    BackgroundCall,
+    GrownRegion,
+    RegionPanel,
+    RegionProposal,
+    RegionRequest,
+    ToolThresholds,
+    grow_on_stack,
+)
 from ioreview.ui.viewer.browser import SeriesBrowser, series_key
 from ioreview.ui.viewer.keymap import Keymap
+from ioreview.ui.viewer.keys_dialog import KeyBindingsDialog
 from ioreview.ui.viewer.layout import LAYOUTS, ViewportGrid
 from ioreview.ui.viewer.mpr import MprView
 from ioreview.ui.viewer.series_loader import ImageRef, SeriesLike, SeriesLoader
 from ioreview.ui.viewer.sync import SyncController
 from ioreview.ui.viewer.tag_browser import TagBrowserDialog, TagRow
-from ioreview.ui.viewer.tools import NAVIGATE, TOOLS
+from ioreview.ui.viewer.tools import GROW_REGION, NAVIGATE, TOOLS
 from ioreview.ui.viewer.viewport import ImageViewport
 
 TagRowsProvider = Callable[[ImageRef], Iterable[TagRow]]
@@ -52,6 +66,7 @@ class ViewerWidget(QWidget):
     annotationSelected = Signal(object)  # ViewerAnnotation or None
     activeImageChanged = Signal(object)  # ImageRef or None
     statusMessage = Signal(str)
+    regionAccepted = Signal(object)  # RegionProposal
 
     def __init__(self, parent: QWidget | None = None, settings: QSettings | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +84,17 @@ class ViewerWidget(QWidget):
         self._progress_source: SeriesLoader | None = None
         self.sync = SyncController(self)
         self.tool = NAVIGATE
+        self.thresholds = ToolThresholds()
+        self.fat_map_on = False
+        self.clahe_on = False
+        self._region_vp: ImageViewport | None = None
+        self._region_loader: SeriesLoader | None = None
+        self._region_request: RegionRequest | None = None
+        self._region: GrownRegion | None = None
+        self._region_seq = 0
+        self._grower = BackgroundCall(self)
+        self._grower.done.connect(self._region_done)
+        self._grower.failed.connect(self._region_failed)
 
         self.toolbar = QToolBar(self)
         self.browser = SeriesBrowser(self)
@@ -83,6 +109,10 @@ class ViewerWidget(QWidget):
         self.progress.setMaximumWidth(220)
         self.progress.hide()
         self.status = QLabel(self)
+        self.region_panel = RegionPanel(self)
+        self.region_panel.accepted.connect(self.accept_region)
+        self.region_panel.rejected.connect(self.reject_region)
+        self.region_panel.paramsChanged.connect(self._region_params_changed)
 
         middle = QHBoxLayout()
         middle.setContentsMargins(0, 0, 0, 0)
@@ -98,6 +128,7 @@ class ViewerWidget(QWidget):
         lay.setSpacing(0)
         lay.addWidget(self.toolbar)
         lay.addLayout(middle, 1)
+        lay.addWidget(self.region_panel)
         lay.addLayout(bottom)
 
         self.browser.seriesActivated.connect(lambda key: self.show_series(key))
@@ -113,6 +144,9 @@ class ViewerWidget(QWidget):
         vp.seriesStepRequested.connect(lambda d, v=vp: self._step_series(v, d))
         vp.imageChanged.connect(lambda _i, v=vp: self._image_changed(v))
         vp.cineToggled.connect(lambda on, v=vp: self._cine_toggled(v, on))
+        vp.regionSeedPicked.connect(lambda r, c, v=vp: self._seed_picked(v, r, c))
+        vp.set_fat_map(self.fat_map_on, self.thresholds.fat_hu)
+        vp.set_clahe(self.clahe_on)
         self.sync.add(vp)
         return vp
 
@@ -145,6 +179,21 @@ class ViewerWidget(QWidget):
             tools.addAction(act)
             self.tool_actions[name] = act
         self.tool_actions[NAVIGATE].setChecked(True)
+        tb.addSeparator()
+        act = self._action(
+            self.tr("Grow region"), lambda: self.set_tool(GROW_REGION),
+            self.tr("Click inside a collection on CT: proposes its volume and mean HU for you to accept or reject"), True,
+        )
+        tools.addAction(act)
+        self.tool_actions[GROW_REGION] = act
+        self.fat_action = self._action(
+            self.tr("Fat map"), lambda: self.set_fat_map(self.fat_action.isChecked()),
+            self.tr("Colour fat-attenuation pixels of CT slices"), True,
+        )
+        self.clahe_action = self._action(
+            self.tr("CLAHE"), lambda: self.set_clahe(self.clahe_action.isChecked()),
+            self.tr("Contrast-limited adaptive histogram equalisation of radiographs (for looking only)"), True,
+        )
         tb.addSeparator()
         stack = self.annotations.undo_stack
         self.undo_action = QAction(self.tr("Undo"), self)
@@ -184,6 +233,10 @@ class ViewerWidget(QWidget):
         ):
             act = view_menu.addAction(f"{text}\t{key}")
             act.triggered.connect(lambda _c=False, f=fn: self._on_active(f))
+        view_menu.addSeparator()
+        self.key_bindings_action = view_menu.addAction(self.tr("Key bindings…"))
+        self.key_bindings_action.triggered.connect(lambda _c=False: self.show_key_bindings())
+        self.view_menu = view_menu
         self.view_button.setMenu(view_menu)
         tb.addWidget(self.view_button)
         self.cine_action = self._action(self.tr("Cine"), lambda: self._on_active(lambda v: v.cine.toggle()), self.tr("Play/stop cine (C)"), True)
@@ -216,6 +269,8 @@ class ViewerWidget(QWidget):
             self.mpr_action.setChecked(False)
             self._toggle_mpr()
         vp = viewport or self.grid.active or self.grid.viewports[0]
+        if vp is self._region_vp:
+            self._clear_region()
         loader = self._loaders.get(key)
         if loader is None:
             loader = SeriesLoader(s, self)
@@ -231,6 +286,7 @@ class ViewerWidget(QWidget):
 
     def clear(self) -> None:
         """Close every series (stops decoding and frees the cache)."""
+        self._clear_region()
         if self.mpr_action.isChecked():
             self.mpr_action.setChecked(False)
             self._toggle_mpr()
@@ -328,6 +384,180 @@ class ViewerWidget(QWidget):
         dlg = TagBrowserDialog(lambda: provider(ref), parent=self)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.show()
+        return dlg
+
+    # ================================================================ assistive tools
+    def set_tool_thresholds(
+        self,
+        fat_hu: tuple[float, float] | None = None,
+        fluid_hu: tuple[float, float] | None = None,
+        blood_hu: tuple[float, float] | None = None,
+    ) -> None:
+        """HU bands from the read protocol's tools section; None keeps the default
+        (fat -120..-30, fluid 0..20, blood 30..100)."""
+        default = ToolThresholds()
+
+        def band(value: tuple[float, float] | None, fallback: tuple[float, float]) -> tuple[float, float]:
+            if value is None:
+                return fallback
+            lo, hi = sorted(float(v) for v in value)
+            return (lo, hi)
+
+        self.thresholds = ToolThresholds(
+            fat_hu=band(fat_hu, default.fat_hu),
+            fluid_hu=band(fluid_hu, default.fluid_hu),
+            blood_hu=band(blood_hu, default.blood_hu),
+        )
+        self.region_panel.set_thresholds(self.thresholds)
+        for vp in self._all_viewports():
+            vp.set_fat_map(vp.fat_map_on, self.thresholds.fat_hu)
+
+    def set_fat_map(self, on: bool) -> None:
+        """Overlay the fat map on CT slices (all viewports)."""
+        self.fat_map_on = bool(on)
+        self.fat_action.setChecked(self.fat_map_on)
+        for vp in self._all_viewports():
+            vp.set_fat_map(self.fat_map_on, self.thresholds.fat_hu)
+        if on and self.active_viewport().modality() not in CT_MODALITIES:
+            self._say(self.tr("The fat map shows on CT series"))
+
+    def set_clahe(self, on: bool) -> None:
+        """Show radiographs (DX, CR) enhanced by CLAHE (all viewports)."""
+        self.clahe_on = bool(on)
+        self.clahe_action.setChecked(self.clahe_on)
+        for vp in self._all_viewports():
+            vp.set_clahe(self.clahe_on)
+        if on and self.active_viewport().modality() not in RADIOGRAPH_MODALITIES:
+            self._say(self.tr("CLAHE applies to radiographs (DX, CR)"))
+
+    def grow_region_at(self, viewport: ImageViewport, row: float, col: float) -> bool:
+        """Grow a region from (row, col) of the image on `viewport`, as a click with the tool does."""
+        return self._seed_picked(viewport, row, col)
+
+    def region_proposal(self) -> GrownRegion | None:
+        """The grown region waiting for Accept / Reject, if any."""
+        return self._region
+
+    def _seed_picked(self, vp: ImageViewport, row: float, col: float) -> bool:
+        key = self._shown.get(vp)
+        loader = self._loaders.get(key) if key is not None else None
+        if loader is None or vp.source is not loader or vp.modality() not in CT_MODALITIES or loader.stack is None:
+            self._say(self.tr("Region growing works on a CT series of equally sized slices"))
+            return False
+        self._clear_region()
+        self._region_vp = vp
+        self._region_loader = loader
+        self._region_request = RegionRequest(
+            vp.index, float(row), float(col), self.region_panel.tolerance.value(), self.region_panel.band_name()
+        )
+        self._run_region()
+        return True
+
+    def _run_region(self) -> None:
+        loader, request = self._region_loader, self._region_request
+        if loader is None or request is None or loader.stack is None:
+            return
+        self._region_seq += 1
+        if not loader.complete:
+            self.region_panel.show_message(self.tr("Waiting for the series to finish loading…"))
+            seq = self._region_seq
+
+            def when_loaded(done: int, total: int) -> None:
+                if done >= total:
+                    loader.progressChanged.disconnect(when_loaded)
+                    if seq == self._region_seq:
+                        self._run_region()
+
+            loader.progressChanged.connect(when_loaded)
+            return
+        self.region_panel.show_busy()
+        headers = [r.header for r in loader.refs]
+        self._grower.start(self._region_seq, grow_on_stack, loader.stack, headers, loader.spacing_zyx(), request, self.thresholds)
+
+    def _region_done(self, seq: Any, region: Any) -> None:
+        if seq != self._region_seq or self._region_vp is None:
+            return
+        self._region = region
+        self._region_vp.set_region(region)
+        self.region_panel.show_region(region)
+
+    def _region_failed(self, seq: Any, message: str) -> None:
+        if seq != self._region_seq or self._region_vp is None:
+            return
+        self._region = None
+        self._region_vp.set_region(None)
+        self.region_panel.show_message(message)
+
+    def _region_params_changed(self) -> None:
+        if self._region_request is None:
+            return
+        r = self._region_request
+        self._region_request = RegionRequest(r.index, r.row, r.col, self.region_panel.tolerance.value(), self.region_panel.band_name())
+        self._run_region()
+
+    def accept_region(self) -> RegionProposal | None:
+        """The reader accepts the grown region: a "region" annotation on the seed image
+        documenting the current finding, then `regionAccepted(RegionProposal)`."""
+        region, loader, request = self._region, self._region_loader, self._region_request
+        if region is None or loader is None or request is None or region.result.n_voxels == 0:
+            return None
+        ref = loader.ref(request.index)
+        res = region.result
+        finding_id, label = self._finding
+        annotation = ViewerAnnotation(
+            uid=ViewerAnnotation.new_uid(),
+            kind="region",
+            sop_instance_uid=ref.header.sop_instance_uid,
+            frame=ref.frame,
+            points=((request.row, request.col),),
+            finding_id=finding_id,
+            label=label,
+            measurements={
+                "volume_ml": float(res.volume_ml),
+                "mean_hu": float(res.mean_hu),
+                "sd_hu": float(res.sd_hu),
+                "n_slices": float(len(res.slices)),
+            },
+            text=self.tr("%1 mL, mean %2 HU").replace("%1", f"{res.volume_ml:.1f}").replace("%2", f"{res.mean_hu:.0f}"),
+            calibration=loader.calibration(request.index).label,
+        )
+        proposal = RegionProposal(
+            volume_ml=float(res.volume_ml),
+            mean_hu=float(res.mean_hu),
+            sd_hu=float(res.sd_hu),
+            slices=len(res.slices),
+            seed=(request.row, request.col),
+            sop_instance_uid=ref.header.sop_instance_uid,
+            frame=ref.frame,
+            hu_band=(float(res.band_hu[0]), float(res.band_hu[1])),
+            tolerance_hu=request.tolerance_hu,
+            slice_indices=region.slice_indices,
+            annotation_uid=annotation.uid,
+        )
+        self._clear_region()
+        self.annotations.add(annotation)
+        self.regionAccepted.emit(proposal)
+        return proposal
+
+    def reject_region(self) -> None:
+        """The reader rejects the grown region: its overlay and numbers go."""
+        self._clear_region()
+
+    def _clear_region(self) -> None:
+        self._region_seq += 1
+        if self._region_vp is not None:
+            self._region_vp.set_region(None)
+        self._region_vp = None
+        self._region_loader = None
+        self._region_request = None
+        self._region = None
+        self.region_panel.hide()
+
+    def show_key_bindings(self) -> KeyBindingsDialog:
+        """Open the key bindings dialog (window-modal); OK saves through the `Keymap`."""
+        dlg = KeyBindingsDialog(self.keymap, self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.open()
         return dlg
 
     # ================================================================ internals

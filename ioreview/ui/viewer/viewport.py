@@ -4,11 +4,18 @@ The pane holds a stack of stored frames (a `SeriesLoader` or an MPR `ReformatSou
 the view state (index, window, invert, zoom, pan, flip, rotation).  Every change asks for
 a repaint with `update()`, which Qt coalesces, and the display values are recomputed lazily
 in `paintEvent` only when the frame or window changed: at most one LUT pass and one paint per
-screen frame.  The uint8 display buffer is wrapped in a QImage without a copy.
+screen frame.  The uint8 display buffer is wrapped in a QImage without a copy.  At rest the
+smoothly scaled image is painted once into a widget-sized layer kept until the frame, window,
+overlays or geometry change, so hover and overlay repaints are a blit.
+
+Assistive overlays come from the imaging core: a grown region's mask (`set_region`), the fat
+map of a CT slice (`set_fat_map`) and the CLAHE-enhanced radiograph (`set_clahe`, computed off
+the GUI thread once per frame and cached).
 """
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from typing import Any, Protocol
 
 import numpy as np
@@ -44,7 +51,9 @@ from ioreview.imaging.display import (
     windows_from_header,
 )
 from ioreview.imaging.measure import Calibration, calibration_for, value_unit
+from ioreview.imaging.tools import FAT_HU, clahe, fat_map, fat_overlay_rgba
 from ioreview.ui.viewer import theme
+from ioreview.ui.viewer.assist import CT_MODALITIES, RADIOGRAPH_MODALITIES, BackgroundCall, GrownRegion
 from ioreview.ui.viewer.annotations import AnnotationModel
 from ioreview.ui.viewer.keymap import DragAction, Keymap, ViewerAction
 from ioreview.ui.viewer.overlays import OverlayText, orientation_markers, overlay_text, paint_overlay
@@ -86,6 +95,14 @@ class ImageViewport(QWidget):
     seriesStepRequested = Signal(int)
     seriesDropped = Signal(str)
     cineToggled = Signal(bool)
+    regionSeedPicked = Signal(float, float)  # (row, col) on the image on screen, grow-region tool
+    claheReady = Signal(int)
+
+    #: Colour of a grown region's overlay (RGB) and its opacity.
+    REGION_COLOR = (0, 210, 255)
+    REGION_ALPHA = 0.40
+    #: CLAHE images kept per viewport.
+    CLAHE_CACHE = 8
 
     def __init__(
         self,
@@ -140,6 +157,21 @@ class ImageViewport(QWidget):
         self._fast = False
         self._step = 1
         self._marker_cache: tuple[Any, Any] | None = None
+        self._display_version = 0
+        self._layer: QImage | None = None
+        self._layer_key: tuple[Any, ...] | None = None
+        self.fat_map_on = False
+        self.fat_hu: tuple[float, float] = FAT_HU
+        self.clahe_on = False
+        self._clahe: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
+        self._clahe_pending: set[tuple[int, int]] = set()
+        self._clahe_shown = False
+        self._region: GrownRegion | None = None
+        self._overlays: dict[tuple[Any, ...], tuple[np.ndarray, QImage]] = {}
+        self._overlay_version = 0
+        self._background = BackgroundCall(self)
+        self._background.done.connect(self._clahe_done)
+        self._background.failed.connect(self._clahe_failed)
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
         self._settle.setInterval(150)
@@ -169,6 +201,11 @@ class ImageViewport(QWidget):
         self.message = ""
         self._loaded = None
         self._calibrations.clear()
+        self._clahe.clear()
+        self._clahe_pending.clear()
+        self._region = None
+        self._overlays.clear()
+        self._overlay_version += 1
         self.reset_view(keep_window=False)
         if source is None:
             self.update()
@@ -425,6 +462,106 @@ class ImageViewport(QWidget):
     def _annotation_event(self, _a: Any) -> None:
         self.update()
 
+    # ================================================================ assistive overlays
+    def modality(self) -> str:
+        return self.source.modality.upper() if self.source is not None else ""
+
+    def set_region(self, region: GrownRegion | None) -> None:
+        """Show a grown region's mask over every image it covers (None removes it)."""
+        self._region = region
+        self._drop_overlays("region")
+        self.update()
+
+    @property
+    def region(self) -> GrownRegion | None:
+        return self._region
+
+    def set_fat_map(self, on: bool, hu_range: tuple[float, float] | None = None) -> None:
+        """Overlay the fat-attenuation map of CT slices (`fat_map` over `hu_range`)."""
+        self.fat_map_on = bool(on)
+        if hu_range is not None:
+            self.fat_hu = (float(min(hu_range)), float(max(hu_range)))
+        self._drop_overlays("fat")
+        self.update()
+
+    def set_clahe(self, on: bool) -> None:
+        """Show radiographs enhanced by CLAHE (for looking only; W/L does not apply)."""
+        self.clahe_on = bool(on)
+        self._display_dirty = True
+        self.update()
+
+    def clahe_applies(self) -> bool:
+        return self.clahe_on and self.modality() in RADIOGRAPH_MODALITIES and self._stored is not None and self._stored.ndim == 2
+
+    def _drop_overlays(self, kind: str) -> None:
+        for key in [k for k in self._overlays if k[0] == kind]:
+            del self._overlays[key]
+        self._overlay_version += 1
+
+    def _overlay_images(self) -> list[QImage]:
+        """Image-space RGBA overlays of the image on screen (region, fat map), cached."""
+        if self._stored is None or self._stored.ndim != 2 or self._shown_index != self.index:
+            return []
+        out: list[QImage] = []
+        idx = self._shown_index
+        if self._region is not None and self.plane in ("", "axial"):
+            mask = self._region.mask_for(idx)
+            if mask is not None and mask.shape == self._stored.shape:
+                out.append(self._overlay(("region", idx, id(self._region)), lambda: fat_overlay_rgba(mask, self.REGION_COLOR, self.REGION_ALPHA)))
+        if self.fat_map_on and self.modality() in CT_MODALITIES:
+            stored = self._stored
+            h = self.current_header()
+
+            def build() -> np.ndarray:
+                slope, intercept = rescale_for(h) if h is not None else (1.0, 0.0)
+                return fat_overlay_rgba(fat_map(modality_lut(stored, slope, intercept), self.fat_hu))
+
+            out.append(self._overlay(("fat", idx, id(stored), self.fat_hu), build))
+        return out
+
+    def _overlay(self, key: tuple[Any, ...], build: Any) -> QImage:
+        got = self._overlays.get(key)
+        if got is None:
+            if len(self._overlays) > 16:
+                self._overlays.pop(next(iter(self._overlays)))
+            rgba = np.ascontiguousarray(build())
+            img = QImage(rgba.data, rgba.shape[1], rgba.shape[0], rgba.strides[0], QImage.Format.Format_RGBA8888)
+            img = img.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+            got = self._overlays[key] = (rgba, img)
+        return got[1]
+
+    def _clahe_key(self) -> tuple[int, int]:
+        return (id(self.source), self._shown_index)
+
+    def _clahe_image(self) -> np.ndarray | None:
+        """The CLAHE image of the frame on screen when computed; else asks for it off-thread."""
+        key = self._clahe_key()
+        got = self._clahe.get(key)
+        if got is not None:
+            self._clahe.move_to_end(key)
+            return got
+        if key not in self._clahe_pending and self._stored is not None:
+            self._clahe_pending.add(key)
+            self._background.start(key, clahe, self._stored)
+        return None
+
+    def _clahe_done(self, key: Any, result: Any) -> None:
+        self._clahe_pending.discard(key)
+        if key[0] != id(self.source):
+            return
+        self._clahe[key] = result
+        while len(self._clahe) > self.CLAHE_CACHE:
+            self._clahe.popitem(last=False)
+        if key == self._clahe_key() and self.clahe_on:
+            self._display_dirty = True
+            self.update()
+        self.claheReady.emit(int(key[1]))
+
+    def _clahe_failed(self, key: Any, message: str) -> None:
+        self._clahe_pending.discard(key)
+        self.message = self.tr("CLAHE failed: %1").replace("%1", message)
+        self.update()
+
     # ================================================================ painting
     def _ensure_display(self) -> None:
         """Display values of the frame on screen, as a RGB32 QImage ready to blit.
@@ -440,6 +577,20 @@ class ImageViewport(QWidget):
             return
         self._display_dirty = False
         self._step = step
+        self._display_version += 1
+        self._clahe_shown = False
+        if self.clahe_applies():
+            enhanced = self._clahe_image()
+            if enhanced is not None:
+                disp = np.ascontiguousarray(enhanced if step == 1 else enhanced[::step, ::step])
+                rows, cols = disp.shape
+                wrapped = QImage(disp.data, cols, rows, disp.strides[0], QImage.Format.Format_Grayscale8)
+                frame = wrapped.convertToFormat(QImage.Format.Format_RGB32)
+                if self.invert:
+                    frame.invertPixels()
+                self._qimage = frame
+                self._clahe_shown = True
+                return
         stored = self._stored if step == 1 else self._stored[::step, ::step]
         h = self.source.ref(self._shown_index).header if self.source is not None else None
         if stored.ndim == 3:
@@ -487,20 +638,26 @@ class ImageViewport(QWidget):
         p = QPainter(self)
         self._ensure_display()
         if self._qimage is not None:
-            t = self.image_transform()
+            t = base = self.image_transform()
             if self._step != 1:
                 t = QTransform().scale(self._step, self._step) * t
-            covered = t.mapRect(QRectF(0.0, 0.0, float(self._qimage.width()), float(self._qimage.height())))
-            inner = covered.adjusted(1.5, 1.5, -1.5, -1.5).toRect()
-            background = QRegion(self.rect()).subtracted(QRegion(inner)) if inner.isValid() else QRegion(self.rect())
-            for r in background:
-                p.fillRect(r, QColor(0, 0, 0))
-            p.save()
-            zoom = self.effective_zoom()
-            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth and not self._fast and zoom < 6.0)
-            p.setTransform(t)
-            p.drawImage(QPointF(0.0, 0.0), self._qimage)
-            p.restore()
+            overlays = self._overlay_images()
+            smooth = self.smooth and not self._fast and self.effective_zoom() < 6.0
+            if smooth:
+                p.drawImage(QPointF(0.0, 0.0), self._smooth_layer(t, overlays))
+            else:
+                covered = t.mapRect(QRectF(0.0, 0.0, float(self._qimage.width()), float(self._qimage.height())))
+                inner = covered.adjusted(1.5, 1.5, -1.5, -1.5).toRect()
+                background = QRegion(self.rect()).subtracted(QRegion(inner)) if inner.isValid() else QRegion(self.rect())
+                for r in background:
+                    p.fillRect(r, QColor(0, 0, 0))
+                p.save()
+                p.setTransform(t)
+                p.drawImage(QPointF(0.0, 0.0), self._qimage)
+                p.setTransform(base)
+                for ov in overlays:
+                    p.drawImage(QPointF(0.0, 0.0), ov)
+                p.restore()
             p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             self.tools.paint(p)
         else:
@@ -520,6 +677,29 @@ class ImageViewport(QWidget):
             p.drawRect(QRectF(self.rect()).adjusted(1, 1, -1, -1))
         p.end()
 
+    def _smooth_layer(self, t: QTransform, overlays: list[QImage]) -> QImage:
+        """The image (and its overlays) bilinearly scaled into a widget-sized layer, repainted
+        only when the frame, window, overlays, transform or size changed; else reused."""
+        dpr = self.devicePixelRatioF()
+        key = (
+            self._display_version, self._overlay_version, tuple(id(o) for o in overlays), self.width(), self.height(), dpr,
+            t.m11(), t.m12(), t.m21(), t.m22(), t.dx(), t.dy(),
+        )
+        if self._layer is None or key != self._layer_key:
+            layer = QImage(max(1, round(self.width() * dpr)), max(1, round(self.height() * dpr)), QImage.Format.Format_RGB32)
+            layer.setDevicePixelRatio(dpr)
+            layer.fill(QColor(0, 0, 0))
+            lp = QPainter(layer)
+            lp.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            lp.setTransform(t)
+            lp.drawImage(QPointF(0.0, 0.0), self._qimage)
+            for ov in overlays:
+                lp.drawImage(QPointF(0.0, 0.0), ov)
+            lp.end()
+            self._layer = layer
+            self._layer_key = key
+        return self._layer
+
     def overlay(self) -> OverlayText:
         """The corner text of the image on screen."""
         h = self.current_header()
@@ -527,6 +707,10 @@ class ImageViewport(QWidget):
         extra = self._hover_text()
         if self.cine.running:
             extra.append(self.tr("Cine %1 fps").replace("%1", f"{self.cine.fps:.0f}"))
+        if self.clahe_applies():
+            extra.append(self.tr("CLAHE") if self._clahe_shown else self.tr("CLAHE: computing…"))
+        if self.fat_map_on and self.modality() in CT_MODALITIES:
+            extra.append(self.tr("Fat map %1..%2 HU").replace("%1", f"{self.fat_hu[0]:g}").replace("%2", f"{self.fat_hu[1]:g}"))
         cal = self.calibration()
         return overlay_text(
             header=h,
