@@ -943,6 +943,7 @@ class Trial:
             created: list[CaseInfo] = []
             for key, studies in by_subject.items():
                 insertion = self._insertion_date(key, studies, insertion_dates or {})
+                subject = studies[0]["patient_id"] or key
                 for study in studies:
                     if study["in_case"]:
                         continue
@@ -951,7 +952,8 @@ class Trial:
                         continue
                     day = _parse_date(study["study_date"])
                     days = (day - insertion).days if day and insertion else None
-                    created.append(self._create_case(tx, key, timepoint_for_days(days, labels),
+                    created.append(self._create_case(tx, subject,
+                                                     timepoint_for_days(days, labels),
                                                      days, series))
             return created
 

@@ -34,7 +34,7 @@ def test_build_cases_one_per_study_with_days_and_timepoints(tmp_path):
         assert re.fullmatch(r"CASE-[A-Z2-9]{4}", c.label)
         assert c.n_series == 1
     assert len({c.label for c in cases}) == 9
-    assert by_subject[f"id::{SUBJECTS[0]}"] == [(-1, "baseline"), (0, "post-insertion"),
+    assert by_subject[SUBJECTS[0]] == [(-1, "baseline"), (0, "post-insertion"),
                                                (14, "follow-up")]
     assert w.trial.build_cases_from_studies(w.admin) == []  # idempotent
     studies = w.trial.list_studies(w.admin)
