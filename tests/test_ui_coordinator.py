@@ -178,3 +178,38 @@ def test_import_error_is_shown(qtbot, window, tmp_path, messages) -> None:
     qtbot.waitUntil(lambda: tab.import_button.isEnabled(), timeout=30_000)
     text = tab.log.toPlainText()
     assert "failed" in text.lower() or tab.last_summary is not None
+
+
+def test_new_case_from_selected_study(qtbot, window, trial, demo, messages) -> None:
+    trial.import_studies(window.controller.session, [demo.dicom_dir])
+    window.show_tab(window.cases_tab)
+    cases = window.cases_tab
+    cases.refresh()
+    assert cases.case_dialog_for_selection() is None
+    assert "Select a study" in cases.result_label.text()
+    cases.studies_view.selectRow(0)
+    dialog = cases.case_dialog_for_selection()
+    assert dialog is not None, (cases.result_label.text(), messages)
+    qtbot.addWidget(dialog)
+    study = cases.studies_model.record(0)
+    assert dialog.subject.text() == study["patient_id"]
+    assert dialog.series.count() == study["n_series"]
+    # only the first series, timepoint from the protocol, day +1
+    for i in range(1, dialog.series.count()):
+        dialog.series.item(i).setCheckState(Qt.CheckState.Unchecked)
+    dialog.timepoint.setCurrentText("post-insertion")
+    dialog.days.setValue(1)
+    dialog.show()
+    save_screenshot(dialog, "coordinator_new_case")
+    cases.create_case_from(dialog)
+    assert messages == []
+    created = trial.list_cases(window.controller.session)
+    assert [(c.subject, c.timepoint, c.days_from_insertion, c.n_series) for c in created] == \
+        [(study["patient_id"], "post-insertion", 1, 1)]
+    assert created[0].label in cases.result_label.text()
+    # the same series cannot go into a second case: the service's message is shown
+    cases.studies_view.selectRow(0)
+    dialog2 = cases.case_dialog_for_selection()
+    qtbot.addWidget(dialog2)
+    cases.create_case_from(dialog2)
+    assert messages and "already belongs to case" in messages[-1]

@@ -40,6 +40,8 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QMainWindow,
     QMessageBox,
     QPlainTextEdit,
@@ -391,6 +393,75 @@ class ImportTab(_Tab):
 
 
 # -- cases ------------------------------------------------------------------------------------
+class CaseDialog(QDialog):
+    """Group series of one study into a case: subject, timepoint, days from insertion."""
+
+    def __init__(self, subject: str, timepoints: Sequence[str], series: Sequence[Any],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("New case"))
+        self.subject = QLineEdit(subject)
+        self.subject.setObjectName("case_subject")
+        self.timepoint = QComboBox()
+        self.timepoint.setObjectName("case_timepoint")
+        self.timepoint.setEditable(True)
+        self.timepoint.addItems(list(timepoints))
+        self.days = QSpinBox()
+        self.days.setObjectName("case_days")
+        self.days.setRange(-366, 3660)
+        self.days.setMinimum(-367)
+        self.days.setSpecialValueText(self.tr("unknown"))
+        self.days.setValue(0)
+        self.setMinimumWidth(560)
+        self.series = QListWidget()
+        self.series.setObjectName("case_series")
+        self.series.setStyleSheet(
+            "QListView::indicator { width: 12px; height: 12px; border: 1px solid #6a6a72;"
+            " background: #1b1b1f; }"
+            "QListView::indicator:checked { background: #3d9be9; border-color: #3d9be9; }")
+        for row in series:
+            text = self.tr("{modality}  #{number}  {description}  ({n} images)").format(
+                modality=_get(row, "modality") or "", number=_get(row, "series_number") or "",
+                description=_get(row, "series_description") or "",
+                n=_get(row, "n_instances") or 0)
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, _get(row, "id"))
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+            self.series.addItem(item)
+        self.message = QLabel()
+        self.message.setStyleSheet("color: #ff8a80;")
+        self.message.hide()
+        form = QFormLayout()
+        form.addRow(self.tr("Subject"), self.subject)
+        form.addRow(self.tr("Timepoint"), self.timepoint)
+        form.addRow(self.tr("Days from insertion"), self.days)
+        form.addRow(self.tr("Series"), self.series)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._check)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.message)
+        layout.addWidget(buttons)
+
+    def chosen_series(self) -> list[int]:
+        return [int(self.series.item(i).data(Qt.ItemDataRole.UserRole))
+                for i in range(self.series.count())
+                if self.series.item(i).checkState() == Qt.CheckState.Checked]
+
+    def days_from_insertion(self) -> int | None:
+        return None if self.days.value() == self.days.minimum() else self.days.value()
+
+    def _check(self) -> None:
+        if not self.chosen_series():
+            self.message.setText(self.tr("Tick at least one series."))
+            self.message.show()
+            return
+        self.accept()
+
+
 class CasesTab(_Tab):
     """Imported studies, building cases from them, and the list of cases."""
 
@@ -416,6 +487,9 @@ class CasesTab(_Tab):
         self.build_button = QPushButton(self.tr("Build cases from studies"))
         self.build_button.setObjectName("BuildCasesButton")
         self.build_button.clicked.connect(self.build_cases)
+        self.new_case_button = QPushButton(self.tr("New case from selected study..."))
+        self.new_case_button.setObjectName("NewCaseButton")
+        self.new_case_button.clicked.connect(self.new_case)
         self.result_label = QLabel()
         studies_box = QGroupBox(self.tr("Imported studies (identifying: coordinator only)"))
         QVBoxLayout(studies_box).addWidget(self.studies_view)
@@ -426,6 +500,7 @@ class CasesTab(_Tab):
         splitter.addWidget(cases_box)
         row = QHBoxLayout()
         row.addWidget(self.build_button)
+        row.addWidget(self.new_case_button)
         row.addWidget(self.result_label, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter, 1)
@@ -447,6 +522,35 @@ class CasesTab(_Tab):
             return
         self.result_label.setText(self.tr("{n} new case(s) built.").format(n=len(created)))
         self.refresh()
+
+    def case_dialog_for_selection(self) -> CaseDialog | None:
+        """The dialog pre-filled for the selected study (None when nothing is selected)."""
+        rows = self.studies_view.selectionModel().selectedRows()
+        if not rows:
+            self.result_label.setText(self.tr("Select a study first."))
+            return None
+        study = self.studies_model.record(rows[0].row())
+        series = self.call("list_series", _get(study, "id"))
+        active = self.call("active_protocol")
+        if series is None:
+            return None
+        timepoints = active[1].timepoints if active else ()
+        return CaseDialog(_get(study, "patient_id") or "", timepoints, series, self)
+
+    def new_case(self) -> None:
+        """Group (some of) the selected study's series into a new case."""
+        dialog = self.case_dialog_for_selection()
+        if dialog is None or dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        self.create_case_from(dialog)
+
+    def create_case_from(self, dialog: CaseDialog) -> None:
+        case = self.call("create_case", dialog.subject.text().strip(),
+                         dialog.timepoint.currentText().strip(), dialog.days_from_insertion(),
+                         dialog.chosen_series())
+        if case is not None:
+            self.result_label.setText(self.tr("Created case {label}.").format(label=case.label))
+            self.refresh()
 
 
 # -- assignments -------------------------------------------------------------------------------
