@@ -6,9 +6,11 @@ Figures printed (median of ~300 frames each):
 - 512x512 CT scroll frame: a new stored slice -> display LUT -> QImage -> painted widget;
 - 512x512 CT window/level frame: a new window on the same slice -> painted widget;
 - ~2000x2000 radiograph frame (scroll and window/level);
-- first image of a 500-slice uncompressed series on screen after the series is chosen, and
-  the time until the whole series is decoded into the cache by the background loader.
-The 500-slice series is generated once under benchmarks/_data/ (gitignored).
+- first image of a 500-slice uncompressed series on screen after the series is chosen, the
+  time until the whole series is in memory, and the memory it takes against its raw bytes;
+- the same for a 500-slice JPEG 2000 lossless series decoded on the process pool, with the
+  GUI event-loop lateness (a 5 ms timer) measured during the decode.
+The series are generated once under benchmarks/_data/ (gitignored).
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QObject, QSettings, Signal  # noqa: E402
+from PySide6.QtCore import QEventLoop, QObject, QPointF, QSettings, Signal  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from ioreview.imaging.display import Window  # noqa: E402
@@ -109,24 +111,86 @@ def bench_paint(
     return scroll, wl
 
 
-def bench_first_image(app: QApplication, n_slices: int) -> None:
+def bench_rest_repaint(app: QApplication, frames: np.ndarray, header: InstanceHeader, n: int = 300) -> list[float]:
+    """Repaints at rest that change neither frame, window nor zoom (hover text, overlays): the
+    cached smooth layer is blitted instead of being scaled again."""
+    vp = ImageViewport(keymap=None)
+    vp.resize(1000, 1000)
+    vp.show()
+    app.processEvents()
+    vp.set_source(ArraySource(frames, header))
+    vp.repaint()
+    times: list[float] = []
+    for i in range(n):
+        vp._hover = QPointF(300 + i % 200, 400)
+        t0 = time.perf_counter()
+        vp.repaint()
+        times.append(time.perf_counter() - t0)
+    vp.close()
+    return times
+
+
+def _series(folder: Path, n_slices: int, transfer_syntax: str | None) -> object:
+    """The benchmark series as the viewer gets it (written once, then indexed by the scanner)."""
     from ioreview.imaging.scan import scan_file
     from ioreview.imaging.synthetic import write_ct_series
     from ioreview.trial import SeriesView
+
+    if not (folder / f"{n_slices:04d}.dcm").exists():
+        print(f"writing a {n_slices}-slice 512x512 CT series to {folder} (once) ...", flush=True)
+        tmp = folder.with_name(folder.name + ".partial")
+        write_ct_series(tmp, n_slices=n_slices, shape=(512, 512), seed=0, transfer_syntax=transfer_syntax)
+        tmp.rename(folder)
+    headers = tuple(scan_file(p, with_sha256=False) for p in sorted(folder.glob("*.dcm")))
+    return SeriesView(1, "CT", "bench", len(headers), len(headers), headers)
+
+
+class LatencyProbe:
+    """Measures how late a 5 ms GUI timer fires: the event-loop latency a reader would feel."""
+
+    def __init__(self, interval_ms: int = 5) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.interval = interval_ms / 1e3
+        self.late: list[float] = []
+        self._last = time.perf_counter()
+        self._timer = QTimer()
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.late.append(max(0.0, now - self._last - self.interval))
+        self._last = now
+
+    def stop(self) -> str:
+        self._timer.stop()
+        late = np.asarray(self.late or [0.0]) * 1e3
+        return f"event-loop lateness median {np.median(late):.1f} ms, p99 {np.percentile(late, 99):.1f} ms, max {late.max():.1f} ms"
+
+
+def bench_series_load(app: QApplication, n_slices: int, compressed: bool, runs: int = 3) -> None:
+    """First image on screen and the whole series in memory, as a reader opens the series."""
+    import tracemalloc
+
+    from pydicom.uid import JPEG2000Lossless
+
     from ioreview.ui.viewer.viewer_window import ViewerWidget
 
-    folder = DATA / f"ct_{n_slices}"
-    if not (folder / f"{n_slices:04d}.dcm").exists():
-        print(f"writing a {n_slices}-slice 512x512 CT series to {folder} ...", flush=True)
-        write_ct_series(folder, n_slices=n_slices, shape=(512, 512), seed=0)
-    headers = tuple(scan_file(p, with_sha256=False) for p in sorted(folder.glob("*.dcm")))
-    series = SeriesView(1, "CT", "bench", len(headers), len(headers), headers)
-    for run in range(3):
+    folder = DATA / (f"ct_{n_slices}_j2k" if compressed else f"ct_{n_slices}")
+    series = _series(folder, n_slices, JPEG2000Lossless if compressed else None)
+    raw = n_slices * 512 * 512 * 2
+    for run in range(runs + 1):
+        measure_memory = run == runs and not compressed
         w = ViewerWidget(settings=QSettings(str(DATA / "bench.ini"), QSettings.Format.IniFormat))
         w.resize(1200, 800)
         w.show()
         app.processEvents()
         vp = w.grid.viewports[0]
+        if measure_memory:
+            tracemalloc.start()
+        probe = LatencyProbe() if compressed else None
         t0 = time.perf_counter()
         w.set_series([series])
         while vp._stored is None:
@@ -134,12 +198,23 @@ def bench_first_image(app: QApplication, n_slices: int) -> None:
         vp.repaint()
         first = time.perf_counter() - t0
         loader = w._loaders["1"]
-        while loader.decoded_count < loader.count:
-            app.processEvents()
-            time.sleep(0.0005)
+        if not loader.complete:  # wait in an event loop, idle as a reader's GUI is
+            loop = QEventLoop()
+            loader.progressChanged.connect(lambda done, total: loop.quit() if done >= total else None)
+            loop.exec()
         whole = time.perf_counter() - t0
-        print(f"  run {run + 1}: first image on screen {first * 1e3:6.1f} ms; "
-              f"all {loader.count} slices decoded {whole * 1e3:7.1f} ms", flush=True)
+        if measure_memory:
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            print(f"  memory: stack {loader.stack.nbytes / raw:.2f} x raw pixel bytes; traced peak while "
+                  f"opening {peak / raw:.2f} x raw ({raw / 2**20:.0f} MiB raw)", flush=True)
+        else:
+            label = "cold pool" if compressed and run == 0 else f"run {run}"
+            extra = f"; {probe.stop()}" if probe is not None else ""
+            print(f"  {label}: first image on screen {first * 1e3:6.1f} ms; "
+                  f"all {loader.count} slices in memory {whole * 1e3:7.1f} ms{extra}", flush=True)
+        if probe is not None and measure_memory:
+            probe.stop()
         w.shutdown()
         w.close()
         app.processEvents()
@@ -149,23 +224,34 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--slices", type=int, default=500)
     ap.add_argument("--frames", type=int, default=300)
+    ap.add_argument("--only", choices=("paint", "load"), default=None, help="run one group of figures")
     args = ap.parse_args(argv)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     rng = np.random.default_rng(0)
     ct = (rng.normal(1024, 200, (64, 512, 512))).clip(0, 4095).astype(np.int16)
     dx = (rng.normal(2000, 500, (2, 2000, 2000))).clip(0, 4095).astype(np.uint16)
-    print("viewport 1000x1000 px, overlays on; stored values -> LUT -> QImage -> painted")
-    for interactive in (True, False):
-        mode = "while scrolling/dragging (nearest)" if interactive else "at rest (bilinear repaint)"
-        print(f"-- {mode}")
-        scroll, wl = bench_paint(app, ct, _header("CT", 512, 512, 1.0, -1024.0, 40, 400), (1000, 1000), args.frames, interactive)
-        print(f"512x512 CT scroll frame          {_median_ms(scroll)}")
-        print(f"512x512 CT window/level frame    {_median_ms(wl)}")
-        scroll, wl = bench_paint(app, dx, _header("DX", 2000, 2000, 1.0, 0.0, 2048, 4096), (1000, 1000), args.frames, interactive)
-        print(f"2000x2000 DX scroll frame        {_median_ms(scroll)}")
-        print(f"2000x2000 DX window/level frame  {_median_ms(wl)}")
-    print(f"{args.slices}-slice 512x512 uncompressed CT series:")
-    bench_first_image(app, args.slices)
+    if args.only in (None, "paint"):
+        print("viewport 1000x1000 px, overlays on; stored values -> LUT -> QImage -> painted")
+        for interactive in (True, False):
+            mode = "while scrolling/dragging (nearest)" if interactive else "at rest (bilinear repaint)"
+            print(f"-- {mode}")
+            scroll, wl = bench_paint(app, ct, _header("CT", 512, 512, 1.0, -1024.0, 40, 400), (1000, 1000), args.frames, interactive)
+            print(f"512x512 CT scroll frame          {_median_ms(scroll)}")
+            print(f"512x512 CT window/level frame    {_median_ms(wl)}")
+            scroll, wl = bench_paint(app, dx, _header("DX", 2000, 2000, 1.0, 0.0, 2048, 4096), (1000, 1000), args.frames, interactive)
+            print(f"2000x2000 DX scroll frame        {_median_ms(scroll)}")
+            print(f"2000x2000 DX window/level frame  {_median_ms(wl)}")
+        print("-- at rest, same frame/window/zoom (hover text changes): cached smooth layer blitted")
+        print(f"512x512 CT repaint               {_median_ms(bench_rest_repaint(app, ct, _header('CT', 512, 512, 1.0, -1024.0, 40, 400), args.frames))}")
+        print(f"2000x2000 DX repaint             {_median_ms(bench_rest_repaint(app, dx, _header('DX', 2000, 2000, 1.0, 0.0, 2048, 4096), args.frames))}")
+    if args.only in (None, "load"):
+        print(f"{args.slices}-slice 512x512 uncompressed CT series (run 0 warms the page cache):")
+        bench_series_load(app, args.slices, compressed=False)
+        print(f"{args.slices}-slice 512x512 JPEG 2000 lossless CT series, decoded on {os.cpu_count()} cores:")
+        bench_series_load(app, args.slices, compressed=True)
+    from ioreview.imaging.volume import shutdown_decode_pool
+
+    shutdown_decode_pool()
     return 0
 
 

@@ -284,7 +284,9 @@ class _StackThread(QThread):
                     pool.submit(os.getpid)
             read_slices_into(self._headers, self._array, [first], self._report, workers=1)
             if not self.stop:
-                read_slices_into(self._headers, self._array, self._outward(), self._report, workers=self.workers)
+                read_slices_into(
+                    self._headers, self._array, self._outward(), self._report, workers=self.workers, chunk_size=4
+                )
         except Exception:  # noqa: BLE001 - find the bad slices one by one below
             self._one_by_one()
 
