@@ -345,3 +345,17 @@ def test_protocol_change_mid_read_is_explained_and_keeps_the_draft(qtbot, trial,
     assert "1.1.0" in form.notice.text()
     assert form.editors["image_quality"].value() == "limited"
     assert messages == []
+
+
+def test_protocol_tool_thresholds_reach_the_viewer(qtbot, trial, messages) -> None:
+    coordinator = trial.login("coord", PASSWORDS["coord"])
+    from adjudication.protocol import default_protocol_path
+    text = default_protocol_path().read_text(encoding="utf-8").replace(
+        'version = "1.0.0"', 'version = "1.2.0"', 1).replace(
+        "fat_hu = [-120, -30]", "fat_hu = [-150, -40]", 1)
+    trial.install_protocol(coordinator, "io_complications-1.2.0.toml", text=text)
+    window = open_window(qtbot, trial, "reader1")
+    form = open_first_case(qtbot, window)
+    assert form.case.protocol.tools.fat_hu == (-150, -40)
+    assert window.viewer.widget.thresholds.fat_hu == (-150.0, -40.0)
+    assert messages == []

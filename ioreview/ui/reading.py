@@ -527,6 +527,10 @@ class ReadingWindow(QMainWindow):
             self.controller.report(exc, self)
             return
         self.current_assignment = assignment_id
+        tools = getattr(case.protocol, "tools", None)
+        if tools is not None and hasattr(self.viewer.widget, "set_tool_thresholds"):
+            self.viewer.widget.set_tool_thresholds(fat_hu=tools.fat_hu, fluid_hu=tools.fluid_hu,
+                                                   blood_hu=tools.blood_hu)
         self.viewer.set_case(case.series, case.priors, case.annotations, case.key_images)
         self.read_form.load_case(case)
         self.viewer.set_read_only(self.read_form.is_read_only())
