@@ -400,11 +400,6 @@ def read_slices_into(
             fut.cancel()
 
 
-def _chunks(items: list[int], n_chunks: int) -> list[list[int]]:
-    size = max(1, -(-len(items) // n_chunks))
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
 def load_volume(
     headers: Sequence[InstanceHeader],
     progress: Callable[[int, int], None] | None = None,
@@ -449,34 +444,9 @@ def load_volume(
             reported = done
             progress(done, n)
 
-    native = [i for i, h in enumerate(ordered) if _is_native(h)]
-    coded = [i for i, h in enumerate(ordered) if not _is_native(h)]
-    futures: dict[Future[np.ndarray], list[int]] = {}
-    if coded and workers > 1 and len(coded) >= 4:
-        pool = start_decode_pool(workers)
-        for chunk in _chunks(coded, workers * 8):
-            futures[pool.submit(_decode_chunk, [ordered[i].path for i in chunk])] = chunk
-    elif coded:
-        for i in coded:
-            arr[i] = _coerce(read_frames(ordered[i].path, [0])[0], dtype, ordered[i])
-            tick(1)
-    for i in native:
-        _read_native(arr, i, ordered[i])
-        tick(1)
-    pending = set(futures)
-    try:
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                chunk = futures.pop(fut)
-                frames = fut.result()
-                for j, i in enumerate(chunk):
-                    arr[i] = _coerce(frames[j], dtype, ordered[i])
-                del frames
-                tick(len(chunk))
-    finally:
-        for fut in pending:
-            fut.cancel()
+    n_coded = sum(not _is_native(h) for h in ordered)
+    read_slices_into(ordered, arr, progress=lambda filled: tick(len(filled)),
+                     workers=workers if n_coded >= 4 else 1)
     return _volume(arr, ordered, report)
 
 
