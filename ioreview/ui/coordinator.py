@@ -187,8 +187,11 @@ class UserDialog(QDialog):
         self.display_name.setObjectName("new_display_name")
         self.role = QComboBox()
         self.role.setObjectName("new_role")
+        names = {"reader": self.tr("reader"), "adjudicator": self.tr("adjudicator"),
+                 "committee": self.tr("committee"), "coordinator": self.tr("coordinator"),
+                 "admin": self.tr("admin")}
         for role in ROLES:
-            self.role.addItem(self.tr(role), role)
+            self.role.addItem(names[role], role)
         self.password = QLineEdit()
         self.password.setObjectName("new_password")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)

@@ -42,10 +42,6 @@ CT_MODALITIES = frozenset({"CT"})
 RADIOGRAPH_MODALITIES = frozenset({"DX", "CR"})
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("AssistiveTools", text)
-
-
 @dataclass(frozen=True)
 class ToolThresholds:
     """HU bands of the assistive tools, from the read protocol's tools section or defaults."""
@@ -125,7 +121,7 @@ def band_for(band: str, seed_hu: float, thresholds: ToolThresholds) -> tuple[flo
     lo, hi = sorted(named[band])
     if not lo <= seed_hu <= hi:
         raise RegionOutsideBand(
-            tr("The seed (%1 HU) lies outside the %2 range %3..%4 HU")
+            QCoreApplication.translate("AssistiveTools", "The seed (%1 HU) lies outside the %2 range %3..%4 HU")
             .replace("%1", f"{seed_hu:.0f}")
             .replace("%2", band_title(band))
             .replace("%3", f"{lo:g}")
@@ -135,7 +131,7 @@ def band_for(band: str, seed_hu: float, thresholds: ToolThresholds) -> tuple[flo
 
 
 def band_title(band: str) -> str:
-    return {"auto": tr("auto"), "fluid": tr("fluid"), "blood": tr("blood"), "none": tr("no band")}[band]
+    return {"auto": QCoreApplication.translate("AssistiveTools", "auto"), "fluid": QCoreApplication.translate("AssistiveTools", "fluid"), "blood": QCoreApplication.translate("AssistiveTools", "blood"), "none": QCoreApplication.translate("AssistiveTools", "no band")}[band]
 
 
 def _slab_hu(stack: np.ndarray, headers: Sequence[InstanceHeader], z0: int, z1: int) -> np.ndarray:
@@ -162,7 +158,7 @@ def grow_on_stack(
     n = stack.shape[0]
     z, row, col = int(request.index), int(round(request.row)), int(round(request.col))
     if not (0 <= z < n and 0 <= row < stack.shape[1] and 0 <= col < stack.shape[2]):
-        raise ValueError(tr("The seed lies outside the image"))
+        raise ValueError(QCoreApplication.translate("AssistiveTools", "The seed lies outside the image"))
     slope, intercept = rescale_for(headers[z])
     seed_hu = float(modality_lut(stack[z, row, col : col + 1], slope, intercept)[0])
     hu_range = band_for(request.band, seed_hu, thresholds)
@@ -186,7 +182,7 @@ def region_summary(result: RegionResult) -> str:
     """ "Volume 12.4 mL, mean 14 HU (SD 9), 23 slices" """
     mean = "–" if not math.isfinite(result.mean_hu) else f"{result.mean_hu:.0f}"
     return (
-        tr("Volume %1 mL, mean %2 HU (SD %3), %4 slices")
+        QCoreApplication.translate("AssistiveTools", "Volume %1 mL, mean %2 HU (SD %3), %4 slices")
         .replace("%1", f"{result.volume_ml:.1f}")
         .replace("%2", mean)
         .replace("%3", f"{result.sd_hu:.0f}")

@@ -17,10 +17,6 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPixma
 from ioreview.imaging.header import InstanceHeader
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("ViewerOverlay", text)
-
-
 @dataclass(frozen=True)
 class OverlayText:
     """Lines for the four corners of a viewport."""
@@ -68,32 +64,32 @@ def overlay_text(
     """The corner lines for the image on screen (no identifying values, by construction)."""
     tl = [line for line in (description, " ".join(x for x in (modality, plane) if x)) if line]
     if header is not None and header.series_number is not None:
-        tl.append(tr("Series %1").replace("%1", str(header.series_number)))
-    tr_lines = [tr("Im %1 / %2").replace("%1", str(index + 1)).replace("%2", str(count))]
+        tl.append(QCoreApplication.translate("ViewerOverlay", "Series %1").replace("%1", str(header.series_number)))
+    tr_lines = [QCoreApplication.translate("ViewerOverlay", "Im %1 / %2").replace("%1", str(index + 1)).replace("%2", str(count))]
     if header is not None:
         nframes = header.number_of_frames or 1
         if nframes > 1:
-            tr_lines.append(tr("Frame %1 / %2").replace("%1", str(frame + 1)).replace("%2", str(nframes)))
+            tr_lines.append(QCoreApplication.translate("ViewerOverlay", "Frame %1 / %2").replace("%1", str(frame + 1)).replace("%2", str(nframes)))
         acquired = not plane or plane == "axial"
         pos = slice_position(header) if acquired else None
         if pos is not None:
-            tr_lines.append(tr("Pos %1 mm").replace("%1", _num(pos)))
+            tr_lines.append(QCoreApplication.translate("ViewerOverlay", "Pos %1 mm").replace("%1", _num(pos)))
         if header.slice_thickness and acquired:
-            tr_lines.append(tr("Thk %1 mm").replace("%1", _num(header.slice_thickness)))
+            tr_lines.append(QCoreApplication.translate("ViewerOverlay", "Thk %1 mm").replace("%1", _num(header.slice_thickness)))
         rows, cols = shape if shape is not None else (header.rows, header.columns)
         if rows and cols:
             tr_lines.append(f"{cols} × {rows}")
     if loaded is not None and loaded[0] < loaded[1]:
-        tr_lines.append(tr("Loading %1 / %2").replace("%1", str(loaded[0])).replace("%2", str(loaded[1])))
+        tr_lines.append(QCoreApplication.translate("ViewerOverlay", "Loading %1 / %2").replace("%1", str(loaded[0])).replace("%2", str(loaded[1])))
     bl: list[str] = []
     if window is not None:
-        wl = tr("W %1  L %2").replace("%1", f"{window[1]:.0f}").replace("%2", f"{window[0]:.0f}")
+        wl = QCoreApplication.translate("ViewerOverlay", "W %1  L %2").replace("%1", f"{window[1]:.0f}").replace("%2", f"{window[0]:.0f}")
         if window_name:
             wl += f"  ({window_name})"
         bl.append(wl)
     if inverted:
-        bl.append(tr("Inverted"))
-    bl.append(tr("Zoom %1%").replace("%1", f"{zoom * 100:.0f}"))
+        bl.append(QCoreApplication.translate("ViewerOverlay", "Inverted"))
+    bl.append(QCoreApplication.translate("ViewerOverlay", "Zoom %1%").replace("%1", f"{zoom * 100:.0f}"))
     if calibration_label:
         bl.append(calibration_label)
     return OverlayText(tl, tr_lines, bl, list(extra_bottom_right or []))

@@ -45,10 +45,6 @@ HANDLE_PX = 7.0
 ROI_KINDS = ("ellipse", "polygon", "freehand")
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("MeasurementTools", text)
-
-
 @dataclass(frozen=True)
 class ImageContext:
     """What measuring on the image on screen needs: its identity, stored values, calibration."""
@@ -62,10 +58,10 @@ def calibration_note(cal: Calibration) -> str:
     """A short qualifier for a measurement, empty for Pixel Spacing in patient."""
     notes = {
         CalibrationSource.PATIENT: "",
-        CalibrationSource.DETECTOR: tr("at detector"),
-        CalibrationSource.DETECTOR_CORRECTED: tr("magnification corrected"),
-        CalibrationSource.ULTRASOUND: tr("US region"),
-        CalibrationSource.UNCALIBRATED: tr("uncalibrated"),
+        CalibrationSource.DETECTOR: QCoreApplication.translate("MeasurementTools", "at detector"),
+        CalibrationSource.DETECTOR_CORRECTED: QCoreApplication.translate("MeasurementTools", "magnification corrected"),
+        CalibrationSource.ULTRASOUND: QCoreApplication.translate("MeasurementTools", "US region"),
+        CalibrationSource.UNCALIBRATED: QCoreApplication.translate("MeasurementTools", "uncalibrated"),
     }
     return notes[cal.source]
 
@@ -138,17 +134,17 @@ def measure(a: ViewerAnnotation, ctx: ImageContext | None) -> ViewerAnnotation:
                         }
                     )
                     u = f" {unit}" if unit else ""
-                    lines.append(tr("Area %1 %2").replace("%1", _fmt(stats.area)).replace("%2", cal.area_unit) + suffix)
+                    lines.append(QCoreApplication.translate("MeasurementTools", "Area %1 %2").replace("%1", _fmt(stats.area)).replace("%2", cal.area_unit) + suffix)
                     lines.append(
-                        tr("Mean %1 ± %2%3").replace("%1", _fmt(stats.mean)).replace("%2", _fmt(stats.sd)).replace("%3", u)
+                        QCoreApplication.translate("MeasurementTools", "Mean %1 ± %2%3").replace("%1", _fmt(stats.mean)).replace("%2", _fmt(stats.sd)).replace("%3", u)
                     )
                     lines.append(
-                        tr("Min %1  Max %2%3").replace("%1", _fmt(stats.min, 0)).replace("%2", _fmt(stats.max, 0)).replace("%3", u)
+                        QCoreApplication.translate("MeasurementTools", "Min %1  Max %2%3").replace("%1", _fmt(stats.min, 0)).replace("%2", _fmt(stats.max, 0)).replace("%3", u)
                     )
                 else:
                     stats = roi_stats(np.zeros(mask.shape, dtype=np.float32), mask, cal)
                     values[f"area_{cal.area_unit}"] = stats.area
-                    lines.append(tr("Area %1 %2").replace("%1", _fmt(stats.area)).replace("%2", cal.area_unit) + suffix)
+                    lines.append(QCoreApplication.translate("MeasurementTools", "Area %1 %2").replace("%1", _fmt(stats.area)).replace("%2", cal.area_unit) + suffix)
     except ValueError:
         lines = []
     return a.with_(measurements=values, text="\n".join(lines), calibration=cal.label)

@@ -1,0 +1,1792 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN" sourcelanguage="en">
+<context>
+    <name>Annotations</name>
+    <message>
+        <location filename="../viewer/annotations.py" line="+34"/>
+        <source>Arrow</source>
+        <extracomment>Kinds of annotation, with the number of points that define them (None: any number &gt;= 3).</extracomment>
+        <translation>箭头</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Length</source>
+        <translation>长度</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Angle</source>
+        <translation>角度</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Ellipse ROI</source>
+        <translation>椭圆 ROI</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Polygon ROI</source>
+        <translation>多边形 ROI</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Freehand ROI</source>
+        <translation>手绘 ROI</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Point</source>
+        <translation>点</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Grown region</source>
+        <translation>生长区域</translation>
+    </message>
+    <message>
+        <location line="+132"/>
+        <source>Label annotation</source>
+        <translation>设置标注标签</translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>Add %1</source>
+        <translation>添加%1</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Delete %1</source>
+        <translation>删除%1</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Edit %1</source>
+        <translation>编辑%1</translation>
+    </message>
+</context>
+<context>
+    <name>AssignmentsTab</name>
+    <message>
+        <location filename="../coordinator.py" line="+565"/>
+        <source>Use seed</source>
+        <translation>使用随机种子</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Generate assignments</source>
+        <translation>生成阅片分配</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Reader</source>
+        <translation>阅片者</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Assignments</source>
+        <translation>分配数</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Every unassigned case goes to the protocol&apos;s number of readers, balanced, in a seeded random order per reader; a hidden re-read subset returns after the washout. The seed is recorded in the database.</source>
+        <translation>每个未分配的病例按方案规定的阅片者人数均衡分配，每位阅片者的阅片顺序由随机种子单独随机化；隐藏的重复阅片子集在洗脱期后再次分配。随机种子记录在数据库中。</translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>{n} assignments created ({r} hidden re-reads) with seed {seed}.</source>
+        <translation>已使用随机种子 {seed} 创建 {n} 项分配（含 {r} 项隐藏重复阅片）。</translation>
+    </message>
+</context>
+<context>
+    <name>AssistiveTools</name>
+    <message>
+        <location filename="../viewer/assist.py" line="+124"/>
+        <source>The seed (%1 HU) lies outside the %2 range %3..%4 HU</source>
+        <extracomment>Defaults when the host gives no protocol thresholds (HU). Default HU tolerance around the seed value. A slab converted to HU for growing is at most this many bytes before it must grow. Modalities the tools apply to.</extracomment>
+        <translation>种子点（%1 HU）超出%2范围 %3..%4 HU</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>auto</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>fluid</source>
+        <translation>液体</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>blood</source>
+        <translation>血液</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>no band</source>
+        <translation>无区间</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>The seed lies outside the image</source>
+        <translation>种子点位于图像之外</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>Volume %1 mL, mean %2 HU (SD %3), %4 slices</source>
+        <translation>体积 %1 mL，平均 %2 HU（标准差 %3），%4 层</translation>
+    </message>
+</context>
+<context>
+    <name>CaseDialog</name>
+    <message>
+        <location filename="../coordinator.py" line="-205"/>
+        <source>New case</source>
+        <translation>新建病例</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>unknown</source>
+        <translation>未知</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>{modality}  #{number}  {description}  ({n} images)</source>
+        <translation>{modality}  #{number}  {description}  （{n} 幅图像）</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Subject</source>
+        <translation>受试者</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Timepoint</source>
+        <translation>时间点</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Days from insertion</source>
+        <translation>置针后天数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Series</source>
+        <translation>序列</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Tick at least one series.</source>
+        <translation>请至少勾选一个序列。</translation>
+    </message>
+</context>
+<context>
+    <name>CasesTab</name>
+    <message>
+        <location line="+12"/>
+        <source>Patient ID</source>
+        <translation>患者 ID</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Study date</source>
+        <translation>检查日期</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Description</source>
+        <translation>描述</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Modalities</source>
+        <translation>检查类型</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+8"/>
+        <source>Series</source>
+        <translation>序列</translation>
+    </message>
+    <message>
+        <location line="-5"/>
+        <source>Case label</source>
+        <translation>病例编号</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Subject</source>
+        <translation>受试者</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Timepoint</source>
+        <translation>时间点</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Day</source>
+        <translation>天数</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Build cases from studies</source>
+        <translation>按检查生成病例</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>New case from selected study...</source>
+        <translation>由所选检查新建病例...</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Imported studies (identifying: coordinator only)</source>
+        <translation>已导入的检查（含可识别身份信息：仅限协调员查看）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Cases</source>
+        <translation>病例</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>{n} new case(s) built.</source>
+        <translation>已生成 {n} 个新病例。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Select a study first.</source>
+        <translation>请先选择一项检查。</translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <source>Created case {label}.</source>
+        <translation>已创建病例 {label}。</translation>
+    </message>
+</context>
+<context>
+    <name>CoordinatorWindow</name>
+    <message>
+        <location line="+197"/>
+        <source>ioreview — coordination ({user})</source>
+        <translation>ioreview — 试验协调（{user}）</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Users</source>
+        <translation>用户</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Import</source>
+        <translation>导入</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cases</source>
+        <translation>病例</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Assignments</source>
+        <translation>阅片分配</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Progress</source>
+        <translation>进度</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>&amp;Session</source>
+        <translation>会话(&amp;S)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Lock screen</source>
+        <translation>锁定屏幕</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Locked by the user.</source>
+        <translation>已由用户锁定。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Log out</source>
+        <translation>退出登录</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Signed in as {user} ({role})</source>
+        <translation>当前登录：{user}（{role}）</translation>
+    </message>
+</context>
+<context>
+    <name>FieldEditor</name>
+    <message>
+        <location filename="../read_form.py" line="+186"/>
+        <source>From ruler</source>
+        <translation>取自测距</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>From region</source>
+        <translation>取自区域</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>From ROI</source>
+        <translation>取自 ROI</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Fill this field from the selected (or linked) annotation&apos;s measurement</source>
+        <translation>用所选（或已关联）标注的测量值填写此项</translation>
+    </message>
+    <message>
+        <location line="+34"/>
+        <source>— not answered —</source>
+        <translation>— 未作答 —</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Yes</source>
+        <translation>是</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>No</source>
+        <translation>否</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Present</source>
+        <translation>存在</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Absent</source>
+        <translation>不存在</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Indeterminate</source>
+        <translation>不确定</translation>
+    </message>
+    <message>
+        <location line="+61"/>
+        <source>not a valid value</source>
+        <translation>不是有效值</translation>
+    </message>
+</context>
+<context>
+    <name>FindingGroup</name>
+    <message>
+        <location line="+82"/>
+        <source>Link selected annotation</source>
+        <translation>关联所选标注</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Link the annotation selected in the viewer to this finding</source>
+        <translation>将查看器中选中的标注关联到此所见</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Unlink</source>
+        <translation>取消关联</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>Linked annotations: {n}</source>
+        <translation>已关联标注：{n}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>No linked annotations</source>
+        <translation>无已关联标注</translation>
+    </message>
+</context>
+<context>
+    <name>ImageViewport</name>
+    <message>
+        <location filename="../viewer/viewport.py" line="+296"/>
+        <source>header</source>
+        <extracomment>MIME type of a series dragged from the browser: the series key as UTF-8 text. Colour of a grown region&apos;s overlay (RGB) and its opacity. CLAHE images kept per viewport.</extracomment>
+        <translation>DICOM 默认</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>auto</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <location line="+263"/>
+        <source>CLAHE failed: %1</source>
+        <translation>CLAHE 失败：%1</translation>
+    </message>
+    <message>
+        <location line="+110"/>
+        <source>Drop a series here</source>
+        <translation>将序列拖放到此处</translation>
+    </message>
+    <message>
+        <location line="+37"/>
+        <source>Cine %1 fps</source>
+        <translation>电影回放 %1 fps</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>CLAHE</source>
+        <translation>CLAHE</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>CLAHE: computing…</source>
+        <translation>CLAHE：计算中…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Fat map %1..%2 HU</source>
+        <translation>脂肪图 %1..%2 HU</translation>
+    </message>
+</context>
+<context>
+    <name>ImportTab</name>
+    <message>
+        <location filename="../coordinator.py" line="-458"/>
+        <source>folder, zip file or DICOMDIR</source>
+        <translation>文件夹、zip 文件或 DICOMDIR</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Choose folder…</source>
+        <translation>选择文件夹…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+32"/>
+        <location line="+38"/>
+        <source>Import</source>
+        <translation>导入</translation>
+    </message>
+    <message>
+        <location line="-64"/>
+        <source>%v of %m files</source>
+        <translation>%v / %m 个文件</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Folder with DICOM files</source>
+        <translation>包含 DICOM 文件的文件夹</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Choose a folder first.</source>
+        <translation>请先选择文件夹。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Importing {path} …</source>
+        <translation>正在导入 {path} …</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Done: {seen} files seen, {imported} imported, {dups} duplicates, {rej} rejected; new: {p} patients, {st} studies, {se} series.</source>
+        <translation>完成：共扫描 {seen} 个文件，导入 {imported} 个，重复 {dups} 个，拒收 {rej} 个；新增 {p} 名患者、{st} 项检查、{se} 个序列。</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Import failed: {error}</source>
+        <translation>导入失败：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>KeyBindingsDialog</name>
+    <message>
+        <location filename="../viewer/keys_dialog.py" line="+39"/>
+        <source>Key bindings</source>
+        <extracomment>Keys per action the dialog edits (a main key and one alternative).</extracomment>
+        <translation>快捷键</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Action</source>
+        <translation>操作</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Key</source>
+        <translation>按键</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Alternative</source>
+        <translation>备用按键</translation>
+    </message>
+    <message>
+        <location line="+31"/>
+        <source>Click a key field and press the new key; the cross clears it.</source>
+        <translation>点击按键栏后按下新按键；点击叉号可清除。</translation>
+    </message>
+    <message>
+        <location line="+36"/>
+        <source>%1 is bound to: %2</source>
+        <translation>%1 已绑定到：%2</translation>
+    </message>
+</context>
+<context>
+    <name>Keymap</name>
+    <message>
+        <location filename="../viewer/keymap.py" line="+97"/>
+        <source>Window preset %1</source>
+        <extracomment>Default keys; an action may have several, separated by &quot;;&quot; in settings.</extracomment>
+        <translation>窗宽/窗位预设 %1</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Next image</source>
+        <translation>下一幅图像</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Previous image</source>
+        <translation>上一幅图像</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>First image</source>
+        <translation>第一幅图像</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Last image</source>
+        <translation>最后一幅图像</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Next series</source>
+        <translation>下一个序列</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Previous series</source>
+        <translation>上一个序列</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Start/stop cine</source>
+        <translation>开始/停止电影回放</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Flip horizontally</source>
+        <translation>水平翻转</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Flip vertically</source>
+        <translation>垂直翻转</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Invert grey scale</source>
+        <translation>灰阶反转</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Rotate 90° clockwise</source>
+        <translation>顺时针旋转 90°</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reset view</source>
+        <translation>重置视图</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Delete selected annotation</source>
+        <translation>删除所选标注</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Window from the image header</source>
+        <translation>使用 DICOM 默认窗宽/窗位</translation>
+    </message>
+</context>
+<context>
+    <name>LockOverlay</name>
+    <message>
+        <location filename="../lock_screen.py" line="+209"/>
+        <source>Session locked</source>
+        <translation>会话已锁定</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Your draft has been kept; it is saved again as soon as you unlock.</source>
+        <translation>您的草稿已保留，解锁后将立即重新保存。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>password</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Unlock</source>
+        <translation>解锁</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Log out</source>
+        <translation>退出登录</translation>
+    </message>
+    <message>
+        <location line="+41"/>
+        <source>Signed in as {user}</source>
+        <translation>当前登录：{user}</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Enter your password to unlock.</source>
+        <translation>请输入密码以解锁。</translation>
+    </message>
+</context>
+<context>
+    <name>LoginDialog</name>
+    <message>
+        <location filename="../login.py" line="+33"/>
+        <source>ioreview — log in</source>
+        <translation>ioreview — 登录</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Blinded imaging review</source>
+        <translation>盲法影像评估</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>user name</source>
+        <translation>用户名</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>password</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>User name</source>
+        <translation>用户名</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Password</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Log in</source>
+        <translation>登录</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>Enter your user name and password.</source>
+        <translation>请输入用户名和密码。</translation>
+    </message>
+</context>
+<context>
+    <name>MeasurementTools</name>
+    <message>
+        <location filename="../viewer/tools.py" line="+61"/>
+        <source>at detector</source>
+        <extracomment>The tool that leaves the left button to window/level and only edits existing shapes. The tool whose left click picks the seed of a grown region (the viewer grows it).</extracomment>
+        <translation>探测器平面</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>magnification corrected</source>
+        <translation>已校正放大率</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>US region</source>
+        <translation>超声区域</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>uncalibrated</source>
+        <translation>未校准</translation>
+    </message>
+    <message>
+        <location line="+73"/>
+        <location line="+10"/>
+        <source>Area %1 %2</source>
+        <translation>面积 %1 %2</translation>
+    </message>
+    <message>
+        <location line="-8"/>
+        <source>Mean %1 ± %2%3</source>
+        <translation>均值 %1 ± %2%3</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Min %1  Max %2%3</source>
+        <translation>最小 %1  最大 %2%3</translation>
+    </message>
+</context>
+<context>
+    <name>MprView</name>
+    <message>
+        <location filename="../viewer/mpr.py" line="+139"/>
+        <source>Loading volume…</source>
+        <translation>正在加载容积数据…</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Volume %1</source>
+        <translation>容积 %1</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Cannot reformat: %1</source>
+        <translation>无法重建：%1</translation>
+    </message>
+</context>
+<context>
+    <name>ProgressTab</name>
+    <message>
+        <location filename="../coordinator.py" line="+240"/>
+        <source>Reader</source>
+        <translation>阅片者</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Assigned</source>
+        <translation>已分配</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+77"/>
+        <source>Submitted</source>
+        <translation>已提交</translation>
+    </message>
+    <message>
+        <location line="-76"/>
+        <location line="+78"/>
+        <source>In progress</source>
+        <translation>进行中</translation>
+    </message>
+    <message>
+        <location line="-77"/>
+        <location line="+79"/>
+        <source>Not started</source>
+        <translation>未开始</translation>
+    </message>
+    <message>
+        <location line="-77"/>
+        <source>Done</source>
+        <translation>完成率</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Case</source>
+        <translation>病例</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Discordant fields</source>
+        <translation>不一致的项目</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Cases read per reader</source>
+        <translation>各阅片者已阅病例数</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Reads per reader</source>
+        <translation>各阅片者阅片情况</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Open discordances</source>
+        <translation>未解决的不一致</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>{complete} of {total} cases complete · {open} open discordance(s)</source>
+        <translation>{total} 个病例中已完成 {complete} 个 · {open} 处不一致待解决</translation>
+    </message>
+    <message>
+        <location line="+41"/>
+        <source>cases</source>
+        <translation>病例数</translation>
+    </message>
+</context>
+<context>
+    <name>ReadFormPanel</name>
+    <message>
+        <location filename="../read_form.py" line="+23"/>
+        <source>image …{uid}</source>
+        <translation>图像 …{uid}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source> frame {frame}</source>
+        <translation> 第 {frame} 帧</translation>
+    </message>
+    <message>
+        <location line="+86"/>
+        <source>Submit and sign…</source>
+        <translation>提交并签名…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Amend…</source>
+        <translation>修订…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Sign amendment…</source>
+        <translation>签署修订…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Cancel amendment</source>
+        <translation>取消修订</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>No case open — double-click a case in your worklist to read it.</source>
+        <translation>未打开病例 — 在工作列表中双击病例开始阅片。</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>day {days:+d}</source>
+        <translation>{days:+d} 天</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>day unknown</source>
+        <translation>天数未知</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Case {label} · {timepoint} · {day}</source>
+        <translation>病例 {label} · {timepoint} · {day}</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Draft loaded</source>
+        <translation>已载入草稿</translation>
+    </message>
+    <message>
+        <location line="+54"/>
+        <source>Read</source>
+        <translation>阅片</translation>
+    </message>
+    <message>
+        <location line="+77"/>
+        <source>The read is complete and can be signed.</source>
+        <translation>阅片已填写完整，可以签名。</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>{n} required answer(s) missing</source>
+        <translation>{n} 项必答内容未填</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{n} invalid</source>
+        <translation>{n} 项无效</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{n} to clear</source>
+        <translation>{n} 项需清除</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{n} contradictory</source>
+        <translation>{n} 项相互矛盾</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{n} unknown</source>
+        <translation>{n} 项未知</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source> — hover for the list; the read can be signed when none are left.</source>
+        <translation> — 鼠标悬停可查看列表；全部处理后即可签名。</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Unsaved changes…</source>
+        <translation>有未保存的更改…</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>Not saved: {error}</source>
+        <translation>未保存：{error}</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Draft saved</source>
+        <translation>草稿已保存</translation>
+    </message>
+    <message>
+        <location line="+37"/>
+        <source>Time on case {m}:{s:02d}</source>
+        <translation>本病例用时 {m}:{s:02d}</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>{k} key image(s)</source>
+        <translation>{k} 幅关键图像</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source> · {n} unlinked annotation(s)</source>
+        <translation> · {n} 个未关联标注</translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>Select an annotation in the viewer first, then link it.</source>
+        <translation>请先在查看器中选择一个标注，再进行关联。</translation>
+    </message>
+    <message>
+        <location line="+47"/>
+        <source>No fitting measurement: select a measured ROI or length in the viewer.</source>
+        <translation>没有可用的测量值：请在查看器中选择已测量的 ROI 或长度。</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Signed and locked (version {v}). Changes need a signed amendment with a reason.</source>
+        <translation>已签名并锁定（第 {v} 版）。如需更改，须提交注明原因并签名的修订。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Amending a signed read: change the values, then sign the amendment. The signed version is kept.</source>
+        <translation>正在修订已签名的阅片：修改相应内容后签署修订。已签名的版本将被保留。</translation>
+    </message>
+    <message>
+        <location line="+55"/>
+        <source>I confirm this read</source>
+        <translation>我确认此阅片结果</translation>
+    </message>
+    <message>
+        <location line="+47"/>
+        <source>Signed</source>
+        <translation>已签名</translation>
+    </message>
+    <message>
+        <location line="+37"/>
+        <source>Sign amendment</source>
+        <translation>签署修订</translation>
+    </message>
+</context>
+<context>
+    <name>ReadingWindow</name>
+    <message>
+        <location filename="../reading.py" line="+404"/>
+        <source>ioreview — reading ({user})</source>
+        <translation>ioreview — 阅片（{user}）</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>My worklist</source>
+        <translation>我的工作列表</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Open case</source>
+        <translation>打开病例</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Next unread</source>
+        <translation>下一个未阅病例</translation>
+    </message>
+    <message>
+        <location line="+40"/>
+        <source>&amp;Session</source>
+        <translation>会话(&amp;S)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Refresh worklist</source>
+        <translation>刷新工作列表</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Lock screen</source>
+        <translation>锁定屏幕</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Locked by the user.</source>
+        <translation>已由用户锁定。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Log out</source>
+        <translation>退出登录</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Signed in as {user} (reader)</source>
+        <translation>当前登录：{user}（阅片者）</translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <source>{total} cases · {new} new · {prog} in progress · {done} submitted</source>
+        <translation>共 {total} 个病例 · 未阅 {new} · 阅片中 {prog} · 已提交 {done}</translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>All cases of your worklist are submitted.</source>
+        <translation>您工作列表中的所有病例均已提交。</translation>
+    </message>
+    <message>
+        <location line="+48"/>
+        <source>Read signed and locked.</source>
+        <translation>阅片已签名并锁定。</translation>
+    </message>
+</context>
+<context>
+    <name>RecordTableModel</name>
+    <message>
+        <location filename="../coordinator.py" line="-659"/>
+        <source>yes</source>
+        <translation>是</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>no</source>
+        <translation>否</translation>
+    </message>
+</context>
+<context>
+    <name>RegionPanel</name>
+    <message>
+        <location filename="../viewer/assist.py" line="+63"/>
+        <source>Grown region</source>
+        <translation>生长区域</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Voxels within this many HU of the seed value join the region</source>
+        <translation>与种子点 CT 值相差在此 HU 范围内的体素将并入区域</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Accept</source>
+        <translation>接受</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Use this volume and mean HU for the current finding</source>
+        <translation>将此体积和平均 HU 用于当前所见</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reject</source>
+        <translation>拒绝</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Discard the proposed region</source>
+        <translation>舍弃建议的区域</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Tolerance ±</source>
+        <translation>容差 ±</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Band</source>
+        <translation>HU 区间</translation>
+    </message>
+    <message>
+        <location line="+31"/>
+        <source>Growing the region…</source>
+        <translation>正在进行区域生长…</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>[band %1..%2 HU]</source>
+        <translation>[区间 %1..%2 HU]</translation>
+    </message>
+</context>
+<context>
+    <name>SeriesBrowser</name>
+    <message numerus="yes">
+        <location filename="../viewer/browser.py" line="+118"/>
+        <source>%n image(s)</source>
+        <translation>
+            <numerusform>%n 幅图像</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>SessionController</name>
+    <message>
+        <location filename="../lock_screen.py" line="-171"/>
+        <source>Locked after {minutes:g} minutes without activity.</source>
+        <translation>{minutes:g} 分钟无操作，已自动锁定。</translation>
+    </message>
+    <message>
+        <location line="+30"/>
+        <source>Your session has timed out.</source>
+        <translation>您的会话已超时。</translation>
+    </message>
+    <message>
+        <location line="+37"/>
+        <source>Unexpected error: {error}</source>
+        <translation>意外错误：{error}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>ioreview</source>
+        <translation>ioreview</translation>
+    </message>
+</context>
+<context>
+    <name>SignDialog</name>
+    <message>
+        <location filename="../sign_dialog.py" line="+56"/>
+        <source>Sign read</source>
+        <translation>签署阅片</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>I confirm this read</source>
+        <translation>我确认此阅片结果</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Meaning of this signature: &lt;b&gt;{meaning}&lt;/b&gt;</source>
+        <translation>签名含义：&lt;b&gt;{meaning}&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Signed by: {signer}</source>
+        <translation>签名人：{signer}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Enter your password to sign. After signing, the read is locked and can only be changed by a signed amendment.</source>
+        <translation>请输入密码以签名。签名后阅片结果即被锁定，只能通过签名修订进行更改。</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Why is the read being amended?</source>
+        <translation>修订此阅片的原因？</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Password</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Sign</source>
+        <translation>签名</translation>
+    </message>
+    <message>
+        <location line="+25"/>
+        <source>Enter the reason for the amendment.</source>
+        <translation>请输入修订原因。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Enter your password to sign.</source>
+        <translation>请输入密码以签名。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Signature rejected: {detail}</source>
+        <translation>签名被拒绝：{detail}</translation>
+    </message>
+</context>
+<context>
+    <name>TagBrowser</name>
+    <message>
+        <location filename="../viewer/tag_browser.py" line="+103"/>
+        <source>%1 item(s)</source>
+        <translation>%1 项</translation>
+    </message>
+</context>
+<context>
+    <name>TagBrowserDialog</name>
+    <message>
+        <location line="-81"/>
+        <source>DICOM tags</source>
+        <translation>DICOM 标签</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Filter by tag, keyword or value</source>
+        <translation>按标签、关键字或值筛选</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Tag</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Keyword</source>
+        <translation>关键字</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Value</source>
+        <translation>值</translation>
+    </message>
+</context>
+<context>
+    <name>UserDialog</name>
+    <message>
+        <location filename="../coordinator.py" line="+107"/>
+        <source>Add user</source>
+        <translation>添加用户</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>reader</source>
+        <translation>阅片者</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>adjudicator</source>
+        <translation>仲裁者</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>committee</source>
+        <translation>委员会成员</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>coordinator</source>
+        <translation>协调员</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>admin</source>
+        <translation>管理员</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>User name</source>
+        <translation>用户名</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Display name</source>
+        <translation>显示名称</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Role</source>
+        <translation>角色</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Initial password</source>
+        <translation>初始密码</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Repeat password</source>
+        <translation>确认密码</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Enter a user name.</source>
+        <translation>请输入用户名。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The two passwords differ.</source>
+        <translation>两次输入的密码不一致。</translation>
+    </message>
+</context>
+<context>
+    <name>UsersTab</name>
+    <message>
+        <location line="+13"/>
+        <source>User name</source>
+        <translation>用户名</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Display name</source>
+        <translation>显示名称</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Role</source>
+        <translation>角色</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Active</source>
+        <translation>已启用</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Failed log-ins</source>
+        <translation>登录失败次数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Locked</source>
+        <translation>锁定状态</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>locked</source>
+        <translation>已锁定</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Add user…</source>
+        <translation>添加用户…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Deactivate / reactivate</source>
+        <translation>停用 / 重新启用</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Reset password…</source>
+        <translation>重置密码…</translation>
+    </message>
+    <message>
+        <location line="+35"/>
+        <location line="+9"/>
+        <source>Users</source>
+        <translation>用户</translation>
+    </message>
+    <message>
+        <location line="-9"/>
+        <location line="+9"/>
+        <source>Select a user first.</source>
+        <translation>请先选择一个用户。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Reset password of {user}</source>
+        <translation>重置 {user} 的密码</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>New password</source>
+        <translation>新密码</translation>
+    </message>
+</context>
+<context>
+    <name>ViewApp</name>
+    <message>
+        <location filename="../view_app.py" line="+63"/>
+        <source>no image (e.g. a report or a DICOMDIR)</source>
+        <translation>无图像（例如报告或 DICOMDIR）</translation>
+    </message>
+    <message>
+        <location line="+35"/>
+        <source>%1 file(s) not shown: %2</source>
+        <translation>%1 个文件未显示：%2</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source> and %1 more</source>
+        <translation> 等，另有 %1 个</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>No DICOM images found</source>
+        <translation>未找到 DICOM 图像</translation>
+    </message>
+</context>
+<context>
+    <name>ViewerOverlay</name>
+    <message>
+        <location filename="../viewer/overlays.py" line="+67"/>
+        <source>Series %1</source>
+        <translation>序列 %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Im %1 / %2</source>
+        <translation>图像 %1 / %2</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Frame %1 / %2</source>
+        <translation>帧 %1 / %2</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Pos %1 mm</source>
+        <translation>位置 %1 mm</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Thk %1 mm</source>
+        <translation>层厚 %1 mm</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Loading %1 / %2</source>
+        <translation>加载中 %1 / %2</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>W %1  L %2</source>
+        <translation>窗宽 %1  窗位 %2</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Inverted</source>
+        <translation>反相</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Zoom %1%</source>
+        <translation>缩放 %1%</translation>
+    </message>
+</context>
+<context>
+    <name>ViewerWidget</name>
+    <message>
+        <location filename="../viewer/viewer_window.py" line="+167"/>
+        <source>Layout %1</source>
+        <translation>布局 %1</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Ellipse</source>
+        <translation>椭圆</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Polygon</source>
+        <translation>多边形</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Freehand</source>
+        <translation>手绘</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>W/L</source>
+        <translation>窗宽/窗位</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Window/level, zoom, pan and scroll; edit annotations</source>
+        <translation>窗宽/窗位、缩放、平移和翻页；编辑标注</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Grow region</source>
+        <translation>区域生长</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Click inside a collection on CT: proposes its volume and mean HU for you to accept or reject</source>
+        <translation>在 CT 图像上点击积液或积血内部：系统给出其体积和平均 HU，由您决定接受或拒绝</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Fat map</source>
+        <translation>脂肪图</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Colour fat-attenuation pixels of CT slices</source>
+        <translation>为 CT 层面中的脂肪密度像素着色</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>CLAHE</source>
+        <translation>CLAHE</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Contrast-limited adaptive histogram equalisation of radiographs (for looking only)</source>
+        <translation>对 X 线片进行限制对比度自适应直方图均衡化（仅供观察）</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Undo</source>
+        <translation>撤销</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Redo</source>
+        <translation>重做</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Undo %1</source>
+        <translation>撤销%1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Redo %1</source>
+        <translation>重做%1</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Presets</source>
+        <translation>预设</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>View</source>
+        <translation>视图</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Invert grey scale</source>
+        <translation>灰阶反转</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Flip horizontally</source>
+        <translation>水平翻转</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Flip vertically</source>
+        <translation>垂直翻转</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Rotate 90° clockwise</source>
+        <translation>顺时针旋转 90°</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reset view</source>
+        <translation>重置视图</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Key bindings…</source>
+        <translation>快捷键…</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Cine</source>
+        <translation>电影回放</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Play/stop cine (C)</source>
+        <translation>播放/停止电影回放（C）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Sync</source>
+        <translation>同步</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Synchronise scrolling and zoom of viewports in the same frame of reference</source>
+        <translation>同步同一参考坐标系中各视口的翻页和缩放</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>MPR</source>
+        <translation>MPR</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Axial, coronal and sagittal reformats</source>
+        <translation>轴位、冠状位和矢状位重建</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tags</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>DICOM tags of the image on screen</source>
+        <translation>当前显示图像的 DICOM 标签</translation>
+    </message>
+    <message>
+        <location line="+134"/>
+        <source>No tags to show for this image</source>
+        <translation>此图像没有可显示的标签</translation>
+    </message>
+    <message>
+        <location line="+41"/>
+        <source>The fat map shows on CT series</source>
+        <translation>脂肪图仅用于 CT 序列</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>CLAHE applies to radiographs (DX, CR)</source>
+        <translation>CLAHE 仅用于 X 线片（DX、CR）</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Region growing works on a CT series of equally sized slices</source>
+        <translation>区域生长仅适用于各层尺寸一致的 CT 序列</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Waiting for the series to finish loading…</source>
+        <translation>正在等待序列加载完成…</translation>
+    </message>
+    <message>
+        <location line="+59"/>
+        <source>%1 mL, mean %2 HU</source>
+        <translation>%1 mL，平均 %2 HU</translation>
+    </message>
+    <message>
+        <location line="+56"/>
+        <source>Header window</source>
+        <translation>DICOM 默认窗宽/窗位</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Reformats need a CT or MR series of at least three slices</source>
+        <translation>重建需要至少包含三个层面的 CT 或 MR 序列</translation>
+    </message>
+</context>
+<context>
+    <name>ViewerWindow</name>
+    <message>
+        <location line="+72"/>
+        <source>ioreview viewer</source>
+        <translation>ioreview 图像查看器</translation>
+    </message>
+</context>
+<context>
+    <name>WorklistModel</name>
+    <message>
+        <location filename="../reading.py" line="-477"/>
+        <source>new</source>
+        <translation>未阅</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>in progress</source>
+        <translation>阅片中</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>submitted</source>
+        <translation>已提交</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>#</source>
+        <translation>序号</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Case</source>
+        <translation>病例</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Timepoint</source>
+        <translation>时间点</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Day</source>
+        <translation>天数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location line="+25"/>
+        <source>Days relative to IO insertion</source>
+        <translation>相对骨髓腔内穿刺针置入日的天数</translation>
+    </message>
+</context>
+<context>
+    <name>_EmbeddedViewerAdapter</name>
+    <message>
+        <location line="+150"/>
+        <source>Key image</source>
+        <translation>关键图像</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Mark or unmark the image on screen as a key image (K)</source>
+        <translation>将当前显示的图像标记为关键图像或取消标记（K）</translation>
+    </message>
+    <message>
+        <location line="+35"/>
+        <source>Prior {timepoint} (day {day}): {description}</source>
+        <translation>既往 {timepoint}（第 {day} 天）：{description}</translation>
+    </message>
+</context>
+<context>
+    <name>_PlaceholderViewer</name>
+    <message>
+        <location line="-133"/>
+        <source>No case open</source>
+        <translation>未打开病例</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Image viewer not available in this build.</source>
+        <translation>此版本未包含图像查看器。</translation>
+    </message>
+</context>
+<context>
+    <name>run_app</name>
+    <message>
+        <location filename="../app.py" line="+112"/>
+        <location line="+17"/>
+        <source>ioreview</source>
+        <translation>ioreview</translation>
+    </message>
+    <message>
+        <location line="-16"/>
+        <source>Cannot open the trial database {path}:
+{error}</source>
+        <translation>无法打开试验数据库 {path}：
+{error}</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>There is no screen for the role &apos;{role}&apos; in this version.</source>
+        <translation>此版本未提供角色“{role}”的界面。</translation>
+    </message>
+</context>
+</TS>
