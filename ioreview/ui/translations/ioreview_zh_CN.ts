@@ -416,7 +416,7 @@
 <context>
     <name>ImageViewport</name>
     <message>
-        <location filename="../viewer/viewport.py" line="+296"/>
+        <location filename="../viewer/viewport.py" line="+302"/>
         <source>header</source>
         <extracomment>MIME type of a series dragged from the browser: the series key as UTF-8 text. Colour of a grown region&apos;s overlay (RGB) and its opacity. CLAHE images kept per viewport.</extracomment>
         <translation>DICOM 默认</translation>
@@ -1433,7 +1433,32 @@
 <context>
     <name>ViewerOverlay</name>
     <message>
-        <location filename="../viewer/overlays.py" line="+67"/>
+        <location filename="../viewer/overlays.py" line="+24"/>
+        <source>mm (Pixel Spacing, in patient)</source>
+        <translation>mm（像素间距，患者平面）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>mm (Imager Pixel Spacing, at detector)</source>
+        <translation>mm（成像器像素间距，探测器平面）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>mm (Imager Pixel Spacing corrected by Estimated Radiographic Magnification Factor)</source>
+        <translation>mm（成像器像素间距，已按估计放大系数校正）</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>mm (Ultrasound region calibration)</source>
+        <translation>mm（超声区域校准）</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>px (uncalibrated)</source>
+        <translation>px（未校准）</translation>
+    </message>
+    <message>
+        <location line="+51"/>
         <source>Series %1</source>
         <translation>序列 %1</translation>
     </message>

@@ -15,6 +15,25 @@ from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPixmap, QTransform
 
 from ioreview.imaging.header import InstanceHeader
+from ioreview.imaging.measure import Calibration, CalibrationSource
+
+
+def calibration_text(cal: Calibration) -> str:
+    """The overlay's calibration line, translated (the source is always named)."""
+    names = {
+        CalibrationSource.PATIENT: QCoreApplication.translate(
+            "ViewerOverlay", "mm (Pixel Spacing, in patient)"),
+        CalibrationSource.DETECTOR: QCoreApplication.translate(
+            "ViewerOverlay", "mm (Imager Pixel Spacing, at detector)"),
+        CalibrationSource.DETECTOR_CORRECTED: QCoreApplication.translate(
+            "ViewerOverlay", "mm (Imager Pixel Spacing corrected by Estimated Radiographic "
+            "Magnification Factor)"),
+        CalibrationSource.ULTRASOUND: QCoreApplication.translate(
+            "ViewerOverlay", "mm (Ultrasound region calibration)"),
+    }
+    if not cal.calibrated:
+        return QCoreApplication.translate("ViewerOverlay", "px (uncalibrated)")
+    return names.get(cal.source, cal.label)
 
 
 @dataclass(frozen=True)

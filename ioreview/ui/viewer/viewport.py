@@ -56,7 +56,13 @@ from ioreview.ui.viewer import theme
 from ioreview.ui.viewer.assist import CT_MODALITIES, RADIOGRAPH_MODALITIES, BackgroundCall, GrownRegion
 from ioreview.ui.viewer.annotations import AnnotationModel
 from ioreview.ui.viewer.keymap import DragAction, Keymap, ViewerAction
-from ioreview.ui.viewer.overlays import OverlayText, orientation_markers, overlay_text, paint_overlay
+from ioreview.ui.viewer.overlays import (
+    OverlayText,
+    calibration_text,
+    orientation_markers,
+    overlay_text,
+    paint_overlay,
+)
 from ioreview.ui.viewer.series_loader import ImageRef
 from ioreview.ui.viewer.tools import NAVIGATE, AnnotationTools, ImageContext
 
@@ -722,7 +728,7 @@ class ImageViewport(QWidget):
             window=(self.window.center, self.window.width) if self.window is not None and self._stored is not None and self._stored.ndim == 2 else None,
             window_name=self.window_name,
             zoom=self.effective_zoom(),
-            calibration_label=cal.label,
+            calibration_label=calibration_text(cal),
             inverted=self.invert,
             extra_bottom_right=extra,
             plane=self.plane,
