@@ -115,7 +115,8 @@ class Or:
 Node = Union[Compare, Truthy, Not, And, Or]
 
 
-def _is_empty(value: Any) -> bool:
+def is_empty(value: Any) -> bool:
+    """True for an unanswered field: None, blank text or an empty selection."""
     if value is None:
         return True
     if isinstance(value, str) and not value.strip():
@@ -126,7 +127,7 @@ def _is_empty(value: Any) -> bool:
 
 
 def _equal(a: Any, b: Literal) -> bool:
-    if _is_empty(a):
+    if is_empty(a):
         return False
     if isinstance(b, bool) or isinstance(a, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a is b
@@ -144,7 +145,7 @@ def _evaluate(node: Node, values: Callable[[str], Any]) -> bool:
         return not _evaluate(node.operand, values)
     if isinstance(node, Truthy):
         value = values(node.lookup_key)
-        return not _is_empty(value) and bool(value)
+        return not is_empty(value) and bool(value)
     value = values(node.lookup_key)
     op = node.op
     if op == "==":
@@ -156,11 +157,11 @@ def _evaluate(node: Node, values: Callable[[str], Any]) -> bool:
     if op == "not in":
         return not any(_equal(value, v) for v in node.value)  # type: ignore[union-attr]
     if op == "contains":
-        if _is_empty(value) or not isinstance(value, (list, tuple, set, frozenset)):
+        if is_empty(value) or not isinstance(value, (list, tuple, set, frozenset)):
             return False
         return any(_equal(v, node.value) for v in value)  # type: ignore[arg-type]
     # ordering operators: numbers only
-    if _is_empty(value) or isinstance(value, bool) or not isinstance(value, (int, float)):
+    if is_empty(value) or isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
     target = node.value
     if isinstance(target, bool) or not isinstance(target, (int, float)):

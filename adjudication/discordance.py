@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from adjudication.conditions import is_empty
+
 if TYPE_CHECKING:
     from adjudication.protocol import Field, Finding, Protocol
 
@@ -49,18 +51,8 @@ class RuleKind(str, Enum):
     none = "none"
 
 
-def _is_empty(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str) and not value.strip():
-        return True
-    if isinstance(value, (list, tuple, set, frozenset)) and len(value) == 0:
-        return True
-    return False
-
-
 def _show(value: Any) -> str:
-    if _is_empty(value):
+    if is_empty(value):
         return "(empty)"
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -99,7 +91,7 @@ class DiscordanceRule:
 
     @staticmethod
     def _one_empty(a: Any, b: Any) -> str | None:
-        ea, eb = _is_empty(a), _is_empty(b)
+        ea, eb = is_empty(a), is_empty(b)
         if ea and eb:
             return ""
         if ea != eb:

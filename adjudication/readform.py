@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from adjudication.conditions import Condition
+from adjudication.conditions import Condition, is_empty
 from adjudication.protocol import Field, FieldType, Finding, Protocol
 
 __all__ = [
@@ -69,17 +69,6 @@ class FormItem:
 
 class InvalidValue(ValueError):
     """A value typed into the form cannot be read as the field's type; the message says why."""
-
-
-def is_empty(value: Any) -> bool:
-    """True for an unanswered field: None, blank text or an empty selection."""
-    if value is None:
-        return True
-    if isinstance(value, str) and not value.strip():
-        return True
-    if isinstance(value, (list, tuple, set, frozenset)) and len(value) == 0:
-        return True
-    return False
 
 
 def is_shown(field: Field, values: Mapping[str, Any]) -> bool:

@@ -175,7 +175,31 @@ class _Tab(QWidget):
 
 
 # -- users ----------------------------------------------------------------------------------
-class UserDialog(QDialog):
+class _FormDialog(QDialog):
+    """A form with an inline error line and OK/Cancel; OK runs `_check` first."""
+
+    def _build(self, rows: Sequence[tuple[str, QWidget]]) -> None:
+        self.message = QLabel()
+        self.message.setStyleSheet("color: #ff8a80;")
+        self.message.setWordWrap(True)
+        self.message.hide()
+        form = QFormLayout()
+        for label, widget in rows:
+            form.addRow(label, widget)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._check)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.message)
+        layout.addWidget(buttons)
+
+    def _check(self) -> None:
+        self.accept()
+
+
+class UserDialog(_FormDialog):
     """Ask for a new user's name, display name, role and initial password."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -198,24 +222,11 @@ class UserDialog(QDialog):
         self.password_again = QLineEdit()
         self.password_again.setObjectName("new_password_again")
         self.password_again.setEchoMode(QLineEdit.EchoMode.Password)
-        self.message = QLabel()
-        self.message.setStyleSheet("color: #ff8a80;")
-        self.message.setWordWrap(True)
-        self.message.hide()
-        form = QFormLayout()
-        form.addRow(self.tr("User name"), self.username)
-        form.addRow(self.tr("Display name"), self.display_name)
-        form.addRow(self.tr("Role"), self.role)
-        form.addRow(self.tr("Initial password"), self.password)
-        form.addRow(self.tr("Repeat password"), self.password_again)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self._check)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.message)
-        layout.addWidget(buttons)
+        self._build([(self.tr("User name"), self.username),
+                     (self.tr("Display name"), self.display_name),
+                     (self.tr("Role"), self.role),
+                     (self.tr("Initial password"), self.password),
+                     (self.tr("Repeat password"), self.password_again)])
 
     def _check(self) -> None:
         if not self.username.text().strip():
@@ -396,7 +407,7 @@ class ImportTab(_Tab):
 
 
 # -- cases ------------------------------------------------------------------------------------
-class CaseDialog(QDialog):
+class CaseDialog(_FormDialog):
     """Group series of one study into a case: subject, timepoint, days from insertion."""
 
     def __init__(self, subject: str, timepoints: Sequence[str], series: Sequence[Any],
@@ -432,22 +443,10 @@ class CaseDialog(QDialog):
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked)
             self.series.addItem(item)
-        self.message = QLabel()
-        self.message.setStyleSheet("color: #ff8a80;")
-        self.message.hide()
-        form = QFormLayout()
-        form.addRow(self.tr("Subject"), self.subject)
-        form.addRow(self.tr("Timepoint"), self.timepoint)
-        form.addRow(self.tr("Days from insertion"), self.days)
-        form.addRow(self.tr("Series"), self.series)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self._check)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.message)
-        layout.addWidget(buttons)
+        self._build([(self.tr("Subject"), self.subject),
+                     (self.tr("Timepoint"), self.timepoint),
+                     (self.tr("Days from insertion"), self.days),
+                     (self.tr("Series"), self.series)])
 
     def chosen_series(self) -> list[int]:
         return [int(self.series.item(i).data(Qt.ItemDataRole.UserRole))
