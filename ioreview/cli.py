@@ -64,6 +64,15 @@ def _operator(trial) -> Any:
 
 
 # -- commands -------------------------------------------------------------------------------------
+def _require_display() -> None:
+    """Qt aborts the process without a display; say so plainly instead."""
+    if sys.platform.startswith("linux") and not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+            or os.environ.get("QT_QPA_PLATFORM")):
+        raise CliError(_("no display to open the application on (DISPLAY is not set). Run it "
+                         "on a desktop, or under a virtual one: xvfb-run -a ioreview ..."))
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     trial = _open_trial(args)
     session = _operator(trial)
@@ -136,18 +145,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"  {user.username:<14} {user.password:<20} {user.role}")
     if args.no_gui:
         return 0
+    _require_display()
     from ioreview.ui.app import run_app
 
     return run_app(str(db_path), lang=args.lang)
 
 
 def cmd_app(args: argparse.Namespace) -> int:
+    _require_display()
     from ioreview.ui.app import run_app
 
     return run_app(str(args.db), lang=args.lang)
 
 
 def cmd_view(args: argparse.Namespace) -> int:
+    _require_display()
     from ioreview.ui.view_app import run_view
 
     return run_view([str(p) for p in args.paths])

@@ -132,3 +132,13 @@ def test_protocol_users_cases_assign_commands(tmp_path, capsys):
     assert code == 0 and "CASE-" in out
     code, out, _ = run(capsys, "--db", db, "assign", "--seed", "5")
     assert code == 0 and "Seed 5" in out
+
+
+def test_gui_commands_without_a_display_say_so(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr("sys.platform", "linux")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    code, _, err = run(capsys, "--db", str(tmp_path / "t.sqlite"), "app")
+    assert code == 2 and "xvfb-run" in err
+    code, _, err = run(capsys, "view", str(tmp_path))
+    assert code == 2 and "DISPLAY" in err
