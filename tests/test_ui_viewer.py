@@ -418,6 +418,25 @@ def test_mpr_reformats_a_ct_volume(qtbot, viewer, study):
     assert viewer.stack.currentWidget() is viewer.grid
 
 
+def test_mpr_reuses_the_loaded_stack(qtbot, viewer, study):
+    """Once the series is in memory, reformats view the same array: no second copy."""
+    from ioreview.imaging.volume import load_volume
+
+    ct = pick(study, "CT")
+    open_series(qtbot, viewer, ct)
+    loader = viewer._loaders[str(ct.series_pk)]
+    qtbot.waitUntil(lambda: loader.complete, timeout=10000)
+    viewer.mpr_action.trigger()
+    volume = viewer.mpr.volume
+    assert volume is not None
+    assert np.shares_memory(volume.array, loader.stack)
+    reference = load_volume(list(ct.headers), workers=1)
+    assert np.array_equal(volume.array, reference.array)
+    assert volume.spacing_zyx == reference.spacing_zyx
+    assert viewer.mpr.views["coronal"]._markers()["top"] == "H"
+    viewer.mpr_action.trigger()
+
+
 def test_tag_browser_shows_host_rows_and_filters(qtbot, viewer, study):
     open_series(qtbot, viewer, pick(study, "CT"))
     rows = [("(0008,0060)", "Modality", "CT"), ("(0010,0010)", "PatientName", "***"),

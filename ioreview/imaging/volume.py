@@ -447,7 +447,7 @@ def load_volume(
     n_coded = sum(not _is_native(h) for h in ordered)
     read_slices_into(ordered, arr, progress=lambda filled: tick(len(filled)),
                      workers=workers if n_coded >= 4 else 1)
-    return _volume(arr, ordered, report)
+    return volume_from_stack(arr, ordered, report)
 
 
 def _coerce(frame: np.ndarray, dtype: np.dtype, h: InstanceHeader) -> np.ndarray:
@@ -458,7 +458,12 @@ def _coerce(frame: np.ndarray, dtype: np.dtype, h: InstanceHeader) -> np.ndarray
     return frame
 
 
-def _volume(arr: np.ndarray, ordered: list[InstanceHeader], report: SliceOrderReport) -> Volume:
+def volume_from_stack(arr: np.ndarray, ordered: Sequence[InstanceHeader],
+                      report: SliceOrderReport) -> Volume:
+    """Wrap slices already in memory (in `sort_slices` order) as a Volume, without copying."""
+    ordered = list(ordered)
+    if arr.ndim != 3 or arr.shape[0] != len(ordered):
+        raise ValueError(f"arr: expected ({len(ordered)}, rows, cols), got shape {arr.shape}")
     first = ordered[0]
     row_sp, col_sp = first.pixel_spacing or (1.0, 1.0)
     z = report.spacing or first.slice_thickness or 1.0
@@ -493,7 +498,7 @@ def _load_multiframe(h: InstanceHeader, progress: Callable[[int, int], None] | N
         arr.shape[0],
         stackable=True,
     )
-    return _volume(np.ascontiguousarray(arr), [h], report)
+    return volume_from_stack(np.ascontiguousarray(arr), [h], report)
 
 
 def reformat(

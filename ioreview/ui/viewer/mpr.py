@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from ioreview.imaging.measure import Calibration, CalibrationSource
-from ioreview.imaging.volume import Volume, reformat
+from ioreview.imaging.volume import Volume, reformat, volume_from_stack
 from ioreview.ui.viewer.annotations import AnnotationModel
 from ioreview.ui.viewer.keymap import Keymap
 from ioreview.ui.viewer.series_loader import ImageRef, SeriesLike, VolumeLoader
@@ -100,6 +100,24 @@ class ReformatSource(QObject):
         return (*across, *down)
 
 
+def volume_of_loader(loader: Any) -> Volume | None:
+    """The loader's complete, sorted stack as a Volume view (None when it cannot serve)."""
+    if loader is None or getattr(loader, "report", None) is None or not loader.complete:
+        return None
+    headers = [ref.header for ref in loader.refs]
+    stack = loader.stack
+    if loader.report.positions and len(headers) > 1:
+        normal = np.asarray(loader.report.normal, dtype=float)
+        first = float(np.dot(headers[0].image_position, normal))
+        last = float(np.dot(headers[-1].image_position, normal))
+        if first > last:  # shown head first: reverse back to sort_slices order (a view)
+            headers, stack = headers[::-1], stack[::-1]
+    try:
+        return volume_from_stack(stack, headers, loader.report)
+    except ValueError:
+        return None
+
+
 class MprView(QWidget):
     """Three linked panes (axial, coronal, sagittal) of one series, loaded in the background."""
 
@@ -133,9 +151,17 @@ class MprView(QWidget):
         self._sharing = False
         self.volume: Volume | None = None
 
-    def load(self, series: SeriesLike) -> None:
-        """Start loading `series` as a volume; the panes fill when it is in memory."""
+    def load(self, series: SeriesLike, shown: Any = None) -> None:
+        """Show `series` as a volume; the panes fill when it is in memory.
+
+        `shown` is the viewer's loader of the same series: when it already holds every slice
+        in one array, the reformats use that array (no second copy, nothing to load).
+        """
         self._series = series
+        volume = volume_of_loader(shown)
+        if volume is not None:
+            self._on_loaded(volume)
+            return
         self.status.setText(self.tr("Loading volume…"))
         self.progress.setRange(0, max(series.n_instances, 1))
         self.progress.setValue(0)

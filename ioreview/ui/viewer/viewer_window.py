@@ -593,7 +593,7 @@ class ViewerWidget(QWidget):
                 self._say(self.tr("Reformats need a CT or MR series of at least three slices"))
                 return
             self.stack.setCurrentWidget(self.mpr)
-            self.mpr.load(s)
+            self.mpr.load(s, self._loaders.get(key))
         else:
             self.mpr.close_volume()
             self.stack.setCurrentWidget(self.grid)
