@@ -324,3 +324,24 @@ def test_every_file_renders_or_raises_unsupported(path: str) -> None:
             return
     assert out.dtype == np.uint8
     assert out.ndim == 2 or (out.ndim == 3 and out.shape[2] == 3)
+
+
+def test_rgb32_table_path_matches_uint8_path():
+    """The viewer's scroll path (one lookup into 0xFFgggggg pixels) shows the same grey
+    levels as the uint8 path, for signed and unsigned data, inverted or not."""
+    from ioreview.imaging.display import to_display_rgb32
+
+    rng = np.random.default_rng(5)
+    for dtype, lo, hi in ((np.int16, -2048, 4095), (np.uint16, 0, 4095), (np.uint8, 0, 255)):
+        arr = rng.integers(lo, hi, (64, 48)).astype(dtype)
+        for invert in (False, True):
+            lut = build_display_lut(arr.dtype, 1.0, -1024.0 if dtype == np.int16 else 0.0,
+                                    Window(40, 400), invert)
+            rgb = to_display_rgb32(arr, lut)
+            assert rgb is not None and rgb.dtype == np.uint32
+            assert np.all(rgb >> 24 == 0xFF)
+            grey = (rgb & 0xFF).astype(np.uint8)
+            assert np.array_equal(grey, to_display_uint8(arr, lut))
+            assert np.array_equal((rgb >> 8) & 0xFF, grey) and np.array_equal((rgb >> 16) & 0xFF, grey)
+    wide = np.zeros((4, 4), np.int32)
+    assert to_display_rgb32(wide, build_display_lut(wide.dtype, 1.0, 0.0, Window(0, 10))) is None

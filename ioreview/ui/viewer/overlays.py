@@ -166,7 +166,12 @@ def text_pixmap(text: str, font: QFont, colour: QColor, dpr: float = 1.0) -> QPi
     if pm is not None:
         _TEXT_CACHE.move_to_end(key)
         return pm
-    fm = QFontMetricsF(font)
+    return _render_text(key, font, colour, QFontMetricsF(font))
+
+
+def _render_text(key: tuple[str, str, str, float], font: QFont, colour: QColor, fm: QFontMetricsF) -> QPixmap:
+    """Render and cache the outlined line `key` = (text, font key, colour name, dpr)."""
+    text, dpr = key[0], key[3]
     w, h = fm.horizontalAdvance(text) + 2.0, fm.height() + 2.0
     img = QImage(max(1, int(w * dpr + 1)), max(1, int(h * dpr + 1)), QImage.Format.Format_ARGB32_Premultiplied)
     img.setDevicePixelRatio(dpr)
@@ -186,6 +191,21 @@ def text_pixmap(text: str, font: QFont, colour: QColor, dpr: float = 1.0) -> QPi
 
 
 _SEEN: OrderedDict[tuple[str, str, str, float], None] = OrderedDict()
+_OUTLINE = QColor(0, 0, 0, 210)
+
+
+class _TextStyle:
+    """What every line drawn with one font and colour shares, looked up once per paint."""
+
+    __slots__ = ("font", "fm", "colour", "font_key", "colour_name", "dpr")
+
+    def __init__(self, p: QPainter, colour: QColor) -> None:
+        self.font = p.font()
+        self.fm = QFontMetricsF(self.font)
+        self.colour = colour
+        self.font_key = self.font.key()
+        self.colour_name = colour.name(QColor.NameFormat.HexArgb)
+        self.dpr = p.device().devicePixelRatioF()
 
 
 def draw_text_line(p: QPainter, x: float, baseline: float, text: str, colour: QColor, align_right: bool = False) -> float:
@@ -194,25 +214,31 @@ def draw_text_line(p: QPainter, x: float, baseline: float, text: str, colour: QC
     A line seen for the first time (a slice number while scrolling) is drawn directly; one
     seen again is cached as a pixmap, so steady lines cost a blit per frame.
     """
-    font = p.font()
-    fm = QFontMetricsF(font)
-    dpr = p.device().devicePixelRatioF()
-    key = (text, font.key(), colour.name(QColor.NameFormat.HexArgb), dpr)
-    if key not in _TEXT_CACHE and key not in _SEEN:
-        _SEEN[key] = None
-        if len(_SEEN) > _TEXT_CACHE_SIZE:
-            _SEEN.popitem(last=False)
-        w = fm.horizontalAdvance(text)
-        left = x - w if align_right else x
-        p.setPen(QColor(0, 0, 0, 210))
-        p.drawText(QPointF(left + 1.0, baseline + 1.0), text)
-        p.setPen(colour)
-        p.drawText(QPointF(left, baseline), text)
-        return w
-    pm = text_pixmap(text, font, colour, dpr)
+    return _draw_line(p, _TextStyle(p, colour), x, baseline, text, align_right)
+
+
+def _draw_line(p: QPainter, style: _TextStyle, x: float, baseline: float, text: str, align_right: bool) -> float:
+    """`draw_text_line` with the font and colour lookups of `style` already done."""
+    key = (text, style.font_key, style.colour_name, style.dpr)
+    pm = _TEXT_CACHE.get(key)
+    if pm is None:
+        if key not in _SEEN:
+            _SEEN[key] = None
+            if len(_SEEN) > _TEXT_CACHE_SIZE:
+                _SEEN.popitem(last=False)
+            w = style.fm.horizontalAdvance(text)
+            left = x - w if align_right else x
+            p.setPen(_OUTLINE)
+            p.drawText(QPointF(left + 1.0, baseline + 1.0), text)
+            p.setPen(style.colour)
+            p.drawText(QPointF(left, baseline), text)
+            return w
+        pm = _render_text(key, style.font, style.colour, style.fm)
+    else:
+        _TEXT_CACHE.move_to_end(key)
     w = pm.width() / pm.devicePixelRatioF()
     left = x - w if align_right else x
-    p.drawPixmap(QPointF(left, baseline - fm.ascent()), pm)
+    p.drawPixmap(QPointF(left, baseline - style.fm.ascent()), pm)
     return w
 
 
@@ -225,8 +251,10 @@ def paint_overlay(p: QPainter, rect: QRectF, text: OverlayText, markers: dict[st
     lh = fm.height()
     margin = 6.0
 
+    style = _TextStyle(p, colour)
+
     def line(x: float, y: float, s: str, align_right: bool) -> None:
-        draw_text_line(p, x, y, s, colour, align_right)
+        _draw_line(p, style, x, y, s, align_right)
 
     for i, s in enumerate(text.top_left):
         line(rect.left() + margin, rect.top() + margin + fm.ascent() + i * lh, s, False)
@@ -251,9 +279,10 @@ def paint_overlay(p: QPainter, rect: QRectF, text: OverlayText, markers: dict[st
             "top": (cx - bm.horizontalAdvance(markers["top"]) / 2, rect.top() + margin + bm.ascent(), False),
             "bottom": (cx - bm.horizontalAdvance(markers["bottom"]) / 2, rect.bottom() - margin - bm.descent(), False),
         }
+        big_style = _TextStyle(p, colour)
         for edge, (x, y, right_align) in spots.items():
             s = markers.get(edge, "")
             if s:
-                draw_text_line(p, x, y, s, colour, right_align)
+                _draw_line(p, big_style, x, y, s, right_align)
         p.setFont(font)
     p.setPen(Qt.PenStyle.NoPen)
