@@ -183,13 +183,12 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     trial = _open_trial(args)
-    problems = trial.store.verify_audit_chain()
-    n = trial.store.scalar("SELECT COUNT(*) FROM audit")
-    if problems:
-        for p in problems:
-            print(p)
+    report = trial.verify_audit_trail(_operator(trial))
+    for problem in report.problems:
+        print(problem)
+    if not report.intact:
         return 1
-    print(_("Audit trail intact: {n} records, hash chain verified.").format(n=n))
+    print(_("Audit trail intact: {n} records, hash chain verified.").format(n=report.n_records))
     return 0
 
 

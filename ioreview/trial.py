@@ -419,6 +419,16 @@ def _is_blank(elem: Any) -> bool:
     return elem.value is None or elem.value == "" or elem.value == b""
 
 
+@dataclass(frozen=True)
+class AuditReport:
+    n_records: int
+    problems: tuple[str, ...]
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
 class Trial:
     """One trial database and its use cases.  Open with `Trial.open(path)`.
 
@@ -1520,6 +1530,12 @@ class Trial:
         return rows + _tag_rows(dataset, not unmasked)
 
     # == coordinator views ========================================================================
+    def verify_audit_trail(self, session: Session) -> AuditReport:
+        """Coordinator/admin: recompute the audit trail's hash chain (21 CFR Part 11 style
+        tamper evidence); every problem names the record it was found in."""
+        with self._use_case(session, _ADMINS, "verify the audit trail") as (_tx, _actor):
+            return AuditReport(self.store.audit_count(), tuple(self.store.verify_audit_chain()))
+
     def progress(self, session: Session) -> ProgressReport:
         """Coordinator/admin: reads per reader, completed cases (every primary read signed) and
         open discordances (cases whose signed reads disagree per the protocol's rules)."""

@@ -305,6 +305,7 @@ CHECKS: dict[str, Callable[[World], None]] = {
     "read_history": foreign_read("read_history"),
     "tags_for_display": check_tags_for_display,
     "progress": denied("progress"),
+    "verify_audit_trail": denied("verify_audit_trail"),
 }
 
 

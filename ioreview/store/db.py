@@ -244,6 +244,9 @@ class Store:
             for r in self.query(sql, params)
         ]
 
+    def audit_count(self) -> int:
+        return int(self.scalar("SELECT COUNT(*) FROM audit"))
+
     def verify_audit_chain(self) -> list[str]:
         """Recompute the chain; return a list of problems (empty when intact)."""
         problems = []

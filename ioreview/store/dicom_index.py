@@ -182,14 +182,19 @@ def counts(store: Store) -> dict[str, int]:
 
 
 def list_studies(store: Store) -> list[dict[str, Any]]:
-    return store.query(
+    studies = store.query(
         "SELECT st.id, st.study_instance_uid, st.study_date, st.study_description,"
         " st.accession_number, p.patient_id, p.patient_name, p.id AS patient_pk,"
-        " (SELECT COUNT(*) FROM series se WHERE se.study_pk = st.id) AS n_series,"
-        " (SELECT GROUP_CONCAT(DISTINCT se.modality) FROM series se WHERE se.study_pk = st.id)"
-        "   AS modalities"
+        " (SELECT COUNT(*) FROM series se WHERE se.study_pk = st.id) AS n_series"
         " FROM study st JOIN patient p ON p.id = st.patient_pk"
         " ORDER BY p.patient_id, st.study_date, st.id")
+    modalities: dict[int, list[str]] = {}
+    for row in store.query("SELECT DISTINCT study_pk, modality FROM series"
+                           " WHERE modality IS NOT NULL ORDER BY study_pk, modality"):
+        modalities.setdefault(row["study_pk"], []).append(row["modality"])
+    for study in studies:  # aggregated here: GROUP_CONCAT / string_agg are not portable
+        study["modalities"] = ",".join(modalities.get(study["id"], []))
+    return studies
 
 
 def list_series(store: Store, study_pk: int | None = None) -> list[dict[str, Any]]:
