@@ -78,3 +78,21 @@ LINT_IMPORTS = shutil.which("lint-imports", path=str(Path(sys.executable).parent
 def test_import_linter_contracts_hold():
     proc = subprocess.run([LINT_IMPORTS], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_no_sql_text_outside_store():
+    """SQL statements live in ioreview/store only (a PostgreSQL backend will replace it)."""
+    import re
+
+    sql = re.compile(r"^\s*(SELECT\b.*\bFROM|INSERT INTO|UPDATE \w+ SET|DELETE FROM|CREATE TABLE)\b",
+                     re.DOTALL)
+    offenders = []
+    for pkg in ("ioreview", "adjudication"):
+        for p in python_files(pkg):
+            if p.relative_to(ROOT).parts[1:2] == ("store",):
+                continue
+            for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                        and sql.match(node.value):
+                    offenders.append(f"{p.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
