@@ -324,3 +324,14 @@ def test_read_slices_into_rejects_bad_arguments(tmp_path: Path) -> None:
         read_slices_into(headers, np.zeros((3, 24, 20), np.int16), workers=0)
     with pytest.raises(VolumeError, match="mix"):
         stack_dtype([headers[0], replace(headers[1], pixel_representation=0)])
+
+
+def test_warm_decode_pool_starts_workers_in_the_background():
+    from ioreview.imaging.volume import shutdown_decode_pool, warm_decode_pool
+
+    try:
+        futures = warm_decode_pool(2)
+        assert len(futures) == 2
+        assert all(isinstance(f.result(timeout=60), int) for f in futures)
+    finally:
+        shutdown_decode_pool()

@@ -517,3 +517,19 @@ def test_screenshot_mpr_and_2x2(qtbot, viewer, study):
     viewer.mpr_action.trigger()
     qtbot.waitUntil(lambda: viewer.mpr.volume is not None, timeout=10000)
     assert viewer.grab().save(str(SCREENSHOTS / "viewer_mpr.png"))
+
+
+def test_compressed_series_warm_the_decode_pool_when_a_case_opens(qtbot, viewer, study, monkeypatch):
+    import dataclasses
+
+    from ioreview.ui.viewer import viewer_window
+
+    calls: list[int] = []
+    monkeypatch.setattr(viewer_window, "warm_decode_pool", lambda: calls.append(1))
+    ct = pick(study, "CT")
+    viewer.set_series([ct])
+    assert calls == []  # uncompressed: nothing to decode
+    j2k = dataclasses.replace(ct, headers=tuple(
+        dataclasses.replace(h, transfer_syntax_uid="1.2.840.10008.1.2.4.90") for h in ct.headers))
+    viewer.set_series([j2k])
+    assert calls == [1]

@@ -239,6 +239,21 @@ def start_decode_pool(workers: int = 2) -> ProcessPoolExecutor:
         return _pool
 
 
+def _warm_worker() -> int:
+    """Worker: import the decoders now, so the first real chunk decodes at full speed."""
+    import pydicom.pixels  # noqa: F401 - the import is the point
+
+    return os.getpid()
+
+
+def warm_decode_pool(workers: int = 2) -> list[Future[int]]:
+    """Start the decode pool's processes in the background (returns at once).  Spawning and
+    importing the decoders costs ~0.5 s per process; doing it when a case with compressed
+    series opens keeps that wait off the first image."""
+    pool = start_decode_pool(workers)
+    return [pool.submit(_warm_worker) for _ in range(workers)]
+
+
 def shutdown_decode_pool() -> None:
     """Stop the decode pool's worker processes (at application exit or in tests)."""
     global _pool, _pool_workers

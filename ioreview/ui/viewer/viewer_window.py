@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ioreview.imaging.decode import NATIVE_TRANSFER_SYNTAXES
+from ioreview.imaging.volume import warm_decode_pool
 from ioreview.ui.viewer.annotations import AnnotationModel, ViewerAnnotation, kind_title
 from ioreview.ui.viewer.assist import (
     CT_MODALITIES,
@@ -53,6 +55,12 @@ from ioreview.ui.viewer.viewport import ImageViewport
 
 TagRowsProvider = Callable[[ImageRef], Iterable[TagRow]]
 
+
+
+def _is_native_series(series: SeriesLike) -> bool:
+    """True when every image of the series is uncompressed (read straight from disk)."""
+    return all(h.transfer_syntax_uid in NATIVE_TRANSFER_SYNTAXES or not h.transfer_syntax_uid
+               for h in series.headers)
 
 class ViewerWidget(QWidget):
     """The image viewer of the reading screen.
@@ -251,6 +259,8 @@ class ViewerWidget(QWidget):
         """Open the series of a case: thumbnails in the browser, the first ones in the viewports."""
         self.clear()
         self._series = list(series)
+        if any(not _is_native_series(s) for s in self._series):
+            warm_decode_pool()
         self.browser.set_series(self._series)
         for vp, s in zip(self.grid.visible_viewports(), self._series):
             self.show_series(series_key(s), vp)
