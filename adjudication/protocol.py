@@ -7,6 +7,24 @@ and the field path, e.g.::
 
     io.toml:57: findings[2].fields[1].range: expected [min, max] with min < max, got [5, 1]
 
+Every reader-facing label may carry translations keyed by locale (``zh_CN``, ``en_US``)::
+
+    label = "Extravasation / compartment involvement"
+    labels = { zh_CN = "外渗/筋膜室受累" }          # findings, fields, choices
+    titles = { zh_CN = "骨髓腔穿刺部位：并发症阅片" }  # [protocol] title
+
+    [timepoints.translations.zh_CN]                 # one label per timepoint, same order
+    labels = ["基线", "置入后", "拔除后", "随访"]
+    [confidence.translations.zh_CN]                 # the field name and one label per value
+    label = "置信度"
+    labels = ["肯定不存在", "可能不存在", "不确定", "可能存在", "肯定存在"]
+    [presence.translations.zh_CN]                   # present, absent, indeterminate
+    label = "存在与否"
+    labels = ["存在", "不存在", "不确定"]
+
+`label_in(locale)` gives the label in a locale, falling back to the English `label`; a bare
+language (``zh``) matches a regional translation (``zh_CN``). Stored values never change.
+
 Value keys used by read forms, discordance and exports are `"<read_field_id>"` and
 `"<finding_id>.<field_id>"`; a presence finding has the implicit fields `presence`
 (present / absent / indeterminate, coded with DICOM CID 240) and `confidence` (the protocol's
@@ -20,11 +38,11 @@ import json
 import math
 import re
 import tomllib
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field as dc_field, replace
 from enum import Enum
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from adjudication.conditions import Compare, Condition, ConditionSyntaxError, Truthy, parse_condition
 from adjudication.discordance import (
@@ -54,7 +72,9 @@ __all__ = [
     "ProtocolProblem",
     "RereadPolicy",
     "ToolThresholds",
+    "Translations",
     "default_protocol_path",
+    "locale_candidates",
     "load_default_protocol",
     "load_protocol",
     "parse_protocol",
@@ -124,6 +144,73 @@ _UCUM_FIXES: Mapping[str, str] = {
     "days": "d",
     "day": "d",
 }
+
+
+# --- translations -----------------------------------------------------------------------------
+
+_V = TypeVar("_V")
+
+#: A locale key of a translation: language, optionally region or script (zh, zh_CN, zh_Hans).
+_LOCALE_RE = re.compile(r"^[a-z]{2,3}(?:_(?:[A-Z]{2}|[A-Z][a-z]{3}|[0-9]{3}))?$")
+
+
+class Translations(Mapping[str, _V], Generic[_V]):
+    """A read-only locale -> translation mapping (``{"zh_CN": "外渗"}``).
+
+    Hashable and immutable, so the frozen protocol dataclasses holding it stay hashable."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, items: Mapping[str, _V] | Iterable[tuple[str, _V]] = ()) -> None:
+        self._data: dict[str, _V] = dict(items)
+
+    def __getitem__(self, key: str) -> _V:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._data.items()))
+
+    def __repr__(self) -> str:
+        return f"Translations({self._data!r})"
+
+    def pick(self, locale: str | None) -> _V | None:
+        """The translation for `locale` (exact, then its bare language, then any region of
+        that language), or None."""
+        candidates = locale_candidates(locale)
+        for candidate in candidates:
+            if candidate in self._data:
+                return self._data[candidate]
+        if candidates:
+            language = candidates[-1]
+            for key in sorted(self._data):
+                if key.split("_", 1)[0] == language:
+                    return self._data[key]
+        return None
+
+
+_NO_TRANSLATIONS: Translations[Any] = Translations()
+
+
+def locale_candidates(locale: str | None) -> tuple[str, ...]:
+    """Normalised forms of a locale name to look translations up with, most specific first:
+    ``"zh-cn.UTF-8"`` -> ``("zh_CN", "zh")``; None, "" and "C" give ``()``."""
+    if not locale:
+        return ()
+    name = locale.split(".", 1)[0].split("@", 1)[0].replace("-", "_").strip()
+    if not name or name in ("C", "POSIX"):
+        return ()
+    language, _, rest = name.partition("_")
+    language = language.lower()
+    if not rest:
+        return (language,)
+    region = rest.upper() if len(rest) != 4 else rest.capitalize()
+    return (f"{language}_{region}", language)
 
 
 # --- value objects ----------------------------------------------------------------------------
@@ -215,6 +302,11 @@ class Choice:
     value: str | int
     label: str
     code: Code | None = None
+    labels: Mapping[str, str] = _NO_TRANSLATIONS
+
+    def label_in(self, locale: str | None) -> str:
+        """The label in `locale` (e.g. "zh_CN"), falling back to `label`."""
+        return _pick_label(self.labels, locale, self.label)
 
 
 @dataclass(frozen=True)
@@ -234,6 +326,8 @@ class ConfidenceScale:
     labels: tuple[str, ...]
     code: Code | None = None
     indeterminate: float | None = None
+    translations: Mapping[str, tuple[str, ...]] = _NO_TRANSLATIONS
+    field_labels: Mapping[str, str] = _NO_TRANSLATIONS
 
     @property
     def midpoint(self) -> float:
@@ -250,7 +344,10 @@ class ConfidenceScale:
     @property
     def choices(self) -> tuple[Choice, ...]:
         """The scale as choices (integer values, labels as written)."""
-        return tuple(Choice(v, lab) for v, lab in zip(self.values, self.labels))
+        return tuple(
+            Choice(v, lab, labels=Translations((loc, labs[i]) for loc, labs in self.translations.items()))
+            for i, (v, lab) in enumerate(zip(self.values, self.labels))
+        )
 
     def label_for(self, value: int) -> str:
         """The label of a confidence value, or the value as text when it is not on the scale."""
@@ -258,6 +355,15 @@ class ConfidenceScale:
             if v == value:
                 return lab
         return str(value)
+
+    def label_in(self, value: int, locale: str | None) -> str:
+        """The label of a confidence value in `locale`, falling back to `label_for`."""
+        labels = _pick(self.translations, locale)
+        if labels is not None:
+            for v, lab in zip(self.values, labels):
+                if v == value:
+                    return lab
+        return self.label_for(value)
 
 
 @dataclass(frozen=True)
@@ -267,16 +373,20 @@ class PresenceCodes:
     present: Code
     absent: Code
     indeterminate: Code
+    translations: Mapping[str, tuple[str, ...]] = _NO_TRANSLATIONS
+    field_labels: Mapping[str, str] = _NO_TRANSLATIONS
 
     VALUES: ClassVar[tuple[str, ...]] = ("present", "absent", "indeterminate")
+    LABELS: ClassVar[tuple[str, ...]] = ("Present", "Absent", "Indeterminate")
 
     @property
     def choices(self) -> tuple[Choice, ...]:
-        """present / absent / indeterminate as choices carrying their codes."""
-        return (
-            Choice("present", "Present", self.present),
-            Choice("absent", "Absent", self.absent),
-            Choice("indeterminate", "Indeterminate", self.indeterminate),
+        """present / absent / indeterminate as choices carrying their codes and translations."""
+        codes = (self.present, self.absent, self.indeterminate)
+        return tuple(
+            Choice(value, label, code,
+                   Translations((loc, labs[i]) for loc, labs in self.translations.items()))
+            for i, (value, label, code) in enumerate(zip(self.VALUES, self.LABELS, codes))
         )
 
 
@@ -308,6 +418,11 @@ class Field:
     discordance: DiscordanceRule = dc_field(default_factory=Mismatch)
     help: str = ""
     code: Code | None = None
+    labels: Mapping[str, str] = _NO_TRANSLATIONS
+
+    def label_in(self, locale: str | None) -> str:
+        """The question in `locale` (e.g. "zh_CN"), falling back to `label`."""
+        return _pick_label(self.labels, locale, self.label)
 
     @property
     def choice_values(self) -> tuple[str | int, ...]:
@@ -339,6 +454,11 @@ class Finding:
     fields: tuple[Field, ...]
     discordance: DiscordanceRule | None = None
     help: str = ""
+    labels: Mapping[str, str] = _NO_TRANSLATIONS
+
+    def label_in(self, locale: str | None) -> str:
+        """The finding's title in `locale` (e.g. "zh_CN"), falling back to `label`."""
+        return _pick_label(self.labels, locale, self.label)
 
     def field(self, field_id: str) -> Field:
         """The field with `field_id`; KeyError when there is none."""
@@ -372,6 +492,22 @@ class Protocol:
     tools: ToolThresholds
     source_text: str = ""
     sha256: str = ""
+    titles: Mapping[str, str] = _NO_TRANSLATIONS
+    timepoint_translations: Mapping[str, tuple[str, ...]] = _NO_TRANSLATIONS
+
+    def title_in(self, locale: str | None) -> str:
+        """The protocol title in `locale`, falling back to `title`."""
+        return _pick_label(self.titles, locale, self.title)
+
+    def timepoint_label(self, value: str, locale: str | None) -> str:
+        """The reader-facing name of timepoint `value` in `locale` ("post-insertion" -> "置入后");
+        the value itself when it has no translation or is not a protocol timepoint."""
+        labels = _pick(self.timepoint_translations, locale)
+        if labels is not None:
+            for tp, lab in zip(self.timepoints, labels):
+                if tp == value:
+                    return lab
+        return value
 
     def iter_fields(self) -> Iterator[tuple[str, Finding | None, Field]]:
         """(key, finding or None, field) for every field, in form order."""
@@ -403,10 +539,26 @@ class Protocol:
                 return finding, f
         raise KeyError(key)
 
-    def label_for(self, key: str) -> str:
-        """A reader-facing name of a value key, e.g. "Extravasation: Volume"."""
+    def label_for(self, key: str, locale: str | None = None) -> str:
+        """A reader-facing name of a value key, e.g. "Extravasation: Volume" (in `locale` when
+        the protocol translates it)."""
         finding, f = self.locate(key)
-        return f.label if finding is None else f"{finding.label}: {f.label}"
+        if finding is None:
+            return f.label_in(locale)
+        return f"{finding.label_in(locale)}: {f.label_in(locale)}"
+
+
+def _pick(translations: Mapping[str, _V], locale: str | None) -> _V | None:
+    """`Translations.pick` for any mapping of locale -> translation."""
+    if not translations or not locale:
+        return None
+    if isinstance(translations, Translations):
+        return translations.pick(locale)
+    return Translations(translations).pick(locale)
+
+
+def _pick_label(translations: Mapping[str, str], locale: str | None, default: str) -> str:
+    return _pick(translations, locale) or default
 
 
 # --- problems ---------------------------------------------------------------------------------
@@ -566,19 +718,20 @@ _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _PROTOCOL_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
 
 _TOP_KEYS = ("protocol", "rereads", "timepoints", "confidence", "presence", "read_fields", "findings", "tools")
-_PROTOCOL_KEYS = ("id", "version", "title", "paradigm", "readers_per_case", "priors")
+_PROTOCOL_KEYS = ("id", "version", "title", "titles", "paradigm", "readers_per_case", "priors")
 _REREAD_KEYS = ("fraction", "washout_days", "seeded")
-_TIMEPOINT_KEYS = ("labels",)
-_CONFIDENCE_KEYS = ("values", "labels", "code", "indeterminate")
-_PRESENCE_KEYS = PresenceCodes.VALUES
+_TIMEPOINT_KEYS = ("labels", "translations")
+_CONFIDENCE_KEYS = ("values", "labels", "code", "indeterminate", "translations")
+_PRESENCE_KEYS = PresenceCodes.VALUES + ("translations",)
 _TOOL_KEYS = ("fat_hu", "fluid_hu", "blood_hu", "warn")
-_FINDING_KEYS = ("id", "label", "code", "presence", "discordance", "help", "fields")
+_FINDING_KEYS = ("id", "label", "labels", "code", "presence", "discordance", "help", "fields")
 _CODE_KEYS = ("scheme", "value", "meaning")
-_CHOICE_KEYS = ("value", "label", "code")
+_CHOICE_KEYS = ("value", "label", "labels", "code")
 _COMMON_FIELD_KEYS = (
-    "id", "label", "type", "required", "required_if", "shown_if", "help",
+    "id", "label", "labels", "translations", "type", "required", "required_if", "shown_if", "help",
     "modalities", "discordance", "fill_from", "code",
 )
+_FIELD_TRANSLATION_KEYS = ("label", "choices")
 _TYPE_FIELD_KEYS: Mapping[FieldType, tuple[str, ...]] = {
     FieldType.choice: ("choices", "codes", "choices_from"),
     FieldType.multi_choice: ("choices", "codes", "choices_from"),
@@ -645,6 +798,7 @@ class _Validator:
         self.index = _SourceIndex(text)
         self.problems: list[ProtocolProblem] = []
         self.paths: dict[str, str] = {}
+        self.timepoint_translations: Translations[tuple[str, ...]] = _NO_TRANSLATIONS
 
     # helpers -----------------------------------------------------------------------------
 
@@ -759,6 +913,77 @@ class _Validator:
             self.problem(where, message)
         return code
 
+    def locale_key(self, key: str, where: str) -> bool:
+        """True when `key` names a locale such as zh_CN; otherwise reports it at `where`."""
+        if _LOCALE_RE.match(key):
+            return True
+        fixed = locale_candidates(key)
+        hint = f" (did you mean {fixed[0]!r}?)" if fixed and _LOCALE_RE.match(fixed[0]) else ""
+        self.problem(where, f"{_show(key)} is not a locale such as zh_CN or en_US{hint}")
+        return False
+
+    def labels(self, table: Mapping[str, Any], key: str, path: str) -> Translations[str]:
+        """Translations of a label: an inline table `labels = { zh_CN = "..." }`."""
+        if key not in table:
+            return _NO_TRANSLATIONS
+        raw = table[key]
+        where = f"{path}.{key}"
+        if not isinstance(raw, dict):
+            self.problem(where, f'expected a table of translations such as {{ zh_CN = "外渗" }}, '
+                                f"got {_type_name(raw)} {_show(raw)}")
+            return _NO_TRANSLATIONS
+        out: dict[str, str] = {}
+        for locale, text in raw.items():
+            if not self.locale_key(locale, f"{where}.{locale}"):
+                continue
+            if not isinstance(text, str) or not text.strip():
+                self.problem(f"{where}.{locale}", f"expected a non-empty string, got {_show(text)}")
+                continue
+            out[locale] = text
+        return Translations(out)
+
+    def translation_tables(self, table: Mapping[str, Any], path: str, count: int,
+                           with_label: bool) -> tuple[Translations[tuple[str, ...]], Translations[str]]:
+        """`[<path>.translations.<locale>]` tables: `labels` (one per item, `count` items) and,
+        when `with_label`, the `label` of the implicit field. Returns (labels, label)."""
+        if "translations" not in table:
+            return _NO_TRANSLATIONS, _NO_TRANSLATIONS
+        raw = table["translations"]
+        where = f"{path}.translations"
+        if not isinstance(raw, dict):
+            self.problem(where, f"expected tables [{where}.zh_CN], got {_type_name(raw)} {_show(raw)}")
+            return _NO_TRANSLATIONS, _NO_TRANSLATIONS
+        allowed = ("labels", "label") if with_label else ("labels",)
+        lists: dict[str, tuple[str, ...]] = {}
+        names: dict[str, str] = {}
+        for locale, entry in raw.items():
+            at = f"{where}.{locale}"
+            if not self.locale_key(locale, at):
+                continue
+            if not isinstance(entry, dict):
+                self.problem(at, f"expected a table [{at}] with {' and '.join(allowed)}, "
+                                 f"got {_type_name(entry)} {_show(entry)}")
+                continue
+            self.check_keys(entry, allowed, at)
+            if "labels" in entry:
+                labels = entry["labels"]
+                ok = (isinstance(labels, list)
+                      and all(isinstance(x, str) and x.strip() for x in labels))
+                if not ok:
+                    self.problem(f"{at}.labels", f"expected an array of non-empty strings, got {_show(labels)}")
+                elif count and len(labels) != count:
+                    self.problem(f"{at}.labels", f"expected {count} labels (one per item, same order), "
+                                                 f"got {len(labels)}")
+                else:
+                    lists[locale] = tuple(labels)
+            if with_label and "label" in entry:
+                name = entry["label"]
+                if not isinstance(name, str) or not name.strip():
+                    self.problem(f"{at}.label", f"expected a non-empty string, got {_show(name)}")
+                else:
+                    names[locale] = name
+        return Translations(lists), Translations(names)
+
     # sections ----------------------------------------------------------------------------
 
     def build(self, data: dict[str, Any]) -> Protocol | None:
@@ -772,6 +997,7 @@ class _Validator:
                           what="protocol id (lower-case letters, digits, '-', '_', '.')")
         version = self.string(head, "version", "protocol", required=found is not None)
         title = self.string(head, "title", "protocol", default=pid)
+        titles = self.labels(head, "titles", "protocol")
         paradigm = self.enum(head, "paradigm", "protocol", Paradigm, None)
         if "paradigm" not in head and found is not None:
             self.problem("protocol", f"missing key 'paradigm' ({', '.join(p.value for p in Paradigm)})")
@@ -803,6 +1029,7 @@ class _Validator:
             priors=priors, rereads=rereads, timepoints=timepoints, confidence=confidence,
             presence=presence, read_fields=read_fields, findings=findings, tools=tools,
             source_text=self.text, sha256=hashlib.sha256(self.text.encode("utf-8")).hexdigest(),
+            titles=titles, timepoint_translations=self.timepoint_translations,
         )
 
     def readers(self, head: Mapping[str, Any], paradigm: Paradigm | None) -> int:
@@ -860,7 +1087,9 @@ class _Validator:
         if "labels" not in table:
             self.problem("timepoints", "missing key 'labels'")
             return ()
-        return self.string_list(table["labels"], "timepoints.labels", "timepoint labels")
+        labels = self.string_list(table["labels"], "timepoints.labels", "timepoint labels")
+        self.timepoint_translations, _ = self.translation_tables(table, "timepoints", len(labels), False)
+        return labels
 
     def confidence(self, data: Mapping[str, Any]) -> ConfidenceScale | None:
         table = self.table(data, "confidence", "")
@@ -889,7 +1118,8 @@ class _Validator:
                                           or not values[0] < indeterminate < values[-1]):
             self.problem("confidence.indeterminate", f"expected a number strictly inside the scale, got {_show(indeterminate)}")
             indeterminate = None
-        return ConfidenceScale(tuple(values), labels, code, indeterminate)
+        translations, field_labels = self.translation_tables(table, "confidence", len(values), True)
+        return ConfidenceScale(tuple(values), labels, code, indeterminate, translations, field_labels)
 
     def presence(self, data: Mapping[str, Any]) -> PresenceCodes | None:
         table = self.table(data, "presence", "")
@@ -899,8 +1129,9 @@ class _Validator:
             return PresenceCodes(Code("SCT", "52101004", "Present"), Code("SCT", "272519000", "Absent"),
                                  Code("SCT", "373068000", "Undetermined"))
         self.check_keys(table, _PRESENCE_KEYS, "presence")
+        translations, field_labels = self.translation_tables(table, "presence", len(PresenceCodes.VALUES), True)
         codes: dict[str, Code] = {}
-        for key in _PRESENCE_KEYS:
+        for key in PresenceCodes.VALUES:
             if key not in table:
                 self.problem("presence", f"missing the code of {key!r}")
                 continue
@@ -909,7 +1140,8 @@ class _Validator:
                 codes[key] = code
         if len(codes) != 3:
             return None
-        return PresenceCodes(codes["present"], codes["absent"], codes["indeterminate"])
+        return PresenceCodes(codes["present"], codes["absent"], codes["indeterminate"],
+                             translations, field_labels)
 
     def tools(self, data: Mapping[str, Any]) -> ToolThresholds:
         table = self.table(data, "tools", "")
@@ -969,6 +1201,7 @@ class _Validator:
             if fid:
                 seen[fid] = path
             label = self.string(table, "label", path, default=_default_label(fid))
+            labels = self.labels(table, "labels", path)
             help_text = self.string(table, "help", path)
             code = self.code(table["code"], f"{path}.code", label) if "code" in table else None
             has_presence = self.boolean(table, "presence", path, False)
@@ -989,12 +1222,14 @@ class _Validator:
                     choices=presence.choices if presence else (), required=True,
                     discordance=rule or PresenceOrConfidence(),
                     help="Is the finding present, absent, or indeterminate?",
+                    labels=presence.field_labels if presence else _NO_TRANSLATIONS,
                 ))
                 fields.append(Field(
                     "confidence", "Confidence", FieldType.confidence,
                     choices=confidence.choices if confidence else (), required=True,
                     discordance=NoDiscordance(), code=confidence.code if confidence else None,
                     help="How sure are you that the finding is present?",
+                    labels=confidence.field_labels if confidence else _NO_TRANSLATIONS,
                 ))
             ids: dict[str, str] = {}
             for fpath, ftable in self.array_of_tables(table, "fields", path):
@@ -1013,7 +1248,7 @@ class _Validator:
             if not fields:
                 self.problem(path, f"finding {fid!r} asks nothing: set presence = true or add [[findings.fields]]")
             if fid:
-                out.append(Finding(fid, label, code, has_presence, tuple(fields), rule, help_text))
+                out.append(Finding(fid, label, code, has_presence, tuple(fields), rule, help_text, labels))
         return tuple(out)
 
     def rule(self, raw: Any, where: str, allowed: tuple[type, ...]) -> DiscordanceRule | None:
@@ -1046,6 +1281,7 @@ class _Validator:
             self.problem(f"{path}.type", f"{ftype.value} fields are added automatically: set presence = true on the finding")
             return None
         label = self.string(table, "label", path, default=_default_label(fid))
+        labels = self.labels(table, "labels", path)
         help_text = self.string(table, "help", path)
         required = self.boolean(table, "required", path, False)
         if required and "required_if" in table:
@@ -1057,6 +1293,7 @@ class _Validator:
         choices: tuple[Choice, ...] = ()
         if ftype in (FieldType.choice, FieldType.multi_choice):
             choices = self.choices(table, path, timepoints)
+        labels, choices = self.field_translations(table, path, labels, choices)
         unit = None
         if "unit" in table:
             unit = self.string(table, "unit", path) or None
@@ -1107,7 +1344,55 @@ class _Validator:
             id=fid, label=label, type=ftype, choices=choices, required=required,
             required_if=required_if, shown_if=shown_if, unit=unit, range=rng, fill_from=fill_from,
             modalities=modalities, discordance=rule or Mismatch(), help=help_text, code=code,
+            labels=labels,
         )
+
+    def field_translations(self, table: Mapping[str, Any], path: str, labels: Translations[str],
+                           choices: tuple[Choice, ...]) -> tuple[Translations[str], tuple[Choice, ...]]:
+        """`[<field>.translations.<locale>]`: the question (`label`) and the choice labels by
+        value (`choices = { left = "左侧" }`), merged into the inline `labels`."""
+        if "translations" not in table:
+            return labels, choices
+        raw = table["translations"]
+        where = f"{path}.translations"
+        if not isinstance(raw, dict):
+            self.problem(where, f"expected tables [{where}.zh_CN], got {_type_name(raw)} {_show(raw)}")
+            return labels, choices
+        field_labels = dict(labels)
+        by_value: dict[str | int, dict[str, str]] = {c.value: dict(c.labels) for c in choices}
+        for locale, entry in raw.items():
+            at = f"{where}.{locale}"
+            if not self.locale_key(locale, at):
+                continue
+            if not isinstance(entry, dict):
+                self.problem(at, f"expected a table [{at}] with label and choices, "
+                                 f"got {_type_name(entry)} {_show(entry)}")
+                continue
+            self.check_keys(entry, _FIELD_TRANSLATION_KEYS, at)
+            if "label" in entry:
+                name = entry["label"]
+                if not isinstance(name, str) or not name.strip():
+                    self.problem(f"{at}.label", f"expected a non-empty string, got {_show(name)}")
+                else:
+                    field_labels[locale] = name
+            if "choices" not in entry:
+                continue
+            texts = entry["choices"]
+            if not isinstance(texts, dict):
+                self.problem(f"{at}.choices", f'expected a table of choice value = label such as '
+                                              f'{{ left = "左侧" }}, got {_type_name(texts)} {_show(texts)}')
+                continue
+            known = [str(v) for v in by_value]
+            for value, text in texts.items():
+                if value not in by_value:
+                    self.problem(f"{at}.choices.{value}", f"{_show(value)} is not a choice of this field"
+                                                          f"{_suggest(value, known)} (choices: {', '.join(known)})")
+                elif not isinstance(text, str) or not text.strip():
+                    self.problem(f"{at}.choices.{value}", f"expected a non-empty string, got {_show(text)}")
+                else:
+                    by_value[value][locale] = text
+        new_choices = tuple(replace(c, labels=Translations(by_value[c.value])) for c in choices)
+        return Translations(field_labels), new_choices
 
     def condition(self, table: Mapping[str, Any], key: str, path: str) -> Condition | None:
         if key not in table:
@@ -1135,7 +1420,10 @@ class _Validator:
                 self.problem(f"{path}.choices_from", "choices_from = \"timepoints\" needs [timepoints] labels")
             if "codes" in table:
                 self.problem(f"{path}.codes", "timepoint choices carry no codes")
-            return tuple(Choice(t, t) for t in timepoints)
+            return tuple(
+                Choice(t, t, labels=Translations((loc, labs[i]) for loc, labs in self.timepoint_translations.items()))
+                for i, t in enumerate(timepoints)
+            )
         raw = table.get("choices")
         if not isinstance(raw, list) or not raw:
             self.problem(f"{path}.choices" if "choices" in table else path,
@@ -1144,6 +1432,7 @@ class _Validator:
         out: list[Choice] = []
         for i, item in enumerate(raw):
             where = f"{path}.choices[{i}]"
+            labels: Translations[str] = _NO_TRANSLATIONS
             if isinstance(item, str):
                 value, label, code = item, item, None
             elif isinstance(item, dict):
@@ -1153,6 +1442,7 @@ class _Validator:
                 if not isinstance(label, str):
                     self.problem(f"{where}.label", f"expected a string, got {_show(label)}")
                     label = str(value)
+                labels = self.labels(item, "labels", where)
                 code = self.code(item["code"], f"{where}.code", str(label)) if "code" in item else None
             else:
                 self.problem(where, f"expected a string or a table {{ value, label, code }}, got {_show(item)}")
@@ -1163,7 +1453,7 @@ class _Validator:
             if any(c.value == value for c in out):
                 self.problem(where, f"duplicate choice {_show(value)}")
                 continue
-            out.append(Choice(value, str(label), code))
+            out.append(Choice(value, str(label), code, labels))
         if "codes" in table:
             codes = table["codes"]
             if not isinstance(codes, list) or len(codes) != len(raw):

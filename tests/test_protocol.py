@@ -150,7 +150,8 @@ def test_load_protocol_from_a_file_names_the_file(tmp_path: Path) -> None:
 
 def test_not_utf8_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "latin1.toml"
-    path.write_bytes(DEFAULT_TEXT.replace('title = "', 'title = "\xe9', 1).encode("latin-1"))
+    path.write_bytes(DEFAULT_TEXT.replace('title = "', 'title = "\xe9', 1)
+                     .encode("latin-1", errors="replace"))
     with pytest.raises(InvalidProtocol, match="UTF-8"):
         load_protocol(path)
 

@@ -11,9 +11,14 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QStyleFactory, QWidget
 
 from ioreview.errors import IoreviewError
 
-__all__ = ["run_app", "apply_theme", "install_translators", "window_for_session"]
+__all__ = ["run_app", "apply_theme", "install_translators", "ui_locale", "window_for_session"]
 
 TRANSLATIONS_DIR = Path(__file__).with_name("translations")
+
+# A message of the shipped translation: whether the application translates it tells whether
+# the ioreview translator is still installed (Qt has no "installed translators" query).
+_PROBE = ("ReadFormPanel", "Read")
+_installed: tuple[str, QTranslator] | None = None
 
 
 def _fallback_palette() -> QPalette:
@@ -68,15 +73,34 @@ def install_translators(app: QCoreApplication, lang: str | None = None) -> list[
     installed: list[QTranslator] = []
     if not _wants_chinese(lang):
         return installed
+    global _installed
     own = QTranslator(app)
     if own.load(str(TRANSLATIONS_DIR / "ioreview_zh_CN.qm")):
         app.installTranslator(own)
         installed.append(own)
+        _installed = ("zh_CN", own)
     qt_base = QTranslator(app)
     if qt_base.load("qtbase_zh_CN", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
         app.installTranslator(qt_base)
         installed.append(qt_base)
     return installed
+
+
+def ui_locale() -> str | None:
+    """The language the UI is shown in ("zh_CN"), or None for English.
+
+    It is the locale `install_translators` installed the ioreview translation for, as long as
+    that translator is still installed; the read form shows the protocol's labels in it."""
+    if _installed is None:
+        return None
+    locale, translator = _installed
+    try:
+        expected = translator.translate(*_PROBE)
+    except RuntimeError:  # the translator was deleted with its application
+        return None
+    if expected and QCoreApplication.translate(*_PROBE) == expected:
+        return locale
+    return None
 
 
 def window_for_session(trial: Any, session: Any, *, idle_seconds: float | None = None

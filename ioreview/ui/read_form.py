@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from adjudication import readform
 from ioreview.errors import IoreviewError, ReadIncomplete
+from ioreview.ui.app import ui_locale
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.sign_dialog import SignDialog
 
@@ -82,14 +83,30 @@ def _type_name(field: Any) -> str:
     return str(getattr(t, "value", t))
 
 
-def _choices_of(field: Any) -> list[tuple[Any, str]]:
-    """(value, label) pairs of a choice-like field."""
+def _label_in(item: Any, locale: str | None, default: str = "") -> str:
+    """The label of a protocol item (finding, field, choice) in ``locale``, as the protocol
+    translates it; its English ``label`` otherwise."""
+    label_in = getattr(item, "label_in", None)
+    if callable(label_in):
+        return str(label_in(locale))
+    return str(getattr(item, "label", None) or default)
+
+
+def _choices_of(field: Any, locale: str | None = None) -> list[tuple[Any, str]]:
+    """(value, label) pairs of a choice-like field, labels in ``locale`` when translated."""
     out: list[tuple[Any, str]] = []
     for choice in getattr(field, "choices", None) or ():
         value = getattr(choice, "value", choice)
-        label = getattr(choice, "label", None) or str(value)
-        out.append((value, str(label)))
+        out.append((value, _label_in(choice, locale, str(value)) or str(value)))
     return out
+
+
+def _is_translated(field: Any, value: Any, locale: str | None) -> bool:
+    """True when the protocol gives the choice ``value`` of ``field`` a label in ``locale``."""
+    for choice in getattr(field, "choices", None) or ():
+        if getattr(choice, "value", None) == value:
+            return _label_in(choice, locale) != str(getattr(choice, "label", ""))
+    return False
 
 
 _UNIT_DISPLAY = {"[hnsf'U]": "HU", "mm2": "mm²", "cm2": "cm²", "cm3": "cm³"}
@@ -155,10 +172,12 @@ class FieldEditor(QWidget):
     changed = Signal(str)
     fill_requested = Signal(str)
 
-    def __init__(self, key: str, field: Any, label: str, parent: QWidget | None = None) -> None:
+    def __init__(self, key: str, field: Any, label: str, parent: QWidget | None = None, *,
+                 locale: str | None = None) -> None:
         super().__init__(parent)
         self.key = key
         self.field = field
+        self.locale = locale
         self.kind = _type_name(field)
         self.setObjectName(f"field:{key}")
         self._loading = False
@@ -226,10 +245,13 @@ class FieldEditor(QWidget):
                 combo.addItem(self.tr("Yes"), True)
                 combo.addItem(self.tr("No"), False)
             else:
-                choices = _choices_of(field)
-                if not choices and kind == "presence":
-                    choices = [("present", self.tr("Present")), ("absent", self.tr("Absent")),
-                               ("indeterminate", self.tr("Indeterminate"))]
+                choices = _choices_of(field, self.locale)
+                if kind == "presence":
+                    # The application's own words where the protocol does not translate them.
+                    fallback = {"present": self.tr("Present"), "absent": self.tr("Absent"),
+                                "indeterminate": self.tr("Indeterminate")}
+                    choices = [(v, t if _is_translated(field, v, self.locale) else fallback.get(str(v), t))
+                               for v, t in choices] or list(fallback.items())
                 for value, text in choices:
                     combo.addItem(text, value)
             combo.currentIndexChanged.connect(self._emit_changed)
@@ -240,7 +262,7 @@ class FieldEditor(QWidget):
             grid.setContentsMargins(0, 0, 0, 0)
             grid.setVerticalSpacing(0)
             self._checks: list[tuple[Any, QCheckBox]] = []
-            for i, (value, text) in enumerate(_choices_of(field)):
+            for i, (value, text) in enumerate(_choices_of(field, self.locale)):
                 check = QCheckBox(text)
                 check.toggled.connect(self._emit_changed)
                 check.setToolTip(text)
@@ -451,6 +473,7 @@ class ReadFormPanel(QWidget):
         self.setObjectName("ReadFormPanel")
         self.case: Any = None
         self.protocol: Any = None
+        self.locale: str | None = None
         self.read_id: int | None = None
         self.status: str = ""
         self.editors: dict[str, FieldEditor] = {}
@@ -577,7 +600,7 @@ class ReadFormPanel(QWidget):
         day_text = (self.tr("day {days:+d}").format(days=days) if days is not None
                     else self.tr("day unknown"))
         self.header.setText(self.tr("Case {label} · {timepoint} · {day}").format(
-            label=case.case_label, timepoint=case.timepoint, day=day_text))
+            label=case.case_label, timepoint=self._timepoint_text(case.timepoint), day=day_text))
         notice = getattr(case, "protocol_notice", "") or ""
         self.notice.setText(notice)
         self.notice.setVisible(bool(notice))
@@ -636,31 +659,41 @@ class ReadFormPanel(QWidget):
         self.editors.clear()
         self._items = []
 
-    def _finding_title(self, finding_id: str | None) -> str:
+    def _timepoint_text(self, timepoint: str) -> str:
+        """A timepoint value as the reader sees it, in the UI language (`ui_locale`)."""
+        label = getattr(self.protocol, "timepoint_label", None)
+        return str(label(timepoint, self.locale)) if callable(label) else str(timepoint)
+
+    def _finding_title(self, finding_id: str | None, locale: str | None = None) -> str:
+        """The finding's title in ``locale`` (None: the protocol's English label, which is
+        what is stored with a linked annotation)."""
         if finding_id is None:
             return self.tr("Read")
         for finding in getattr(self.protocol, "findings", ()) or ():
             if getattr(finding, "id", None) == finding_id:
-                return str(getattr(finding, "label", None) or finding_id)
+                return _label_in(finding, locale, finding_id) or finding_id
         return finding_id
 
     def _build_form(self) -> None:
         self._clear_form()
+        self.locale = ui_locale()
         self._items = list(readform.form_layout(self.protocol, self.modalities or None))
         insert_at = 0
         for item in self._items:
             finding_id = getattr(item, "finding_id", None)
             group = self.groups.get(finding_id)
             if group is None:
-                group = FindingGroup(finding_id, self._finding_title(finding_id))
+                group = FindingGroup(finding_id, self._finding_title(finding_id, self.locale))
                 group.link_requested.connect(self.link_selected_annotation)
                 group.unlink_requested.connect(self.unlink_annotation)
                 self.groups[finding_id] = group
                 self.body_layout.insertWidget(insert_at, group)
                 group.show()
                 insert_at += 1
-            label = getattr(item, "label", None) or getattr(item.field, "label", None) or item.key
-            editor = FieldEditor(item.key, item.field, str(label))
+            label = ((_label_in(item.field, self.locale) if self.locale else None)
+                     or getattr(item, "label", None) or getattr(item.field, "label", None)
+                     or item.key)
+            editor = FieldEditor(item.key, item.field, str(label), locale=self.locale)
             editor.changed.connect(self._on_field_changed)
             editor.fill_requested.connect(self.fill_from_measurement)
             group.fields_layout.addWidget(editor)

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from ioreview.errors import IoreviewError
+from ioreview.ui.app import ui_locale
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.read_form import FindingGroup, ReadFormPanel
 
@@ -59,6 +60,17 @@ class WorklistModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._items: list[Any] = []
+        self._timepoint_text: Any = str
+
+    def set_timepoint_names(self, protocol: Any, locale: str | None) -> None:
+        """Show timepoints as ``protocol`` names them in ``locale`` (None: as stored)."""
+        label = getattr(protocol, "timepoint_label", None)
+        if locale and callable(label):
+            self._timepoint_text = lambda value: label(value, locale)
+        else:
+            self._timepoint_text = str
+        if self._items:
+            self.dataChanged.emit(self.index(0, 2), self.index(len(self._items) - 1, 2))
 
     def set_items(self, items: Sequence[Any]) -> None:
         """Show ``items`` (service `WorklistItem`s, already in the reader's order)."""
@@ -115,7 +127,7 @@ class WorklistModel(QAbstractTableModel):
             if column == "case":
                 return item.case_label
             if column == "timepoint":
-                return item.timepoint
+                return self._timepoint_text(item.timepoint)
             if column == "day":
                 days = item.days_from_insertion
                 return "—" if days is None else f"{days:+d}"
@@ -488,6 +500,7 @@ class ReadingWindow(QMainWindow):
             self.controller.report(exc, self)
             return
         self.worklist_model.set_items(items)
+        self._localize_timepoints()
         counts = {"new": 0, "in_progress": 0, "submitted": 0}
         for item in items:
             counts[_status_name(item.status)] = counts.get(_status_name(item.status), 0) + 1
@@ -499,6 +512,17 @@ class ReadingWindow(QMainWindow):
             row = self.worklist_model.row_of(keep)
             if row >= 0:
                 self.worklist_view.selectRow(row)
+
+    def _localize_timepoints(self) -> None:
+        """Name the worklist's timepoints in the UI language, as the active protocol does."""
+        locale = ui_locale()
+        protocol = None
+        if locale is not None:
+            try:
+                protocol = self.controller.trial.active_protocol(self.controller.session)[1]
+            except IoreviewError:
+                protocol = None
+        self.worklist_model.set_timepoint_names(protocol, locale)
 
     def _open_selected(self) -> None:
         assignment = self.worklist_view.current_assignment()
