@@ -19,6 +19,7 @@ from adjudication.discordance import (
     parse_rule,
 )
 from adjudication.protocol import Protocol, load_default_protocol
+from protocol_support import negative_read
 
 
 @pytest.fixture(scope="module")
@@ -26,17 +27,7 @@ def protocol() -> Protocol:
     return load_default_protocol()
 
 
-def base_read() -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "image_quality": "adequate",
-        "side": "left",
-        "timepoint": "post-insertion",
-        "needle_position.tip_position": "intramedullary",
-    }
-    for finding in ("extravasation", "haematoma", "fracture", "osteomyelitis", "fat_embolism"):
-        values[f"{finding}.presence"] = "absent"
-        values[f"{finding}.confidence"] = 1
-    return values
+base_read = negative_read
 
 
 def with_extravasation(**changes: Any) -> dict[str, Any]:

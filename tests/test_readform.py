@@ -18,6 +18,7 @@ from adjudication.readform import (
     missing_summary,
     validate_read,
 )
+from protocol_support import negative_read
 
 
 @pytest.fixture(scope="module")
@@ -25,18 +26,6 @@ def protocol() -> Protocol:
     return load_default_protocol()
 
 
-def negative_read() -> dict[str, Any]:
-    """A complete read with no complication."""
-    values: dict[str, Any] = {
-        "image_quality": "adequate",
-        "side": "left",
-        "timepoint": "post-insertion",
-        "needle_position.tip_position": "intramedullary",
-    }
-    for finding in ("extravasation", "haematoma", "fracture", "osteomyelitis", "fat_embolism"):
-        values[f"{finding}.presence"] = "absent"
-        values[f"{finding}.confidence"] = 1
-    return values
 
 
 def extravasation_read() -> dict[str, Any]:

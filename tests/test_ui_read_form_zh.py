@@ -92,7 +92,7 @@ def combo_texts(form: ReadFormPanel, key: str) -> list[str]:
 def test_read_form_shows_the_protocol_in_chinese(qtbot, trial, chinese) -> None:
     assert chinese and ui_locale() == "zh_CN"
     window = open_window(qtbot, trial, "reader1")
-    timepoints = {window.worklist_model.item(r).timepoint for r in range(window.worklist_model.rowCount())}
+    timepoints = {window.worklist_model.record(r).timepoint for r in range(window.worklist_model.rowCount())}
     shown = {window.worklist_model.index(r, 2).data() for r in range(window.worklist_model.rowCount())}
     assert shown and all(CJK.search(text) for text in shown), shown
     assert not timepoints & shown, "the worklist names timepoints in Chinese, not by their value"

@@ -90,7 +90,7 @@ def open_window(qtbot, trial, username: str, **kwargs) -> ReadingWindow:
 
 
 def worklist_labels(window: ReadingWindow) -> list[str]:
-    return [item.case_label for item in window.worklist_model.items()]
+    return [item.case_label for item in window.worklist_model.records()]
 
 
 def open_first_case(qtbot, window: ReadingWindow) -> ReadFormPanel:
@@ -246,7 +246,7 @@ def test_draft_autosaves_and_survives_reopening(qtbot, trial, messages) -> None:
     assert case.elapsed_s > 0, "active time on the case is recorded with the draft"
 
     # open another case and come back: the answer is still there
-    window.open_assignment(window.worklist_model.item(1).assignment_id)
+    window.open_assignment(window.worklist_model.record(1).assignment_id)
     window.open_assignment(assignment)
     assert form.editors["image_quality"].value() == "limited"
     assert messages == []
@@ -339,7 +339,7 @@ def test_protocol_change_mid_read_is_explained_and_keeps_the_draft(qtbot, trial,
         'version = "1.0.0"', 'version = "1.1.0"', 1)
     trial.install_protocol(coordinator, "io_complications-1.1.0.toml", text=text)
 
-    window.open_assignment(window.worklist_model.item(1).assignment_id)
+    window.open_assignment(window.worklist_model.record(1).assignment_id)
     window.open_assignment(assignment)
     assert form.notice.isVisible()
     assert "1.1.0" in form.notice.text()

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -36,6 +35,7 @@ from ioreview.errors import IoreviewError
 from ioreview.ui.app import ui_locale
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.read_form import FindingGroup, ReadFormPanel
+from ioreview.ui.table_model import RecordTableModel
 
 __all__ = ["ReadingWindow", "ViewerAdapter", "WorklistModel", "WorklistView", "make_viewer"]
 
@@ -52,14 +52,13 @@ def _status_name(status: Any) -> str:
     return str(getattr(status, "value", status))
 
 
-class WorklistModel(QAbstractTableModel):
+class WorklistModel(RecordTableModel):
     """The reader's own worklist: order, case label, timepoint, day, status."""
 
     COLUMNS = ("order", "case", "timepoint", "day", "status")
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._items: list[Any] = []
+        super().__init__((), parent)
         self._timepoint_text: Any = str
 
     def set_timepoint_names(self, protocol: Any, locale: str | None) -> None:
@@ -69,26 +68,12 @@ class WorklistModel(QAbstractTableModel):
             self._timepoint_text = lambda value: label(value, locale)
         else:
             self._timepoint_text = str
-        if self._items:
-            self.dataChanged.emit(self.index(0, 2), self.index(len(self._items) - 1, 2))
-
-    def set_items(self, items: Sequence[Any]) -> None:
-        """Show ``items`` (service `WorklistItem`s, already in the reader's order)."""
-        self.beginResetModel()
-        self._items = list(items)
-        self.endResetModel()
-
-    def item(self, row: int) -> Any:
-        """The worklist item shown in ``row``."""
-        return self._items[row]
-
-    def items(self) -> list[Any]:
-        """All items, in order."""
-        return list(self._items)
+        if self._records:
+            self.dataChanged.emit(self.index(0, 2), self.index(len(self._records) - 1, 2))
 
     def row_of(self, assignment_id: int) -> int:
         """The row of an assignment, or -1."""
-        for row, item in enumerate(self._items):
+        for row, item in enumerate(self._records):
             if item.assignment_id == assignment_id:
                 return row
         return -1
@@ -98,10 +83,6 @@ class WorklistModel(QAbstractTableModel):
         name = _status_name(status)
         return {"new": self.tr("new"), "in_progress": self.tr("in progress"),
                 "submitted": self.tr("submitted")}.get(name, name)
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
-        """Number of worklist items."""
-        return 0 if parent.isValid() else len(self._items)
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
         """Number of columns."""
@@ -119,7 +100,7 @@ class WorklistModel(QAbstractTableModel):
         """Cell text, alignment and the status colour."""
         if not index.isValid():
             return None
-        item = self._items[index.row()]
+        item = self._records[index.row()]
         column = self.COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             if column == "order":
@@ -499,7 +480,7 @@ class ReadingWindow(QMainWindow):
         except IoreviewError as exc:
             self.controller.report(exc, self)
             return
-        self.worklist_model.set_items(items)
+        self.worklist_model.set_records(items)
         self._localize_timepoints()
         counts = {"new": 0, "in_progress": 0, "submitted": 0}
         for item in items:
@@ -527,13 +508,13 @@ class ReadingWindow(QMainWindow):
     def _open_selected(self) -> None:
         assignment = self.worklist_view.current_assignment()
         if assignment is None and self.worklist_model.rowCount():
-            assignment = self.worklist_model.item(0).assignment_id
+            assignment = self.worklist_model.record(0).assignment_id
         if assignment is not None:
             self.open_assignment(assignment)
 
     def open_next_unread(self) -> None:
         """Open the first case of the worklist that is not yet submitted."""
-        for item in self.worklist_model.items():
+        for item in self.worklist_model.records():
             if _status_name(item.status) != "submitted":
                 self.open_assignment(item.assignment_id)
                 return

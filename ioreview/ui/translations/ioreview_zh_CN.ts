@@ -68,7 +68,7 @@
 <context>
     <name>AssignmentsTab</name>
     <message>
-        <location filename="../coordinator.py" line="+565"/>
+        <location filename="../coordinator.py" line="+495"/>
         <source>Use seed</source>
         <translation>使用随机种子</translation>
     </message>
@@ -140,7 +140,7 @@
 <context>
     <name>CaseDialog</name>
     <message>
-        <location filename="../coordinator.py" line="-205"/>
+        <location filename="../coordinator.py" line="-193"/>
         <source>New case</source>
         <translation>新建病例</translation>
     </message>
@@ -155,7 +155,7 @@
         <translation>{modality}  #{number}  {description}  （{n} 幅图像）</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+9"/>
         <source>Subject</source>
         <translation>受试者</translation>
     </message>
@@ -175,7 +175,7 @@
         <translation>序列</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="+12"/>
         <source>Tick at least one series.</source>
         <translation>请至少勾选一个序列。</translation>
     </message>
@@ -330,7 +330,7 @@
 <context>
     <name>FieldEditor</name>
     <message>
-        <location filename="../read_form.py" line="+186"/>
+        <location filename="../read_form.py" line="+205"/>
         <source>From ruler</source>
         <translation>取自测距</translation>
     </message>
@@ -365,7 +365,7 @@
         <translation>否</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+5"/>
         <source>Present</source>
         <translation>存在</translation>
     </message>
@@ -380,7 +380,7 @@
         <translation>不确定</translation>
     </message>
     <message>
-        <location line="+61"/>
+        <location line="+63"/>
         <source>not a valid value</source>
         <translation>不是有效值</translation>
     </message>
@@ -416,9 +416,9 @@
 <context>
     <name>ImageViewport</name>
     <message>
-        <location filename="../viewer/viewport.py" line="+302"/>
+        <location filename="../viewer/viewport.py" line="+309"/>
         <source>header</source>
-        <extracomment>MIME type of a series dragged from the browser: the series key as UTF-8 text. Colour of a grown region&apos;s overlay (RGB) and its opacity. CLAHE images kept per viewport.</extracomment>
+        <extracomment>MIME type of a series dragged from the browser: the series key as UTF-8 text. Frames up to this many pixels repaint through the cached 32-bit grey table while the window is unchanged (one lookup, no conversion); bigger ones fold in two threads. Colour of a grown region&apos;s overlay (RGB) and its opacity. CLAHE images kept per viewport.</extracomment>
         <translation>DICOM 默认</translation>
     </message>
     <message>
@@ -432,13 +432,14 @@
         <translation>CLAHE 失败：%1</translation>
     </message>
     <message>
-        <location line="+110"/>
+        <location line="+119"/>
         <source>Drop a series here</source>
         <translation>将序列拖放到此处</translation>
     </message>
     <message>
-        <location line="+37"/>
+        <location line="+95"/>
         <source>Cine %1 fps</source>
+        <extracomment>Largest pre-scaled image, in widget areas; above it (zoomed in) only the visible part is drawn through the painter transform. Pre-scaling only when the image&apos;s edges fall this close to whole device pixels (fit to window, whole-pixel pans): a fractional offset is drawn through the painter transform so that it stays exact rather than moved up to half a pixel.</extracomment>
         <translation>电影回放 %1 fps</translation>
     </message>
     <message>
@@ -460,7 +461,7 @@
 <context>
     <name>ImportTab</name>
     <message>
-        <location filename="../coordinator.py" line="-458"/>
+        <location filename="../coordinator.py" line="-446"/>
         <source>folder, zip file or DICOMDIR</source>
         <translation>文件夹、zip 文件或 DICOMDIR</translation>
     </message>
@@ -744,7 +745,7 @@
 <context>
     <name>MprView</name>
     <message>
-        <location filename="../viewer/mpr.py" line="+139"/>
+        <location filename="../viewer/mpr.py" line="+165"/>
         <source>Loading volume…</source>
         <translation>正在加载容积数据…</translation>
     </message>
@@ -762,7 +763,7 @@
 <context>
     <name>ProgressTab</name>
     <message>
-        <location filename="../coordinator.py" line="+240"/>
+        <location filename="../coordinator.py" line="+228"/>
         <source>Reader</source>
         <translation>阅片者</translation>
     </message>
@@ -848,7 +849,7 @@
         <translation> 第 {frame} 帧</translation>
     </message>
     <message>
-        <location line="+86"/>
+        <location line="+87"/>
         <source>Submit and sign…</source>
         <translation>提交并签名…</translation>
     </message>
@@ -893,12 +894,12 @@
         <translation>已载入草稿</translation>
     </message>
     <message>
-        <location line="+54"/>
+        <location line="+61"/>
         <source>Read</source>
         <translation>阅片</translation>
     </message>
     <message>
-        <location line="+77"/>
+        <location line="+80"/>
         <source>The read is complete and can be signed.</source>
         <translation>阅片已填写完整，可以签名。</translation>
     </message>
@@ -1001,7 +1002,7 @@
 <context>
     <name>ReadingWindow</name>
     <message>
-        <location filename="../reading.py" line="+404"/>
+        <location filename="../reading.py" line="+397"/>
         <source>ioreview — reading ({user})</source>
         <translation>ioreview — 阅片（{user}）</translation>
     </message>
@@ -1051,12 +1052,12 @@
         <translation>当前登录：{user}（阅片者）</translation>
     </message>
     <message>
-        <location line="+22"/>
+        <location line="+23"/>
         <source>{total} cases · {new} new · {prog} in progress · {done} submitted</source>
         <translation>共 {total} 个病例 · 未阅 {new} · 阅片中 {prog} · 已提交 {done}</translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="+32"/>
         <source>All cases of your worklist are submitted.</source>
         <translation>您工作列表中的所有病例均已提交。</translation>
     </message>
@@ -1069,7 +1070,7 @@
 <context>
     <name>RecordTableModel</name>
     <message>
-        <location filename="../coordinator.py" line="-659"/>
+        <location filename="../table_model.py" line="+27"/>
         <source>yes</source>
         <translation>是</translation>
     </message>
@@ -1267,7 +1268,7 @@
 <context>
     <name>UserDialog</name>
     <message>
-        <location filename="../coordinator.py" line="+107"/>
+        <location filename="../coordinator.py" line="-526"/>
         <source>Add user</source>
         <translation>添加用户</translation>
     </message>
@@ -1297,7 +1298,7 @@
         <translation>管理员</translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+9"/>
         <source>User name</source>
         <translation>用户名</translation>
     </message>
@@ -1322,7 +1323,7 @@
         <translation>确认密码</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+4"/>
         <source>Enter a user name.</source>
         <translation>请输入用户名。</translation>
     </message>
@@ -1506,7 +1507,7 @@
 <context>
     <name>ViewerWidget</name>
     <message>
-        <location filename="../viewer/viewer_window.py" line="+167"/>
+        <location filename="../viewer/viewer_window.py" line="+175"/>
         <source>Layout %1</source>
         <translation>布局 %1</translation>
     </message>
@@ -1666,7 +1667,7 @@
         <translation>当前显示图像的 DICOM 标签</translation>
     </message>
     <message>
-        <location line="+134"/>
+        <location line="+136"/>
         <source>No tags to show for this image</source>
         <translation>此图像没有可显示的标签</translation>
     </message>
@@ -1717,7 +1718,7 @@
 <context>
     <name>WorklistModel</name>
     <message>
-        <location filename="../reading.py" line="-477"/>
+        <location filename="../reading.py" line="-485"/>
         <source>new</source>
         <translation>未阅</translation>
     </message>
@@ -1732,7 +1733,7 @@
         <translation>已提交</translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+11"/>
         <source>#</source>
         <translation>序号</translation>
     </message>
@@ -1796,7 +1797,7 @@
 <context>
     <name>run_app</name>
     <message>
-        <location filename="../app.py" line="+112"/>
+        <location filename="../app.py" line="+136"/>
         <location line="+17"/>
         <source>ioreview</source>
         <translation>ioreview</translation>
