@@ -326,22 +326,48 @@ def test_every_file_renders_or_raises_unsupported(path: str) -> None:
     assert out.ndim == 2 or (out.ndim == 3 and out.shape[2] == 3)
 
 
-def test_rgb32_table_path_matches_uint8_path():
-    """The viewer's scroll path (one lookup into 0xFFgggggg pixels) shows the same grey
-    levels as the uint8 path, for signed and unsigned data, inverted or not."""
-    from ioreview.imaging.display import to_display_rgb32
+def test_grey_table_matches_uint8_path_over_frames_and_windows():
+    """The viewer's drag/scroll path fills its 32-bit table only over the values met; every
+    frame and window still shows exactly the grey levels of `to_display_uint8`."""
+    from ioreview.imaging.display import GreyTable, frame_range
 
-    rng = np.random.default_rng(5)
-    for dtype, lo, hi in ((np.int16, -2048, 4095), (np.uint16, 0, 4095), (np.uint8, 0, 255)):
-        arr = rng.integers(lo, hi, (64, 48)).astype(dtype)
-        for invert in (False, True):
-            lut = build_display_lut(arr.dtype, 1.0, -1024.0 if dtype == np.int16 else 0.0,
-                                    Window(40, 400), invert)
-            rgb = to_display_rgb32(arr, lut)
-            assert rgb is not None and rgb.dtype == np.uint32
-            assert np.all(rgb >> 24 == 0xFF)
-            grey = (rgb & 0xFF).astype(np.uint8)
-            assert np.array_equal(grey, to_display_uint8(arr, lut))
-            assert np.array_equal((rgb >> 8) & 0xFF, grey) and np.array_equal((rgb >> 16) & 0xFF, grey)
-    wide = np.zeros((4, 4), np.int32)
-    assert to_display_rgb32(wide, build_display_lut(wide.dtype, 1.0, 0.0, Window(0, 10))) is None
+    rng = np.random.default_rng(11)
+    cases = (
+        (np.int16, -2048, 2047, 1.0, -1024.0),   # signed, ranges crossing zero
+        (np.uint16, 0, 4095, 1.0, 0.0),
+        (np.uint8, 0, 255, 2.0, -10.0),
+        (np.int8, -128, 127, 1.0, 0.0),
+    )
+    for dtype, lo, hi, slope, intercept in cases:
+        table = GreyTable(dtype)
+        frames = [rng.integers(lo, hi, (40, 30), endpoint=True).astype(dtype) for _ in range(3)]
+        # a narrow frame first, then wider ones: the filled range has to grow both ways
+        frames.insert(0, rng.integers((lo + hi) // 2 - 5, (lo + hi) // 2 + 5, (40, 30)).astype(dtype))
+        windows = [Window(40, 400), Window(100, 50, function="LINEAR_EXACT"), Window(0, 300, function="SIGMOID")]
+        for window in windows:
+            for invert in (False, True):
+                lut = build_display_lut(np.dtype(dtype), slope, intercept, window, invert)
+                for frame in frames:
+                    rgb = table.apply(frame, lut, frame_range(frame))
+                    grey = (rgb & 0xFF).astype(np.uint8)
+                    assert np.all(rgb >> 24 == 0xFF)
+                    assert np.array_equal((rgb >> 16) & 0xFF, grey)
+                    assert np.array_equal(grey, to_display_uint8(frame, lut)), (dtype, window, invert)
+        # a strided (decimated) view maps the same as its copy
+        frame = frames[-1]
+        lut = build_display_lut(np.dtype(dtype), slope, intercept, Window(40, 400))
+        view = frame[::2, ::3]
+        assert np.array_equal(table.apply(view, lut, frame_range(frame)),
+                              table.apply(np.ascontiguousarray(view), lut, frame_range(frame)))
+
+
+def test_grey_table_refuses_what_it_cannot_map():
+    from ioreview.imaging.display import GreyTable
+
+    with pytest.raises(ValueError, match="dtype"):
+        GreyTable(np.int32)
+    table = GreyTable(np.uint16)
+    with pytest.raises(ValueError, match="stored"):
+        table.apply(np.zeros((2, 2), np.int16), build_display_lut(np.int16), (0, 0))
+    with pytest.raises(ValueError, match="lut"):
+        table.prepare(build_display_lut(np.int16), 0, 1)

@@ -144,6 +144,39 @@ def test_left_drag_changes_window(qtbot, viewer, study):
     assert img0 != img1
 
 
+def test_displayed_pixels_are_the_headless_render(qtbot, viewer, study):
+    """What the viewport paints (before scaling) is exactly `ioreview render` of the same
+    frame and window, on the first slice, after a window drag and after scrolling."""
+    from ioreview.imaging.render import render_frame
+
+    vp = open_series(qtbot, viewer, pick(study, "CT"))
+    centre = QPointF(vp.width() / 2, vp.height() / 2)
+
+    def shown() -> np.ndarray:
+        vp._ensure_display()
+        img = vp._qimage
+        words = np.frombuffer(img.constBits(), np.uint32).reshape(img.height(), img.bytesPerLine() // 4)
+        rgb32 = words[:, : img.width()]
+        assert np.all(rgb32 >> 24 == 0xFF) and np.array_equal((rgb32 >> 8) & 0xFF, rgb32 & 0xFF)
+        return (rgb32 & 0xFF).astype(np.uint8)
+
+    def expected() -> np.ndarray:
+        return render_frame(vp.source.ref(vp.index).header.path, window=vp.window)
+
+    assert np.array_equal(shown(), expected())
+    for k in range(1, 6):  # a drag, as the mouse moves
+        vp.mark_interactive()
+        mouse(vp, QEvent.Type.MouseButtonPress, centre, Qt.MouseButton.LeftButton, Qt.MouseButton.LeftButton)
+        mouse(vp, QEvent.Type.MouseMove, centre + QPointF(-30 * k, 25 * k), Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton)
+        mouse(vp, QEvent.Type.MouseButtonRelease, centre + QPointF(-30 * k, 25 * k), Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton)
+        vp._fast = False
+        assert np.array_equal(shown(), expected()), vp.window
+    for _ in range(3):
+        wheel(vp, centre, -120)
+        qtbot.waitUntil(lambda: vp._shown_index == vp.index)
+        assert np.array_equal(shown(), expected())
+
+
 def test_right_drag_zooms_and_middle_drag_pans(qtbot, viewer, study):
     vp = open_series(qtbot, viewer, pick(study, "CT"))
     centre = QPointF(vp.width() / 2, vp.height() / 2)

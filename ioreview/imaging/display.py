@@ -45,6 +45,8 @@ __all__ = [
     "resolve_preset",
     "build_display_lut",
     "to_display_uint8",
+    "GreyTable",
+    "frame_range",
     "rgb_to_uint8",
 ]
 
@@ -392,24 +394,12 @@ class DisplayLut:
     modality: ModalityLut | None = None
     _table: list[np.ndarray | None] = field(default_factory=list, init=False, repr=False)
 
-    _rgb32: list[np.ndarray | None] = field(default_factory=list, init=False, repr=False)
-
     @property
     def table(self) -> np.ndarray | None:
         """The 2**bits-entry uint8 table of every stored bit pattern (None above 16 bits)."""
         if not self._table:
             self._table.append(_build_table(self))
         return self._table[0]
-
-    @property
-    def rgb32_table(self) -> np.ndarray | None:
-        """`table` as opaque grey 0xFFgggggg pixels (uint32), for painting without a format
-        conversion (None above 16 bits)."""
-        if not self._rgb32:
-            grey = self.table
-            self._rgb32.append(None if grey is None else
-                               grey.astype(np.uint32) * np.uint32(0x010101) + np.uint32(0xFF000000))
-        return self._rgb32[0]
 
 
 def _build_table(lut: DisplayLut) -> np.ndarray | None:
@@ -566,24 +556,90 @@ def to_display_uint8(stored: np.ndarray, lut: DisplayLut, out: np.ndarray | None
     return out
 
 
-def to_display_rgb32(stored: np.ndarray, lut: DisplayLut, out: np.ndarray | None = None
-                     ) -> np.ndarray | None:
-    """Stored grey values (≤ 16 bits) straight to opaque grey 32-bit pixels (0xFFgggggg, the
-    layout of QImage.Format_RGB32) with one table lookup: the same grey levels as
-    `to_display_uint8`, without a second pass to widen them.  None when `stored` has more than
-    16 bits (use `to_display_uint8`)."""
+class GreyTable:
+    """A reusable stored-value -> 0xFFgggggg table for one `DisplayLut` at a time, filled only
+    over the stored values actually met.
+
+    A window/level drag changes the window on every mouse move.  Building the whole 64k-entry
+    table for each step would cost a quarter of a 512x512 frame; folding the frame to uint8
+    and widening it to 32-bit pixels costs two passes.  Instead this table is (re)filled over
+    the frame's own value range (a CT slice spans a few thousand values: ~10 µs) and the frame
+    is mapped in one gather straight to paintable pixels.  Scrolling with the same window only
+    extends the filled range when a slice brings values not seen yet.
+
+    Entries outside the filled range are garbage, so callers pass the frame's true min and max
+    (`frame_range`).  Only integer stored types of at most 16 bits have a table.
+    """
+
+    __slots__ = ("dtype", "table", "_lut", "_lo", "_hi")
+
+    def __init__(self, dtype: np.dtype | type | str) -> None:
+        dt = np.dtype(dtype)
+        if dt.kind not in "iu" or dt.itemsize > 2:
+            raise ValueError(f"dtype: a grey table needs integers of at most 16 bits, not {dt}")
+        self.dtype = dt
+        self.table = np.empty(2 ** (dt.itemsize * 8), dtype=np.uint32)
+        self._lut: DisplayLut | None = None
+        self._lo = 0
+        self._hi = -1
+
+    @staticmethod
+    def supports(dtype: np.dtype) -> bool:
+        return dtype.kind in "iu" and dtype.itemsize <= 2
+
+    def _fill(self, lut: DisplayLut, lo: int, hi: int) -> None:
+        """Entries for stored values lo..hi (inclusive), split where a signed range crosses 0."""
+        pieces = [(lo, min(hi, -1)), (max(lo, 0), hi)] if lo < 0 else [(lo, hi)]
+        mask = self.table.size - 1
+        for a, b in pieces:
+            if b < a:
+                continue
+            values = np.arange(a, b + 1, dtype=np.int64).astype(self.dtype)
+            if lut.scale is not None and lut.offset is not None:
+                grey = _fold(values.reshape(1, -1), lut.scale, lut.offset).ravel()
+            else:
+                grey = _exact(values, lut.slope, lut.intercept, lut.window, lut.invert, lut.modality)
+            start = a & mask
+            dest = self.table[start : start + (b - a + 1)]
+            np.multiply(grey, np.uint32(0x010101), out=dest, casting="unsafe")
+            dest += np.uint32(0xFF000000)
+
+    def prepare(self, lut: DisplayLut, lo: int, hi: int) -> None:
+        """Make entries lo..hi valid for `lut` (refilling everything when `lut` is new)."""
+        if lut.dtype != self.dtype:
+            raise ValueError(f"lut: built for {lut.dtype}, this table is for {self.dtype}")
+        lo, hi = int(lo), int(hi)
+        if lut is not self._lut or self._hi < self._lo:
+            self._lut = lut
+            self._fill(lut, lo, hi)
+            self._lo, self._hi = lo, hi
+            return
+        if lo < self._lo:
+            self._fill(lut, lo, self._lo - 1)
+            self._lo = lo
+        if hi > self._hi:
+            self._fill(lut, self._hi + 1, hi)
+            self._hi = hi
+
+    def apply(self, stored: np.ndarray, lut: DisplayLut, frame_range: tuple[int, int],
+              out: np.ndarray | None = None) -> np.ndarray:
+        """`stored` as opaque grey 32-bit pixels (QImage.Format_RGB32 layout), the same grey
+        levels as `to_display_uint8(stored, lut)`.  `frame_range` is (min, max) of `stored`."""
+        arr = np.asarray(stored)
+        if arr.dtype != self.dtype:
+            raise ValueError(f"stored: dtype {arr.dtype} does not match the table's {self.dtype}")
+        self.prepare(lut, *frame_range)
+        if out is None or out.shape != arr.shape or out.dtype != np.uint32 or not out.flags.c_contiguous:
+            out = np.empty(arr.shape, dtype=np.uint32)
+        idx = arr.view(np.dtype(f"u{arr.dtype.itemsize}"))  # same item size: fine for any strides
+        np.take(self.table, idx, out=out, mode="wrap")
+        return out
+
+
+def frame_range(stored: np.ndarray) -> tuple[int, int]:
+    """(min, max) of an integer frame as Python ints."""
     arr = np.asarray(stored)
-    if arr.dtype.kind not in "iu" or arr.dtype.itemsize > 2 or arr.dtype != lut.dtype:
-        return None
-    table = lut.rgb32_table
-    if table is None:
-        return None
-    if arr.dtype.byteorder not in ("=", "|"):
-        arr = arr.astype(arr.dtype.newbyteorder("="))
-    if out is None or out.shape != arr.shape or out.dtype != np.uint32:
-        out = np.empty(arr.shape, dtype=np.uint32)
-    np.take(table, arr.view(np.dtype(f"u{arr.dtype.itemsize}")), out=out, mode="wrap")
-    return out
+    return int(arr.min()), int(arr.max())
 
 
 _worker: ThreadPoolExecutor | None = None
