@@ -176,6 +176,7 @@ def bench_series_load(app: QApplication, n_slices: int, compressed: bool, runs: 
 
     from pydicom.uid import JPEG2000Lossless
 
+    from ioreview.imaging.volume import STACK_BUFFERS
     from ioreview.ui.viewer.viewer_window import ViewerWidget
 
     folder = DATA / (f"ct_{n_slices}_j2k" if compressed else f"ct_{n_slices}")
@@ -189,12 +190,13 @@ def bench_series_load(app: QApplication, n_slices: int, compressed: bool, runs: 
         app.processEvents()
         vp = w.grid.viewports[0]
         if measure_memory:
+            STACK_BUFFERS.clear()  # a fresh allocation, so that its peak is measured
             tracemalloc.start()
         probe = LatencyProbe() if compressed else None
         t0 = time.perf_counter()
         w.set_series([series])
-        while vp._stored is None:
-            app.processEvents()
+        while vp._stored is None:  # an idle event loop, as a reader's GUI is (no busy polling)
+            app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
         vp.repaint()
         first = time.perf_counter() - t0
         loader = w._loaders["1"]

@@ -269,3 +269,43 @@ def test_offset_read_refuses_what_it_cannot_read(tmp_path: Path) -> None:
         read_frame_at_offset(h, 1)
     with pytest.raises(UnsupportedImage, match="truncated|fewer"):
         read_frame_at_offset(replace(h, pixel_data_offset=h.pixel_data_offset + 8, pixel_data_length=None))
+
+
+def _single_frame_grey(path: str) -> InstanceHeader | None:
+    from ioreview.imaging.scan import scan_file
+
+    try:
+        h = scan_file(path, with_sha256=False)
+    except Exception:  # noqa: BLE001 - not an image file
+        return None
+    if not h.has_pixels or (h.number_of_frames or 1) != 1 or (h.samples_per_pixel or 1) != 1:
+        return None
+    return h
+
+
+def test_grey_slice_fast_paths_equal_the_general_decode() -> None:
+    """`read_grey_slice` (the volume loader's hot path: offsets for native, OpenJPEG straight
+    on the codestream for JPEG 2000) gives exactly `read_frames` for every single-frame grey
+    file here, and falls back when a codestream's signedness disagrees with the header."""
+    from ioreview.imaging import decode
+
+    j2k = direct = native = 0
+    for path in ALL_FILES:
+        h = _single_frame_grey(path)
+        if h is None:
+            continue
+        try:
+            ref = read_frames(path, [0])[0]
+        except UnsupportedImage:
+            continue
+        got = decode.read_grey_slice(h)
+        assert got.dtype == ref.dtype and np.array_equal(got, ref), path
+        if h.transfer_syntax_uid in decode._J2K_TRANSFER_SYNTAXES:
+            j2k += 1
+            if decode._j2k_direct(h) is not None:
+                direct += 1
+        elif h.transfer_syntax_uid in decode.NATIVE_TRANSFER_SYNTAXES:
+            native += 1
+    assert j2k >= 10 and direct >= 8 and native >= 20, (j2k, direct, native)
+    mismatch = _single_frame_grey(get_testdata_file("J2K_pixelrep_mismatch.dcm"))
+    assert mismatch is not None and decode._j2k_direct(mismatch) is None

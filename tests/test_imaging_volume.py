@@ -335,3 +335,123 @@ def test_warm_decode_pool_starts_workers_in_the_background():
         assert all(isinstance(f.result(timeout=60), int) for f in futures)
     finally:
         shutdown_decode_pool()
+
+
+def _rings_of_this_process() -> list[str]:
+    import os
+
+    from ioreview.imaging import volume
+
+    if not os.path.isdir(volume._RING_DIR):
+        return []
+    return [n for n in os.listdir(volume._RING_DIR) if n.startswith(f"{volume._RING_PREFIX}{os.getpid()}-")]
+
+
+def test_compressed_slices_come_back_through_a_shared_ring_that_is_removed(tmp_path: Path, monkeypatch) -> None:
+    """With workers, decoded slices are written by the pool into a shared-memory ring (no
+    pickled arrays); the ring is gone when the load ends, also when it is stopped.  Without
+    a RAM file system the same load works through the pool's pipe."""
+    from ioreview.imaging import volume
+
+    headers, expected = write_series(tmp_path, n=10, shape=(40, 36), ts=JPEG2000Lossless)
+    hs = _by_z(headers)
+    made: list[object] = []
+    real_create = volume._SlotRing.create
+
+    def spy(*args, **kwargs):
+        ring = real_create(*args, **kwargs)
+        made.append(ring)
+        return ring
+
+    monkeypatch.setattr(volume._SlotRing, "create", staticmethod(spy))
+    out = np.zeros(expected.shape, np.int16)
+    read_slices_into(hs, out, workers=2, chunk_size=2)
+    np.testing.assert_array_equal(out, expected)
+    if Path(volume._RING_DIR).is_dir():
+        assert made and made[0] is not None
+    assert _rings_of_this_process() == []
+    read_slices_into(hs, np.zeros_like(out), workers=2, chunk_size=2, progress=lambda done: False)
+    assert _rings_of_this_process() == []
+    monkeypatch.setattr(volume, "_RING_DIR", str(tmp_path / "no-shm-here"))
+    out[:] = 0
+    read_slices_into(hs, out, workers=2, chunk_size=2)
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_stale_rings_of_dead_processes_are_removed(tmp_path: Path, monkeypatch) -> None:
+    import os
+    import subprocess
+
+    from ioreview.imaging import volume
+
+    monkeypatch.setattr(volume, "_RING_DIR", str(tmp_path))
+    proc = subprocess.Popen(["true"])  # a pid that has exited
+    proc.wait()
+    stale = tmp_path / f"{volume._RING_PREFIX}{proc.pid}-0"
+    mine = tmp_path / f"{volume._RING_PREFIX}{os.getpid()}-0"
+    other = tmp_path / "unrelated-file"
+    for f in (stale, mine, other):
+        f.write_bytes(b"x")
+    volume._remove_stale_rings()
+    assert not stale.exists() and mine.exists() and other.exists()
+
+
+def _die() -> None:
+    import os
+
+    os._exit(3)
+
+
+def test_a_pool_broken_by_a_dying_worker_is_replaced(tmp_path: Path) -> None:
+    """A decoder crashing a worker process must not disable decoding for the session."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from ioreview.imaging.volume import shutdown_decode_pool, start_decode_pool
+
+    try:
+        pool = start_decode_pool(2)
+        with pytest.raises(BrokenProcessPool):
+            pool.submit(_die).result(timeout=60)
+        headers, expected = write_series(tmp_path, n=6, shape=(40, 36), ts=JPEG2000Lossless)
+        hs = _by_z(headers)
+        out = np.zeros(expected.shape, np.int16)
+        read_slices_into(hs, out, workers=2, chunk_size=2)
+        np.testing.assert_array_equal(out, expected)
+        assert start_decode_pool(2) is not pool
+    finally:
+        shutdown_decode_pool()
+
+
+def test_stack_buffers_reuse_an_array_only_when_nothing_views_it():
+    from ioreview.imaging.volume import StackBuffers
+
+    pool = StackBuffers(keep=2, keep_bytes=1 << 20)
+    a = pool.empty((4, 16, 16), np.int16)
+    assert a.shape == (4, 16, 16) and a.dtype == np.int16 and a.flags.c_contiguous
+    a[:] = 7
+    buffer_id = id(a.base)
+    on_screen = a[2]  # a slice still shown somewhere
+    pool.recycle(a)
+    del a
+    # (plain comparisons first: pytest's assertion rewriting would keep `x.base` alive)
+    b = pool.empty((4, 16, 16), np.int16)
+    reused = id(b.base) == buffer_id
+    assert not reused  # the view keeps its buffer out of reach
+    assert int(on_screen[0, 0]) == 7
+    del on_screen
+    c = pool.empty((2, 32, 16), np.uint16)  # same byte size, other shape and type
+    reused = id(c.base) == buffer_id
+    assert reused
+    pool.recycle(b)
+    pool.recycle(c)
+    del b, c
+    assert pool.kept_bytes == 2 * 4 * 16 * 16 * 2
+    pool.empty((3, 3, 3), np.int16)  # a miss frees what is kept and unused
+    assert pool.kept_bytes == 0
+    # arrays it did not make, and ones over the budget, are not kept
+    pool.recycle(np.zeros((4, 16, 16), np.int16))
+    big = pool.empty((1024, 1024), np.uint8)
+    big2 = pool.empty((1024, 1025), np.uint8)
+    pool.recycle(big)
+    pool.recycle(big2)
+    assert pool.kept_bytes <= 1 << 20

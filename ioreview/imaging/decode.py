@@ -30,6 +30,7 @@ __all__ = [
     "read_dataset",
     "read_frames",
     "read_frame_at_offset",
+    "read_grey_slice",
     "native_dtype",
     "correct_unused_bits",
     "frame_shape",
@@ -42,6 +43,8 @@ NATIVE_TRANSFER_SYNTAXES: frozenset[str] = frozenset(
     {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"}
 )
 _BIG_ENDIAN = "1.2.840.10008.1.2.2"
+#: JPEG 2000 (lossless only, and lossy): decoded by `read_grey_slice` straight with OpenJPEG.
+_J2K_TRANSFER_SYNTAXES: frozenset[str] = frozenset({"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"})
 
 
 class UnsupportedImage(Exception):
@@ -314,3 +317,51 @@ def read_frame_at_offset(header: InstanceHeader, frame: int = 0) -> np.ndarray:
     if len(shape) == 3 and pi == "YBR_FULL":
         arr = ybr_to_rgb(arr)
     return arr
+
+
+def read_grey_slice(header: InstanceHeader) -> np.ndarray:
+    """The one grey frame of a single-frame slice as stored values (rows, cols), native order.
+
+    This is `read_frames(header.path, [0])[0]` for the volume loader's hot path: native
+    slices are read at their indexed offset, and JPEG 2000 slices are decoded by OpenJPEG
+    directly from the codestream, which skips pydicom's generic pixel pipeline (~8 % of a
+    512x512 slice's decode).  The direct route is taken only when its result provably has
+    the header's shape and stored type (a codestream whose signedness or precision
+    disagrees with the header goes through pydicom, which knows how to correct it).
+    """
+    if header.transfer_syntax_uid in NATIVE_TRANSFER_SYNTAXES and header.pixel_data_offset is not None:
+        try:
+            return read_frame_at_offset(header, 0)
+        except UnsupportedImage:
+            pass
+    elif (
+        header.transfer_syntax_uid in _J2K_TRANSFER_SYNTAXES
+        and (header.number_of_frames or 1) == 1
+        and (header.samples_per_pixel or 1) == 1
+        and header.bits_allocated in (8, 16)
+    ):
+        arr = _j2k_direct(header)
+        if arr is not None:
+            return arr
+    return read_frames(header.path, [0])[0]
+
+
+def _j2k_direct(header: InstanceHeader) -> np.ndarray | None:
+    """OpenJPEG straight on the slice's codestream; None when the result is not certain to be
+    what pydicom would return (the caller then decodes through pydicom)."""
+    try:
+        from openjpeg import decode as j2k_decode
+        from pydicom.encaps import generate_frames
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(header.path, force=False)
+            frame = next(generate_frames(ds.PixelData, number_of_frames=1))
+            arr = j2k_decode(frame, j2k_format=0)
+    except Exception:  # noqa: BLE001 - anything unusual takes the general route
+        return None
+    expected = native_dtype(header.bits_allocated or 16, header.pixel_representation or 0).newbyteorder("=")
+    if arr.shape != (header.rows, header.columns) or arr.dtype != expected:
+        return None
+    bits = header.bits_stored or header.bits_allocated or 16
+    return correct_unused_bits(arr, bits, header.pixel_representation == 1)

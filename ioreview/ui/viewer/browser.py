@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from PySide6.QtCore import QMimeData, QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtCore import QMimeData, QObject, QRunnable, QSize, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QColor, QDrag, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
@@ -82,6 +82,9 @@ class SeriesBrowser(QListWidget):
     seriesActivated = Signal(str)
 
     _pool: QThreadPool | None = None
+    #: Thumbnails start this long after the series are set: decoders hold the GIL, so a
+    #: thumbnail decoded at once would delay the first image of the viewports by its decode.
+    THUMBNAIL_DELAY_MS = 250
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -101,6 +104,7 @@ class SeriesBrowser(QListWidget):
         self._signals = _ThumbSignals(self)
         self._signals.done.connect(self._set_thumbnail)
         self._items: dict[str, QListWidgetItem] = {}
+        self._generation = 0
         self.itemDoubleClicked.connect(lambda item: self.seriesActivated.emit(item.data(Qt.ItemDataRole.UserRole)))
         if SeriesBrowser._pool is None:
             SeriesBrowser._pool = QThreadPool()
@@ -110,6 +114,8 @@ class SeriesBrowser(QListWidget):
         """Show `series` in order; thumbnails follow as they are rendered."""
         self.clear()
         self._items.clear()
+        self._generation += 1
+        generation = self._generation
         blank = QPixmap(THUMB, THUMB)
         blank.fill(QColor(24, 24, 27))
         for s in series:
@@ -122,7 +128,14 @@ class SeriesBrowser(QListWidget):
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             self.addItem(item)
             self._items[key] = item
-            assert SeriesBrowser._pool is not None
+        if series:
+            QTimer.singleShot(self.THUMBNAIL_DELAY_MS, self, lambda: self._start_thumbnails(list(series), generation))
+
+    def _start_thumbnails(self, series: list[SeriesLike], generation: int) -> None:
+        if generation != self._generation:  # other series were set meanwhile
+            return
+        assert SeriesBrowser._pool is not None
+        for s in series:
             SeriesBrowser._pool.start(_ThumbJob(s, self._signals))
 
     def _set_thumbnail(self, key: str, img: QImage) -> None:

@@ -39,6 +39,7 @@ from ioreview.imaging.decode import (
 from ioreview.imaging.header import InstanceHeader
 from ioreview.imaging.measure import Calibration, calibration_for
 from ioreview.imaging.volume import (
+    STACK_BUFFERS,
     SliceOrderReport,
     Volume,
     VolumeError,
@@ -340,7 +341,7 @@ class SeriesLoader(QObject):
         self._stack_thread: _StackThread | None = None
         if stackable(self.refs):
             hs = [r.header for r in self.refs]
-            self.stack = np.empty((len(hs), hs[0].rows or 0, hs[0].columns or 0), dtype=stack_dtype(hs))
+            self.stack = STACK_BUFFERS.empty((len(hs), hs[0].rows or 0, hs[0].columns or 0), stack_dtype(hs))
             self._views = [None] * len(hs)
             self._ready = np.zeros(len(hs), dtype=bool)
             self._stack_thread = _StackThread(hs, self.stack, self._focus, workers)
@@ -505,9 +506,13 @@ class SeriesLoader(QObject):
         if self._stack_thread is not None:
             self._stack_thread.stop = True
             self._stack_thread.wait()
+            self._stack_thread._array = None  # type: ignore[assignment]
             self._stack_thread = None
-            self.stack = None
+            stack, self.stack = self.stack, None
             self._views = []
+            if stack is not None:
+                STACK_BUFFERS.recycle(stack)  # reused once no view of it is left anywhere
+                del stack
             self._ready = None
             self._decoded.clear()
             return

@@ -210,6 +210,7 @@ class ImageViewport(QWidget):
         self.tools.cancel()
         self.source = source
         self._stored = None
+        self._range_of = None
         self._shown_index = -1
         self._display = None
         self._qimage = None
