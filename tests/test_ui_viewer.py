@@ -414,6 +414,8 @@ def test_browser_lists_series_with_thumbnails_and_drop_shows_them(qtbot, viewer,
     viewer.set_series(list(study.values()))
     assert viewer.browser.count() == len(study)
     item = viewer.browser.item(1)
+    assert viewer.browser.thumbnails_pending == len(study)  # they start after the first images
+    qtbot.waitUntil(lambda: viewer.browser.thumbnails_pending == 0, timeout=5000)
     qtbot.waitUntil(lambda: not item.icon().pixmap(96, 96).toImage().pixelColor(48, 48).name() == "#18181b", timeout=5000)
     data = viewer.browser.mimeData([item])
     vp = viewer.grid.viewports[0]
@@ -533,6 +535,7 @@ def test_screenshot(qtbot, viewer, study, kind):
         drag(vp, vp.image_to_widget((150.0, 250.0)), vp.image_to_widget((250.0, 250.0)))
     viewer.set_tool("navigate")
     vp._hover = QPointF(vp.width() * 0.5, vp.height() * 0.5)
+    qtbot.waitUntil(lambda: viewer.browser.thumbnails_pending == 0, timeout=5000)
     SCREENSHOTS.mkdir(exist_ok=True)
     assert viewer.grab().save(str(SCREENSHOTS / f"viewer_{kind.lower()}.png"))
 
@@ -543,6 +546,7 @@ def test_screenshot_mpr_and_2x2(qtbot, viewer, study):
     open_series(qtbot, viewer, ct, *(s for s in study.values() if s is not ct))
     viewer.set_layout("2x2")
     qtbot.waitUntil(lambda: all(v._stored is not None for v in viewer.grid.visible_viewports()), timeout=5000)
+    qtbot.waitUntil(lambda: viewer.browser.thumbnails_pending == 0, timeout=5000)
     SCREENSHOTS.mkdir(exist_ok=True)
     assert viewer.grab().save(str(SCREENSHOTS / "viewer_2x2.png"))
     viewer.set_layout("1x1")

@@ -104,6 +104,7 @@ class SeriesBrowser(QListWidget):
         self._signals = _ThumbSignals(self)
         self._signals.done.connect(self._set_thumbnail)
         self._items: dict[str, QListWidgetItem] = {}
+        self._thumbnailed: set[str] = set()
         self._generation = 0
         self.itemDoubleClicked.connect(lambda item: self.seriesActivated.emit(item.data(Qt.ItemDataRole.UserRole)))
         if SeriesBrowser._pool is None:
@@ -114,6 +115,7 @@ class SeriesBrowser(QListWidget):
         """Show `series` in order; thumbnails follow as they are rendered."""
         self.clear()
         self._items.clear()
+        self._thumbnailed.clear()
         self._generation += 1
         generation = self._generation
         blank = QPixmap(THUMB, THUMB)
@@ -138,9 +140,15 @@ class SeriesBrowser(QListWidget):
         for s in series:
             SeriesBrowser._pool.start(_ThumbJob(s, self._signals))
 
+    @property
+    def thumbnails_pending(self) -> int:
+        """Series still showing the placeholder (their thumbnail is being rendered or failed)."""
+        return len(self._items) - len(self._thumbnailed)
+
     def _set_thumbnail(self, key: str, img: QImage) -> None:
         item = self._items.get(key)
         if item is not None:
+            self._thumbnailed.add(key)
             canvas = QPixmap(THUMB, THUMB)
             canvas.fill(QColor(0, 0, 0))
             p = QPainter(canvas)
