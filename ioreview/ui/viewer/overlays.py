@@ -8,6 +8,8 @@ institution, calendar dates; `IDENTIFYING_FIELDS`) are never read here, whoever 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -242,44 +244,130 @@ def _draw_line(p: QPainter, style: _TextStyle, x: float, baseline: float, text: 
     return w
 
 
-def paint_overlay(p: QPainter, rect: QRectF, text: OverlayText, markers: dict[str, str] | None, colour: QColor) -> None:
-    """Draw corner text and edge markers with a dark outline so they read on any image."""
-    font = QFont(p.font())
-    font.setPointSizeF(9.0)
-    p.setFont(font)
-    fm = QFontMetricsF(font)
-    lh = fm.height()
-    margin = 6.0
+_BLOCK_CACHE: OrderedDict[tuple[Any, ...], tuple[QPixmap, float]] = OrderedDict()
+_LAST_BLOCK: OrderedDict[tuple[int, str], tuple[Any, ...]] = OrderedDict()
+_BLOCK_CACHE_SIZE = 64
 
-    style = _TextStyle(p, colour)
 
-    def line(x: float, y: float, s: str, align_right: bool) -> None:
-        _draw_line(p, style, x, y, s, align_right)
+def _draw_block(
+    p: QPainter, style: _TextStyle, slot: tuple[int, str], x: float, first_baseline: float, line_height: float,
+    lines: Sequence[str], align_right: bool,
+) -> None:
+    """A corner's lines, top line's baseline at `first_baseline`.  A corner that is the same
+    as in the previous paint of its `slot` (the corners that do not change while the user
+    drags or scrolls) becomes one cached pixmap and one blit; one that changes from paint
+    to paint (the W/L corner during a drag) is drawn line by line."""
+    if not lines:
+        return
+    key = (tuple(lines), style.font_key, style.colour_name, style.dpr, align_right)
+    cached = _BLOCK_CACHE.get(key)
+    if cached is None:
+        steady = _LAST_BLOCK.get(slot) == key
+        _LAST_BLOCK[slot] = key
+        _LAST_BLOCK.move_to_end(slot)
+        if len(_LAST_BLOCK) > _BLOCK_CACHE_SIZE:
+            _LAST_BLOCK.popitem(last=False)
+        if not steady:
+            for i, line in enumerate(lines):
+                _draw_line(p, style, x, first_baseline + i * line_height, line, align_right)
+            return
+        cached = _render_block(key, style, line_height)
+    else:
+        _BLOCK_CACHE.move_to_end(key)
+    pm, w = cached
+    p.drawPixmap(QPointF(x - w if align_right else x, first_baseline - style.fm.ascent()), pm)
 
-    for i, s in enumerate(text.top_left):
-        line(rect.left() + margin, rect.top() + margin + fm.ascent() + i * lh, s, False)
-    for i, s in enumerate(text.top_right):
-        line(rect.right() - margin, rect.top() + margin + fm.ascent() + i * lh, s, True)
-    n = len(text.bottom_left)
-    for i, s in enumerate(text.bottom_left):
-        line(rect.left() + margin, rect.bottom() - margin - (n - 1 - i) * lh - fm.descent(), s, False)
-    n = len(text.bottom_right)
-    for i, s in enumerate(text.bottom_right):
-        line(rect.right() - margin, rect.bottom() - margin - (n - 1 - i) * lh - fm.descent(), s, True)
-    if markers:
+
+def _render_block(key: tuple[Any, ...], style: _TextStyle, line_height: float) -> tuple[QPixmap, float]:
+    lines, dpr, align_right = key[0], key[3], key[4]
+    fm = style.fm
+    width = max(fm.horizontalAdvance(line) for line in lines) + 2.0
+    height = (len(lines) - 1) * line_height + fm.height() + 2.0
+    img = QImage(max(1, int(width * dpr + 1)), max(1, int(height * dpr + 1)), QImage.Format.Format_ARGB32_Premultiplied)
+    img.setDevicePixelRatio(dpr)
+    img.fill(0)
+    bp = QPainter(img)
+    bp.setFont(style.font)
+    for i, line in enumerate(lines):
+        baseline = fm.ascent() + i * line_height
+        x = width - 2.0 - fm.horizontalAdvance(line) if align_right else 0.0
+        bp.setPen(_OUTLINE)
+        bp.drawText(QPointF(x + 1.0, baseline + 1.0), line)
+        bp.setPen(style.colour)
+        bp.drawText(QPointF(x, baseline), line)
+    bp.end()
+    cached = (QPixmap.fromImage(img), width)
+    _BLOCK_CACHE[key] = cached
+    if len(_BLOCK_CACHE) > _BLOCK_CACHE_SIZE:
+        _BLOCK_CACHE.popitem(last=False)
+    return cached
+
+
+_STYLES: dict[tuple[Any, ...], tuple[QFont, _TextStyle, QFont, _TextStyle]] = {}
+_ADVANCES: OrderedDict[tuple[str, str], float] = OrderedDict()
+
+
+def _overlay_styles(p: QPainter, colour: QColor) -> tuple[QFont, _TextStyle, QFont, _TextStyle]:
+    """The corner font and the marker font with their metrics, built once per base font,
+    colour and pixel ratio (building fonts and metrics on every frame costs ~0.1 ms)."""
+    base = p.font()
+    key = (base.family(), base.pointSizeF(), base.pixelSize(), base.weight(), colour.rgba(), p.device().devicePixelRatioF())
+    styles = _STYLES.get(key)
+    if styles is None:
+        font = QFont(base)
+        font.setPointSizeF(9.0)
+        p.setFont(font)
+        style = _TextStyle(p, colour)
         big = QFont(font)
         big.setPointSizeF(11.0)
         big.setBold(True)
         p.setFont(big)
-        bm = QFontMetricsF(big)
+        big_style = _TextStyle(p, colour)
+        styles = _STYLES[key] = (font, style, big, big_style)
+        if len(_STYLES) > 32:
+            _STYLES.pop(next(iter(_STYLES)))
+    return styles
+
+
+def _advance(style: _TextStyle, text: str) -> float:
+    key = (style.font_key, text)
+    w = _ADVANCES.get(key)
+    if w is None:
+        w = _ADVANCES[key] = style.fm.horizontalAdvance(text)
+        if len(_ADVANCES) > 256:
+            _ADVANCES.popitem(last=False)
+    return w
+
+
+def paint_overlay(p: QPainter, rect: QRectF, text: OverlayText, markers: dict[str, str] | None, colour: QColor) -> None:
+    """Draw corner text and edge markers with a dark outline so they read on any image."""
+    font, style, big, big_style = _overlay_styles(p, colour)
+    p.setFont(font)
+    fm = style.fm
+    lh = fm.height()
+    margin = 6.0
+
+    top = rect.top() + margin + fm.ascent()
+    left, right = rect.left() + margin, rect.right() - margin
+    device = id(p.device())
+    _draw_block(p, style, (device, "tl"), left, top, lh, text.top_left, False)
+    _draw_block(p, style, (device, "tr"), right, top, lh, text.top_right, True)
+    n = len(text.bottom_left)
+    bottom_left = rect.bottom() - margin - (n - 1) * lh - fm.descent()
+    _draw_block(p, style, (device, "bl"), left, bottom_left, lh, text.bottom_left, False)
+    n = len(text.bottom_right)
+    bottom_right = rect.bottom() - margin - (n - 1) * lh - fm.descent()
+    _draw_block(p, style, (device, "br"), right, bottom_right, lh, text.bottom_right, True)
+    if markers:
+        p.setFont(big)
+        bm = big_style.fm
         cx, cy = rect.center().x(), rect.center().y()
         spots = {
             "left": (rect.left() + margin, cy + bm.ascent() / 2, False),
             "right": (rect.right() - margin, cy + bm.ascent() / 2, True),
-            "top": (cx - bm.horizontalAdvance(markers["top"]) / 2, rect.top() + margin + bm.ascent(), False),
-            "bottom": (cx - bm.horizontalAdvance(markers["bottom"]) / 2, rect.bottom() - margin - bm.descent(), False),
+            "top": (cx - _advance(big_style, markers["top"]) / 2, rect.top() + margin + bm.ascent(), False),
+            "bottom": (cx - _advance(big_style, markers["bottom"]) / 2, rect.bottom() - margin - bm.descent(), False),
         }
-        big_style = _TextStyle(p, colour)
         for edge, (x, y, right_align) in spots.items():
             s = markers.get(edge, "")
             if s:
