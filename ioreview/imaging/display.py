@@ -408,10 +408,14 @@ def _build_table(lut: DisplayLut) -> np.ndarray | None:
     if dt.itemsize > 2:
         return None
     n = 2 ** (dt.itemsize * 8)
-    stored = np.arange(n, dtype=np.int64).astype(np.dtype(f"u{dt.itemsize}")).view(dt)
+    return _grey_of(lut, np.arange(n, dtype=np.int64).astype(np.dtype(f"u{dt.itemsize}")).view(dt))
+
+
+def _grey_of(lut: DisplayLut, values: np.ndarray) -> np.ndarray:
+    """0..255 display values of a 1-D array of stored values through `lut`."""
     if lut.scale is not None and lut.offset is not None:
-        return _fold(stored.reshape(1, -1), lut.scale, lut.offset).ravel()
-    return _exact(stored, lut.slope, lut.intercept, lut.window, lut.invert, lut.modality)
+        return _fold(values.reshape(1, -1), lut.scale, lut.offset).ravel()
+    return _exact(values, lut.slope, lut.intercept, lut.window, lut.invert, lut.modality)
 
 
 def _stored_range(dtype: np.dtype, bits_stored: int | None) -> tuple[int, int]:
@@ -594,11 +598,7 @@ class GreyTable:
         for a, b in pieces:
             if b < a:
                 continue
-            values = np.arange(a, b + 1, dtype=np.int64).astype(self.dtype)
-            if lut.scale is not None and lut.offset is not None:
-                grey = _fold(values.reshape(1, -1), lut.scale, lut.offset).ravel()
-            else:
-                grey = _exact(values, lut.slope, lut.intercept, lut.window, lut.invert, lut.modality)
+            grey = _grey_of(lut, np.arange(a, b + 1, dtype=np.int64).astype(self.dtype))
             start = a & mask
             dest = self.table[start : start + (b - a + 1)]
             np.multiply(grey, np.uint32(0x010101), out=dest, casting="unsafe")

@@ -275,10 +275,10 @@ def shutdown_decode_pool() -> None:
         _pool_workers = 0
 
 
-def _decode_chunk(paths: list[str]) -> np.ndarray:
-    """Worker: decode the first frame of each file; returns (n, rows, cols[, 3]) stored values.
-    (The fallback where no shared-memory ring can be made: results travel pickled.)"""
-    return np.concatenate([read_frames(p, [0]) for p in paths])
+def _decode_chunk(headers: list[InstanceHeader]) -> np.ndarray:
+    """Worker: decode each grey slice; returns (n, rows, cols) stored values.  (The fallback
+    where no shared-memory ring can be made: results travel pickled.)"""
+    return np.stack([read_grey_slice(h) for h in headers])
 
 
 #: Where slot rings live: a RAM file system on Linux.  Elsewhere results travel pickled.
@@ -600,7 +600,7 @@ def read_slices_into(
                                   [(slot, headers[i]) for slot, i in zip(slots, chunk)])
                 pending[fut] = (chunk, slots)
             else:
-                pending[pool.submit(_decode_chunk, [headers[i].path for i in chunk])] = (chunk, None)
+                pending[pool.submit(_decode_chunk, [headers[i] for i in chunk])] = (chunk, None)
             return
         for i in chunk:
             out[i] = _coerce(read_grey_slice(headers[i]), out.dtype, headers[i])

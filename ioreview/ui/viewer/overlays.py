@@ -173,23 +173,34 @@ def text_pixmap(text: str, font: QFont, colour: QColor, dpr: float = 1.0) -> QPi
 
 def _render_text(key: tuple[str, str, str, float], font: QFont, colour: QColor, fm: QFontMetricsF) -> QPixmap:
     """Render and cache the outlined line `key` = (text, font key, colour name, dpr)."""
-    text, dpr = key[0], key[3]
-    w, h = fm.horizontalAdvance(text) + 2.0, fm.height() + 2.0
-    img = QImage(max(1, int(w * dpr + 1)), max(1, int(h * dpr + 1)), QImage.Format.Format_ARGB32_Premultiplied)
-    img.setDevicePixelRatio(dpr)
-    img.fill(0)
-    p = QPainter(img)
-    p.setFont(font)
-    p.setPen(QColor(0, 0, 0, 210))
-    p.drawText(QPointF(1.0, 1.0 + fm.ascent()), text)
-    p.setPen(colour)
-    p.drawText(QPointF(0.0, fm.ascent()), text)
-    p.end()
-    pm = QPixmap.fromImage(img)
+    pm, _ = _outlined((key[0],), font, colour, fm, key[3], fm.height(), False)
     _TEXT_CACHE[key] = pm
     if len(_TEXT_CACHE) > _TEXT_CACHE_SIZE:
         _TEXT_CACHE.popitem(last=False)
     return pm
+
+
+def _outlined(
+    lines: Sequence[str], font: QFont, colour: QColor, fm: QFontMetricsF, dpr: float, line_height: float,
+    align_right: bool,
+) -> tuple[QPixmap, float]:
+    """Lines of text with a dark outline on a transparent pixmap, and its logical width."""
+    width = max(fm.horizontalAdvance(line) for line in lines) + 2.0
+    height = (len(lines) - 1) * line_height + fm.height() + 2.0
+    img = QImage(max(1, int(width * dpr + 1)), max(1, int(height * dpr + 1)), QImage.Format.Format_ARGB32_Premultiplied)
+    img.setDevicePixelRatio(dpr)
+    img.fill(0)
+    p = QPainter(img)
+    p.setFont(font)
+    for i, line in enumerate(lines):
+        baseline = fm.ascent() + i * line_height
+        x = width - 2.0 - fm.horizontalAdvance(line) if align_right else 0.0
+        p.setPen(_OUTLINE)
+        p.drawText(QPointF(x + 1.0, baseline + 1.0), line)
+        p.setPen(colour)
+        p.drawText(QPointF(x, baseline), line)
+    p.end()
+    return QPixmap.fromImage(img), width
 
 
 _SEEN: OrderedDict[tuple[str, str, str, float], None] = OrderedDict()
@@ -279,24 +290,7 @@ def _draw_block(
 
 
 def _render_block(key: tuple[Any, ...], style: _TextStyle, line_height: float) -> tuple[QPixmap, float]:
-    lines, dpr, align_right = key[0], key[3], key[4]
-    fm = style.fm
-    width = max(fm.horizontalAdvance(line) for line in lines) + 2.0
-    height = (len(lines) - 1) * line_height + fm.height() + 2.0
-    img = QImage(max(1, int(width * dpr + 1)), max(1, int(height * dpr + 1)), QImage.Format.Format_ARGB32_Premultiplied)
-    img.setDevicePixelRatio(dpr)
-    img.fill(0)
-    bp = QPainter(img)
-    bp.setFont(style.font)
-    for i, line in enumerate(lines):
-        baseline = fm.ascent() + i * line_height
-        x = width - 2.0 - fm.horizontalAdvance(line) if align_right else 0.0
-        bp.setPen(_OUTLINE)
-        bp.drawText(QPointF(x + 1.0, baseline + 1.0), line)
-        bp.setPen(style.colour)
-        bp.drawText(QPointF(x, baseline), line)
-    bp.end()
-    cached = (QPixmap.fromImage(img), width)
+    cached = _outlined(key[0], style.font, style.colour, style.fm, key[3], line_height, key[4])
     _BLOCK_CACHE[key] = cached
     if len(_BLOCK_CACHE) > _BLOCK_CACHE_SIZE:
         _BLOCK_CACHE.popitem(last=False)

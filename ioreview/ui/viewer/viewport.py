@@ -600,26 +600,16 @@ class ImageViewport(QWidget):
         if self.clahe_applies():
             enhanced = self._clahe_image()
             if enhanced is not None:
-                disp = np.ascontiguousarray(enhanced if step == 1 else enhanced[::step, ::step])
-                rows, cols = disp.shape
-                wrapped = QImage(disp.data, cols, rows, disp.strides[0], QImage.Format.Format_Grayscale8)
-                frame = wrapped.convertToFormat(QImage.Format.Format_RGB32)
-                if self.invert:
-                    frame.invertPixels()
-                self._qimage = frame
+                disp = enhanced if step == 1 else enhanced[::step, ::step]
+                self._qimage = self._rgb32_copy(disp, QImage.Format.Format_Grayscale8)
                 self._clahe_shown = True
                 return
         stored = self._stored if step == 1 else self._stored[::step, ::step]
         h = self.source.ref(self._shown_index).header if self.source is not None else None
         if stored.ndim == 3:
-            disp = np.ascontiguousarray(rgb_to_uint8(stored, h.bits_stored if h is not None else None))
-            rows, cols = disp.shape[:2]
-            wrapped = QImage(disp.data, cols, rows, disp.strides[0], QImage.Format.Format_RGB888)
-            frame = wrapped.convertToFormat(QImage.Format.Format_RGB32)
-            if self.invert:
-                frame.invertPixels()
+            disp = rgb_to_uint8(stored, h.bits_stored if h is not None else None)
             self._display = None
-            self._qimage = frame
+            self._qimage = self._rgb32_copy(disp, QImage.Format.Format_RGB888)
             return
         slope, intercept = rescale_for(h) if h is not None else (1.0, 0.0)
         bits = h.bits_stored if h is not None else None
@@ -643,6 +633,15 @@ class ImageViewport(QWidget):
         rows, cols = disp.shape
         wrapped = QImage(disp.data, cols, rows, disp.strides[0], QImage.Format.Format_Grayscale8)
         self._qimage = wrapped.convertToFormat(QImage.Format.Format_RGB32)
+
+    def _rgb32_copy(self, disp: np.ndarray, fmt: QImage.Format) -> QImage:
+        """8-bit grey or RGB display values as an RGB32 image of its own (inverted if asked)."""
+        disp = np.ascontiguousarray(disp)
+        rows, cols = disp.shape[:2]
+        frame = QImage(disp.data, cols, rows, disp.strides[0], fmt).convertToFormat(QImage.Format.Format_RGB32)
+        if self.invert:
+            frame.invertPixels()
+        return frame
 
     def _stored_range(self) -> tuple[int, int]:
         """(min, max) of the stored frame on screen, computed once per frame (~20 µs at 512²)."""
