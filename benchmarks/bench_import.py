@@ -20,7 +20,7 @@ import numpy as np
 from ioreview.imaging.scan import scan_file
 from ioreview import importing
 from ioreview.importing import import_paths
-from ioreview.store.db import Store
+from ioreview.store import SQLiteStore as Store
 
 DATA = Path(__file__).parent / "_data" / "ct500"
 N_SLICES = 500

@@ -1,7 +1,7 @@
 """The `ioreview` command line.
 
 Every command takes a global `--db PATH` (or the IOREVIEW_DB environment variable) and talks to
-the service layer (`ioreview.trial.Trial`) only.  Commands that change the trial run as the
+the service layer (`ioreview.service.Trial`) only.  Commands that change the trial run as the
 workstation's operator session (`Trial.system_session`), audited as `cli:<login>`.
 """
 from __future__ import annotations
@@ -13,10 +13,13 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ioreview import __version__
 from ioreview.paths import default_db_path
+
+if TYPE_CHECKING:
+    from ioreview.service import Session, Trial
 
 
 class CliError(Exception):
@@ -49,13 +52,13 @@ def _progress_bar(desc: str, enabled: bool) -> tuple[Callable[[int, int], None] 
     return progress, close
 
 
-def _open_trial(args: argparse.Namespace):
-    from ioreview.trial import Trial
+def _open_trial(args: argparse.Namespace) -> Trial:
+    from ioreview.service import Trial
 
-    return Trial.open(args.db)
+    return Trial.open(args.db, archive_root=args.archive or None)
 
 
-def _operator(trial) -> Any:
+def _operator(trial: Trial) -> Session:
     try:
         login = getpass.getuser()
     except Exception:  # noqa: BLE001 - getuser raises various errors in odd environments
@@ -107,8 +110,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     trial = _open_trial(args)
-    info = trial.info(_operator(trial))
-    info = {"database": str(Path(args.db).resolve()), **info}
+    info = {"database": trial.store.location, **trial.info(_operator(trial)).to_json_dict()}
     if args.json:
         print(json.dumps(info, indent=2, ensure_ascii=False, default=str))
     else:
@@ -132,14 +134,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
         from dataclasses import replace
 
         config = replace(config, n_subjects=args.subjects)
-    db_path = out / "ioreview.sqlite"
+    from ioreview.store import is_postgres_url
+
+    database = args.db if is_postgres_url(args.db) else None
     progress, close = _progress_bar("demo", sys.stderr.isatty())
     try:
-        result = build_demo(out, config, progress=progress, log=print)
+        result = build_demo(out, config, progress=progress, log=print, db=database)
     finally:
         close()
+
     print(_("Demo trial in {dir}: {n} DICOM files, database {db}").format(
-        dir=out, n=result.n_files, db=db_path))
+        dir=out, n=result.n_files, db=result.db_location))
     print(_("Demo users (username / password):"))
     for user in result.users:
         print(f"  {user.username:<14} {user.password:<20} {user.role}")
@@ -148,14 +153,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _require_display()
     from ioreview.ui.app import run_app
 
-    return run_app(str(db_path), lang=args.lang)
+    return run_app(str(result.db), lang=args.lang, archive_root=result.archive_root)
 
 
 def cmd_app(args: argparse.Namespace) -> int:
     _require_display()
     from ioreview.ui.app import run_app
 
-    return run_app(str(args.db), lang=args.lang)
+    return run_app(str(args.db), lang=args.lang, archive_root=args.archive or None)
 
 
 def cmd_view(args: argparse.Namespace) -> int:
@@ -273,7 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ioreview", description="Blinded imaging review and complication adjudication.")
     parser.add_argument("--version", action="version", version=f"ioreview {__version__}")
     parser.add_argument("--db", default=os.environ.get("IOREVIEW_DB") or str(default_db_path()),
-                        help="database file (default: $IOREVIEW_DB or the user data directory)")
+                        help="database: a SQLite file, or a postgresql://user@host:port/name URL "
+                             "(default: $IOREVIEW_DB or a file in the user data directory)")
+    parser.add_argument("--archive", default=os.environ.get("IOREVIEW_ARCHIVE"),
+                        metavar="DIR",
+                        help="folder of the case-file archive (default: $IOREVIEW_ARCHIVE, or "
+                             "'archive' beside a SQLite file; required with PostgreSQL)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("import", help="index DICOM files, folders, .zip archives, DICOMDIRs")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ioreview.errors import InvalidInput
 from ioreview.imaging.synthetic import DemoConfig, DemoManifest, generate_demo_trial
 
 DB_NAME = "ioreview.sqlite"
@@ -25,11 +26,19 @@ class DemoUser:
 @dataclass(frozen=True)
 class DemoResult:
     root: Path
-    db_path: Path
+    #: the SQLite file, or the PostgreSQL URL the demo was built in
+    db: str | Path
     n_files: int
     manifest: DemoManifest
     users: tuple[DemoUser, ...]
     import_summary: Any
+    #: the database as shown to people (a URL without its password)
+    db_location: str = ""
+    archive_root: Path | None = None
+
+    @property
+    def db_path(self) -> Path:
+        return Path(self.db)
 
 
 def _remove_database(db_path: Path) -> None:
@@ -41,22 +50,32 @@ def _remove_database(db_path: Path) -> None:
 
 def build_demo(out_dir: str | Path, config: DemoConfig = DemoConfig(), *,
                progress: Callable[[int, int], None] | None = None,
-               log: Callable[[str], None] | None = None) -> DemoResult:
+               log: Callable[[str], None] | None = None, db: str | None = None) -> DemoResult:
     """Generate the images under `out_dir`, import them into a fresh `out_dir/ioreview.sqlite`
-    and populate users, the default protocol, cases, assignments and simulated reads."""
+    (or into `db`, an empty PostgreSQL database, with the archive in `out_dir/archive`) and
+    populate users, the default protocol, cases, assignments and simulated reads."""
     from ioreview.demo_reads import populate_demo
-    from ioreview.trial import Trial
+    from ioreview.service import Trial
 
     say = log or (lambda _msg: None)
     root = Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
-    db_path = root / DB_NAME
-    _remove_database(db_path)
+    archive = root / "archive"
+    if db is None:
+        db_path: str | Path = root / DB_NAME
+        _remove_database(Path(db_path))
+    else:
+        db_path = db
     say(f"Generating {config.n_subjects} synthetic subjects in {root} ...")
     manifest = generate_demo_trial(root, config, progress=progress)
-    trial = Trial.open(db_path)
+    trial = Trial.open(db_path, archive_root=archive)
+    location = trial.store.location
     try:
         session = trial.system_session("demo")
+        held = trial.info(session)
+        if held.instances or held.users or held.cases:
+            raise InvalidInput(f"{location} already holds a trial ({held.instances} images, "
+                               f"{held.users} users); give the demo an empty database.")
         say("Importing the demo studies ...")
         summary = trial.import_studies(session, [manifest.dicom_dir], progress=progress)
         say("Creating users, protocol, cases, assignments and simulated reads ...")
@@ -65,7 +84,8 @@ def build_demo(out_dir: str | Path, config: DemoConfig = DemoConfig(), *,
         trial.close()
     users = tuple(DemoUser(u.username, u.password, str(getattr(u.role, "value", u.role)))
                   for u in _users_of(demo_users))
-    return DemoResult(root, db_path, manifest.n_files, manifest, users, summary)
+    return DemoResult(root, db_path, manifest.n_files, manifest, users, summary, location,
+                      archive)
 
 
 def _users_of(demo_users: Any) -> list[Any]:

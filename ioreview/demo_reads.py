@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from adjudication.protocol import default_protocol_path
-from ioreview.trial import (Annotation, CaseView, ReadStatus, Role, Session, Trial,
+from ioreview.service import (Annotation, CaseView, ReadStatus, Role, Session, Trial,
                             WorklistItem)
 
 __all__ = ["DEMO_ACCOUNTS", "DemoUser", "DemoUsers", "populate_demo", "simulate_values"]
@@ -203,9 +203,9 @@ def _create_users(trial: Trial, session: Session, passwords: Mapping[str, str]
 def _truth_by_case(trial: Trial, session: Session, truth: Mapping[str, Any]
                    ) -> dict[str, dict[str, Any]]:
     by_study = {r["study_instance_uid"]: r for r in truth.get("timepoints", [])}
-    return {s["case_label"]: by_study[s["study_instance_uid"]]
+    return {s.case_label: by_study[s.study_instance_uid]
             for s in trial.list_studies(session)
-            if s.get("case_label") and s["study_instance_uid"] in by_study}
+            if s.case_label and s.study_instance_uid in by_study}
 
 
 def _plan(n: int, rng: random.Random) -> list[str]:

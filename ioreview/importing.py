@@ -27,7 +27,8 @@ from ioreview.imaging.header import InstanceHeader
 from ioreview.imaging.scan import (DICOMDIR_REASON, ScanError, dicomdir_referenced_files,
                                    is_dicomdir, scan_file)
 from ioreview.store import dicom_index
-from ioreview.store.db import Store, Transaction
+from ioreview.store import TrialStore as Store
+from ioreview.store import UnitOfWork as Transaction
 from ioreview.store.dicom_index import (Duplicate, IndexWriter, begin_import_run, counts,
                                         finish_import_run, record_import_files)
 
@@ -154,14 +155,15 @@ def _extract_zip(archive: Path, target_root: Path, out: list[str], rejected: lis
             out.append(str(target))
 
 
-def _collect(store: Store, paths: Sequence[str | Path], copy_to: Path | None) -> _Inputs:
+def _collect(paths: Sequence[str | Path], copy_to: Path | None, extract_to: Path | None
+             ) -> _Inputs:
     files: list[str] = []
     rejected: list[Rejected] = []
     skipped: list[Rejected] = []
     cleanup: list[Path] = []
     zip_root: Path | None = None
 
-    def zip_target() -> Path:
+    def zip_target() -> Path | None:
         nonlocal zip_root
         if zip_root is None:
             if copy_to is not None:
@@ -169,12 +171,17 @@ def _collect(store: Store, paths: Sequence[str | Path], copy_to: Path | None) ->
                 zip_root = Path(tempfile.mkdtemp(prefix=".extract-", dir=copy_to))
                 cleanup.append(zip_root)
             else:
-                zip_root = store.path.resolve().parent / "extracted"
+                zip_root = extract_to
         return zip_root
 
     def add_file(p: Path) -> None:
         if p.suffix.lower() == ".zip" and zipfile.is_zipfile(p):
-            _extract_zip(p, zip_target(), files, rejected)
+            target = zip_target()
+            if target is None:
+                rejected.append(Rejected(str(p), "no folder to extract the zip into: import it "
+                                         "with --copy or configure the archive folder"))
+            else:
+                _extract_zip(p, target, files, rejected)
         else:
             files.append(str(p))
 
@@ -323,19 +330,19 @@ def archive_series(tx: Transaction, series_pks: Sequence[int], archive: Path) ->
     """
     n = 0
     for row in dicom_index.unarchived_instances(tx, list(series_pks)):
-        source = Path(row["path"])
+        source = Path(row.path)
         try:
             sha = _file_sha256(source)
         except OSError as exc:
             raise ArchiveError(f"{source}: cannot read the imported file ({exc.strerror}); "
                                "restore it or re-import the study") from exc
-        if row["sha256"] and row["sha256"] != sha:
+        if row.sha256 and row.sha256 != sha:
             raise ArchiveError(f"{source}: the file changed since it was imported "
                                "(checksum mismatch); re-import it after checking why")
         header = _archive_file(source, sha, archive)
-        dicom_index.set_instance_archived(tx, row["id"], str(header), sha)
-        tx.audit("archive", "instance", row["sop_instance_uid"],
-                 before={"path": row["path"]}, after={"path": str(header), "sha256": sha})
+        dicom_index.set_instance_archived(tx, row.id, str(header), sha)
+        tx.audit("archive", "instance", row.sop_instance_uid,
+                 before={"path": row.path}, after={"path": str(header), "sha256": sha})
         n += 1
     return n
 
@@ -347,12 +354,13 @@ class ArchiveError(Exception):
 # -- the use case ------------------------------------------------------------------------------------------
 def import_paths(store: Store, actor: str, paths: Sequence[str | Path], *,
                  copy_to: Path | None = None, progress: ProgressFn | None = None,
-                 workers: int | None = None, with_sha256: bool = True) -> ImportSummary:
+                 workers: int | None = None, with_sha256: bool = True,
+                 extract_to: Path | None = None) -> ImportSummary:
     """Import files, folders (recursive), zip archives and DICOMDIRs; return what happened.
 
     With `copy_to`, each imported file is copied to `<copy_to>/<sha[:2]>/<sha256>.dcm` and
     indexed there (archived); otherwise files are indexed where they are (zip members are
-    extracted under `<database folder>/extracted/`).  Re-importing adds nothing: instances
+    extracted under `extract_to`, a folder beside the archive).  Re-importing adds nothing: instances
     already indexed are reported as duplicates.  `progress(done, total)` is called a few dozen
     times per second at most; an exception it raises stops the import after the last
     committed batch.
@@ -361,7 +369,9 @@ def import_paths(store: Store, actor: str, paths: Sequence[str | Path], *,
     copy_to = None if copy_to is None else Path(copy_to)
     if copy_to is not None:
         with_sha256 = True
-    inputs = _collect(store, paths, copy_to)
+    if extract_to is None and store.default_archive_root is not None:
+        extract_to = store.default_archive_root.parent / "extracted"
+    inputs = _collect(paths, copy_to, extract_to)
     try:
         return _run(store, actor, paths, inputs, copy_to, progress, workers, with_sha256, t0)
     finally:
@@ -372,7 +382,7 @@ def import_paths(store: Store, actor: str, paths: Sequence[str | Path], *,
 def _run(store: Store, actor: str, paths: Sequence[str | Path], inputs: _Inputs,
          copy_to: Path | None, progress: ProgressFn | None, workers: int | None,
          with_sha256: bool, t0: float) -> ImportSummary:
-    with store.atomic(actor) as tx:
+    with store.unit_of_work(actor) as tx:
         run_id = begin_import_run(tx, [str(p) for p in paths],
                                   "copy" if copy_to is not None else "reference")
         record_import_files(tx, run_id, [(r.path, "rejected", r.reason, None)
@@ -402,7 +412,7 @@ def _run(store: Store, actor: str, paths: Sequence[str | Path], inputs: _Inputs,
         _write_batch(store, actor, writer, batch, copy_to, summary)
     summary.totals = counts(store)
     summary.elapsed_s = time.perf_counter() - t0
-    with store.atomic(actor) as tx:
+    with store.unit_of_work(actor) as tx:
         finish_import_run(tx, run_id, summary.to_json_dict())
     return summary
 
@@ -423,7 +433,7 @@ def _write_batch(store: Store, actor: str, writer: IndexWriter, batch: list[_Sca
         else:
             rejected.append(Rejected(path, reason or "unreadable"))
             log.append((path, "rejected", reason, None))
-    with store.atomic(actor) as tx:
+    with store.unit_of_work(actor) as tx:
         if copy_to is not None and headers:
             existing = IndexWriter.existing_paths(tx, [h.sop_instance_uid for h in headers])
             archived: list[InstanceHeader] = []

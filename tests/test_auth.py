@@ -7,7 +7,7 @@ import hmac
 import pytest
 
 from ioreview import auth
-from ioreview.trial import (AccountLocked, AuthenticationFailed, InvalidInput, PermissionDenied,
+from ioreview.service import (AccountLocked, AuthenticationFailed, InvalidInput, PermissionDenied,
                             Role, SessionExpired)
 from test_trial_helpers import PASSWORDS, REAL_KDF_PARAMS, fast_kdf, make_world  # noqa: F401
 

@@ -18,7 +18,8 @@ from pydicom.uid import ExplicitVRLittleEndian
 from adjudication.protocol import Protocol, default_protocol_path
 from ioreview.imaging.header import IDENTIFYING_FIELDS
 from ioreview.store import dicom_index as di
-from ioreview.trial import (MASK, BlindingViolation, PermissionDenied, Role, SessionExpired,
+from ioreview.imaging.deid import MASK
+from ioreview.service import (USE_CASE_GROUPS, BlindingViolation, PermissionDenied, Role, SessionExpired,
                             Trial)
 from test_trial_helpers import (PASSWORDS, STUDY_PLAN, SUBJECTS, World, complete_values,
                                 fast_kdf, instance_header, make_world, uid)  # noqa: F401
@@ -73,14 +74,14 @@ def world(tmp_path: Path) -> World:
 
 
 def _reader1_reads(w: World) -> list[int]:
-    return [r["id"] for r in w.store.query(
-        "SELECT r.id FROM review_read r JOIN assignment a ON a.id = r.assignment_id"
-        " WHERE a.reader_id = ?", (w.user_ids["reader1"],))]
+    with w.store.unit_of_work("test", write=False) as uow:
+        return [r.id for r in uow.reads.of_reader(w.user_ids["reader1"])]
 
 
 def _foreign_assignments(w: World, reader: str) -> list[int]:
-    return [r["id"] for r in w.store.query(
-        "SELECT id FROM assignment WHERE reader_id != ?", (w.user_ids[reader],))]
+    with w.store.unit_of_work("test", write=False) as uow:
+        return [a.id for name, user_id in w.user_ids.items() if name != reader
+                for a in uow.assignments.of_reader(user_id)]
 
 
 def _unassigned_uid(w: World) -> str:
@@ -138,7 +139,7 @@ def check_close(w: World) -> None:
 
 
 def check_login(w: World) -> None:
-    from ioreview.trial import AuthenticationFailed
+    from ioreview.service import AuthenticationFailed
 
     with pytest.raises(AuthenticationFailed):
         w.trial.login("reader1", PASSWORDS["reader2"])
@@ -162,7 +163,7 @@ def check_check_session(w: World) -> None:
 
 
 def check_unlock(w: World) -> None:
-    from ioreview.trial import AuthenticationFailed
+    from ioreview.service import AuthenticationFailed
 
     r1 = w.login("reader1")
     w.clock.advance(10_000)
@@ -200,8 +201,8 @@ def check_protocol_versions(w: World) -> None:
 def check_worklist(w: World) -> None:
     for name in ("reader1", "reader2", "reader3"):
         items = w.trial.worklist(w.login(name))
-        own = {r["id"] for r in w.store.query(
-            "SELECT id FROM assignment WHERE reader_id = ?", (w.user_ids[name],))}
+        with w.store.unit_of_work("test", write=False) as uow:
+            own = {a.id for a in uow.assignments.of_reader(w.user_ids[name])}
         assert items and {i.assignment_id for i in items} <= own
         text = repr(items)
         assert not any(s in text for s in SECRETS)
@@ -235,23 +236,26 @@ def check_tags_for_display(w: World) -> None:
     item = w.trial.worklist(reader2)[0]
     view = w.trial.open_case(reader2, item.assignment_id)
     rows = w.trial.tags_for_display(reader2, view.series[0].headers[0].sop_instance_uid)
-    by_keyword = {k: v for _t, k, v in rows}
+    by_keyword = {r.keyword: r.value for r in rows}
     for keyword in ("PatientName", "PatientID", "PatientBirthDate", "StudyDate", "SeriesDate",
                     "StudyTime", "AccessionNumber", "InstitutionName", "ReferringPhysicianName",
                     "OperatorsName", "OtherPatientIDsSequence"):
         assert by_keyword[keyword] == MASK, keyword
     assert by_keyword["PatientSex"] == "F" and by_keyword["Modality"]
-    assert ("(0010,0010)", "PatientName", MASK) in rows
-    assert not any(s in v for _t, _k, v in rows for s in SECRETS)
+    assert any((r.tag, r.keyword, r.value, r.masked) == ("(0010,0010)", "PatientName", MASK, True)
+               for r in rows)
+    assert not any(s in r.value for r in rows for s in SECRETS)
+    # Instance UIDs identify the study across systems: masked for readers too.
+    assert by_keyword["StudyInstanceUID"] == MASK and by_keyword["SOPInstanceUID"] == MASK
     with pytest.raises(BlindingViolation):
         w.trial.tags_for_display(reader2, _unassigned_uid(w))
     with pytest.raises(BlindingViolation):
         w.trial.tags_for_display(reader2, "1.2.3.4.not.indexed")
     # The adjudicator sees masked values too; the coordinator sees everything.
-    adj = {k: v for _t, k, v in w.trial.tags_for_display(
+    adj = {r.keyword: r.value for r in w.trial.tags_for_display(
         w.login("adjudicator"), view.series[0].headers[0].sop_instance_uid)}
     assert adj["PatientName"] == MASK
-    coord = {k: v for _t, k, v in w.trial.tags_for_display(
+    coord = {r.keyword: r.value for r in w.trial.tags_for_display(
         w.login("coord"), view.series[0].headers[0].sop_instance_uid)}
     assert coord["PatientName"].startswith("DOE^JANE")
 
@@ -310,7 +314,22 @@ CHECKS: dict[str, Callable[[World], None]] = {
 
 
 def _public_methods() -> set[str]:
-    return {name for name, _ in inspect.getmembers(Trial, callable) if not name.startswith("_")}
+    """Every use case of every group of the service, and the facade's own public methods;
+    each use case must also be reachable on `Trial` under its name."""
+    names = {name for name, _ in inspect.getmembers(Trial, callable) if not name.startswith("_")}
+    for group in USE_CASE_GROUPS:
+        use_cases = {name for name, _ in inspect.getmembers(group, inspect.isfunction)
+                     if not name.startswith("_")}
+        names |= use_cases
+    return names
+
+
+def test_every_use_case_is_on_the_facade(world: World) -> None:
+    for group in USE_CASE_GROUPS:
+        for name, function in inspect.getmembers(group, inspect.isfunction):
+            if not name.startswith("_"):
+                bound = getattr(world.trial, name)
+                assert bound.__func__ is function, name
 
 
 def test_every_public_method_has_a_blinding_check():
@@ -325,13 +344,14 @@ def test_reader_is_refused_or_masked(world: World, method: str) -> None:
 
 
 def test_rereads_cannot_be_linked_to_their_original(world: World) -> None:
-    rows = world.store.query("SELECT reader_id, label FROM assignment WHERE is_reread = 1")
+    with world.store.unit_of_work("test", write=False) as uow:
+        rows = uow.assignments.rereads()
     world.clock.advance(29 * 86400)
     for row in rows:
-        name = next(k for k, v in world.user_ids.items() if v == row["reader_id"])
+        name = next(k for k, v in world.user_ids.items() if v == row.reader_id)
         session = world.login(name)
-        item = next(i for i in world.trial.worklist(session) if i.case_label == row["label"])
+        item = next(i for i in world.trial.worklist(session) if i.case_label == row.label)
         view = world.trial.open_case(session, item.assignment_id)
-        assert view.case_label == row["label"] and view.values == {}
+        assert view.case_label == row.label and view.values == {}
         case_labels = {c.label for c in world.trial.list_cases(world.admin)}
         assert view.case_label not in case_labels

@@ -10,7 +10,7 @@ import pytest
 from adjudication.protocol import default_protocol_path
 from ioreview.errors import InvalidInput
 from ioreview.imaging.synthetic import DemoConfig, generate_demo_trial
-from ioreview.trial import Role, Trial
+from ioreview.service import Role, Trial
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from adjudication.protocol import load_default_protocol
 from adjudication.readform import validate_read
 from ioreview.demo_reads import DEMO_ACCOUNTS, populate_demo, simulate_values
 from ioreview.imaging.synthetic import DemoConfig, generate_demo_trial
-from ioreview.trial import ReadStatus, Role, Trial
+from ioreview.service import ReadStatus, Role, Trial
 from test_trial_helpers import fast_kdf  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_kdf")
@@ -35,8 +35,8 @@ def test_populate_demo_fills_every_screen(tmp_path, demo_files):
     assert users.reads[ReadStatus.IN_PROGRESS.value] > 0
     assert users.reads[ReadStatus.NEW.value] > 0
     info = trial.info(admin)
-    assert info["cases"] == len(demo_files.timepoints)
-    assert info["reads"]["submitted"] == users.reads["submitted"]
+    assert info.cases == len(demo_files.timepoints)
+    assert info.reads["submitted"] == users.reads["submitted"]
     report = trial.progress(admin)
     assert report.cases_complete > 0
     assert report.open_discordances == users.discordant_cases >= 1
@@ -51,9 +51,9 @@ def test_populate_demo_twice_is_harmless(tmp_path, demo_files):
     admin = trial.system_session("demo")
     trial.import_studies(admin, [demo_files.dicom_dir])
     populate_demo(trial, admin, demo_files.ground_truth_path, seed=7)
-    n = trial.info(admin)["assignments"]
+    n = trial.info(admin).assignments
     populate_demo(trial, admin, demo_files.ground_truth_path, seed=7)
-    assert trial.info(admin)["assignments"] == n
+    assert trial.info(admin).assignments == n
 
 
 def test_simulated_reads_are_valid_for_every_truth_record(demo_files):

@@ -10,7 +10,7 @@ import pytest
 from pydicom.data import get_charset_files, get_testdata_file, get_testdata_files
 
 from ioreview.importing import ImportSummary, import_paths
-from ioreview.store.db import Store
+from ioreview.store import SQLiteStore as Store
 from ioreview.store.dicom_index import counts, import_files, instance_paths
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -54,22 +54,22 @@ def test_import_accounts_for_every_file(tmp_path: Path, corpus: list[Path]) -> N
     assert s.imported > 130 and s.imported + len(s.duplicates) > 200
     rows = import_files(store, s.run_id)
     assert len(rows) == s.files_seen
-    assert all(r["reason"] for r in rows if r["outcome"] in ("rejected", "skipped"))
+    assert all(r.reason for r in rows if r.outcome in ("rejected", "skipped"))
     reasons = {Path(r.path.split("!")[0]).name: r.reason for r in s.rejected}
     assert reasons["garbage.dcm"] == "not a DICOM file"
     assert reasons["empty.dcm"] == "empty file"
     assert reasons["CT_truncated.dcm"].startswith("truncated file")
     assert reasons["few.zip"].startswith("unsafe path")
     assert any(r.reason == "DICOMDIR index" for r in s.skipped)
-    assert {Path(p["path"]).name for p in instance_paths(store)} >= {"MR_small.dcm",
+    assert {Path(p.path).name for p in instance_paths(store)} >= {"MR_small.dcm",
                                                                       "CT_small.dcm"}
     # zip members are extracted next to the database (here duplicates of the loose files)
-    members = [r for r in rows if "extracted" in r["path"]]
-    assert len(members) == 3 and all(Path(r["path"]).is_file() for r in members)
-    assert {r["outcome"] for r in members} <= {"imported", "duplicate"}
+    members = [r for r in rows if "extracted" in r.path]
+    assert len(members) == 3 and all(Path(r.path).is_file() for r in members)
+    assert {r.outcome for r in members} <= {"imported", "duplicate"}
     # the DICOMDIR's referenced files come in (as duplicates of the copies the walk found)
-    media = [r for r in rows if "/media/" in r["path"] and r["outcome"] != "skipped"]
-    assert len(media) == 31 and {r["outcome"] for r in media} <= {"imported", "duplicate"}
+    media = [r for r in rows if "/media/" in r.path and r.outcome != "skipped"]
+    assert len(media) == 31 and {r.outcome for r in media} <= {"imported", "duplicate"}
     assert s.totals == counts(store)
     data = s.to_json_dict()
     assert data["imported"] == s.imported and len(data["rejected"]) == len(s.rejected)
@@ -82,7 +82,7 @@ def test_every_file_with_uids_is_imported(tmp_path: Path) -> None:
     store = _store(tmp_path)
     files = _all_testdata()
     s = import_paths(store, "tester", files)
-    indexed = {r["sop_instance_uid"] for r in instance_paths(store)}
+    indexed = {r.sop_instance_uid for r in instance_paths(store)}
     for f in files:
         try:
             h = scan_file(f, with_sha256=False)
@@ -157,14 +157,14 @@ def test_copy_mode_archives_by_content(tmp_path: Path) -> None:
     assert s.imported == 3
     rows = instance_paths(store)
     for row in rows:
-        assert row["archived"] == 1
-        p = Path(row["path"])
-        assert p.parent.parent == archive and p.name == f"{row['sha256']}.dcm"
-        assert hashlib.sha256(p.read_bytes()).hexdigest() == row["sha256"]
+        assert row.archived is True
+        p = Path(row.path)
+        assert p.parent.parent == archive and p.name == f"{row.sha256}.dcm"
+        assert hashlib.sha256(p.read_bytes()).hexdigest() == row.sha256
     again = import_paths(store, "tester", files, copy_to=archive)
     assert again.imported == 0 and len(again.duplicates) == 3
     assert sorted(p.name for p in archive.rglob("*") if p.is_file()) == \
-        sorted(f"{r['sha256']}.dcm" for r in rows)
+        sorted(f"{r.sha256}.dcm" for r in rows)
 
 
 def test_gb18030_name_round_trips_through_the_db(tmp_path: Path) -> None:
@@ -172,7 +172,7 @@ def test_gb18030_name_round_trips_through_the_db(tmp_path: Path) -> None:
 
     store = _store(tmp_path)
     import_paths(store, "tester", [get_charset_files("chrX2.dcm")[0]])
-    assert [s["patient_name"] for s in list_studies(store)] == ["Wang^XiaoDong=王^小东"]
+    assert [s.patient_name for s in list_studies(store)] == ["Wang^XiaoDong=王^小东"]
 
 
 def test_pool_scan_gives_the_same_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from ioreview.imaging.synthetic import write_ct_series
 from ioreview.importing import BATCH_SIZE, import_paths
-from ioreview.store import Store
+from ioreview.store import SQLiteStore as Store
 from ioreview.store import dicom_index as di
 
 
@@ -24,7 +24,7 @@ def test_sigkill_midway_then_rerun(tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import os, signal
         from ioreview.importing import import_paths
-        from ioreview.store import Store
+        from ioreview.store import SQLiteStore as Store
 
         def progress(done, total):
             if done > {BATCH_SIZE}:

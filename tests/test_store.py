@@ -8,9 +8,10 @@ import sys
 import pytest
 
 from ioreview.imaging.header import InstanceHeader
-from ioreview.store import Store, StoreError
+from ioreview.store import SQLiteStore as Store
+from ioreview.store import StoreError
 from ioreview.store import dicom_index as di
-from ioreview.store.schema import MIGRATIONS
+from ioreview.store.migrations import MIGRATIONS
 
 
 def header(n: int, series: str = "1.2.3.1", study: str = "1.2.3", pid: str = "P1",

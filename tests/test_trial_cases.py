@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from adjudication.protocol import default_protocol_path
-from ioreview.trial import (BlindingViolation, InvalidInput, PermissionDenied, ReadStatus,
+from ioreview.service import (BlindingViolation, InvalidInput, PermissionDenied, ReadStatus,
                             timepoint_for_days)
 from test_trial_helpers import SUBJECTS, add_studies, fast_kdf, make_world  # noqa: F401
 
@@ -38,12 +38,12 @@ def test_build_cases_one_per_study_with_days_and_timepoints(tmp_path):
                                                (14, "follow-up")]
     assert w.trial.build_cases_from_studies(w.admin) == []  # idempotent
     studies = w.trial.list_studies(w.admin)
-    assert all(s["case_label"] for s in studies)
-    assert {s["patient_id"] for s in studies} == set(SUBJECTS)
+    assert all(s.case_label for s in studies)
+    assert {s.patient_id for s in studies} == set(SUBJECTS)
 
 
 def test_insertion_date_defaults_to_the_earliest_study(tmp_path):
-    from ioreview.trial import Trial
+    from ioreview.service import Trial
     from test_trial_helpers import Clock
 
     trial = Trial.open(tmp_path / "t.sqlite", clock=Clock())
@@ -59,7 +59,7 @@ def test_insertion_date_defaults_to_the_earliest_study(tmp_path):
 
 def test_create_case_checks_its_series(tmp_path):
     w = make_world(tmp_path, assign=False)
-    taken = w.trial.list_series(w.admin, w.trial.list_studies(w.admin)[0]["id"])[0]["id"]
+    taken = w.trial.list_series(w.admin, w.trial.list_studies(w.admin)[0].id)[0].id
     with pytest.raises(InvalidInput, match="already belongs"):
         w.trial.create_case(w.admin, "S", "baseline", 0, [taken])
     with pytest.raises(InvalidInput, match="do not exist"):
@@ -73,12 +73,13 @@ def test_create_case_checks_its_series(tmp_path):
 
 def test_each_case_goes_to_two_readers_balanced(tmp_path):
     w = make_world(tmp_path)
-    rows = w.store.query("SELECT case_id, reader_id FROM assignment WHERE is_reread = 0")
-    per_case = Counter(r["case_id"] for r in rows)
+    with w.store.unit_of_work("test", write=False) as uow:
+        rows = uow.assignments.primary_reads()
+    per_case = Counter(r.case_id for r in rows)
     assert set(per_case.values()) == {2} and len(per_case) == 9
-    per_reader = Counter(r["reader_id"] for r in rows)
+    per_reader = Counter(r.reader_id for r in rows)
     assert max(per_reader.values()) - min(per_reader.values()) <= 1
-    assert all(len({r["reader_id"] for r in rows if r["case_id"] == c}) == 2 for c in per_case)
+    assert all(len({r.reader_id for r in rows if r.case_id == c}) == 2 for c in per_case)
 
 
 def _orders(w):
@@ -158,27 +159,26 @@ def add_studies_extra(w):
 
 def test_rereads_are_hidden_until_the_washout_and_look_like_new_cases(tmp_path):
     w = make_world(tmp_path)
-    rereads = w.store.query("SELECT a.id, a.reader_id, a.label, c.label AS case_label"
-                            " FROM assignment a JOIN review_case c ON c.id = a.case_id"
-                            " WHERE a.is_reread = 1")
+    with w.store.unit_of_work("test", write=False) as uow:
+        rereads = [(a, uow.cases.get(a.case_id).label) for a in uow.assignments.rereads()]
     assert rereads, "the default protocol re-reads 10 % of each reader's cases"
     case_labels = {c.label for c in w.trial.list_cases(w.admin)}
     names = {v: k for k, v in w.user_ids.items()}
-    for rr in rereads:
-        assert rr["label"] not in case_labels and rr["label"].startswith("CASE-")
-        session = w.login(names[rr["reader_id"]])
-        assert rr["id"] not in {i.assignment_id for i in w.trial.worklist(session)}
+    for rr, case_label in rereads:
+        assert rr.label not in case_labels and rr.label.startswith("CASE-")
+        session = w.login(names[rr.reader_id])
+        assert rr.id not in {i.assignment_id for i in w.trial.worklist(session)}
         with pytest.raises(BlindingViolation):
-            w.trial.open_case(session, rr["id"])
+            w.trial.open_case(session, rr.id)
     w.clock.advance(28 * DAY + 1)
-    for rr in rereads:
-        session = w.login(names[rr["reader_id"]])
+    for rr, case_label in rereads:
+        session = w.login(names[rr.reader_id])
         items = w.trial.worklist(session)
-        item = next(i for i in items if i.assignment_id == rr["id"])
-        assert item.case_label == rr["label"] != rr["case_label"]
+        item = next(i for i in items if i.assignment_id == rr.id)
+        assert item.case_label == rr.label != case_label
         assert item.status is ReadStatus.NEW
         # It comes after the reader's original read of the same case.
-        original = next(i for i in items if i.case_label == rr["case_label"])
+        original = next(i for i in items if i.case_label == case_label)
         assert item.order_index > original.order_index
-        view = w.trial.open_case(session, rr["id"])
-        assert view.case_label == rr["label"] and view.values == {}
+        view = w.trial.open_case(session, rr.id)
+        assert view.case_label == rr.label and view.values == {}

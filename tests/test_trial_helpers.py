@@ -14,9 +14,9 @@ import pytest
 from adjudication.protocol import default_protocol_path
 from ioreview import auth
 from ioreview.imaging.header import InstanceHeader
-from ioreview.store import Store
+from ioreview.store import TrialStore as Store
 from ioreview.store import dicom_index as di
-from ioreview.trial import Role, Session, Trial
+from ioreview.service import Role, Session, Trial
 
 START = 1_790_000_000.0  # 2026-09-21, epoch seconds
 INSERTION = "20260310"
@@ -104,9 +104,11 @@ class World:
 
 def make_world(tmp_path: Path, *, readers: int = 3, assign: bool = True, seed: int = 11,
                protocol_text: str | None = None, paths: dict[str, str] | None = None,
-               db_name: str = "trial.sqlite") -> World:
+               db_name: str = "trial.sqlite", db: str | None = None) -> World:
+    """`db`: a database URL (PostgreSQL) instead of a SQLite file `db_name` in `tmp_path`."""
     clock = Clock()
-    trial = Trial.open(tmp_path / db_name, clock=clock, label_random=random.Random(5))
+    trial = Trial.open(db or tmp_path / db_name, clock=clock, label_random=random.Random(5),
+                       archive_root=tmp_path / "archive")
     admin = trial.system_session("test")
     world = World(trial, clock, admin)
     if protocol_text is None:

@@ -5,7 +5,7 @@ import pytest
 
 from adjudication.protocol import default_protocol_path
 from ioreview.imaging.header import IDENTIFYING_FIELDS
-from ioreview.trial import (AccountLocked, Annotation, InvalidInput, KeyImage, ReadIncomplete,
+from ioreview.service import (AccountLocked, Annotation, InvalidInput, KeyImage, ReadIncomplete,
                             ReadLocked, ReadStatus, SessionExpired, SignatureRejected)
 from test_trial_helpers import PASSWORDS, complete_values, fast_kdf, make_world  # noqa: F401
 
@@ -255,9 +255,46 @@ def test_progress_reports_reads_and_discordances(tmp_path):
     report = w.trial.progress(w.admin)
     assert report.cases_total == 9 and report.cases_complete == 2
     assert report.open_discordances == 1
-    assert report.discordant_cases == [(labels[0], ("fracture.presence",))]
+    [case] = report.discordant_cases
+    assert (case.case_label, case.fields) == (labels[0], ("fracture.presence",))
+    assert case.evaluated_at.startswith("2026-09-21T")
     per = {p.reader: p for p in report.per_reader}
     assert per["Dr Reader1"].submitted == 2 and per["Dr Reader1"].assigned >= 9
     info = w.trial.info(w.admin)
-    assert info["reads"]["submitted"] == 4 and info["cases"] == 9
-    assert info["protocol"] == "io-site-complications 1.0.0"
+    assert info.reads["submitted"] == 4 and info.cases == 9
+    assert info.protocol == "io-site-complications 1.0.0"
+
+    # An amendment that resolves the disagreement re-evaluates the case, with an audit record;
+    # the earlier evaluation is kept, superseded.
+    w.clock.advance(60)
+    read_id = next(i.read_id for i in w.trial.worklist(s2) if i.case_label == labels[0])
+    w.trial.amend_read(s2, read_id, "second look: no fracture",
+                       {"fracture.presence": "absent", "fracture.confidence": 1,
+                        "fracture.displacement": None}, PASSWORDS["reader2"])
+    report = w.trial.progress(w.admin)
+    assert report.open_discordances == 0 and report.discordant_cases == []
+    evaluations = [r for r in w.store.audit_records("discordance") if r.action == "evaluate"]
+    assert [r.after["cause"] for r in evaluations] == ["locked", "locked", "amended"]
+    assert evaluations[-1].before == {"fields": ["fracture.presence"]}
+    assert evaluations[-1].after["fields"] == []
+
+
+def test_discordance_is_evaluated_once_when_the_last_read_locks(tmp_path):
+    """Progress reads the stored evaluation: it does not change unless a read is amended."""
+    w = make_world(tmp_path, readers=2)
+    s1, s2 = w.login("reader1"), w.login("reader2")
+    items1 = {i.case_label: i for i in w.trial.worklist(s1)}
+    items2 = {i.case_label: i for i in w.trial.worklist(s2)}
+    label = sorted(set(items1) & set(items2))[0]
+    view1 = w.trial.open_case(s1, items1[label].assignment_id)
+    w.trial.save_draft(s1, view1.read_id, complete_values(view1.timepoint))
+    w.trial.submit_read(s1, view1.read_id, PASSWORDS["reader1"])
+    assert w.store.audit_records("discordance") == []  # one read locked: nothing to compare
+    view2 = w.trial.open_case(s2, items2[label].assignment_id)
+    w.trial.save_draft(s2, view2.read_id, complete_values(view2.timepoint, side="right"))
+    w.trial.submit_read(s2, view2.read_id, PASSWORDS["reader2"])
+    [evaluation] = w.store.audit_records("discordance")
+    assert evaluation.after["fields"] == ["side"] and evaluation.after["cause"] == "locked"
+    for _ in range(3):
+        assert [c.fields for c in w.trial.progress(w.admin).discordant_cases] == [("side",)]
+    assert len(w.store.audit_records("discordance")) == 1

@@ -1,6 +1,39 @@
 """The service layer: every use case with the acting user (role and blinding checks, one
-transaction, an audit record, a typed result).  The CLI and the UI both call it."""
+transaction, an audit record, a typed result).  The CLI and the UI both call it through
+`Trial`; the use cases live in one module per group:
+
+accounts (sessions, users, passwords) · protocols · imports (and the DICOM index) · cases ·
+assignments · reading (worklist, drafts, signing, amendments) · tags (the tag browser) ·
+monitoring (progress, discordance, audit verification); `context` holds what they share,
+`signatures` and `discordance` the signable records and persisted discordance.
+"""
 from __future__ import annotations
 
-from ioreview.trial import *  # noqa: F401,F403  (transitional: trial.py is being split here)
-from ioreview.trial import __all__  # noqa: F401
+from adjudication.protocol import InvalidProtocol
+from ioreview.errors import (AccountLocked, AuthenticationFailed, BlindingViolation,
+                             InvalidInput, IoreviewError, NotFound, PermissionDenied,
+                             ReadIncomplete, ReadLocked, SessionExpired, SignatureRejected)
+from ioreview.imaging.deid import TagRow
+
+from .accounts import Accounts
+from .assignments import Assignments
+from .cases import Cases, timepoint_for_days
+from .context import LOCKOUT_S, MAX_FAILED_ATTEMPTS, TOUCH_INTERVAL_S
+from .imports import Imports
+from .monitoring import Monitoring
+from .protocols import Protocols
+from .reading import Reading
+from .tags import Tags
+from .trial import Trial
+from .values import *  # noqa: F403
+from .values import __all__ as _values_all
+
+#: the groups of use cases, each a class whose public methods are use cases exposed on `Trial`
+USE_CASE_GROUPS = (Accounts, Protocols, Imports, Cases, Assignments, Reading, Tags, Monitoring)
+
+__all__ = [
+    *_values_all, "AccountLocked", "AuthenticationFailed", "BlindingViolation", "InvalidInput",
+    "InvalidProtocol", "IoreviewError", "LOCKOUT_S", "MAX_FAILED_ATTEMPTS", "NotFound",
+    "PermissionDenied", "ReadIncomplete", "ReadLocked", "SessionExpired", "SignatureRejected",
+    "TOUCH_INTERVAL_S", "TagRow", "Trial", "USE_CASE_GROUPS", "timepoint_for_days",
+]

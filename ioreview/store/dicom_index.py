@@ -2,13 +2,29 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
 from ioreview.imaging.header import InstanceHeader
 
-from .db import Store, Transaction, utc_now
+from .audit import utc_now
+from .engine import SqlBackend, UnitOfWork
+from .records import ImportFileRow, InstancePath, SeriesRow, StudyRow, UnarchivedInstance
+
+Transaction = UnitOfWork
+Source = Union[SqlBackend, UnitOfWork]
+
+
+@contextmanager
+def _reading(source: Source) -> Iterator[UnitOfWork]:
+    """The given unit of work, or a read-only one on the given store."""
+    if isinstance(source, UnitOfWork):
+        yield source
+    else:
+        with source.unit_of_work("system", write=False) as uow:
+            yield uow
 
 PATIENT_COLS = ("patient_id", "issuer_of_patient_id", "patient_name", "patient_birth_date",
                 "patient_sex")
@@ -87,17 +103,16 @@ class IndexWriter:
         pk = cache.get(key)
         if pk is not None:
             return pk, False
-        row = tx.execute(f"SELECT id FROM {table} WHERE {key_col} = ?", (key,)).fetchone()
-        created = row is None
+        found = tx.scalar(f"SELECT id FROM {table} WHERE {key_col} = ?", (key,))
+        created = found is None
         if created:
             cols = [key_col, *insert]
-            cur = tx.execute(
+            pk = tx.insert(
                 f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                 (key, *insert.values()))
-            pk = int(cur.lastrowid)
             tx.audit("create", label, pk, after={key_col: key, **insert})
         else:
-            pk = int(row[0])
+            pk = int(found)
         cache[key] = pk
         return pk, created
 
@@ -149,14 +164,13 @@ class IndexWriter:
             chunk = uids[i:i + 500]
             q = ("SELECT sop_instance_uid, path FROM instance WHERE sop_instance_uid IN "
                  f"({', '.join('?' * len(chunk))})")
-            found.update(tx.execute(q, chunk).fetchall())
+            found.update(tx.tuples(q, chunk))
         return found
 
 
 def begin_import_run(tx: Transaction, sources: Sequence[str], mode: str) -> int:
-    cur = tx.execute("INSERT INTO import_run (started_at, actor, sources_json, mode)"
-                     " VALUES (?,?,?,?)", (utc_now(), tx.actor, json.dumps(list(sources)), mode))
-    run_id = int(cur.lastrowid)
+    run_id = tx.insert("INSERT INTO import_run (started_at, actor, sources_json, mode)"
+                       " VALUES (?,?,?,?)", (utc_now(), tx.actor, json.dumps(list(sources)), mode))
     tx.audit("start", "import_run", run_id, after={"sources": list(sources), "mode": mode})
     return run_id
 
@@ -176,28 +190,33 @@ def finish_import_run(tx: Transaction, run_id: int, summary: dict[str, Any]) -> 
 
 
 # -- reading ------------------------------------------------------------------------------------
-def counts(store: Store) -> dict[str, int]:
-    return {t: int(store.scalar(f"SELECT COUNT(*) FROM {t}"))
-            for t in ("patient", "study", "series", "instance", "import_run")}
+def counts(source: Source) -> dict[str, int]:
+    with _reading(source) as uow:
+        return {t: int(uow.scalar(f"SELECT COUNT(*) FROM {t}"))
+                for t in ("patient", "study", "series", "instance", "import_run")}
 
 
-def list_studies(store: Store) -> list[dict[str, Any]]:
-    studies = store.query(
-        "SELECT st.id, st.study_instance_uid, st.study_date, st.study_description,"
-        " st.accession_number, p.patient_id, p.patient_name, p.id AS patient_pk,"
-        " (SELECT COUNT(*) FROM series se WHERE se.study_pk = st.id) AS n_series"
-        " FROM study st JOIN patient p ON p.id = st.patient_pk"
-        " ORDER BY p.patient_id, st.study_date, st.id")
-    modalities: dict[int, list[str]] = {}
-    for row in store.query("SELECT DISTINCT study_pk, modality FROM series"
-                           " WHERE modality IS NOT NULL ORDER BY study_pk, modality"):
-        modalities.setdefault(row["study_pk"], []).append(row["modality"])
-    for study in studies:  # aggregated here: GROUP_CONCAT / string_agg are not portable
-        study["modalities"] = ",".join(modalities.get(study["id"], []))
-    return studies
+def list_studies(source: Source) -> list[StudyRow]:
+    with _reading(source) as uow:
+        studies = uow.rows(
+            "SELECT st.id, st.study_instance_uid, st.study_date, st.study_description,"
+            " st.accession_number, p.patient_id, p.patient_name, p.id AS patient_pk,"
+            " (SELECT COUNT(*) FROM series se WHERE se.study_pk = st.id) AS n_series"
+            " FROM study st JOIN patient p ON p.id = st.patient_pk"
+            " ORDER BY p.patient_id, st.study_date, st.id")
+        modalities: dict[int, list[str]] = {}
+        for study_pk, modality in uow.tuples(
+                "SELECT DISTINCT study_pk, modality FROM series WHERE modality IS NOT NULL"
+                " ORDER BY study_pk, modality"):
+            modalities.setdefault(int(study_pk), []).append(modality)
+    # aggregated here: GROUP_CONCAT / string_agg are not portable
+    return [StudyRow(int(r["id"]), r["study_instance_uid"], r["study_date"],
+                     r["study_description"], r["accession_number"], r["patient_id"],
+                     r["patient_name"], int(r["patient_pk"]), int(r["n_series"]),
+                     ",".join(modalities.get(int(r["id"]), []))) for r in studies]
 
 
-def list_series(store: Store, study_pk: int | None = None) -> list[dict[str, Any]]:
+def list_series(source: Source, study_pk: int | None = None) -> list[SeriesRow]:
     sql = ("SELECT se.*, st.study_instance_uid,"
            " (SELECT COUNT(*) FROM instance i WHERE i.series_pk = se.id) AS n_instances,"
            " (SELECT SUM(i.number_of_frames) FROM instance i WHERE i.series_pk = se.id) AS n_frames"
@@ -206,7 +225,14 @@ def list_series(store: Store, study_pk: int | None = None) -> list[dict[str, Any
     if study_pk is not None:
         sql += " WHERE se.study_pk = ?"
         params = (study_pk,)
-    return store.query(sql + " ORDER BY se.study_pk, se.series_number, se.id", params)
+    with _reading(source) as uow:
+        rows = uow.rows(sql + " ORDER BY se.study_pk, se.series_number, se.id", params)
+    return [SeriesRow(int(r["id"]), int(r["study_pk"]), r["series_instance_uid"],
+                      r["study_instance_uid"], r["modality"],
+                      None if r["series_number"] is None else int(r["series_number"]),
+                      r["series_description"], r["series_date"], r["body_part_examined"],
+                      r["laterality"], int(r["n_instances"]), int(r["n_frames"] or 0))
+            for r in rows]
 
 
 def _header_from_row(row: dict[str, Any]) -> InstanceHeader:
@@ -226,43 +252,55 @@ def _header_from_row(row: dict[str, Any]) -> InstanceHeader:
                           series_instance_uid=row["series_instance_uid"], **kw)
 
 
-def series_headers(store: Store, series_pk: int) -> list[InstanceHeader]:
+def series_headers(source: Source, series_pk: int) -> list[InstanceHeader]:
     """All instances of a series as headers (with stored pixel offsets), by instance number."""
-    rows = store.query(
-        "SELECT i.*, se.series_instance_uid, se.modality, se.series_number,"
-        " se.series_description, se.series_date, se.body_part_examined, se.laterality,"
-        " se.frame_of_reference_uid, st.study_instance_uid, st.study_date, st.study_time,"
-        " st.study_id, st.study_description, st.accession_number, st.institution_name,"
-        " st.referring_physician_name, p.patient_id, p.issuer_of_patient_id, p.patient_name,"
-        " p.patient_birth_date, p.patient_sex"
-        " FROM instance i JOIN series se ON se.id = i.series_pk"
-        " JOIN study st ON st.id = se.study_pk JOIN patient p ON p.id = st.patient_pk"
-        " WHERE i.series_pk = ? ORDER BY i.instance_number, i.id", (series_pk,))
+    with _reading(source) as uow:
+        rows = uow.rows(
+            "SELECT i.*, se.series_instance_uid, se.modality, se.series_number,"
+            " se.series_description, se.series_date, se.body_part_examined, se.laterality,"
+            " se.frame_of_reference_uid, st.study_instance_uid, st.study_date, st.study_time,"
+            " st.study_id, st.study_description, st.accession_number, st.institution_name,"
+            " st.referring_physician_name, p.patient_id, p.issuer_of_patient_id, p.patient_name,"
+            " p.patient_birth_date, p.patient_sex"
+            " FROM instance i JOIN series se ON se.id = i.series_pk"
+            " JOIN study st ON st.id = se.study_pk JOIN patient p ON p.id = st.patient_pk"
+            " WHERE i.series_pk = ? ORDER BY i.instance_number, i.id", (series_pk,))
     return [_header_from_row(r) for r in rows]
 
 
-def import_files(store: Store, run_id: int, outcome: str | None = None) -> list[dict[str, Any]]:
+def series_pk_of(source: Source, series_instance_uid: str) -> int | None:
+    with _reading(source) as uow:
+        pk = uow.scalar("SELECT id FROM series WHERE series_instance_uid = ?",
+                        (series_instance_uid,))
+    return None if pk is None else int(pk)
+
+
+def import_files(source: Source, run_id: int, outcome: str | None = None
+                 ) -> list[ImportFileRow]:
     sql = "SELECT path, outcome, reason, sop_instance_uid FROM import_file WHERE import_run = ?"
     params: list[Any] = [run_id]
     if outcome:
         sql += " AND outcome = ?"
         params.append(outcome)
-    return store.query(sql + " ORDER BY id", params)
+    with _reading(source) as uow:
+        return [ImportFileRow(*r) for r in uow.tuples(sql + " ORDER BY id", params)]
 
 
-def instance_paths(store: Store) -> list[dict[str, Any]]:
-    return store.query("SELECT sop_instance_uid, path, sha256, archived FROM instance ORDER BY id")
+def instance_paths(source: Source) -> list[InstancePath]:
+    with _reading(source) as uow:
+        return [InstancePath(u, p, h, bool(a)) for u, p, h, a in uow.tuples(
+            "SELECT sop_instance_uid, path, sha256, archived FROM instance ORDER BY id")]
 
 
-def unarchived_instances(tx: Transaction, series_pks: Sequence[int]) -> list[dict[str, Any]]:
+def unarchived_instances(tx: Transaction, series_pks: Sequence[int]) -> list[UnarchivedInstance]:
     """Instances of these series still referenced where they were imported (not archived)."""
     if not series_pks:
         return []
-    cur = tx.execute(
+    return [UnarchivedInstance(int(i), u, p, h, None if n is None else int(n))
+            for i, u, p, h, n in tx.tuples(
         "SELECT id, sop_instance_uid, path, sha256, file_size FROM instance WHERE archived = 0"
-        f" AND series_pk IN ({', '.join('?' * len(series_pks))}) ORDER BY id", list(series_pks))
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
+        f" AND series_pk IN ({', '.join('?' * len(series_pks))}) ORDER BY id",
+        list(series_pks))]
 
 
 def set_instance_archived(tx: Transaction, instance_pk: int, path: str, sha256: str) -> None:

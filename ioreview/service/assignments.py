@@ -1,0 +1,134 @@
+"""Assignments: each case to `readers_per_case` readers, in a seeded random order per reader,
+with hidden re-reads after a washout (intra-reader agreement)."""
+from __future__ import annotations
+
+import random
+import secrets
+from collections import defaultdict
+from collections.abc import Sequence
+
+from ioreview.errors import InvalidInput
+from ioreview.store import UnitOfWork
+from ioreview.store.records import CaseRecord
+
+from .cases import new_label
+from .context import ADMINS, ServiceContext, iso
+from .values import AssignmentSummary, Role, Session
+
+__all__ = ["Assignments"]
+
+
+class Assignments:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    @staticmethod
+    def _reader_ids(uow: UnitOfWork, readers: Sequence[int] | None) -> list[int]:
+        if readers is None:
+            return [r.id for r in uow.users.list(Role.READER.value) if r.active]
+        ids = list(dict.fromkeys(int(r) for r in readers))
+        for user_id in ids:
+            row = uow.users.get(user_id)
+            if row is None or row.role != Role.READER.value or not row.active:
+                raise InvalidInput(f"User {user_id} is not an active reader; choose readers from "
+                                   "the user list.")
+        return ids
+
+    @staticmethod
+    def _reader_order(cases: Sequence[CaseRecord], rng: random.Random,
+                      by_time: bool) -> list[CaseRecord]:
+        """A reader's randomized order; with priors, subjects are shuffled and each subject's
+        cases are read in time order."""
+        if not by_time:
+            order = list(cases)
+            rng.shuffle(order)
+            return order
+        subjects: dict[str, list[CaseRecord]] = defaultdict(list)
+        for case in cases:
+            subjects[case.subject].append(case)
+        names = sorted(subjects)
+        rng.shuffle(names)
+        return [c for name in names for c in sorted(
+            subjects[name], key=lambda c: (c.days_from_insertion is None,
+                                           c.days_from_insertion or 0, c.id))]
+
+    @staticmethod
+    def _place_rereads(order: list[CaseRecord], fraction: float, rng: random.Random
+                       ) -> list[tuple[CaseRecord, bool]]:
+        """Insert a hidden re-read of a random `fraction` of `order` among the later cases
+        (after its original and in the second half)."""
+        sequence: list[tuple[CaseRecord, bool]] = [(c, False) for c in order]
+        if fraction <= 0 or not order:
+            return sequence
+        n = max(1, round(fraction * len(order)))
+        for case in rng.sample(list(order), min(n, len(order))):
+            original = next(i for i, (c, r) in enumerate(sequence) if c is case and not r)
+            low = max(original + 1, len(sequence) // 2)
+            sequence.insert(rng.randint(low, len(sequence)), (case, True))
+        return sequence
+
+    def generate_assignments(self, session: Session, readers: Sequence[int] | None = None,
+                             seed: int | None = None) -> AssignmentSummary:
+        """Coordinator/admin: assign every case not yet assigned to `readers_per_case` readers
+        (from the active protocol), balancing the load; each reader's new cases follow in a
+        random order drawn from the seed (recorded with the run) and the reader's id; a hidden
+        re-read subset (protocol `rereads.fraction`) gets its own label and becomes available
+        only after `rereads.washout_days`.  Cases already assigned are left alone."""
+        with self.ctx.use_case(session, ADMINS, "generate assignments") as (uow, actor):
+            version_id, protocol = self.ctx.require_active(uow)
+            reader_ids = self._reader_ids(uow, readers)
+            per_case = protocol.readers_per_case
+            if len(reader_ids) < per_case:
+                raise InvalidInput(
+                    f"Protocol {protocol.id} {protocol.version} needs {per_case} readers per case "
+                    f"but only {len(reader_ids)} active reader(s) are available; create more "
+                    "reader accounts first.")
+            seed = secrets.randbelow(2 ** 31) if seed is None else int(seed)
+            assigned = uow.assignments.assigned_case_ids()
+            cases = [c for c in uow.cases.list() if c.id not in assigned]
+            cases.sort(key=lambda c: c.id)
+            usernames = {r: uow.users.get(r).username for r in reader_ids}  # type: ignore[union-attr]
+            if not cases:
+                return AssignmentSummary(seed, 0, 0, {usernames[r]: 0 for r in reader_ids})
+            rng = random.Random(seed)
+            primary = uow.assignments.primary_counts()
+            load = {r: primary.get(r, 0) for r in reader_ids}
+            per_reader: dict[int, list[CaseRecord]] = {r: [] for r in reader_ids}
+            for case in cases:
+                chosen = sorted(reader_ids, key=lambda r: (load[r], rng.random()))[:per_case]
+                for r in chosen:
+                    load[r] += 1
+                    per_reader[r].append(case)
+            run_id = uow.assignments.add_run(seed, version_id, reader_ids, self.ctx.now_iso(),
+                                             actor.audit_name)
+            now = self.ctx.clock()
+            washout_until = now + protocol.rereads.washout_days * 86400.0
+            by_time = protocol.priors.value == "earlier_timepoints"
+            counts: dict[str, int] = {}
+            rows: list[tuple[int, int, int, bool]] = []
+            for r in reader_ids:
+                reader_rng = random.Random(f"{seed}:{r}")
+                order = self._reader_order(per_reader[r], reader_rng, by_time)
+                sequence = self._place_rereads(order, protocol.rereads.fraction, reader_rng)
+                base = uow.assignments.max_order_index(r) + 1
+                rows.extend((case.id, r, base + offset, is_reread)
+                            for offset, (case, is_reread) in enumerate(sequence))
+                counts[usernames[r]] = len(sequence)
+            # Insert in a shuffled order so that row ids say nothing about order or re-reads.
+            rng.shuffle(rows)
+            for case_id, r, order_index, is_reread in rows:
+                label = new_label(self.ctx, uow) if is_reread else None
+                available = washout_until if is_reread else now
+                assignment_id = uow.assignments.add(case_id, r, run_id, order_index, is_reread,
+                                                     label, available)
+                uow.audit("create", "assignment", assignment_id,
+                         after={"case": case_id, "reader": r, "order_index": order_index,
+                                "is_reread": is_reread, "label": label,
+                                "available_from": iso(available)})
+            n_total = len(rows)
+            n_rereads = sum(1 for row in rows if row[3])
+            uow.audit("generate", "assignment_run", run_id,
+                     after={"seed": seed, "readers": reader_ids, "assignments": n_total,
+                            "rereads": n_rereads, "protocol_version": version_id})
+            return AssignmentSummary(seed, n_total, n_rereads, counts)
+

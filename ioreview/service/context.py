@@ -1,0 +1,208 @@
+"""What every use case shares: the store, the clock, the protocol cache, and the guarded entry.
+
+`ServiceContext.use_case(session, roles, action, write=...)` is the one way into the store for
+a use case: it re-reads the session and the caller's role from the database (never trusting the
+`Session` object), refuses a wrong role, and yields one unit of work whose audit records commit
+with it.  Read-only use cases take no write lock; the session's activity time is written at most
+once every `TOUCH_INTERVAL_S`, in its own short transaction when the use case only reads.
+Password hashing (scrypt, ~40 ms) never runs inside a write transaction: use cases verify a
+password between a read-only and a write unit of work (`record_password_attempt`).
+"""
+from __future__ import annotations
+
+import random
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from adjudication.protocol import Protocol, parse_protocol
+from ioreview.auth import token_digest
+from ioreview.errors import (AccountLocked, InvalidInput, IoreviewError, NotFound,
+                             PermissionDenied, SessionExpired)
+from ioreview.store import TrialStore, UnitOfWork
+from ioreview.store.records import UserRecord
+
+from .values import Role, Session
+
+__all__ = ["ADMINS", "Actor", "LOCKOUT_S", "MAX_FAILED_ATTEMPTS", "READERS", "ServiceContext",
+           "TOUCH_INTERVAL_S", "iso", "local_time"]
+
+MAX_FAILED_ATTEMPTS = 5
+LOCKOUT_S = 15 * 60
+#: the session's last-activity time is written at most this often (seconds)
+TOUCH_INTERVAL_S = 5.0
+
+ADMINS = frozenset({Role.COORDINATOR, Role.ADMIN})
+READERS = frozenset({Role.READER})
+
+
+def iso(ts: float) -> str:
+    """Epoch seconds as ISO 8601 UTC with microseconds (how the store keeps times)."""
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="microseconds")
+
+
+def local_time(ts: float) -> str:
+    return datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The caller as the database knows it (never trust the role held by a Session object)."""
+
+    session_id: int
+    user_id: int | None
+    username: str
+    display_name: str
+    role: Role
+
+    @property
+    def audit_name(self) -> str:
+        return self.username
+
+
+class ServiceContext:
+    """The store, the clock and the caches every group of use cases works with."""
+
+    def __init__(self, store: TrialStore, *, idle_timeout_s: float = 900,
+                 clock: Callable[[], float] = time.time,
+                 label_random: random.Random | None = None,
+                 archive_root: str | Path | None = None) -> None:
+        self.store = store
+        self.idle_timeout_s = float(idle_timeout_s)
+        self.clock = clock
+        self.label_random = label_random or secrets.SystemRandom()
+        self._archive_root = None if archive_root is None else Path(archive_root)
+        self._protocols: dict[int, Protocol] = {}
+
+    @property
+    def archive_root(self) -> Path:
+        """The managed, content-addressed archive of case files (configured; beside a SQLite
+        file by default; a PostgreSQL trial needs it set)."""
+        root = self._archive_root or self.store.default_archive_root
+        if root is None:
+            raise InvalidInput(
+                "No archive folder is configured for this database: give one with --archive "
+                "DIR (or IOREVIEW_ARCHIVE); every workstation must see the same folder.")
+        return root
+
+    def now_iso(self) -> str:
+        return iso(self.clock())
+
+    # -- the guarded entry -------------------------------------------------------------------
+    @contextmanager
+    def use_case(self, session: Session, roles: frozenset[Role] | None, action: str, *,
+                 write: bool = True) -> Iterator[tuple[UnitOfWork, Actor]]:
+        """One unit of work as the session's user, after the session and role checks."""
+        stale: int | None = None
+        with self.store.unit_of_work("system", write=write) as uow:
+            actor, stale = self._authorize(uow, session)
+            if stale is not None and write:
+                uow.sessions.touch(stale, self.clock())
+                stale = None
+            uow.actor = actor.audit_name
+            if roles is not None and actor.role not in roles:
+                allowed = " or ".join(sorted(r.value for r in roles))
+                raise PermissionDenied(
+                    f"You cannot {action}: it needs the {allowed} role and you are signed in "
+                    f"as {actor.role.value}.")
+            yield uow, actor
+        if stale is not None:
+            with self.store.unit_of_work(actor.audit_name) as uow:
+                uow.sessions.touch(stale, self.clock())
+
+    def _authorize(self, uow: UnitOfWork, session: Session) -> tuple[Actor, int | None]:
+        """The actor behind `session`, and the session id when its activity time is due to
+        be written."""
+        if not isinstance(session, Session) or not session.token:
+            raise SessionExpired("You are not signed in; log in first.")
+        row = uow.sessions.by_token(token_digest(session.token))
+        if row is None or row.ended_at is not None:
+            raise SessionExpired("Your session has ended; log in again.")
+        now = self.clock()
+        if row.user_id is None:
+            if session.user_id != 0:
+                raise SessionExpired("This session is not valid; log in again.")
+            actor = Actor(row.id, None, f"cli:{row.system_name}",
+                          f"Workstation ({row.system_name})", Role.ADMIN)
+        else:
+            if row.user_id != session.user_id:
+                raise SessionExpired("This session belongs to another user; log in again.")
+            user = uow.users.get(row.user_id)
+            if user is None or not user.active:
+                raise SessionExpired("Your account has been deactivated; ask the coordinator.")
+            if user.locked_until is not None and now < user.locked_until:
+                raise AccountLocked(locked_message(user.username, user.locked_until),
+                                    user.locked_until)
+            if now - row.last_activity > self.idle_timeout_s:
+                minutes = max(1, round(self.idle_timeout_s / 60))
+                raise SessionExpired(
+                    f"The screen locked after {minutes} minute(s) without activity; enter your "
+                    "password to continue. Your saved work is kept.")
+            actor = Actor(row.id, user.id, user.username, user.display_name, Role(user.role))
+        due = now - row.last_activity >= TOUCH_INTERVAL_S or now < row.last_activity
+        return actor, (row.id if due else None)
+
+    # -- passwords ---------------------------------------------------------------------------
+    def record_password_attempt(self, uow: UnitOfWork, user: UserRecord, ok: bool,
+                                failure: Callable[[int], IoreviewError], context: str
+                                ) -> IoreviewError | None:
+        """Record one password check for `user` (lock-out after MAX_FAILED_ATTEMPTS
+        consecutive failures) in a write unit of work; return the exception to raise after
+        the commit, or None.  `user` must be re-read inside `uow`."""
+        now = self.clock()
+        failed = user.failed_logins
+        locked_until = user.locked_until
+        if locked_until is not None and now < locked_until:
+            uow.audit("attempt_while_locked", "user", user.id, after={"context": context})
+            return AccountLocked(locked_message(user.username, locked_until), locked_until)
+        if locked_until is not None:
+            failed = 0
+        if ok:
+            if failed or locked_until is not None:
+                uow.users.update(user.id, failed_logins=0, locked_until=None)
+            return None
+        failed += 1
+        if failed >= MAX_FAILED_ATTEMPTS:
+            until = now + LOCKOUT_S
+            uow.users.update(user.id, failed_logins=failed, locked_until=until)
+            uow.audit("lock", "user", user.id,
+                      after={"failed_attempts": failed, "locked_until": iso(until),
+                             "context": context})
+            return AccountLocked(locked_message(user.username, until), until)
+        uow.users.update(user.id, failed_logins=failed, locked_until=None)
+        uow.audit("password_failed", "user", user.id,
+                  after={"failed_attempts": failed, "context": context})
+        return failure(MAX_FAILED_ATTEMPTS - failed)
+
+    # -- protocols ---------------------------------------------------------------------------
+    def protocol(self, uow: UnitOfWork, version_id: int) -> Protocol:
+        """A parsed protocol version (cached: installed versions never change)."""
+        cached = self._protocols.get(version_id)
+        if cached is None:
+            row = uow.protocols.get(version_id)
+            if row is None or row.text is None:
+                raise NotFound(f"Protocol version {version_id} is not installed.")
+            cached = parse_protocol(row.text, f"{row.source} (version id {version_id})")
+            self._protocols[version_id] = cached
+        return cached
+
+    def active_version(self, uow: UnitOfWork) -> tuple[int, Protocol] | None:
+        row = uow.protocols.find(active=True)
+        return None if row is None else (row.id, self.protocol(uow, row.id))
+
+    def require_active(self, uow: UnitOfWork) -> tuple[int, Protocol]:
+        active = self.active_version(uow)
+        if active is None:
+            raise NotFound("No read protocol is installed; a coordinator installs one first "
+                           "(Protocol > Install, or `ioreview protocol install FILE`).")
+        return active
+
+
+def locked_message(username: str, locked_until: float) -> str:
+    return (f"Too many failed password attempts: the account {username} is locked "
+            f"until {local_time(locked_until)}. Try again then, or ask an "
+            "administrator to reset the password.")

@@ -1,0 +1,88 @@
+"""Electronic signatures of signable records (21 CFR Part 11 style).
+
+A signature binds a signer, a UTC time and a meaning to the SHA-256 of the canonical content of
+one version of an entity.  The content is rebuilt from the domain tables when verifying, so a
+value changed behind the application's back no longer matches its signature.  Read versions
+are signable now; adjudication decisions, panel outcomes and exports register their own
+content builders in `CONTENT_BUILDERS`.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from ioreview.store import UnitOfWork
+from ioreview.store.audit import canonical_json
+from ioreview.store.records import ReadRecord, SignatureRecord
+
+__all__ = ["CONTENT_BUILDERS", "content_sha256", "read_content", "sign", "verify_signatures"]
+
+
+def content_sha256(content: Any) -> str:
+    return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
+
+
+def read_content(uow: UnitOfWork, read: ReadRecord, version: int, signer: str, meaning: str,
+                 signed_at: str) -> dict[str, Any]:
+    """What a reader signs: the read version's values, annotations and key images, with who,
+    when and what the signature means."""
+    return {
+        "read_id": read.id, "assignment_id": read.assignment_id, "version": version,
+        "protocol_version_id": read.protocol_version_id, "signer": signer,
+        "meaning": meaning, "signed_at": signed_at,
+        "values": uow.reads.values(read.id, version),
+        "annotations": [{"version": version, "finding_id": a.finding_id, "kind": a.kind,
+                         "sop_instance_uid": a.sop_instance_uid, "frame": a.frame,
+                         "label": a.label, "points": [list(p) for p in a.points],
+                         "measurements": a.measurements}
+                        for a in uow.reads.annotations(read.id, version)],
+        "key_images": [{"sop_instance_uid": k.sop_instance_uid, "frame": k.frame,
+                        "note": k.note} for k in uow.reads.key_images(read.id, version)],
+    }
+
+
+def _read_content_for(uow: UnitOfWork, signature: SignatureRecord) -> dict[str, Any] | None:
+    read = uow.reads.get(signature.entity_id)
+    if read is None:
+        return None
+    return read_content(uow, read, signature.version, signature.signer, signature.meaning,
+                        signature.signed_at)
+
+
+#: entity kind -> rebuilds the signed content of a signature (None: the entity is gone)
+CONTENT_BUILDERS: dict[str, Callable[[UnitOfWork, SignatureRecord], dict[str, Any] | None]] = {
+    "read": _read_content_for,
+}
+
+
+def sign(uow: UnitOfWork, entity_kind: str, entity_id: int, version: int, signer_id: int,
+         signed_at: str, meaning: str, content: Any) -> SignatureRecord:
+    """Record a signature of `content` (already built by the entity's content builder) and
+    audit it; returns the stored record."""
+    sha = content_sha256(content)
+    signature_id = uow.signatures.add(entity_kind, entity_id, version, signer_id, signed_at,
+                                      meaning, sha)
+    uow.audit("sign", "signature", signature_id,
+              after={entity_kind: entity_id, "version": version, "meaning": meaning,
+                     "content_sha256": sha})
+    return next(s for s in uow.signatures.of(entity_kind, entity_id) if s.id == signature_id)
+
+
+def verify_signatures(uow: UnitOfWork) -> list[str]:
+    """Re-check every signature against the content it signed; one problem per mismatch."""
+    problems = []
+    for s in uow.signatures.all():
+        builder = CONTENT_BUILDERS.get(s.entity_kind)
+        if builder is None:
+            problems.append(f"signature {s.id}: unknown signed entity kind {s.entity_kind!r}")
+            continue
+        content = builder(uow, s)
+        if content is None:
+            problems.append(f"signature {s.id}: the signed {s.entity_kind} {s.entity_id} is "
+                            "missing")
+        elif content_sha256(content) != s.content_sha256:
+            problems.append(f"signature {s.id} ({s.entity_kind} {s.entity_id} version "
+                            f"{s.version}, signed by {s.signer} at {s.signed_at}): the content "
+                            "no longer matches what was signed")
+    return problems

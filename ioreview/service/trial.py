@@ -1,0 +1,118 @@
+"""`Trial`: one trial database and all its use cases, the entry point the CLI and the UI hold.
+
+A thin facade: each use case lives in the module of its group (accounts, protocols, imports,
+cases, assignments, reading, tags, monitoring) over one shared `ServiceContext`; `Trial`
+exposes them under one typed object so callers need not know the grouping.
+"""
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ioreview.store import TrialStore, open_store
+
+from .accounts import Accounts
+from .assignments import Assignments
+from .cases import Cases
+from .context import ServiceContext
+from .discordance import backfill
+from .imports import Imports
+from .monitoring import Monitoring
+from .protocols import Protocols
+from .reading import Reading
+from .tags import Tags
+
+__all__ = ["Trial"]
+
+
+class Trial:
+    """One trial database and its use cases.  Open with `Trial.open(db)`.
+
+    `clock` returns epoch seconds (inject one in tests); `label_random` draws the pseudonymous
+    case labels (a `secrets.SystemRandom` unless given); `archive_root` is the folder of the
+    content-addressed case archive (beside a SQLite file unless given; required for a
+    PostgreSQL database, shared by every workstation).
+    """
+
+    def __init__(self, store: TrialStore, *, idle_timeout_s: float = 900,
+                 clock: Callable[[], float] = time.time,
+                 label_random: random.Random | None = None,
+                 archive_root: str | Path | None = None) -> None:
+        self.ctx = ServiceContext(store, idle_timeout_s=idle_timeout_s, clock=clock,
+                                  label_random=label_random, archive_root=archive_root)
+        self.accounts = Accounts(self.ctx)
+        self.protocols = Protocols(self.ctx)
+        self.imports = Imports(self.ctx)
+        self.cases = Cases(self.ctx)
+        self.assignments = Assignments(self.ctx)
+        self.reading = Reading(self.ctx)
+        self.tags = Tags(self.ctx)
+        self.monitoring = Monitoring(self.ctx)
+        # accounts and sessions
+        self.login = self.accounts.login
+        self.system_session = self.accounts.system_session
+        self.check_session = self.accounts.check_session
+        self.unlock = self.accounts.unlock
+        self.logout = self.accounts.logout
+        self.create_user = self.accounts.create_user
+        self.list_users = self.accounts.list_users
+        self.set_user_active = self.accounts.set_user_active
+        self.reset_password = self.accounts.reset_password
+        self.change_password = self.accounts.change_password
+        # protocols
+        self.install_protocol = self.protocols.install_protocol
+        self.active_protocol = self.protocols.active_protocol
+        self.protocol_versions = self.protocols.protocol_versions
+        # import and the index
+        self.import_studies = self.imports.import_studies
+        self.info = self.imports.info
+        self.list_studies = self.imports.list_studies
+        self.list_series = self.imports.list_series
+        # cases and assignments
+        self.create_case = self.cases.create_case
+        self.build_cases_from_studies = self.cases.build_cases_from_studies
+        self.list_cases = self.cases.list_cases
+        self.generate_assignments = self.assignments.generate_assignments
+        # reading and signing
+        self.worklist = self.reading.worklist
+        self.open_case = self.reading.open_case
+        self.save_draft = self.reading.save_draft
+        self.validate_read = self.reading.validate_read
+        self.submit_read = self.reading.submit_read
+        self.amend_read = self.reading.amend_read
+        self.read_history = self.reading.read_history
+        # tags and oversight
+        self.tags_for_display = self.tags.tags_for_display
+        self.progress = self.monitoring.progress
+        self.verify_audit_trail = self.monitoring.verify_audit_trail
+
+    @classmethod
+    def open(cls, db: str | Path, *, idle_timeout_s: float = 900,
+             clock: Callable[[], float] = time.time,
+             label_random: random.Random | None = None,
+             archive_root: str | Path | None = None) -> Trial:
+        """Open (creating and migrating if needed) the trial database `db`: a SQLite file path
+        or a `postgresql://` URL."""
+        trial = cls(open_store(db), idle_timeout_s=idle_timeout_s, clock=clock,
+                    label_random=label_random, archive_root=archive_root)
+        backfill(trial.ctx)
+        return trial
+
+    @property
+    def store(self) -> TrialStore:
+        return self.ctx.store
+
+    @property
+    def idle_timeout_s(self) -> float:
+        return self.ctx.idle_timeout_s
+
+    @property
+    def archive_dir(self) -> Path:
+        """The managed, content-addressed archive of case files."""
+        return self.ctx.archive_root
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.ctx.store.close()

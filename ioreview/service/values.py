@@ -1,0 +1,280 @@
+"""Values that cross the service boundary: roles, statuses and the frozen results of use cases.
+
+Roles and read statuses are defined here once; the UI and the CLI use these enums.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from ioreview.imaging.header import InstanceHeader
+from ioreview.store.records import SeriesRow as SeriesInfo
+from ioreview.store.records import StudyRow as StudyInfo
+
+if TYPE_CHECKING:
+    from adjudication.protocol import Protocol
+
+__all__ = [
+    "AMENDMENT_MEANING", "ANNOTATION_KINDS", "Annotation", "AssignmentSummary", "AuditReport",
+    "CaseInfo", "CaseView", "DEFAULT_TIMEPOINTS", "DiscordantCase",
+    "KeyImage", "PriorView", "ProgressReport", "ProtocolVersionInfo", "ReadState", "ReadStatus",
+    "ReadVersion", "ReaderProgress", "Role", "SIGNATURE_MEANING", "SeriesView", "SeriesInfo",
+    "Session", "SignatureInfo", "StudyInfo", "TrialInfo", "UNSCHEDULED", "UserInfo",
+    "WorklistItem",
+]
+
+SIGNATURE_MEANING = "I confirm this read"
+AMENDMENT_MEANING = "I confirm this amended read"
+DEFAULT_TIMEPOINTS = ("baseline", "post-insertion", "post-removal", "follow-up")
+UNSCHEDULED = "unscheduled"
+ANNOTATION_KINDS = frozenset(
+    {"arrow", "length", "angle", "ellipse", "polygon", "freehand", "point", "region"})
+
+
+class Role(str, Enum):
+    READER = "reader"
+    ADJUDICATOR = "adjudicator"
+    COMMITTEE = "committee"
+    COORDINATOR = "coordinator"
+    ADMIN = "admin"
+
+
+class ReadStatus(str, Enum):
+    """Status of a read; a submitted read is signed and locked (amendments add versions)."""
+
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+
+
+
+    @property
+    def is_locked(self) -> bool:
+        return self is ReadStatus.SUBMITTED
+
+
+@dataclass(frozen=True)
+class Session:
+    """A logged-in user; the token is the credential, the other fields are for display only
+    (the service always re-reads the role from the database)."""
+
+    user_id: int
+    username: str
+    display_name: str
+    role: Role
+    token: str
+    started_at: float
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    active: bool
+    locked_until: float | None
+    failed_logins: int
+
+
+@dataclass(frozen=True)
+class ProtocolVersionInfo:
+    id: int
+    protocol_id: str
+    version: str
+    sha256: str
+    installed_at: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class CaseInfo:
+    """A case as the coordinator sees it (the subject is identifying: never shown to readers)."""
+
+    id: int
+    label: str
+    subject: str
+    timepoint: str
+    days_from_insertion: int | None
+    n_series: int
+
+
+@dataclass(frozen=True)
+class AssignmentSummary:
+    seed: int
+    n_assignments: int
+    n_rereads: int
+    per_reader: dict[str, int]
+
+
+@dataclass(frozen=True)
+class WorklistItem:
+    assignment_id: int
+    read_id: int | None
+    case_label: str
+    timepoint: str
+    days_from_insertion: int | None
+    status: ReadStatus
+    order_index: int
+
+
+@dataclass(frozen=True)
+class SeriesView:
+    """A series as a reader may see it: identifying fields and calendar dates blanked."""
+
+    series_pk: int
+    modality: str
+    description: str
+    n_instances: int
+    n_frames: int
+    headers: tuple[InstanceHeader, ...]
+
+
+@dataclass(frozen=True)
+class PriorView:
+    """An earlier timepoint of the same subject, shown for comparison (blinded)."""
+
+    case_label: str
+    timepoint: str
+    days_from_insertion: int | None
+    series: tuple[SeriesView, ...]
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """A shape on one frame of one instance; points are (row, col) in image pixels."""
+
+    id: int | None
+    finding_id: str | None
+    kind: str
+    sop_instance_uid: str
+    frame: int
+    points: tuple[tuple[float, float], ...]
+    measurements: dict[str, float] = field(default_factory=dict)
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class KeyImage:
+    sop_instance_uid: str
+    frame: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """Everything a reader needs to read one assigned case, already blinded."""
+
+    assignment_id: int
+    read_id: int
+    case_label: str
+    timepoint: str
+    days_from_insertion: int | None
+    series: tuple[SeriesView, ...]
+    priors: tuple[PriorView, ...]
+    protocol: Protocol
+    protocol_version_id: int
+    values: dict[str, Any]
+    annotations: tuple[Annotation, ...]
+    key_images: tuple[KeyImage, ...]
+    status: ReadStatus
+    elapsed_s: float
+    version: int = 1
+    #: non-empty when a newer protocol version is active than the one this read uses
+    protocol_notice: str = ""
+
+
+@dataclass(frozen=True)
+class ReadState:
+    """What an autosave returns: enough to update a status bar."""
+
+    read_id: int
+    status: ReadStatus
+    version: int
+    saved_at: str
+    elapsed_s: float
+    n_values: int
+    n_annotations: int
+    n_key_images: int
+
+
+@dataclass(frozen=True)
+class SignatureInfo:
+    id: int
+    read_id: int
+    signer: str
+    signed_at: str
+    meaning: str
+    content_sha256: str
+    version: int = 1
+
+
+@dataclass(frozen=True)
+class ReadVersion:
+    """One version of a read: the first signed one, then one per amendment."""
+
+    version: int
+    status: ReadStatus
+    values: dict[str, Any]
+    annotations: tuple[Annotation, ...]
+    key_images: tuple[KeyImage, ...]
+    signature: SignatureInfo | None
+    amendment_reason: str | None
+    amended_at: str | None
+
+
+class ReaderProgress(NamedTuple):
+    reader: str
+    assigned: int
+    submitted: int
+    in_progress: int
+
+
+class DiscordantCase(NamedTuple):
+    case_label: str
+    fields: tuple[str, ...]
+    #: when the case's locked reads were last evaluated (UTC ISO time)
+    evaluated_at: str = ""
+
+
+@dataclass(frozen=True)
+class ProgressReport:
+    per_reader: list[ReaderProgress]
+    cases_total: int
+    cases_complete: int
+    open_discordances: int
+    discordant_cases: list[DiscordantCase]
+
+
+
+@dataclass(frozen=True)
+class TrialInfo:
+    """What a trial database holds (`ioreview info`)."""
+
+    patients: int
+    studies: int
+    series: int
+    instances: int
+    users: int
+    cases: int
+    assignments: int
+    reads: dict[str, int]
+    protocol: str | None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {"patients": self.patients, "studies": self.studies, "series": self.series,
+                "instances": self.instances, "users": self.users, "cases": self.cases,
+                "assignments": self.assignments, "reads": dict(self.reads),
+                "protocol": self.protocol}
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    n_records: int
+    problems: tuple[str, ...]
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+

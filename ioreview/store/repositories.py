@@ -1,0 +1,622 @@
+"""The repositories of a unit of work: portable SQL returning typed records.
+
+Both backends run these statements (`?` placeholders, `RETURNING id`, no dialect functions);
+the service layer decides who may call what, nothing here checks roles.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .records import (AmendmentRecord, AnnotationRecord, AssignmentRecord, CaseRecord,
+                      DiscordanceEvaluation, DiscordantField, InstanceLocation, KeyImageRecord,
+                      PrimaryRead, ProtocolVersionRecord, ReadRecord, ReaderAssignment,
+                      ReaderProgressRow, SeriesSummary, SessionRecord, SignatureRecord,
+                      StudyForCases, TrialCounts, UserRecord, WorklistRow)
+
+if TYPE_CHECKING:
+    from .engine import UnitOfWork
+
+__all__ = [
+    "AssignmentRepository", "CaseRepository", "DicomRepository", "DiscordanceRepository",
+    "ProtocolRepository", "ReadRepository", "SessionRepository", "SignatureRepository",
+    "UserRepository",
+]
+
+
+def _placeholders(values: Sequence[Any]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+class _Repository:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+
+    def _update(self, table: str, allowed: Sequence[str], row_id: int,
+                changes: Mapping[str, Any]) -> None:
+        unknown = set(changes) - set(allowed)
+        if unknown:
+            raise ValueError(f"cannot update {table} columns {sorted(unknown)}")
+        if changes:
+            sets = ", ".join(f"{c} = ?" for c in changes)
+            self.uow.execute(f"UPDATE {table} SET {sets} WHERE id = ?",
+                             (*changes.values(), row_id))
+
+
+# -- users and sessions -----------------------------------------------------------------------
+_USER_COLUMNS = ("display_name", "role", "active", "failed_logins", "locked_until",
+                 "password_hash", "password_changed_at")
+
+
+def _user(r: Mapping[str, Any]) -> UserRecord:
+    return UserRecord(int(r["id"]), r["username"], r["display_name"], r["role"],
+                      r["password_hash"], bool(r["active"]), int(r["failed_logins"]),
+                      _opt_float(r["locked_until"]), r["created_at"], r["password_changed_at"])
+
+
+class UserRepository(_Repository):
+    def add(self, username: str, display_name: str, role: str, password_hash: str,
+            at: str) -> int:
+        return self.uow.insert(
+            "INSERT INTO app_user (username, display_name, role, password_hash, active,"
+            " failed_logins, created_at, password_changed_at) VALUES (?,?,?,?,1,0,?,?)",
+            (username, display_name, role, password_hash, at, at))
+
+    def get(self, user_id: int | None) -> UserRecord | None:
+        if user_id is None:
+            return None
+        r = self.uow.row("SELECT * FROM app_user WHERE id = ?", (int(user_id),))
+        return None if r is None else _user(r)
+
+    def find(self, username: str) -> UserRecord | None:
+        r = self.uow.row("SELECT * FROM app_user WHERE username = ?", (username,))
+        return None if r is None else _user(r)
+
+    def list(self, role: str | None = None) -> list[UserRecord]:
+        if role is None:
+            return [_user(r) for r in self.uow.rows("SELECT * FROM app_user ORDER BY id")]
+        return [_user(r) for r in self.uow.rows(
+            "SELECT * FROM app_user WHERE role = ? ORDER BY id", (role,))]
+
+    def update(self, user_id: int, **changes: Any) -> None:
+        if "active" in changes:
+            changes["active"] = int(bool(changes["active"]))
+        self._update("app_user", _USER_COLUMNS, user_id, changes)
+
+    def count(self) -> int:
+        return int(self.uow.scalar("SELECT COUNT(*) FROM app_user"))
+
+
+def _session(r: Mapping[str, Any]) -> SessionRecord:
+    return SessionRecord(int(r["id"]), _opt_int(r["user_id"]), r["system_name"],
+                         float(r["started_at"]), float(r["last_activity"]),
+                         _opt_float(r["ended_at"]))
+
+
+class SessionRepository(_Repository):
+    def add(self, token_sha256: str, user_id: int | None, system_name: str | None,
+            now: float) -> int:
+        return self.uow.insert(
+            "INSERT INTO user_session (token_sha256, user_id, system_name, started_at,"
+            " last_activity) VALUES (?,?,?,?,?)", (token_sha256, user_id, system_name, now, now))
+
+    def by_token(self, token_sha256: str) -> SessionRecord | None:
+        r = self.uow.row("SELECT * FROM user_session WHERE token_sha256 = ?", (token_sha256,))
+        return None if r is None else _session(r)
+
+    def touch(self, session_id: int, now: float) -> None:
+        self.uow.execute("UPDATE user_session SET last_activity = ? WHERE id = ?",
+                         (now, session_id))
+
+    def end(self, session_id: int, now: float) -> None:
+        self.uow.execute("UPDATE user_session SET ended_at = ? WHERE id = ?", (now, session_id))
+
+
+# -- protocol versions ------------------------------------------------------------------------
+_PV_LIST = ("id, protocol_id, version, title, source, sha256, installed_at, installed_by,"
+            " active")
+
+
+def _pv(r: Mapping[str, Any]) -> ProtocolVersionRecord:
+    return ProtocolVersionRecord(int(r["id"]), r["protocol_id"], r["version"], r["title"],
+                                 r["source"], r["sha256"], r["installed_at"], r["installed_by"],
+                                 bool(r["active"]), r.get("text"))
+
+
+class ProtocolRepository(_Repository):
+    def add(self, protocol_id: str, version: str, title: str, source: str, text: str,
+            sha256: str, at: str, by: str) -> int:
+        return self.uow.insert(
+            "INSERT INTO protocol_version (protocol_id, version, title, source, text, sha256,"
+            " installed_at, installed_by, active) VALUES (?,?,?,?,?,?,?,?,0)",
+            (protocol_id, version, title, source, text, sha256, at, by))
+
+    def get(self, version_id: int) -> ProtocolVersionRecord | None:
+        r = self.uow.row("SELECT * FROM protocol_version WHERE id = ?", (int(version_id),))
+        return None if r is None else _pv(r)
+
+    def find(self, *, sha256: str | None = None, protocol_id: str | None = None,
+             version: str | None = None, active: bool | None = None
+             ) -> ProtocolVersionRecord | None:
+        """The protocol version matching the given criteria (the newest when several do),
+        without its text (use `get` for the text)."""
+        where, params = [], []
+        for column, value in (("sha256", sha256), ("protocol_id", protocol_id),
+                              ("version", version)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if active is not None:
+            where.append("active = ?")
+            params.append(int(active))
+        sql = f"SELECT {_PV_LIST} FROM protocol_version"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        r = self.uow.row(sql + " ORDER BY id DESC LIMIT 1", params)
+        return None if r is None else _pv(r)
+
+    def list(self) -> list[ProtocolVersionRecord]:
+        return [_pv(r) for r in self.uow.rows(
+            f"SELECT {_PV_LIST} FROM protocol_version ORDER BY id")]
+
+    def activate(self, version_id: int) -> None:
+        self.uow.execute("UPDATE protocol_version SET active = CASE WHEN id = ? THEN 1 ELSE 0"
+                         " END", (version_id,))
+
+
+# -- cases ------------------------------------------------------------------------------------
+_CASE_SELECT = ("SELECT c.*, (SELECT COUNT(*) FROM case_series cs WHERE cs.case_id = c.id)"
+                " AS n_series FROM review_case c")
+
+
+def _case(r: Mapping[str, Any]) -> CaseRecord:
+    return CaseRecord(int(r["id"]), r["label"], r["subject"], r["timepoint"],
+                      _opt_int(r["days_from_insertion"]), _opt_int(r["study_pk"]),
+                      r["created_at"], int(r.get("n_series") or 0))
+
+
+class CaseRepository(_Repository):
+    def label_taken(self, label: str) -> bool:
+        """True when `label` is used by a case or by a re-read assignment."""
+        return self.uow.scalar(
+            "SELECT 1 FROM review_case WHERE label = ? UNION ALL"
+            " SELECT 1 FROM assignment WHERE label = ?", (label, label)) is not None
+
+    def add(self, label: str, subject: str, timepoint: str, days_from_insertion: int | None,
+            study_pk: int | None, at: str, series_pks: Iterable[int]) -> int:
+        case_id = self.uow.insert(
+            "INSERT INTO review_case (label, subject, timepoint, days_from_insertion, study_pk,"
+            " created_at) VALUES (?,?,?,?,?,?)",
+            (label, subject, timepoint, days_from_insertion, study_pk, at))
+        self.uow.executemany("INSERT INTO case_series (case_id, series_pk) VALUES (?,?)",
+                             [(case_id, pk) for pk in series_pks])
+        return case_id
+
+    def get(self, case_id: int) -> CaseRecord | None:
+        r = self.uow.row(_CASE_SELECT + " WHERE c.id = ?", (int(case_id),))
+        return None if r is None else _case(r)
+
+    def list(self) -> list[CaseRecord]:
+        return [_case(r) for r in self.uow.rows(
+            _CASE_SELECT + " ORDER BY c.subject, c.days_from_insertion, c.id")]
+
+    def count(self) -> int:
+        return int(self.uow.scalar("SELECT COUNT(*) FROM review_case"))
+
+    def of_subject(self, subject: str) -> list[CaseRecord]:
+        return [_case(r) for r in self.uow.rows(
+            _CASE_SELECT + " WHERE c.subject = ? ORDER BY c.days_from_insertion, c.id",
+            (subject,))]
+
+    def series_pks(self, case_id: int) -> list[int]:
+        return [int(r[0]) for r in self.uow.tuples(
+            "SELECT cs.series_pk FROM case_series cs JOIN series se ON se.id = cs.series_pk"
+            " WHERE cs.case_id = ? ORDER BY se.series_number, se.id", (case_id,))]
+
+    def series_in_cases(self, series_pks: Sequence[int]) -> dict[int, int]:
+        """series pk -> case id for those of `series_pks` already in a case."""
+        if not series_pks:
+            return {}
+        return {int(s): int(c) for s, c in self.uow.tuples(
+            f"SELECT series_pk, case_id FROM case_series WHERE series_pk IN"
+            f" ({_placeholders(series_pks)})", tuple(series_pks))}
+
+    def studies_for_cases(self) -> list[StudyForCases]:
+        """Every study with its patient key/id and whether any of its series is in a case."""
+        return [StudyForCases(int(r["study_pk"]), r["study_date"], r["patient_key"],
+                              r["patient_id"], bool(r["in_case"])) for r in self.uow.rows(
+            "SELECT st.id AS study_pk, st.study_date, p.patient_key, p.patient_id,"
+            " EXISTS (SELECT 1 FROM case_series cs JOIN series se ON se.id = cs.series_pk"
+            "         WHERE se.study_pk = st.id) AS in_case"
+            " FROM study st JOIN patient p ON p.id = st.patient_pk"
+            " ORDER BY p.patient_key, st.study_date, st.id")]
+
+    def study_case_labels(self) -> dict[int, str]:
+        """study pk -> label of the case holding (some of) its series."""
+        return {int(s): label for s, label in self.uow.tuples(
+            "SELECT se.study_pk, MIN(c.label) FROM case_series cs JOIN series se"
+            " ON se.id = cs.series_pk JOIN review_case c ON c.id = cs.case_id"
+            " GROUP BY se.study_pk")}
+
+
+# -- assignments ------------------------------------------------------------------------------
+_ASSIGNMENT_SELECT = ("SELECT a.*, COALESCE(a.label, c.label) AS display_label"
+                      " FROM assignment a JOIN review_case c ON c.id = a.case_id")
+
+
+def _assignment(r: Mapping[str, Any]) -> AssignmentRecord:
+    return AssignmentRecord(int(r["id"]), int(r["case_id"]), int(r["reader_id"]),
+                            int(r["run_id"]), r["label"], int(r["order_index"]),
+                            bool(r["is_reread"]), float(r["available_from"]),
+                            r["display_label"])
+
+
+class AssignmentRepository(_Repository):
+    def add_run(self, seed: int, protocol_version_id: int | None, reader_ids: Sequence[int],
+                at: str, by: str) -> int:
+        return self.uow.insert(
+            "INSERT INTO assignment_run (seed, protocol_version_id, readers_json, created_at,"
+            " created_by) VALUES (?,?,?,?,?)",
+            (seed, protocol_version_id, json.dumps(list(reader_ids)), at, by))
+
+    def add(self, case_id: int, reader_id: int, run_id: int, order_index: int,
+            is_reread: bool, label: str | None, available_from: float) -> int:
+        return self.uow.insert(
+            "INSERT INTO assignment (case_id, reader_id, run_id, label, order_index, is_reread,"
+            " available_from) VALUES (?,?,?,?,?,?,?)",
+            (case_id, reader_id, run_id, label, order_index, int(is_reread), available_from))
+
+    def get(self, assignment_id: int) -> AssignmentRecord | None:
+        r = self.uow.row(_ASSIGNMENT_SELECT + " WHERE a.id = ?", (int(assignment_id),))
+        return None if r is None else _assignment(r)
+
+    def of_case(self, case_id: int) -> list[AssignmentRecord]:
+        return [_assignment(r) for r in self.uow.rows(
+            _ASSIGNMENT_SELECT + " WHERE a.case_id = ? ORDER BY a.id", (case_id,))]
+
+    def of_reader(self, reader_id: int) -> list[AssignmentRecord]:
+        """All of a reader's assignments (available or not), in their order."""
+        return [_assignment(r) for r in self.uow.rows(
+            _ASSIGNMENT_SELECT + " WHERE a.reader_id = ? ORDER BY a.order_index, a.id",
+            (reader_id,))]
+
+    def rereads(self) -> list[AssignmentRecord]:
+        return [_assignment(r) for r in self.uow.rows(
+            _ASSIGNMENT_SELECT + " WHERE a.is_reread = 1 ORDER BY a.id")]
+
+    def count(self) -> int:
+        return int(self.uow.scalar("SELECT COUNT(*) FROM assignment"))
+
+    def assigned_case_ids(self) -> set[int]:
+        return {int(r[0]) for r in self.uow.tuples(
+            "SELECT DISTINCT case_id FROM assignment WHERE is_reread = 0")}
+
+    def primary_counts(self) -> dict[int, int]:
+        return {int(r): int(n) for r, n in self.uow.tuples(
+            "SELECT reader_id, COUNT(*) FROM assignment WHERE is_reread = 0"
+            " GROUP BY reader_id")}
+
+    def max_order_index(self, reader_id: int) -> int:
+        value = self.uow.scalar("SELECT MAX(order_index) FROM assignment WHERE reader_id = ?",
+                                (reader_id,))
+        return -1 if value is None else int(value)
+
+    def worklist(self, reader_id: int, now: float) -> list[WorklistRow]:
+        """A reader's assignments available at `now`, in their order, with the read if any."""
+        return [WorklistRow(int(r["assignment_id"]), _opt_int(r["read_id"]), r["label"],
+                            r["timepoint"], _opt_int(r["days_from_insertion"]), r["status"],
+                            int(r["order_index"])) for r in self.uow.rows(
+            "SELECT a.id AS assignment_id, r.id AS read_id, COALESCE(a.label, c.label) AS label,"
+            " c.timepoint, c.days_from_insertion, r.status, a.order_index"
+            " FROM assignment a JOIN review_case c ON c.id = a.case_id"
+            " LEFT JOIN review_read r ON r.assignment_id = a.id"
+            " WHERE a.reader_id = ? AND a.available_from <= ?"
+            " ORDER BY a.order_index, a.id", (reader_id, now))]
+
+    def available_to_reader(self, reader_id: int, now: float) -> list[ReaderAssignment]:
+        """A reader's available assignments with case subject/days and the read's protocol."""
+        return [ReaderAssignment(int(r["id"]), int(r["case_id"]), r["subject"],
+                                 _opt_int(r["days_from_insertion"]),
+                                 _opt_int(r["protocol_version_id"])) for r in self.uow.rows(
+            "SELECT a.id, a.case_id, c.subject, c.days_from_insertion, r.protocol_version_id"
+            " FROM assignment a JOIN review_case c ON c.id = a.case_id"
+            " LEFT JOIN review_read r ON r.assignment_id = a.id"
+            " WHERE a.reader_id = ? AND a.available_from <= ?", (reader_id, now))]
+
+    def reader_progress(self) -> list[ReaderProgressRow]:
+        """Per reader with assignments: assigned, submitted and in-progress counts."""
+        return [ReaderProgressRow(int(r["id"]), r["display_name"], int(r["assigned"]),
+                                  int(r["submitted"] or 0), int(r["in_progress"] or 0))
+                for r in self.uow.rows(
+            "SELECT u.id, u.display_name, COUNT(a.id) AS assigned,"
+            " SUM(CASE WHEN r.status = 'submitted' THEN 1 ELSE 0 END) AS submitted,"
+            " SUM(CASE WHEN r.status = 'in_progress' THEN 1 ELSE 0 END) AS in_progress"
+            " FROM app_user u JOIN assignment a ON a.reader_id = u.id"
+            " LEFT JOIN review_read r ON r.assignment_id = a.id"
+            " GROUP BY u.id, u.display_name ORDER BY u.display_name, u.id")]
+
+    def primary_reads(self, case_id: int | None = None) -> list[PrimaryRead]:
+        """Primary (not re-read) assignments with their case and read (if any)."""
+        sql = ("SELECT a.id AS assignment_id, a.case_id, c.label, a.reader_id, r.id AS read_id,"
+               " r.status, r.version, r.protocol_version_id"
+               " FROM assignment a JOIN review_case c ON c.id = a.case_id"
+               " LEFT JOIN review_read r ON r.assignment_id = a.id WHERE a.is_reread = 0")
+        params: tuple[Any, ...] = ()
+        if case_id is not None:
+            sql += " AND a.case_id = ?"
+            params = (case_id,)
+        return [PrimaryRead(int(r["assignment_id"]), int(r["case_id"]), r["label"],
+                            int(r["reader_id"]), _opt_int(r["read_id"]), r["status"],
+                            _opt_int(r["version"]), _opt_int(r["protocol_version_id"]))
+                for r in self.uow.rows(sql + " ORDER BY a.case_id, a.id", params)]
+
+    def status_counts(self) -> dict[str, int]:
+        """Assignments by read status ("new" when no read was started)."""
+        return {s: int(n) for s, n in self.uow.tuples(
+            "SELECT COALESCE(r.status, 'new'), COUNT(*) FROM assignment a"
+            " LEFT JOIN review_read r ON r.assignment_id = a.id"
+            " GROUP BY COALESCE(r.status, 'new')")}
+
+
+# -- reads ------------------------------------------------------------------------------------
+_READ_COLUMNS = ("status", "version", "updated_at", "submitted_at", "active_seconds")
+_READ_SELECT = ("SELECT r.*, a.reader_id, a.case_id, a.available_from, a.is_reread,"
+                " COALESCE(a.label, c.label) AS display_label"
+                " FROM review_read r JOIN assignment a ON a.id = r.assignment_id"
+                " JOIN review_case c ON c.id = a.case_id")
+
+
+def _read(r: Mapping[str, Any]) -> ReadRecord:
+    return ReadRecord(int(r["id"]), int(r["assignment_id"]), int(r["protocol_version_id"]),
+                      r["status"], int(r["version"]), r["started_at"], r["updated_at"],
+                      r["submitted_at"], float(r["active_seconds"]), int(r["reader_id"]),
+                      int(r["case_id"]), float(r["available_from"]), bool(r["is_reread"]),
+                      r["display_label"])
+
+
+def _annotation(r: Mapping[str, Any]) -> AnnotationRecord:
+    return AnnotationRecord(int(r["id"]), r["finding_id"], r["kind"], r["sop_instance_uid"],
+                            int(r["frame"]),
+                            tuple((float(p[0]), float(p[1])) for p in json.loads(r["points_json"])),
+                            dict(json.loads(r["measurements_json"])), r["label"])
+
+
+class ReadRepository(_Repository):
+    def add(self, assignment_id: int, protocol_version_id: int, status: str, at: str) -> int:
+        return self.uow.insert(
+            "INSERT INTO review_read (assignment_id, protocol_version_id, status, version,"
+            " started_at, updated_at, active_seconds) VALUES (?,?,?,1,?,?,0)",
+            (assignment_id, protocol_version_id, status, at, at))
+
+    def get(self, read_id: int) -> ReadRecord | None:
+        r = self.uow.row(_READ_SELECT + " WHERE r.id = ?", (int(read_id),))
+        return None if r is None else _read(r)
+
+    def for_assignment(self, assignment_id: int) -> ReadRecord | None:
+        r = self.uow.row(_READ_SELECT + " WHERE r.assignment_id = ?", (int(assignment_id),))
+        return None if r is None else _read(r)
+
+    def of_reader(self, reader_id: int) -> list[ReadRecord]:
+        return [_read(r) for r in self.uow.rows(
+            _READ_SELECT + " WHERE a.reader_id = ? ORDER BY r.id", (reader_id,))]
+
+    def update(self, read_id: int, **changes: Any) -> None:
+        self._update("review_read", _READ_COLUMNS, read_id, changes)
+
+    def values(self, read_id: int, version: int) -> dict[str, Any]:
+        return {f: json.loads(v) for f, v in self.uow.tuples(
+            "SELECT field, value_json FROM read_value WHERE read_id = ? AND version = ?"
+            " ORDER BY field", (read_id, version))}
+
+    def values_of(self, refs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], dict[str, Any]]:
+        """Values of several (read id, version) pairs in one query."""
+        out: dict[tuple[int, int], dict[str, Any]] = {tuple(ref): {} for ref in refs}
+        ids = sorted({r for r, _v in refs})
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            for read_id, version, f, v in self.uow.tuples(
+                    "SELECT read_id, version, field, value_json FROM read_value WHERE read_id IN"
+                    f" ({_placeholders(chunk)}) ORDER BY read_id, version, field", chunk):
+                key = (int(read_id), int(version))
+                if key in out:
+                    out[key][f] = json.loads(v)
+        return out
+
+    def replace_values(self, read_id: int, version: int, values: Mapping[str, Any],
+                       units: Mapping[str, str | None]) -> None:
+        self.uow.execute("DELETE FROM read_value WHERE read_id = ? AND version = ?",
+                         (read_id, version))
+        self.uow.executemany(
+            "INSERT INTO read_value (read_id, version, field, value_json, unit)"
+            " VALUES (?,?,?,?,?)",
+            [(read_id, version, k, json.dumps(v, ensure_ascii=False), units.get(k))
+             for k, v in values.items()])
+
+    def annotations(self, read_id: int, version: int) -> list[AnnotationRecord]:
+        return [_annotation(r) for r in self.uow.rows(
+            "SELECT * FROM annotation WHERE read_id = ? AND version = ? ORDER BY id",
+            (read_id, version))]
+
+    def count_annotations(self, read_id: int, version: int) -> int:
+        return int(self.uow.scalar(
+            "SELECT COUNT(*) FROM annotation WHERE read_id = ? AND version = ?",
+            (read_id, version)))
+
+    def replace_annotations(self, read_id: int, version: int,
+                            annotations: Iterable[AnnotationRecord]) -> None:
+        self.uow.execute("DELETE FROM annotation WHERE read_id = ? AND version = ?",
+                         (read_id, version))
+        self.uow.executemany(
+            "INSERT INTO annotation (read_id, version, finding_id, kind, sop_instance_uid, frame,"
+            " points_json, measurements_json, label) VALUES (?,?,?,?,?,?,?,?,?)",
+            [(read_id, version, a.finding_id, a.kind, a.sop_instance_uid, a.frame,
+              json.dumps([list(p) for p in a.points]),
+              json.dumps(a.measurements, sort_keys=True), a.label) for a in annotations])
+
+    def key_images(self, read_id: int, version: int) -> list[KeyImageRecord]:
+        return [KeyImageRecord(u, int(f), n) for u, f, n in self.uow.tuples(
+            "SELECT sop_instance_uid, frame, note FROM key_image"
+            " WHERE read_id = ? AND version = ? ORDER BY id", (read_id, version))]
+
+    def count_key_images(self, read_id: int, version: int) -> int:
+        return int(self.uow.scalar(
+            "SELECT COUNT(*) FROM key_image WHERE read_id = ? AND version = ?",
+            (read_id, version)))
+
+    def replace_key_images(self, read_id: int, version: int,
+                           key_images: Iterable[KeyImageRecord]) -> None:
+        self.uow.execute("DELETE FROM key_image WHERE read_id = ? AND version = ?",
+                         (read_id, version))
+        self.uow.executemany(
+            "INSERT INTO key_image (read_id, version, sop_instance_uid, frame, note)"
+            " VALUES (?,?,?,?,?)",
+            [(read_id, version, k.sop_instance_uid, k.frame, k.note) for k in key_images])
+
+    def add_amendment(self, read_id: int, from_version: int, to_version: int, reason: str,
+                      amended_by: int, at: str) -> int:
+        return self.uow.insert(
+            "INSERT INTO amendment (read_id, from_version, to_version, reason, amended_by,"
+            " amended_at) VALUES (?,?,?,?,?,?)",
+            (read_id, from_version, to_version, reason, amended_by, at))
+
+    def amendments(self, read_id: int) -> list[AmendmentRecord]:
+        return [AmendmentRecord(int(r["id"]), int(r["read_id"]), int(r["from_version"]),
+                                int(r["to_version"]), r["reason"], int(r["amended_by"]),
+                                r["amended_at"]) for r in self.uow.rows(
+            "SELECT * FROM amendment WHERE read_id = ? ORDER BY to_version", (read_id,))]
+
+    def count(self) -> int:
+        return int(self.uow.scalar("SELECT COUNT(*) FROM review_read"))
+
+
+# -- signatures -------------------------------------------------------------------------------
+def _signature(r: Mapping[str, Any]) -> SignatureRecord:
+    return SignatureRecord(int(r["id"]), r["entity_kind"], int(r["entity_id"]), int(r["version"]),
+                           int(r["signer_id"]), r["signer"], r["signed_at"], r["meaning"],
+                           r["content_sha256"])
+
+
+_SIGNATURE_SELECT = ("SELECT s.*, u.username AS signer FROM signature_record s"
+                     " JOIN app_user u ON u.id = s.signer_id")
+
+
+class SignatureRepository(_Repository):
+    def add(self, entity_kind: str, entity_id: int, version: int, signer_id: int,
+            signed_at: str, meaning: str, content_sha256: str) -> int:
+        return self.uow.insert(
+            "INSERT INTO signature_record (entity_kind, entity_id, version, signer_id, signed_at,"
+            " meaning, content_sha256) VALUES (?,?,?,?,?,?,?)",
+            (entity_kind, entity_id, version, signer_id, signed_at, meaning, content_sha256))
+
+    def of(self, entity_kind: str, entity_id: int) -> list[SignatureRecord]:
+        return [_signature(r) for r in self.uow.rows(
+            _SIGNATURE_SELECT + " WHERE s.entity_kind = ? AND s.entity_id = ?"
+            " ORDER BY s.version, s.id", (entity_kind, entity_id))]
+
+    def all(self, entity_kind: str | None = None) -> list[SignatureRecord]:
+        if entity_kind is None:
+            return [_signature(r) for r in self.uow.rows(_SIGNATURE_SELECT + " ORDER BY s.id")]
+        return [_signature(r) for r in self.uow.rows(
+            _SIGNATURE_SELECT + " WHERE s.entity_kind = ? ORDER BY s.id", (entity_kind,))]
+
+
+# -- discordance ------------------------------------------------------------------------------
+class DiscordanceRepository(_Repository):
+    def record(self, case_id: int, protocol_version_id: int, reads: Sequence[tuple[int, int]],
+               fields: Sequence[DiscordantField], cause: str, at: str) -> int:
+        """Store a new evaluation of a case (superseding the current one) with its fields."""
+        self.uow.execute("UPDATE discordance_evaluation SET superseded_at = ?"
+                         " WHERE case_id = ? AND superseded_at IS NULL", (at, case_id))
+        evaluation_id = self.uow.insert(
+            "INSERT INTO discordance_evaluation (case_id, protocol_version_id, reads_json,"
+            " n_discordant, cause, evaluated_at) VALUES (?,?,?,?,?,?)",
+            (case_id, protocol_version_id, json.dumps([list(r) for r in reads]), len(fields),
+             cause, at))
+        self.uow.executemany(
+            "INSERT INTO discordance (evaluation_id, case_id, field, rule, reason, values_json)"
+            " VALUES (?,?,?,?,?,?)",
+            [(evaluation_id, case_id, f.field, f.rule, f.reason,
+              json.dumps(list(f.values), ensure_ascii=False)) for f in fields])
+        return evaluation_id
+
+    def _evaluations(self, where: str, params: Sequence[Any]) -> list[DiscordanceEvaluation]:
+        rows = self.uow.rows(
+            "SELECT e.*, c.label FROM discordance_evaluation e JOIN review_case c"
+            f" ON c.id = e.case_id WHERE {where} ORDER BY e.id", params)
+        if not rows:
+            return []
+        ids = [int(r["id"]) for r in rows]
+        fields: dict[int, list[DiscordantField]] = {i: [] for i in ids}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            for eid, f, rule, reason, values in self.uow.tuples(
+                    "SELECT evaluation_id, field, rule, reason, values_json FROM discordance"
+                    f" WHERE evaluation_id IN ({_placeholders(chunk)}) ORDER BY id", chunk):
+                fields[int(eid)].append(DiscordantField(f, rule, reason,
+                                                        tuple(json.loads(values))))
+        return [DiscordanceEvaluation(
+            int(r["id"]), int(r["case_id"]), r["label"], int(r["protocol_version_id"]),
+            tuple((int(a), int(b)) for a, b in json.loads(r["reads_json"])), r["cause"],
+            r["evaluated_at"], r["superseded_at"], tuple(fields[int(r["id"])])) for r in rows]
+
+    def current(self, case_id: int | None = None) -> list[DiscordanceEvaluation]:
+        """The standing evaluation of every evaluated case (or of one case)."""
+        if case_id is None:
+            return self._evaluations("e.superseded_at IS NULL", ())
+        return self._evaluations("e.superseded_at IS NULL AND e.case_id = ?", (case_id,))
+
+    def history(self, case_id: int) -> list[DiscordanceEvaluation]:
+        return self._evaluations("e.case_id = ?", (case_id,))
+
+
+# -- the DICOM index as the reading workflow needs it -----------------------------------------
+class DicomRepository(_Repository):
+    def series_summaries(self, series_pks: Sequence[int]) -> list[SeriesSummary]:
+        """Series with their study and instance/frame counts, in the order given."""
+        if not series_pks:
+            return []
+        rows = self.uow.rows(
+            "SELECT se.id, se.study_pk, se.modality, se.series_description, se.series_number,"
+            " (SELECT COUNT(*) FROM instance i WHERE i.series_pk = se.id) AS n_instances,"
+            " (SELECT COALESCE(SUM(i.number_of_frames), 0) FROM instance i"
+            "   WHERE i.series_pk = se.id) AS n_frames"
+            f" FROM series se WHERE se.id IN ({_placeholders(series_pks)})", tuple(series_pks))
+        by_id = {int(r["id"]): SeriesSummary(
+            int(r["id"]), int(r["study_pk"]), r["modality"], r["series_description"],
+            _opt_int(r["series_number"]), int(r["n_instances"]), int(r["n_frames"]))
+            for r in rows}
+        return [by_id[pk] for pk in series_pks if pk in by_id]
+
+    def study_series_pks(self, study_pk: int) -> list[int]:
+        return [int(r[0]) for r in self.uow.tuples(
+            "SELECT id FROM series WHERE study_pk = ? ORDER BY series_number, id", (study_pk,))]
+
+    def instance_location(self, sop_instance_uid: str) -> InstanceLocation | None:
+        r = self.uow.row("SELECT id, path, series_pk FROM instance WHERE sop_instance_uid = ?",
+                         (sop_instance_uid,))
+        return None if r is None else InstanceLocation(int(r["id"]), r["path"],
+                                                       int(r["series_pk"]))
+
+    def instance_uids(self, series_pks: Sequence[int]) -> set[str]:
+        if not series_pks:
+            return set()
+        return {r[0] for r in self.uow.tuples(
+            f"SELECT sop_instance_uid FROM instance WHERE series_pk IN"
+            f" ({_placeholders(series_pks)})", tuple(series_pks))}
+
+    def counts(self) -> TrialCounts:
+        def n(table: str) -> int:
+            return int(self.uow.scalar(f"SELECT COUNT(*) FROM {table}"))
+
+        return TrialCounts(n("patient"), n("study"), n("series"), n("instance"), n("app_user"),
+                           n("review_case"), n("assignment"),
+                           AssignmentRepository(self.uow).status_counts())

@@ -1,0 +1,92 @@
+"""The SQLite implementation of the store: one file through sqlite-utils, WAL, foreign keys on.
+
+A write unit of work is `BEGIN IMMEDIATE` (SQLite has one writer, so the audit chain's
+"read the last hash, then insert" is safe); a read-only one is a deferred `BEGIN`, which in WAL
+mode never blocks and is never blocked by a writer.  One connection per store, shared by the
+threads of one process under the engine's lock.
+"""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .engine import DatabaseBusy, SqlBackend, StoreError
+
+__all__ = ["SQLiteStore"]
+
+
+class SQLiteStore(SqlBackend):
+    """A trial database in one SQLite file."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 10_000,
+                 migrate: bool = True) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.location = str(path)
+        memory = str(path) == ":memory:"
+        if not memory:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
+                                   timeout=busy_timeout_ms / 1000)
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            if not memory:
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: not a usable ioreview database ({exc})") from exc
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        if migrate:
+            self.migrate()
+
+    @property
+    def default_archive_root(self) -> Path | None:
+        if self.location == ":memory:":
+            return None
+        return self.path.resolve().parent / "archive"
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _table_exists(self, name: str) -> bool:
+        return self.db[name].exists()
+
+    # -- statements -----------------------------------------------------------------------------
+    def _execute(self, sql: str, params: Sequence[Any]) -> Any:
+        return self.conn.execute(sql, tuple(params))
+
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
+
+    def _begin(self, write: bool) -> None:
+        try:
+            self.conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise DatabaseBusy(f"{self.path}: another process is writing to this database; "
+                                   "try again in a moment") from exc
+            raise StoreError(f"{self.path}: cannot start a transaction ({exc})") from exc
+
+    def _commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    # -- store-internal conveniences (tests of this backend) -------------------------------------
+    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        with self.unit_of_work("system", write=False) as uow:
+            return uow.rows(sql, params)
+
+    def scalar(self, sql: str, params: Any = ()) -> Any:
+        with self.unit_of_work("system", write=False) as uow:
+            return uow.scalar(sql, params)
