@@ -98,3 +98,17 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres_server" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("postgres"):
             item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def trial_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run a service test on each backend: `make_world` (tests/test_trial_helpers.py) opens a
+    SQLite file, or a fresh PostgreSQL database."""
+    import test_trial_helpers as helpers
+
+    helpers.BACKEND_DB = (request.getfixturevalue("postgres_url")
+                          if request.param == "postgresql" else None)
+    try:
+        yield request.param
+    finally:
+        helpers.BACKEND_DB = None

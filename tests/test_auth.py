@@ -11,6 +11,9 @@ from ioreview.service import (AccountLocked, AuthenticationFailed, InvalidInput,
                             Role, SessionExpired)
 from test_trial_helpers import PASSWORDS, REAL_KDF_PARAMS, fast_kdf, make_world  # noqa: F401
 
+#: the service suite runs on both backends (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("trial_backend")
+
 workflow = pytest.mark.usefixtures("fast_kdf")
 
 

@@ -24,7 +24,8 @@ from ioreview.service import (USE_CASE_GROUPS, BlindingViolation, PermissionDeni
 from test_trial_helpers import (PASSWORDS, STUDY_PLAN, SUBJECTS, World, complete_values,
                                 fast_kdf, instance_header, make_world, uid)  # noqa: F401
 
-pytestmark = pytest.mark.usefixtures("fast_kdf")
+#: the service suite runs on both backends (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("trial_backend", "fast_kdf")
 SECRETS = ("DOE^JANE", "19800101", "ACC", "Shanxi", "Li^Ming", "20260309", "20260310",
            "20260324", "SUBJ-00")
 

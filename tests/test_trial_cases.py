@@ -11,7 +11,8 @@ from ioreview.service import (BlindingViolation, InvalidInput, PermissionDenied,
                             timepoint_for_days)
 from test_trial_helpers import SUBJECTS, add_studies, fast_kdf, make_world  # noqa: F401
 
-pytestmark = pytest.mark.usefixtures("fast_kdf")
+#: the service suite runs on both backends (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("trial_backend", "fast_kdf")
 DAY = 86400.0
 
 

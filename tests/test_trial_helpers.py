@@ -31,6 +31,10 @@ PASSWORDS = {"reader1": "reader1-password", "reader2": "reader2-password",
 
 REAL_KDF_PARAMS = auth.DEFAULT_PARAMS
 
+#: the database `make_world` uses by default: None for a SQLite file in tmp_path, or the URL of
+#: a fresh PostgreSQL database (set by the `trial_backend` fixture of tests/conftest.py)
+BACKEND_DB: str | None = None
+
 
 @pytest.fixture
 def fast_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -105,7 +109,11 @@ class World:
 def make_world(tmp_path: Path, *, readers: int = 3, assign: bool = True, seed: int = 11,
                protocol_text: str | None = None, paths: dict[str, str] | None = None,
                db_name: str = "trial.sqlite", db: str | None = None) -> World:
-    """`db`: a database URL (PostgreSQL) instead of a SQLite file `db_name` in `tmp_path`."""
+    """`db`: a database URL (PostgreSQL) instead of a SQLite file `db_name` in `tmp_path`;
+    by default the backend chosen by the `trial_backend` fixture (a second world in the same
+    test names its own SQLite file)."""
+    if db is None and db_name == "trial.sqlite":
+        db = BACKEND_DB
     clock = Clock()
     trial = Trial.open(db or tmp_path / db_name, clock=clock, label_random=random.Random(5),
                        archive_root=tmp_path / "archive")

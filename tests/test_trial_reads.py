@@ -9,7 +9,8 @@ from ioreview.service import (AccountLocked, Annotation, InvalidInput, KeyImage,
                             ReadLocked, ReadStatus, SessionExpired, SignatureRejected)
 from test_trial_helpers import PASSWORDS, complete_values, fast_kdf, make_world  # noqa: F401
 
-pytestmark = pytest.mark.usefixtures("fast_kdf")
+#: the service suite runs on both backends (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("trial_backend", "fast_kdf")
 
 
 def _open_first(w, name="reader1", timepoint=None):
