@@ -193,7 +193,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
         print(problem)
     if not report.intact:
         return 1
-    print(_("Audit trail intact: {n} records, hash chain verified.").format(n=report.n_records))
+    print(_("Audit trail intact: {n} records, hash chain and signatures verified.").format(
+        n=report.n_records))
     return 0
 
 

@@ -299,3 +299,22 @@ def test_discordance_is_evaluated_once_when_the_last_read_locks(tmp_path):
     for _ in range(3):
         assert [c.fields for c in w.trial.progress(w.admin).discordant_cases] == [("side",)]
     assert len(w.store.audit_records("discordance")) == 1
+
+
+def test_audit_verification_rechecks_signatures_against_the_signed_read(tmp_path):
+    """A signed read's value changed behind the service's back no longer matches its signature,
+    even though the audit chain itself is untouched."""
+    w = make_world(tmp_path, readers=2)
+    s1 = w.login("reader1")
+    item = w.trial.worklist(s1)[0]
+    view = w.trial.open_case(s1, item.assignment_id)
+    w.trial.save_draft(s1, view.read_id, complete_values(view.timepoint))
+    signature = w.trial.submit_read(s1, view.read_id, PASSWORDS["reader1"])
+    assert w.trial.verify_audit_trail(w.admin).intact
+    with w.store.unit_of_work("intruder") as uow:  # the port, not the service: no checks
+        tampered = {**complete_values(view.timepoint), "fracture.presence": "present"}
+        uow.reads.replace_values(view.read_id, 1, tampered, {})
+    report = w.trial.verify_audit_trail(w.admin)
+    assert not report.intact
+    assert [p for p in report.problems if f"signature {signature.id} " in p
+            and "no longer matches" in p]
