@@ -192,8 +192,8 @@ def test_new_case_from_selected_study(qtbot, window, trial, demo, messages) -> N
     assert dialog is not None, (cases.result_label.text(), messages)
     qtbot.addWidget(dialog)
     study = cases.studies_model.record(0)
-    assert dialog.subject.text() == study["patient_id"]
-    assert dialog.series.count() == study["n_series"]
+    assert dialog.subject.text() == study.patient_id
+    assert dialog.series.count() == study.n_series
     # only the first series, timepoint from the protocol, day +1
     for i in range(1, dialog.series.count()):
         dialog.series.item(i).setCheckState(Qt.CheckState.Unchecked)
@@ -205,7 +205,7 @@ def test_new_case_from_selected_study(qtbot, window, trial, demo, messages) -> N
     assert messages == []
     created = trial.list_cases(window.controller.session)
     assert [(c.subject, c.timepoint, c.days_from_insertion, c.n_series) for c in created] == \
-        [(study["patient_id"], "post-insertion", 1, 1)]
+        [(study.patient_id, "post-insertion", 1, 1)]
     assert created[0].label in cases.result_label.text()
     # the same series cannot go into a second case: the service's message is shown
     cases.studies_view.selectRow(0)

@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
+from ioreview.service import Role
 from ioreview.ui.app import install_translators, window_for_session
 from ioreview.ui.coordinator import CoordinatorWindow
 from ioreview.ui.login import LoginDialog
@@ -47,7 +48,7 @@ def test_wrong_password_explains_and_keeps_the_user_name(qtbot, trial) -> None:
     qtbot.mouseClick(dialog.login_button, Qt.MouseButton.LeftButton)
     assert dialog.result() == LoginDialog.DialogCode.Accepted
     assert dialog.session.username == "reader1"
-    assert getattr(dialog.session.role, "value", dialog.session.role) == "reader"
+    assert dialog.session.role is Role.READER
 
 
 def test_repeated_failures_show_the_account_lock(qtbot, trial) -> None:

@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from ioreview.trial import Annotation, ReadStatus
+from ioreview.service import Annotation, ReadStatus
 from ioreview.ui.login import LoginDialog
 from ioreview.ui.read_form import ReadFormPanel
 from ioreview.ui.reading import ReadingWindow
@@ -20,6 +20,7 @@ from ioreview.ui.sign_dialog import SignDialog
 from ui_support import (
     PASSWORDS,
     FakeClock,
+    ServiceCalls,
     build_database,
     choose,
     click,
@@ -200,6 +201,70 @@ def test_full_reading_session(qtbot, trial, messages) -> None:
     assert [a.finding_id for a in case.annotations] == ["extravasation"]
     assert len(case.key_images) == 1
     save_screenshot(window, "reading_signed")
+
+
+def test_one_autosave_is_one_service_call(qtbot, trial, monkeypatch, messages) -> None:
+    window = open_window(qtbot, trial, "reader1")
+    form = open_first_case(qtbot, window)
+    assert form.flush()
+    calls = ServiceCalls(trial, monkeypatch)
+    choose(form.editors["image_quality"].editor, "limited")
+    assert form.dirty and form.save_state.text() == "Unsaved changes…"
+    qtbot.waitUntil(lambda: not form.dirty, timeout=5000)
+    qtbot.wait(50)
+    assert calls.names == ["save_draft"]
+    assert form.save_state.text() == "Draft saved"
+    assert window.worklist_model.index(0, 4).data() == "in progress"
+    assert messages == []
+
+
+def test_one_submit_is_one_save_and_one_signature(qtbot, trial, monkeypatch, messages) -> None:
+    window = open_window(qtbot, trial, "reader1")
+    form = open_first_case(qtbot, window)
+    form.autosave_timer.setInterval(60_000)  # the answers are still unsaved when submitting
+    fill_complete_read(form)
+    assert form.dirty
+    calls = ServiceCalls(trial, monkeypatch)
+
+    def sign(dialog: SignDialog) -> None:
+        qtbot.keyClicks(dialog.password_edit, PASSWORDS["reader1"])
+        qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
+
+    seen = when_modal(SignDialog, sign)
+    qtbot.mouseClick(form.submit_button, Qt.MouseButton.LeftButton)
+    assert seen, "the signature dialog was shown"
+    assert calls.names == ["save_draft", "submit_read"]
+
+    # what the reader sees: signed and locked, in the form and in the worklist
+    assert form.is_read_only() and not form.dirty
+    assert "locked (version 1)" in form.banner.text()
+    assert form.save_state.text() == "Signed"
+    assert window.worklist_model.index(0, 4).data() == "submitted"
+    assert "1 submitted" in window.worklist_summary.text()
+    assert messages == []
+    calls.clear()
+    case = trial.open_case(window.controller.session, form.case.assignment_id)
+    assert case.status is ReadStatus.SUBMITTED
+    assert set(case.values) == set(form.values())
+    assert case.values["extravasation.compartment"] == ["anterior"]
+
+
+def test_an_incomplete_submit_asks_the_service_nothing_more(qtbot, trial, monkeypatch,
+                                                            messages) -> None:
+    window = open_window(qtbot, trial, "reader1")
+    form = open_first_case(qtbot, window)
+    form.autosave_timer.setInterval(60_000)
+    choose(form.editors["side"].editor, "left")
+    calls = ServiceCalls(trial, monkeypatch)
+    seen = when_modal(SignDialog, lambda dialog: None, timeout_ms=300)
+    qtbot.mouseClick(form.submit_button, Qt.MouseButton.LeftButton)
+    qtbot.wait(400)
+    assert not seen, "no signature dialog for an incomplete read"
+    assert calls.names == ["save_draft"], "the unsaved answer is kept, nothing is checked twice"
+    assert "required" in form.editors["image_quality"].message.text()
+    assert "required answer(s) missing" in form.summary.text()
+    assert not form.is_read_only()
+    assert messages == []
 
 
 def test_second_reader_has_own_order(qtbot, trial) -> None:

@@ -7,6 +7,8 @@ expire without waiting.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import shutil
 import time
 from collections.abc import Callable
@@ -19,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QComboBox, QScrollArea, QWidget
 
 from adjudication.protocol import default_protocol_path
 from ioreview.imaging.synthetic import DemoConfig, generate_demo_trial
-from ioreview.trial import Trial
+from ioreview.service import Trial
 from ioreview.ui.app import apply_theme
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
@@ -116,6 +118,32 @@ def copy_database(template: Path, target: Path) -> Path:
 def open_trial(db_path: Path, clock: FakeClock) -> Trial:
     """Open the service over ``db_path`` on the fake clock."""
     return Trial.open(db_path, clock=clock)
+
+
+class ServiceCalls:
+    """The use cases a test's widgets call on a real service object, in order.
+
+    Every public method of ``service`` is replaced (through ``monkeypatch``, so only for the
+    test) by a wrapper that notes the method's name and calls the real method.
+    """
+
+    def __init__(self, service: object, monkeypatch: Any) -> None:
+        self.names: list[str] = []
+        for name, method in inspect.getmembers(service, inspect.ismethod):
+            if not name.startswith("_"):
+                monkeypatch.setattr(service, name, self._counting(name, method))
+
+    def _counting(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.names.append(name)
+            return method(*args, **kwargs)
+
+        return call
+
+    def clear(self) -> None:
+        """Forget the calls so far."""
+        self.names.clear()
 
 
 def when_modal(widget_type: type, action: Callable[[Any], None], *,

@@ -3,13 +3,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QMessageBox, QStyleFactory, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QStyleFactory
 
 from ioreview.errors import IoreviewError
+from ioreview.service import Role, Trial
+
+if TYPE_CHECKING:
+    from ioreview.service import Session
+    from ioreview.ui.coordinator import CoordinatorWindow
+    from ioreview.ui.reading import ReadingWindow
 
 __all__ = ["run_app", "apply_theme", "install_translators", "ui_locale", "window_for_session"]
 
@@ -103,14 +109,13 @@ def ui_locale() -> str | None:
     return None
 
 
-def window_for_session(trial: Any, session: Any, *, idle_seconds: float | None = None
-                       ) -> QWidget | None:
+def window_for_session(trial: Trial, session: Session, *, idle_seconds: float | None = None
+                       ) -> ReadingWindow | CoordinatorWindow | None:
     """The main window for the session's role (None when the role has no screen here)."""
-    role = getattr(session.role, "value", session.role)
-    if role == "reader":
+    if session.role is Role.READER:
         from ioreview.ui.reading import ReadingWindow
         return ReadingWindow(trial, session, idle_seconds=idle_seconds)
-    if role in ("coordinator", "admin"):
+    if session.role in (Role.COORDINATOR, Role.ADMIN):
         from ioreview.ui.coordinator import CoordinatorWindow
         return CoordinatorWindow(trial, session, idle_seconds=idle_seconds)
     return None
@@ -122,7 +127,6 @@ def run_app(db_path: str, *, lang: str | None = None) -> int:
     Shows the login dialog, then the reader's reading window or the coordinator's window;
     logging out returns to the login dialog. Returns the process exit code.
     """
-    from ioreview.trial import Trial
     from ioreview.ui.login import LoginDialog
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -153,12 +157,12 @@ def run_app(db_path: str, *, lang: str | None = None) -> int:
                     None, QCoreApplication.translate("run_app", "ioreview"),
                     QCoreApplication.translate(
                         "run_app", "There is no screen for the role '{role}' in this version."
-                    ).format(role=getattr(session.role, "value", session.role)))
+                    ).format(role=session.role.value))
                 _logout_quietly(trial, session)
                 continue
             window.show()
             code = app.exec()
-            if not getattr(window, "logout_requested", False):
+            if not window.logout_requested:
                 break
     finally:
         del translators
@@ -166,7 +170,7 @@ def run_app(db_path: str, *, lang: str | None = None) -> int:
     return code
 
 
-def _logout_quietly(trial: Any, session: Any) -> None:
+def _logout_quietly(trial: Trial, session: Session) -> None:
     """End the session, ignoring an already expired one."""
     try:
         trial.logout(session)

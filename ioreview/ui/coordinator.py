@@ -6,8 +6,8 @@ discordances). Import runs in a worker thread with a progress bar.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from PySide6.QtCharts import (
     QBarCategoryAxis,
@@ -53,9 +53,22 @@ from PySide6.QtWidgets import (
 )
 
 from ioreview.errors import IoreviewError
+from ioreview.service import Role
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.table_model import Column, RecordTableModel
 from ioreview.ui.workers import TaskHandle, run_in_thread
+
+if TYPE_CHECKING:
+    from ioreview.importing import ImportSummary
+    from ioreview.service import (
+        AssignmentSummary,
+        ProgressReport,
+        ReaderProgress,
+        SeriesInfo,
+        Session,
+        Trial,
+        UserInfo,
+    )
 
 __all__ = [
     "AssignmentsTab", "CasesTab", "Column", "CoordinatorWindow", "ImportTab", "ProgressTab",
@@ -63,7 +76,8 @@ __all__ = [
 ]
 
 _Index = QModelIndex | QPersistentModelIndex
-ROLES = ("reader", "adjudicator", "committee", "coordinator", "admin")
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 def _table(model: QAbstractTableModel, name: str) -> QTableView:
@@ -81,10 +95,6 @@ def _table(model: QAbstractTableModel, name: str) -> QTableView:
     return view
 
 
-def _get(record: Any, name: str) -> Any:
-    return record.get(name) if isinstance(record, dict) else getattr(record, name, None)
-
-
 class _Tab(QWidget):
     """Base of the tabs: access to the controller and the error boundary."""
 
@@ -92,11 +102,18 @@ class _Tab(QWidget):
         super().__init__(parent)
         self.controller = controller
 
-    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Call ``trial.<method>(session, ...)``; errors are shown and None is returned."""
+    @property
+    def trial(self) -> Trial:
+        """The service this tab forwards the coordinator's intent to."""
+        return self.controller.trial
+
+    def call(self, use_case: Callable[Concatenate[Session, _P], _T], /,
+             *args: _P.args, **kwargs: _P.kwargs) -> _T | None:
+        """Run ``use_case(session, *args, **kwargs)`` (a method of the service, such as
+        ``self.trial.list_users``) as the logged-in user; a service error is shown and None
+        is returned."""
         try:
-            return getattr(self.controller.trial, method)(self.controller.session, *args,
-                                                          **kwargs)
+            return use_case(self.controller.session, *args, **kwargs)
         except IoreviewError as exc:
             self.controller.report(exc, self)
             return None
@@ -142,11 +159,11 @@ class UserDialog(_FormDialog):
         self.display_name.setObjectName("new_display_name")
         self.role = QComboBox()
         self.role.setObjectName("new_role")
-        names = {"reader": self.tr("reader"), "adjudicator": self.tr("adjudicator"),
-                 "committee": self.tr("committee"), "coordinator": self.tr("coordinator"),
-                 "admin": self.tr("admin")}
-        for role in ROLES:
-            self.role.addItem(names[role], role)
+        names = {Role.READER: self.tr("reader"), Role.ADJUDICATOR: self.tr("adjudicator"),
+                 Role.COMMITTEE: self.tr("committee"), Role.COORDINATOR: self.tr("coordinator"),
+                 Role.ADMIN: self.tr("admin")}
+        for role in Role:
+            self.role.addItem(names[role], role.value)
         self.password = QLineEdit()
         self.password.setObjectName("new_password")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
@@ -158,6 +175,10 @@ class UserDialog(_FormDialog):
                      (self.tr("Role"), self.role),
                      (self.tr("Initial password"), self.password),
                      (self.tr("Repeat password"), self.password_again)])
+
+    def chosen_role(self) -> Role:
+        """The role picked for the new user."""
+        return Role(self.role.currentData())
 
     def _check(self) -> None:
         if not self.username.text().strip():
@@ -178,7 +199,7 @@ class UsersTab(_Tab):
         self.model = RecordTableModel([
             Column(self.tr("User name"), lambda u: u.username),
             Column(self.tr("Display name"), lambda u: u.display_name),
-            Column(self.tr("Role"), lambda u: u.role),
+            Column(self.tr("Role"), lambda u: u.role.value),
             Column(self.tr("Active"), lambda u: u.active),
             Column(self.tr("Failed log-ins"), lambda u: u.failed_logins, True),
             Column(self.tr("Locked"), lambda u: self.tr("locked") if u.locked_until else ""),
@@ -200,11 +221,11 @@ class UsersTab(_Tab):
 
     def refresh(self) -> None:
         """Reload the user list."""
-        users = self.call("list_users")
+        users = self.call(self.trial.list_users)
         if users is not None:
             self.model.set_records(users)
 
-    def selected_user(self) -> Any:
+    def selected_user(self) -> UserInfo | None:
         """The user of the selected row, or None."""
         index = self.view.currentIndex()
         return self.model.record(index.row()) if index.isValid() else None
@@ -214,9 +235,10 @@ class UsersTab(_Tab):
         dialog = UserDialog(self)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
-        if self.call("create_user", dialog.username.text().strip(),
-                     dialog.display_name.text().strip() or dialog.username.text().strip(),
-                     dialog.role.currentData(), dialog.password.text()) is not None:
+        username = dialog.username.text().strip()
+        if self.call(self.trial.create_user, username,
+                     dialog.display_name.text().strip() or username,
+                     dialog.chosen_role(), dialog.password.text()) is not None:
             self.refresh()
 
     def toggle_active(self) -> None:
@@ -225,7 +247,7 @@ class UsersTab(_Tab):
         if user is None:
             QMessageBox.information(self, self.tr("Users"), self.tr("Select a user first."))
             return
-        if self.call("set_user_active", user.id, not user.active) is not None:
+        if self.call(self.trial.set_user_active, user.id, not user.active) is not None:
             self.refresh()
 
     def reset_password(self) -> None:
@@ -247,7 +269,7 @@ class UsersTab(_Tab):
         form.addRow(buttons)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
-        if self.call("reset_password", user.id, password.text()) is not None:
+        if self.call(self.trial.reset_password, user.id, password.text()) is not None:
             self.refresh()
 
 
@@ -258,7 +280,7 @@ class ImportTab(_Tab):
     def __init__(self, controller: SessionController, parent: QWidget | None = None) -> None:
         super().__init__(controller, parent)
         self.task: TaskHandle | None = None
-        self.last_summary: Any = None
+        self.last_summary: ImportSummary | None = None
         self.path_edit = QLineEdit()
         self.path_edit.setObjectName("import_path")
         self.path_edit.setPlaceholderText(self.tr("folder, zip file or DICOMDIR"))
@@ -304,7 +326,7 @@ class ImportTab(_Tab):
         self.progress_bar.setRange(0, 0)
         self.log.appendPlainText(self.tr("Importing {path} …").format(path=path))
         self.task = run_in_thread(
-            self.controller.trial.import_studies, self.controller.session, [path],
+            self.trial.import_studies, self.controller.session, [path],
             on_progress=self._on_progress, on_done=self._on_done, on_error=self._on_error)
 
     def _on_progress(self, done: int, total: int) -> None:
@@ -312,22 +334,20 @@ class ImportTab(_Tab):
             self.progress_bar.setRange(0, total)
             self.progress_bar.setValue(done)
 
-    def _on_done(self, summary: Any) -> None:
+    def _on_done(self, summary: ImportSummary) -> None:
         self.last_summary = summary
         self.import_button.setEnabled(True)
         maximum = max(self.progress_bar.maximum(), 1)
         self.progress_bar.setRange(0, maximum)
         self.progress_bar.setValue(maximum)
-        rejected = list(getattr(summary, "rejected", ()) or ())
         self.log.appendPlainText(self.tr(
             "Done: {seen} files seen, {imported} imported, {dups} duplicates, {rej} rejected; "
             "new: {p} patients, {st} studies, {se} series.").format(
-            seen=getattr(summary, "files_seen", 0), imported=getattr(summary, "imported", 0),
-            dups=len(getattr(summary, "duplicates", ()) or ()), rej=len(rejected),
-            p=getattr(summary, "new_patients", 0), st=getattr(summary, "new_studies", 0),
-            se=getattr(summary, "new_series", 0)))
-        for item in rejected[:50]:
-            self.log.appendPlainText(f"  {getattr(item, 'path', '')}: {getattr(item, 'reason', '')}")
+            seen=summary.files_seen, imported=summary.imported, dups=len(summary.duplicates),
+            rej=len(summary.rejected), p=summary.new_patients, st=summary.new_studies,
+            se=summary.new_series))
+        for item in summary.rejected[:50]:
+            self.log.appendPlainText(f"  {item.path}: {item.reason}")
 
     def _on_error(self, exc: BaseException) -> None:
         self.import_button.setEnabled(True)
@@ -341,7 +361,8 @@ class ImportTab(_Tab):
 class CaseDialog(_FormDialog):
     """Group series of one study into a case: subject, timepoint, days from insertion."""
 
-    def __init__(self, subject: str, timepoints: Sequence[str], series: Sequence[Any],
+    def __init__(self, subject: str, timepoints: Sequence[str],
+                 series: Sequence[SeriesInfo],
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("New case"))
@@ -366,11 +387,10 @@ class CaseDialog(_FormDialog):
             "QListView::indicator:checked { background: #3d9be9; border-color: #3d9be9; }")
         for row in series:
             text = self.tr("{modality}  #{number}  {description}  ({n} images)").format(
-                modality=_get(row, "modality") or "", number=_get(row, "series_number") or "",
-                description=_get(row, "series_description") or "",
-                n=_get(row, "n_instances") or 0)
+                modality=row.modality or "", number=row.series_number or "",
+                description=row.series_description or "", n=row.n_instances or 0)
             item = QListWidgetItem(text)
-            item.setData(Qt.ItemDataRole.UserRole, _get(row, "id"))
+            item.setData(Qt.ItemDataRole.UserRole, row.id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked)
             self.series.addItem(item)
@@ -401,11 +421,11 @@ class CasesTab(_Tab):
     def __init__(self, controller: SessionController, parent: QWidget | None = None) -> None:
         super().__init__(controller, parent)
         self.studies_model = RecordTableModel([
-            Column(self.tr("Patient ID"), lambda s: _get(s, "patient_id")),
-            Column(self.tr("Study date"), lambda s: _get(s, "study_date")),
-            Column(self.tr("Description"), lambda s: _get(s, "study_description")),
-            Column(self.tr("Modalities"), lambda s: _get(s, "modalities")),
-            Column(self.tr("Series"), lambda s: _get(s, "n_series"), True),
+            Column(self.tr("Patient ID"), lambda s: s.patient_id),
+            Column(self.tr("Study date"), lambda s: s.study_date),
+            Column(self.tr("Description"), lambda s: s.study_description),
+            Column(self.tr("Modalities"), lambda s: s.modalities),
+            Column(self.tr("Series"), lambda s: s.n_series, True),
         ], self)
         self.cases_model = RecordTableModel([
             Column(self.tr("Case label"), lambda c: c.label),
@@ -441,16 +461,16 @@ class CasesTab(_Tab):
 
     def refresh(self) -> None:
         """Reload studies and cases."""
-        studies = self.call("list_studies")
+        studies = self.call(self.trial.list_studies)
         if studies is not None:
             self.studies_model.set_records(studies)
-        cases = self.call("list_cases")
+        cases = self.call(self.trial.list_cases)
         if cases is not None:
             self.cases_model.set_records(cases)
 
     def build_cases(self) -> None:
         """One case per (subject, study) not yet in a case."""
-        created = self.call("build_cases_from_studies")
+        created = self.call(self.trial.build_cases_from_studies)
         if created is None:
             return
         self.result_label.setText(self.tr("{n} new case(s) built.").format(n=len(created)))
@@ -463,12 +483,12 @@ class CasesTab(_Tab):
             self.result_label.setText(self.tr("Select a study first."))
             return None
         study = self.studies_model.record(rows[0].row())
-        series = self.call("list_series", _get(study, "id"))
-        active = self.call("active_protocol")
+        series = self.call(self.trial.list_series, study.id)
+        active = self.call(self.trial.active_protocol)
         if series is None:
             return None
         timepoints = active[1].timepoints if active else ()
-        return CaseDialog(_get(study, "patient_id") or "", timepoints, series, self)
+        return CaseDialog(study.patient_id or "", timepoints, series, self)
 
     def new_case(self) -> None:
         """Group (some of) the selected study's series into a new case."""
@@ -478,7 +498,7 @@ class CasesTab(_Tab):
         self.create_case_from(dialog)
 
     def create_case_from(self, dialog: CaseDialog) -> None:
-        case = self.call("create_case", dialog.subject.text().strip(),
+        case = self.call(self.trial.create_case, dialog.subject.text().strip(),
                          dialog.timepoint.currentText().strip(), dialog.days_from_insertion(),
                          dialog.chosen_series())
         if case is not None:
@@ -529,12 +549,12 @@ class AssignmentsTab(_Tab):
     def generate(self) -> None:
         """Generate the assignments with the chosen seed (or a random one)."""
         seed = self.seed.value() if self.use_seed.isChecked() else None
-        summary = self.call("generate_assignments", seed=seed)
+        summary = self.call(self.trial.generate_assignments, seed=seed)
         if summary is None:
             return
         self.show_summary(summary)
 
-    def show_summary(self, summary: Any) -> None:
+    def show_summary(self, summary: AssignmentSummary) -> None:
         """Show the outcome of one generation."""
         self.result_label.setText(self.tr(
             "{n} assignments created ({r} hidden re-reads) with seed {seed}.").format(
@@ -543,7 +563,7 @@ class AssignmentsTab(_Tab):
 
     def refresh(self) -> None:
         """Show assigned counts per reader from the progress report."""
-        report = self.call("progress")
+        report = self.call(self.trial.progress)
         if report is not None and not self.model.rowCount():
             self.model.set_records([(r.reader, r.assigned) for r in report.per_reader])
 
@@ -554,7 +574,7 @@ class ProgressTab(_Tab):
 
     def __init__(self, controller: SessionController, parent: QWidget | None = None) -> None:
         super().__init__(controller, parent)
-        self.report: Any = None
+        self.report: ProgressReport | None = None
         self.summary = QLabel()
         self.summary.setObjectName("ProgressSummary")
         font = self.summary.font()
@@ -613,7 +633,7 @@ class ProgressTab(_Tab):
 
     def refresh(self) -> None:
         """Reload the progress report and redraw the chart."""
-        report = self.call("progress")
+        report = self.call(self.trial.progress)
         if report is None:
             return
         self.report = report
@@ -629,13 +649,13 @@ class ProgressTab(_Tab):
 
     def _load_field_labels(self) -> None:
         """Reader-facing names of the protocol's value keys (for the discordance list)."""
-        active = self.call("active_protocol")
+        active = self.call(self.trial.active_protocol)
         if active is None:
             return
         protocol = active[1]
         self._field_labels = {key: protocol.label_for(key) for key in protocol.keys()}
 
-    def _draw_chart(self, per_reader: Sequence[Any]) -> None:
+    def _draw_chart(self, per_reader: Sequence[ReaderProgress]) -> None:
         self.chart.removeAllSeries()
         for axis in list(self.chart.axes()):
             self.chart.removeAxis(axis)
@@ -672,7 +692,7 @@ class ProgressTab(_Tab):
 class CoordinatorWindow(QMainWindow):
     """Tabs for users, import, cases, assignments and progress."""
 
-    def __init__(self, trial: Any, session: Any, *, idle_seconds: float | None = None,
+    def __init__(self, trial: Trial, session: Session, *, idle_seconds: float | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("CoordinatorWindow")
@@ -706,9 +726,8 @@ class CoordinatorWindow(QMainWindow):
         logout.triggered.connect(self.log_out)
         for action in (refresh, lock, logout):
             menu.addAction(action)
-        role = getattr(session.role, "value", session.role)
         self.statusBar().showMessage(self.tr("Signed in as {user} ({role})").format(
-            user=self.controller.user_label, role=role))
+            user=self.controller.user_label, role=session.role.value))
         self.controller.attach(self)
         self.controller.logout_requested.connect(self.log_out)
         self.controller.unlocked.connect(lambda: self._on_tab_changed(self.tabs.currentIndex()))

@@ -12,7 +12,7 @@ before the service's own idle timeout, so the draft is saved while the session s
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
@@ -31,29 +31,15 @@ from PySide6.QtWidgets import (
 
 from ioreview.errors import AccountLocked, IoreviewError, SessionExpired
 
-__all__ = ["LockOverlay", "SessionController", "DEFAULT_IDLE_SECONDS"]
+if TYPE_CHECKING:
+    from ioreview.service import Session, Trial
 
-DEFAULT_IDLE_SECONDS = 10 * 60
-"""Idle time before the UI locks when the service does not say its own timeout."""
+__all__ = ["LockOverlay", "SessionController"]
 
 _INPUT_EVENTS = frozenset({
     QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove,
     QEvent.Type.Wheel, QEvent.Type.TouchBegin,
 })
-
-
-def _service_idle_seconds(trial: Any) -> float | None:
-    """The service's idle timeout in seconds, when it exposes one."""
-    for name in ("idle_timeout_s", "idle_timeout_seconds", "idle_timeout"):
-        value = getattr(trial, name, None)
-        if value is None:
-            continue
-        seconds = getattr(value, "total_seconds", None)
-        try:
-            return float(seconds() if callable(seconds) else value)
-        except (TypeError, ValueError):
-            continue
-    return None
 
 
 class SessionController(QObject):
@@ -64,15 +50,13 @@ class SessionController(QObject):
     unlocked = Signal()
     logout_requested = Signal()
 
-    def __init__(self, trial: Any, session: Any, *, idle_seconds: float | None = None,
+    def __init__(self, trial: Trial, session: Session, *, idle_seconds: float | None = None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.trial = trial
         self.session = session
         if idle_seconds is None:
-            service = _service_idle_seconds(trial)
-            idle_seconds = (max(30.0, service - 30.0) if service is not None
-                            else DEFAULT_IDLE_SECONDS)
+            idle_seconds = max(30.0, trial.idle_timeout_s - 30.0)
         self.idle_seconds = float(idle_seconds)
         self._locked = False
         self._locking = False
@@ -92,8 +76,7 @@ class SessionController(QObject):
     @property
     def user_label(self) -> str:
         """The signed-in user's display name (or user name)."""
-        s = self.session
-        return str(getattr(s, "display_name", None) or getattr(s, "username", "") or "")
+        return self.session.display_name or self.session.username
 
     @property
     def locked(self) -> bool:
@@ -152,9 +135,7 @@ class SessionController(QObject):
 
     def unlock(self, password: str) -> None:
         """Re-authenticate through the service; raises `IoreviewError` when refused."""
-        result = self.trial.unlock(self.session, password)
-        if result is not None and type(result) is type(self.session):
-            self.session = result
+        self.session = self.trial.unlock(self.session, password)
         self._locked = False
         self._last_input.restart()
         self._set_content_enabled(True)

@@ -1,7 +1,7 @@
 """The login dialog shown at start (and after logging out)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -16,6 +16,9 @@ from PySide6.QtWidgets import (
 
 from ioreview.errors import AccountLocked, AuthenticationFailed, IoreviewError
 
+if TYPE_CHECKING:
+    from ioreview.service import Session, Trial
+
 __all__ = ["LoginDialog"]
 
 
@@ -26,10 +29,10 @@ class LoginDialog(QDialog):
     and only the password field is cleared. After `accept`, `session` holds the session.
     """
 
-    def __init__(self, trial: Any, parent: QWidget | None = None, *, username: str = "") -> None:
+    def __init__(self, trial: Trial, parent: QWidget | None = None, *, username: str = "") -> None:
         super().__init__(parent)
         self.trial = trial
-        self.session: Any = None
+        self.session: Session | None = None
         self.setWindowTitle(self.tr("ioreview — log in"))
         self.setObjectName("LoginDialog")
         self.setMinimumWidth(380)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, QElapsedTimer, Qt, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QElapsedTimer, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -34,10 +34,18 @@ from PySide6.QtWidgets import (
 )
 
 from adjudication import readform
-from ioreview.errors import IoreviewError, ReadIncomplete
+from ioreview.errors import IoreviewError, ReadIncomplete, SessionExpired
+from ioreview.service import SIGNATURE_MEANING, ReadStatus
 from ioreview.ui.app import ui_locale
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.sign_dialog import SignDialog
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QCloseEvent
+
+    from adjudication.protocol import Choice, Field, Finding, Protocol
+    from adjudication.readform import FieldProblem, FormItem
+    from ioreview.service import Annotation, CaseView, KeyImage, SignatureInfo
 
 __all__ = ["FieldEditor", "ReadFormPanel", "AUTOSAVE_DELAY_MS", "ACTIVE_INPUT_WINDOW_S"]
 
@@ -48,6 +56,10 @@ ACTIVE_INPUT_WINDOW_S = 60.0
 """Time on case counts only while the last keyboard/mouse input is at most this old."""
 
 _ERROR_COLOUR = "#ff8a80"
+
+# The service's signature meaning (`SIGNATURE_MEANING`) as a literal, so that lupdate extracts
+# it for `ReadFormPanel._signature_meaning`, which translates the service's constant.
+_TRANSLATED_MEANINGS = (QT_TRANSLATE_NOOP("ReadFormPanel", "I confirm this read"),)
 
 # Additions to the application theme: finding titles readable at a glance, check boxes
 # with a visible frame when unchecked and a filled square when checked.
@@ -78,34 +90,27 @@ _UNIT_FACTORS: dict[str, dict[str, float]] = {
 }
 
 
-def _type_name(field: Any) -> str:
-    t = getattr(field, "type", "text")
-    return str(getattr(t, "value", t))
+def _type_name(field: Field) -> str:
+    return field.type.value
 
 
-def _label_in(item: Any, locale: str | None, default: str = "") -> str:
+def _label_in(item: Finding | Field | Choice, locale: str | None, default: str = "") -> str:
     """The label of a protocol item (finding, field, choice) in ``locale``, as the protocol
     translates it; its English ``label`` otherwise."""
-    label_in = getattr(item, "label_in", None)
-    if callable(label_in):
-        return str(label_in(locale))
-    return str(getattr(item, "label", None) or default)
+    return item.label_in(locale) or default
 
 
-def _choices_of(field: Any, locale: str | None = None) -> list[tuple[Any, str]]:
+def _choices_of(field: Field, locale: str | None = None) -> list[tuple[Any, str]]:
     """(value, label) pairs of a choice-like field, labels in ``locale`` when translated."""
-    out: list[tuple[Any, str]] = []
-    for choice in getattr(field, "choices", None) or ():
-        value = getattr(choice, "value", choice)
-        out.append((value, _label_in(choice, locale, str(value)) or str(value)))
-    return out
+    return [(choice.value, _label_in(choice, locale, str(choice.value)) or str(choice.value))
+            for choice in field.choices]
 
 
-def _is_translated(field: Any, value: Any, locale: str | None) -> bool:
+def _is_translated(field: Field, value: Any, locale: str | None) -> bool:
     """True when the protocol gives the choice ``value`` of ``field`` a label in ``locale``."""
-    for choice in getattr(field, "choices", None) or ():
-        if getattr(choice, "value", None) == value:
-            return _label_in(choice, locale) != str(getattr(choice, "label", ""))
+    for choice in field.choices:
+        if choice.value == value:
+            return choice.label_in(locale) != choice.label
     return False
 
 
@@ -117,28 +122,20 @@ def display_unit(unit: str | None) -> str:
     return _UNIT_DISPLAY.get(unit or "", unit or "")
 
 
-def _range_text(field: Any) -> str:
-    rng = getattr(field, "range", None)
-    if not rng:
+def _range_text(field: Field) -> str:
+    """The allowed range of a numeric field, as a placeholder ("0–50 cm")."""
+    if field.range is None:
         return ""
-    lo, hi = (tuple(rng) + (None, None))[:2]
-    unit = display_unit(getattr(field, "unit", None))
-    fmt = (lambda v: f"{v:g}" if isinstance(v, (int, float)) else str(v))
-    if lo is not None and hi is not None:
-        return f"{fmt(lo)}–{fmt(hi)} {unit}".strip()
-    if lo is not None:
-        return f"≥ {fmt(lo)} {unit}".strip()
-    if hi is not None:
-        return f"≤ {fmt(hi)} {unit}".strip()
-    return ""
+    lo, hi = field.range
+    return f"{lo:g}–{hi:g} {display_unit(field.unit)}".strip()
 
 
-def _measurement_kind(field: Any) -> str | None:
+def _measurement_kind(field: Field) -> str | None:
     """Which kind of viewer measurement can fill ``field`` (None: none can)."""
     if _type_name(field) not in ("number", "integer"):
         return None
-    unit = getattr(field, "unit", None) or ""
-    kind = _KIND_OF_FILL_SOURCE.get(getattr(field, "fill_from", None) or "")
+    unit = field.unit or ""
+    kind = _KIND_OF_FILL_SOURCE.get(field.fill_from or "")
     if kind is not None:
         return kind if unit in _UNIT_FACTORS[kind] or not unit else None
     for kind, factors in _UNIT_FACTORS.items():
@@ -147,7 +144,12 @@ def _measurement_kind(field: Any) -> str | None:
     return None
 
 
-def measurement_for_field(field: Any, measurements: Mapping[str, float]) -> float | None:
+def _case_facts(case: CaseView) -> dict[str, object]:
+    """What the case itself tells a field with `fill_from = "case"`, by field id."""
+    return {"timepoint": case.timepoint, "days_from_insertion": case.days_from_insertion}
+
+
+def measurement_for_field(field: Field, measurements: Mapping[str, float]) -> float | None:
     """The value of a viewer measurement that fits a numeric field, in the field's unit.
 
     The field's `fill_from` (ruler → length, region_grow → volume, roi_mean_hu → mean CT
@@ -161,7 +163,7 @@ def measurement_for_field(field: Any, measurements: Mapping[str, float]) -> floa
     for name in names:
         value = lowered.get(name.lower())
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            factor = _UNIT_FACTORS[kind].get(getattr(field, "unit", None) or "", 1.0)
+            factor = _UNIT_FACTORS[kind].get(field.unit or "", 1.0)
             return float(value) * factor
     return None
 
@@ -172,7 +174,7 @@ class FieldEditor(QWidget):
     changed = Signal(str)
     fill_requested = Signal(str)
 
-    def __init__(self, key: str, field: Any, label: str, parent: QWidget | None = None, *,
+    def __init__(self, key: str, field: Field, label: str, parent: QWidget | None = None, *,
                  locale: str | None = None) -> None:
         super().__init__(parent)
         self.key = key
@@ -182,11 +184,11 @@ class FieldEditor(QWidget):
         self.setObjectName(f"field:{key}")
         self._loading = False
         self._raw_error = ""
-        required = bool(getattr(field, "required", False))
+        required = field.required
         self.label = QLabel(label + (" *" if required else ""))
         self.label.setWordWrap(True)
         self.label.setMinimumWidth(120)
-        help_text = getattr(field, "help", None) or ""
+        help_text = field.help
         if help_text:
             self.label.setToolTip(help_text)
 
@@ -194,7 +196,7 @@ class FieldEditor(QWidget):
         self.editor.setObjectName(f"editor:{key}")
         if help_text:
             self.editor.setToolTip(help_text)
-        unit = display_unit(getattr(field, "unit", None))
+        unit = display_unit(field.unit)
         self.unit_label = QLabel(unit)
         self.unit_label.setObjectName("FieldUnit")
         self.unit_label.setVisible(bool(unit))
@@ -439,21 +441,19 @@ class FindingGroup(QGroupBox):
             self.unlink_button.setVisible(not read_only and self.annotation_list.isVisibleTo(self))
 
 
-def describe_annotation(annotation: Any) -> str:
+def describe_annotation(annotation: Annotation) -> str:
     """A short line for an annotation: kind, image and its measurements."""
     translate = QCoreApplication.translate
-    parts = [translate("ReadFormPanel", str(getattr(annotation, "kind", "annotation")))]
-    label = getattr(annotation, "label", "")
-    if label:
-        parts.append(f"“{label}”")
-    frame = getattr(annotation, "frame", 0)
-    uid = str(getattr(annotation, "sop_instance_uid", ""))
+    parts = [translate("ReadFormPanel", annotation.kind)]
+    if annotation.label:
+        parts.append(f"“{annotation.label}”")
+    uid = annotation.sop_instance_uid
     if uid:
         image = translate("ReadFormPanel", "image …{uid}").format(uid=uid[-6:])
-        if frame:
-            image += translate("ReadFormPanel", " frame {frame}").format(frame=frame)
+        if annotation.frame:
+            image += translate("ReadFormPanel", " frame {frame}").format(frame=annotation.frame)
         parts.append(image)
-    measurements = getattr(annotation, "measurements", None) or {}
+    measurements = annotation.measurements
     if measurements:
         parts.append(", ".join(f"{k} {v:.4g}" for k, v in sorted(measurements.items())))
     return " · ".join(parts)
@@ -462,8 +462,8 @@ def describe_annotation(annotation: Any) -> str:
 class ReadFormPanel(QWidget):
     """The structured read of one case (see the module docstring)."""
 
-    saved = Signal(object)
-    submitted = Signal(int)
+    saved = Signal(object)  # ReadState
+    submitted = Signal(int)  # read id
     status_changed = Signal(str)
     annotations_changed = Signal(object)
 
@@ -471,18 +471,18 @@ class ReadFormPanel(QWidget):
         super().__init__(parent)
         self.controller = controller
         self.setObjectName("ReadFormPanel")
-        self.case: Any = None
-        self.protocol: Any = None
+        self.case: CaseView | None = None
+        self.protocol: Protocol | None = None
         self.locale: str | None = None
         self.read_id: int | None = None
-        self.status: str = ""
+        self.status: ReadStatus | None = None
         self.editors: dict[str, FieldEditor] = {}
         self.modalities: frozenset[str] = frozenset()
         self.groups: dict[str | None, FindingGroup] = {}
-        self._items: list[Any] = []
-        self.annotations: list[Any] = []
-        self.key_images: list[Any] = []
-        self.selected_annotation: Callable[[], Any] = lambda: None
+        self._items: list[FormItem] = []
+        self.annotations: list[Annotation] = []
+        self.key_images: list[KeyImage] = []
+        self.selected_annotation: Callable[[], Annotation | None] = lambda: None
         self._dirty = False
         self._amending = False
         self._show_all_problems = False
@@ -577,14 +577,14 @@ class ReadFormPanel(QWidget):
         return self.tr("No case open — double-click a case in your worklist to read it.")
 
     # -- loading a case -----------------------------------------------------------------------
-    def load_case(self, case: Any) -> None:
+    def load_case(self, case: CaseView) -> None:
         """Build the form for ``case`` (a service `CaseView`) and show its stored values."""
         self.autosave_timer.stop()
         self.case = case
         self.protocol = case.protocol
         self.read_id = case.read_id
-        self.modalities = frozenset(str(getattr(s, "modality", "") or "") for s in case.series)
-        self.status = str(getattr(case.status, "value", case.status))
+        self.modalities = frozenset(s.modality or "" for s in case.series)
+        self.status = case.status
         self.annotations = list(case.annotations)
         self.key_images = list(case.key_images)
         self._dirty = False
@@ -601,13 +601,13 @@ class ReadFormPanel(QWidget):
                     else self.tr("day unknown"))
         self.header.setText(self.tr("Case {label} · {timepoint} · {day}").format(
             label=case.case_label, timepoint=self._timepoint_text(case.timepoint), day=day_text))
-        notice = getattr(case, "protocol_notice", "") or ""
-        self.notice.setText(notice)
-        self.notice.setVisible(bool(notice))
+        self.notice.setText(case.protocol_notice)
+        self.notice.setVisible(bool(case.protocol_notice))
         self._refresh_annotations()
         self._apply_read_only()
         self.refresh_form_state()
-        self.save_state.setText(self.tr("Draft loaded") if self.status != "submitted" else "")
+        self.save_state.setText(self.tr("Draft loaded")
+                                if self.status is not ReadStatus.SUBMITTED else "")
         self._update_time_label()
         self._active_clock.start()
         self._tick.start()
@@ -615,17 +615,18 @@ class ReadFormPanel(QWidget):
         if prefilled:
             self._mark_dirty()
 
-    def _prefill_from_case(self, case: Any) -> bool:
+    def _prefill_from_case(self, case: CaseView) -> bool:
         """Propose answers the case itself knows (`fill_from = "case"`, e.g. the timepoint)
         for empty fields of a draft; the reader sees and may change them."""
-        if str(getattr(case.status, "value", case.status)) == "submitted":
+        if case.status is ReadStatus.SUBMITTED:
             return False
+        facts = _case_facts(case)
         changed = False
-        for key, editor in self.editors.items():
+        for editor in self.editors.values():
             field = editor.field
-            if getattr(field, "fill_from", None) != "case" or editor.raw_value() is not None:
+            if field.fill_from != "case" or editor.raw_value() is not None:
                 continue
-            proposal = getattr(case, getattr(field, "id", ""), None)
+            proposal = facts.get(field.id)
             if proposal is None:
                 continue
             try:
@@ -642,6 +643,7 @@ class ReadFormPanel(QWidget):
         self._tick.stop()
         self.case = None
         self.read_id = None
+        self.status = None
         self._clear_form()
         self.header.setText(self._no_case_text())
         self.banner.hide()
@@ -661,26 +663,28 @@ class ReadFormPanel(QWidget):
 
     def _timepoint_text(self, timepoint: str) -> str:
         """A timepoint value as the reader sees it, in the UI language (`ui_locale`)."""
-        label = getattr(self.protocol, "timepoint_label", None)
-        return str(label(timepoint, self.locale)) if callable(label) else str(timepoint)
+        if self.protocol is None:
+            return timepoint
+        return self.protocol.timepoint_label(timepoint, self.locale)
 
     def _finding_title(self, finding_id: str | None, locale: str | None = None) -> str:
         """The finding's title in ``locale`` (None: the protocol's English label, which is
         what is stored with a linked annotation)."""
         if finding_id is None:
             return self.tr("Read")
-        for finding in getattr(self.protocol, "findings", ()) or ():
-            if getattr(finding, "id", None) == finding_id:
+        for finding in self.protocol.findings if self.protocol is not None else ():
+            if finding.id == finding_id:
                 return _label_in(finding, locale, finding_id) or finding_id
         return finding_id
 
     def _build_form(self) -> None:
+        assert self.protocol is not None
         self._clear_form()
         self.locale = ui_locale()
         self._items = list(readform.form_layout(self.protocol, self.modalities or None))
         insert_at = 0
         for item in self._items:
-            finding_id = getattr(item, "finding_id", None)
+            finding_id = item.finding_id
             group = self.groups.get(finding_id)
             if group is None:
                 group = FindingGroup(finding_id, self._finding_title(finding_id, self.locale))
@@ -691,9 +695,8 @@ class ReadFormPanel(QWidget):
                 group.show()
                 insert_at += 1
             label = ((_label_in(item.field, self.locale) if self.locale else None)
-                     or getattr(item, "label", None) or getattr(item.field, "label", None)
-                     or item.key)
-            editor = FieldEditor(item.key, item.field, str(label), locale=self.locale)
+                     or item.label or item.field.label or item.key)
+            editor = FieldEditor(item.key, item.field, label, locale=self.locale)
             editor.changed.connect(self._on_field_changed)
             editor.fill_requested.connect(self.fill_from_measurement)
             group.fields_layout.addWidget(editor)
@@ -712,7 +715,7 @@ class ReadFormPanel(QWidget):
     def _is_shown(self, key: str, values: Mapping[str, Any]) -> bool:
         return readform.is_shown(self.editors[key].field, values)
 
-    def refresh_form_state(self) -> list[Any]:
+    def refresh_form_state(self) -> list[FieldProblem]:
         """Show/hide conditional fields and the inline messages; returns the problems."""
         if self.protocol is None:
             return []
@@ -731,7 +734,7 @@ class ReadFormPanel(QWidget):
         problems = [p for p in problems if not (p.kind is readform.ProblemKind.missing
                                                 and p.field_key in self.editors
                                                 and self.editors[p.field_key].raw_error)]
-        by_key: dict[str, list[Any]] = {}
+        by_key: dict[str, list[FieldProblem]] = {}
         for problem in problems:
             by_key.setdefault(problem.field_key, []).append(problem)
         for key, editor in self.editors.items():
@@ -741,7 +744,7 @@ class ReadFormPanel(QWidget):
             shown = [p.message for p in by_key.get(key, ())
                      if p.kind is not readform.ProblemKind.missing or self._show_all_problems]
             editor.set_message("; ".join(shown))
-        if self.status == "submitted" and not self._amending:
+        if self.status is ReadStatus.SUBMITTED and not self._amending:
             self.summary.setText("")
         elif problems:
             self.summary.setText(self._short_summary(problems))
@@ -752,7 +755,7 @@ class ReadFormPanel(QWidget):
             self.summary.setStyleSheet("color: #a5d6a7;")
         return problems
 
-    def _short_summary(self, problems: Sequence[Any]) -> str:
+    def _short_summary(self, problems: Sequence[FieldProblem]) -> str:
         """One line: how many answers are missing / invalid / to clear / contradictory."""
         kinds = readform.ProblemKind
         counts = {kind: sum(1 for p in problems if p.kind is kind) for kind in kinds}
@@ -807,20 +810,18 @@ class ReadFormPanel(QWidget):
             return False
         self._unsaved_active_s -= active
         self._dirty = False
-        status = getattr(state, "status", None)
-        if status is not None:
-            self.status = str(getattr(status, "value", status))
-        elapsed = getattr(state, "elapsed_s", None)
-        if elapsed is not None:
-            self._elapsed_base_s = float(elapsed)
+        self.status = state.status
+        self._elapsed_base_s = state.elapsed_s
         self.save_state.setText(self.tr("Draft saved"))
         self.saved.emit(state)
-        self.status_changed.emit(self.status)
+        self.status_changed.emit(state.status.value)
         self._update_time_label()
         return True
 
     def flush(self) -> bool:
-        """Save pending changes (before closing the case or the window)."""
+        """Save pending changes (answers, annotations, key images, a second or more of active
+        time) before closing the case or the window, or signing; no service call when there
+        are none."""
         if self._dirty or self._unsaved_active_s >= 1.0:
             return self.save_now()
         return True
@@ -854,17 +855,17 @@ class ReadFormPanel(QWidget):
             m=total // 60, s=total % 60))
 
     # -- annotations and key images ---------------------------------------------------------
-    def set_annotations(self, annotations: Sequence[Any]) -> None:
+    def set_annotations(self, annotations: Sequence[Annotation]) -> None:
         """Replace the read's annotations (the viewer created or changed one)."""
         self.annotations = list(annotations)
         self._refresh_annotations()
         self._mark_dirty()
 
-    def add_annotation(self, annotation: Any) -> None:
+    def add_annotation(self, annotation: Annotation) -> None:
         """Add one annotation made in the viewer."""
         self.set_annotations([*self.annotations, annotation])
 
-    def set_key_images(self, key_images: Sequence[Any]) -> None:
+    def set_key_images(self, key_images: Sequence[KeyImage]) -> None:
         """Replace the read's key images (marked in the viewer)."""
         self.key_images = list(key_images)
         self._refresh_annotations()
@@ -875,8 +876,8 @@ class ReadFormPanel(QWidget):
             if finding_id is None:
                 continue
             group.show_annotations([describe_annotation(a) for a in self.annotations
-                                    if getattr(a, "finding_id", None) == finding_id])
-        n_unlinked = sum(1 for a in self.annotations if not getattr(a, "finding_id", None))
+                                    if a.finding_id == finding_id])
+        n_unlinked = sum(1 for a in self.annotations if not a.finding_id)
         text = self.tr("{k} key image(s)").format(k=len(self.key_images))
         if n_unlinked:
             text += self.tr(" · {n} unlinked annotation(s)").format(n=n_unlinked)
@@ -914,8 +915,7 @@ class ReadFormPanel(QWidget):
         """Remove the link of the ``row``-th annotation listed under ``finding_id``."""
         if self._read_only:
             return
-        linked = [i for i, a in enumerate(self.annotations)
-                  if getattr(a, "finding_id", None) == finding_id]
+        linked = [i for i, a in enumerate(self.annotations) if a.finding_id == finding_id]
         if 0 <= row < len(linked):
             i = linked[row]
             self.annotations[i] = dataclasses.replace(self.annotations[i], finding_id=None,
@@ -930,16 +930,15 @@ class ReadFormPanel(QWidget):
         editor = self.editors.get(key)
         if editor is None or self._read_only:
             return
-        candidates: list[Any] = []
+        candidates: list[Annotation] = []
         selected = self.selected_annotation()
         if selected is not None:
             candidates.append(selected)
-        finding_id = next((getattr(i, "finding_id", None) for i in self._items if i.key == key),
-                          None)
+        finding_id = next((i.finding_id for i in self._items if i.key == key), None)
         candidates += [a for a in reversed(self.annotations)
-                       if finding_id and getattr(a, "finding_id", None) == finding_id]
+                       if finding_id and a.finding_id == finding_id]
         for annotation in candidates:
-            value = measurement_for_field(editor.field, getattr(annotation, "measurements", {}))
+            value = measurement_for_field(editor.field, annotation.measurements)
             if value is not None:
                 if _type_name(editor.field) == "integer":
                     value = round(value)
@@ -952,7 +951,7 @@ class ReadFormPanel(QWidget):
     # -- read-only, submit, amend -------------------------------------------------------------
     @property
     def _read_only(self) -> bool:
-        return self.case is None or (self.status == "submitted" and not self._amending)
+        return self.case is None or (self.status is ReadStatus.SUBMITTED and not self._amending)
 
     def is_read_only(self) -> bool:
         """True for a signed (locked) read that is not being amended."""
@@ -964,11 +963,10 @@ class ReadFormPanel(QWidget):
             editor.set_read_only(read_only)
         for group in self.groups.values():
             group.set_read_only(read_only)
-        if self.status == "submitted" and not self._amending:
-            version = getattr(self.case, "version", 1)
+        if self.case is not None and self.status is ReadStatus.SUBMITTED and not self._amending:
             self.banner.setText(self.tr(
                 "Signed and locked (version {v}). Changes need a signed amendment with a "
-                "reason.").format(v=version))
+                "reason.").format(v=self.case.version))
             self.banner.setStyleSheet(
                 "background: #1f4d2b; color: #d7f5dc; padding: 6px; border-radius: 3px;")
             self.banner.show()
@@ -985,51 +983,46 @@ class ReadFormPanel(QWidget):
 
     def _update_buttons(self) -> None:
         has_case = self.case is not None
-        submitted = self.status == "submitted"
+        submitted = self.status is ReadStatus.SUBMITTED
         self.submit_button.setVisible(has_case and not submitted)
         self.amend_button.setVisible(has_case and submitted and not self._amending)
         self.sign_amend_button.setVisible(has_case and self._amending)
         self.cancel_amend_button.setVisible(has_case and self._amending)
 
     def request_submit(self) -> None:
-        """Save, check completeness, then ask for the signature; locks the read when signed."""
+        """Check completeness, save what is unsaved, then ask for the signature; locks the
+        read when signed.
+
+        One submit asks the service at most twice: `save_draft` when something is unsaved,
+        and `submit_read` when the reader signs (it checks completeness again and raises
+        `ReadIncomplete` with the problems, which are then shown inline)."""
         if self.case is None or self._read_only:
             return
         self._show_all_problems = True
         problems = self.refresh_form_state()
         if problems:
             self._scroll_to_first_problem(problems)
-            self.save_now()
+            self.flush()
             return
-        if not self.save_now():
+        if not self.flush():
             return
-        try:
-            service_problems = self.controller.trial.validate_read(self.controller.session,
-                                                                   self.read_id)
-        except IoreviewError as exc:
-            self.controller.report(exc, self)
-            return
-        if service_problems:
-            self._show_service_problems(service_problems)
-            return
-        read_id = self.read_id
+        read_id = self.case.read_id
         trial, controller = self.controller.trial, self.controller
+        signature: SignatureInfo | None = None
 
-        def sign(password: str, _reason: str) -> Any:
-            return trial.submit_read(controller.session, read_id, password)
+        def sign(password: str, _reason: str) -> None:
+            nonlocal signature
+            signature = trial.submit_read(controller.session, read_id, password)
 
         dialog = SignDialog(sign, signer=controller.user_label,
                             meaning=self._signature_meaning(), on_error=self._dialog_error,
                             parent=self)
-        if dialog.exec() != SignDialog.DialogCode.Accepted:
+        if dialog.exec() != SignDialog.DialogCode.Accepted or signature is None:
             return
-        self._after_signing()
+        self._show_signed(signature)
 
     def _signature_meaning(self) -> str:
-        try:
-            from ioreview.trial import SIGNATURE_MEANING
-        except ImportError:
-            return self.tr("I confirm this read")
+        """The meaning the service signs with (`SIGNATURE_MEANING`), in the UI language."""
         return self.tr(SIGNATURE_MEANING)
 
     def _dialog_error(self, exc: IoreviewError) -> bool:
@@ -1038,24 +1031,23 @@ class ReadFormPanel(QWidget):
         if isinstance(exc, ReadIncomplete):
             self._show_service_problems(exc.problems)
             return True
-        from ioreview.errors import SessionExpired
         if isinstance(exc, SessionExpired):
             self.controller.report(exc, self)
             return True
         return False
 
-    def _show_service_problems(self, problems: Sequence[Any]) -> None:
+    def _show_service_problems(self, problems: Sequence[FieldProblem]) -> None:
         self._show_all_problems = True
         self.refresh_form_state()
         for problem in problems:
-            editor = self.editors.get(getattr(problem, "field_key", ""))
+            editor = self.editors.get(problem.field_key)
             if editor is not None:
-                editor.set_message(str(getattr(problem, "message", problem)))
+                editor.set_message(problem.message)
         self._scroll_to_first_problem(problems)
 
-    def _scroll_to_first_problem(self, problems: Sequence[Any]) -> None:
+    def _scroll_to_first_problem(self, problems: Sequence[FieldProblem]) -> None:
         for problem in problems:
-            editor = self.editors.get(getattr(problem, "field_key", ""))
+            editor = self.editors.get(problem.field_key)
             if editor is not None and editor.isVisibleTo(self.body):
                 self.scroll.ensureWidgetVisible(editor)
                 editor.editor.setFocus()
@@ -1072,17 +1064,28 @@ class ReadFormPanel(QWidget):
             return
         self.load_case(case)
 
-    def _after_signing(self) -> None:
+    def _show_signed(self, signature: SignatureInfo) -> None:
+        """Show the read as the service now holds it: the saved answers, signed and locked
+        at the signature's version (no need to ask the service again)."""
+        assert self.case is not None
+        self.case = dataclasses.replace(
+            self.case, status=ReadStatus.SUBMITTED, version=signature.version,
+            values=self.values(), annotations=tuple(self.annotations),
+            key_images=tuple(self.key_images))
+        self.status = ReadStatus.SUBMITTED
         self._dirty = False
-        self._amending = False
-        self._reload()
+        self._show_all_problems = False
+        self._unsaved_active_s = 0.0
+        self._apply_read_only()
+        self.refresh_form_state()
+        self._update_time_label()
         self.save_state.setText(self.tr("Signed"))
-        self.submitted.emit(self.read_id or 0)
-        self.status_changed.emit(self.status)
+        self.submitted.emit(signature.read_id)
+        self.status_changed.emit(ReadStatus.SUBMITTED.value)
 
     def start_amendment(self) -> None:
         """Unlock the editors of a signed read for an amendment (signed again with a reason)."""
-        if self.case is None or self.status != "submitted":
+        if self.case is None or self.status is not ReadStatus.SUBMITTED:
             return
         self._amending = True
         self._show_all_problems = True
@@ -1103,24 +1106,32 @@ class ReadFormPanel(QWidget):
         if problems:
             self._scroll_to_first_problem(problems)
             return
-        read_id = self.read_id
+        read_id = self.case.read_id
         values = self.values()
         annotations = list(self.annotations)
         trial, controller = self.controller.trial, self.controller
+        signature: SignatureInfo | None = None
 
-        def sign(password: str, reason: str) -> Any:
-            return trial.amend_read(controller.session, read_id, reason, values, password,
-                                    annotations=annotations)
+        def sign(password: str, reason: str) -> None:
+            nonlocal signature
+            signature = trial.amend_read(controller.session, read_id, reason, values, password,
+                                         annotations=annotations)
 
         dialog = SignDialog(sign, signer=controller.user_label, meaning=self._signature_meaning(),
                             ask_reason=True, title=self.tr("Sign amendment"),
                             on_error=self._dialog_error, parent=self)
-        if dialog.exec() != SignDialog.DialogCode.Accepted:
+        if dialog.exec() != SignDialog.DialogCode.Accepted or signature is None:
             return
-        self._after_signing()
+        # the service merges the amended answers over the signed ones: show what it stored
+        self._dirty = False
+        self._amending = False
+        self._reload()
+        self.save_state.setText(self.tr("Signed"))
+        self.submitted.emit(signature.read_id)
+        self.status_changed.emit(ReadStatus.SUBMITTED.value)
 
     # -- closing -----------------------------------------------------------------------------
-    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         """Save the draft when the panel closes."""
         self.flush()
         super().closeEvent(event)

@@ -6,10 +6,12 @@ Opening a case hands its blinded series to the viewer and its read to `ReadFormP
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -32,24 +34,37 @@ from PySide6.QtWidgets import (
 )
 
 from ioreview.errors import IoreviewError
+from ioreview.service import KeyImage, ReadStatus
 from ioreview.ui.app import ui_locale
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.read_form import FindingGroup, ReadFormPanel
 from ioreview.ui.table_model import RecordTableModel
+
+if TYPE_CHECKING:
+    from adjudication.protocol import Protocol, ToolThresholds
+    from ioreview.service import (
+        Annotation,
+        PriorView,
+        ReadState,
+        SeriesView,
+        Session,
+        TagRow,
+        Trial,
+        WorklistItem,
+    )
+    from ioreview.ui.viewer.annotations import ViewerAnnotation
+    from ioreview.ui.viewer.series_loader import ImageRef
+    from ioreview.ui.viewer.viewer_window import ViewerWidget
 
 __all__ = ["ReadingWindow", "ViewerAdapter", "WorklistModel", "WorklistView", "make_viewer"]
 
 _Index = QModelIndex | QPersistentModelIndex
 
 _STATUS_COLOURS = {
-    "new": QColor(144, 202, 249),
-    "in_progress": QColor(255, 213, 79),
-    "submitted": QColor(129, 199, 132),
+    ReadStatus.NEW: QColor(144, 202, 249),
+    ReadStatus.IN_PROGRESS: QColor(255, 213, 79),
+    ReadStatus.SUBMITTED: QColor(129, 199, 132),
 }
-
-
-def _status_name(status: Any) -> str:
-    return str(getattr(status, "value", status))
 
 
 class WorklistModel(RecordTableModel):
@@ -59,17 +74,33 @@ class WorklistModel(RecordTableModel):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__((), parent)
-        self._timepoint_text: Any = str
+        self._records: list[WorklistItem] = []
+        self._timepoint_text: Callable[[str], str] = str
 
-    def set_timepoint_names(self, protocol: Any, locale: str | None) -> None:
+    def set_timepoint_names(self, protocol: Protocol | None, locale: str | None) -> None:
         """Show timepoints as ``protocol`` names them in ``locale`` (None: as stored)."""
-        label = getattr(protocol, "timepoint_label", None)
-        if locale and callable(label):
-            self._timepoint_text = lambda value: label(value, locale)
+        if locale and protocol is not None:
+            self._timepoint_text = lambda value: protocol.timepoint_label(value, locale)
         else:
             self._timepoint_text = str
         if self._records:
             self.dataChanged.emit(self.index(0, 2), self.index(len(self._records) - 1, 2))
+
+    def record(self, row: int) -> WorklistItem:
+        """The worklist item of ``row``."""
+        return self._records[row]
+
+    def records(self) -> list[WorklistItem]:
+        """All worklist items, in the reader's order."""
+        return list(self._records)
+
+    def set_status(self, read_id: int, status: ReadStatus) -> None:
+        """Show a new status for the item of ``read_id`` (after a save or a signature)."""
+        for row, item in enumerate(self._records):
+            if item.read_id == read_id and item.status is not status:
+                self._records[row] = dataclasses.replace(item, status=status)
+                cell = self.index(row, self.COLUMNS.index("status"))
+                self.dataChanged.emit(cell, cell)
 
     def row_of(self, assignment_id: int) -> int:
         """The row of an assignment, or -1."""
@@ -78,11 +109,10 @@ class WorklistModel(RecordTableModel):
                 return row
         return -1
 
-    def status_text(self, status: Any) -> str:
-        """The reader-facing word for a read status."""
-        name = _status_name(status)
-        return {"new": self.tr("new"), "in_progress": self.tr("in progress"),
-                "submitted": self.tr("submitted")}.get(name, name)
+    def status_text(self, status: ReadStatus | str) -> str:
+        """The reader-facing word for a read status (or its stored value)."""
+        return {ReadStatus.NEW: self.tr("new"), ReadStatus.IN_PROGRESS: self.tr("in progress"),
+                ReadStatus.SUBMITTED: self.tr("submitted")}[ReadStatus(status)]
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
         """Number of columns."""
@@ -114,8 +144,7 @@ class WorklistModel(RecordTableModel):
                 return "—" if days is None else f"{days:+d}"
             return self.status_text(item.status)
         if role == Qt.ItemDataRole.ForegroundRole and column == "status":
-            colour = _STATUS_COLOURS.get(_status_name(item.status))
-            return QBrush(colour) if colour is not None else None
+            return QBrush(_STATUS_COLOURS[item.status])
         if role == Qt.ItemDataRole.TextAlignmentRole and column in ("order", "day"):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole and column == "day":
@@ -142,7 +171,7 @@ class WorklistView(QTableView):
         self.doubleClicked.connect(self._open_index)
         self.activated.connect(self._open_index)
 
-    def setModel(self, model: Any) -> None:  # noqa: N802 - Qt API
+    def setModel(self, model: QAbstractItemModel | None) -> None:  # noqa: N802 - Qt API
         """Set the model and size the columns to their content."""
         super().setModel(model)
         header = self.horizontalHeader()
@@ -174,11 +203,10 @@ class _PlaceholderViewer(QLabel):
         self.setMinimumSize(480, 400)
         self.setText(self.tr("No case open"))
 
-    def show_series(self, series: Sequence[Any]) -> None:
+    def show_series(self, series: Iterable[SeriesView]) -> None:
         lines = [self.tr("Image viewer not available in this build.")]
         for s in series:
-            lines.append(f"{getattr(s, 'modality', '')} · {getattr(s, 'description', '')} · "
-                         f"{getattr(s, 'n_instances', 0)} images")
+            lines.append(f"{s.modality} · {s.description} · {s.n_instances} images")
         self.setText("\n".join(lines))
 
 
@@ -198,12 +226,12 @@ class ViewerAdapter(QObject):
     def __init__(self, widget: QWidget, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.widget = widget
-        self._annotations: list[Any] = []
-        self._key_images: list[Any] = []
-        self._selected: Any = None
+        self._annotations: list[Annotation] = []
+        self._key_images: list[KeyImage] = []
+        self._selected: Annotation | None = None
 
-    def set_case(self, series: Sequence[Any], priors: Sequence[Any],
-                 annotations: Sequence[Any], key_images: Sequence[Any]) -> None:
+    def set_case(self, series: Sequence[SeriesView], priors: Sequence[PriorView],
+                 annotations: Sequence[Annotation], key_images: Sequence[KeyImage]) -> None:
         """Show a case's series (and priors) with its stored annotations and key images."""
         self._annotations = list(annotations)
         self._key_images = list(key_images)
@@ -215,21 +243,21 @@ class ViewerAdapter(QObject):
         """Show nothing."""
         self.set_case((), (), (), ())
 
-    def set_annotations(self, annotations: Sequence[Any]) -> None:
+    def set_annotations(self, annotations: Sequence[Annotation]) -> None:
         """Take over finding links / labels changed in the read form."""
         self._annotations = list(annotations)
 
-    def annotations(self) -> list[Any]:
+    def annotations(self) -> list[Annotation]:
         """The annotations currently in the viewer."""
         return list(self._annotations)
 
-    def add_annotation(self, annotation: Any) -> None:
+    def add_annotation(self, annotation: Annotation) -> None:
         """Add an annotation (as drawing one in the viewer does) and select it."""
         self._annotations.append(annotation)
         self._selected = annotation
         self.annotations_changed.emit(list(self._annotations))
 
-    def selected_annotation(self) -> Any:
+    def selected_annotation(self) -> Annotation | None:
         """The annotation selected in the viewer, or None."""
         return self._selected
 
@@ -245,7 +273,6 @@ class ViewerAdapter(QObject):
         image = self.current_image()
         if image is None:
             return
-        from ioreview.trial import KeyImage
         kept = [k for k in self._key_images if (k.sop_instance_uid, k.frame) != image]
         if len(kept) == len(self._key_images):
             kept.append(KeyImage(image[0], image[1]))
@@ -255,6 +282,13 @@ class ViewerAdapter(QObject):
     def set_read_only(self, read_only: bool) -> None:
         """Forbid drawing on a signed read."""
 
+    def set_tool_thresholds(self, tools: ToolThresholds) -> None:
+        """The HU bands of the protocol's assistive tools."""
+
+    def set_tag_rows_provider(self, provider: Callable[[ImageRef], list[TagRow]]
+                              ) -> None:
+        """Where the tag browser gets the (masked) rows of an image."""
+
     def shutdown(self) -> None:
         """Stop background work (the window closes)."""
 
@@ -262,7 +296,9 @@ class ViewerAdapter(QObject):
 class _EmbeddedViewerAdapter(ViewerAdapter):
     """Drives `ioreview.ui.viewer.ViewerWidget`: its annotation model is the source of truth."""
 
-    def __init__(self, widget: Any, parent: QObject | None = None) -> None:
+    widget: ViewerWidget
+
+    def __init__(self, widget: ViewerWidget, parent: QObject | None = None) -> None:
         super().__init__(widget, parent)
         self._uids: list[str] = []
         self._loading = False
@@ -282,34 +318,32 @@ class _EmbeddedViewerAdapter(ViewerAdapter):
         if self._loading:
             return
         model = self.widget.annotations
-        self._uids = [uid for uid in self._uids if model.get(uid) is not None]
-        self._annotations = [model.get(uid).to_trial() for uid in self._uids]
+        shapes = [(uid, shape) for uid in self._uids if (shape := model.get(uid)) is not None]
+        self._uids = [uid for uid, _shape in shapes]
+        self._annotations = [shape.to_trial() for _uid, shape in shapes]
         self.annotations_changed.emit(list(self._annotations))
 
-    def _on_added(self, annotation: Any) -> None:
+    def _on_added(self, annotation: ViewerAnnotation) -> None:
         if annotation.uid not in self._uids:
             self._uids.append(annotation.uid)
         self._publish()
 
-    def _on_changed(self, _annotation: Any) -> None:
+    def _on_changed(self, _annotation: ViewerAnnotation) -> None:
         self._publish()
 
-    def _on_removed(self, _annotation: Any) -> None:
+    def _on_removed(self, _annotation: ViewerAnnotation) -> None:
         self._publish()
 
-    def set_case(self, series: Sequence[Any], priors: Sequence[Any],
-                 annotations: Sequence[Any], key_images: Sequence[Any]) -> None:
+    def set_case(self, series: Sequence[SeriesView], priors: Sequence[PriorView],
+                 annotations: Sequence[Annotation], key_images: Sequence[KeyImage]) -> None:
         """Load the case's series (priors after them, marked "Prior") and its annotations."""
-        import dataclasses
-
         shown = list(series)
         for prior in priors:
             for s in prior.series:
                 described = self.tr("Prior {timepoint} (day {day}): {description}").format(
                     timepoint=prior.timepoint, day=prior.days_from_insertion,
                     description=s.description)
-                shown.append(dataclasses.replace(s, description=described)
-                             if dataclasses.is_dataclass(s) else s)
+                shown.append(dataclasses.replace(s, description=described))
         self._loading = True
         try:
             self.widget.set_series(shown)
@@ -330,7 +364,7 @@ class _EmbeddedViewerAdapter(ViewerAdapter):
             self._loading = False
         self._uids, self._annotations, self._key_images = [], [], []
 
-    def set_annotations(self, annotations: Sequence[Any]) -> None:
+    def set_annotations(self, annotations: Sequence[Annotation]) -> None:
         """Apply finding links / labels changed in the read form to the viewer's shapes."""
         for uid, new in zip(self._uids, annotations):
             current = self.widget.annotations.get(uid)
@@ -338,7 +372,7 @@ class _EmbeddedViewerAdapter(ViewerAdapter):
                                         or current.label != new.label):
                 self.widget.set_annotation_finding(uid, new.finding_id, new.label)
 
-    def add_annotation(self, annotation: Any) -> None:
+    def add_annotation(self, annotation: Annotation) -> None:
         """Add a (service) annotation as if drawn, and select it."""
         from ioreview.ui.viewer.annotations import ViewerAnnotation
 
@@ -346,7 +380,7 @@ class _EmbeddedViewerAdapter(ViewerAdapter):
         self.widget.annotations.add(item)
         self.widget.annotations.select(item.uid)
 
-    def selected_annotation(self) -> Any:
+    def selected_annotation(self) -> Annotation | None:
         """The selected shape as a service annotation, or None."""
         uid = self.widget.annotations.selected
         if uid is None or uid not in self._uids:
@@ -367,6 +401,16 @@ class _EmbeddedViewerAdapter(ViewerAdapter):
         self.widget.set_read_only(read_only)
         self.key_action.setEnabled(not read_only)
 
+    def set_tool_thresholds(self, tools: ToolThresholds) -> None:
+        """Region growing and the fat map use the protocol's HU bands."""
+        self.widget.set_tool_thresholds(fat_hu=tools.fat_hu, fluid_hu=tools.fluid_hu,
+                                        blood_hu=tools.blood_hu)
+
+    def set_tag_rows_provider(self, provider: Callable[[ImageRef], list[TagRow]]
+                              ) -> None:
+        """The viewer's tag browser asks ``provider`` for an image's rows."""
+        self.widget.set_tag_rows_provider(provider)
+
     def shutdown(self) -> None:
         """Stop decoding."""
         self.widget.shutdown()
@@ -386,7 +430,7 @@ def make_viewer(parent: QWidget | None = None) -> ViewerAdapter:
 class ReadingWindow(QMainWindow):
     """Worklist → open case → viewer + read form, for one logged-in reader."""
 
-    def __init__(self, trial: Any, session: Any, *, idle_seconds: float | None = None,
+    def __init__(self, trial: Trial, session: Session, *, idle_seconds: float | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ReadingWindow")
@@ -433,13 +477,12 @@ class ReadingWindow(QMainWindow):
         self.viewer.annotations_changed.connect(self.read_form.set_annotations)
         self.viewer.key_images_changed.connect(self.read_form.set_key_images)
         self.read_form.annotations_changed.connect(self.viewer.set_annotations)
-        if hasattr(self.viewer.widget, "set_tag_rows_provider"):
-            self.viewer.widget.set_tag_rows_provider(self._tag_rows)
+        self.viewer.set_tag_rows_provider(self._tag_rows)
         app = QApplication.instance()
         if app is not None:
             app.focusChanged.connect(self._on_focus_changed)
-        self.read_form.saved.connect(lambda _state: self.refresh_worklist())
-        self.read_form.submitted.connect(lambda _rid: self._after_submit())
+        self.read_form.saved.connect(self._after_save)
+        self.read_form.submitted.connect(self._after_submit)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(worklist_panel)
@@ -482,17 +525,26 @@ class ReadingWindow(QMainWindow):
             return
         self.worklist_model.set_records(items)
         self._localize_timepoints()
-        counts = {"new": 0, "in_progress": 0, "submitted": 0}
-        for item in items:
-            counts[_status_name(item.status)] = counts.get(_status_name(item.status), 0) + 1
-        self.worklist_summary.setText(self.tr(
-            "{total} cases · {new} new · {prog} in progress · {done} submitted").format(
-            total=len(items), new=counts["new"], prog=counts["in_progress"],
-            done=counts["submitted"]))
+        self._show_worklist_summary()
         if keep is not None:
             row = self.worklist_model.row_of(keep)
             if row >= 0:
                 self.worklist_view.selectRow(row)
+
+    def _show_worklist_summary(self) -> None:
+        items = self.worklist_model.records()
+        counts = dict.fromkeys(ReadStatus, 0)
+        for item in items:
+            counts[item.status] += 1
+        self.worklist_summary.setText(self.tr(
+            "{total} cases · {new} new · {prog} in progress · {done} submitted").format(
+            total=len(items), new=counts[ReadStatus.NEW], prog=counts[ReadStatus.IN_PROGRESS],
+            done=counts[ReadStatus.SUBMITTED]))
+
+    def _show_status(self, read_id: int, status: ReadStatus) -> None:
+        """Show a read's new status in the worklist without asking the service again."""
+        self.worklist_model.set_status(read_id, status)
+        self._show_worklist_summary()
 
     def _localize_timepoints(self) -> None:
         """Name the worklist's timepoints in the UI language, as the active protocol does."""
@@ -515,7 +567,7 @@ class ReadingWindow(QMainWindow):
     def open_next_unread(self) -> None:
         """Open the first case of the worklist that is not yet submitted."""
         for item in self.worklist_model.records():
-            if _status_name(item.status) != "submitted":
+            if item.status is not ReadStatus.SUBMITTED:
                 self.open_assignment(item.assignment_id)
                 return
         self.statusBar().showMessage(self.tr("All cases of your worklist are submitted."), 5000)
@@ -532,10 +584,7 @@ class ReadingWindow(QMainWindow):
             self.controller.report(exc, self)
             return
         self.current_assignment = assignment_id
-        tools = getattr(case.protocol, "tools", None)
-        if tools is not None and hasattr(self.viewer.widget, "set_tool_thresholds"):
-            self.viewer.widget.set_tool_thresholds(fat_hu=tools.fat_hu, fluid_hu=tools.fluid_hu,
-                                                   blood_hu=tools.blood_hu)
+        self.viewer.set_tool_thresholds(case.protocol.tools)
         self.viewer.set_case(case.series, case.priors, case.annotations, case.key_images)
         self.read_form.load_case(case)
         self.viewer.set_read_only(self.read_form.is_read_only())
@@ -544,7 +593,7 @@ class ReadingWindow(QMainWindow):
         if row >= 0:
             self.worklist_view.selectRow(row)
 
-    def _tag_rows(self, ref: Any) -> list[tuple[str, str, str]]:
+    def _tag_rows(self, ref: ImageRef) -> list[TagRow]:
         """DICOM tags of an image for the viewer's tag browser, masked by the service."""
         try:
             return self.controller.trial.tags_for_display(self.controller.session,
@@ -563,9 +612,12 @@ class ReadingWindow(QMainWindow):
                 return
             widget = widget.parentWidget()
 
-    def _after_submit(self) -> None:
+    def _after_save(self, state: ReadState) -> None:
+        self._show_status(state.read_id, state.status)
+
+    def _after_submit(self, read_id: int) -> None:
         self.viewer.set_read_only(self.read_form.is_read_only())
-        self.refresh_worklist()
+        self._show_status(read_id, ReadStatus.SUBMITTED)
         self.statusBar().showMessage(self.tr("Read signed and locked."), 5000)
 
     # -- leaving ------------------------------------------------------------------------------

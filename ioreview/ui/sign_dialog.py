@@ -8,7 +8,6 @@ open with an inline message when the service rejects it, so nothing typed is los
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtWidgets import (
     QDialog,
@@ -25,7 +24,7 @@ from ioreview.errors import IoreviewError, SignatureRejected
 
 __all__ = ["SignDialog"]
 
-SignCallable = Callable[[str, str], Any]
+SignCallable = Callable[[str, str], object]
 
 
 class SignDialog(QDialog):
@@ -51,7 +50,7 @@ class SignDialog(QDialog):
         super().__init__(parent)
         self._sign = sign
         self._on_error = on_error
-        self.result_value: Any = None
+        self.result_value: object = None
         self.setObjectName("SignDialog")
         self.setWindowTitle(title or self.tr("Sign read"))
         self.setMinimumWidth(420)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from PySide6.QtCore import (
@@ -26,7 +27,7 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return (QCoreApplication.translate("RecordTableModel", "yes") if value
                 else QCoreApplication.translate("RecordTableModel", "no"))
-    return str(getattr(value, "value", value))
+    return str(value.value if isinstance(value, Enum) else value)
 
 
 @dataclass(frozen=True)

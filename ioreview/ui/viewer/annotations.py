@@ -1,7 +1,7 @@
 """Annotations drawn in the viewer, their model and the undoable commands that change them.
 
 An annotation lives on one frame of one instance, with points as (row, col) image pixels
-like `ioreview.trial.Annotation`, and carries the finding it documents.  All changes go
+like the service's `Annotation`, and carries the finding it documents.  All changes go
 through a `QUndoStack`, so Ctrl+Z / Ctrl+Shift+Z undo and redo drawing, editing, relabelling
 and deleting.
 """
@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
+
+if TYPE_CHECKING:
+    from ioreview.service import Annotation
 
 Point = tuple[float, float]
 
@@ -67,9 +70,9 @@ class ViewerAnnotation:
     def new_uid() -> str:
         return uuid.uuid4().hex
 
-    def to_trial(self) -> Any:
-        """This annotation as the service layer's `ioreview.trial.Annotation`."""
-        from ioreview.trial import Annotation
+    def to_trial(self) -> Annotation:
+        """This annotation as the service layer's `Annotation`."""
+        from ioreview.service import Annotation
 
         return Annotation(
             id=self.record_id,
@@ -83,8 +86,8 @@ class ViewerAnnotation:
         )
 
     @classmethod
-    def from_trial(cls, a: Any) -> ViewerAnnotation:
-        """A stored `ioreview.trial.Annotation` as a viewer annotation."""
+    def from_trial(cls, a: Annotation) -> ViewerAnnotation:
+        """A stored (service) `Annotation` as a viewer annotation."""
         return cls(
             uid=cls.new_uid(),
             kind=a.kind,
