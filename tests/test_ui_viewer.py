@@ -16,8 +16,9 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
+from ioreview.imaging.deid import MASK, TagRow, tag_rows
+from ioreview.imaging.header import SeriesView
 from ioreview.imaging.synthetic import DemoConfig, generate_demo_trial
-from ioreview.trial import SeriesView
 from ioreview.ui.view_app import scan_paths
 from ioreview.ui.viewer.keymap import ViewerAction
 from ioreview.ui.viewer.tag_browser import TagBrowserDialog
@@ -485,6 +486,28 @@ def test_tag_browser_shows_host_rows_and_filters(qtbot, viewer, study):
     assert dlg.visible_rows() == [rows[0]]
     dlg.filter.setText("requested")
     assert [r[1] for r in dlg.visible_rows()] == ["RequestAttributesSequence", "RequestedProcedureID"]
+
+
+def test_tag_browser_shows_policy_rows_of_a_real_file(qtbot, viewer, study):
+    """Rows from the one policy (`deid.tag_rows`): masked values greyed as MASK, sequences
+    nested under their item count."""
+    open_series(qtbot, viewer, pick(study, "CT"))
+    viewer.set_tag_rows_provider(lambda ref: tag_rows(ref.header.path, masked=True))
+    dlg = viewer.show_tags()
+    qtbot.addWidget(dlg)
+    shown = {keyword: value for _tag, keyword, value in dlg.visible_rows()}
+    assert shown["PatientName"] == MASK and shown["StudyInstanceUID"] == MASK
+    assert shown["Modality"] == "CT" and shown["SOPClassUID"] == "1.2.840.10008.5.1.4.1.1.2"
+    rows = [TagRow("(0008,1140)", "ReferencedImageSequence", "<2 item(s)>", items=2),
+            TagRow("(0008,1150)", ">ReferencedSOPClassUID", "1.2.840.10008.5.1.4.1.1.2"),
+            TagRow("(0008,1155)", ">ReferencedSOPInstanceUID", MASK, masked=True),
+            TagRow("(0008,1150)", ">ReferencedSOPClassUID", "1.2.840.10008.5.1.4.1.1.2")]
+    viewer.set_tag_rows_provider(lambda ref: rows)
+    dlg = viewer.show_tags()
+    qtbot.addWidget(dlg)
+    top = dlg.tree.topLevelItem(0)
+    assert (top.text(1), top.text(2), top.childCount()) == ("ReferencedImageSequence", "2 item(s)", 3)
+    assert top.child(1).text(2) == MASK
 
 
 def test_view_app_lists_bad_files(tmp_path, study):

@@ -18,7 +18,7 @@ from ioreview.imaging.display import modality_lut, rescale_for
 from ioreview.imaging.synthetic import DemoConfig, generate_demo_trial, write_ct_series
 from ioreview.imaging.tools import clahe, fat_map
 from ioreview.imaging.volume import shutdown_decode_pool
-from ioreview.trial import SeriesView
+from ioreview.imaging.header import SeriesView
 from ioreview.ui.view_app import scan_paths
 from ioreview.ui.viewer.assist import RegionProposal
 from ioreview.ui.viewer.keymap import Keymap, ViewerAction

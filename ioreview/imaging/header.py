@@ -4,6 +4,7 @@
 produces it from a file, the store persists it, the volume loader and viewer read pixels with
 it (the stored pixel-data offset lets uncompressed frames be read without parsing the file
 again).  Text values are already decoded by the file's Specific Character Set (PS3.5 6.1).
+`SeriesView` groups the headers of one series as the viewer receives them.
 """
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 #: Attributes that identify a person or a calendar date; readers never see them (blinding).
+#: Part of the de-identification policy of `ioreview.imaging.deid` (which re-exports it and
+#: blanks them in `blind_header`); defined here, next to the fields, so that this module
+#: stays free of pydicom for the lean scanner.
 IDENTIFYING_FIELDS: frozenset[str] = frozenset(
     {
         "patient_id",
@@ -104,3 +108,16 @@ class InstanceHeader:
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in fields(cls))
+
+
+@dataclass(frozen=True)
+class SeriesView:
+    """A series as the viewer shows it: what the service hands a reader (headers blinded by
+    `ioreview.imaging.deid.blind_header`), or the local files of `ioreview view`."""
+
+    series_pk: int
+    modality: str
+    description: str
+    n_instances: int
+    n_frames: int
+    headers: tuple[InstanceHeader, ...]

@@ -8,12 +8,15 @@ region (PS3.3 C.8.5.5).  Without any of these, lengths stay in pixels: never gue
 from __future__ import annotations
 
 import math
+import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 import numpy as np
+import pydicom
 from pydicom.dataset import Dataset
 from skimage.draw import ellipse, polygon
 
@@ -24,6 +27,7 @@ __all__ = [
     "Calibration",
     "RoiStats",
     "calibration_for",
+    "read_calibration_header",
     "length_mm",
     "angle_deg",
     "ellipse_mask",
@@ -177,6 +181,18 @@ def calibration_for(ds_or_header: Dataset | InstanceHeader, point: Point | None 
         if cal is not None:
             return cal
     return Calibration.uncalibrated()
+
+
+def read_calibration_header(path: str | os.PathLike[str]) -> Dataset:
+    """A file's header without pixels, for `calibration_for` where the index lacks what it
+    needs (ultrasound regions, PS3.3 C.8.5.5); empty when the file cannot be read, so the
+    image stays uncalibrated rather than guessed."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return pydicom.dcmread(path, stop_before_pixels=True)
+    except Exception:  # pydicom raises many kinds for damaged files
+        return Dataset()
 
 
 def _point(p: Sequence[float], name: str) -> tuple[float, float]:

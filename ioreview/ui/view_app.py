@@ -2,7 +2,8 @@
 
 Files are indexed with `ioreview.imaging.scan.scan_file`, grouped into series and shown in a
 `ViewerWindow`.  Files that are not images are
-listed in the status bar; they never stop the viewer from opening.
+listed in the status bar; they never stop the viewer from opening.  No blinding applies here,
+so the tag browser shows every value (`ioreview.imaging.deid.tag_rows` unmasked).
 """
 from __future__ import annotations
 
@@ -10,25 +11,13 @@ import os
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication
 
-from ioreview.imaging.header import InstanceHeader
-
-
-@dataclass(frozen=True)
-class LocalSeries:
-    """A series of local files, shaped like `ioreview.trial.SeriesView`."""
-
-    series_pk: int
-    modality: str
-    description: str
-    n_instances: int
-    n_frames: int
-    headers: tuple[InstanceHeader, ...]
+from ioreview.imaging.deid import TagRow, UnreadableHeader, tag_rows
+from ioreview.imaging.header import InstanceHeader, SeriesView
 
 
 def _files(paths: Iterable[str]) -> list[Path]:
@@ -49,7 +38,7 @@ def _scan(path: Path) -> InstanceHeader:
     return scan_file(path, with_sha256=False)
 
 
-def scan_paths(paths: Sequence[str]) -> tuple[list[LocalSeries], list[tuple[str, str]]]:
+def scan_paths(paths: Sequence[str]) -> tuple[list[SeriesView], list[tuple[str, str]]]:
     """Series found under `paths`, and (file, reason) for every file that is not an image."""
     by_series: dict[str, list[InstanceHeader]] = defaultdict(list)
     bad: list[tuple[str, str]] = []
@@ -63,11 +52,11 @@ def scan_paths(paths: Sequence[str]) -> tuple[list[LocalSeries], list[tuple[str,
             bad.append((str(f), QCoreApplication.translate("ViewApp", "no image (e.g. a report or a DICOMDIR)")))
             continue
         by_series[h.series_instance_uid or h.path].append(h)
-    series: list[LocalSeries] = []
+    series: list[SeriesView] = []
     for n, headers in enumerate(sorted(by_series.values(), key=lambda hs: (hs[0].study_instance_uid, hs[0].series_number or 0)), 1):
         first = headers[0]
         series.append(
-            LocalSeries(
+            SeriesView(
                 series_pk=n,
                 modality=first.modality,
                 description=first.series_description,
@@ -81,7 +70,7 @@ def scan_paths(paths: Sequence[str]) -> tuple[list[LocalSeries], list[tuple[str,
 
 def run_view(paths: list[str]) -> int:
     """Open the viewer on `paths` (files and folders); returns the application's exit code."""
-    from ioreview.ui.viewer.tag_browser import dataset_tag_rows
+    from ioreview.ui.viewer.series_loader import ImageRef
     from ioreview.ui.viewer.theme import apply_dark_theme
     from ioreview.ui.viewer.viewer_window import ViewerWindow
 
@@ -91,7 +80,15 @@ def run_view(paths: list[str]) -> int:
     apply_dark_theme(app)  # type: ignore[arg-type]
     series, bad = scan_paths(paths)
     win = ViewerWindow(series)
-    win.viewer.set_tag_rows_provider(lambda ref: dataset_tag_rows(ref.header.path))
+
+    def local_tag_rows(ref: ImageRef) -> list[TagRow]:
+        try:
+            return tag_rows(ref.header.path, masked=False)
+        except UnreadableHeader as exc:
+            win.statusBar().showMessage(str(exc))
+            return []
+
+    win.viewer.set_tag_rows_provider(local_tag_rows)
     if bad:
         names = ", ".join(f"{Path(f).name} ({reason})" for f, reason in bad[:5])
         more = len(bad) - 5

@@ -22,18 +22,19 @@ from ioreview.imaging.display import (
     to_display_uint8,
     windows_from_header,
 )
-from ioreview.ui.viewer.series_loader import SeriesLike, decode_image, image_refs
+from ioreview.imaging.header import SeriesView
+from ioreview.ui.viewer.series_loader import decode_image, image_refs
 from ioreview.ui.viewer.viewport import SERIES_MIME
 
 THUMB = 96
 
 
-def series_key(series: SeriesLike) -> str:
+def series_key(series: SeriesView) -> str:
     """The text that identifies a series in drag and drop."""
     return str(series.series_pk)
 
 
-def thumbnail_image(series: SeriesLike, size: int = THUMB) -> QImage:
+def thumbnail_image(series: SeriesView, size: int = THUMB) -> QImage:
     """The middle image of `series` as a `size`-pixel QImage (safe to call off the GUI thread)."""
     refs, _ = image_refs(series.headers)
     if not refs:
@@ -63,7 +64,7 @@ class _ThumbSignals(QObject):
 
 
 class _ThumbJob(QRunnable):
-    def __init__(self, series: SeriesLike, signals: _ThumbSignals) -> None:
+    def __init__(self, series: SeriesView, signals: _ThumbSignals) -> None:
         super().__init__()
         self._series = series
         self._signals = signals
@@ -111,7 +112,7 @@ class SeriesBrowser(QListWidget):
             SeriesBrowser._pool = QThreadPool()
             SeriesBrowser._pool.setMaxThreadCount(1)
 
-    def set_series(self, series: Sequence[SeriesLike]) -> None:
+    def set_series(self, series: Sequence[SeriesView]) -> None:
         """Show `series` in order; thumbnails follow as they are rendered."""
         self.clear()
         self._items.clear()
@@ -133,7 +134,7 @@ class SeriesBrowser(QListWidget):
         if series:
             QTimer.singleShot(self.THUMBNAIL_DELAY_MS, self, lambda: self._start_thumbnails(list(series), generation))
 
-    def _start_thumbnails(self, series: list[SeriesLike], generation: int) -> None:
+    def _start_thumbnails(self, series: list[SeriesView], generation: int) -> None:
         if generation != self._generation:  # other series were set meanwhile
             return
         assert SeriesBrowser._pool is not None

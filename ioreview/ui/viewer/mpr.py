@@ -12,11 +12,12 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
+from ioreview.imaging.header import SeriesView
 from ioreview.imaging.measure import Calibration, CalibrationSource
 from ioreview.imaging.volume import Volume, reformat, volume_from_stack
 from ioreview.ui.viewer.annotations import AnnotationModel
 from ioreview.ui.viewer.keymap import Keymap
-from ioreview.ui.viewer.series_loader import ImageRef, SeriesLike, VolumeLoader
+from ioreview.ui.viewer.series_loader import ImageRef, VolumeLoader
 from ioreview.ui.viewer.viewport import ImageViewport
 
 PLANES: tuple[str, ...] = ("axial", "coronal", "sagittal")
@@ -151,7 +152,7 @@ class MprView(QWidget):
         self._sharing = False
         self.volume: Volume | None = None
 
-    def load(self, series: SeriesLike, shown: Any = None) -> None:
+    def load(self, series: SeriesView, shown: Any = None) -> None:
         """Show `series` as a volume; the panes fill when it is in memory.
 
         `shown` is the viewer's loader of the same series: when it already holds every slice

@@ -1,6 +1,6 @@
 """Off-GUI-thread decoding of a series, with prefetch around the current image.
 
-`SeriesLoader` turns a series (anything shaped like `ioreview.trial.SeriesView`) into a stack
+`SeriesLoader` turns a series (`ioreview.imaging.header.SeriesView`) into a stack
 of images (one per frame, slices sorted along their normal) and decodes them on a worker
 thread in order of distance from the image on screen, so the first image appears at once and
 scrolling finds its neighbours ready.
@@ -23,10 +23,9 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
-import pydicom
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 
 from ioreview.imaging.decode import (
@@ -36,8 +35,8 @@ from ioreview.imaging.decode import (
     read_frame_at_offset,
     read_frames,
 )
-from ioreview.imaging.header import InstanceHeader
-from ioreview.imaging.measure import Calibration, calibration_for
+from ioreview.imaging.header import InstanceHeader, SeriesView
+from ioreview.imaging.measure import Calibration, calibration_for, read_calibration_header
 from ioreview.imaging.volume import (
     STACK_BUFFERS,
     SliceOrderReport,
@@ -49,17 +48,6 @@ from ioreview.imaging.volume import (
     stack_dtype,
     start_decode_pool,
 )
-
-
-class SeriesLike(Protocol):
-    """What the viewer needs of a series (`ioreview.trial.SeriesView` has it)."""
-
-    series_pk: int
-    modality: str
-    description: str
-    n_instances: int
-    n_frames: int
-    headers: tuple[InstanceHeader, ...]
 
 
 @dataclass(frozen=True)
@@ -318,7 +306,7 @@ class SeriesLoader(QObject):
 
     def __init__(
         self,
-        series: SeriesLike,
+        series: SeriesView,
         parent: QObject | None = None,
         cache: FrameCache | None = None,
         focus: int = 0,
@@ -429,11 +417,7 @@ class SeriesLoader(QObject):
             return cal
         ds = self._headers_read.get(h.path)
         if ds is None:
-            try:
-                ds = pydicom.dcmread(h.path, stop_before_pixels=True)
-            except Exception:  # an unreadable header leaves the image uncalibrated
-                ds = pydicom.Dataset()
-            self._headers_read[h.path] = ds
+            ds = self._headers_read[h.path] = read_calibration_header(h.path)
         return calibration_for(ds, point)
 
     def is_multiframe_cine(self) -> bool:

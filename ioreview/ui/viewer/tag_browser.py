@@ -1,23 +1,40 @@
-"""DICOM tag browser: a filterable tree of (tag, keyword, value) rows.
+"""DICOM tag browser: a filterable tree of tag rows.
 
 The rows come from a callable supplied by the host, so what a reader may see is decided
-below the UI (the service masks identifying values); this dialog only shows them.  Rows whose
+below the UI (`ioreview.imaging.deid`, applied by the service); this dialog only shows them.
+Rows are `TagRow` values (plain (tag, keyword, value) tuples are accepted too); rows whose
 keyword starts with ">" are nested under the row above (sequence items), one level per ">".
+`ioreview view` shows local files unmasked through `ioreview.imaging.deid.tag_rows`.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QCoreApplication
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QDialog, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-TagRow = tuple[str, str, str]
+from ioreview.imaging.deid import TagRow
+
+#: A row as hosts hand it over: a `TagRow`, or a (tag, keyword, value) tuple.
+TagRowLike = TagRow | tuple[str, str, str]
+
+
+def _as_row(row: TagRowLike) -> TagRow:
+    return row if isinstance(row, TagRow) else TagRow(*row)
+
+
+def _value_text(row: TagRow) -> str:
+    """The value as shown: a sequence's item count in the user's language."""
+    if row.items is None:
+        return row.value
+    return QCoreApplication.translate("TagBrowser", "%1 item(s)").replace("%1", str(row.items))
 
 
 class TagBrowserDialog(QDialog):
     """Shows the tag rows of one instance; typing filters by tag, keyword or value."""
 
-    def __init__(self, rows: Callable[[], Iterable[TagRow]], title: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, rows: Callable[[], Iterable[TagRowLike]], title: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title or self.tr("DICOM tags"))
         self.resize(720, 640)
@@ -40,11 +57,14 @@ class TagBrowserDialog(QDialog):
         """Ask the host for the rows again and rebuild the tree."""
         self.tree.clear()
         stack: list[QTreeWidgetItem] = []
-        for tag, keyword, value in self._rows_fn():
-            depth = len(keyword) - len(keyword.lstrip(">"))
-            item = QTreeWidgetItem([tag, keyword.lstrip(">"), value])
+        muted = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+        for row in map(_as_row, self._rows_fn()):
+            value = _value_text(row)
+            item = QTreeWidgetItem([row.tag, row.name, value])
             item.setToolTip(2, value[:2000])
-            del stack[depth:]
+            if row.masked:
+                item.setForeground(2, muted)
+            del stack[row.depth:]
             if stack:
                 stack[-1].addChild(item)
             else:
@@ -70,8 +90,9 @@ class TagBrowserDialog(QDialog):
         for i in range(self.tree.topLevelItemCount()):
             visit(self.tree.topLevelItem(i))
 
-    def visible_rows(self) -> list[TagRow]:
-        out: list[TagRow] = []
+    def visible_rows(self) -> list[tuple[str, str, str]]:
+        """(tag, keyword, value) of the rows the filter leaves visible, in tree order."""
+        out: list[tuple[str, str, str]] = []
 
         def walk(item: QTreeWidgetItem) -> None:
             if not item.isHidden():
@@ -82,32 +103,3 @@ class TagBrowserDialog(QDialog):
         for i in range(self.tree.topLevelItemCount()):
             walk(self.tree.topLevelItem(i))
         return out
-
-
-def dataset_tag_rows(path: str) -> list[TagRow]:
-    """Rows for every element of a file's header (pixel data left out), for `ioreview view`.
-
-    Used only where no blinding applies (a quick look at local files); the reading screen
-    supplies rows from the service instead.
-    """
-    import pydicom
-
-    ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
-    rows: list[TagRow] = []
-
-    def walk(d: pydicom.Dataset, depth: int) -> None:
-        for elem in d:
-            tag = f"({elem.tag.group:04X},{elem.tag.element:04X})"
-            kw = ">" * depth + (elem.keyword or elem.name)
-            if elem.VR == "SQ":
-                rows.append((tag, kw, QCoreApplication.translate("TagBrowser", "%1 item(s)").replace("%1", str(len(elem.value)))))
-                for item in elem.value:
-                    walk(item, depth + 1)
-            else:
-                text = repr(elem.value) if isinstance(elem.value, bytes) else str(elem.value)
-                rows.append((tag, kw, text if len(text) <= 200 else text[:200] + "…"))
-
-    if hasattr(ds, "file_meta"):
-        walk(ds.file_meta, 0)
-    walk(ds, 0)
-    return rows

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from ioreview.imaging.decode import NATIVE_TRANSFER_SYNTAXES
+from ioreview.imaging.header import SeriesView
 from ioreview.imaging.volume import warm_decode_pool
 from ioreview.ui.viewer.annotations import AnnotationModel, ViewerAnnotation, kind_title
 from ioreview.ui.viewer.assist import (
@@ -47,17 +48,17 @@ from ioreview.ui.viewer.keymap import Keymap
 from ioreview.ui.viewer.keys_dialog import KeyBindingsDialog
 from ioreview.ui.viewer.layout import LAYOUTS, ViewportGrid
 from ioreview.ui.viewer.mpr import MprView
-from ioreview.ui.viewer.series_loader import ImageRef, SeriesLike, SeriesLoader
+from ioreview.ui.viewer.series_loader import ImageRef, SeriesLoader
 from ioreview.ui.viewer.sync import SyncController
-from ioreview.ui.viewer.tag_browser import TagBrowserDialog, TagRow
+from ioreview.ui.viewer.tag_browser import TagBrowserDialog, TagRowLike
 from ioreview.ui.viewer.tools import GROW_REGION, NAVIGATE, TOOLS
 from ioreview.ui.viewer.viewport import ImageViewport
 
-TagRowsProvider = Callable[[ImageRef], Iterable[TagRow]]
+TagRowsProvider = Callable[[ImageRef], Iterable[TagRowLike]]
 
 
 
-def _is_native_series(series: SeriesLike) -> bool:
+def _is_native_series(series: SeriesView) -> bool:
     """True when every image of the series is uncompressed (read straight from disk)."""
     return all(h.transfer_syntax_uid in NATIVE_TRANSFER_SYNTAXES or not h.transfer_syntax_uid
                for h in series.headers)
@@ -85,7 +86,7 @@ class ViewerWidget(QWidget):
         self.annotations.removed.connect(self.annotationRemoved)
         self.annotations.selectionChanged.connect(lambda uid: self.annotationSelected.emit(self.annotations.get(uid) if uid else None))
         self._finding: tuple[str | None, str] = (None, "")
-        self._series: list[SeriesLike] = []
+        self._series: list[SeriesView] = []
         self._loaders: dict[str, SeriesLoader] = {}
         self._shown: dict[ImageViewport, str] = {}
         self._tag_rows: TagRowsProvider | None = None
@@ -255,7 +256,7 @@ class ViewerWidget(QWidget):
         self._action(self.tr("Tags"), self.show_tags, self.tr("DICOM tags of the image on screen"))
 
     # ================================================================ public API
-    def set_series(self, series: Sequence[SeriesLike]) -> None:
+    def set_series(self, series: Sequence[SeriesView]) -> None:
         """Open the series of a case: thumbnails in the browser, the first ones in the viewports."""
         self.clear()
         self._series = list(series)
@@ -267,7 +268,7 @@ class ViewerWidget(QWidget):
         if self.grid.viewports:
             self.grid.set_active(self.grid.visible_viewports()[0])
 
-    def series(self) -> list[SeriesLike]:
+    def series(self) -> list[SeriesView]:
         return list(self._series)
 
     def show_series(self, key: str, viewport: ImageViewport | None = None) -> None:
@@ -670,7 +671,7 @@ class ViewerWidget(QWidget):
 class ViewerWindow(QMainWindow):
     """A stand-alone viewer window (`ioreview view PATH`)."""
 
-    def __init__(self, series: Sequence[SeriesLike] = (), parent: QWidget | None = None, settings: QSettings | None = None) -> None:
+    def __init__(self, series: Sequence[SeriesView] = (), parent: QWidget | None = None, settings: QSettings | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("ioreview viewer"))
         self.viewer = ViewerWidget(self, settings)
