@@ -136,7 +136,7 @@ def _series(folder: Path, n_slices: int, transfer_syntax: str | None) -> object:
     """The benchmark series as the viewer gets it (written once, then indexed by the scanner)."""
     from ioreview.imaging.scan import scan_file
     from ioreview.imaging.synthetic import write_ct_series
-    from ioreview.service import SeriesView
+    from ioreview.imaging.header import SeriesView
 
     if not (folder / f"{n_slices:04d}.dcm").exists():
         print(f"writing a {n_slices}-slice 512x512 CT series to {folder} (once) ...", flush=True)

@@ -43,9 +43,9 @@ def _case_with_read(store) -> tuple[int, int, int, int]:
 
 
 def test_new_store_is_migrated_and_its_audit_chain_intact(store):
-    assert store.schema_version() == 3
+    assert store.schema_version() == 4
     assert store.verify_audit_chain() == []
-    assert store.audit_count() == 3 and len(store.audit_head()) == 64
+    assert store.audit_count() == 4 and len(store.audit_head()) == 64
     assert store.migrate() == []
 
 

@@ -19,7 +19,7 @@ from ioreview.errors import (InvalidInput, IoreviewError, ReadIncomplete, ReadLo
                              SignatureRejected)
 from ioreview.store import UnitOfWork
 from ioreview.store.records import (AnnotationRecord, AssignmentRecord, KeyImageRecord,
-                                    ReadRecord, SignatureRecord)
+                                    ReadRecord, SignatureRecord, WorklistRow)
 
 from . import signatures
 from .blinding import own_assignment, own_read, prior_views, series_views, visible_uids
@@ -143,9 +143,16 @@ def _units(protocol: Protocol, values: Mapping[str, Any]) -> dict[str, str | Non
     return {k: protocol.field(k).unit for k in values}
 
 
+#: a read's stored status (None: no read started) as the worklist shows it
+_STATUS_OF = {None: ReadStatus.NEW, **{s.value: s for s in ReadStatus}}
+
+
 class Reading:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        #: reader id -> (worklist revision, all rows, number available, items): a worklist is
+        #: rebuilt only when the store's revision for it changes or more rows become available
+        self._worklists: dict[int, tuple[int, list[WorklistRow], int, list[WorklistItem]]] = {}
 
     # -- helpers -----------------------------------------------------------------------------
     def _case_modalities(self, uow: UnitOfWork, case_id: int) -> set[str]:
@@ -191,12 +198,22 @@ class Reading:
         gap that would betray them)."""
         with self.ctx.use_case(session, READERS, "see a worklist", write=False) as (uow, actor):
             assert actor.user_id is not None
-            rows = uow.assignments.worklist(actor.user_id, self.ctx.clock())
-            return [WorklistItem(r.assignment_id, r.read_id, r.label, r.timepoint,
-                                 r.days_from_insertion,
-                                 ReadStatus(r.status) if r.status else ReadStatus.NEW,
-                                 position)
-                    for position, r in enumerate(rows)]
+            revision = uow.assignments.worklist_revision(actor.user_id)
+            cached = self._worklists.get(actor.user_id)
+            if cached is None or cached[0] != revision:
+                cached = (revision, uow.assignments.worklist(actor.user_id), 0, [])
+        # The rows change only with the revision; availability grows with time, so the same
+        # count of available rows means the same list.
+        revision, rows, n_available, items = cached
+        now = self.ctx.clock()
+        available = [r for r in rows if r.available_from <= now]
+        if len(available) != n_available or not items and available:
+            status = _STATUS_OF
+            items = [WorklistItem(r.assignment_id, r.read_id, r.label, r.timepoint,
+                                  r.days_from_insertion, status[r.status], position)
+                     for position, r in enumerate(available)]
+        self._worklists[actor.user_id] = (revision, rows, len(available), items)
+        return list(items)
 
     def open_case(self, session: Session, assignment_id: int) -> CaseView:
         """Reader: open an own assignment as a blinded view, starting a draft read under the

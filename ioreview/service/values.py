@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ioreview.imaging.header import InstanceHeader
+from ioreview.imaging.header import InstanceHeader, SeriesView
 from ioreview.store.records import SeriesRow as SeriesInfo
 from ioreview.store.records import StudyRow as StudyInfo
 
@@ -117,18 +117,6 @@ class WorklistItem:
     days_from_insertion: int | None
     status: ReadStatus
     order_index: int
-
-
-@dataclass(frozen=True)
-class SeriesView:
-    """A series as a reader may see it: identifying fields and calendar dates blanked."""
-
-    series_pk: int
-    modality: str
-    description: str
-    n_instances: int
-    n_frames: int
-    headers: tuple[InstanceHeader, ...]
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,7 @@ class ReaderAssignment:
     protocol_version_id: int | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WorklistRow:
     assignment_id: int
     read_id: int | None
@@ -93,6 +93,7 @@ class WorklistRow:
     days_from_insertion: int | None
     status: str | None
     order_index: int
+    available_from: float
 
 
 @dataclass(frozen=True)

@@ -270,6 +270,7 @@ class AssignmentRepository(_Repository):
 
     def add(self, case_id: int, reader_id: int, run_id: int, order_index: int,
             is_reread: bool, label: str | None, available_from: float) -> int:
+        self.bump_worklist(reader_id)
         return self.uow.insert(
             "INSERT INTO assignment (case_id, reader_id, run_id, label, order_index, is_reread,"
             " available_from) VALUES (?,?,?,?,?,?,?)",
@@ -310,17 +311,32 @@ class AssignmentRepository(_Repository):
                                 (reader_id,))
         return -1 if value is None else int(value)
 
-    def worklist(self, reader_id: int, now: float) -> list[WorklistRow]:
-        """A reader's assignments available at `now`, in their order, with the read if any."""
-        return [WorklistRow(int(r["assignment_id"]), _opt_int(r["read_id"]), r["label"],
-                            r["timepoint"], _opt_int(r["days_from_insertion"]), r["status"],
-                            int(r["order_index"])) for r in self.uow.rows(
-            "SELECT a.id AS assignment_id, r.id AS read_id, COALESCE(a.label, c.label) AS label,"
-            " c.timepoint, c.days_from_insertion, r.status, a.order_index"
-            " FROM assignment a JOIN review_case c ON c.id = a.case_id"
-            " LEFT JOIN review_read r ON r.assignment_id = a.id"
-            " WHERE a.reader_id = ? AND a.available_from <= ?"
-            " ORDER BY a.order_index, a.id", (reader_id, now))]
+    def bump_worklist(self, reader_id: int) -> None:
+        """Mark the reader's worklist changed (new assignment, read started or locked)."""
+        self.uow.execute(
+            "INSERT INTO worklist_revision (reader_id, rev) VALUES (?, 1) ON CONFLICT (reader_id)"
+            " DO UPDATE SET rev = worklist_revision.rev + 1", (reader_id,))
+
+    def worklist_revision(self, reader_id: int) -> int:
+        """A number that changes whenever the reader's worklist rows change (not with time:
+        availability is in the rows)."""
+        rev = self.uow.scalar("SELECT rev FROM worklist_revision WHERE reader_id = ?",
+                              (reader_id,))
+        return 0 if rev is None else int(rev)
+
+    def worklist(self, reader_id: int, now: float | None = None) -> list[WorklistRow]:
+        """A reader's assignments (available at `now`, or all), in their order, with the read
+        if any."""
+        sql = ("SELECT a.id, r.id, COALESCE(a.label, c.label), c.timepoint,"
+               " c.days_from_insertion, r.status, a.order_index, a.available_from"
+               " FROM assignment a JOIN review_case c ON c.id = a.case_id"
+               " LEFT JOIN review_read r ON r.assignment_id = a.id WHERE a.reader_id = ?")
+        params: tuple[Any, ...] = (reader_id,)
+        if now is not None:
+            sql += " AND a.available_from <= ?"
+            params = (reader_id, now)
+        return [WorklistRow(*row) for row in self.uow.backend._execute(
+            sql + " ORDER BY a.order_index, a.id", params).fetchall()]
 
     def available_to_reader(self, reader_id: int, now: float) -> list[ReaderAssignment]:
         """A reader's available assignments with case subject/days and the read's protocol."""
@@ -391,7 +407,14 @@ def _annotation(r: Mapping[str, Any]) -> AnnotationRecord:
 
 
 class ReadRepository(_Repository):
+    def _bump(self, assignment_id: int) -> None:
+        reader = self.uow.scalar("SELECT reader_id FROM assignment WHERE id = ?",
+                                 (assignment_id,))
+        if reader is not None:
+            AssignmentRepository(self.uow).bump_worklist(int(reader))
+
     def add(self, assignment_id: int, protocol_version_id: int, status: str, at: str) -> int:
+        self._bump(assignment_id)
         return self.uow.insert(
             "INSERT INTO review_read (assignment_id, protocol_version_id, status, version,"
             " started_at, updated_at, active_seconds) VALUES (?,?,?,1,?,?,0)",
@@ -410,6 +433,11 @@ class ReadRepository(_Repository):
             _READ_SELECT + " WHERE a.reader_id = ? ORDER BY r.id", (reader_id,))]
 
     def update(self, read_id: int, **changes: Any) -> None:
+        if "status" in changes:
+            assignment = self.uow.scalar("SELECT assignment_id FROM review_read WHERE id = ?",
+                                         (read_id,))
+            if assignment is not None:
+                self._bump(int(assignment))
         self._update("review_read", _READ_COLUMNS, read_id, changes)
 
     def values(self, read_id: int, version: int) -> dict[str, Any]:

@@ -66,7 +66,7 @@ def _is_native_series(series: SeriesView) -> bool:
 class ViewerWidget(QWidget):
     """The image viewer of the reading screen.
 
-    Signals carry `ViewerAnnotation` values (`.to_trial()` gives `ioreview.trial.Annotation`).
+    Signals carry `ViewerAnnotation` values (`.to_trial()` gives `ioreview.service.Annotation`).
     """
 
     annotationAdded = Signal(object)
@@ -343,7 +343,7 @@ class ViewerWidget(QWidget):
         self.annotations.set_finding(uid, finding_id, label)
 
     def set_annotations(self, items: Iterable[Any]) -> list[ViewerAnnotation]:
-        """Show saved annotations (`ioreview.trial.Annotation` or `ViewerAnnotation`); clears undo."""
+        """Show saved annotations (`ioreview.service.Annotation` or `ViewerAnnotation`); clears undo."""
         converted = [a if isinstance(a, ViewerAnnotation) else ViewerAnnotation.from_trial(a) for a in items]
         self.annotations.replace_all(converted)
         return converted
