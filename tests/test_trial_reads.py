@@ -6,7 +6,8 @@ import pytest
 from adjudication.protocol import default_protocol_path
 from ioreview.imaging.header import IDENTIFYING_FIELDS
 from ioreview.service import (AccountLocked, Annotation, InvalidInput, KeyImage, ReadIncomplete,
-                            ReadLocked, ReadStatus, SessionExpired, SignatureRejected)
+                            ReadLocked, ReadStatus, SessionExpired, SignatureRejected, Trial)
+from test_trial_cases import add_studies_extra
 from test_trial_helpers import PASSWORDS, complete_values, fast_kdf, make_world  # noqa: F401
 
 #: the service suite runs on both backends (tests/conftest.py)
@@ -318,3 +319,29 @@ def test_audit_verification_rechecks_signatures_against_the_signed_read(tmp_path
     assert not report.intact
     assert [p for p in report.problems if f"signature {signature.id} " in p
             and "no longer matches" in p]
+
+
+def test_worklist_follows_changes_made_by_other_workstations(tmp_path):
+    """A worklist is cached per reader; changes written by another process (another Trial
+    on the same database) still show at once: a read signed elsewhere, new assignments."""
+    w = make_world(tmp_path, readers=2)
+    db = w.store.url if hasattr(w.store, "url") else str(w.store.path)
+    other = Trial.open(db, clock=w.clock, archive_root=tmp_path / "archive")
+    here, there = w.login("reader1"), other.login("reader1", PASSWORDS["reader1"])
+    before = w.trial.worklist(here)
+    assert w.trial.worklist(here) == before  # cached, unchanged
+    view = other.open_case(there, before[2].assignment_id)
+    other.save_draft(there, view.read_id, complete_values(view.timepoint))
+    other.submit_read(there, view.read_id, PASSWORDS["reader1"])
+    after = w.trial.worklist(here)
+    assert after[2].status is ReadStatus.SUBMITTED and after[2].read_id == view.read_id
+    assert [i for n, i in enumerate(after) if n != 2] == [i for n, i in enumerate(before)
+                                                          if n != 2]
+    # A new case assigned from another workstation appears in order.
+    add_studies_extra(w)
+    other.build_cases_from_studies(other.system_session("coord"))
+    other.generate_assignments(other.system_session("coord"), seed=3)
+    grown = w.trial.worklist(here)
+    assert len(grown) == len(before) + 1
+    assert grown == other.worklist(there)
+    assert [i.order_index for i in grown] == list(range(len(grown)))

@@ -87,7 +87,7 @@ class Assignments:
             assigned = uow.assignments.assigned_case_ids()
             cases = [c for c in uow.cases.list() if c.id not in assigned]
             cases.sort(key=lambda c: c.id)
-            usernames = {r: uow.users.get(r).username for r in reader_ids}  # type: ignore[union-attr]
+            usernames = {u.id: u.username for u in uow.users.list() if u.id in reader_ids}
             if not cases:
                 return AssignmentSummary(seed, 0, 0, {usernames[r]: 0 for r in reader_ids})
             rng = random.Random(seed)

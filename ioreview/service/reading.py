@@ -143,6 +143,16 @@ def _units(protocol: Protocol, values: Mapping[str, Any]) -> dict[str, str | Non
     return {k: protocol.field(k).unit for k in values}
 
 
+def _merge_rows(rows: list[WorklistRow], fresh: list[WorklistRow]) -> list[WorklistRow]:
+    """`rows` with the changed rows replaced and new ones placed in worklist order."""
+    by_id = {r.assignment_id: r for r in fresh}
+    merged = [by_id.pop(r.assignment_id, r) for r in rows]
+    if by_id:
+        merged.extend(by_id.values())
+        merged.sort(key=lambda r: (r.order_index, r.assignment_id))
+    return merged
+
+
 #: a read's stored status (None: no read started) as the worklist shows it
 _STATUS_OF = {None: ReadStatus.NEW, **{s.value: s for s in ReadStatus}}
 
@@ -200,14 +210,23 @@ class Reading:
             assert actor.user_id is not None
             revision = uow.assignments.worklist_revision(actor.user_id)
             cached = self._worklists.get(actor.user_id)
-            if cached is None or cached[0] != revision:
-                cached = (revision, uow.assignments.worklist(actor.user_id), 0, [])
-        # The rows change only with the revision; availability grows with time, so the same
-        # count of available rows means the same list.
+            if cached is None or revision < cached[0]:
+                cached = (revision, uow.assignments.worklist(actor.user_id), -1, [])
+            elif revision != cached[0]:
+                changed = uow.assignments.worklist_changes(actor.user_id, cached[0])
+                rows = cached[1]
+                if len(changed) > max(100, len(rows) // 4):
+                    rows = uow.assignments.worklist(actor.user_id)
+                else:
+                    fresh = uow.assignments.worklist(actor.user_id, assignment_ids=sorted(changed))
+                    rows = _merge_rows(rows, fresh)
+                cached = (revision, rows, -1, [])
+        # Rows change only with the revision; availability grows with time, so the same count
+        # of available rows means the same list.
         revision, rows, n_available, items = cached
         now = self.ctx.clock()
         available = [r for r in rows if r.available_from <= now]
-        if len(available) != n_available or not items and available:
+        if len(available) != n_available:
             status = _STATUS_OF
             items = [WorklistItem(r.assignment_id, r.read_id, r.label, r.timepoint,
                                   r.days_from_insertion, status[r.status], position)

@@ -52,6 +52,7 @@ class UnitOfWork:
         self.actor = actor
         self.write = write
         self._pending: list[PendingAudit] = []
+        self._worklist_changes: list[tuple[int, int]] = []
         self.users = UserRepository(self)
         self.sessions = SessionRepository(self)
         self.protocols = ProtocolRepository(self)
@@ -104,10 +105,21 @@ class UnitOfWork:
             None if before is None else canonical_json(before),
             None if after is None else canonical_json(after)))
 
+    def note_worklist_change(self, reader_id: int, assignment_id: int) -> None:
+        if not self.write:
+            raise ReadOnlyViolation("a read-only unit of work cannot change a worklist")
+        self._worklist_changes.append((reader_id, assignment_id))
+
     def _flush_audit(self) -> None:
-        if not self._pending:
+        """Append the queued audit records (and worklist changes) under the append lock."""
+        if not self._pending and not self._worklist_changes:
             return
         self.backend._lock_audit_chain(self)
+        self.executemany("INSERT INTO worklist_change (reader_id, assignment_id) VALUES (?,?)",
+                         list(dict.fromkeys(self._worklist_changes)))
+        self._worklist_changes.clear()
+        if not self._pending:
+            return
         prev = self.scalar("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1") or GENESIS_HASH
         self.executemany(
             "INSERT INTO audit (at, actor, action, entity, entity_id, before_json, after_json,"

@@ -270,11 +270,12 @@ class AssignmentRepository(_Repository):
 
     def add(self, case_id: int, reader_id: int, run_id: int, order_index: int,
             is_reread: bool, label: str | None, available_from: float) -> int:
-        self.bump_worklist(reader_id)
-        return self.uow.insert(
+        assignment_id = self.uow.insert(
             "INSERT INTO assignment (case_id, reader_id, run_id, label, order_index, is_reread,"
             " available_from) VALUES (?,?,?,?,?,?,?)",
             (case_id, reader_id, run_id, label, order_index, int(is_reread), available_from))
+        self.note_worklist_change(reader_id, assignment_id)
+        return assignment_id
 
     def get(self, assignment_id: int) -> AssignmentRecord | None:
         r = self.uow.row(_ASSIGNMENT_SELECT + " WHERE a.id = ?", (int(assignment_id),))
@@ -311,30 +312,42 @@ class AssignmentRepository(_Repository):
                                 (reader_id,))
         return -1 if value is None else int(value)
 
-    def bump_worklist(self, reader_id: int) -> None:
-        """Mark the reader's worklist changed (new assignment, read started or locked)."""
-        self.uow.execute(
-            "INSERT INTO worklist_revision (reader_id, rev) VALUES (?, 1) ON CONFLICT (reader_id)"
-            " DO UPDATE SET rev = worklist_revision.rev + 1", (reader_id,))
+    def note_worklist_change(self, reader_id: int, assignment_id: int) -> None:
+        """Log that a row of the reader's worklist changed (new assignment, read started or
+        locked), so cached worklists refresh just that row.  Written with the audit records,
+        under the append lock, so revision numbers follow commit order on every backend."""
+        self.uow.note_worklist_change(reader_id, assignment_id)
 
     def worklist_revision(self, reader_id: int) -> int:
-        """A number that changes whenever the reader's worklist rows change (not with time:
-        availability is in the rows)."""
-        rev = self.uow.scalar("SELECT rev FROM worklist_revision WHERE reader_id = ?",
+        """The newest change to the reader's worklist rows (0 for none); availability over
+        time is not a change (it is in the rows)."""
+        rev = self.uow.scalar("SELECT MAX(id) FROM worklist_change WHERE reader_id = ?",
                               (reader_id,))
         return 0 if rev is None else int(rev)
 
-    def worklist(self, reader_id: int, now: float | None = None) -> list[WorklistRow]:
-        """A reader's assignments (available at `now`, or all), in their order, with the read
-        if any."""
+    def worklist_changes(self, reader_id: int, since: int) -> set[int]:
+        """Assignments whose worklist row changed after revision `since`."""
+        return {int(a) for (a,) in self.uow.tuples(
+            "SELECT assignment_id FROM worklist_change WHERE reader_id = ? AND id > ?",
+            (reader_id, since))}
+
+    def worklist(self, reader_id: int, now: float | None = None,
+                 assignment_ids: Sequence[int] | None = None) -> list[WorklistRow]:
+        """A reader's assignments (available at `now`, or all; or only `assignment_ids`), in
+        their order, with the read if any."""
         sql = ("SELECT a.id, r.id, COALESCE(a.label, c.label), c.timepoint,"
                " c.days_from_insertion, r.status, a.order_index, a.available_from"
                " FROM assignment a JOIN review_case c ON c.id = a.case_id"
                " LEFT JOIN review_read r ON r.assignment_id = a.id WHERE a.reader_id = ?")
-        params: tuple[Any, ...] = (reader_id,)
+        params: list[Any] = [reader_id]
         if now is not None:
             sql += " AND a.available_from <= ?"
-            params = (reader_id, now)
+            params.append(now)
+        if assignment_ids is not None:
+            if not assignment_ids:
+                return []
+            sql += f" AND a.id IN ({_placeholders(assignment_ids)})"
+            params.extend(assignment_ids)
         return [WorklistRow(*row) for row in self.uow.backend._execute(
             sql + " ORDER BY a.order_index, a.id", params).fetchall()]
 
@@ -411,7 +424,7 @@ class ReadRepository(_Repository):
         reader = self.uow.scalar("SELECT reader_id FROM assignment WHERE id = ?",
                                  (assignment_id,))
         if reader is not None:
-            AssignmentRepository(self.uow).bump_worklist(int(reader))
+            AssignmentRepository(self.uow).note_worklist_change(int(reader), assignment_id)
 
     def add(self, assignment_id: int, protocol_version_id: int, status: str, at: str) -> int:
         self._bump(assignment_id)
