@@ -345,3 +345,29 @@ def test_worklist_follows_changes_made_by_other_workstations(tmp_path):
     assert len(grown) == len(before) + 1
     assert grown == other.worklist(there)
     assert [i.order_index for i in grown] == list(range(len(grown)))
+
+
+def test_a_save_while_the_password_is_checked_stops_the_signature(tmp_path, monkeypatch):
+    """The password is checked outside any transaction; a save from another window in that
+    moment must not get signed unseen."""
+    import ioreview.service.reading as reading_module
+
+    w = make_world(tmp_path, readers=2)
+    s1 = w.login("reader1")
+    view = w.trial.open_case(s1, w.trial.worklist(s1)[0].assignment_id)
+    w.trial.save_draft(s1, view.read_id, complete_values(view.timepoint))
+    real = reading_module.verify_password
+
+    def racing(password: str, stored: str | None) -> bool:
+        w.clock.advance(1)
+        w.trial.save_draft(s1, view.read_id, complete_values(view.timepoint, side="right"))
+        return real(password, stored)
+
+    monkeypatch.setattr(reading_module, "verify_password", racing)
+    with pytest.raises(InvalidInput, match="changed while it was being signed"):
+        w.trial.submit_read(s1, view.read_id, PASSWORDS["reader1"])
+    monkeypatch.setattr(reading_module, "verify_password", real)
+    assert w.trial.worklist(s1)[0].status is ReadStatus.IN_PROGRESS
+    signature = w.trial.submit_read(s1, view.read_id, PASSWORDS["reader1"])
+    [version] = w.trial.read_history(s1, view.read_id)
+    assert version.values["side"] == "right" and version.signature == signature

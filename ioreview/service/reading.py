@@ -341,7 +341,11 @@ class Reading:
         error: IoreviewError | None = None
         signature: SignatureInfo | None = None
         with self.ctx.use_case(session, READERS, "sign reads") as (uow, actor):
-            current = self._signable(uow, actor, read_id)
+            current = own_read(self.ctx, uow, actor, read_id)
+            if current.status == ReadStatus.SUBMITTED.value:
+                raise ReadLocked(f"Read of {read.display_label} is already signed and locked; "
+                                 "use Amend to change it.")
+            # Unchanged since it was validated above (every save moves updated_at).
             if current.version != read.version or current.updated_at != read.updated_at:
                 raise InvalidInput(f"Read of {read.display_label} changed while it was being "
                                    "signed (another window?); check it and sign again.")
