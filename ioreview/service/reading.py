@@ -143,26 +143,60 @@ def _units(protocol: Protocol, values: Mapping[str, Any]) -> dict[str, str | Non
     return {k: protocol.field(k).unit for k in values}
 
 
-def _merge_rows(rows: list[WorklistRow], fresh: list[WorklistRow]) -> list[WorklistRow]:
-    """`rows` with the changed rows replaced and new ones placed in worklist order."""
-    by_id = {r.assignment_id: r for r in fresh}
-    merged = [by_id.pop(r.assignment_id, r) for r in rows]
-    if by_id:
-        merged.extend(by_id.values())
-        merged.sort(key=lambda r: (r.order_index, r.assignment_id))
-    return merged
-
-
 #: a read's stored status (None: no read started) as the worklist shows it
 _STATUS_OF = {None: ReadStatus.NEW, **{s.value: s for s in ReadStatus}}
+
+
+class _CachedWorklist:
+    """One reader's worklist rows (all, available or not) and the items built from them.
+
+    Rows change only with the store's worklist revision; availability grows with time (the
+    rows carry it), so the same number of available rows means the same list.  A change to
+    a few rows patches their items in place instead of rebuilding ten thousand of them.
+    """
+
+    def __init__(self, revision: int, rows: list[WorklistRow]) -> None:
+        self.revision = revision
+        self.rows = rows
+        self.items: list[WorklistItem] = []
+        self.positions: dict[int, int] = {}
+        self.n_available = -1
+
+    def items_at(self, now: float, revision: int, fresh: list[WorklistRow] | None
+                 ) -> list[WorklistItem]:
+        self.revision = revision
+        if fresh:
+            index = {r.assignment_id: n for n, r in enumerate(self.rows)}
+            known = [r for r in fresh if r.assignment_id in index]
+            for r in known:
+                self.rows[index[r.assignment_id]] = r
+            if len(known) != len(fresh):  # new assignments: place them in order
+                self.rows.extend(r for r in fresh if r.assignment_id not in index)
+                self.rows.sort(key=lambda r: (r.order_index, r.assignment_id))
+                self.n_available = -1
+            elif self.n_available >= 0:
+                for r in known:
+                    position = self.positions.get(r.assignment_id)
+                    if position is not None:
+                        self.items[position] = WorklistItem(
+                            r.assignment_id, r.read_id, r.label, r.timepoint,
+                            r.days_from_insertion, _STATUS_OF[r.status], position)
+        available = [r for r in self.rows if r.available_from <= now]
+        if len(available) != self.n_available:
+            status = _STATUS_OF
+            self.items = [WorklistItem(r.assignment_id, r.read_id, r.label, r.timepoint,
+                                       r.days_from_insertion, status[r.status], position)
+                          for position, r in enumerate(available)]
+            self.positions = {r.assignment_id: n for n, r in enumerate(available)}
+            self.n_available = len(available)
+        return list(self.items)
 
 
 class Reading:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        #: reader id -> (worklist revision, all rows, number available, items): a worklist is
-        #: rebuilt only when the store's revision for it changes or more rows become available
-        self._worklists: dict[int, tuple[int, list[WorklistRow], int, list[WorklistItem]]] = {}
+        #: reader id -> that reader's cached worklist (see `_CachedWorklist`)
+        self._worklists: dict[int, _CachedWorklist] = {}
 
     # -- helpers -----------------------------------------------------------------------------
     def _case_modalities(self, uow: UnitOfWork, case_id: int) -> set[str]:
@@ -210,29 +244,18 @@ class Reading:
             assert actor.user_id is not None
             revision = uow.assignments.worklist_revision(actor.user_id)
             cached = self._worklists.get(actor.user_id)
-            if cached is None or revision < cached[0]:
-                cached = (revision, uow.assignments.worklist(actor.user_id), -1, [])
-            elif revision != cached[0]:
-                changed = uow.assignments.worklist_changes(actor.user_id, cached[0])
-                rows = cached[1]
-                if len(changed) > max(100, len(rows) // 4):
-                    rows = uow.assignments.worklist(actor.user_id)
+            fresh: list[WorklistRow] | None = None
+            if cached is None or revision < cached.revision:
+                cached = _CachedWorklist(revision, uow.assignments.worklist(actor.user_id))
+            elif revision != cached.revision:
+                changed = uow.assignments.worklist_changes(actor.user_id, cached.revision)
+                if len(changed) > max(100, len(cached.rows) // 4):
+                    cached = _CachedWorklist(revision, uow.assignments.worklist(actor.user_id))
                 else:
-                    fresh = uow.assignments.worklist(actor.user_id, assignment_ids=sorted(changed))
-                    rows = _merge_rows(rows, fresh)
-                cached = (revision, rows, -1, [])
-        # Rows change only with the revision; availability grows with time, so the same count
-        # of available rows means the same list.
-        revision, rows, n_available, items = cached
-        now = self.ctx.clock()
-        available = [r for r in rows if r.available_from <= now]
-        if len(available) != n_available:
-            status = _STATUS_OF
-            items = [WorklistItem(r.assignment_id, r.read_id, r.label, r.timepoint,
-                                  r.days_from_insertion, status[r.status], position)
-                     for position, r in enumerate(available)]
-        self._worklists[actor.user_id] = (revision, rows, len(available), items)
-        return list(items)
+                    fresh = uow.assignments.worklist(actor.user_id,
+                                                     assignment_ids=sorted(changed))
+            self._worklists[actor.user_id] = cached
+        return cached.items_at(self.ctx.clock(), revision, fresh)
 
     def open_case(self, session: Session, assignment_id: int) -> CaseView:
         """Reader: open an own assignment as a blinded view, starting a draft read under the
