@@ -241,7 +241,7 @@ def cmd_users(args: argparse.Namespace) -> int:
         return 0
     for user in trial.list_users(session):
         state = "active" if user.active else "inactive"
-        print(f"{user.id:>3}  {user.username:<16} {str(getattr(user.role, 'value', user.role)):<12}"
+        print(f"{user.id:>3}  {user.username:<16} {user.role.value:<12}"
               f" {state:<8} {user.display_name}")
     return 0
 
@@ -275,6 +275,8 @@ def _(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ioreview.service import Role
+
     parser = argparse.ArgumentParser(
         prog="ioreview", description="Blinded imaging review and complication adjudication.")
     parser.add_argument("--version", action="version", version=f"ioreview {__version__}")
@@ -335,8 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("users", help="list or add users")
     p.add_argument("action", choices=["list", "add"], nargs="?", default="list")
     p.add_argument("username", nargs="?")
-    p.add_argument("--role", choices=["reader", "adjudicator", "committee", "coordinator",
-                                      "admin"], default="reader")
+    p.add_argument("--role", choices=[r.value for r in Role], default=Role.READER.value)
     p.add_argument("--name", help="display name")
     p.add_argument("--password", help="initial password (asked for when omitted)")
     p.set_defaults(func=cmd_users)

@@ -59,15 +59,6 @@ def _finite(value: Any, what: str) -> float:
     return number
 
 
-def _annotation(row: AnnotationRecord) -> Annotation:
-    return Annotation(row.id, row.finding_id, row.kind, row.sop_instance_uid, row.frame,
-                      row.points, dict(row.measurements), row.label)
-
-
-def _key_image(row: KeyImageRecord) -> KeyImage:
-    return KeyImage(row.sop_instance_uid, row.frame, row.note)
-
-
 def _signature_info(s: SignatureRecord) -> SignatureInfo:
     return SignatureInfo(s.id, s.entity_id, s.signer, s.signed_at, s.meaning, s.content_sha256,
                          s.version)
@@ -228,10 +219,8 @@ class Reading:
             priors=prior_views(uow, case, protocol), protocol=protocol,
             protocol_version_id=read.protocol_version_id,
             values=uow.reads.values(read.id, read.version),
-            annotations=tuple(_annotation(a) for a in uow.reads.annotations(read.id,
-                                                                           read.version)),
-            key_images=tuple(_key_image(k) for k in uow.reads.key_images(read.id,
-                                                                        read.version)),
+            annotations=tuple(uow.reads.annotations(read.id, read.version)),
+            key_images=tuple(uow.reads.key_images(read.id, read.version)),
             status=status, elapsed_s=read.active_seconds, version=read.version,
             protocol_notice=notice)
 
@@ -493,10 +482,8 @@ class Reading:
                     version=version,
                     status=ReadStatus.SUBMITTED if s else ReadStatus(read.status),
                     values=uow.reads.values(read.id, version),
-                    annotations=tuple(_annotation(r)
-                                      for r in uow.reads.annotations(read.id, version)),
-                    key_images=tuple(_key_image(r)
-                                     for r in uow.reads.key_images(read.id, version)),
+                    annotations=tuple(uow.reads.annotations(read.id, version)),
+                    key_images=tuple(uow.reads.key_images(read.id, version)),
                     signature=_signature_info(s) if s else None,
                     amendment_reason=a.reason if a else None,
                     amended_at=a.amended_at if a else None))

@@ -9,6 +9,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ioreview.imaging.header import InstanceHeader, SeriesView
+from ioreview.store.records import AnnotationRecord, KeyImageRecord
 from ioreview.store.records import SeriesRow as SeriesInfo
 from ioreview.store.records import StudyRow as StudyInfo
 
@@ -129,25 +130,10 @@ class PriorView:
     series: tuple[SeriesView, ...]
 
 
-@dataclass(frozen=True)
-class Annotation:
-    """A shape on one frame of one instance; points are (row, col) in image pixels."""
-
-    id: int | None
-    finding_id: str | None
-    kind: str
-    sop_instance_uid: str
-    frame: int
-    points: tuple[tuple[float, float], ...]
-    measurements: dict[str, float] = field(default_factory=dict)
-    label: str = ""
-
-
-@dataclass(frozen=True)
-class KeyImage:
-    sop_instance_uid: str
-    frame: int
-    note: str = ""
+#: A shape on one frame of one instance; points are (row, col) in image pixels.
+Annotation = AnnotationRecord
+#: An image the reader marked as key, with a note.
+KeyImage = KeyImageRecord
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,9 @@ class ReadRecord:
 
 @dataclass(frozen=True)
 class AnnotationRecord:
+    """A shape on one frame of one instance; points are (row, col) in image pixels (the
+    service hands it out as `Annotation`)."""
+
     id: int | None
     finding_id: str | None
     kind: str
@@ -130,6 +133,8 @@ class AnnotationRecord:
 
 @dataclass(frozen=True)
 class KeyImageRecord:
+    """An image a reader marked as key (the service's `KeyImage`)."""
+
     sop_instance_uid: str
     frame: int
     note: str = ""
