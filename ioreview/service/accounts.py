@@ -79,11 +79,9 @@ class Accounts:
                           after={"reason": "unknown or inactive account"})
                 error = AuthenticationFailed(_GENERIC_LOGIN_FAILURE)
             else:
-                if user.password_hash != found.password_hash:
-                    ok = False  # the password changed while we were checking the old one
                 error = self.ctx.record_password_attempt(
-                    uow, user, ok, lambda _left: AuthenticationFailed(_GENERIC_LOGIN_FAILURE),
-                    "login")
+                    uow, user.id, ok, found.password_hash,
+                    lambda _left: AuthenticationFailed(_GENERIC_LOGIN_FAILURE), "login")
                 if error is None:
                     session = self._start_session(uow, user)
         if error is not None:
@@ -128,12 +126,8 @@ class Accounts:
             if user is None:
                 uow.sessions.touch(row.id, self.ctx.clock())
                 return session
-            current = uow.users.get(user.id)
-            assert current is not None
-            if current.password_hash != user.password_hash:
-                ok = False
             error = self.ctx.record_password_attempt(
-                uow, current, ok,
+                uow, user.id, ok, user.password_hash,
                 lambda left: AuthenticationFailed(
                     f"Wrong password; the screen stays locked ({left} attempt(s) left before "
                     "the account locks)."),
@@ -237,20 +231,16 @@ class Accounts:
         new_hash = hash_password(new_password) if ok else None
         error: IoreviewError | None = None
         with self.ctx.use_case(session, None, "change a password") as (uow, actor):
-            user = uow.users.get(actor.user_id)
-            assert user is not None
-            if user.password_hash != before.password_hash:
-                ok = False
             error = self.ctx.record_password_attempt(
-                uow, user, ok,
+                uow, before.id, ok, before.password_hash,
                 lambda left: AuthenticationFailed(
                     f"The current password is wrong; nothing was changed ({left} attempt(s) "
                     "left before the account locks)."),
                 "change_password")
             if error is None:
                 assert new_hash is not None
-                uow.users.update(user.id, password_hash=new_hash,
+                uow.users.update(before.id, password_hash=new_hash,
                                  password_changed_at=self.ctx.now_iso())
-                uow.audit("change_password", "user", user.id)
+                uow.audit("change_password", "user", before.id)
         if error is not None:
             raise error

@@ -24,7 +24,6 @@ from ioreview.auth import token_digest
 from ioreview.errors import (AccountLocked, InvalidInput, IoreviewError, NotFound,
                              PermissionDenied, SessionExpired)
 from ioreview.store import TrialStore, UnitOfWork
-from ioreview.store.records import UserRecord
 
 from .values import Role, Session
 
@@ -147,12 +146,18 @@ class ServiceContext:
         return actor, (row.id if due else None)
 
     # -- passwords ---------------------------------------------------------------------------
-    def record_password_attempt(self, uow: UnitOfWork, user: UserRecord, ok: bool,
-                                failure: Callable[[int], IoreviewError], context: str
-                                ) -> IoreviewError | None:
-        """Record one password check for `user` (lock-out after MAX_FAILED_ATTEMPTS
+    def record_password_attempt(self, uow: UnitOfWork, user_id: int, ok: bool,
+                                checked_hash: str, failure: Callable[[int], IoreviewError],
+                                context: str) -> IoreviewError | None:
+        """Record one password check of `user_id` (lock-out after MAX_FAILED_ATTEMPTS
         consecutive failures) in a write unit of work; return the exception to raise after
-        the commit, or None.  `user` must be re-read inside `uow`."""
+        the commit, or None.  `ok` is the result of checking against `checked_hash` outside
+        the transaction; a password changed meanwhile makes the check count as failed."""
+        user = uow.users.get(user_id)
+        if user is None:
+            raise SessionExpired("The account no longer exists; ask the coordinator.")
+        if user.password_hash != checked_hash:
+            ok = False
         now = self.clock()
         failed = user.failed_logins
         locked_until = user.locked_until

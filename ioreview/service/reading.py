@@ -312,20 +312,11 @@ class Reading:
             protocol = self.ctx.protocol(uow, read.protocol_version_id)
             return self._problems(uow, read, protocol, uow.reads.values(read.id, read.version))
 
-    def _check_password(self, session: Session, actor: Actor, password: str,
-                        password_hash: str, context: str) -> tuple[IoreviewError | None, bool]:
-        """Verify outside any transaction, then record the attempt; (error, ok)."""
-        ok = verify_password(password or "", password_hash)
-        return None, ok
-
     def _record_attempt(self, uow: UnitOfWork, actor: Actor, ok: bool, hash_seen: str,
                         context: str, what: str) -> IoreviewError | None:
-        user = uow.users.get(actor.user_id)
-        assert user is not None
-        if user.password_hash != hash_seen:
-            ok = False
+        assert actor.user_id is not None
         return self.ctx.record_password_attempt(
-            uow, user, ok,
+            uow, actor.user_id, ok, hash_seen,
             lambda left: SignatureRejected(
                 f"The password does not match; the read was NOT {what}. {left} attempt(s) "
                 "left before the account locks for 15 minutes."),
