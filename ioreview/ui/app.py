@@ -121,8 +121,10 @@ def window_for_session(trial: Trial, session: Session, *, idle_seconds: float | 
     return None
 
 
-def run_app(db_path: str, *, lang: str | None = None) -> int:
-    """Start the desktop application on the trial database at ``db_path``.
+def run_app(db_path: str, *, lang: str | None = None,
+            archive_root: str | Path | None = None) -> int:
+    """Start the desktop application on the trial database ``db_path`` (a SQLite file or a
+    PostgreSQL URL; ``archive_root`` is the case-file archive, see `Trial.open`).
 
     Shows the login dialog, then the reader's reading window or the coordinator's window;
     logging out returns to the login dialog. Returns the process exit code.
@@ -135,7 +137,7 @@ def run_app(db_path: str, *, lang: str | None = None) -> int:
     apply_theme(app)  # type: ignore[arg-type]
     translators = install_translators(app, lang)
     try:
-        trial = Trial.open(db_path)
+        trial = Trial.open(db_path, archive_root=archive_root)
     except (IoreviewError, OSError) as exc:
         QMessageBox.critical(None, QCoreApplication.translate("run_app", "ioreview"),
                              QCoreApplication.translate(
