@@ -16,8 +16,7 @@ complete draft (the password check included, the autosave not), next to the targ
 The trial is cached in `--work DIR` (default /tmp/ioreview-bench-service/cases-N-readers-R)
 and reused while it holds a database built with the same parameters.  `--db` selects the
 database: a SQLite path (default DIR/trial.sqlite) or a `postgresql://...` URL, passed as it is
-to `Trial.open` (the archive root is DIR/archive there, when `Trial.open` takes
-`archive_root`).  A SQLite database is restored from a pristine copy before each run, so every
+to `Trial.open` (the archive of case files is DIR/archive).  A SQLite database is restored from a pristine copy before each run, so every
 run signs reads on the same state; a PostgreSQL database keeps the reads earlier runs signed
 (the count is printed).  Building the 10,000-case trial takes about 4 minutes on a 2-core
 machine (a third of it signing 1,000 reads: scrypt); `--cases 500` tries things quickly.
@@ -27,8 +26,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
-import importlib
-import inspect
 import json
 import math
 import os
@@ -43,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from adjudication.protocol import default_protocol_path
+from ioreview.demo_reads import simulate_values
 from ioreview.service import Annotation, ReadStatus, Role, Trial
 
 #: operation -> target median in ms (None: no target)
@@ -57,7 +55,6 @@ META_NAME = "bench_service.json"
 META_FORMAT = 1
 INSERTION = dt.date(2026, 1, 5)
 CT_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
-PRESENCE_FINDINGS = ("extravasation", "haematoma", "fracture", "osteomyelitis", "fat_embolism")
 
 
 # == helpers ======================================================================================
@@ -66,12 +63,8 @@ def _is_url(db: str) -> bool:
 
 
 def _open_trial(db: str, work: Path) -> Trial:
-    """`Trial.open(db)`; a server database gets DIR/archive as its archive root when the
-    facade accepts one."""
-    kwargs: dict[str, Any] = {}
-    if _is_url(db) and "archive_root" in inspect.signature(Trial.open).parameters:
-        kwargs["archive_root"] = work / "archive"
-    return Trial.open(db, **kwargs)
+    """`Trial.open(db)` with DIR/archive as the archive of case files."""
+    return Trial.open(db, archive_root=work / "archive")
 
 
 def _password(username: str) -> str:
@@ -91,37 +84,12 @@ def _stage(label: str, times: dict[str, float]) -> Iterator[None]:
     print(f" {times[label]:8.1f} s", flush=True)
 
 
-def _load_simulate_values() -> Callable[..., dict[str, Any]] | None:
-    """The demo's simulated reader (fills a valid read of the default protocol), wherever the
-    demo package keeps it."""
-    for name in ("ioreview.demo_reads", "ioreview.demo.reads", "ioreview.demo"):
-        try:
-            fn = getattr(importlib.import_module(name), "simulate_values", None)
-        except ImportError:
-            continue
-        if callable(fn):
-            return fn
-    return None
-
-
-_SIMULATE = _load_simulate_values()
-
-
 def read_values(seed: str, timepoint: str, modalities: set[str]) -> dict[str, Any]:
     """A complete read of the default protocol for a case without complications (the
     simulated reader's occasional over-calls included), deterministic for `seed`."""
     rng = random.Random(seed)
-    side = rng.choice("RL")
-    if _SIMULATE is not None:
-        return _SIMULATE(rng, {"side": side, "findings": {}}, timepoint, modalities)
-    values: dict[str, Any] = {"image_quality": "adequate",
-                              "side": "right" if side == "R" else "left",
-                              "timepoint": timepoint,
-                              "needle_position.tip_position": "intramedullary"}
-    for name in PRESENCE_FINDINGS:
-        values[f"{name}.presence"] = "absent"
-        values[f"{name}.confidence"] = 1 if rng.random() < 0.7 else 2
-    return values
+    return simulate_values(rng, {"side": rng.choice("RL"), "findings": {}}, timepoint,
+                           modalities)
 
 
 def annotations_for(view: Any, rng: random.Random) -> list[Annotation]:
@@ -281,9 +249,8 @@ def _clear_sqlite(db: str, work: Path) -> None:
 
 
 def _info(trial: Trial) -> dict[str, Any]:
-    """`trial.info` as a plain dict (a dict before the service split, a typed value after)."""
-    info = trial.info(trial.system_session("bench"))
-    return info.to_json_dict() if hasattr(info, "to_json_dict") else dict(info)
+    """`trial.info` as a plain dict."""
+    return trial.info(trial.system_session("bench")).to_json_dict()
 
 
 def _counts(db: str, work: Path) -> dict[str, Any]:
