@@ -23,7 +23,7 @@ from adjudication.protocol import Protocol, parse_protocol
 from ioreview.auth import token_digest
 from ioreview.errors import (AccountLocked, InvalidInput, IoreviewError, NotFound,
                              PermissionDenied, SessionExpired)
-from ioreview.store import TrialStore, UnitOfWork
+from ioreview.store import DatabaseBusy, TrialStore, UnitOfWork
 
 from .values import Role, Session
 
@@ -110,8 +110,11 @@ class ServiceContext:
                     f"as {actor.role.value}.")
             yield uow, actor
         if stale is not None:
-            with self.store.unit_of_work(actor.audit_name) as uow:
-                uow.sessions.touch(stale, self.clock())
+            try:
+                with self.store.unit_of_work(actor.audit_name) as uow:
+                    uow.sessions.touch(stale, self.clock())
+            except DatabaseBusy:
+                pass  # best effort: the next call writes the activity time
 
     def _authorize(self, uow: UnitOfWork, session: Session) -> tuple[Actor, int | None]:
         """The actor behind `session`, and the session id when its activity time is due to
