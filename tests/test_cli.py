@@ -106,6 +106,31 @@ def test_demo_no_gui_builds_a_populated_trial(tmp_path, capsys):
     assert info["users"] >= 5
 
 
+def test_demo_on_postgresql_matches_the_sqlite_demo(tmp_path, capsys, postgres_url):
+    """`--db postgresql://... demo --no-gui` builds the same trial as on SQLite: `info --json`
+    reports the same counts, and `audit` passes on both."""
+    infos = []
+    for db, folder in ((None, "sq"), (postgres_url, "pg")):
+        argv = ("--db", db) if db else ()
+        code, out, err = run(capsys, *argv, "demo", "--small", "--no-gui", "--seed", "7",
+                             "--dir", str(tmp_path / folder))
+        assert code == 0, err
+        db = db or str(tmp_path / folder / "ioreview.sqlite")
+        code, out, err = run(capsys, "--db", db, "--archive", str(tmp_path / folder / "archive"),
+                             "info", "--json")
+        assert code == 0, err
+        info = json.loads(out)
+        assert info.pop("database").endswith(db.rsplit("/", 1)[-1])
+        infos.append(info)
+        code, out, err = run(capsys, "--db", db, "audit")
+        assert code == 0 and "intact" in out, out + err
+    assert infos[0] == infos[1] and infos[0]["reads"]["submitted"] > 0
+    # A second demo into the same PostgreSQL database is refused, not mixed in.
+    code, _out, err = run(capsys, "--db", postgres_url, "demo", "--small", "--no-gui",
+                          "--dir", str(tmp_path / "pg2"))
+    assert code == 2 and "already holds a trial" in err
+
+
 def test_protocol_users_cases_assign_commands(tmp_path, capsys):
     from adjudication.protocol import default_protocol_path
     from ioreview.imaging.synthetic import DemoConfig, generate_demo_trial
