@@ -44,8 +44,10 @@ def prior_cases(uow: UnitOfWork, case: CaseRecord, protocol: Protocol) -> list[C
 def series_views(uow: UnitOfWork, series_pks: Sequence[int]) -> tuple[SeriesView, ...]:
     """The series as a reader may see them: identifying fields and calendar dates blanked."""
     views = []
-    for row in uow.dicom.series_summaries(series_pks):
-        headers = tuple(blind_header(h) for h in dicom_index.series_headers(uow, row.id))
+    summaries = uow.dicom.series_summaries(series_pks)
+    headers_of = dicom_index.series_headers_of(uow, [row.id for row in summaries])
+    for row in summaries:
+        headers = tuple(blind_header(h) for h in headers_of[row.id])
         views.append(SeriesView(row.id, row.modality or "", row.series_description or "",
                                 row.n_instances, row.n_frames, headers))
     return tuple(views)

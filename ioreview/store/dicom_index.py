@@ -252,20 +252,34 @@ def _header_from_row(row: dict[str, Any]) -> InstanceHeader:
                           series_instance_uid=row["series_instance_uid"], **kw)
 
 
+_HEADER_SELECT = (
+    "SELECT i.*, se.series_instance_uid, se.modality, se.series_number,"
+    " se.series_description, se.series_date, se.body_part_examined, se.laterality,"
+    " se.frame_of_reference_uid, st.study_instance_uid, st.study_date, st.study_time,"
+    " st.study_id, st.study_description, st.accession_number, st.institution_name,"
+    " st.referring_physician_name, p.patient_id, p.issuer_of_patient_id, p.patient_name,"
+    " p.patient_birth_date, p.patient_sex"
+    " FROM instance i JOIN series se ON se.id = i.series_pk"
+    " JOIN study st ON st.id = se.study_pk JOIN patient p ON p.id = st.patient_pk")
+
+
 def series_headers(source: Source, series_pk: int) -> list[InstanceHeader]:
     """All instances of a series as headers (with stored pixel offsets), by instance number."""
+    return series_headers_of(source, [series_pk])[series_pk]
+
+
+def series_headers_of(source: Source, series_pks: Sequence[int]
+                      ) -> dict[int, list[InstanceHeader]]:
+    """The headers of several series in one query: series pk -> headers by instance number."""
+    out: dict[int, list[InstanceHeader]] = {int(pk): [] for pk in series_pks}
+    if not out:
+        return out
     with _reading(source) as uow:
-        rows = uow.rows(
-            "SELECT i.*, se.series_instance_uid, se.modality, se.series_number,"
-            " se.series_description, se.series_date, se.body_part_examined, se.laterality,"
-            " se.frame_of_reference_uid, st.study_instance_uid, st.study_date, st.study_time,"
-            " st.study_id, st.study_description, st.accession_number, st.institution_name,"
-            " st.referring_physician_name, p.patient_id, p.issuer_of_patient_id, p.patient_name,"
-            " p.patient_birth_date, p.patient_sex"
-            " FROM instance i JOIN series se ON se.id = i.series_pk"
-            " JOIN study st ON st.id = se.study_pk JOIN patient p ON p.id = st.patient_pk"
-            " WHERE i.series_pk = ? ORDER BY i.instance_number, i.id", (series_pk,))
-    return [_header_from_row(r) for r in rows]
+        rows = uow.rows(_HEADER_SELECT + f" WHERE i.series_pk IN ({', '.join('?' * len(out))})"
+                        " ORDER BY i.series_pk, i.instance_number, i.id", list(out))
+    for r in rows:
+        out[int(r["series_pk"])].append(_header_from_row(r))
+    return out
 
 
 def series_pk_of(source: Source, series_instance_uid: str) -> int | None:
