@@ -14,6 +14,7 @@ from ioreview.errors import (AccountLocked, AuthenticationFailed, BlindingViolat
                              InvalidInput, IoreviewError, NotFound, PermissionDenied,
                              ReadIncomplete, ReadLocked, SessionExpired, SignatureRejected)
 from ioreview.imaging.deid import TagRow
+from ioreview.importing import ImportSummary
 
 from .accounts import Accounts
 from .assignments import Assignments
@@ -33,7 +34,7 @@ USE_CASE_GROUPS = (Accounts, Protocols, Imports, Cases, Assignments, Reading, Ta
 
 __all__ = [
     *_values_all, "AccountLocked", "AuthenticationFailed", "BlindingViolation", "InvalidInput",
-    "InvalidProtocol", "IoreviewError", "LOCKOUT_S", "MAX_FAILED_ATTEMPTS", "NotFound",
+    "ImportSummary", "InvalidProtocol", "IoreviewError", "LOCKOUT_S", "MAX_FAILED_ATTEMPTS", "NotFound",
     "PermissionDenied", "ReadIncomplete", "ReadLocked", "SessionExpired", "SignatureRejected",
     "TOUCH_INTERVAL_S", "TagRow", "Trial", "USE_CASE_GROUPS", "timepoint_for_days",
 ]

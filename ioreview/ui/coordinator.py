@@ -59,9 +59,9 @@ from ioreview.ui.table_model import Column, RecordTableModel
 from ioreview.ui.workers import TaskHandle, run_in_thread
 
 if TYPE_CHECKING:
-    from ioreview.importing import ImportSummary
     from ioreview.service import (
         AssignmentSummary,
+        ImportSummary,
         ProgressReport,
         ReaderProgress,
         SeriesInfo,
