@@ -44,9 +44,9 @@ class UnitOfWork:
     """
 
     def __init__(self, backend: SqlBackend, actor: str, write: bool) -> None:
+        from .reads import DiscordanceRepository, ReadRepository, SignatureRepository
         from .repositories import (AssignmentRepository, CaseRepository, DicomRepository,
-                                   DiscordanceRepository, ProtocolRepository, ReadRepository,
-                                   SessionRepository, SignatureRepository, UserRepository)
+                                   ProtocolRepository, SessionRepository, UserRepository)
 
         self.backend = backend
         self.actor = actor
