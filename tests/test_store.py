@@ -9,7 +9,7 @@ import pytest
 
 from ioreview.imaging.header import InstanceHeader
 from ioreview.store import SQLiteStore as Store
-from ioreview.store import StoreError
+from ioreview.store import StoreConflict, StoreError
 from ioreview.store import dicom_index as di
 from ioreview.store.migrations import MIGRATIONS
 
@@ -122,7 +122,7 @@ def test_failed_transaction_leaves_no_rows_and_no_audit(tmp_path):
 
 def test_foreign_keys_are_enforced(tmp_path):
     store = Store(tmp_path / "a.sqlite")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(StoreConflict, match="FOREIGN KEY"):
         with store.atomic("tester") as tx:
             tx.execute("INSERT INTO series (series_instance_uid, study_pk) VALUES ('1', 999)")
 

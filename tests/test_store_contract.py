@@ -9,7 +9,7 @@ from dataclasses import fields, is_dataclass
 
 import pytest
 
-from ioreview.store import ReadOnlyViolation, open_store
+from ioreview.store import ReadOnlyViolation, StoreConflict, StoreError, open_store
 from ioreview.store.records import (CaseRecord, DiscordantField, ReadRecord, SignatureRecord,
                                     UserRecord)
 
@@ -163,9 +163,11 @@ def test_signatures_of_any_entity_kind(store):
         [s] = uow.signatures.of("read", read)
         assert isinstance(s, SignatureRecord) and s.id == first and s.signer == "reader1"
         assert [x.entity_kind for x in uow.signatures.all()] == ["read", "export"]
-    with pytest.raises(Exception):  # one signature per signer and version
+    with pytest.raises(StoreConflict, match="conflicts"):  # one per signer and version
         with store.unit_of_work("tester") as uow:
             uow.signatures.add("read", read, 1, user, "t3", "again", "c" * 64)
+    with store.unit_of_work("tester", write=False) as uow:  # nothing of it was kept
+        assert len(uow.signatures.of("read", read)) == 1
 
 
 def test_discordance_evaluations_are_kept_and_superseded(store):
@@ -218,3 +220,26 @@ def test_tampering_with_a_record_breaks_the_chain(store):
                     ('{"v":9}', "thing", "1"))
     problems = store.verify_audit_chain()
     assert problems and "content does not match its hash" in problems[0]
+
+
+def test_a_taken_unique_value_is_a_conflict_not_a_driver_error(store):
+    with store.unit_of_work("tester") as uow:
+        _user(uow, "same")
+    with pytest.raises(StoreConflict, match="reload and try again"):
+        with store.unit_of_work("tester") as uow:
+            _user(uow, "same")
+    with store.unit_of_work("tester", write=False) as uow:
+        assert [u.username for u in uow.users.list()] == ["same"]
+
+
+def test_a_lost_server_connection_is_one_clear_error(postgres_url):
+    import psycopg
+
+    store = open_store(postgres_url)
+    pid = store.conn.info.backend_pid
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    with pytest.raises(StoreError, match="connection to the server failed"):
+        with store.unit_of_work("tester", write=False) as uow:
+            uow.users.list()
+    store.close()

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from .audit import AuditRecord, utc_now
-from .engine import DatabaseBusy, ReadOnlyViolation, StoreError, UnitOfWork
+from .engine import DatabaseBusy, ReadOnlyViolation, StoreConflict, StoreError, UnitOfWork
 from .port import TrialStore
 from .postgres import PostgresStore, is_postgres_url
 from .sqlite import SQLiteStore
 
 __all__ = ["AuditRecord", "DatabaseBusy", "PostgresStore", "ReadOnlyViolation", "SQLiteStore",
-           "StoreError", "TrialStore", "UnitOfWork", "is_postgres_url",
+           "StoreConflict", "StoreError", "TrialStore", "UnitOfWork", "is_postgres_url",
            "open_store", "utc_now"]
 
 

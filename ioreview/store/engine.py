@@ -21,7 +21,8 @@ from .audit import (AuditRecord, PendingAudit, canonical_json, chain, utc_now, v
                     GENESIS_HASH)
 from .migrations import MIGRATIONS, Migration, render
 
-__all__ = ["DatabaseBusy", "ReadOnlyViolation", "SqlBackend", "StoreError", "UnitOfWork"]
+__all__ = ["DatabaseBusy", "ReadOnlyViolation", "SqlBackend", "StoreConflict", "StoreError",
+           "UnitOfWork"]
 
 
 class StoreError(IoreviewError):
@@ -30,6 +31,10 @@ class StoreError(IoreviewError):
 
 class DatabaseBusy(StoreError):
     """Another process holds the write lock for longer than the busy timeout."""
+
+
+class StoreConflict(StoreError):
+    """A change collides with data written meanwhile (a unique value taken, a row gone)."""
 
 
 class ReadOnlyViolation(StoreError):

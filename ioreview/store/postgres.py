@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .engine import DatabaseBusy, SqlBackend, StoreError
+from .engine import DatabaseBusy, SqlBackend, StoreConflict, StoreError
 
 __all__ = ["PostgresStore", "is_postgres_url"]
 
@@ -69,12 +69,30 @@ class PostgresStore(SqlBackend):
     def _execute(self, sql: str, params: Sequence[Any]) -> Any:
         try:
             return self.conn.execute(_translate(sql), tuple(params))
-        except self._psycopg.errors.LockNotAvailable as exc:
-            raise DatabaseBusy(f"{self.location}: the database is busy; try again") from exc
+        except self._psycopg.Error as exc:
+            raise self._translate_error(exc) from exc
 
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        with self.conn.cursor() as cur:
-            cur.executemany(_translate(sql), rows)
+        try:
+            with self.conn.cursor() as cur:
+                cur.executemany(_translate(sql), rows)
+        except self._psycopg.Error as exc:
+            raise self._translate_error(exc) from exc
+
+    def _translate_error(self, exc: Exception) -> StoreError:
+        errors = self._psycopg.errors
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, self._psycopg.IntegrityError):
+            return StoreConflict(f"{self.location}: the change conflicts with the stored data "
+                                 f"({text}); reload and try again")
+        if isinstance(exc, (errors.LockNotAvailable, errors.DeadlockDetected,
+                            errors.SerializationFailure)):
+            return DatabaseBusy(f"{self.location}: the database is busy with another "
+                                "workstation's change; try again")
+        if isinstance(exc, self._psycopg.OperationalError) or self.conn.closed:
+            return StoreError(f"{self.location}: the connection to the server failed ({text}); "
+                              "check the server and start ioreview again")
+        return StoreError(f"{self.location}: {text}")
 
     def _begin(self, write: bool) -> None:
         try:
@@ -84,11 +102,17 @@ class PostgresStore(SqlBackend):
                              f"({str(exc).strip()})") from exc
 
     def _commit(self) -> None:
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+        except self._psycopg.Error as exc:
+            raise self._translate_error(exc) from exc
 
     def _rollback(self) -> None:
         if not self.conn.closed:
-            self.conn.execute("ROLLBACK")
+            try:
+                self.conn.execute("ROLLBACK")
+            except self._psycopg.OperationalError:
+                pass  # the connection is gone: the server rolled back
 
     def _lock_audit_chain(self, uow: Any) -> None:
         self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_LOCK_KEY,))

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlite_utils
 
-from .engine import DatabaseBusy, SqlBackend, StoreError
+from .engine import DatabaseBusy, SqlBackend, StoreConflict, StoreError
 
 __all__ = ["SQLiteStore"]
 
@@ -61,10 +61,29 @@ class SQLiteStore(SqlBackend):
 
     # -- statements -----------------------------------------------------------------------------
     def _execute(self, sql: str, params: Sequence[Any]) -> Any:
-        return self.conn.execute(sql, tuple(params))
+        try:
+            return self.conn.execute(sql, tuple(params))
+        except sqlite3.Error as exc:
+            raise self._translate_error(exc) from exc
 
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self.conn.executemany(sql, rows)
+        try:
+            self.conn.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise self._translate_error(exc) from exc
+
+    def _translate_error(self, exc: sqlite3.Error) -> StoreError:
+        text = str(exc)
+        if isinstance(exc, sqlite3.IntegrityError):
+            return StoreConflict(f"{self.path}: the change conflicts with the stored data "
+                                 f"({text}); reload and try again")
+        if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+            return DatabaseBusy(f"{self.path}: another process is writing to this database; "
+                                "try again in a moment")
+        if type(exc) is sqlite3.DatabaseError:  # "file is not a database", "malformed"
+            return StoreError(f"{self.path}: the database file is damaged or not an ioreview "
+                              f"database ({text}); restore it from a backup")
+        return StoreError(f"{self.path}: {text}")
 
     def _begin(self, write: bool) -> None:
         try:
