@@ -13,6 +13,8 @@ from ioreview.store import StoreConflict, StoreError
 from ioreview.store import dicom_index as di
 from ioreview.store.migrations import MIGRATIONS
 
+from test_trial_helpers import fast_kdf  # noqa: F401
+
 
 def header(n: int, series: str = "1.2.3.1", study: str = "1.2.3", pid: str = "P1",
            **kw) -> InstanceHeader:
@@ -143,3 +145,33 @@ def test_second_process_writing_waits_then_succeeds(tmp_path):
     insert(store, [header(1)])
     proc.wait(timeout=10)
     assert di.counts(store)["instance"] == 1
+
+
+def test_cases_locked_before_discordance_was_stored_are_evaluated_at_open(tmp_path, fast_kdf):
+    """A database from before schema 3 has locked reads but no stored evaluations: opening it
+    evaluates them once (audited as a backfill)."""
+    from test_trial_helpers import PASSWORDS, complete_values, make_world
+
+    from ioreview.service import Trial
+
+    w = make_world(tmp_path, readers=2)
+    sessions = [w.login("reader1"), w.login("reader2")]
+    label = w.trial.worklist(sessions[0])[0].case_label
+    for n, session in enumerate(sessions):
+        item = next(i for i in w.trial.worklist(session) if i.case_label == label)
+        view = w.trial.open_case(session, item.assignment_id)
+        w.trial.save_draft(session, view.read_id,
+                           complete_values(view.timepoint, side=("left", "right")[n]))
+        w.trial.submit_read(session, view.read_id, PASSWORDS[f"reader{n + 1}"])
+    w.trial.close()
+    old = sqlite3.connect(str(tmp_path / "trial.sqlite"), isolation_level=None)
+    old.execute("DELETE FROM discordance")
+    old.execute("DELETE FROM discordance_evaluation")
+    old.close()
+    trial = Trial.open(tmp_path / "trial.sqlite", clock=w.clock)
+    report = trial.progress(trial.system_session("test"))
+    assert [(c.case_label, c.fields) for c in report.discordant_cases] == [(label, ("side",))]
+    causes = [r.after["cause"] for r in trial.store.audit_records("discordance")]
+    assert causes == ["locked", "backfill"]
+    Trial.open(tmp_path / "trial.sqlite", clock=w.clock)  # nothing more to do
+    assert len(trial.store.audit_records("discordance")) == 2

@@ -65,11 +65,7 @@ def backfill(ctx: ServiceContext) -> int:
     """Evaluate complete cases that have no standing evaluation (databases from before
     discordance was persisted); returns how many were evaluated."""
     with ctx.store.unit_of_work("system", write=False) as uow:
-        evaluated = {e.case_id for e in uow.discordance.current()}
-        by_case: dict[int, list[PrimaryRead]] = {}
-        for r in uow.assignments.primary_reads():
-            by_case.setdefault(r.case_id, []).append(r)
-        due = [c for c, reads in by_case.items() if c not in evaluated and _locked(reads)]
+        due = uow.discordance.cases_awaiting_evaluation()
     if not due:
         return 0
     with ctx.store.unit_of_work("system") as uow:

@@ -235,5 +235,15 @@ class DiscordanceRepository(_Repository):
             return self._evaluations("e.superseded_at IS NULL", ())
         return self._evaluations("e.superseded_at IS NULL AND e.case_id = ?", (case_id,))
 
+    def cases_awaiting_evaluation(self) -> list[int]:
+        """Cases whose primary reads are all locked but which have no standing evaluation
+        (databases from before discordance was stored)."""
+        return [int(c) for (c,) in self.uow.tuples(
+            "SELECT a.case_id FROM assignment a LEFT JOIN review_read r"
+            " ON r.assignment_id = a.id WHERE a.is_reread = 0 GROUP BY a.case_id"
+            " HAVING SUM(CASE WHEN r.status = 'submitted' THEN 1 ELSE 0 END) = COUNT(*)"
+            " AND NOT EXISTS (SELECT 1 FROM discordance_evaluation e"
+            " WHERE e.case_id = a.case_id AND e.superseded_at IS NULL) ORDER BY a.case_id")]
+
     def history(self, case_id: int) -> list[DiscordanceEvaluation]:
         return self._evaluations("e.case_id = ?", (case_id,))
