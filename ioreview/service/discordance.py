@@ -58,7 +58,10 @@ def evaluate_case(ctx: ServiceContext, uow: UnitOfWork, case_id: int, cause: str
               before=({"fields": [f.field for f in before[0].fields]} if before else None),
               after={"case": case_id, "cause": cause, "reads": refs,
                      "fields": [f.field for f in fields]})
-    return uow.discordance.current(case_id)[0]
+    label = reads[0].label
+    return DiscordanceEvaluation(evaluation_id, case_id, label, version_id,
+                                 tuple(refs), cause, at, None,  # type: ignore[arg-type]
+                                 tuple(fields))
 
 
 def backfill(ctx: ServiceContext) -> int:

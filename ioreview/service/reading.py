@@ -328,8 +328,8 @@ class Reading:
         signed_at = self.ctx.now_iso()
         content = signatures.read_content(uow, read, version, actor.username, meaning,
                                           signed_at)
-        record = signatures.sign(uow, "read", read.id, version, actor.user_id, signed_at,
-                                 meaning, content)
+        record = signatures.sign(uow, "read", read.id, version, actor.user_id, actor.username,
+                                 signed_at, meaning, content)
         return _signature_info(record)
 
     def submit_read(self, session: Session, read_id: int, password: str) -> SignatureInfo:
@@ -356,9 +356,7 @@ class Reading:
                                          "signed")
             if error is None:
                 signature = self._sign(uow, actor, current, current.version, SIGNATURE_MEANING)
-                uow.reads.update(current.id, status=ReadStatus.SUBMITTED.value,
-                                 submitted_at=signature.signed_at,
-                                 updated_at=signature.signed_at)
+                uow.reads.lock(current, signature.signed_at)
                 uow.audit("submit", "read", current.id,
                           before={"status": current.status},
                           after={"status": ReadStatus.SUBMITTED.value,

@@ -57,7 +57,7 @@ CONTENT_BUILDERS: dict[str, Callable[[UnitOfWork, SignatureRecord], dict[str, An
 
 
 def sign(uow: UnitOfWork, entity_kind: str, entity_id: int, version: int, signer_id: int,
-         signed_at: str, meaning: str, content: Any) -> SignatureRecord:
+         signer: str, signed_at: str, meaning: str, content: Any) -> SignatureRecord:
     """Record a signature of `content` (already built by the entity's content builder) and
     audit it; returns the stored record."""
     sha = content_sha256(content)
@@ -66,7 +66,8 @@ def sign(uow: UnitOfWork, entity_kind: str, entity_id: int, version: int, signer
     uow.audit("sign", "signature", signature_id,
               after={entity_kind: entity_id, "version": version, "meaning": meaning,
                      "content_sha256": sha})
-    return next(s for s in uow.signatures.of(entity_kind, entity_id) if s.id == signature_id)
+    return SignatureRecord(signature_id, entity_kind, entity_id, version, signer_id, signer,
+                           signed_at, meaning, sha)
 
 
 def verify_signatures(uow: UnitOfWork) -> list[str]:

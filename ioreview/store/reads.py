@@ -73,6 +73,12 @@ class ReadRepository(_Repository):
                 self._bump(int(assignment))
         self._update("review_read", _READ_COLUMNS, read_id, changes)
 
+    def lock(self, read: ReadRecord, at: str) -> None:
+        """Mark a read signed and locked (its worklist row changes)."""
+        self.uow.note_worklist_change(read.reader_id, read.assignment_id)
+        self._update("review_read", _READ_COLUMNS, read.id,
+                     {"status": "submitted", "submitted_at": at, "updated_at": at})
+
     def values(self, read_id: int, version: int) -> dict[str, Any]:
         return {f: json.loads(v) for f, v in self.uow.tuples(
             "SELECT field, value_json FROM read_value WHERE read_id = ? AND version = ?"
