@@ -14,10 +14,12 @@ import random
 import secrets
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, TypeVar
 
 from adjudication.protocol import Protocol, parse_protocol
 from ioreview.auth import token_digest
@@ -29,6 +31,8 @@ from .values import Role, Session
 
 __all__ = ["ADMINS", "Actor", "LOCKOUT_S", "MAX_FAILED_ATTEMPTS", "READERS", "ServiceContext",
            "TOUCH_INTERVAL_S", "iso", "local_time"]
+
+_T = TypeVar("_T")
 
 MAX_FAILED_ATTEMPTS = 5
 LOCKOUT_S = 15 * 60
@@ -76,6 +80,22 @@ class ServiceContext:
         self.label_random = label_random or secrets.SystemRandom()
         self._archive_root = None if archive_root is None else Path(archive_root)
         self._protocols: dict[int, Protocol] = {}
+        self._background: ThreadPoolExecutor | None = None
+
+    def in_background(self, fn: Callable[..., _T], *args: Any) -> Future[_T]:
+        """Run `fn(*args)` on a worker thread: a password check (scrypt releases the GIL)
+        overlaps the checks a use case runs meanwhile."""
+        if self._background is None:
+            self._background = ThreadPoolExecutor(max_workers=2,
+                                                  thread_name_prefix="ioreview-kdf")
+        return self._background.submit(fn, *args)
+
+    def close(self) -> None:
+        """Stop the worker thread (if any) and close the store."""
+        if self._background is not None:
+            self._background.shutdown(wait=True)
+            self._background = None
+        self.store.close()
 
     @property
     def archive_root(self) -> Path:

@@ -1,9 +1,10 @@
 """Reading: the reader's worklist, a blinded case, drafts, signing and amendments.
 
 Every call acts on the caller's own, available reads only (BlindingViolation otherwise).  An
-autosave is one write transaction; signing is one read-only transaction (checks, the password
-hash), the password check outside any transaction, then one write transaction that re-checks,
-signs, locks and, when the case's last primary read locks, evaluates discordance.
+autosave is one write transaction; signing is one read-only transaction (the checks, while the
+password is checked on a worker thread, outside any write transaction), then one write
+transaction that re-checks, signs, locks and, when the case's last primary read locks,
+evaluates discordance.
 """
 from __future__ import annotations
 
@@ -337,10 +338,12 @@ class Reading:
         lists the problems; SignatureRejected on a wrong password (counts towards the
         lock-out); ReadLocked when already signed."""
         with self.ctx.use_case(session, READERS, "sign reads", write=False) as (uow, actor):
-            read = self._signable(uow, actor, read_id)
+            read = own_read(self.ctx, uow, actor, read_id)
             user = uow.users.get(actor.user_id)
             assert user is not None
-        ok = verify_password(password or "", user.password_hash)
+            check = self.ctx.in_background(verify_password, password or "", user.password_hash)
+            self._signable(uow, read)
+        ok = check.result()
         error: IoreviewError | None = None
         signature: SignatureInfo | None = None
         with self.ctx.use_case(session, READERS, "sign reads") as (uow, actor):
@@ -368,8 +371,8 @@ class Reading:
         assert signature is not None
         return signature
 
-    def _signable(self, uow: UnitOfWork, actor: Actor, read_id: int) -> ReadRecord:
-        read = own_read(self.ctx, uow, actor, read_id)
+    def _signable(self, uow: UnitOfWork, read: ReadRecord) -> ReadRecord:
+        """The read, when it is unsigned and complete (ReadLocked, ReadIncomplete)."""
         if read.status == ReadStatus.SUBMITTED.value:
             raise ReadLocked(f"Read of {read.display_label} is already signed and locked; "
                              "use Amend to change it.")
@@ -415,10 +418,12 @@ class Reading:
         the case's discordance was evaluated, it is evaluated again (audited)."""
         reason = (reason or "").strip()
         with self.ctx.use_case(session, READERS, "amend reads", write=False) as (uow, actor):
-            read, *_ = self._amendment(uow, actor, read_id, reason, values, annotations)
+            own_read(self.ctx, uow, actor, read_id)
             user = uow.users.get(actor.user_id)
             assert user is not None
-        ok = verify_password(password or "", user.password_hash)
+            check = self.ctx.in_background(verify_password, password or "", user.password_hash)
+            read, *_ = self._amendment(uow, actor, read_id, reason, values, annotations)
+        ok = check.result()
         error: IoreviewError | None = None
         signature: SignatureInfo | None = None
         with self.ctx.use_case(session, READERS, "amend reads") as (uow, actor):

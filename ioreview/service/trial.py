@@ -115,4 +115,4 @@ class Trial:
 
     def close(self) -> None:
         """Close the database connection."""
-        self.ctx.store.close()
+        self.ctx.close()
