@@ -50,7 +50,7 @@ def _login(db: str, archive: str, out: multiprocessing.Queue) -> None:
 
 def test_two_autosavers_and_a_login_loop_lose_nothing(tmp_path: Path) -> None:
     w = make_world(tmp_path)
-    db = w.store.url if hasattr(w.store, "url") else str(w.store.path)
+    db = w.store.target
     archive = str(tmp_path / "archive")
     w.trial.close()
     ctx = multiprocessing.get_context("spawn")

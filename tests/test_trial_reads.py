@@ -325,7 +325,7 @@ def test_worklist_follows_changes_made_by_other_workstations(tmp_path):
     """A worklist is cached per reader; changes written by another process (another Trial
     on the same database) still show at once: a read signed elsewhere, new assignments."""
     w = make_world(tmp_path, readers=2)
-    db = w.store.url if hasattr(w.store, "url") else str(w.store.path)
+    db = w.store.target
     other = Trial.open(db, clock=w.clock, archive_root=tmp_path / "archive")
     here, there = w.login("reader1"), other.login("reader1", PASSWORDS["reader1"])
     before = w.trial.worklist(here)

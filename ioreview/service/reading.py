@@ -103,9 +103,7 @@ def clean_annotations(protocol: Protocol, annotations: Sequence[Annotation], uid
             raise InvalidInput(f"{what}: {a.finding_id!r} is not a finding of the protocol.")
         if a.sop_instance_uid not in uids:
             raise InvalidInput(f"{what} is on an image that is not part of this case.")
-        frame = int(_finite(a.frame, f"{what} frame"))
-        if frame < 0:
-            raise InvalidInput(f"{what}: the frame number cannot be negative.")
+        frame = _frame(a.frame, what)
         points = []
         for p in a.points:
             if len(p) != 2:
@@ -124,11 +122,16 @@ def clean_key_images(key_images: Sequence[KeyImage], uids: set[str]) -> list[Key
             raise InvalidInput(f"Key image {n} is not a KeyImage.")
         if k.sop_instance_uid not in uids:
             raise InvalidInput(f"Key image {n} is not an image of this case.")
-        frame = int(_finite(k.frame, f"Key image {n} frame"))
-        if frame < 0:
-            raise InvalidInput(f"Key image {n}: the frame number cannot be negative.")
+        frame = _frame(k.frame, f"Key image {n}")
         rows.append(KeyImageRecord(k.sop_instance_uid, frame, str(k.note or "")))
     return rows
+
+
+def _frame(value: Any, what: str) -> int:
+    frame = int(_finite(value, f"{what} frame"))
+    if frame < 0:
+        raise InvalidInput(f"{what}: the frame number cannot be negative.")
+    return frame
 
 
 def _units(protocol: Protocol, values: Mapping[str, Any]) -> dict[str, str | None]:
@@ -150,6 +153,7 @@ class _CachedWorklist:
     def __init__(self, revision: int, rows: list[WorklistRow]) -> None:
         self.revision = revision
         self.rows = rows
+        self.index = {r.assignment_id: n for n, r in enumerate(rows)}
         self.items: list[WorklistItem] = []
         self.positions: dict[int, int] = {}
         self.n_available = -1
@@ -158,13 +162,13 @@ class _CachedWorklist:
                  ) -> list[WorklistItem]:
         self.revision = revision
         if fresh:
-            index = {r.assignment_id: n for n, r in enumerate(self.rows)}
-            known = [r for r in fresh if r.assignment_id in index]
+            known = [r for r in fresh if r.assignment_id in self.index]
             for r in known:
-                self.rows[index[r.assignment_id]] = r
+                self.rows[self.index[r.assignment_id]] = r
             if len(known) != len(fresh):  # new assignments: place them in order
-                self.rows.extend(r for r in fresh if r.assignment_id not in index)
+                self.rows.extend(r for r in fresh if r.assignment_id not in self.index)
                 self.rows.sort(key=lambda r: (r.order_index, r.assignment_id))
+                self.index = {r.assignment_id: n for n, r in enumerate(self.rows)}
                 self.n_available = -1
             elif self.n_available >= 0:
                 for r in known:
@@ -382,11 +386,11 @@ class Reading:
             raise ReadIncomplete(problems)
         return read
 
-    def _amendment(self, uow: UnitOfWork, actor: Actor, read_id: int, reason: str,
+    def _amendment(self, uow: UnitOfWork, read: ReadRecord, reason: str,
                    values: Mapping[str, Any], annotations: Sequence[Annotation] | None
-                   ) -> tuple[ReadRecord, dict[str, Any], dict[str, Any],
-                              list[AnnotationRecord]]:
-        read = own_read(self.ctx, uow, actor, read_id)
+                   ) -> tuple[dict[str, Any], dict[str, Any], list[AnnotationRecord]]:
+        """The signed values, the merged new ones and the new annotations of an amendment of
+        `read` (InvalidInput, ReadIncomplete)."""
         if read.status != ReadStatus.SUBMITTED.value:
             raise InvalidInput(f"Read of {read.display_label} is not signed yet; edit the "
                                "draft and sign it instead of amending.")
@@ -407,7 +411,7 @@ class Reading:
                                                 visible_uids(uow, case, protocol))
         else:
             new_annotations = uow.reads.annotations(read.id, read.version)
-        return read, before, merged, new_annotations
+        return before, merged, new_annotations
 
     def amend_read(self, session: Session, read_id: int, reason: str,
                    values: Mapping[str, Any], password: str,
@@ -418,17 +422,18 @@ class Reading:
         the case's discordance was evaluated, it is evaluated again (audited)."""
         reason = (reason or "").strip()
         with self.ctx.use_case(session, READERS, "amend reads", write=False) as (uow, actor):
-            own_read(self.ctx, uow, actor, read_id)
+            read = own_read(self.ctx, uow, actor, read_id)
             user = uow.users.get(actor.user_id)
             assert user is not None
             check = self.ctx.in_background(verify_password, password or "", user.password_hash)
-            read, *_ = self._amendment(uow, actor, read_id, reason, values, annotations)
+            self._amendment(uow, read, reason, values, annotations)
         ok = check.result()
         error: IoreviewError | None = None
         signature: SignatureInfo | None = None
         with self.ctx.use_case(session, READERS, "amend reads") as (uow, actor):
-            current, before, merged, new_annotations = self._amendment(
-                uow, actor, read_id, reason, values, annotations)
+            current = own_read(self.ctx, uow, actor, read_id)
+            before, merged, new_annotations = self._amendment(uow, current, reason, values,
+                                                              annotations)
             if current.version != read.version:
                 raise InvalidInput(f"Read of {read.display_label} was amended meanwhile; "
                                    "reopen it and amend the newest version.")
@@ -450,9 +455,7 @@ class Reading:
                           before={"version": old, "values": before},
                           after={"version": new, "values": merged, "reason": reason,
                                  "amendment": amendment_id})
-                updated = uow.reads.get(current.id)
-                assert updated is not None
-                signature = self._sign(uow, actor, updated, new, AMENDMENT_MEANING)
+                signature = self._sign(uow, actor, current, new, AMENDMENT_MEANING)
                 if not current.is_reread and uow.discordance.current(current.case_id):
                     evaluate_case(self.ctx, uow, current.case_id, "amended")
         if error is not None:

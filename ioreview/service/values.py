@@ -4,11 +4,11 @@ Roles and read statuses are defined here once; the UI and the CLI use these enum
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ioreview.imaging.header import InstanceHeader, SeriesView
+from ioreview.imaging.header import SeriesView
 from ioreview.store.records import AnnotationRecord, KeyImageRecord
 from ioreview.store.records import SeriesRow as SeriesInfo
 from ioreview.store.records import StudyRow as StudyInfo
@@ -47,12 +47,6 @@ class ReadStatus(str, Enum):
     NEW = "new"
     IN_PROGRESS = "in_progress"
     SUBMITTED = "submitted"
-
-
-
-    @property
-    def is_locked(self) -> bool:
-        return self is ReadStatus.SUBMITTED
 
 
 @dataclass(frozen=True)

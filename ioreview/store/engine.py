@@ -139,6 +139,8 @@ class SqlBackend(ABC):
     dialect: str = "sqlite"
     #: a short description for messages ("/path/trial.sqlite", "postgresql://host/db")
     location: str = ""
+    #: what `open_store` opens this database from again (a path, or the URL itself)
+    target: str = ""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -228,10 +230,7 @@ class SqlBackend(ABC):
         """Apply pending migrations; safe to call again, and from two processes at once."""
         newest = max(m.version for m in migrations)
         current = self.schema_version()
-        if current > newest:
-            raise StoreError(
-                f"{self.location}: database schema version {current} is newer than this "
-                f"ioreview ({newest}); update ioreview before opening it")
+        self._refuse_newer(current, newest)
         if current == newest:
             return []
         applied = []
@@ -242,12 +241,10 @@ class SqlBackend(ABC):
         for m in sorted(migrations, key=lambda m: m.version):
             with self.unit_of_work("system") as uow:
                 self._lock_audit_chain(uow)
+                # another process may have migrated meanwhile
                 current = int(uow.scalar(
                     "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
-                if current > newest:
-                    raise StoreError(
-                        f"{self.location}: database schema version {current} is newer than "
-                        f"this ioreview ({newest}); update ioreview before opening it")
+                self._refuse_newer(current, newest)
                 if m.version <= current:
                     continue
                 for stmt in m.statements:
@@ -257,6 +254,12 @@ class SqlBackend(ABC):
                 uow.audit("migrate", "schema", m.version, after={"name": m.name})
             applied.append(m.version)
         return applied
+
+    def _refuse_newer(self, current: int, newest: int) -> None:
+        if current > newest:
+            raise StoreError(
+                f"{self.location}: database schema version {current} is newer than this "
+                f"ioreview ({newest}); update ioreview before opening it")
 
     # -- audit ----------------------------------------------------------------------------------
     def audit_records(self, entity: str | None = None, entity_id: Any = None,

@@ -22,6 +22,7 @@ __all__ = ["TrialStore", "UnitOfWork"]
 class TrialStore(Protocol):
     dialect: str
     location: str
+    target: str
 
     def unit_of_work(self, actor: str, *, write: bool = True
                      ) -> AbstractContextManager[UnitOfWork]: ...

@@ -47,7 +47,7 @@ class PostgresStore(SqlBackend):
             raise StoreError("PostgreSQL needs the psycopg package (pip install "
                              "'psycopg[binary]')") from exc
         self._psycopg = psycopg
-        self.url = url
+        self.url = self.target = url
         self.location = _redact(url)
         try:
             self.conn = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout_s,

@@ -345,8 +345,8 @@ class AssignmentRepository(_Repository):
                 return []
             sql += f" AND a.id IN ({_placeholders(assignment_ids)})"
             params.extend(assignment_ids)
-        return [WorklistRow(*row) for row in self.uow.backend._execute(
-            sql + " ORDER BY a.order_index, a.id", params).fetchall()]
+        return [WorklistRow(*row) for row in self.uow.tuples(
+            sql + " ORDER BY a.order_index, a.id", params)]
 
     def available_to_reader(self, reader_id: int, now: float) -> list[ReaderAssignment]:
         """A reader's available assignments with case subject/days and the read's protocol."""

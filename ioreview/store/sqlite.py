@@ -28,7 +28,7 @@ class SQLiteStore(SqlBackend):
                  migrate: bool = True) -> None:
         super().__init__()
         self.path = Path(path)
-        self.location = str(path)
+        self.location = self.target = str(path)
         memory = str(path) == ":memory:"
         if not memory:
             self.path.parent.mkdir(parents=True, exist_ok=True)
