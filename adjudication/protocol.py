@@ -56,6 +56,7 @@ from adjudication.discordance import (
 )
 
 __all__ = [
+    "COMMITTEE_PREFIX",
     "FILL_SOURCES",
     "MODALITIES",
     "Choice",
@@ -65,6 +66,8 @@ __all__ = [
     "FieldType",
     "Finding",
     "InvalidProtocol",
+    "PanelRule",
+    "PanelRules",
     "Paradigm",
     "PresenceCodes",
     "PriorsMode",
@@ -83,6 +86,10 @@ __all__ = [
 
 
 # --- enumerations -----------------------------------------------------------------------------
+
+
+#: value keys of committee-only fields start with this ("committee.gurd_major")
+COMMITTEE_PREFIX = "committee."
 
 
 class Paradigm(str, Enum):
@@ -390,6 +397,23 @@ class PresenceCodes:
         )
 
 
+class PanelRule(str, Enum):
+    """How a consensus panel decides an item."""
+
+    majority = "majority"
+    unanimity = "unanimity"
+
+
+@dataclass(frozen=True)
+class PanelRules:
+    """How a committee (consensus panel) session decides: the voting rule, the quorum (members
+    present, chair included) and whether votes stay hidden until every member present voted."""
+
+    rule: PanelRule = PanelRule.majority
+    quorum: int = 3
+    hidden_votes: bool = True
+
+
 @dataclass(frozen=True)
 class ToolThresholds:
     """CT-number ranges (HU) used by the assistive tools, and the warning shown with them."""
@@ -494,6 +518,10 @@ class Protocol:
     sha256: str = ""
     titles: Mapping[str, str] = _NO_TRANSLATIONS
     timepoint_translations: Mapping[str, tuple[str, ...]] = _NO_TRANSLATIONS
+    #: fields only the committee sees and answers (e.g. Gurd's clinical criteria); never on a
+    #: reader's or an adjudicator's form; their value keys are "committee.<id>"
+    committee_fields: tuple[Field, ...] = ()
+    panel: PanelRules = PanelRules()
 
     def title_in(self, locale: str | None) -> str:
         """The protocol title in `locale`, falling back to `title`."""
@@ -541,11 +569,24 @@ class Protocol:
 
     def label_for(self, key: str, locale: str | None = None) -> str:
         """A reader-facing name of a value key, e.g. "Extravasation: Volume" (in `locale` when
-        the protocol translates it)."""
+        the protocol translates it); committee-only keys ("committee.gurd_major") too."""
+        if key.startswith(COMMITTEE_PREFIX):
+            return self.committee_field(key).label_in(locale)
         finding, f = self.locate(key)
         if finding is None:
             return f.label_in(locale)
         return f"{finding.label_in(locale)}: {f.label_in(locale)}"
+
+    def committee_keys(self) -> tuple[str, ...]:
+        """The value keys of the committee-only fields, in form order."""
+        return tuple(COMMITTEE_PREFIX + f.id for f in self.committee_fields)
+
+    def committee_field(self, key: str) -> Field:
+        """The committee-only field of a key ("committee.gurd_major"); KeyError when unknown."""
+        for f in self.committee_fields:
+            if COMMITTEE_PREFIX + f.id == key:
+                return f
+        raise KeyError(key)
 
 
 def _pick(translations: Mapping[str, _V], locale: str | None) -> _V | None:
@@ -717,7 +758,9 @@ def _count_top_level_items(text: str) -> int:
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _PROTOCOL_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
 
-_TOP_KEYS = ("protocol", "rereads", "timepoints", "confidence", "presence", "read_fields", "findings", "tools")
+_TOP_KEYS = ("protocol", "rereads", "timepoints", "confidence", "presence", "read_fields", "findings", "tools",
+             "panel", "committee_fields")
+_PANEL_KEYS = ("rule", "quorum", "hidden_votes")
 _PROTOCOL_KEYS = ("id", "version", "title", "titles", "paradigm", "readers_per_case", "priors")
 _REREAD_KEYS = ("fraction", "washout_days", "seeded")
 _TIMEPOINT_KEYS = ("labels", "translations")
@@ -746,10 +789,12 @@ _ALL_FIELD_KEYS = tuple(dict.fromkeys(_COMMON_FIELD_KEYS + ("choices", "codes", 
 _RESERVED_PRESENCE_IDS = ("presence", "confidence")
 _DECLARABLE_TYPES = tuple(t for t in FieldType if t not in (FieldType.presence, FieldType.confidence))
 
+#: primary readers per case: 2+1 and 2-of-3 read every case twice (2-of-3 adds a third reader
+#: only to a discordant case); a consensus panel may start from two or more reads
 _READERS_FOR: Mapping[Paradigm, tuple[int, str]] = {
     Paradigm.two_plus_one: (2, "exactly 2"),
-    Paradigm.two_of_three: (3, "exactly 3"),
-    Paradigm.consensus_panel: (3, "at least 3"),
+    Paradigm.two_of_three: (2, "exactly 2 (a third reader reads only discordant cases)"),
+    Paradigm.consensus_panel: (2, "at least 2"),
 }
 
 
@@ -1013,6 +1058,8 @@ class _Validator:
         read_fields = self.read_fields(data, timepoints)
         findings = self.findings(data, timepoints, confidence, presence)
         read_fields, findings = self.bind_conditions(read_fields, findings)
+        committee_fields = self.committee_fields(data, timepoints)
+        panel = self.panel(data)
 
         if not read_fields and not findings and not self.problems:
             self.problem("findings", "the protocol asks nothing: add [[read_fields]] or [[findings]]")
@@ -1030,6 +1077,7 @@ class _Validator:
             presence=presence, read_fields=read_fields, findings=findings, tools=tools,
             source_text=self.text, sha256=hashlib.sha256(self.text.encode("utf-8")).hexdigest(),
             titles=titles, timepoint_translations=self.timepoint_translations,
+            committee_fields=committee_fields, panel=panel,
         )
 
     def readers(self, head: Mapping[str, Any], paradigm: Paradigm | None) -> int:
@@ -1047,6 +1095,38 @@ class _Validator:
                 self.problem("protocol.readers_per_case",
                              f"paradigm {paradigm.value} needs {words} readers per case, got {value}")
         return value
+
+    def panel(self, data: Mapping[str, Any]) -> PanelRules:
+        table = self.table(data, "panel", "")
+        if table is None:
+            return PanelRules()
+        self.check_keys(table, _PANEL_KEYS, "panel")
+        rule = self.enum(table, "rule", "panel", PanelRule, PanelRule.majority)
+        quorum = table.get("quorum", PanelRules.quorum)
+        if isinstance(quorum, bool) or not isinstance(quorum, int) or quorum < 1:
+            self.problem("panel.quorum", f"expected the number of members present (>= 1), got {_show(quorum)}")
+            quorum = PanelRules.quorum
+        hidden = self.boolean(table, "hidden_votes", "panel", True)
+        return PanelRules(rule or PanelRule.majority, quorum, hidden)
+
+    def committee_fields(self, data: Mapping[str, Any], timepoints: tuple[str, ...]) -> tuple[Field, ...]:
+        """[[committee_fields]]: questions only the committee answers (Gurd's criteria and the like)."""
+        out: list[Field] = []
+        seen: dict[str, str] = {}
+        for path, table in self.array_of_tables(data, "committee_fields", ""):
+            for key in ("required_if", "shown_if", "fill_from"):
+                if key in table:
+                    self.problem(f"{path}.{key}", f"{key!r} does not apply to a committee-only field")
+            f = self.field({k: v for k, v in table.items()
+                            if k not in ("required_if", "shown_if", "fill_from")}, path, timepoints)
+            if f is None:
+                continue
+            if f.id in seen:
+                self.problem(f"{path}.id", f"duplicate committee field id {f.id!r} (also {seen[f.id]})")
+                continue
+            seen[f.id] = path
+            out.append(f)
+        return tuple(out)
 
     def rereads(self, data: Mapping[str, Any]) -> RereadPolicy:
         table = self.table(data, "rereads", "")

@@ -261,15 +261,25 @@ RULES: list[tuple[str, list[tuple[str, str]], str, str]] = [
     ("one code per choice",
      [('codes = ["SCT:255604002", "SCT:6736007", "SCT:24484000"]', f'codes = ["SCT:255604002", "SCT:6736007"]  {MARK}')],
      "findings[1].fields[6].codes", "expected one code per choice (3)"),
-    ("two_of_three needs 3 readers",
-     [('paradigm = "two_plus_one"', 'paradigm = "two_of_three"'), ("readers_per_case = 2", f"readers_per_case = 2  {MARK}")],
-     "protocol.readers_per_case", "paradigm two_of_three needs exactly 3 readers per case, got 2"),
+    ("two_of_three reads with 2 readers first",
+     [('paradigm = "two_plus_one"', 'paradigm = "two_of_three"'), ("readers_per_case = 2", f"readers_per_case = 3  {MARK}")],
+     "protocol.readers_per_case",
+     "paradigm two_of_three needs exactly 2 (a third reader reads only discordant cases) readers per case, got 3"),
     ("two_plus_one needs 2 readers",
      [("readers_per_case = 2", f"readers_per_case = 3  {MARK}")],
      "protocol.readers_per_case", "paradigm two_plus_one needs exactly 2 readers per case, got 3"),
-    ("consensus panel needs at least 3 readers",
-     [('paradigm = "two_plus_one"', 'paradigm = "consensus_panel"'), ("readers_per_case = 2", f"readers_per_case = 2  {MARK}")],
-     "protocol.readers_per_case", "needs at least 3 readers per case"),
+    ("consensus panel needs at least 2 readers",
+     [('paradigm = "two_plus_one"', 'paradigm = "consensus_panel"'), ("readers_per_case = 2", f"readers_per_case = 1  {MARK}")],
+     "protocol.readers_per_case", "needs at least 2 readers per case"),
+    ("panel quorum",
+     [('quorum = 3 ', f'quorum = 0  {MARK} ')],
+     "panel.quorum", "expected the number of members present"),
+    ("panel rule",
+     [('rule = "majority"', f'rule = "most"  {MARK}')],
+     "panel.rule", "majority"),
+    ("committee fields take no conditions",
+     [('id = "gurd_minor"', f'id = "gurd_minor"\nshown_if = "gurd_major != []"  {MARK}')],
+     "committee_fields[1].shown_if", "does not apply to a committee-only field"),
     ("unknown paradigm",
      [('paradigm = "two_plus_one"', f'paradigm = "two_plus_1"  {MARK}')],
      "protocol.paradigm", "did you mean 'two_plus_one'?"),
@@ -407,7 +417,7 @@ def test_minimal_protocol_and_optional_tables() -> None:
 def test_readers_default_from_paradigm() -> None:
     p = parse_protocol('[protocol]\nid = "m"\nversion = "1"\nparadigm = "two_of_three"\n'
                        '[[read_fields]]\nid = "q"\ntype = "boolean"\n')
-    assert p.readers_per_case == 3
+    assert p.readers_per_case == 2
 
 
 def test_presence_finding_needs_confidence_and_presence_tables() -> None:

@@ -26,6 +26,7 @@ from . import signatures
 from .blinding import own_assignment, own_read, prior_views, series_views, visible_uids
 from .context import READERS, Actor, ServiceContext
 from .discordance import evaluate_case
+from .workflow import third_read_changed
 from .values import (AMENDMENT_MEANING, ANNOTATION_KINDS, SIGNATURE_MEANING, Annotation,
                      CaseView, KeyImage, ReadState, ReadStatus, ReadVersion, Session,
                      SignatureInfo, WorklistItem)
@@ -368,7 +369,9 @@ class Reading:
                           before={"status": current.status},
                           after={"status": ReadStatus.SUBMITTED.value,
                                  "version": current.version, "signature": signature.id})
-                if not current.is_reread:
+                if current.purpose == "third":
+                    third_read_changed(self.ctx, uow, current.case_id, "third read locked")
+                elif not current.is_reread:
                     evaluate_case(self.ctx, uow, current.case_id, "locked")
         if error is not None:
             raise error
@@ -456,7 +459,9 @@ class Reading:
                           after={"version": new, "values": merged, "reason": reason,
                                  "amendment": amendment_id})
                 signature = self._sign(uow, actor, current, new, AMENDMENT_MEANING)
-                if not current.is_reread and uow.discordance.current(current.case_id):
+                if current.purpose == "third":
+                    third_read_changed(self.ctx, uow, current.case_id, "third read amended")
+                elif not current.is_reread and uow.discordance.current(current.case_id):
                     evaluate_case(self.ctx, uow, current.case_id, "amended")
         if error is not None:
             raise error

@@ -49,6 +49,8 @@ class UnitOfWork:
     """
 
     def __init__(self, backend: SqlBackend, actor: str, write: bool) -> None:
+        from .adjudications import (AdjudicationRepository, PanelRepository,
+                                    WorkflowRepository)
         from .reads import DiscordanceRepository, ReadRepository, SignatureRepository
         from .repositories import (AssignmentRepository, CaseRepository, DicomRepository,
                                    ProtocolRepository, SessionRepository, UserRepository)
@@ -67,6 +69,9 @@ class UnitOfWork:
         self.signatures = SignatureRepository(self)
         self.discordance = DiscordanceRepository(self)
         self.dicom = DicomRepository(self)
+        self.workflow = WorkflowRepository(self)
+        self.adjudications = AdjudicationRepository(self)
+        self.panels = PanelRepository(self)
 
     # -- statements (store-internal: repositories call these) ------------------------------------
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:

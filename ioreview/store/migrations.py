@@ -317,7 +317,104 @@ WORKLIST_CHANGES = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (DICOM_INDEX, READING, SIGNABLE_RECORDS, WORKLIST_CHANGES)
+ADJUDICATION = Migration(
+    5,
+    "case workflow stages, adjudications and their decisions, committee sessions and votes",
+    (
+        # a third reader's assignment (2-of-3) is not a primary read of the case
+        """CREATE TABLE IF NOT EXISTS third_read (
+            assignment_id INTEGER NOT NULL PRIMARY KEY REFERENCES assignment (id),
+            case_id INTEGER NOT NULL REFERENCES review_case (id),
+            seed INTEGER NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS third_read_case ON third_read (case_id)",
+        """CREATE TABLE IF NOT EXISTS case_workflow (
+            case_id INTEGER NOT NULL PRIMARY KEY REFERENCES review_case (id),
+            paradigm TEXT NOT NULL,
+            stage TEXT NOT NULL,
+            evaluation_id INTEGER REFERENCES discordance_evaluation (id),
+            reopened INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS case_workflow_stage ON case_workflow (stage)",
+        """CREATE TABLE IF NOT EXISTS adjudication (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES review_case (id),
+            evaluation_id INTEGER NOT NULL REFERENCES discordance_evaluation (id),
+            adjudicator_id INTEGER NOT NULL REFERENCES app_user (id),
+            status TEXT NOT NULL,
+            seed INTEGER NOT NULL,
+            letters_json TEXT NOT NULL,
+            items_json TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            decided_at TEXT,
+            superseded_at TEXT)""",
+        "CREATE INDEX IF NOT EXISTS adjudication_case ON adjudication (case_id, status)",
+        "CREATE INDEX IF NOT EXISTS adjudication_adjudicator ON adjudication (adjudicator_id,"
+        " status)",
+        """CREATE TABLE IF NOT EXISTS adjudication_decision (
+            adjudication_id INTEGER NOT NULL REFERENCES adjudication (id),
+            field TEXT NOT NULL,
+            choice TEXT NOT NULL,
+            value_json TEXT NOT NULL,
+            rationale TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (adjudication_id, field))""",
+        """CREATE TABLE IF NOT EXISTS panel_session (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            chair_id INTEGER NOT NULL REFERENCES app_user (id),
+            status TEXT NOT NULL,
+            rule TEXT NOT NULL,
+            quorum INTEGER NOT NULL,
+            hidden_votes INTEGER NOT NULL,
+            protocol_version_id INTEGER NOT NULL REFERENCES protocol_version (id),
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            closed_at TEXT,
+            minutes TEXT NOT NULL DEFAULT '')""",
+        """CREATE TABLE IF NOT EXISTS panel_member (
+            session_id INTEGER NOT NULL REFERENCES panel_session (id),
+            user_id INTEGER NOT NULL REFERENCES app_user (id),
+            present INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (session_id, user_id))""",
+        """CREATE TABLE IF NOT EXISTS panel_case (
+            session_id INTEGER NOT NULL REFERENCES panel_session (id),
+            case_id INTEGER NOT NULL REFERENCES review_case (id),
+            evaluation_id INTEGER REFERENCES discordance_evaluation (id),
+            seed INTEGER NOT NULL,
+            letters_json TEXT NOT NULL,
+            items_json TEXT NOT NULL,
+            status TEXT NOT NULL,
+            superseded_at TEXT,
+            PRIMARY KEY (session_id, case_id))""",
+        "CREATE INDEX IF NOT EXISTS panel_case_case ON panel_case (case_id, status)",
+        """CREATE TABLE IF NOT EXISTS panel_ballot (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES panel_session (id),
+            case_id INTEGER NOT NULL REFERENCES review_case (id),
+            member_id INTEGER NOT NULL REFERENCES app_user (id),
+            casting INTEGER NOT NULL DEFAULT 0,
+            cast_at TEXT NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS panel_ballot_session ON panel_ballot (session_id, case_id)",
+        """CREATE TABLE IF NOT EXISTS panel_vote (
+            ballot_id INTEGER NOT NULL REFERENCES panel_ballot (id),
+            session_id INTEGER NOT NULL REFERENCES panel_session (id),
+            case_id INTEGER NOT NULL REFERENCES review_case (id),
+            field TEXT NOT NULL,
+            member_id INTEGER NOT NULL REFERENCES app_user (id),
+            casting INTEGER NOT NULL DEFAULT 0,
+            value_json TEXT NOT NULL,
+            PRIMARY KEY (session_id, case_id, field, member_id, casting))""",
+        """CREATE TABLE IF NOT EXISTS panel_result (
+            session_id INTEGER NOT NULL REFERENCES panel_session (id),
+            case_id INTEGER NOT NULL REFERENCES review_case (id),
+            field TEXT NOT NULL,
+            value_json TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            PRIMARY KEY (session_id, case_id, field))""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (DICOM_INDEX, READING, SIGNABLE_RECORDS, WORKLIST_CHANGES,
+                                     ADJUDICATION)
 
 _PG_RULES = (
     (re.compile(r"\bINTEGER PRIMARY KEY\b"), "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"),

@@ -11,7 +11,7 @@ from typing import Any
 
 from .records import (AmendmentRecord, AnnotationRecord, DiscordanceEvaluation,
                       DiscordantField, KeyImageRecord, ReadRecord, SignatureRecord)
-from .repositories import AssignmentRepository, _Repository, _placeholders
+from .repositories import PRIMARY, AssignmentRepository, _Repository, _placeholders
 
 __all__ = ["DiscordanceRepository", "ReadRepository", "SignatureRepository"]
 
@@ -19,9 +19,11 @@ __all__ = ["DiscordanceRepository", "ReadRepository", "SignatureRepository"]
 # -- reads ------------------------------------------------------------------------------------
 _READ_COLUMNS = ("status", "version", "updated_at", "submitted_at", "active_seconds")
 _READ_SELECT = ("SELECT r.*, a.reader_id, a.case_id, a.available_from, a.is_reread,"
+                " CASE WHEN t.assignment_id IS NULL THEN 'primary' ELSE 'third' END AS purpose,"
                 " COALESCE(a.label, c.label) AS display_label"
                 " FROM review_read r JOIN assignment a ON a.id = r.assignment_id"
-                " JOIN review_case c ON c.id = a.case_id")
+                " JOIN review_case c ON c.id = a.case_id"
+                " LEFT JOIN third_read t ON t.assignment_id = a.id")
 
 
 def _read(r: Mapping[str, Any]) -> ReadRecord:
@@ -29,7 +31,7 @@ def _read(r: Mapping[str, Any]) -> ReadRecord:
                       r["status"], int(r["version"]), r["started_at"], r["updated_at"],
                       r["submitted_at"], float(r["active_seconds"]), int(r["reader_id"]),
                       int(r["case_id"]), float(r["available_from"]), bool(r["is_reread"]),
-                      r["display_label"])
+                      r["display_label"], r["purpose"])
 
 
 def _annotation(r: Mapping[str, Any]) -> AnnotationRecord:
@@ -246,7 +248,7 @@ class DiscordanceRepository(_Repository):
         (databases from before discordance was stored)."""
         return [int(c) for (c,) in self.uow.tuples(
             "SELECT a.case_id FROM assignment a LEFT JOIN review_read r"
-            " ON r.assignment_id = a.id WHERE a.is_reread = 0 GROUP BY a.case_id"
+            " ON r.assignment_id = a.id WHERE " + PRIMARY + " GROUP BY a.case_id"
             " HAVING SUM(CASE WHEN r.status = 'submitted' THEN 1 ELSE 0 END) = COUNT(*)"
             " AND NOT EXISTS (SELECT 1 FROM discordance_evaluation e"
             " WHERE e.case_id = a.case_id AND e.superseded_at IS NULL) ORDER BY a.case_id")]

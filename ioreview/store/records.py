@@ -71,6 +71,8 @@ class AssignmentRecord:
     available_from: float
     #: the label the reader sees: the re-read's own label, else the case's
     display_label: str
+    #: "primary", or "third" for a 2-of-3 third read
+    purpose: str = "primary"
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,8 @@ class ReadRecord:
     available_from: float
     is_reread: bool
     display_label: str
+    #: "primary", or "third" for a 2-of-3 third read
+    purpose: str = "primary"
 
 
 @dataclass(frozen=True)
@@ -315,3 +319,98 @@ class TrialCounts:
     cases: int
     assignments: int
     reads_by_status: dict[str, int]
+
+
+@dataclass(frozen=True)
+class WorkflowRecord:
+    """Where a case stands on its way to a final outcome (`adjudication.paradigms.Stage`)."""
+
+    case_id: int
+    case_label: str
+    paradigm: str
+    stage: str
+    evaluation_id: int | None
+    reopened: bool
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    field: str
+    choice: str  # "A", "B", "C" or "own"
+    value: Any
+    rationale: str
+
+
+@dataclass(frozen=True)
+class AdjudicationRecord:
+    """One adjudication task of a case: its adjudicator, the A/B draw (seed and letters ->
+    [read id, version]) and the items to decide; decisions once decided."""
+
+    id: int
+    case_id: int
+    case_label: str
+    evaluation_id: int
+    adjudicator_id: int
+    adjudicator: str
+    status: str  # pending | decided | superseded
+    seed: int
+    letters: dict[str, tuple[int, int]]
+    items: tuple[str, ...]
+    created_at: str
+    decided_at: str | None
+    superseded_at: str | None
+    decisions: tuple[DecisionRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class PanelSessionRecord:
+    id: int
+    title: str
+    chair_id: int
+    chair: str
+    status: str  # open | closed
+    rule: str
+    quorum: int
+    hidden_votes: bool
+    protocol_version_id: int
+    created_by: str
+    created_at: str
+    closed_at: str | None
+    minutes: str
+    members: tuple[tuple[int, str, bool], ...] = ()  # (user id, username, present)
+
+
+@dataclass(frozen=True)
+class PanelCaseRecord:
+    session_id: int
+    case_id: int
+    case_label: str
+    evaluation_id: int | None
+    seed: int
+    letters: dict[str, tuple[int, int]]
+    items: tuple[str, ...]
+    status: str  # open | decided | superseded
+    superseded_at: str | None
+
+
+@dataclass(frozen=True)
+class PanelVoteRecord:
+    ballot_id: int
+    case_id: int
+    field: str
+    member_id: int
+    member: str
+    casting: bool
+    value: Any
+    cast_at: str
+
+
+@dataclass(frozen=True)
+class PanelResultRecord:
+    session_id: int
+    case_id: int
+    field: str
+    value: Any
+    detail: str
+    closed_at: str

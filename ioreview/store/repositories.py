@@ -246,15 +246,20 @@ class CaseRepository(_Repository):
 
 
 # -- assignments ------------------------------------------------------------------------------
-_ASSIGNMENT_SELECT = ("SELECT a.*, COALESCE(a.label, c.label) AS display_label"
-                      " FROM assignment a JOIN review_case c ON c.id = a.case_id")
+_ASSIGNMENT_SELECT = ("SELECT a.*, COALESCE(a.label, c.label) AS display_label,"
+                      " CASE WHEN t.assignment_id IS NULL THEN 'primary' ELSE 'third' END"
+                      " AS purpose FROM assignment a JOIN review_case c ON c.id = a.case_id"
+                      " LEFT JOIN third_read t ON t.assignment_id = a.id")
+#: SQL condition: assignment `a` is a primary read (not a hidden re-read, not a third read)
+PRIMARY = ("a.is_reread = 0 AND NOT EXISTS (SELECT 1 FROM third_read t3"
+           " WHERE t3.assignment_id = a.id)")
 
 
 def _assignment(r: Mapping[str, Any]) -> AssignmentRecord:
     return AssignmentRecord(int(r["id"]), int(r["case_id"]), int(r["reader_id"]),
                             int(r["run_id"]), r["label"], int(r["order_index"]),
                             bool(r["is_reread"]), float(r["available_from"]),
-                            r["display_label"])
+                            r["display_label"], r["purpose"])
 
 
 class AssignmentRepository(_Repository):
@@ -266,11 +271,16 @@ class AssignmentRepository(_Repository):
             (seed, protocol_version_id, json.dumps(list(reader_ids)), at, by))
 
     def add(self, case_id: int, reader_id: int, run_id: int, order_index: int,
-            is_reread: bool, label: str | None, available_from: float) -> int:
+            is_reread: bool, label: str | None, available_from: float,
+            third_read_seed: int | None = None) -> int:
+        """A new assignment; with `third_read_seed` it is a 2-of-3 third read of the case."""
         assignment_id = self.uow.insert(
             "INSERT INTO assignment (case_id, reader_id, run_id, label, order_index, is_reread,"
             " available_from) VALUES (?,?,?,?,?,?,?)",
             (case_id, reader_id, run_id, label, order_index, int(is_reread), available_from))
+        if third_read_seed is not None:
+            self.uow.execute("INSERT INTO third_read (assignment_id, case_id, seed)"
+                             " VALUES (?,?,?)", (assignment_id, case_id, int(third_read_seed)))
         self.note_worklist_change(reader_id, assignment_id)
         return assignment_id
 
@@ -294,6 +304,11 @@ class AssignmentRepository(_Repository):
 
     def count(self) -> int:
         return int(self.uow.scalar("SELECT COUNT(*) FROM assignment"))
+
+    def third_read(self, case_id: int) -> AssignmentRecord | None:
+        """The case's 2-of-3 third-read assignment, if one was drawn."""
+        r = self.uow.row(_ASSIGNMENT_SELECT + " WHERE t.case_id = ?", (int(case_id),))
+        return None if r is None else _assignment(r)
 
     def assigned_case_ids(self) -> set[int]:
         return {int(r[0]) for r in self.uow.tuples(
@@ -371,11 +386,12 @@ class AssignmentRepository(_Repository):
             " GROUP BY u.id, u.display_name ORDER BY u.display_name, u.id")]
 
     def primary_reads(self, case_id: int | None = None) -> list[PrimaryRead]:
-        """Primary (not re-read) assignments with their case and read (if any)."""
+        """Primary (not re-read, not third-read) assignments with their case and read (if
+        any)."""
         sql = ("SELECT a.id AS assignment_id, a.case_id, c.label, a.reader_id, r.id AS read_id,"
                " r.status, r.version, r.protocol_version_id"
                " FROM assignment a JOIN review_case c ON c.id = a.case_id"
-               " LEFT JOIN review_read r ON r.assignment_id = a.id WHERE a.is_reread = 0")
+               " LEFT JOIN review_read r ON r.assignment_id = a.id WHERE " + PRIMARY)
         params: tuple[Any, ...] = ()
         if case_id is not None:
             sql += " AND a.case_id = ?"
