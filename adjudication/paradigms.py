@@ -185,8 +185,8 @@ def _agree(discordant: set[str], a: Mapping[str, Any], b: Mapping[str, Any], key
 def decision_items(protocol: Protocol, read_a: Mapping[str, Any], read_b: Mapping[str, Any]
                    ) -> tuple[str, ...]:
     """The keys an adjudicator decides for two reads, in form order: every discordant field
-    and, where a finding's presence is discordant, its detail fields that either reader
-    answered (they follow the presence decision)."""
+    and, where a finding's presence is discordant, its confidence and the detail fields that
+    either reader answered (they follow the presence decision; free text is not adjudicated)."""
     found = find_discordant_fields(protocol, read_a, read_b)
     keys = {d.key for d in found}
     for finding in protocol.findings:
@@ -194,7 +194,8 @@ def decision_items(protocol: Protocol, read_a: Mapping[str, Any], read_b: Mappin
             continue
         for f in finding.fields:
             key = f"{finding.id}.{f.id}"
-            if f.id != "presence" and not isinstance(f.discordance, NoDiscordance) and (
+            decided = f.id == "confidence" or not isinstance(f.discordance, NoDiscordance)
+            if f.id != "presence" and decided and (
                     not is_empty(read_a.get(key)) or not is_empty(read_b.get(key))):
                 keys.add(key)
     return tuple(k for k in protocol.keys() if k in keys)
@@ -245,10 +246,12 @@ class Decision:
 
 def validate_decisions(protocol: Protocol, items: Sequence[str],
                        reads: Mapping[str, Mapping[str, Any]],
-                       decisions: Sequence[Decision]) -> dict[str, Decision]:
+                       decisions: Sequence[Decision], *,
+                       require_rationale: bool = True) -> dict[str, Decision]:
     """Check that `decisions` decide exactly `items`, each once, choosing a letter of `reads` or
     an own value (checked against the field: a choice among its values, a number in its range)
-    with a rationale; returns them by key with accepted values filled in."""
+    with a rationale (unless `require_rationale` is false, as for committee votes); returns
+    them by key with accepted values filled in."""
     by_key: dict[str, Decision] = {}
     for d in decisions:
         if d.key not in items:
@@ -258,14 +261,14 @@ def validate_decisions(protocol: Protocol, items: Sequence[str],
             raise InvalidDecision(f"{d.key!r} is decided twice; give one decision per item.")
         label = protocol.label_for(d.key)
         if d.choice == "own":
-            if not (d.rationale or "").strip():
+            if require_rationale and not (d.rationale or "").strip():
                 raise InvalidDecision(f"{label}: an own value needs a rationale; say why neither "
                                       "reader's value stands.")
             problem = _value_problem(_field(protocol, d.key), d.value)
             if problem:
                 raise InvalidDecision(f"{label}: {problem}")
-            by_key[d.key] = Decision(d.key, "own", d.value, d.rationale.strip())
-        elif d.choice in reads:
+            by_key[d.key] = Decision(d.key, "own", d.value, (d.rationale or "").strip())
+        elif d.choice in reads and not d.key.startswith("committee."):
             by_key[d.key] = Decision(d.key, d.choice, reads[d.choice].get(d.key),
                                      (d.rationale or "").strip())
         else:

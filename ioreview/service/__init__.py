@@ -4,7 +4,9 @@ transaction, an audit record, a typed result).  The CLI and the UI both call it 
 
 accounts (sessions, users, passwords) · protocols · imports (and the DICOM index) · cases ·
 assignments · reading (worklist, drafts, signing, amendments) · tags (the tag browser) ·
-monitoring (progress, discordance, audit verification); `context` holds what they share,
+monitoring (progress, discordance, audit verification) · adjudication (queue, decisions,
+final outcomes) · panels (committee sessions); `workflow` moves cases through their paradigm's
+stages; `context` holds what they share,
 `signatures` and `discordance` the signable records and persisted discordance.
 """
 from __future__ import annotations
@@ -17,11 +19,13 @@ from ioreview.imaging.deid import TagRow
 from ioreview.importing import ImportSummary
 
 from .accounts import Accounts
+from .adjudication import Adjudication
 from .assignments import Assignments
 from .cases import Cases, timepoint_for_days
 from .context import LOCKOUT_S, MAX_FAILED_ATTEMPTS, TOUCH_INTERVAL_S
 from .imports import Imports
 from .monitoring import Monitoring
+from .panels import Panels
 from .protocols import Protocols
 from .reading import Reading
 from .tags import Tags
@@ -30,7 +34,8 @@ from .values import *  # noqa: F403
 from .values import __all__ as _values_all
 
 #: the groups of use cases, each a class whose public methods are use cases exposed on `Trial`
-USE_CASE_GROUPS = (Accounts, Protocols, Imports, Cases, Assignments, Reading, Tags, Monitoring)
+USE_CASE_GROUPS = (Accounts, Protocols, Imports, Cases, Assignments, Reading, Tags, Monitoring,
+                   Adjudication, Panels)
 
 __all__ = [
     *_values_all, "AccountLocked", "AuthenticationFailed", "BlindingViolation", "InvalidInput",

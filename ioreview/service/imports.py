@@ -48,11 +48,17 @@ class Imports:
                                write=False) as (uow, _actor):
             counts = uow.dicom.counts()
             active = uow.protocols.find(active=True)
+            tasks = uow.adjudications.workload()
+            panels = uow.panels.counts()
         return TrialInfo(
             counts.patients, counts.studies, counts.series, counts.instances, counts.users,
             counts.cases, counts.assignments,
             {s.value: int(counts.reads_by_status.get(s.value, 0)) for s in ReadStatus},
-            f"{active.protocol_id} {active.version}" if active is not None else None)
+            f"{active.protocol_id} {active.version}" if active is not None else None,
+            {"pending": sum(t.get("pending", 0) for t in tasks.values()),
+             "decided": sum(t.get("decided", 0) for t in tasks.values()),
+             "panel_sessions_open": panels.get("open", 0),
+             "panel_sessions_closed": panels.get("closed", 0)})
 
     def list_studies(self, session: Session) -> list[StudyInfo]:
         """Coordinator/admin (identifying): imported studies with patient, date, modalities

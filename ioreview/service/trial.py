@@ -1,7 +1,7 @@
 """`Trial`: one trial database and all its use cases, the entry point the CLI and the UI hold.
 
 A thin facade: each use case lives in the module of its group (accounts, protocols, imports,
-cases, assignments, reading, tags, monitoring) over one shared `ServiceContext`; `Trial`
+cases, assignments, reading, tags, monitoring, adjudication, panels) over one shared `ServiceContext`; `Trial`
 exposes them under one typed object so callers need not know the grouping.
 """
 from __future__ import annotations
@@ -14,12 +14,14 @@ from pathlib import Path
 from ioreview.store import TrialStore, open_store
 
 from .accounts import Accounts
+from .adjudication import Adjudication
 from .assignments import Assignments
 from .cases import Cases
 from .context import ServiceContext
 from .discordance import backfill
 from .imports import Imports
 from .monitoring import Monitoring
+from .panels import Panels
 from .protocols import Protocols
 from .reading import Reading
 from .tags import Tags
@@ -50,6 +52,8 @@ class Trial:
         self.reading = Reading(self.ctx)
         self.tags = Tags(self.ctx)
         self.monitoring = Monitoring(self.ctx)
+        self.adjudication = Adjudication(self.ctx)
+        self.panels = Panels(self.ctx)
         # accounts and sessions
         self.login = self.accounts.login
         self.system_session = self.accounts.system_session
@@ -87,6 +91,24 @@ class Trial:
         self.tags_for_display = self.tags.tags_for_display
         self.progress = self.monitoring.progress
         self.verify_audit_trail = self.monitoring.verify_audit_trail
+        # adjudication and final outcomes
+        self.adjudication_queue = self.adjudication.adjudication_queue
+        self.open_adjudication = self.adjudication.open_adjudication
+        self.submit_adjudication = self.adjudication.submit_adjudication
+        self.adjudication_status = self.adjudication.adjudication_status
+        self.adjudication_overview = self.adjudication.adjudication_overview
+        self.reassign_adjudication = self.adjudication.reassign_adjudication
+        self.send_to_panel = self.adjudication.send_to_panel
+        self.case_outcome = self.adjudication.case_outcome
+        self.final_outcomes = self.adjudication.final_outcomes
+        # committee sessions
+        self.create_panel_session = self.panels.create_panel_session
+        self.panel_sessions = self.panels.panel_sessions
+        self.open_panel_session = self.panels.open_panel_session
+        self.record_attendance = self.panels.record_attendance
+        self.cast_votes = self.panels.cast_votes
+        self.cast_deciding_vote = self.panels.cast_deciding_vote
+        self.finalise_panel_session = self.panels.finalise_panel_session
 
     @classmethod
     def open(cls, db: str | Path, *, idle_timeout_s: float = 900,

@@ -234,12 +234,14 @@ class TrialInfo:
     assignments: int
     reads: dict[str, int]
     protocol: str | None
+    #: pending and decided adjudications, open and closed committee sessions
+    adjudication: dict[str, int] | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         return {"patients": self.patients, "studies": self.studies, "series": self.series,
                 "instances": self.instances, "users": self.users, "cases": self.cases,
                 "assignments": self.assignments, "reads": dict(self.reads),
-                "protocol": self.protocol}
+                "protocol": self.protocol, "adjudication": dict(self.adjudication or {})}
 
 
 @dataclass(frozen=True)

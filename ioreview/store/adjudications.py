@@ -7,11 +7,17 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .records import (AdjudicationRecord, DecisionRecord, PanelCaseRecord, PanelResultRecord,
+from .records import (AdjudicationRecord, AnnotationRecord, DecisionRecord, PanelCaseRecord, PanelResultRecord,
                       PanelSessionRecord, PanelVoteRecord, WorkflowRecord)
 from .repositories import _Repository, _placeholders
 
 __all__ = ["AdjudicationRepository", "PanelRepository", "WorkflowRepository"]
+
+
+def _annotation_json(a: AnnotationRecord) -> dict[str, Any]:
+    return {"finding_id": a.finding_id, "kind": a.kind, "sop_instance_uid": a.sop_instance_uid,
+            "frame": a.frame, "points": [list(p) for p in a.points],
+            "measurements": a.measurements, "label": a.label}
 
 
 def _letters(text: str) -> dict[str, tuple[int, int]]:
@@ -132,14 +138,26 @@ class AdjudicationRepository(_Repository):
         return self._records("j.status = ?", (status,))
 
     def decide(self, adjudication_id: int, decisions: Sequence[DecisionRecord],
-               at: str) -> None:
+               annotations: Sequence[AnnotationRecord], at: str) -> None:
         self.uow.executemany(
             "INSERT INTO adjudication_decision (adjudication_id, field, choice, value_json,"
             " rationale) VALUES (?,?,?,?,?)",
             [(adjudication_id, d.field, d.choice, json.dumps(d.value, ensure_ascii=False),
               d.rationale) for d in decisions])
-        self.uow.execute("UPDATE adjudication SET status = 'decided', decided_at = ?"
-                         " WHERE id = ?", (at, adjudication_id))
+        self.uow.execute("UPDATE adjudication SET status = 'decided', decided_at = ?,"
+                         " annotations_json = ? WHERE id = ?",
+                         (at, json.dumps([_annotation_json(a) for a in annotations],
+                                         ensure_ascii=False), adjudication_id))
+
+    def annotations(self, adjudication_id: int) -> list[AnnotationRecord]:
+        """The adjudicator's own measurements and annotations."""
+        text = self.uow.scalar("SELECT annotations_json FROM adjudication WHERE id = ?",
+                               (int(adjudication_id),))
+        return [AnnotationRecord(i + 1, a["finding_id"], a["kind"], a["sop_instance_uid"],
+                                 int(a["frame"]), tuple((float(p[0]), float(p[1]))
+                                                        for p in a["points"]),
+                                 dict(a["measurements"]), a["label"])
+                for i, a in enumerate(json.loads(text or "[]"))]
 
     def reassign(self, adjudication_id: int, adjudicator_id: int) -> None:
         self.uow.execute("UPDATE adjudication SET adjudicator_id = ? WHERE id = ?"

@@ -344,6 +344,7 @@ ADJUDICATION = Migration(
             seed INTEGER NOT NULL,
             letters_json TEXT NOT NULL,
             items_json TEXT NOT NULL,
+            annotations_json TEXT NOT NULL DEFAULT '[]',
             created_at TEXT NOT NULL,
             decided_at TEXT,
             superseded_at TEXT)""",
