@@ -128,6 +128,26 @@ def foreign_read(method: str, *args) -> Callable[[World], None]:
     return check
 
 
+def reader_refused(method: str, *args) -> Callable[[World], None]:
+    """Readers may not call the method (adjudicator and committee calls)."""
+
+    def check(w: World) -> None:
+        for name in ("reader1", "reader2"):
+            with pytest.raises(PermissionDenied):
+                getattr(w.trial, method)(w.login(name), *args)
+    return check
+
+
+def own_adjudication(method: str, *args) -> Callable[[World], None]:
+    """Readers are refused; an adjudicator reaches only adjudications assigned to them."""
+
+    def check(w: World) -> None:
+        reader_refused(method, 1, *args)(w)
+        with pytest.raises(BlindingViolation):
+            getattr(w.trial, method)(w.login("adjudicator"), 1, *args)
+    return check
+
+
 def check_open(w: World) -> None:
     # A class method that only opens a database file; it takes no session and returns no data.
     assert inspect.ismethod(Trial.open)
@@ -311,6 +331,24 @@ CHECKS: dict[str, Callable[[World], None]] = {
     "tags_for_display": check_tags_for_display,
     "progress": denied("progress"),
     "verify_audit_trail": denied("verify_audit_trail"),
+    # adjudication: readers see nothing of it; adjudicators only their own tasks, as A/B
+    "adjudication_queue": reader_refused("adjudication_queue"),
+    "open_adjudication": own_adjudication("open_adjudication"),
+    "submit_adjudication": own_adjudication("submit_adjudication", [], "x"),
+    "adjudication_status": denied("adjudication_status", 1),
+    "adjudication_overview": denied("adjudication_overview"),
+    "reassign_adjudication": denied("reassign_adjudication", 1, 1),
+    "send_to_panel": denied("send_to_panel", 1, "why"),
+    "case_outcome": denied("case_outcome", 1),
+    "final_outcomes": denied("final_outcomes"),
+    # committee sessions: members and the coordinator only
+    "create_panel_session": denied("create_panel_session", "t", 1, [1], [1]),
+    "panel_sessions": denied("panel_sessions"),
+    "open_panel_session": denied("open_panel_session", 1),
+    "record_attendance": denied("record_attendance", 1, {}),
+    "cast_votes": reader_refused("cast_votes", 1, 1, [], "x"),
+    "cast_deciding_vote": denied("cast_deciding_vote", 1, 1, "k", "v", "x"),
+    "finalise_panel_session": denied("finalise_panel_session", 1, "minutes", "x"),
 }
 
 
