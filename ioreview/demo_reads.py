@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from adjudication.protocol import default_protocol_path
+from adjudication.paradigms import Decision
 from ioreview.service import (Annotation, CaseView, ReadStatus, Role, Session, Trial,
                             WorklistItem)
 
@@ -28,7 +29,10 @@ DEMO_ACCOUNTS: tuple[tuple[str, str, Role], ...] = (
     ("reader2", "Dr. Anna Novak (reader 2)", Role.READER),
     ("reader3", "Dr. Samuel Okafor (reader 3)", Role.READER),
     ("adjudicator", "Dr. Lucia Ferrari (adjudicator)", Role.ADJUDICATOR),
-    ("committee", "Dr. Hannah Berg (committee)", Role.COMMITTEE),
+    ("adjudicator2", "Dr. Kenji Sato (adjudicator 2)", Role.ADJUDICATOR),
+    ("committee", "Dr. Hannah Berg (committee chair)", Role.COMMITTEE),
+    ("committee2", "Dr. Rafael Ortiz (committee)", Role.COMMITTEE),
+    ("committee3", "Dr. Li Na (committee)", Role.COMMITTEE),
     ("coordinator", "Mei Chen (coordinator)", Role.COORDINATOR),
     ("admin", "Site administrator", Role.ADMIN),
 )
@@ -54,6 +58,9 @@ class DemoUsers:
     users: tuple[DemoUser, ...]
     reads: Mapping[str, int] = field(default_factory=dict)
     discordant_cases: int = 0
+    adjudications_decided: int = 0
+    adjudications_pending: int = 0
+    panel_sessions_closed: int = 0
 
     def __iter__(self) -> Iterator[DemoUser]:
         return iter(self.users)
@@ -265,4 +272,108 @@ def populate_demo(trial: Trial, session: Session, ground_truth_path: str | Path,
     for reader in readers:
         _read_worklist(trial, reader, cases, random.Random(f"{seed}:{reader.username}"), counts)
     report = trial.progress(session)
-    return DemoUsers(users, counts, report.open_discordances)
+    decided = _adjudicate(trial, users, cases)
+    closed = _committee(trial, session, users, ids, cases)
+    info = trial.info(session).adjudication or {}
+    return DemoUsers(users, counts, report.open_discordances, decided,
+                     info.get("pending", 0), closed)
+
+
+_TRUTH = _Error(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+def _truth_values(record: Mapping[str, Any], timepoint: str) -> dict[str, Any]:
+    """The answers an error-free reader would give (what simulated adjudicators side with)."""
+    return simulate_values(random.Random(0), record, timepoint, {"CT", "MR", "US", "CR"}, _TRUTH)
+
+
+def _decide(items: Any, reads: Any, truth: Mapping[str, Any], committee_field: Any,
+            committee: bool = False) -> list[Decision]:
+    """Per item: the reader who matches the ground truth, else the truth as an own value;
+    committee-only items: no fat embolism syndrome criteria met."""
+    out = []
+    for item in items:
+        key = item.key
+        want = truth.get(key)
+        if committee and key.startswith("committee."):
+            f = committee_field(key)
+            value = [] if f.type.value == "multi_choice" else (
+                "no" if f.choice("no") is not None else None)
+            out.append(Decision(key, "own", value, "clinical records reviewed"))
+            continue
+        match = next((r.letter for r in reads
+                      if (r.values.get(key) == want or (r.values.get(key) in (None, [], "")
+                                                        and want in (None, [], "")))), None)
+        if match is not None:
+            out.append(Decision(key, match))
+        else:
+            out.append(Decision(key, "own", want, "neither reader matches the reference images"))
+    return out
+
+
+def _adjudicate(trial: Trial, users: tuple[DemoUser, ...], cases: Mapping[str, dict[str, Any]]
+                ) -> int:
+    """The adjudicators decide about two thirds of the pending adjudications from the ground
+    truth (oldest first) and leave the rest pending, so both screens have data."""
+    sessions = {u.username: (u, trial.login(u.username, u.password))
+                for u in users if u.role is Role.ADJUDICATOR}
+    queue = sorted(((item.waiting_since, item.adjudication_id, name)
+                    for name, (_u, s) in sessions.items()
+                    for item in trial.adjudication_queue(s)))
+    keep = max(1, len(queue) // 3) if len(queue) >= 2 else 0
+    decided = 0
+    for _since, adjudication_id, name in queue[: len(queue) - keep]:
+        user, session = sessions[name]
+        view = trial.open_adjudication(session, adjudication_id)
+        record = cases.get(view.case_label)
+        if record is None:
+            continue
+        truth = _truth_values(record, view.timepoint)
+        trial.submit_adjudication(session, adjudication_id,
+                                  _decide(view.items, view.reads, truth,
+                                          view.protocol.committee_field),
+                                  user.password)
+        decided += 1
+    for _user, session in sessions.values():
+        trial.logout(session)
+    return decided
+
+
+def _committee(trial: Trial, session: Session, users: tuple[DemoUser, ...],
+               ids: Mapping[str, int], cases: Mapping[str, dict[str, Any]]) -> int:
+    """One closed committee session: the coordinator sends a decided case to the committee
+    (e.g. to rule on fat embolism syndrome), the members vote from the ground truth, the chair
+    finalises with minutes."""
+    members = [u for u in users if u.role is Role.COMMITTEE]
+    overview = trial.adjudication_overview(session)
+    candidates = [c for c in overview.cases if c.stage == "decided"]
+    if len(members) < 3 or not candidates:
+        return 0
+    case = candidates[0]
+    trial.send_to_panel(session, case.case_id,
+                        "Committee to confirm the outcome and rule on fat embolism syndrome")
+    chair = members[0]
+    summary = trial.create_panel_session(session, "Committee meeting 1", ids[chair.username],
+                                         [ids[m.username] for m in members], [case.case_id])
+    chair_session = trial.login(chair.username, chair.password)
+    trial.record_attendance(chair_session, summary.session_id,
+                            {ids[m.username]: True for m in members})
+    record = cases.get(case.case_label, {})
+    for member in members:
+        member_session = chair_session if member is chair else trial.login(member.username,
+                                                                            member.password)
+        view = trial.open_panel_session(member_session, summary.session_id)
+        pcase = view.cases[0]
+        truth = _truth_values(record, pcase.timepoint) if record else {}
+        trial.cast_votes(member_session, summary.session_id, case.case_id,
+                         _decide(pcase.items, pcase.reads, truth,
+                                 view.protocol.committee_field, committee=True),
+                         member.password)
+        if member is not chair:
+            trial.logout(member_session)
+    trial.finalise_panel_session(
+        chair_session, summary.session_id,
+        "All three members present. The imaging outcome was confirmed; the clinical criteria "
+        "of fat embolism syndrome were not met.", chair.password)
+    trial.logout(chair_session)
+    return 1

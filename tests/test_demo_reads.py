@@ -41,6 +41,14 @@ def test_populate_demo_fills_every_screen(tmp_path, demo_files):
     assert report.cases_complete > 0
     assert report.open_discordances == users.discordant_cases >= 1
     assert trial.store.verify_audit_chain() == []
+    # adjudications pending and decided, and one closed committee session, on first start
+    adjudication = trial.info(admin).adjudication
+    assert users.adjudications_decided >= 1 and adjudication["decided"] == users.adjudications_decided
+    assert adjudication["panel_sessions_closed"] == 1, adjudication
+    # with two or more adjudications, a third stays pending (the full demo has several)
+    assert adjudication["pending"] == (max(1, (users.adjudications_decided + adjudication["pending"]) // 3)
+                                       if users.adjudications_decided + adjudication["pending"] >= 2 else 0)
+    assert trial.verify_audit_trail(admin).problems == ()
     # The readers' own worklists show their progress.
     statuses = Counter(i.status for i in trial.worklist(trial.login("reader1", "reader1-demo")))
     assert statuses[ReadStatus.SUBMITTED] > 0
