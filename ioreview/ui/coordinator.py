@@ -1,4 +1,5 @@
-"""The coordinator's window: users, import, cases, assignments and progress.
+"""The coordinator's window: users, import, cases, assignments, progress, adjudication and
+final outcomes.
 
 Every tab shows what the service returns and forwards the coordinator's intent to it; the
 service checks the role, writes the audit trail and computes the figures (progress counts,
@@ -19,6 +20,7 @@ from PySide6.QtCharts import (
 )
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QDateTime,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -35,6 +37,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -60,7 +63,9 @@ from ioreview.ui.workers import TaskHandle, run_in_thread
 
 if TYPE_CHECKING:
     from ioreview.service import (
+        AdjudicationOverview,
         AssignmentSummary,
+        CaseAdjudicationStatus,
         ImportSummary,
         ProgressReport,
         ReaderProgress,
@@ -71,13 +76,27 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
-    "AssignmentsTab", "CasesTab", "Column", "CoordinatorWindow", "ImportTab", "ProgressTab",
-    "RecordTableModel", "UserDialog", "UsersTab",
+    "AdjudicationStatusDialog", "AdjudicationTab", "AssignmentsTab", "CasesTab", "Column", "CoordinatorWindow", "ImportTab", "ProgressTab",
+    "OutcomesTab", "RecordTableModel", "UserDialog", "UsersTab", "readable_time",
 ]
 
 _Index = QModelIndex | QPersistentModelIndex
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
+
+
+def readable_time(iso: str | None) -> str:
+    """An ISO timestamp as "2026-11-29 21:04" in local time ("" for None)."""
+    if not iso:
+        return ""
+    when = QDateTime.fromString(iso, Qt.DateFormat.ISODateWithMs)
+    if not when.isValid():
+        when = QDateTime.fromString(iso, Qt.DateFormat.ISODate)
+    return when.toLocalTime().toString("yyyy-MM-dd HH:mm") if when.isValid() else iso
+
+
+def _day(days: int | None) -> str:
+    return "—" if days is None else f"{days:+d}"
 
 
 def _table(model: QAbstractTableModel, name: str) -> QTableView:
@@ -598,6 +617,8 @@ class ProgressTab(_Tab):
                    lambda d: "; ".join(self._field_labels.get(f, f) for f in d.fields)),
         ], self)
         self.discordance_view = _table(self.discordance_model, "DiscordanceView")
+        self.discordance_view.setToolTip(self.tr("Double-click a case for its adjudication status"))
+        self.discordance_view.doubleClicked.connect(self._show_status)
 
         self.chart = QChart()
         self.chart.setTheme(QChart.ChartTheme.ChartThemeDark)
@@ -647,6 +668,19 @@ class ProgressTab(_Tab):
         self.discordance_model.set_records(report.discordant_cases)
         self._draw_chart(report.per_reader)
 
+    def _show_status(self, index: QModelIndex) -> None:
+        """The adjudication status of the double-clicked open discordance."""
+        if not index.isValid():
+            return
+        label = self.discordance_model.record(index.row()).case_label
+        cases = self.call(self.trial.list_cases) or []
+        case = next((c for c in cases if c.label == label), None)
+        if case is None:
+            return
+        status = self.call(self.trial.adjudication_status, case.id)
+        if status is not None:
+            AdjudicationStatusDialog(status, self).exec()
+
     def _load_field_labels(self) -> None:
         """Reader-facing names of the protocol's value keys (for the discordance list)."""
         active = self.call(self.trial.active_protocol)
@@ -688,9 +722,272 @@ class ProgressTab(_Tab):
         series.attachAxis(values)
 
 
+# -- adjudication ---------------------------------------------------------------------------------
+class AdjudicationStatusDialog(QDialog):
+    """Where one case stands: stage, discordant fields with rule and reason, adjudications
+    (reader names behind the letters: the coordinator only), committee sessions."""
+
+    def __init__(self, status: CaseAdjudicationStatus, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("AdjudicationStatusDialog")
+        self.setWindowTitle(self.tr("Adjudication status of {case}").format(
+            case=status.case_label))
+        self.resize(820, 480)
+        summary = QLabel(self.tr(
+            "Subject {subject} · {timepoint} · day {day} · paradigm {paradigm} · stage "
+            "<b>{stage}</b>{reopened}").format(
+            subject=status.subject, timepoint=status.timepoint,
+            day=_day(status.days_from_insertion), paradigm=status.paradigm, stage=status.stage,
+            reopened=self.tr(" · reopened") if status.reopened else ""))
+        summary.setWordWrap(True)
+        self.items_model = RecordTableModel([
+            Column(self.tr("Field"), lambda i: i.label),
+            Column(self.tr("Rule"), lambda i: i.rule),
+            Column(self.tr("Reason"), lambda i: i.reason),
+        ], self)
+        self.items_model.set_records(status.items)
+        self.tasks_model = RecordTableModel([
+            Column(self.tr("Adjudicator"), lambda t: t.adjudicator),
+            Column(self.tr("Status"), lambda t: t.status),
+            Column(self.tr("Created"), lambda t: readable_time(t.created_at)),
+            Column(self.tr("Decided"), lambda t: readable_time(t.decided_at)),
+            Column(self.tr("Readers"), lambda t: ", ".join(
+                f"{letter}: {name}" for letter, name in sorted(t.readers.items()))),
+        ], self)
+        self.tasks_model.set_records(status.tasks)
+        items_box = QGroupBox(self.tr("Discordant fields"))
+        QVBoxLayout(items_box).addWidget(_table(self.items_model, "StatusItemsView"))
+        tasks_box = QGroupBox(self.tr("Adjudications"))
+        QVBoxLayout(tasks_box).addWidget(_table(self.tasks_model, "StatusTasksView"))
+        extra = []
+        if status.third_reader:
+            extra.append(self.tr("Third reader: {name}").format(name=status.third_reader))
+        if status.panel_sessions:
+            extra.append(self.tr("Committee sessions: {ids}").format(
+                ids=", ".join(str(i) for i in status.panel_sessions)))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(summary)
+        layout.addWidget(items_box, 1)
+        layout.addWidget(tasks_box, 1)
+        if extra:
+            layout.addWidget(QLabel(" · ".join(extra)))
+        layout.addWidget(buttons)
+
+
+class AdjudicationTab(_Tab):
+    """Cases per stage, pending and decided adjudications, the workload per adjudicator, and
+    the cases past reading with reassignment and sending to the committee."""
+
+    def __init__(self, controller: SessionController, parent: QWidget | None = None) -> None:
+        super().__init__(controller, parent)
+        self.overview: AdjudicationOverview | None = None
+        self.stages_label = QLabel()
+        self.stages_label.setObjectName("AdjudicationStages")
+        self.stages_label.setWordWrap(True)
+        font = self.stages_label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.1)
+        self.stages_label.setFont(font)
+        self.workload_model = RecordTableModel([
+            Column(self.tr("Adjudicator"), lambda w: w.username),
+            Column(self.tr("Pending"), lambda w: w.pending, True),
+            Column(self.tr("Decided"), lambda w: w.decided, True),
+        ], self)
+        self.workload_view = _table(self.workload_model, "AdjudicatorWorkloadView")
+        self.cases_model = RecordTableModel([
+            Column(self.tr("Case"), lambda c: c.case_label),
+            Column(self.tr("Subject"), lambda c: c.subject),
+            Column(self.tr("Stage"), lambda c: c.stage),
+            Column(self.tr("Adjudicator"), lambda c: c.tasks[-1].adjudicator if c.tasks else ""),
+            Column(self.tr("Reopened"), lambda c: c.reopened),
+            Column(self.tr("Discordant fields"), lambda c: "; ".join(i.label for i in c.items)),
+        ], self)
+        self.cases_view = _table(self.cases_model, "AdjudicationCasesView")
+        self.cases_view.doubleClicked.connect(lambda _i: self.show_status())
+        self.reassign_button = QPushButton(self.tr("Reassign…"))
+        self.reassign_button.setObjectName("ReassignButton")
+        self.reassign_button.clicked.connect(self.reassign)
+        self.panel_button = QPushButton(self.tr("Send to committee…"))
+        self.panel_button.setObjectName("SendToCommitteeButton")
+        self.panel_button.clicked.connect(self.send_to_committee)
+        self.status_button = QPushButton(self.tr("Status…"))
+        self.status_button.clicked.connect(self.show_status)
+        refresh = QPushButton(self.tr("Refresh"))
+        refresh.clicked.connect(self.refresh)
+        top = QHBoxLayout()
+        top.addWidget(self.stages_label, 1)
+        top.addWidget(refresh)
+        workload_box = QGroupBox(self.tr("Workload per adjudicator"))
+        QVBoxLayout(workload_box).addWidget(self.workload_view)
+        cases_box = QGroupBox(self.tr("Cases past reading"))
+        QVBoxLayout(cases_box).addWidget(self.cases_view)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(workload_box)
+        splitter.addWidget(cases_box)
+        splitter.setSizes([380, 1100])
+        buttons = QHBoxLayout()
+        for b in (self.reassign_button, self.panel_button, self.status_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(buttons)
+
+    def refresh(self) -> None:
+        """Reload the overview."""
+        overview = self.call(self.trial.adjudication_overview)
+        if overview is None:
+            return
+        self.overview = overview
+        stages = " · ".join(f"{stage} {n}" for stage, n in sorted(overview.stages.items()))
+        self.stages_label.setText(self.tr(
+            "Cases per stage: {stages}<br>Adjudications: {pending} pending · {decided} decided"
+            " · committee sessions: {open} open, {closed} closed").format(
+            stages=stages or "—", pending=overview.pending, decided=overview.decided,
+            open=overview.panel_sessions_open, closed=overview.panel_sessions_closed))
+        self.workload_model.set_records(overview.workload)
+        keep = self.selected_case()
+        self.cases_model.set_records(overview.cases)
+        if keep is not None:
+            self._select(keep.case_id)
+
+    def _select(self, case_id: int) -> None:
+        for row, case in enumerate(self.cases_model.records()):
+            if case.case_id == case_id:
+                self.cases_view.selectRow(row)
+
+    def selected_case(self) -> CaseAdjudicationStatus | None:
+        """The case of the selected row, or None."""
+        index = self.cases_view.currentIndex()
+        return self.cases_model.record(index.row()) if index.isValid() else None
+
+    def _need_case(self) -> CaseAdjudicationStatus | None:
+        case = self.selected_case()
+        if case is None:
+            QMessageBox.information(self, self.tr("Adjudication"), self.tr("Select a case first."))
+        return case
+
+    def reassign(self) -> None:
+        """Give the selected case to another adjudicator (the service checks eligibility)."""
+        case = self._need_case()
+        if case is None:
+            return
+        users = self.call(self.trial.list_users) or []
+        adjudicators = [u for u in users if u.role is Role.ADJUDICATOR and u.active]
+        if not adjudicators:
+            QMessageBox.information(self, self.tr("Adjudication"),
+                                    self.tr("There is no active adjudicator."))
+            return
+        names = [f"{u.username} ({u.display_name})" for u in adjudicators]
+        choice, ok = QInputDialog.getItem(
+            self, self.tr("Reassign {case}").format(case=case.case_label),
+            self.tr("Adjudicator (who read no part of the case):"), names, 0, False)
+        if not ok:
+            return
+        user = adjudicators[names.index(choice)]
+        if self.call(self.trial.reassign_adjudication, case.case_id, user.id) is not None:
+            self.refresh()
+
+    def send_to_committee(self) -> None:
+        """Send the selected case to the committee, with the reason asked for."""
+        case = self._need_case()
+        if case is None:
+            return
+        reason, ok = QInputDialog.getMultiLineText(
+            self, self.tr("Send {case} to the committee").format(case=case.case_label),
+            self.tr("Why does the case go to the committee?"))
+        if not ok:
+            return
+        if self.call(self.trial.send_to_panel, case.case_id, reason) is not None:
+            self.refresh()
+
+    def show_status(self) -> None:
+        """The selected case's adjudication status in a dialog."""
+        case = self._need_case()
+        if case is None:
+            return
+        status = self.call(self.trial.adjudication_status, case.case_id)
+        if status is not None:
+            AdjudicationStatusDialog(status, self).exec()
+
+
+class OutcomesTab(_Tab):
+    """Final values per case (value, source, detail) and endpoints per subject."""
+
+    def __init__(self, controller: SessionController, parent: QWidget | None = None) -> None:
+        super().__init__(controller, parent)
+        self.values_model = RecordTableModel([
+            Column(self.tr("Case"), lambda r: r[0].case_label),
+            Column(self.tr("Timepoint"), lambda r: r[0].timepoint),
+            Column(self.tr("Stage"), lambda r: r[0].stage),
+            Column(self.tr("Field"), lambda r: r[1].label if r[1] else ""),
+            Column(self.tr("Value"), lambda r: _value(r[1].value) if r[1] else ""),
+            Column(self.tr("Source"), lambda r: r[1].source if r[1] else ""),
+            Column(self.tr("Detail"), lambda r: r[1].detail if r[1] else ""),
+        ], self)
+        self.values_view = _table(self.values_model, "FinalValuesView")
+        self.only_decided = QCheckBox(self.tr("Only cases with a final outcome"))
+        self.only_decided.setChecked(True)
+        self.only_decided.toggled.connect(self.refresh)
+        self.subjects_model = RecordTableModel([
+            Column(self.tr("Subject"), lambda r: r[0]),
+            Column(self.tr("Finding"), lambda r: r[1].finding),
+            Column(self.tr("Present at any timepoint"), lambda r: r[1].present_any),
+            Column(self.tr("First timepoint"), lambda r: "" if r[1].first_timepoint is None
+                   else self.tr("{timepoint} (day {day})").format(
+                       timepoint=r[1].first_timepoint, day=_day(r[1].first_day))),
+            Column(self.tr("Worst severity"), lambda r: r[1].worst_severity),
+            Column(self.tr("Complete"), lambda r: self.tr("{final} of {total} cases").format(
+                final=r[1].cases_final, total=r[1].cases_total)),
+        ], self)
+        self.subjects_view = _table(self.subjects_model, "SubjectEndpointsView")
+        refresh = QPushButton(self.tr("Refresh"))
+        refresh.clicked.connect(self.refresh)
+        top = QHBoxLayout()
+        top.addWidget(self.only_decided)
+        top.addStretch(1)
+        top.addWidget(refresh)
+        values_box = QGroupBox(self.tr("Final values per case"))
+        QVBoxLayout(values_box).addWidget(self.values_view)
+        subjects_box = QGroupBox(self.tr("Endpoints per subject"))
+        QVBoxLayout(subjects_box).addWidget(self.subjects_view)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(values_box)
+        splitter.addWidget(subjects_box)
+        splitter.setSizes([520, 360])
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+
+    def refresh(self) -> None:
+        """Reload the final outcomes."""
+        outcomes = self.call(self.trial.final_outcomes)
+        if outcomes is None:
+            return
+        cases, subjects = outcomes
+        rows: list[tuple[object, object]] = []
+        for case in cases:
+            if case.values:
+                rows.extend((case, v) for v in case.values)
+            elif not self.only_decided.isChecked():
+                rows.append((case, None))
+        self.values_model.set_records(rows)
+        self.subjects_model.set_records([(s.subject, e) for s in subjects for e in s.endpoints])
+
+
+def _value(value: object) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
 # -- the window ---------------------------------------------------------------------------------
 class CoordinatorWindow(QMainWindow):
-    """Tabs for users, import, cases, assignments and progress."""
+    """Tabs for users, import, cases, assignments, progress, adjudication and outcomes."""
 
     def __init__(self, trial: Trial, session: Session, *, idle_seconds: float | None = None,
                  parent: QWidget | None = None) -> None:
@@ -707,11 +1004,15 @@ class CoordinatorWindow(QMainWindow):
         self.cases_tab = CasesTab(self.controller)
         self.assignments_tab = AssignmentsTab(self.controller)
         self.progress_tab = ProgressTab(self.controller)
+        self.adjudication_tab = AdjudicationTab(self.controller)
+        self.outcomes_tab = OutcomesTab(self.controller)
         self.tabs.addTab(self.users_tab, self.tr("Users"))
         self.tabs.addTab(self.import_tab, self.tr("Import"))
         self.tabs.addTab(self.cases_tab, self.tr("Cases"))
         self.tabs.addTab(self.assignments_tab, self.tr("Assignments"))
         self.tabs.addTab(self.progress_tab, self.tr("Progress"))
+        self.tabs.addTab(self.adjudication_tab, self.tr("Adjudication"))
+        self.tabs.addTab(self.outcomes_tab, self.tr("Outcomes"))
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.setCentralWidget(self.tabs)
 
