@@ -123,6 +123,35 @@ def test_two_plus_one_from_discordance_to_a_signed_decision(tmp_path):
                for e in s.endpoints)
 
 
+def _read_rows(w: World, case_id: int) -> list[Any]:
+    """Every stored version of the case's reads: values, annotations, key images, signatures."""
+    out = []
+    with w.store.unit_of_work("test", write=False) as uow:
+        for a in uow.assignments.of_case(case_id):
+            read = uow.reads.for_assignment(a.id)
+            if read is None:
+                continue
+            for v in range(1, read.version + 1):
+                out.append((read.id, v, uow.reads.values(read.id, v),
+                            uow.reads.annotations(read.id, v), uow.reads.key_images(read.id, v)))
+            out.append(uow.signatures.of("read", read.id))
+    return out
+
+
+def test_original_reads_stay_untouched(tmp_path):
+    w = _world(tmp_path)
+    case_id, _readers = _discordant_case(w)
+    before = _read_rows(w, case_id)
+    task = w.trial.adjudication_status(w.login("coord"), case_id).tasks[0]
+    adj = w.login(task.adjudicator)
+    view = w.trial.open_adjudication(adj, task.adjudication_id)
+    w.trial.submit_adjudication(adj, view.adjudication_id,
+                                [Decision(i.key, "own", None, "not assessable") if i.key != "image_quality"
+                                 else Decision(i.key, "own", "limited", "motion") for i in view.items],
+                                PASSWORDS[task.adjudicator])
+    assert _read_rows(w, case_id) == before
+
+
 def test_adjudicator_sees_only_own_tasks_and_readers_none(tmp_path):
     w = _world(tmp_path)
     case_id, readers = _discordant_case(w)
