@@ -14,7 +14,8 @@ from PySide6.QtWidgets import QApplication, QCheckBox, QLabel
 from adjudication.protocol import default_protocol_path
 from ioreview import auth
 from ioreview.errors import PermissionDenied
-from ioreview.service import Role, Trial
+from ioreview.service import Annotation, Role, Trial
+from ioreview.ui.app import apply_theme
 from ioreview.ui.committee import (CastingVoteDialog, CommitteeWindow, FinaliseDialog,
                                    NewPanelSessionDialog, committee_window)
 from ioreview.ui.sign_dialog import SignDialog
@@ -61,7 +62,13 @@ def _build(db: Path, dicom_dir: Path) -> None:
             values = complete_values(protocol, item.timepoint, **changes)
             if name == "reader2":
                 values["image_quality"] = "non_diagnostic"
-            trial.save_draft(sessions[name], case.read_id, values)
+            image = case.series[0].headers[0].sop_instance_uid
+            shift = 0 if name == "reader1" else 25
+            marks = [Annotation(None, "extravasation", "ellipse", image, 0,
+                                ((30.0 + shift, 30.0), (50.0 + shift, 55.0)), {}, "soft tissue"),
+                     Annotation(None, None, "arrow", image, 0,
+                                ((70.0, 20.0 + shift), (60.0, 40.0 + shift)), {}, "")]
+            trial.save_draft(sessions[name], case.read_id, values, marks)
             trial.submit_read(sessions[name], case.read_id, PASSWORDS[name])
     finally:
         trial.close()
@@ -169,7 +176,8 @@ def test_committee_session_from_creation_to_signed_minutes(qtbot, trial):
                           for c in range(chair.items_table.columnCount())]
     # annotations of each reader can be hidden
     shown = chair.shown_annotation_labels()
-    assert all(text.startswith("Reader ") for text in shown)
+    assert sorted(shown) == ["Reader A", "Reader A: soft tissue", "Reader B",
+                             "Reader B: soft tissue"]
     for box in chair.reader_toggles.values():
         box.setChecked(False)
     assert chair.shown_annotation_labels() == []
@@ -192,9 +200,16 @@ def test_committee_session_from_creation_to_signed_minutes(qtbot, trial):
     member2.open_row(0)
     assert all(not b.isEnabled() for b in member2.attendance_boxes.values())
     assert not member2.finalise_button.isVisible()
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        apply_theme(QApplication.instance())
+        member2.vote_editors["committee.gurd_minor"].choose("own", ["fever"])
+        QApplication.processEvents()
+        member2.grab().save(str(Path(SHOTS) / "committee_ballot.png"))
     _vote(qtbot, member2, "B")
     tallies = _column(member2, "Tally")
-    assert all(t.startswith("hidden until everyone present has voted (2 of 4)") for t in tallies)
+    assert all(t.replace("\n", " ") == "hidden until everyone present has voted (2 of 4)"
+               for t in tallies)
     member2.close()
     for name, letter in (("member3", "A"), ("member4", "B")):
         w = _window(qtbot, trial, name)
@@ -210,7 +225,6 @@ def test_committee_session_from_creation_to_signed_minutes(qtbot, trial):
     assert not chair.finalise_button.isEnabled()
     assert "Not every item" in chair.finalise_button.toolTip()
     if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
         chair.resize(1600, 1000)
         QApplication.processEvents()
         chair.grab().save(str(Path(SHOTS) / "committee_session_tie.png"))
@@ -248,6 +262,7 @@ def test_committee_session_from_creation_to_signed_minutes(qtbot, trial):
     assert all(not b.isEnabled() for b in chair.attendance_boxes.values())
     assert "closed" in chair.session_title.text()
     if SHOTS:
+        QApplication.processEvents()
         chair.grab().save(str(Path(SHOTS) / "committee_session_closed.png"))
         chair.show_sessions()
         QApplication.processEvents()

@@ -610,14 +610,14 @@ class CommitteeWindow(QMainWindow):
         rl.addLayout(ballot_row)
         rl.addLayout(finalise_row)
         rl.addWidget(self.minutes_group)
-        right.setMinimumWidth(560)
+        right.setMinimumWidth(620)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.viewer.widget)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([280, 620, 700])
+        self.splitter.setSizes([265, 445, 890])
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
@@ -762,6 +762,8 @@ class CommitteeWindow(QMainWindow):
             item = self.attendance_layout.takeAt(0)
             widget = item.widget()
             if widget is not None and widget not in (self.quorum_label, self.attendance_button):
+                widget.hide()
+                widget.setParent(None)
                 widget.deleteLater()
         self.attendance_boxes.clear()
         editable = self.is_chair and self.is_open
@@ -849,6 +851,8 @@ class CommitteeWindow(QMainWindow):
         while self.annotation_layout.count():
             widget = self.annotation_layout.takeAt(0).widget()
             if widget is not None:
+                widget.hide()
+                widget.setParent(None)
                 widget.deleteLater()
         self.reader_toggles.clear()
         case = self.case
@@ -944,16 +948,20 @@ class CommitteeWindow(QMainWindow):
                 self.casting_buttons[item.key] = button
                 table.setCellWidget(row, vote_col + 2, button)
         header = table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        table.setColumnWidth(0, 190)
-        header.setSectionResizeMode(len(letters) + 2, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        table.setColumnWidth(0, 165)
+        for col in range(1, len(letters) + 1):
+            table.setColumnWidth(col, 110)
+        table.setColumnWidth(vote_col, 170)
+        if chair_casts:
+            table.setColumnWidth(vote_col + 2, 120)
+        header.setSectionResizeMode(vote_col + 1, QHeaderView.ResizeMode.Stretch)
         table.resizeRowsToContents()
 
     def _vote_text(self, protocol: Protocol, item: PanelItemView) -> str:
         for letter, value in item.reader_values.items():
             if not item.committee_only and value == item.my_vote:
-                return self.tr("{value} (as Reader {letter})").format(
+                return self.tr("{value} (Reader {letter})").format(
                     value=value_text(protocol, item.key, item.my_vote), letter=letter)
         return value_text(protocol, item.key, item.my_vote)
 
@@ -966,14 +974,14 @@ class CommitteeWindow(QMainWindow):
             except ValueError:
                 value = canonical
             parts.append(f"{value_text(self.view.protocol, item.key, value)} ×{n}")
-        return "; ".join(parts)
+        return "\n".join(parts)
 
     def tally_text(self, item: PanelItemView) -> str:
         """What the tally column says about ``item``."""
         assert self.view is not None
         status = TallyStatus(item.status)
         if item.votes is None:
-            return self.tr("hidden until everyone present has voted ({voted} of {present})"
+            return self.tr("hidden until everyone present\nhas voted ({voted} of {present})"
                            ).format(voted=item.voted, present=item.present)
         counts = self._counts_text(item)
         if status is TallyStatus.DECIDED:
@@ -983,10 +991,10 @@ class CommitteeWindow(QMainWindow):
                 text += self.tr(" (chair's casting vote)")
             return f"{text}\n{counts}"
         if status is TallyStatus.TIE:
-            return self.tr("Tie: {counts}").format(counts=counts)
+            return self.tr("Tie:\n{counts}").format(counts=counts)
         if status is TallyStatus.NO_CONSENSUS:
-            return self.tr("No consensus: {counts}").format(counts=counts)
-        return self.tr("{voted} of {present} voted: {counts}").format(
+            return self.tr("No consensus:\n{counts}").format(counts=counts)
+        return self.tr("{voted} of {present} voted:\n{counts}").format(
             voted=item.voted, present=item.present, counts=counts or "—")
 
     @staticmethod
