@@ -7,15 +7,13 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QMessageBox, QStyleFactory
+from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QStyleFactory
 
 from ioreview.errors import IoreviewError
 from ioreview.service import Role, Trial
 
 if TYPE_CHECKING:
     from ioreview.service import Session
-    from ioreview.ui.coordinator import CoordinatorWindow
-    from ioreview.ui.reading import ReadingWindow
 
 __all__ = ["run_app", "apply_theme", "install_translators", "ui_locale", "window_for_session"]
 
@@ -110,7 +108,7 @@ def ui_locale() -> str | None:
 
 
 def window_for_session(trial: Trial, session: Session, *, idle_seconds: float | None = None
-                       ) -> ReadingWindow | CoordinatorWindow | None:
+                       ) -> QMainWindow | None:
     """The main window for the session's role (None when the role has no screen here)."""
     if session.role is Role.READER:
         from ioreview.ui.reading import ReadingWindow
@@ -118,6 +116,12 @@ def window_for_session(trial: Trial, session: Session, *, idle_seconds: float | 
     if session.role in (Role.COORDINATOR, Role.ADMIN):
         from ioreview.ui.coordinator import CoordinatorWindow
         return CoordinatorWindow(trial, session, idle_seconds=idle_seconds)
+    if session.role is Role.ADJUDICATOR:
+        from ioreview.ui.adjudication import adjudicator_window
+        return adjudicator_window(trial, session, idle_seconds=idle_seconds)
+    if session.role is Role.COMMITTEE:
+        from ioreview.ui.committee import committee_window
+        return committee_window(trial, session)
     return None
 
 
