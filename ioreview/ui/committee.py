@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QDateTime, Qt
+from PySide6.QtCore import QCoreApplication, QDateTime, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -110,8 +110,8 @@ def value_text(protocol: Protocol, key: str, value: Any) -> str:
         if choice is not None:
             return choice.label_in(locale)
         if isinstance(v, bool):
-            return QApplication.translate("CommitteeWindow", "yes") if v else \
-                QApplication.translate("CommitteeWindow", "no")
+            return QCoreApplication.translate("CommitteeWindow", "yes") if v else \
+                QCoreApplication.translate("CommitteeWindow", "no")
         return str(v)
 
     if isinstance(value, (list, tuple)):
@@ -1100,6 +1100,7 @@ class CommitteeWindow(QMainWindow):
         else:
             self.finalise_label.setText(self.tr("Every item is decided; the chair can "
                                                 "finalise the session."))
+        self.finalise_label.setVisible(self.is_chair or closed)
         self.minutes_group.setVisible(closed)
         self.minutes_view.setPlainText(view.minutes or "")
         sig = view.signature

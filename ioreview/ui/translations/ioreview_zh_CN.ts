@@ -2,9 +2,365 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN" sourcelanguage="en">
 <context>
+    <name>AdjudicationPanel</name>
+    <message>
+        <location filename="../adjudication.py" line="+107"/>
+        <source>yes</source>
+        <extracomment>The colour of each reader&apos;s annotations (the adjudicator&apos;s own use the viewer&apos;s colour). radio buttons drawn visibly on the dark theme</extracomment>
+        <translation>是</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>no</source>
+        <translation>否</translation>
+    </message>
+    <message>
+        <location line="+285"/>
+        <location line="+48"/>
+        <source>No case open</source>
+        <translation>未打开病例</translation>
+    </message>
+    <message>
+        <location line="-27"/>
+        <source>Sign adjudication…</source>
+        <translation>签署裁定…</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Reads side by side</source>
+        <translation>判读并排对照</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Decisions</source>
+        <translation>裁定</translation>
+    </message>
+    <message>
+        <location line="+43"/>
+        <source>Case {case} · {timepoint} · day {day}</source>
+        <translation>病例 {case} · {timepoint} · 第 {day} 天</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Reader {letter}&apos;s annotations ({n})</source>
+        <translation>阅片者 {letter} 的标注（{n}）</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Field</source>
+        <translation>字段</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Reader {letter}</source>
+        <translation>阅片者 {letter}</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Discordant — {rule}: {reason}</source>
+        <translation>不一致 — {rule}：{reason}</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>{n} item(s) to decide</source>
+        <translation>{n} 项待裁定</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>This adjudication is {status}.</source>
+        <translation>此裁定状态为{status}。</translation>
+    </message>
+</context>
+<context>
+    <name>AdjudicationStatusDialog</name>
+    <message>
+        <location filename="../coordinator.py" line="+733"/>
+        <source>Adjudication status of {case}</source>
+        <translation>{case} 的裁定状态</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Subject {subject} · {timepoint} · day {day} · paradigm {paradigm} · stage &lt;b&gt;{stage}&lt;/b&gt;{reopened}</source>
+        <translation>受试者 {subject} · {timepoint} · 第 {day} 天 · 裁定模式 {paradigm} · 阶段 &lt;b&gt;{stage}&lt;/b&gt;{reopened}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source> · reopened</source>
+        <translation> · 已重新开启</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Field</source>
+        <translation>字段</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Rule</source>
+        <translation>规则</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Adjudicator</source>
+        <translation>裁定者</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Created</source>
+        <translation>创建时间</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Decided</source>
+        <translation>已裁定</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Readers</source>
+        <translation>阅片者</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Discordant fields</source>
+        <translation>不一致字段</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Adjudications</source>
+        <translation>裁定</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Third reader: {name}</source>
+        <translation>第三阅片者：{name}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Committee sessions: {ids}</source>
+        <translation>委员会会议：{ids}</translation>
+    </message>
+</context>
+<context>
+    <name>AdjudicationTab</name>
+    <message>
+        <location line="+27"/>
+        <location line="+9"/>
+        <source>Adjudicator</source>
+        <translation>裁定者</translation>
+    </message>
+    <message>
+        <location line="-8"/>
+        <source>Pending</source>
+        <translation>待处理</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Decided</source>
+        <translation>已裁定</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Case</source>
+        <translation>病例</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Subject</source>
+        <translation>受试者</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Stage</source>
+        <translation>阶段</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Reopened</source>
+        <translation>已重新开启</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Discordant fields</source>
+        <translation>不一致字段</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Reassign…</source>
+        <translation>重新分配…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Send to committee…</source>
+        <translation>提交委员会…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Status…</source>
+        <translation>状态…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Workload per adjudicator</source>
+        <translation>各裁定者工作量</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Cases past reading</source>
+        <translation>已完成阅片的病例</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>Cases per stage: {stages}&lt;br&gt;Adjudications: {pending} pending · {decided} decided · committee sessions: {open} open, {closed} closed</source>
+        <translation>各阶段病例：{stages}&lt;br&gt;裁定：{pending} 待处理 · {decided} 已裁定 · 委员会会议：{open} 进行中，{closed} 已结束</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <location line="+11"/>
+        <source>Adjudication</source>
+        <translation>裁定</translation>
+    </message>
+    <message>
+        <location line="-11"/>
+        <source>Select a case first.</source>
+        <translation>请先选择一个病例。</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>There is no active adjudicator.</source>
+        <translation>没有在职的裁定者。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Reassign {case}</source>
+        <translation>重新分配 {case}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Adjudicator (who read no part of the case):</source>
+        <translation>裁定者（未参与该病例的任何阅片）：</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Send {case} to the committee</source>
+        <translation>将 {case} 提交委员会</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Why does the case go to the committee?</source>
+        <translation>为何将该病例提交委员会？</translation>
+    </message>
+</context>
+<context>
+    <name>AdjudicatorWindow</name>
+    <message>
+        <location filename="../adjudication.py" line="+24"/>
+        <source>ioreview — adjudication ({user})</source>
+        <translation>ioreview — 裁定（{user}）</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Case</source>
+        <translation>病例</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Timepoint</source>
+        <translation>时间点</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Day</source>
+        <translation>天</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Waiting since</source>
+        <translation>等待起始</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Discordant fields</source>
+        <translation>不一致字段</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>My adjudication queue</source>
+        <translation>我的裁定队列</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Open case</source>
+        <translation>打开病例</translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <source>&amp;Session</source>
+        <translation>会话(&amp;S)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Refresh queue</source>
+        <translation>刷新队列</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Lock screen</source>
+        <translation>锁定屏幕</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Locked by the user.</source>
+        <translation>已由用户锁定。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Log out</source>
+        <translation>注销</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Signed in as {user} (adjudicator)</source>
+        <translation>已登录：{user}（裁定者）</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>{n} case(s) waiting for your decision</source>
+        <translation>{n} 个病例等待您裁定</translation>
+    </message>
+    <message>
+        <location line="+51"/>
+        <source>I confirm this adjudication</source>
+        <translation>我确认此裁定</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Sign adjudication</source>
+        <translation>签署裁定</translation>
+    </message>
+    <message>
+        <location line="+26"/>
+        <source>Adjudication of {case} signed.</source>
+        <translation>{case} 的裁定已签署。</translation>
+    </message>
+</context>
+<context>
     <name>Annotations</name>
     <message>
-        <location filename="../viewer/annotations.py" line="+34"/>
+        <location filename="../viewer/annotations.py" line="+37"/>
         <source>Arrow</source>
         <extracomment>Kinds of annotation, with the number of points that define them (None: any number &gt;= 3).</extracomment>
         <translation>箭头</translation>
@@ -68,7 +424,7 @@
 <context>
     <name>AssignmentsTab</name>
     <message>
-        <location filename="../coordinator.py" line="+495"/>
+        <location filename="../coordinator.py" line="-366"/>
         <source>Use seed</source>
         <translation>使用随机种子</translation>
     </message>
@@ -140,7 +496,7 @@
 <context>
     <name>CaseDialog</name>
     <message>
-        <location filename="../coordinator.py" line="-193"/>
+        <location filename="../coordinator.py" line="-192"/>
         <source>New case</source>
         <translation>新建病例</translation>
     </message>
@@ -155,7 +511,7 @@
         <translation>{modality}  #{number}  {description}  （{n} 幅图像）</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+8"/>
         <source>Subject</source>
         <translation>受试者</translation>
     </message>
@@ -265,14 +621,384 @@
     </message>
 </context>
 <context>
+    <name>CastingVoteDialog</name>
+    <message>
+        <location filename="../committee.py" line="+412"/>
+        <source>I confirm my casting vote</source>
+        <translation>我确认我的决定票</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Casting vote</source>
+        <translation>决定票</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The votes on “{item}” are tied. Choose one of the tied values and sign; the casting vote decides the item.</source>
+        <translation>“{item}”的投票持平。请从持平的取值中选择一个并签名；决定票将裁定该项。</translation>
+    </message>
+</context>
+<context>
+    <name>CommitteeWindow</name>
+    <message>
+        <location line="-302"/>
+        <source>yes</source>
+        <extracomment>accounts that may sit on a committee (the service checks it again) one colour per reader letter, used in the table headers and the annotation toggles</extracomment>
+        <translation>是</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>no</source>
+        <translation>否</translation>
+    </message>
+    <message>
+        <location line="+335"/>
+        <source>ioreview — committee ({user})</source>
+        <translation>ioreview — 委员会（{user}）</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>&amp;Session</source>
+        <translation>会话(&amp;S)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Lock screen</source>
+        <translation>锁定屏幕</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Locked by the user.</source>
+        <translation>已由用户锁定。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Log out</source>
+        <translation>注销</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Signed in as {user} ({role})</source>
+        <translation>已登录：{user}（{role}）</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>My committee sessions</source>
+        <translation>我的委员会会议</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Open session</source>
+        <translation>打开会议</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>New session…</source>
+        <translation>新建会议…</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>← Sessions</source>
+        <translation>← 会议列表</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Attendance</source>
+        <translation>出席</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Record attendance</source>
+        <translation>记录出席</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Readers&apos; annotations</source>
+        <translation>阅片者标注</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Cases</source>
+        <translation>病例</translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <location line="+466"/>
+        <source>Sign ballot</source>
+        <translation>签署选票</translation>
+    </message>
+    <message>
+        <location line="-463"/>
+        <source>Finalise…</source>
+        <translation>定稿…</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Minutes</source>
+        <translation>会议纪要</translation>
+    </message>
+    <message>
+        <location line="+87"/>
+        <source>You sit on no committee session yet.</source>
+        <translation>您尚未参加任何委员会会议。</translation>
+    </message>
+    <message>
+        <location line="+36"/>
+        <source>Committee session created.</source>
+        <translation>委员会会议已创建。</translation>
+    </message>
+    <message>
+        <location line="+32"/>
+        <location line="+50"/>
+        <source>open</source>
+        <translation>进行中</translation>
+    </message>
+    <message>
+        <location line="-50"/>
+        <source>closed {when}</source>
+        <translation>已于 {when} 结束</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>majority</source>
+        <translation>多数</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>unanimity</source>
+        <translation>一致</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{title} · chair {chair} · {status} · {rule} vote</source>
+        <translation>{title} · 主席 {chair} · {status} · {rule}表决</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source> (chair)</source>
+        <translation>（主席）</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Quorum: {present} of {members} present ({quorum} needed)</source>
+        <translation>法定人数：{members} 人中 {present} 人出席（需 {quorum} 人）</translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>Attendance recorded.</source>
+        <translation>出席已记录。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>decided</source>
+        <translation>已裁定</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>left the session</source>
+        <translation>已退出会议</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>{case} · {timepoint} · day {day} · {status}</source>
+        <translation>{case} · {timepoint} · 第 {day} 天 · {status}</translation>
+    </message>
+    <message>
+        <location line="+25"/>
+        <source>This session has no case.</source>
+        <translation>此会议没有病例。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Case {case} · {timepoint} · day {day}</source>
+        <translation>病例 {case} · {timepoint} · 第 {day} 天</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>Reader {letter} ({n} annotations)</source>
+        <translation>阅片者 {letter}（{n} 个标注）</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <location line="+21"/>
+        <source>Reader {letter}</source>
+        <translation>阅片者 {letter}</translation>
+    </message>
+    <message>
+        <location line="-1"/>
+        <source>Field</source>
+        <translation>字段</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Your vote</source>
+        <translation>您的投票</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Tally</source>
+        <translation>计票</translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>{label}
+(committee only)</source>
+        <translation>{label}
+（仅委员会）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Only the committee answers this question; readers never see it.</source>
+        <translation>此问题仅由委员会回答；阅片者不会看到。</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>not voted</source>
+        <translation>未投票</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Casting vote…</source>
+        <translation>决定票…</translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>{value} (Reader {letter})</source>
+        <translation>{value}（阅片者 {letter}）</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>hidden until everyone present
+has voted ({voted} of {present})</source>
+        <translation>在所有出席者投票前隐藏
+（{present} 人中已投 {voted} 人）</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Decided: {value}</source>
+        <translation>已裁定：{value}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source> (chair&apos;s casting vote)</source>
+        <translation>（主席决定票）</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Tie:
+{counts}</source>
+        <translation>持平：
+{counts}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>No consensus:
+{counts}</source>
+        <translation>未达成一致：
+{counts}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{voted} of {present} voted:
+{counts}</source>
+        <translation>{present} 人中已投 {voted} 人：
+{counts}</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>The session is closed; these are its results.</source>
+        <translation>会议已结束；以下为其结果。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>You are not a member of this session.</source>
+        <translation>您不是此会议的成员。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Your ballot for this case is signed.</source>
+        <translation>您对此病例的选票已签署。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The chair has not recorded you as present; you cannot vote yet.</source>
+        <translation>主席尚未记录您出席；您暂不能投票。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Vote on every item, then sign your ballot.</source>
+        <translation>请对每一项投票，然后签署选票。</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Vote on every item first: {items}.</source>
+        <translation>请先对每一项投票：{items}。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>I confirm my committee votes</source>
+        <translation>我确认我的委员会投票</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Enter your password to sign your ballot for case {case}. A signed ballot cannot be changed.</source>
+        <translation>请输入密码以签署病例 {case} 的选票。已签署的选票不可更改。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Ballot signed.</source>
+        <translation>选票已签署。</translation>
+    </message>
+    <message>
+        <location line="+30"/>
+        <source>Casting vote signed.</source>
+        <translation>决定票已签署。</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Close the session with minutes and your signature.</source>
+        <translation>以会议纪要和您的签名结束会议。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Closed {when}.</source>
+        <translation>已于 {when} 结束。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Not ready to finalise: {why}</source>
+        <translation>尚不能定稿：{why}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Every item is decided; the chair can finalise the session.</source>
+        <translation>所有项均已裁定；主席可以定稿会议。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Signed by {signer} on {when}: “{meaning}”</source>
+        <translation>由 {signer} 于 {when} 签署：“{meaning}”</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Committee session finalised.</source>
+        <translation>委员会会议已定稿。</translation>
+    </message>
+</context>
+<context>
     <name>CoordinatorWindow</name>
     <message>
-        <location line="+197"/>
+        <location filename="../coordinator.py" line="+475"/>
         <source>ioreview — coordination ({user})</source>
         <translation>ioreview — 试验协调（{user}）</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+10"/>
         <source>Users</source>
         <translation>用户</translation>
     </message>
@@ -295,6 +1021,16 @@
         <location line="+1"/>
         <source>Progress</source>
         <translation>进度</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Adjudication</source>
+        <translation>裁定</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Outcomes</source>
+        <translation>结果</translation>
     </message>
     <message>
         <location line="+4"/>
@@ -322,15 +1058,48 @@
         <translation>退出登录</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+4"/>
         <source>Signed in as {user} ({role})</source>
         <translation>当前登录：{user}（{role}）</translation>
     </message>
 </context>
 <context>
+    <name>DecisionEditor</name>
+    <message>
+        <location filename="../adjudication.py" line="-429"/>
+        <source>Rule: {rule} — {reason}</source>
+        <translation>规则：{rule} — {reason}</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Accept {letter}: {value}</source>
+        <translation>采纳 {letter}：{value}</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Own value</source>
+        <translation>自定取值</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Rationale (required for an own value)</source>
+        <translation>理由（自定取值时必填）</translation>
+    </message>
+    <message>
+        <location line="+32"/>
+        <source>yes</source>
+        <translation>是</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>no</source>
+        <translation>否</translation>
+    </message>
+</context>
+<context>
     <name>FieldEditor</name>
     <message>
-        <location filename="../read_form.py" line="+205"/>
+        <location filename="../read_form.py" line="+207"/>
         <source>From ruler</source>
         <translation>取自测距</translation>
     </message>
@@ -386,9 +1155,42 @@
     </message>
 </context>
 <context>
+    <name>FinaliseDialog</name>
+    <message>
+        <location filename="../committee.py" line="-756"/>
+        <source>I confirm this committee decision and its minutes</source>
+        <translation>我确认此委员会决定及其会议纪要</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Finalise committee session</source>
+        <translation>定稿委员会会议</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Minutes: who attended, what was discussed, how each case was decided.</source>
+        <translation>会议纪要：出席人员、讨论内容、各病例如何裁定。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Enter the minutes and your password. After signing, the session is closed and its cases are decided.</source>
+        <translation>请输入会议纪要和密码。签名后，会议结束，其病例即被裁定。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Minutes</source>
+        <translation>会议纪要</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Enter the minutes of the session.</source>
+        <translation>请输入会议纪要。</translation>
+    </message>
+</context>
+<context>
     <name>FindingGroup</name>
     <message>
-        <location line="+82"/>
+        <location filename="../read_form.py" line="+82"/>
         <source>Link selected annotation</source>
         <translation>关联所选标注</translation>
     </message>
@@ -416,9 +1218,14 @@
 <context>
     <name>ImageViewport</name>
     <message>
-        <location filename="../viewer/viewport.py" line="+309"/>
-        <source>header</source>
+        <location filename="../viewer/viewport.py" line="+310"/>
+        <source>cannot display: %1</source>
         <extracomment>MIME type of a series dragged from the browser: the series key as UTF-8 text. Frames up to this many pixels repaint through the cached 32-bit grey table while the window is unchanged (one lookup, no conversion); bigger ones fold in two threads. Colour of a grown region&apos;s overlay (RGB) and its opacity. CLAHE images kept per viewport.</extracomment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+30"/>
+        <source>header</source>
         <translation>DICOM 默认</translation>
     </message>
     <message>
@@ -432,7 +1239,7 @@
         <translation>CLAHE 失败：%1</translation>
     </message>
     <message>
-        <location line="+119"/>
+        <location line="+127"/>
         <source>Drop a series here</source>
         <translation>将序列拖放到此处</translation>
     </message>
@@ -461,7 +1268,7 @@
 <context>
     <name>ImportTab</name>
     <message>
-        <location filename="../coordinator.py" line="-446"/>
+        <location filename="../coordinator.py" line="-725"/>
         <source>folder, zip file or DICOMDIR</source>
         <translation>文件夹、zip 文件或 DICOMDIR</translation>
     </message>
@@ -473,12 +1280,12 @@
     <message>
         <location line="+2"/>
         <location line="+32"/>
-        <location line="+38"/>
+        <location line="+36"/>
         <source>Import</source>
         <translation>导入</translation>
     </message>
     <message>
-        <location line="-64"/>
+        <location line="-62"/>
         <source>%v of %m files</source>
         <translation>%v / %m 个文件</translation>
     </message>
@@ -498,12 +1305,12 @@
         <translation>正在导入 {path} …</translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="+17"/>
         <source>Done: {seen} files seen, {imported} imported, {dups} duplicates, {rej} rejected; new: {p} patients, {st} studies, {se} series.</source>
         <translation>完成：共扫描 {seen} 个文件，导入 {imported} 个，重复 {dups} 个，拒收 {rej} 个；新增 {p} 名患者、{st} 项检查、{se} 个序列。</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+12"/>
         <source>Import failed: {error}</source>
         <translation>导入失败：{error}</translation>
     </message>
@@ -624,7 +1431,7 @@
 <context>
     <name>LockOverlay</name>
     <message>
-        <location filename="../lock_screen.py" line="+209"/>
+        <location filename="../lock_screen.py" line="+190"/>
         <source>Session locked</source>
         <translation>会话已锁定</translation>
     </message>
@@ -662,7 +1469,7 @@
 <context>
     <name>LoginDialog</name>
     <message>
-        <location filename="../login.py" line="+33"/>
+        <location filename="../login.py" line="+36"/>
         <source>ioreview — log in</source>
         <translation>ioreview — 登录</translation>
     </message>
@@ -745,7 +1552,7 @@
 <context>
     <name>MprView</name>
     <message>
-        <location filename="../viewer/mpr.py" line="+165"/>
+        <location filename="../viewer/mpr.py" line="+166"/>
         <source>Loading volume…</source>
         <translation>正在加载容积数据…</translation>
     </message>
@@ -761,9 +1568,203 @@
     </message>
 </context>
 <context>
+    <name>NewPanelSessionDialog</name>
+    <message>
+        <location filename="../committee.py" line="-234"/>
+        <source>New committee session</source>
+        <translation>新建委员会会议</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>e.g. Committee meeting of 12 March</source>
+        <translation>例如：3月12日委员会会议</translation>
+    </message>
+    <message>
+        <location line="+26"/>
+        <source>No case is waiting for the committee.</source>
+        <translation>没有等待委员会的病例。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Title</source>
+        <translation>标题</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Chair</source>
+        <translation>主席</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Members</source>
+        <translation>成员</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cases waiting for the committee</source>
+        <translation>等待委员会的病例</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Create session</source>
+        <translation>创建会议</translation>
+    </message>
+    <message>
+        <location line="+30"/>
+        <source>Choose a chair.</source>
+        <translation>请选择主席。</translation>
+    </message>
+</context>
+<context>
+    <name>OutcomesTab</name>
+    <message>
+        <location filename="../coordinator.py" line="+547"/>
+        <source>Case</source>
+        <translation>病例</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Timepoint</source>
+        <translation>时间点</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Stage</source>
+        <translation>阶段</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Field</source>
+        <translation>字段</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Value</source>
+        <translation>取值</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Source</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Detail</source>
+        <translation>详情</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Only cases with a final outcome</source>
+        <translation>仅显示有最终结果的病例</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Subject</source>
+        <translation>受试者</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Finding</source>
+        <translation>发现</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Present at any timepoint</source>
+        <translation>任一时间点存在</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>First timepoint</source>
+        <translation>首次时间点</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{timepoint} (day {day})</source>
+        <translation>{timepoint}（第 {day} 天）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Worst severity</source>
+        <translation>最严重程度</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Complete</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>{final} of {total} cases</source>
+        <translation>{total} 个病例中 {final} 个</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Final values per case</source>
+        <translation>各病例最终取值</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Endpoints per subject</source>
+        <translation>各受试者终点</translation>
+    </message>
+</context>
+<context>
+    <name>PanelSessionsModel</name>
+    <message>
+        <location filename="../committee.py" line="-102"/>
+        <source>open</source>
+        <translation>进行中</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>closed</source>
+        <translation>已结束</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Title</source>
+        <translation>标题</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Chair</source>
+        <translation>主席</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cases</source>
+        <translation>病例</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Members</source>
+        <translation>成员</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Created</source>
+        <translation>创建时间</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Closed</source>
+        <translation>结束时间</translation>
+    </message>
+</context>
+<context>
     <name>ProgressTab</name>
     <message>
-        <location filename="../coordinator.py" line="+228"/>
+        <location filename="../coordinator.py" line="-351"/>
         <source>Reader</source>
         <translation>阅片者</translation>
     </message>
@@ -774,24 +1775,24 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+77"/>
+        <location line="+92"/>
         <source>Submitted</source>
         <translation>已提交</translation>
     </message>
     <message>
-        <location line="-76"/>
-        <location line="+78"/>
+        <location line="-91"/>
+        <location line="+93"/>
         <source>In progress</source>
         <translation>进行中</translation>
     </message>
     <message>
-        <location line="-77"/>
-        <location line="+79"/>
+        <location line="-92"/>
+        <location line="+94"/>
         <source>Not started</source>
         <translation>未开始</translation>
     </message>
     <message>
-        <location line="-77"/>
+        <location line="-92"/>
         <source>Done</source>
         <translation>完成率</translation>
     </message>
@@ -806,7 +1807,12 @@
         <translation>不一致的项目</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+4"/>
+        <source>Double-click a case for its adjudication status</source>
+        <translation>双击病例查看其裁定状态</translation>
+    </message>
+    <message>
+        <location line="+7"/>
         <source>Cases read per reader</source>
         <translation>各阅片者已阅病例数</translation>
     </message>
@@ -831,7 +1837,7 @@
         <translation>{total} 个病例中已完成 {complete} 个 · {open} 处不一致待解决</translation>
     </message>
     <message>
-        <location line="+41"/>
+        <location line="+54"/>
         <source>cases</source>
         <translation>病例数</translation>
     </message>
@@ -839,7 +1845,7 @@
 <context>
     <name>ReadFormPanel</name>
     <message>
-        <location filename="../read_form.py" line="+23"/>
+        <location filename="../read_form.py" line="+21"/>
         <source>image …{uid}</source>
         <translation>图像 …{uid}</translation>
     </message>
@@ -889,12 +1895,12 @@
         <translation>病例 {label} · {timepoint} · {day}</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+7"/>
         <source>Draft loaded</source>
         <translation>已载入草稿</translation>
     </message>
     <message>
-        <location line="+61"/>
+        <location line="+65"/>
         <source>Read</source>
         <translation>阅片</translation>
     </message>
@@ -944,12 +1950,12 @@
         <translation>未保存：{error}</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+7"/>
         <source>Draft saved</source>
         <translation>草稿已保存</translation>
     </message>
     <message>
-        <location line="+37"/>
+        <location line="+39"/>
         <source>Time on case {m}:{s:02d}</source>
         <translation>本病例用时 {m}:{s:02d}</translation>
     </message>
@@ -969,12 +1975,12 @@
         <translation>请先在查看器中选择一个标注，再进行关联。</translation>
     </message>
     <message>
-        <location line="+47"/>
+        <location line="+45"/>
         <source>No fitting measurement: select a measured ROI or length in the viewer.</source>
         <translation>没有可用的测量值：请在查看器中选择已测量的 ROI 或长度。</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="+19"/>
         <source>Signed and locked (version {v}). Changes need a signed amendment with a reason.</source>
         <translation>已签名并锁定（第 {v} 版）。如需更改，须提交注明原因并签名的修订。</translation>
     </message>
@@ -984,25 +1990,34 @@
         <translation>正在修订已签名的阅片：修改相应内容后签署修订。已签名的版本将被保留。</translation>
     </message>
     <message>
-        <location line="+55"/>
+        <location line="-913"/>
         <source>I confirm this read</source>
         <translation>我确认此阅片结果</translation>
     </message>
     <message>
+        <location line="+1020"/>
         <location line="+47"/>
         <source>Signed</source>
         <translation>已签名</translation>
     </message>
     <message>
-        <location line="+37"/>
+        <location line="-8"/>
         <source>Sign amendment</source>
         <translation>签署修订</translation>
     </message>
 </context>
 <context>
+    <name>ReaderLayers</name>
+    <message>
+        <location filename="../adjudication.py" line="-98"/>
+        <source>Reader {letter}</source>
+        <translation>阅片者 {letter}</translation>
+    </message>
+</context>
+<context>
     <name>ReadingWindow</name>
     <message>
-        <location filename="../reading.py" line="+397"/>
+        <location filename="../reading.py" line="+441"/>
         <source>ioreview — reading ({user})</source>
         <translation>ioreview — 阅片（{user}）</translation>
     </message>
@@ -1022,7 +2037,7 @@
         <translation>下一个未阅病例</translation>
     </message>
     <message>
-        <location line="+40"/>
+        <location line="+39"/>
         <source>&amp;Session</source>
         <translation>会话(&amp;S)</translation>
     </message>
@@ -1052,12 +2067,12 @@
         <translation>当前登录：{user}（阅片者）</translation>
     </message>
     <message>
-        <location line="+23"/>
+        <location line="+31"/>
         <source>{total} cases · {new} new · {prog} in progress · {done} submitted</source>
         <translation>共 {total} 个病例 · 未阅 {new} · 阅片中 {prog} · 已提交 {done}</translation>
     </message>
     <message>
-        <location line="+32"/>
+        <location line="+33"/>
         <source>All cases of your worklist are submitted.</source>
         <translation>您工作列表中的所有病例均已提交。</translation>
     </message>
@@ -1070,7 +2085,7 @@
 <context>
     <name>RecordTableModel</name>
     <message>
-        <location filename="../table_model.py" line="+27"/>
+        <location filename="../table_model.py" line="+28"/>
         <source>yes</source>
         <translation>是</translation>
     </message>
@@ -1136,8 +2151,9 @@
 <context>
     <name>SeriesBrowser</name>
     <message numerus="yes">
-        <location filename="../viewer/browser.py" line="+118"/>
+        <location filename="../viewer/browser.py" line="+105"/>
         <source>%n image(s)</source>
+        <extracomment>Thumbnails start this long after the series are set: decoders hold the GIL, so a thumbnail decoded at once would delay the first image of the viewports by its decode.</extracomment>
         <translation>
             <numerusform>%n 幅图像</numerusform>
         </translation>
@@ -1146,7 +2162,7 @@
 <context>
     <name>SessionController</name>
     <message>
-        <location filename="../lock_screen.py" line="-171"/>
+        <location filename="../lock_screen.py" line="-169"/>
         <source>Locked after {minutes:g} minutes without activity.</source>
         <translation>{minutes:g} 分钟无操作，已自动锁定。</translation>
     </message>
@@ -1156,7 +2172,7 @@
         <translation>您的会话已超时。</translation>
     </message>
     <message>
-        <location line="+37"/>
+        <location line="+35"/>
         <source>Unexpected error: {error}</source>
         <translation>意外错误：{error}</translation>
     </message>
@@ -1169,7 +2185,7 @@
 <context>
     <name>SignDialog</name>
     <message>
-        <location filename="../sign_dialog.py" line="+56"/>
+        <location filename="../sign_dialog.py" line="+55"/>
         <source>Sign read</source>
         <translation>签署阅片</translation>
     </message>
@@ -1232,15 +2248,16 @@
 <context>
     <name>TagBrowser</name>
     <message>
-        <location filename="../viewer/tag_browser.py" line="+103"/>
+        <location filename="../viewer/tag_browser.py" line="+31"/>
         <source>%1 item(s)</source>
+        <extracomment>A row as hosts hand it over: a `TagRow`, or a (tag, keyword, value) tuple.</extracomment>
         <translation>%1 项</translation>
     </message>
 </context>
 <context>
     <name>TagBrowserDialog</name>
     <message>
-        <location line="-81"/>
+        <location line="+8"/>
         <source>DICOM tags</source>
         <translation>DICOM 标签</translation>
     </message>
@@ -1268,7 +2285,7 @@
 <context>
     <name>UserDialog</name>
     <message>
-        <location filename="../coordinator.py" line="-526"/>
+        <location filename="../coordinator.py" line="-544"/>
         <source>Add user</source>
         <translation>添加用户</translation>
     </message>
@@ -1323,7 +2340,7 @@
         <translation>确认密码</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+8"/>
         <source>Enter a user name.</source>
         <translation>请输入用户名。</translation>
     </message>
@@ -1386,7 +2403,7 @@
         <translation>重置密码…</translation>
     </message>
     <message>
-        <location line="+35"/>
+        <location line="+36"/>
         <location line="+9"/>
         <source>Users</source>
         <translation>用户</translation>
@@ -1411,12 +2428,12 @@
 <context>
     <name>ViewApp</name>
     <message>
-        <location filename="../view_app.py" line="+63"/>
+        <location filename="../view_app.py" line="+52"/>
         <source>no image (e.g. a report or a DICOMDIR)</source>
         <translation>无图像（例如报告或 DICOMDIR）</translation>
     </message>
     <message>
-        <location line="+35"/>
+        <location line="+43"/>
         <source>%1 file(s) not shown: %2</source>
         <translation>%1 个文件未显示：%2</translation>
     </message>
@@ -1434,7 +2451,7 @@
 <context>
     <name>ViewerOverlay</name>
     <message>
-        <location filename="../viewer/overlays.py" line="+24"/>
+        <location filename="../viewer/overlays.py" line="+26"/>
         <source>mm (Pixel Spacing, in patient)</source>
         <translation>mm（像素间距，患者平面）</translation>
     </message>
@@ -1507,7 +2524,7 @@
 <context>
     <name>ViewerWidget</name>
     <message>
-        <location filename="../viewer/viewer_window.py" line="+175"/>
+        <location filename="../viewer/viewer_window.py" line="+176"/>
         <source>Layout %1</source>
         <translation>布局 %1</translation>
     </message>
@@ -1716,9 +2733,27 @@
     </message>
 </context>
 <context>
+    <name>VoteEditor</name>
+    <message>
+        <location filename="../committee.py" line="+192"/>
+        <source>— choose —</source>
+        <translation>— 请选择 —</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Reader {letter}</source>
+        <translation>阅片者 {letter}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Own value</source>
+        <translation>自定取值</translation>
+    </message>
+</context>
+<context>
     <name>WorklistModel</name>
     <message>
-        <location filename="../reading.py" line="-485"/>
+        <location filename="../reading.py" line="-507"/>
         <source>new</source>
         <translation>未阅</translation>
     </message>
@@ -1758,7 +2793,7 @@
         <translation>状态</translation>
     </message>
     <message>
-        <location line="+25"/>
+        <location line="+24"/>
         <source>Days relative to IO insertion</source>
         <translation>相对骨髓腔内穿刺针置入日的天数</translation>
     </message>
@@ -1766,7 +2801,7 @@
 <context>
     <name>_EmbeddedViewerAdapter</name>
     <message>
-        <location line="+150"/>
+        <location line="+157"/>
         <source>Key image</source>
         <translation>关键图像</translation>
     </message>
@@ -1776,15 +2811,34 @@
         <translation>将当前显示的图像标记为关键图像或取消标记（K）</translation>
     </message>
     <message>
-        <location line="+35"/>
+        <location line="+34"/>
         <source>Prior {timepoint} (day {day}): {description}</source>
         <translation>既往 {timepoint}（第 {day} 天）：{description}</translation>
     </message>
 </context>
 <context>
+    <name>_OwnValueEditor</name>
+    <message>
+        <location filename="../committee.py" line="-75"/>
+        <location line="+27"/>
+        <source>— choose —</source>
+        <translation>— 请选择 —</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>yes</source>
+        <translation>是</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>no</source>
+        <translation>否</translation>
+    </message>
+</context>
+<context>
     <name>_PlaceholderViewer</name>
     <message>
-        <location line="-133"/>
+        <location filename="../reading.py" line="-139"/>
         <source>No case open</source>
         <translation>未打开病例</translation>
     </message>
@@ -1797,7 +2851,7 @@
 <context>
     <name>run_app</name>
     <message>
-        <location filename="../app.py" line="+136"/>
+        <location filename="../app.py" line="+146"/>
         <location line="+17"/>
         <source>ioreview</source>
         <translation>ioreview</translation>
