@@ -238,6 +238,10 @@ def test_committee_session_votes_tie_casting_vote_and_minutes(tmp_path):
     coord = w.login("coord")
     assert w.trial.adjudication_status(coord, case_id).stage == "panel"
     members = [w.user_ids[n] for n in ("chair", "member2", "member3", "member4")]
+    candidates = w.trial.committee_candidates(w.login("chair"))
+    assert [c.case_id for c in candidates.cases] == [case_id] and candidates.cases[0].subject == ""
+    assert set(members) <= {m.id for m in candidates.members}
+    assert w.trial.committee_candidates(coord).cases[0].subject != ""
     summary = w.trial.create_panel_session(coord, "Committee 1", w.user_ids["chair"], members,
                                            [case_id])
     sid = summary.session_id

@@ -344,6 +344,7 @@ CHECKS: dict[str, Callable[[World], None]] = {
     # committee sessions: members and the coordinator only
     "create_panel_session": denied("create_panel_session", "t", 1, [1], [1]),
     "panel_sessions": denied("panel_sessions"),
+    "committee_candidates": denied("committee_candidates"),
     "open_panel_session": denied("open_panel_session", 1),
     "record_attendance": denied("record_attendance", 1, {}),
     "cast_votes": reader_refused("cast_votes", 1, 1, [], "x"),

@@ -25,7 +25,8 @@ from . import signatures
 from .adjudication import decision_items_for, lettered_reads
 from .blinding import series_views
 from .context import ADMINS, Actor, ServiceContext
-from .values import (BALLOT_MEANING, CASTING_MEANING, PANEL_MEANING, PanelCaseView,
+from .values import (BALLOT_MEANING, CASTING_MEANING, PANEL_MEANING, CaseAdjudicationStatus,
+                     PanelCandidates, PanelCaseView, UserInfo,
                      PanelItemView, PanelMember, PanelSessionSummary, PanelSessionView, Role,
                      Session, SignatureInfo)
 from .workflow import lettered_values, letters_for, primary_items
@@ -281,6 +282,28 @@ class Panels:
                   after={"case": case_id, "seed": seed,
                          "letters": {k: list(v) for k, v in letters.items()},
                          "items": list(items)})
+
+    def committee_candidates(self, session: Session) -> PanelCandidates:
+        """Coordinator or committee member: who may sit on a committee (active committee and
+        adjudicator accounts) and the cases waiting for the committee, to create a session.
+        A committee member sees the cases by label and timepoint only (no subject, no
+        adjudication details)."""
+        with self.ctx.use_case(session, ORGANISERS, "organise committee sessions",
+                               write=False) as (uow, actor):
+            members = tuple(UserInfo(u.id, u.username, u.display_name, Role(u.role), u.active,
+                                     None, 0)
+                            for u in uow.users.list() if u.active and u.role in MEMBER_ROLES)
+            cases = []
+            for w in uow.workflow.list(Stage.PANEL.value):
+                if uow.panels.open_case_sessions(w.case_id):
+                    continue
+                case = uow.cases.get(w.case_id)
+                assert case is not None
+                cases.append(CaseAdjudicationStatus(
+                    case.id, case.label, case.subject if actor.role in ADMINS else "",
+                    case.timepoint, case.days_from_insertion, w.paradigm, w.stage, w.reopened,
+                    (), (), ()))
+            return PanelCandidates(members, tuple(cases))
 
     def panel_sessions(self, session: Session) -> list[PanelSessionSummary]:
         """Committee member: own sessions; coordinator: all."""

@@ -103,6 +103,7 @@ class Trial:
         self.final_outcomes = self.adjudication.final_outcomes
         # committee sessions
         self.create_panel_session = self.panels.create_panel_session
+        self.committee_candidates = self.panels.committee_candidates
         self.panel_sessions = self.panels.panel_sessions
         self.open_panel_session = self.panels.open_panel_session
         self.record_attendance = self.panels.record_attendance

@@ -20,7 +20,7 @@ __all__ = [
     "ADJUDICATION_MEANING", "AdjudicationOverview", "AdjudicationQueueItem", "AdjudicationTask",
     "AdjudicationView", "AdjudicatorLoad", "BALLOT_MEANING", "CASTING_MEANING",
     "CaseAdjudicationStatus", "CaseOutcomeView", "DecisionItem", "FinalValueView",
-    "LetteredRead", "PANEL_MEANING", "PanelCaseView", "PanelItemView", "PanelMember",
+    "LetteredRead", "PANEL_MEANING", "PanelCandidates", "PanelCaseView", "PanelItemView", "PanelMember",
     "PanelSessionSummary", "PanelSessionView", "SubjectOutcomeView",
     "AMENDMENT_MEANING", "ANNOTATION_KINDS", "Annotation", "AssignmentSummary", "AuditReport",
     "CaseInfo", "CaseView", "DEFAULT_TIMEPOINTS", "DiscordantCase",
@@ -387,6 +387,14 @@ class CaseOutcomeView:
 class SubjectOutcomeView:
     subject: str
     endpoints: tuple[Any, ...]  # adjudication.paradigms.Endpoint per presence finding
+
+
+@dataclass(frozen=True)
+class PanelCandidates:
+    """What creating a committee session chooses from: members and cases waiting for it."""
+
+    members: tuple[UserInfo, ...]
+    cases: tuple[CaseAdjudicationStatus, ...]
 
 
 @dataclass(frozen=True)
