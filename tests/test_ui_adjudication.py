@@ -73,7 +73,7 @@ def adjudication_template(tmp_path_factory) -> tuple[Path, str]:
                        complete_values(protocol, "post-insertion", extravasation=True),
                        ((20.0, 24.0), (52.0, 70.0)), "extravasation")
             _sign_read(trial, "reader2", label, {**values, "image_quality": "non_diagnostic"},
-                       ((60.0, 80.0), (90.0, 120.0)), "haze")
+                       ((70.0, 30.0), (100.0, 64.0)), "haze")
         finally:
             trial.close()
     finally:

@@ -74,6 +74,11 @@ READER_COLOURS: dict[str, QColor] = {
     "C": QColor("#b388ff"),  # violet
 }
 _DISCORDANT = QColor(120, 60, 20)
+#: radio buttons drawn visibly on the dark theme
+_RADIO_STYLE = ("QRadioButton::indicator { width: 11px; height: 11px; border-radius: 7px;"
+                " border: 2px solid #8a9099; background: #1e2126; }"
+                " QRadioButton::indicator:checked { background: #3d9be9;"
+                " border-color: #d0d4da; }")
 
 
 
@@ -239,8 +244,11 @@ class ReaderLayers(QObject):
         p.drawPath(path)
         title = self.tr("Reader {letter}").format(letter=letter)
         lines = [f"{title}: {a.label}" if a.label else title, *a.text.splitlines()]
-        anchor = max(screen, key=lambda q: (q.x(), -q.y())) + QPointF(8, -4)
         fm = p.fontMetrics()
+        width = max(fm.horizontalAdvance(line) for line in lines)
+        anchor = max(screen, key=lambda q: (q.x(), -q.y())) + QPointF(8, -4)
+        if anchor.x() + width > vp.width():  # keep the text on the pane
+            anchor.setX(max(min(q.x() for q in screen) - width - 8, 2.0))
         y = anchor.y()
         for line in lines:
             rect = QRectF(anchor.x(), y - fm.ascent(), fm.horizontalAdvance(line) + 2,
@@ -272,9 +280,11 @@ class DecisionEditor(QGroupBox):
         why.setWordWrap(True)
         why.setStyleSheet("color: #f0b27a;")
         layout.addWidget(why)
+        self.setStyleSheet(_RADIO_STYLE)
         self.group = QButtonGroup(self)
         self.choices: dict[str, QRadioButton] = {}
-        row = QHBoxLayout()
+        row = QVBoxLayout()
+        row.setSpacing(2)
         if not item.committee_only:
             for letter in letters:
                 button = QRadioButton(self.tr("Accept {letter}: {value}").format(
@@ -291,7 +301,6 @@ class DecisionEditor(QGroupBox):
         self.group.addButton(own)
         self.choices[self.OWN] = own
         row.addWidget(own)
-        row.addStretch(1)
         layout.addLayout(row)
         own_row = QHBoxLayout()
         self.editor = self._make_editor(locale)
@@ -552,6 +561,7 @@ class AdjudicatorWindow(QMainWindow):
         header = self.queue_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
+        header.sectionResized.connect(lambda *_a: self.queue_view.resizeRowsToContents())
         self.queue_view.doubleClicked.connect(lambda index: self.open_row(index.row()))
         self.queue_view.activated.connect(lambda index: self.open_row(index.row()))
         title = QLabel(self.tr("My adjudication queue"))

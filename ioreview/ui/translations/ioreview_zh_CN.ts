@@ -623,7 +623,7 @@
 <context>
     <name>CastingVoteDialog</name>
     <message>
-        <location filename="../committee.py" line="+412"/>
+        <location filename="../committee.py" line="+411"/>
         <source>I confirm my casting vote</source>
         <translation>我确认我的决定票</translation>
     </message>
@@ -643,7 +643,7 @@
     <message>
         <location line="-302"/>
         <source>yes</source>
-        <extracomment>accounts that may sit on a committee (the service checks it again) one colour per reader letter, used in the table headers and the annotation toggles</extracomment>
+        <extracomment>accounts that may sit on a committee (the service checks it again)</extracomment>
         <translation>是</translation>
     </message>
     <message>
@@ -727,13 +727,13 @@
         <translation>病例</translation>
     </message>
     <message>
-        <location line="+22"/>
-        <location line="+466"/>
+        <location line="+23"/>
+        <location line="+447"/>
         <source>Sign ballot</source>
         <translation>签署选票</translation>
     </message>
     <message>
-        <location line="-463"/>
+        <location line="-444"/>
         <source>Finalise…</source>
         <translation>定稿…</translation>
     </message>
@@ -819,12 +819,11 @@
         <translation>病例 {case} · {timepoint} · 第 {day} 天</translation>
     </message>
     <message>
-        <location line="+23"/>
+        <location line="+24"/>
         <source>Reader {letter} ({n} annotations)</source>
         <translation>阅片者 {letter}（{n} 个标注）</translation>
     </message>
     <message>
-        <location line="+20"/>
         <location line="+21"/>
         <source>Reader {letter}</source>
         <translation>阅片者 {letter}</translation>
@@ -1157,7 +1156,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>FinaliseDialog</name>
     <message>
-        <location filename="../committee.py" line="-756"/>
+        <location filename="../committee.py" line="-738"/>
         <source>I confirm this committee decision and its minutes</source>
         <translation>我确认此委员会决定及其会议纪要</translation>
     </message>
@@ -1221,7 +1220,7 @@ has voted ({voted} of {present})</source>
         <location filename="../viewer/viewport.py" line="+310"/>
         <source>cannot display: %1</source>
         <extracomment>MIME type of a series dragged from the browser: the series key as UTF-8 text. Frames up to this many pixels repaint through the cached 32-bit grey table while the window is unchanged (one lookup, no conversion); bigger ones fold in two threads. Colour of a grown region&apos;s overlay (RGB) and its opacity. CLAHE images kept per viewport.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>无法显示：%1</translation>
     </message>
     <message>
         <location line="+30"/>
@@ -1239,7 +1238,7 @@ has voted ({voted} of {present})</source>
         <translation>CLAHE 失败：%1</translation>
     </message>
     <message>
-        <location line="+127"/>
+        <location line="+131"/>
         <source>Drop a series here</source>
         <translation>将序列拖放到此处</translation>
     </message>
