@@ -175,15 +175,11 @@ def test_committee_session_from_creation_to_signed_minutes(qtbot, trial):
     assert "Reader A" in [chair.items_table.horizontalHeaderItem(c).text()
                           for c in range(chair.items_table.columnCount())]
     # annotations of each reader can be hidden
-    shown = chair.shown_annotation_labels()
-    assert sorted(shown) == ["Reader A", "Reader A: soft tissue", "Reader B",
-                             "Reader B: soft tissue"]
-    for box in chair.reader_toggles.values():
-        box.setChecked(False)
-    assert chair.shown_annotation_labels() == []
-    for box in chair.reader_toggles.values():
-        box.setChecked(True)
-    assert chair.shown_annotation_labels() == shown
+    assert chair.shown_annotations() == {"A": 2, "B": 2}
+    chair.reader_toggles["A"].setChecked(False)
+    assert chair.shown_annotations() == {"A": 0, "B": 2}
+    chair.reader_toggles["A"].setChecked(True)
+    assert chair.shown_annotations() == {"A": 2, "B": 2}
 
     # attendance: the chair ticks everyone
     for box in chair.attendance_boxes.values():

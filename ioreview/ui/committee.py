@@ -50,6 +50,7 @@ from adjudication.paradigms import Decision
 from adjudication.protocol import FieldType
 from ioreview.errors import IoreviewError, SessionExpired
 from ioreview.service import Role
+from ioreview.ui.adjudication import READER_COLOURS, ReaderLayers
 from ioreview.ui.app import ui_locale
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.reading import ViewerAdapter, make_viewer
@@ -74,8 +75,6 @@ __all__ = ["CommitteeWindow", "FinaliseDialog", "NewPanelSessionDialog", "PanelS
 
 #: accounts that may sit on a committee (the service checks it again)
 MEMBER_ROLES = (Role.COMMITTEE, Role.ADJUDICATOR)
-#: one colour per reader letter, used in the table headers and the annotation toggles
-READER_COLOURS = {"A": "#4fc3f7", "B": "#ffb74d", "C": "#ba68c8"}
 _ERROR_STYLE = "color: #ff8a80;"
 
 
@@ -563,6 +562,7 @@ class CommitteeWindow(QMainWindow):
         # centre: the viewer
         self.viewer: ViewerAdapter = make_viewer(self)
         self.viewer.set_read_only(True)
+        self.layers = ReaderLayers(self.viewer, self)
 
         # right: items, ballot, finalise, minutes
         self.case_heading = QLabel()
@@ -841,8 +841,9 @@ class CommitteeWindow(QMainWindow):
         letters = sorted(r.letter for r in case.reads)
         if reload_images:
             self._show_toggles(letters)
-            self.viewer.set_case(case.series, (), self._annotations(), ())
+            self.viewer.set_case(case.series, (), (), ())
             self.viewer.set_read_only(True)
+            self.layers.set_reads(case.reads)
         self._show_items(case, letters)
         self._show_ballot(case)
 
@@ -862,36 +863,16 @@ class CommitteeWindow(QMainWindow):
             box = QCheckBox(self.tr("Reader {letter} ({n} annotations)").format(
                 letter=letter, n=n))
             box.setObjectName(f"annotations_{letter}")
-            box.setStyleSheet(f"color: {READER_COLOURS.get(letter, '#e0e0e0')};")
+            colour = READER_COLOURS.get(letter, QColor("#e0e0e0")).name()
+            box.setStyleSheet(f"color: {colour};")
             box.setChecked(True)
-            box.toggled.connect(self._reshow_annotations)
+            box.toggled.connect(lambda on, x=letter: self.layers.set_visible(x, on))
             self.reader_toggles[letter] = box
             self.annotation_layout.addWidget(box)
 
-    def _annotations(self) -> list[Any]:
-        """The shown readers' annotations, each labelled with its reader's letter."""
-        case = self.case
-        if case is None:
-            return []
-        out = []
-        for read in case.reads:
-            toggle = self.reader_toggles.get(read.letter)
-            if toggle is not None and not toggle.isChecked():
-                continue
-            for a in read.annotations:
-                label = self.tr("Reader {letter}").format(letter=read.letter)
-                out.append(_Lettered(a, f"{label}: {a.label}" if a.label else label))
-        return out
-
-    def _reshow_annotations(self) -> None:
-        case = self.case
-        if case is not None:
-            self.viewer.set_case(case.series, (), self._annotations(), ())
-            self.viewer.set_read_only(True)
-
-    def shown_annotation_labels(self) -> list[str]:
-        """The labels of the annotations currently handed to the viewer."""
-        return [a.label for a in self._annotations()]
+    def shown_annotations(self) -> dict[str, int]:
+        """How many annotations of each reader are drawn now (hidden readers: 0)."""
+        return {letter: len(shapes) for letter, shapes in self.layers.shown().items()}
 
     # -- items and votes --------------------------------------------------------------------
     def _show_items(self, case: PanelCaseView, letters: Sequence[str]) -> None:
@@ -911,7 +892,7 @@ class CommitteeWindow(QMainWindow):
         for i, letter in enumerate(letters, start=1):
             header = table.horizontalHeaderItem(i)
             if header is not None:
-                header.setForeground(QColor(READER_COLOURS.get(letter, "#e0e0e0")))
+                header.setForeground(READER_COLOURS.get(letter, QColor("#e0e0e0")))
         table.setRowCount(len(case.items))
         self.vote_editors.clear()
         self.casting_buttons.clear()
@@ -1139,21 +1120,6 @@ class CommitteeWindow(QMainWindow):
             except IoreviewError:
                 pass
         super().closeEvent(event)
-
-
-class _Lettered:
-    """A reader's stored annotation with its label prefixed by the reader's letter (what the
-    viewer's `ViewerAnnotation.from_trial` reads)."""
-
-    def __init__(self, record: Any, label: str) -> None:
-        self.id = record.id
-        self.kind = record.kind
-        self.sop_instance_uid = record.sop_instance_uid
-        self.frame = record.frame
-        self.points = record.points
-        self.finding_id = record.finding_id
-        self.measurements = record.measurements
-        self.label = label
 
 
 def committee_window(trial: Trial, session: Session) -> CommitteeWindow:
