@@ -179,7 +179,8 @@ class NewPanelSessionDialog(QDialog):
         self.case_list = QListWidget()
         self.case_list.setObjectName("panel_cases")
         for case in cases:
-            item = QListWidgetItem(f"{case.case_label} · {case.subject} · {case.timepoint}")
+            parts = [case.case_label, case.subject, case.timepoint]
+            item = QListWidgetItem(" · ".join(p for p in parts if p))
             item.setData(Qt.ItemDataRole.UserRole, case.case_id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked)
@@ -372,7 +373,7 @@ class FinaliseDialog(SignDialog):
         self.minutes_edit.setPlaceholderText(self.tr(
             "Minutes: who attended, what was discussed, how each case was decided."))
         self.minutes_edit.setMinimumHeight(140)
-        _explain(self, self.tr("Enter the minutes and your password. After signing, the "
+        self.explain_label.setText(self.tr("Enter the minutes and your password. After signing, the "
                                "session is closed and its cases are decided."))
         layout = self.layout()
         assert isinstance(layout, QVBoxLayout)
@@ -392,15 +393,6 @@ class FinaliseDialog(SignDialog):
         super().attempt_sign()
 
 
-def _explain(dialog: SignDialog, text: str) -> None:
-    """Replace the sign dialog's explanation (written for reads) with ``text``."""
-    layout = dialog.layout()
-    item = layout.itemAt(2) if layout is not None else None
-    label = item.widget() if item is not None else None
-    if isinstance(label, QLabel):
-        label.setText(text)
-
-
 class CastingVoteDialog(SignDialog):
     """The chair picks one of the tied values and signs the casting vote."""
 
@@ -408,10 +400,10 @@ class CastingVoteDialog(SignDialog):
                  sign: Callable[[str, str], object], *, signer: str,
                  parent: QWidget | None = None) -> None:
         super().__init__(sign, signer=signer,
-                         meaning=self.tr("I confirm my casting vote"),
+                         meaning=self.tr("I confirm my casting vote as chair"),
                          title=self.tr("Casting vote"), parent=parent)
         self.setObjectName("CastingVoteDialog")
-        _explain(self, self.tr("The votes on “{item}” are tied. Choose one of the tied values "
+        self.explain_label.setText(self.tr("The votes on “{item}” are tied. Choose one of the tied values "
                                "and sign; the casting vote decides the item.").format(item=label))
         self.value_combo = QComboBox()
         self.value_combo.setObjectName("casting_value")
@@ -647,12 +639,10 @@ class CommitteeWindow(QMainWindow):
 
     # -- the session list -------------------------------------------------------------------
     def _creation_possible(self) -> bool:
-        """A session can be created here when the service lets this user list the accounts
-        that may sit on it and the cases waiting for the committee (a coordinator; a
-        committee member can do neither, so the coordinator creates their sessions)."""
+        """A session can be created here when the service lets this user choose members and
+        cases waiting for the committee (the coordinator, or a committee member as chair)."""
         try:
-            self.trial.list_users(self.session)
-            self.trial.adjudication_overview(self.session)
+            self.trial.committee_candidates(self.session)
         except IoreviewError:
             return False
         return True
@@ -701,15 +691,13 @@ class CommitteeWindow(QMainWindow):
     def new_session(self) -> None:
         """Create a committee session through `NewPanelSessionDialog`."""
         try:
-            users = self.trial.list_users(self.session)
-            overview = self.trial.adjudication_overview(self.session)
+            candidates = self.trial.committee_candidates(self.session)
         except IoreviewError as exc:
             self.report(exc)
             return
-        cases = [c for c in overview.cases if c.stage == "panel"]
         chair = self.session.user_id if self.session.role is Role.COMMITTEE else None
         dialog = NewPanelSessionDialog(
-            users, cases,
+            candidates.members, candidates.cases,
             lambda title, chair_id, members, case_ids: self.trial.create_panel_session(
                 self.session, title, chair_id, members, case_ids),
             chair_id=chair, parent=self)
@@ -1025,7 +1013,7 @@ class CommitteeWindow(QMainWindow):
                 self.session, session_id, case_id, [d for d in decisions if d], password),
             signer=self.controller.user_label, meaning=self.tr("I confirm my committee votes"),
             title=self.tr("Sign ballot"), on_error=self._claim_error, parent=self)
-        _explain(dialog, self.tr("Enter your password to sign your ballot for case {case}. "
+        dialog.explain_label.setText(self.tr("Enter your password to sign your ballot for case {case}. "
                                  "A signed ballot cannot be changed.").format(
             case=case.case_label))
         if dialog.exec() == QDialog.DialogCode.Accepted:

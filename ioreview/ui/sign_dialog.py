@@ -30,6 +30,7 @@ SignCallable = Callable[[str, str], object]
 class SignDialog(QDialog):
     """Ask for the signer's password (and a reason when amending) and sign through ``sign``.
 
+    ``explain`` replaces the read-signing explanation (adjudications, ballots, minutes).
     ``sign(password, reason)`` performs the service call and returns its result, which is
     kept in `result_value` after `accept`. A `SignatureRejected` (wrong password) or any other
     `IoreviewError` is shown inline and the dialog stays open; ``on_error`` may claim an error
@@ -44,6 +45,7 @@ class SignDialog(QDialog):
         meaning: str | None = None,
         ask_reason: bool = False,
         title: str | None = None,
+        explain: str | None = None,
         on_error: Callable[[IoreviewError], bool] | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -61,10 +63,11 @@ class SignDialog(QDialog):
         self.meaning_label.setObjectName("SignMeaning")
         self.meaning_label.setWordWrap(True)
         signer_label = QLabel(self.tr("Signed by: {signer}").format(signer=signer))
-        explain = QLabel(self.tr(
+        self.explain_label = QLabel(explain or self.tr(
             "Enter your password to sign. After signing, the read is locked and can only be "
             "changed by a signed amendment."))
-        explain.setWordWrap(True)
+        self.explain_label.setObjectName("SignExplanation")
+        self.explain_label.setWordWrap(True)
 
         form = QFormLayout()
         self.reason_edit: QPlainTextEdit | None = None
@@ -95,7 +98,7 @@ class SignDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.meaning_label)
         layout.addWidget(signer_label)
-        layout.addWidget(explain)
+        layout.addWidget(self.explain_label)
         layout.addLayout(form)
         layout.addWidget(self.message_label)
         layout.addWidget(self.buttons)

@@ -623,9 +623,9 @@
 <context>
     <name>CastingVoteDialog</name>
     <message>
-        <location filename="../committee.py" line="+411"/>
-        <source>I confirm my casting vote</source>
-        <translation>我确认我的决定票</translation>
+        <location filename="../committee.py" line="+403"/>
+        <source>I confirm my casting vote as chair</source>
+        <translation>本人作为主席确认我的决定性投票</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -641,7 +641,7 @@
 <context>
     <name>CommitteeWindow</name>
     <message>
-        <location line="-302"/>
+        <location line="-294"/>
         <source>yes</source>
         <extracomment>accounts that may sit on a committee (the service checks it again)</extracomment>
         <translation>是</translation>
@@ -652,7 +652,7 @@
         <translation>否</translation>
     </message>
     <message>
-        <location line="+335"/>
+        <location line="+327"/>
         <source>ioreview — committee ({user})</source>
         <translation>ioreview — 委员会（{user}）</translation>
     </message>
@@ -728,12 +728,12 @@
     </message>
     <message>
         <location line="+23"/>
-        <location line="+447"/>
+        <location line="+443"/>
         <source>Sign ballot</source>
         <translation>签署选票</translation>
     </message>
     <message>
-        <location line="-444"/>
+        <location line="-440"/>
         <source>Finalise…</source>
         <translation>定稿…</translation>
     </message>
@@ -743,12 +743,12 @@
         <translation>会议纪要</translation>
     </message>
     <message>
-        <location line="+87"/>
+        <location line="+85"/>
         <source>You sit on no committee session yet.</source>
         <translation>您尚未参加任何委员会会议。</translation>
     </message>
     <message>
-        <location line="+36"/>
+        <location line="+34"/>
         <source>Committee session created.</source>
         <translation>委员会会议已创建。</translation>
     </message>
@@ -1156,7 +1156,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>FinaliseDialog</name>
     <message>
-        <location filename="../committee.py" line="-738"/>
+        <location filename="../committee.py" line="-725"/>
         <source>I confirm this committee decision and its minutes</source>
         <translation>我确认此委员会决定及其会议纪要</translation>
     </message>
@@ -1569,7 +1569,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>NewPanelSessionDialog</name>
     <message>
-        <location filename="../committee.py" line="-234"/>
+        <location filename="../committee.py" line="-235"/>
         <source>New committee session</source>
         <translation>新建委员会会议</translation>
     </message>
@@ -1579,7 +1579,7 @@ has voted ({voted} of {present})</source>
         <translation>例如：3月12日委员会会议</translation>
     </message>
     <message>
-        <location line="+26"/>
+        <location line="+27"/>
         <source>No case is waiting for the committee.</source>
         <translation>没有等待委员会的病例。</translation>
     </message>
@@ -1715,7 +1715,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>PanelSessionsModel</name>
     <message>
-        <location filename="../committee.py" line="-102"/>
+        <location filename="../committee.py" line="-103"/>
         <source>open</source>
         <translation>进行中</translation>
     </message>
@@ -2184,7 +2184,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>SignDialog</name>
     <message>
-        <location filename="../sign_dialog.py" line="+55"/>
+        <location filename="../sign_dialog.py" line="+57"/>
         <source>Sign read</source>
         <translation>签署阅片</translation>
     </message>
@@ -2209,7 +2209,7 @@ has voted ({voted} of {present})</source>
         <translation>请输入密码以签名。签名后阅片结果即被锁定，只能通过签名修订进行更改。</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+10"/>
         <source>Why is the read being amended?</source>
         <translation>修订此阅片的原因？</translation>
     </message>
@@ -2734,7 +2734,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>VoteEditor</name>
     <message>
-        <location filename="../committee.py" line="+192"/>
+        <location filename="../committee.py" line="+193"/>
         <source>— choose —</source>
         <translation>— 请选择 —</translation>
     </message>
