@@ -260,9 +260,9 @@ def test_coordinator_adjudication_and_outcome_tabs(qtbot, trial, adjudication_te
     rows = [model.index(r, 0).data() for r in range(model.rowCount())]
     assert label in rows
     row = rows.index(label)
-    assert model.index(row, 2).data() == "adjudication"
+    assert model.index(row, 2).data() == "waiting for adjudication"
     assert model.index(row, 3).data() == first
-    assert "adjudication" in tab.stages_label.text()
+    assert "waiting for adjudication 1" in tab.stages_label.text()
     loads = tab.workload_view.model()
     assert {loads.index(r, 0).data() for r in range(loads.rowCount())} == {"adjud", "adjud2"}
     _shot(window, "coordinator_adjudication")
@@ -300,8 +300,22 @@ def test_coordinator_adjudication_and_outcome_tabs(qtbot, trial, adjudication_te
     assert subjects.rowCount() > 0
     _shot(window, "coordinator_outcomes")
 
-    # send another case to the committee needs a reason
+    # the decided case goes to the committee by hand, with a reason; the coordinator then
+    # opens the committee sessions to create one
     window.show_tab(tab)
+    tab.refresh()
+    row = [model.index(r, 0).data() for r in range(model.rowCount())].index(label)
+    tab.cases_view.selectRow(row)
+    monkeypatch.setattr(QInputDialog, "getMultiLineText",
+                        lambda *a, **k: ("confirm the outcome in committee", True))
+    click(qtbot, tab.panel_button)
+    assert model.index(row, 2).data() == "waiting for the committee", messages
+    click(qtbot, tab.sessions_button)
+    sessions = tab.sessions_window
+    assert sessions is not None and sessions.isVisible() and sessions.new_button.isVisible()
+    assert [c.case_label for c in trial.committee_candidates(window.controller.session).cases] \
+        == [label]
+    sessions.close()
     window.close()
 
 

@@ -20,6 +20,7 @@ from PySide6.QtCharts import (
 )
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QCoreApplication,
     QDateTime,
     QModelIndex,
     QPersistentModelIndex,
@@ -737,7 +738,7 @@ class AdjudicationStatusDialog(QDialog):
             "Subject {subject} · {timepoint} · day {day} · paradigm {paradigm} · stage "
             "<b>{stage}</b>{reopened}").format(
             subject=status.subject, timepoint=status.timepoint,
-            day=_day(status.days_from_insertion), paradigm=status.paradigm, stage=status.stage,
+            day=_day(status.days_from_insertion), paradigm=status.paradigm, stage=stage_text(status.stage),
             reopened=self.tr(" · reopened") if status.reopened else ""))
         summary.setWordWrap(True)
         self.items_model = RecordTableModel([
@@ -776,6 +777,17 @@ class AdjudicationStatusDialog(QDialog):
         layout.addWidget(buttons)
 
 
+def stage_text(stage: str) -> str:
+    """A case's stage in words (the stored value as a fallback)."""
+    names = {"reading": QCoreApplication.translate("CaseStage", "reading"),
+             "concordant": QCoreApplication.translate("CaseStage", "concordant"),
+             "adjudication": QCoreApplication.translate("CaseStage", "waiting for adjudication"),
+             "third_read": QCoreApplication.translate("CaseStage", "waiting for a third read"),
+             "panel": QCoreApplication.translate("CaseStage", "waiting for the committee"),
+             "decided": QCoreApplication.translate("CaseStage", "decided")}
+    return names.get(stage, stage)
+
+
 class AdjudicationTab(_Tab):
     """Cases per stage, pending and decided adjudications, the workload per adjudicator, and
     the cases past reading with reassignment and sending to the committee."""
@@ -798,7 +810,7 @@ class AdjudicationTab(_Tab):
         self.cases_model = RecordTableModel([
             Column(self.tr("Case"), lambda c: c.case_label),
             Column(self.tr("Subject"), lambda c: c.subject),
-            Column(self.tr("Stage"), lambda c: c.stage),
+            Column(self.tr("Stage"), lambda c: stage_text(c.stage)),
             Column(self.tr("Adjudicator"), lambda c: c.tasks[-1].adjudicator if c.tasks else ""),
             Column(self.tr("Reopened"), lambda c: c.reopened),
             Column(self.tr("Discordant fields"), lambda c: "; ".join(i.label for i in c.items)),
@@ -813,6 +825,13 @@ class AdjudicationTab(_Tab):
         self.panel_button.clicked.connect(self.send_to_committee)
         self.status_button = QPushButton(self.tr("Status…"))
         self.status_button.clicked.connect(self.show_status)
+        self.sessions_button = QPushButton(self.tr("Committee sessions…"))
+        self.sessions_button.setObjectName("CommitteeSessionsButton")
+        self.sessions_button.setToolTip(self.tr(
+            "Create committee sessions for the cases waiting for the committee, record "
+            "attendance and follow the votes"))
+        self.sessions_button.clicked.connect(self.show_sessions)
+        self.sessions_window: QMainWindow | None = None
         refresh = QPushButton(self.tr("Refresh"))
         refresh.clicked.connect(self.refresh)
         top = QHBoxLayout()
@@ -830,6 +849,7 @@ class AdjudicationTab(_Tab):
         for b in (self.reassign_button, self.panel_button, self.status_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
+        buttons.addWidget(self.sessions_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
@@ -841,7 +861,8 @@ class AdjudicationTab(_Tab):
         if overview is None:
             return
         self.overview = overview
-        stages = " · ".join(f"{stage} {n}" for stage, n in sorted(overview.stages.items()))
+        stages = " · ".join(f"{stage_text(stage)} {n}"
+                            for stage, n in sorted(overview.stages.items()))
         self.stages_label.setText(self.tr(
             "Cases per stage: {stages}<br>Adjudications: {pending} pending · {decided} decided"
             " · committee sessions: {open} open, {closed} closed").format(
@@ -903,6 +924,17 @@ class AdjudicationTab(_Tab):
         if self.call(self.trial.send_to_panel, case.case_id, reason) is not None:
             self.refresh()
 
+    def show_sessions(self) -> None:
+        """The committee sessions (create, attendance, votes) in their own window."""
+        from ioreview.ui.committee import CommitteeWindow
+
+        if self.sessions_window is None:
+            self.sessions_window = CommitteeWindow(self.trial, self.controller.session)
+            self.sessions_window.resize(1500, 950)
+        self.sessions_window.show()
+        self.sessions_window.raise_()
+        self.sessions_window.activateWindow()
+
     def show_status(self) -> None:
         """The selected case's adjudication status in a dialog."""
         case = self._need_case()
@@ -921,7 +953,7 @@ class OutcomesTab(_Tab):
         self.values_model = RecordTableModel([
             Column(self.tr("Case"), lambda r: r[0].case_label),
             Column(self.tr("Timepoint"), lambda r: r[0].timepoint),
-            Column(self.tr("Stage"), lambda r: r[0].stage),
+            Column(self.tr("Stage"), lambda r: stage_text(r[0].stage)),
             Column(self.tr("Field"), lambda r: r[1].label if r[1] else ""),
             Column(self.tr("Value"), lambda r: _value(r[1].value) if r[1] else ""),
             Column(self.tr("Source"), lambda r: r[1].source if r[1] else ""),

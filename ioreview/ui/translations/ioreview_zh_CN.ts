@@ -74,7 +74,7 @@
 <context>
     <name>AdjudicationStatusDialog</name>
     <message>
-        <location filename="../coordinator.py" line="+733"/>
+        <location filename="../coordinator.py" line="+734"/>
         <source>Adjudication status of {case}</source>
         <translation>{case} 的裁定状态</translation>
     </message>
@@ -152,7 +152,7 @@
 <context>
     <name>AdjudicationTab</name>
     <message>
-        <location line="+27"/>
+        <location line="+38"/>
         <location line="+9"/>
         <source>Adjudicator</source>
         <translation>裁定者</translation>
@@ -209,6 +209,16 @@
     </message>
     <message>
         <location line="+2"/>
+        <source>Committee sessions…</source>
+        <translation>委员会会议…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Create committee sessions for the cases waiting for the committee, record attendance and follow the votes</source>
+        <translation>为等待委员会裁决的病例创建委员会会议、记录出席情况并跟踪投票</translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>Refresh</source>
         <translation>刷新</translation>
     </message>
@@ -223,7 +233,7 @@
         <translation>已完成阅片的病例</translation>
     </message>
     <message>
-        <location line="+23"/>
+        <location line="+25"/>
         <source>Cases per stage: {stages}&lt;br&gt;Adjudications: {pending} pending · {decided} decided · committee sessions: {open} open, {closed} closed</source>
         <translation>各阶段病例：{stages}&lt;br&gt;裁定：{pending} 待处理 · {decided} 已裁定 · 委员会会议：{open} 进行中，{closed} 已结束</translation>
     </message>
@@ -424,7 +434,7 @@
 <context>
     <name>AssignmentsTab</name>
     <message>
-        <location filename="../coordinator.py" line="-366"/>
+        <location filename="../coordinator.py" line="-386"/>
         <source>Use seed</source>
         <translation>使用随机种子</translation>
     </message>
@@ -537,9 +547,42 @@
     </message>
 </context>
 <context>
+    <name>CaseStage</name>
+    <message>
+        <location line="+350"/>
+        <source>reading</source>
+        <translation>阅片中</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>concordant</source>
+        <translation>一致</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>waiting for adjudication</source>
+        <translation>等待仲裁</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>waiting for a third read</source>
+        <translation>等待第三位阅片者</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>waiting for the committee</source>
+        <translation>等待委员会</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>decided</source>
+        <translation>已裁决</translation>
+    </message>
+</context>
+<context>
     <name>CasesTab</name>
     <message>
-        <location line="+12"/>
+        <location line="-343"/>
         <source>Patient ID</source>
         <translation>患者 ID</translation>
     </message>
@@ -992,7 +1035,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>CoordinatorWindow</name>
     <message>
-        <location filename="../coordinator.py" line="+475"/>
+        <location filename="../coordinator.py" line="+506"/>
         <source>ioreview — coordination ({user})</source>
         <translation>ioreview — 试验协调（{user}）</translation>
     </message>
@@ -1267,7 +1310,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>ImportTab</name>
     <message>
-        <location filename="../coordinator.py" line="-725"/>
+        <location filename="../coordinator.py" line="-756"/>
         <source>folder, zip file or DICOMDIR</source>
         <translation>文件夹、zip 文件或 DICOMDIR</translation>
     </message>
@@ -1617,7 +1660,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>OutcomesTab</name>
     <message>
-        <location filename="../coordinator.py" line="+547"/>
+        <location filename="../coordinator.py" line="+578"/>
         <source>Case</source>
         <translation>病例</translation>
     </message>
@@ -1763,7 +1806,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>ProgressTab</name>
     <message>
-        <location filename="../coordinator.py" line="-351"/>
+        <location filename="../coordinator.py" line="-382"/>
         <source>Reader</source>
         <translation>阅片者</translation>
     </message>
@@ -2427,7 +2470,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>ViewApp</name>
     <message>
-        <location filename="../view_app.py" line="+52"/>
+        <location filename="../view_app.py" line="+57"/>
         <source>no image (e.g. a report or a DICOMDIR)</source>
         <translation>无图像（例如报告或 DICOMDIR）</translation>
     </message>
