@@ -158,7 +158,7 @@ def combine_values(field: Field, values: Sequence[Any]) -> Any:
         mean = math.fsum(float(v) for v in present) / len(present)
         if field.type in (FieldType.integer, FieldType.confidence):
             return int(math.floor(mean + 0.5))
-        return mean
+        return round(mean, 9)  # 13.35, not 13.350000000000001
     if field.type is FieldType.multi_choice:
         out: set[Any] = set()
         for v in present:
@@ -345,8 +345,9 @@ class CaseOutcome:
 def final_outcome(protocol: Protocol, primary: Sequence[Mapping[str, Any]],
                   resolved: Mapping[str, FinalValue]) -> CaseOutcome:
     """Every field's accepted value: `resolved` (adjudicator, majority, panel) where given, else
-    the primary readers' combined value (they agree under the field's rule).  Fields nobody
-    was asked are left out; free text that differs is kept as not adjudicated (None)."""
+    the primary readers' combined value (they agree under the field's rule; a presence
+    finding's confidence, judged with its presence, is combined too).  Fields nobody was asked
+    are left out; free text that differs is kept as not adjudicated (None)."""
     out: list[FinalValue] = []
     for key, _finding, field in protocol.iter_fields():
         if key in resolved:
@@ -355,8 +356,8 @@ def final_outcome(protocol: Protocol, primary: Sequence[Mapping[str, Any]],
         values = [r.get(key) for r in primary]
         if all(is_empty(v) for v in values):
             continue
-        if isinstance(field.discordance, NoDiscordance) and \
-                len({canonical_value(v) for v in values}) > 1:
+        if isinstance(field.discordance, NoDiscordance) and field.type is not \
+                FieldType.confidence and len({canonical_value(v) for v in values}) > 1:
             out.append(FinalValue(key, None, Source.NOT_ADJUDICATED, "readers differ"))
             continue
         out.append(FinalValue(key, combine_values(field, values), Source.CONCORDANT))

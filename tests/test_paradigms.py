@@ -136,6 +136,7 @@ def test_majority_per_field_and_unresolved_fields():
 def test_combine_values_of_agreeing_readers():
     f = P.field("extravasation.volume_ml")
     assert combine_values(f, [10.0, 12.0]) == 11.0
+    assert combine_values(f, [13.3, 13.4]) == 13.35
     assert combine_values(P.field("extravasation.confidence"), [4, 5]) == 5
     assert combine_values(P.field("fat_embolism.lung_signs"),
                           [["ground_glass"], ["septal_thickening"]]) == ["ground_glass",
@@ -153,6 +154,10 @@ def test_final_outcome_keeps_the_source_of_every_value():
     assert outcome.get("image_quality").source is Source.ADJUDICATOR
     assert outcome.get("side").source is Source.CONCORDANT and outcome.get("side").value == "left"
     assert outcome.get("fracture.comment").source is Source.NOT_ADJUDICATED
+    # confidence on the same side of indeterminate is combined, not left unadjudicated
+    both = final_outcome(P, [read(fracture__confidence=1), read(fracture__confidence=2)], {})
+    assert both.get("fracture.confidence").value == 2
+    assert both.get("fracture.confidence").source is Source.CONCORDANT
     assert outcome.get("extravasation.volume_ml") is None  # nobody was asked
 
 

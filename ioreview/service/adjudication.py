@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from adjudication.discordance import find_discordant_fields
+from adjudication.discordance import NoDiscordance, find_discordant_fields
 from adjudication.paradigms import (AdjudicationError, Decision, Event, Stage, advance,
                                     subject_endpoints, CaseAtTimepoint, validate_decisions)
 from adjudication.protocol import Protocol
@@ -61,8 +61,10 @@ def decision_items_for(protocol: Protocol, items: Sequence[str],
             out.append(DecisionItem(key, protocol.label_for(key), "committee-only",
                                     "decided by the committee", True))
             continue
-        rule, reason = reasons.get(key, (protocol.field(key).discordance.describe(),
-                                         "follows the finding's presence decision"))
+        field = protocol.field(key)
+        rule = ("judged with the finding's presence"
+                if isinstance(field.discordance, NoDiscordance) else field.discordance.describe())
+        rule, reason = reasons.get(key, (rule, "follows the finding's presence decision"))
         out.append(DecisionItem(key, protocol.label_for(key), rule, reason))
     return tuple(out)
 

@@ -58,15 +58,18 @@ from PySide6.QtWidgets import (
 
 from ioreview.errors import IoreviewError
 from ioreview.service import Role
+from ioreview.ui.app import ui_locale
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.table_model import Column, RecordTableModel
 from ioreview.ui.workers import TaskHandle, run_in_thread
 
 if TYPE_CHECKING:
+    from adjudication.protocol import Protocol
     from ioreview.service import (
         AdjudicationOverview,
         AssignmentSummary,
         CaseAdjudicationStatus,
+        FinalValueView,
         ImportSummary,
         ProgressReport,
         ReaderProgress,
@@ -945,18 +948,29 @@ class AdjudicationTab(_Tab):
             AdjudicationStatusDialog(status, self).exec()
 
 
+def source_text(source: str) -> str:
+    """Where a final value came from, in words."""
+    names = {"concordant": QCoreApplication.translate("FinalValue", "readers agree"),
+             "majority": QCoreApplication.translate("FinalValue", "2 of 3 readers"),
+             "adjudicator": QCoreApplication.translate("FinalValue", "adjudicator"),
+             "panel": QCoreApplication.translate("FinalValue", "committee"),
+             "not_adjudicated": QCoreApplication.translate("FinalValue", "not adjudicated")}
+    return names.get(source, source)
+
+
 class OutcomesTab(_Tab):
     """Final values per case (value, source, detail) and endpoints per subject."""
 
     def __init__(self, controller: SessionController, parent: QWidget | None = None) -> None:
         super().__init__(controller, parent)
+        self.protocol: Protocol | None = None
         self.values_model = RecordTableModel([
             Column(self.tr("Case"), lambda r: r[0].case_label),
             Column(self.tr("Timepoint"), lambda r: r[0].timepoint),
             Column(self.tr("Stage"), lambda r: stage_text(r[0].stage)),
             Column(self.tr("Field"), lambda r: r[1].label if r[1] else ""),
-            Column(self.tr("Value"), lambda r: _value(r[1].value) if r[1] else ""),
-            Column(self.tr("Source"), lambda r: r[1].source if r[1] else ""),
+            Column(self.tr("Value"), lambda r: self._value_text(r[1]) if r[1] else ""),
+            Column(self.tr("Source"), lambda r: source_text(r[1].source) if r[1] else ""),
             Column(self.tr("Detail"), lambda r: r[1].detail if r[1] else ""),
         ], self)
         self.values_view = _table(self.values_model, "FinalValuesView")
@@ -965,12 +979,16 @@ class OutcomesTab(_Tab):
         self.only_decided.toggled.connect(self.refresh)
         self.subjects_model = RecordTableModel([
             Column(self.tr("Subject"), lambda r: r[0]),
-            Column(self.tr("Finding"), lambda r: r[1].finding),
-            Column(self.tr("Present at any timepoint"), lambda r: r[1].present_any),
+            Column(self.tr("Finding"), lambda r: self._finding_text(r[1].finding)),
+            Column(self.tr("Present at any timepoint"),
+                   lambda r: self.tr("pending") if r[1].present_any is None
+                   else self.tr("yes") if r[1].present_any else self.tr("no")),
             Column(self.tr("First timepoint"), lambda r: "" if r[1].first_timepoint is None
                    else self.tr("{timepoint} (day {day})").format(
                        timepoint=r[1].first_timepoint, day=_day(r[1].first_day))),
-            Column(self.tr("Worst severity"), lambda r: r[1].worst_severity),
+            Column(self.tr("Worst severity"),
+                   lambda r: "" if r[1].worst_severity is None else self._value_text_of(
+                       f"{r[1].finding}.severity", r[1].worst_severity)),
             Column(self.tr("Complete"), lambda r: self.tr("{final} of {total} cases").format(
                 final=r[1].cases_final, total=r[1].cases_total)),
         ], self)
@@ -993,8 +1011,36 @@ class OutcomesTab(_Tab):
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
 
+    def _value_text_of(self, key: str, value: object) -> str:
+        from ioreview.ui.adjudication import value_text
+
+        if self.protocol is None:
+            return _value(value)
+        text = value_text(self.protocol, key, value, ui_locale())
+        return f"{value:.4g}" if isinstance(value, float) and text == str(value) else text
+
+    def _value_text(self, final: FinalValueView) -> str:
+        if isinstance(final.value, float):
+            field = None
+            try:
+                field = self.protocol.field(final.key) if self.protocol else None
+            except KeyError:
+                pass
+            unit = f" {field.unit}" if field is not None and field.unit else ""
+            return f"{final.value:.4g}{unit}"
+        return self._value_text_of(final.key, final.value)
+
+    def _finding_text(self, finding_id: str) -> str:
+        try:
+            return self.protocol.finding(finding_id).label_in(ui_locale()) if self.protocol \
+                else finding_id
+        except KeyError:
+            return finding_id
+
     def refresh(self) -> None:
         """Reload the final outcomes."""
+        active = self.call(self.trial.active_protocol)
+        self.protocol = active[1] if active is not None else None
         outcomes = self.call(self.trial.final_outcomes)
         if outcomes is None:
             return

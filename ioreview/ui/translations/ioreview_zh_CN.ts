@@ -74,7 +74,7 @@
 <context>
     <name>AdjudicationStatusDialog</name>
     <message>
-        <location filename="../coordinator.py" line="+734"/>
+        <location filename="../coordinator.py" line="+737"/>
         <source>Adjudication status of {case}</source>
         <translation>{case} 的裁定状态</translation>
     </message>
@@ -1035,7 +1035,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>CoordinatorWindow</name>
     <message>
-        <location filename="../coordinator.py" line="+506"/>
+        <location filename="../coordinator.py" line="+549"/>
         <source>ioreview — coordination ({user})</source>
         <translation>ioreview — 试验协调（{user}）</translation>
     </message>
@@ -1197,6 +1197,34 @@ has voted ({voted} of {present})</source>
     </message>
 </context>
 <context>
+    <name>FinalValue</name>
+    <message>
+        <location filename="../coordinator.py" line="-155"/>
+        <source>readers agree</source>
+        <translation>阅片者一致</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>2 of 3 readers</source>
+        <translation>3位阅片者中的2位</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>adjudicator</source>
+        <translation>仲裁者</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>committee</source>
+        <translation>委员会</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>not adjudicated</source>
+        <translation>未仲裁</translation>
+    </message>
+</context>
+<context>
     <name>FinaliseDialog</name>
     <message>
         <location filename="../committee.py" line="-725"/>
@@ -1310,7 +1338,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>ImportTab</name>
     <message>
-        <location filename="../coordinator.py" line="-756"/>
+        <location filename="../coordinator.py" line="-648"/>
         <source>folder, zip file or DICOMDIR</source>
         <translation>文件夹、zip 文件或 DICOMDIR</translation>
     </message>
@@ -1660,7 +1688,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>OutcomesTab</name>
     <message>
-        <location filename="../coordinator.py" line="+578"/>
+        <location filename="../coordinator.py" line="+589"/>
         <source>Case</source>
         <translation>病例</translation>
     </message>
@@ -1716,6 +1744,21 @@ has voted ({voted} of {present})</source>
     </message>
     <message>
         <location line="+1"/>
+        <source>pending</source>
+        <translation>待定</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>yes</source>
+        <translation>是</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>no</source>
+        <translation>否</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>First timepoint</source>
         <translation>首次时间点</translation>
     </message>
@@ -1730,7 +1773,7 @@ has voted ({voted} of {present})</source>
         <translation>最严重程度</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+3"/>
         <source>Complete</source>
         <translation>完成</translation>
     </message>
@@ -1806,7 +1849,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>ProgressTab</name>
     <message>
-        <location filename="../coordinator.py" line="-382"/>
+        <location filename="../coordinator.py" line="-397"/>
         <source>Reader</source>
         <translation>阅片者</translation>
     </message>
