@@ -253,12 +253,14 @@ class Adjudication:
         return info
 
     # -- the coordinator --------------------------------------------------------------------
-    def _status(self, uow: UnitOfWork, case_id: int) -> CaseAdjudicationStatus:
+    def _status(self, uow: UnitOfWork, case_id: int,
+                names: dict[int, str] | None = None) -> CaseAdjudicationStatus:
         case = uow.cases.get(case_id)
         if case is None:
             raise NotFound(f"Case {case_id} does not exist.")
         workflow = uow.workflow.get(case_id)
-        names = {u.id: u.username for u in uow.users.list()}
+        if names is None:
+            names = {u.id: u.username for u in uow.users.list()}
         evaluation = uow.discordance.current(case_id)
         items: tuple[DecisionItem, ...] = ()
         if evaluation:
@@ -275,8 +277,7 @@ class Adjudication:
             a.id, a.adjudicator, a.status, a.created_at, a.decided_at,
             {letter: names.get(reads.get(rid, -1), "?") for letter, (rid, _v) in a.letters.items()},
             tuple(_decision(d) for d in a.decisions)) for a in uow.adjudications.of_case(case_id))
-        sessions = tuple(sorted({s.id for s in uow.panels.sessions()
-                                 if any(c.case_id == case_id for c in uow.panels.cases(s.id))}))
+        sessions = tuple(uow.panels.sessions_of_case(case_id))
         return CaseAdjudicationStatus(
             case.id, case.label, case.subject, case.timepoint, case.days_from_insertion,
             workflow.paradigm if workflow else "", workflow.stage if workflow else "reading",
@@ -302,7 +303,8 @@ class Adjudication:
                           for u in uow.users.list(Role.ADJUDICATOR.value))
             panel = uow.panels.counts()
             stages = uow.workflow.stage_counts()
-            cases = tuple(self._status(uow, w.case_id) for w in uow.workflow.list()
+            names = {u.id: u.username for u in uow.users.list()}
+            cases = tuple(self._status(uow, w.case_id, names) for w in uow.workflow.list()
                           if w.stage != Stage.CONCORDANT.value)
             return AdjudicationOverview(
                 stages, sum(v.get("pending", 0) for v in workload.values()),
@@ -361,7 +363,8 @@ class Adjudication:
                              "reason": reason, "superseded_adjudications": superseded})
             return self._status(uow, case_id)
 
-    def _outcome_view(self, uow: UnitOfWork, case_id: int) -> CaseOutcomeView:
+    def _outcome(self, uow: UnitOfWork, case_id: int) -> tuple[CaseOutcomeView, Any]:
+        """The case's outcome view and the domain outcome (None while not final)."""
         case = uow.cases.get(case_id)
         if case is None:
             raise NotFound(f"Case {case_id} does not exist.")
@@ -371,13 +374,13 @@ class Adjudication:
             values = tuple(FinalValueView(v.key, protocol.label_for(v.key), v.value,
                                           v.source.value, v.detail) for v in outcome.values)
         return CaseOutcomeView(case.id, case.label, case.subject, case.timepoint,
-                               case.days_from_insertion, stage.value, values)
+                               case.days_from_insertion, stage.value, values), outcome
 
     def case_outcome(self, session: Session, case_id: int) -> CaseOutcomeView:
         """Coordinator: a case's final values and where each came from."""
         with self.ctx.use_case(session, ADMINS, "see final outcomes",
                                write=False) as (uow, _actor):
-            return self._outcome_view(uow, int(case_id))
+            return self._outcome(uow, int(case_id))[0]
 
     def final_outcomes(self, session: Session) -> tuple[list[CaseOutcomeView],
                                                          list[SubjectOutcomeView]]:
@@ -386,13 +389,13 @@ class Adjudication:
         with self.ctx.use_case(session, ADMINS, "see final outcomes",
                                write=False) as (uow, _actor):
             cases = uow.cases.list()
-            views = [self._outcome_view(uow, c.id) for c in cases]
+            found = [self._outcome(uow, c.id) for c in cases]
+            views = [view for view, _outcome in found]
             active = self.ctx.active_version(uow)
             subjects: list[SubjectOutcomeView] = []
             if active is not None:
                 by_subject: dict[str, list[CaseAtTimepoint]] = {}
-                for case, view in zip(cases, views):
-                    _stage, outcome, _p = case_outcome(self.ctx, uow, case.id)
+                for case, (_view, outcome) in zip(cases, found):
                     by_subject.setdefault(case.subject, []).append(CaseAtTimepoint(
                         case.label, case.timepoint, case.days_from_insertion, outcome))
                 subjects = [SubjectOutcomeView(s, subject_endpoints(active[1], c))

@@ -246,6 +246,12 @@ class PanelRepository(_Repository):
             "SELECT p.*, c.label FROM panel_case p JOIN review_case c ON c.id = p.case_id"
             " WHERE p.session_id = ? ORDER BY c.label", (int(session_id),))]
 
+    def sessions_of_case(self, case_id: int) -> list[int]:
+        """Every session the case was put before (any status)."""
+        return [int(s) for (s,) in self.uow.tuples(
+            "SELECT session_id FROM panel_case WHERE case_id = ? ORDER BY session_id",
+            (int(case_id),))]
+
     def open_case_sessions(self, case_id: int) -> list[int]:
         """Sessions in which the case is still open (not decided, not superseded)."""
         return [int(s) for (s,) in self.uow.tuples(
