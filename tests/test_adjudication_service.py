@@ -212,6 +212,8 @@ def test_two_of_three_third_read_majority_and_adjudicator(tmp_path):
         assignment = uow.assignments.third_read(case_id)
     view = w.trial.open_case(session, assignment.id)
     assert view.values == {}
+    # committee-only fields are not on any reader's form
+    assert not any(k.startswith("committee.") for k in view.protocol.keys())
     # agrees with B on the side; a third needle position
     w.trial.save_draft(session, view.read_id, {**base, "side": "right"})
     w.trial.submit_read(session, view.read_id, PASSWORDS[third])

@@ -104,6 +104,11 @@ def test_demo_no_gui_builds_a_populated_trial(tmp_path, capsys):
     info = json.loads(out)
     assert info["instances"] > 0 and info["cases"] > 0 and info["assignments"] > 0
     assert info["users"] >= 5
+    adjudication = info["adjudication"]
+    assert set(adjudication) == {"pending", "decided", "panel_sessions_open",
+                                 "panel_sessions_closed"}
+    # (the small demo may have no discordant case; tests/test_demo_reads.py checks the content)
+    assert all(isinstance(n, int) and n >= 0 for n in adjudication.values())
 
 
 def test_demo_on_postgresql_matches_the_sqlite_demo(tmp_path, capsys, postgres_url):
