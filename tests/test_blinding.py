@@ -350,6 +350,8 @@ CHECKS: dict[str, Callable[[World], None]] = {
     "cast_votes": reader_refused("cast_votes", 1, 1, [], "x"),
     "cast_deciding_vote": denied("cast_deciding_vote", 1, 1, "k", "v", "x"),
     "finalise_panel_session": denied("finalise_panel_session", 1, "minutes", "x"),
+    # agreement statistics: coordinator and committee only
+    "agreement_report": denied("agreement_report"),
 }
 
 

@@ -5,7 +5,7 @@ transaction, an audit record, a typed result).  The CLI and the UI both call it 
 accounts (sessions, users, passwords) · protocols · imports (and the DICOM index) · cases ·
 assignments · reading (worklist, drafts, signing, amendments) · tags (the tag browser) ·
 monitoring (progress, discordance, audit verification) · adjudication (queue, decisions,
-final outcomes) · panels (committee sessions); `workflow` moves cases through their paradigm's
+final outcomes) · panels (committee sessions) · agreement (statistics and reader monitoring); `workflow` moves cases through their paradigm's
 stages; `context` holds what they share,
 `signatures` and `discordance` the signable records and persisted discordance.
 """
@@ -20,6 +20,7 @@ from ioreview.importing import ImportSummary
 
 from .accounts import Accounts
 from .adjudication import Adjudication
+from .agreement import AgreementFigures
 from .assignments import Assignments
 from .cases import Cases, timepoint_for_days
 from .context import LOCKOUT_S, MAX_FAILED_ATTEMPTS, TOUCH_INTERVAL_S
@@ -35,7 +36,7 @@ from .values import __all__ as _values_all
 
 #: the groups of use cases, each a class whose public methods are use cases exposed on `Trial`
 USE_CASE_GROUPS = (Accounts, Protocols, Imports, Cases, Assignments, Reading, Tags, Monitoring,
-                   Adjudication, Panels)
+                   Adjudication, Panels, AgreementFigures)
 
 __all__ = [
     *_values_all, "AccountLocked", "AuthenticationFailed", "BlindingViolation", "InvalidInput",

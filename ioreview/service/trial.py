@@ -1,7 +1,7 @@
 """`Trial`: one trial database and all its use cases, the entry point the CLI and the UI hold.
 
 A thin facade: each use case lives in the module of its group (accounts, protocols, imports,
-cases, assignments, reading, tags, monitoring, adjudication, panels) over one shared `ServiceContext`; `Trial`
+cases, assignments, reading, tags, monitoring, adjudication, panels, agreement) over one shared `ServiceContext`; `Trial`
 exposes them under one typed object so callers need not know the grouping.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ from ioreview.store import TrialStore, open_store
 
 from .accounts import Accounts
 from .adjudication import Adjudication
+from .agreement import AgreementFigures
 from .assignments import Assignments
 from .cases import Cases
 from .context import ServiceContext
@@ -54,6 +55,7 @@ class Trial:
         self.monitoring = Monitoring(self.ctx)
         self.adjudication = Adjudication(self.ctx)
         self.panels = Panels(self.ctx)
+        self.agreement = AgreementFigures(self.ctx)
         # accounts and sessions
         self.login = self.accounts.login
         self.system_session = self.accounts.system_session
@@ -110,6 +112,8 @@ class Trial:
         self.cast_votes = self.panels.cast_votes
         self.cast_deciding_vote = self.panels.cast_deciding_vote
         self.finalise_panel_session = self.panels.finalise_panel_session
+        # agreement statistics and reader monitoring
+        self.agreement_report = self.agreement.agreement_report
 
     @classmethod
     def open(cls, db: str | Path, *, idle_timeout_s: float = 900,

@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .records import (AmendmentRecord, AnnotationRecord, DiscordanceEvaluation,
-                      DiscordantField, KeyImageRecord, ReadRecord, SignatureRecord)
+                      DiscordantField, KeyImageRecord, LockedRead, ReadRecord,
+                      SignatureRecord)
 from .repositories import PRIMARY, AssignmentRepository, _Repository, _placeholders
 
 __all__ = ["DiscordanceRepository", "ReadRepository", "SignatureRepository"]
@@ -85,6 +86,25 @@ class ReadRepository(_Repository):
         return {f: json.loads(v) for f, v in self.uow.tuples(
             "SELECT field, value_json FROM read_value WHERE read_id = ? AND version = ?"
             " ORDER BY field", (read_id, version))}
+
+    def locked(self) -> list[LockedRead]:
+        """Every signed read (current version) with what agreement figures need: case,
+        reader, re-read / third-read flags, signing time, reading time and the 1-based
+        position of its assignment in the reader's worklist."""
+        return [LockedRead(int(r["id"]), int(r["version"]), int(r["case_id"]),
+                           int(r["reader_id"]), bool(r["is_reread"]), bool(r["is_primary"]),
+                           r["submitted_at"], float(r["active_seconds"]), int(r["position"]),
+                           r["timepoint"], r["subject"], int(r["protocol_version_id"]))
+                for r in self.uow.rows(
+            "SELECT r.id, r.version, r.submitted_at, r.active_seconds, r.protocol_version_id,"
+            " a.case_id, a.reader_id, a.is_reread, p.position, c.timepoint, c.subject,"
+            " CASE WHEN t.assignment_id IS NULL THEN 1 ELSE 0 END AS is_primary"
+            " FROM review_read r JOIN assignment a ON a.id = r.assignment_id"
+            " JOIN review_case c ON c.id = a.case_id"
+            " LEFT JOIN third_read t ON t.assignment_id = a.id"
+            " JOIN (SELECT id, ROW_NUMBER() OVER (PARTITION BY reader_id"
+            " ORDER BY order_index, id) AS position FROM assignment) p ON p.id = a.id"
+            " WHERE r.status = 'submitted' ORDER BY r.id")]
 
     def values_of(self, refs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], dict[str, Any]]:
         """Values of several (read id, version) pairs in one query."""

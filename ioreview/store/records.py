@@ -414,3 +414,21 @@ class PanelResultRecord:
     value: Any
     detail: str
     closed_at: str
+
+
+@dataclass(frozen=True)
+class LockedRead:
+    """A signed read as agreement statistics need it."""
+
+    read_id: int
+    version: int
+    case_id: int
+    reader_id: int
+    is_reread: bool
+    is_primary: bool  # False for a 2-of-3 third read
+    signed_at: str | None
+    active_seconds: float
+    position: int     # 1-based position of its assignment in the reader's worklist
+    timepoint: str
+    subject: str
+    protocol_version_id: int

@@ -214,6 +214,15 @@ class CaseRepository(_Repository):
             _CASE_SELECT + " WHERE c.subject = ? ORDER BY c.days_from_insertion, c.id",
             (subject,))]
 
+    def modalities(self) -> dict[int, set[str]]:
+        """Every case's modalities, in one query."""
+        out: dict[int, set[str]] = {}
+        for case_id, modality in self.uow.tuples(
+                "SELECT cs.case_id, s.modality FROM case_series cs JOIN series s"
+                " ON s.id = cs.series_pk"):
+            out.setdefault(int(case_id), set()).update([modality] if modality else [])
+        return out
+
     def series_pks(self, case_id: int) -> list[int]:
         return [int(r[0]) for r in self.uow.tuples(
             "SELECT cs.series_pk FROM case_series cs JOIN series se ON se.id = cs.series_pk"
