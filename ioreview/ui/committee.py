@@ -51,6 +51,7 @@ from adjudication.protocol import FieldType
 from ioreview.errors import IoreviewError, SessionExpired
 from ioreview.service import Role
 from ioreview.ui.adjudication import READER_COLOURS, ReaderLayers
+from ioreview.ui.agreement_dashboard import AgreementWindow, agreement_window
 from ioreview.ui.app import ui_locale
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.reading import ViewerAdapter, make_viewer
@@ -432,6 +433,7 @@ class CommitteeWindow(QMainWindow):
                                             parent=self)
         self.logout_requested = False
         self.view: PanelSessionView | None = None
+        self.agreement: AgreementWindow | None = None
         self.case_index = 0
         self.vote_editors: dict[str, VoteEditor] = {}
         self.casting_buttons: dict[str, QPushButton] = {}
@@ -504,10 +506,16 @@ class CommitteeWindow(QMainWindow):
         self.new_button = QPushButton(self.tr("New session…"))
         self.new_button.setObjectName("NewPanelSession")
         self.new_button.clicked.connect(self.new_session)
+        self.agreement_button = QPushButton(self.tr("Agreement…"))
+        self.agreement_button.setObjectName("OpenAgreement")
+        self.agreement_button.setToolTip(self.tr("Inter- and intra-reader agreement and reader "
+                                                 "monitoring (readers by pseudonym)"))
+        self.agreement_button.clicked.connect(self.open_agreement)
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.new_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.agreement_button)
         layout = QVBoxLayout(page)
         layout.addWidget(title)
         layout.addWidget(self.sessions_view, 1)
@@ -687,6 +695,19 @@ class CommitteeWindow(QMainWindow):
         self.view = None
         self.pages.setCurrentIndex(0)
         self.refresh_sessions()
+
+    def open_agreement(self) -> None:
+        """The agreement dashboard in its own window (the service shows readers by pseudonym
+        to the committee)."""
+        if self.agreement is not None and self.agreement.isVisible():
+            self.agreement.raise_()
+            self.agreement.activateWindow()
+            return
+        self.agreement = agreement_window(self.controller, self)
+        self.agreement.destroyed.connect(self._agreement_closed)
+
+    def _agreement_closed(self) -> None:
+        self.agreement = None
 
     def new_session(self) -> None:
         """Create a committee session through `NewPanelSessionDialog`."""

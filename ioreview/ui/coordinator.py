@@ -58,6 +58,7 @@ from PySide6.QtWidgets import (
 
 from ioreview.errors import IoreviewError
 from ioreview.service import Role
+from ioreview.ui.agreement_dashboard import AgreementDashboard
 from ioreview.ui.app import ui_locale
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.table_model import Column, RecordTableModel
@@ -1065,7 +1066,8 @@ def _value(value: object) -> str:
 
 # -- the window ---------------------------------------------------------------------------------
 class CoordinatorWindow(QMainWindow):
-    """Tabs for users, import, cases, assignments, progress, adjudication and outcomes."""
+    """Tabs for users, import, cases, assignments, progress, adjudication, outcomes and
+    agreement."""
 
     def __init__(self, trial: Trial, session: Session, *, idle_seconds: float | None = None,
                  parent: QWidget | None = None) -> None:
@@ -1084,6 +1086,7 @@ class CoordinatorWindow(QMainWindow):
         self.progress_tab = ProgressTab(self.controller)
         self.adjudication_tab = AdjudicationTab(self.controller)
         self.outcomes_tab = OutcomesTab(self.controller)
+        self.agreement_tab = AgreementDashboard(self.controller)
         self.tabs.addTab(self.users_tab, self.tr("Users"))
         self.tabs.addTab(self.import_tab, self.tr("Import"))
         self.tabs.addTab(self.cases_tab, self.tr("Cases"))
@@ -1091,6 +1094,7 @@ class CoordinatorWindow(QMainWindow):
         self.tabs.addTab(self.progress_tab, self.tr("Progress"))
         self.tabs.addTab(self.adjudication_tab, self.tr("Adjudication"))
         self.tabs.addTab(self.outcomes_tab, self.tr("Outcomes"))
+        self.tabs.addTab(self.agreement_tab, self.tr("Agreement"))
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.setCentralWidget(self.tabs)
 
@@ -1115,7 +1119,7 @@ class CoordinatorWindow(QMainWindow):
 
     def _on_tab_changed(self, index: int) -> None:
         tab = self.tabs.widget(index)
-        if isinstance(tab, _Tab) and not self.controller.locked:
+        if isinstance(tab, (_Tab, AgreementDashboard)) and not self.controller.locked:
             tab.refresh()
 
     def show_tab(self, tab: QWidget) -> None:
