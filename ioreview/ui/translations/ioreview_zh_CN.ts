@@ -74,7 +74,7 @@
 <context>
     <name>AdjudicationStatusDialog</name>
     <message>
-        <location filename="../coordinator.py" line="+737"/>
+        <location filename="../coordinator.py" line="+738"/>
         <source>Adjudication status of {case}</source>
         <translation>{case} 的裁定状态</translation>
     </message>
@@ -365,6 +365,478 @@
         <location line="+26"/>
         <source>Adjudication of {case} signed.</source>
         <translation>{case} 的裁定已签署。</translation>
+    </message>
+</context>
+<context>
+    <name>AgreementDashboard</name>
+    <message>
+        <location filename="../agreement_dashboard.py" line="+106"/>
+        <source>undefined</source>
+        <extracomment>the modalities offered first in the filter (the others follow alphabetically)</extracomment>
+        <translation>无法计算</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Could not write the image {path}.</source>
+        <translation>无法写入图像 {path}。</translation>
+    </message>
+    <message>
+        <location line="+133"/>
+        <source>kappa</source>
+        <translation>kappa</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>weighted kappa</source>
+        <translation>加权 kappa</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>ICC(A,1)</source>
+        <translation>ICC(A,1)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>nominal</source>
+        <translation>名义</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>ordinal</source>
+        <translation>有序</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>numeric</source>
+        <translation>数值</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>kappa (nominal)</source>
+        <translation>kappa（名义）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>weighted kappa (ordinal)</source>
+        <translation>加权 kappa（有序）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>ICC(A,1) (numeric)</source>
+        <translation>ICC(A,1)（数值）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>PABAK (kappa paradox)</source>
+        <translation>PABAK（kappa 悖论）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>AC1 (kappa paradox)</source>
+        <translation>AC1（kappa 悖论）</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Recompute</source>
+        <translation>重新计算</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Timepoint</source>
+        <translation>时间点</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Modality</source>
+        <translation>模态</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Protocol version</source>
+        <translation>方案版本</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Kappa paradox (see PABAK and AC1)</source>
+        <translation>Kappa 悖论（请参阅 PABAK 与 AC1）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Not estimable on these data</source>
+        <translation>在当前数据上无法估计</translation>
+    </message>
+    <message>
+        <location line="+34"/>
+        <source>Discordance rate per reader (p-charts, 3-sigma limits)</source>
+        <translation>各阅片者的不一致率（p 控制图，3σ 控制限）</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Intra-reader agreement (hidden re-reads)</source>
+        <translation>阅片者内一致性（隐藏重复阅片）</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Read time and concordance by worklist position</source>
+        <translation>按工作列表位置的阅片时间与一致率</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>A GRRAS-style paragraph (Kottner et al. 2011) to paste into a report:</source>
+        <translation>可粘贴到报告中的 GRRAS 格式段落（Kottner 等，2011）：</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Agreement per field</source>
+        <translation>各字段一致性</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reader monitoring</source>
+        <translation>阅片者监测</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Re-reads and worklist order</source>
+        <translation>重复阅片与工作列表顺序</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>GRRAS summary</source>
+        <translation>GRRAS 摘要</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Not computed yet.</source>
+        <translation>尚未计算。</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>limits of agreement: {reason}</source>
+        <translation>一致性界限：{reason}</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Field</source>
+        <translation>字段</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Kind</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+24"/>
+        <source>n</source>
+        <translation>n</translation>
+    </message>
+    <message>
+        <location line="-23"/>
+        <location line="+24"/>
+        <source>Percent agreement</source>
+        <translation>一致百分比</translation>
+    </message>
+    <message>
+        <location line="-22"/>
+        <source>Statistic</source>
+        <translation>统计量</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Value (95% CI)</source>
+        <translation>值（95% CI）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>PABAK</source>
+        <translation>PABAK</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>AC1</source>
+        <translation>AC1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Krippendorff&apos;s alpha</source>
+        <translation>Krippendorff α</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Prevalence</source>
+        <translation>患病率</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Kappa paradox</source>
+        <translation>Kappa 悖论</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>yes</source>
+        <translation>是</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Bland-Altman bias (95% CI)</source>
+        <translation>Bland-Altman 偏倚（95% CI）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Limits of agreement</source>
+        <translation>一致性界限</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Why undefined</source>
+        <translation>无法计算的原因</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <location line="+18"/>
+        <source>Reader</source>
+        <translation>阅片者</translation>
+    </message>
+    <message>
+        <location line="-17"/>
+        <source>Finding</source>
+        <translation>发现</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Kappa (95% CI)</source>
+        <translation>Kappa（95% CI）</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Interval (days)</source>
+        <translation>间隔（天）</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Cases read</source>
+        <translation>已读病例</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Discordant</source>
+        <translation>不一致</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Adjudication rate</source>
+        <translation>仲裁率</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Adjudicated items</source>
+        <translation>仲裁项目（支持 / 总数）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Adjudicator agreement</source>
+        <translation>仲裁者支持率</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+325"/>
+        <source>RDI</source>
+        <translation>RDI</translation>
+    </message>
+    <message>
+        <location line="-324"/>
+        <source>Periods out of limits</source>
+        <translation>超出控制限的时段</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Discordant by finding</source>
+        <translation>按发现的不一致率</translation>
+    </message>
+    <message>
+        <location line="+43"/>
+        <location line="+66"/>
+        <source>Agreement</source>
+        <translation>一致性</translation>
+    </message>
+    <message>
+        <location line="-58"/>
+        <source>All timepoints</source>
+        <translation>全部时间点</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>All modalities</source>
+        <translation>全部模态</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>All versions</source>
+        <translation>全部版本</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{version} (active)</source>
+        <translation>{version}（当前）</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>Computing…</source>
+        <translation>正在计算…</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>Not computed: {error}</source>
+        <translation>未能计算：{error}</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>{cases} cases · {subjects} subjects · {readers} readers · {rereads} re-reads</source>
+        <translation>{cases} 个病例 · {subjects} 名受试者 · {readers} 名阅片者 · {rereads} 次重复阅片</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>No hidden re-read has been signed in this selection yet: re-reads become available to readers after the protocol&apos;s washout.</source>
+        <translation>当前筛选范围内尚无已签署的隐藏重复阅片：重复阅片在方案规定的洗脱期后才会分配给阅片者。</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>{field} ({statistic}, n = {n}): {reason}</source>
+        <translation>{field}（{statistic}，n = {n}）：{reason}</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>{field}: kappa {kappa} with {percent} agreement (prevalence {prev}); PABAK {pabak}, AC1 {ac1}</source>
+        <translation>{field}：一致百分比 {percent} 时 kappa 为 {kappa}（患病率 {prev}）；PABAK {pabak}，AC1 {ac1}</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Every field&apos;s statistic is defined.</source>
+        <translation>所有字段的统计量均可计算。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>No field is flagged.</source>
+        <translation>没有字段被标记。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Inter-reader agreement per field (95% CI)</source>
+        <translation>各字段的阅片者间一致性（95% CI）</translation>
+    </message>
+    <message>
+        <location line="+33"/>
+        <source>kappa / weighted kappa / ICC(A,1)</source>
+        <translation>kappa / 加权 kappa / ICC(A,1)</translation>
+    </message>
+    <message>
+        <location line="+64"/>
+        <source>{reader}: discordance rate (centre {centre})</source>
+        <translation>{reader}：不一致率（中心线 {centre}）</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>discordant cases</source>
+        <translation>不一致病例</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>3-sigma limits</source>
+        <translation>3σ 控制限</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>centre line</source>
+        <translation>中心线</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>discordance rate</source>
+        <translation>不一致率</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>outside the limits</source>
+        <translation>超出控制限</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Adjudication per reader</source>
+        <translation>各阅片者的仲裁情况</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>adjudicator sided with the reader</source>
+        <translation>仲裁者支持该阅片者</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>adjudication rate</source>
+        <translation>仲裁率</translation>
+    </message>
+    <message>
+        <location line="+30"/>
+        <source>Mean read time and concordance by worklist position</source>
+        <translation>按工作列表位置的平均阅片时间与一致率</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>position in the reader&apos;s worklist</source>
+        <translation>在阅片者工作列表中的位置</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <location line="+11"/>
+        <source>mean read time (s)</source>
+        <translation>平均阅片时间（秒）</translation>
+    </message>
+    <message>
+        <location line="-7"/>
+        <location line="+18"/>
+        <source>concordant cases</source>
+        <translation>一致病例</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <location line="+7"/>
+        <source>Save chart</source>
+        <translation>保存图表</translation>
+    </message>
+    <message>
+        <location line="-6"/>
+        <source>PNG image (*.png)</source>
+        <translation>PNG 图像 (*.png)</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <location line="+14"/>
+        <source>Saved {path}</source>
+        <translation>已保存 {path}</translation>
+    </message>
+    <message>
+        <location line="-9"/>
+        <location line="+7"/>
+        <source>Save table</source>
+        <translation>保存表格</translation>
+    </message>
+    <message>
+        <location line="-6"/>
+        <source>CSV file (*.csv)</source>
+        <translation>CSV 文件 (*.csv)</translation>
+    </message>
+</context>
+<context>
+    <name>AgreementWindow</name>
+    <message>
+        <location line="+23"/>
+        <source>ioreview — agreement statistics</source>
+        <translation>ioreview — 一致性统计</translation>
     </message>
 </context>
 <context>
@@ -666,7 +1138,7 @@
 <context>
     <name>CastingVoteDialog</name>
     <message>
-        <location filename="../committee.py" line="+403"/>
+        <location filename="../committee.py" line="+404"/>
         <source>I confirm my casting vote as chair</source>
         <translation>本人作为主席确认我的决定性投票</translation>
     </message>
@@ -682,9 +1154,17 @@
     </message>
 </context>
 <context>
+    <name>ChartPanel</name>
+    <message>
+        <location filename="../agreement_dashboard.py" line="-726"/>
+        <source>Save PNG…</source>
+        <translation>保存 PNG…</translation>
+    </message>
+</context>
+<context>
     <name>CommitteeWindow</name>
     <message>
-        <location line="-294"/>
+        <location filename="../committee.py" line="-294"/>
         <source>yes</source>
         <extracomment>accounts that may sit on a committee (the service checks it again)</extracomment>
         <translation>是</translation>
@@ -695,7 +1175,7 @@
         <translation>否</translation>
     </message>
     <message>
-        <location line="+327"/>
+        <location line="+328"/>
         <source>ioreview — committee ({user})</source>
         <translation>ioreview — 委员会（{user}）</translation>
     </message>
@@ -745,7 +1225,17 @@
         <translation>新建会议…</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+3"/>
+        <source>Agreement…</source>
+        <translation>一致性…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Inter- and intra-reader agreement and reader monitoring (readers by pseudonym)</source>
+        <translation>阅片者间与阅片者内一致性及阅片者监测（阅片者以化名显示）</translation>
+    </message>
+    <message>
+        <location line="+17"/>
         <source>← Sessions</source>
         <translation>← 会议列表</translation>
     </message>
@@ -771,12 +1261,12 @@
     </message>
     <message>
         <location line="+23"/>
-        <location line="+443"/>
+        <location line="+456"/>
         <source>Sign ballot</source>
         <translation>签署选票</translation>
     </message>
     <message>
-        <location line="-440"/>
+        <location line="-453"/>
         <source>Finalise…</source>
         <translation>定稿…</translation>
     </message>
@@ -791,7 +1281,7 @@
         <translation>您尚未参加任何委员会会议。</translation>
     </message>
     <message>
-        <location line="+34"/>
+        <location line="+47"/>
         <source>Committee session created.</source>
         <translation>委员会会议已创建。</translation>
     </message>
@@ -1035,12 +1525,12 @@ has voted ({voted} of {present})</source>
 <context>
     <name>CoordinatorWindow</name>
     <message>
-        <location filename="../coordinator.py" line="+549"/>
+        <location filename="../coordinator.py" line="+550"/>
         <source>ioreview — coordination ({user})</source>
         <translation>ioreview — 试验协调（{user}）</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+11"/>
         <source>Users</source>
         <translation>用户</translation>
     </message>
@@ -1073,6 +1563,11 @@ has voted ({voted} of {present})</source>
         <location line="+1"/>
         <source>Outcomes</source>
         <translation>结果</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Agreement</source>
+        <translation>一致性</translation>
     </message>
     <message>
         <location line="+4"/>
@@ -1199,7 +1694,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>FinalValue</name>
     <message>
-        <location filename="../coordinator.py" line="-155"/>
+        <location filename="../coordinator.py" line="-158"/>
         <source>readers agree</source>
         <translation>阅片者一致</translation>
     </message>
@@ -1227,7 +1722,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>FinaliseDialog</name>
     <message>
-        <location filename="../committee.py" line="-725"/>
+        <location filename="../committee.py" line="-745"/>
         <source>I confirm this committee decision and its minutes</source>
         <translation>我确认此委员会决定及其会议纪要</translation>
     </message>
@@ -2328,6 +2823,14 @@ has voted ({voted} of {present})</source>
         <location line="+7"/>
         <source>Signature rejected: {detail}</source>
         <translation>签名被拒绝：{detail}</translation>
+    </message>
+</context>
+<context>
+    <name>TablePanel</name>
+    <message>
+        <location filename="../agreement_dashboard.py" line="+47"/>
+        <source>Save CSV…</source>
+        <translation>保存 CSV…</translation>
     </message>
 </context>
 <context>
