@@ -246,6 +246,37 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ask_password(args: argparse.Namespace, prompt: str) -> str:
+    """The password from stdin (--password-stdin) or the terminal; never from argv."""
+    if getattr(args, "password_stdin", False):
+        line = sys.stdin.readline()
+        if not line:
+            raise CliError(_("--password-stdin: standard input is empty."))
+        return line.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise CliError(_("no terminal to ask the password on; use --password-stdin."))
+    return getpass.getpass(prompt)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    trial = _open_trial(args)
+    password = _ask_password(args, _("Password for {u}: ").format(u=args.user))
+    session = trial.login(args.user, password)
+    progress, close = _progress_bar(_("export"), sys.stderr.isatty())
+    try:
+        summary = trial.export_trial(
+            session, args.out, password, formats=args.format.split(","),
+            include_sr=args.include_sr, include_images=args.include_images, report=args.report,
+            identified=args.identified, language=args.lang, progress=progress)
+    finally:
+        close()
+    print(_("Exported {n} files to {out} (export {id}, signed by {who}; audit head "
+            "{head}).").format(n=len(summary.files) + 1, out=summary.out_dir,
+                                id=summary.export_id, who=summary.signature.signer,
+                                head=summary.audit_head[:16]))
+    return 0
+
+
 def cmd_cases(args: argparse.Namespace) -> int:
     trial = _open_trial(args)
     session = _operator(trial)
@@ -352,6 +383,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("audit", help="verify the audit trail's hash chain")
     p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("export", help="export tidy tables, codebook, SDTM-style results, DICOM "
+                                      "SR and a report into a new folder (a signed record)")
+    p.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder")
+    p.add_argument("--format", default="csv", metavar="LIST",
+                   help="table formats, any of csv,parquet,json (default csv)")
+    p.add_argument("--include-sr", action="store_true",
+                   help="a DICOM SR (TID 1500) per signed read version and per final outcome")
+    p.add_argument("--include-images", action="store_true",
+                   help="with --include-sr: de-identified copies of the referenced images")
+    p.add_argument("--report", action="store_true", help="the HTML and PDF report")
+    p.add_argument("--identified", action="store_true",
+                   help="keep original identifiers (coordinator or admin; audited)")
+    p.add_argument("--lang", default="en", choices=("en", "zh_CN"),
+                   help="language of the report")
+    p.add_argument("--user", required=True,
+                   help="the coordinator who signs the export (password asked on the terminal)")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the password from the first line of standard input")
+    p.set_defaults(func=cmd_export)
     return parser
 
 

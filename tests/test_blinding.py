@@ -352,6 +352,8 @@ CHECKS: dict[str, Callable[[World], None]] = {
     "finalise_panel_session": denied("finalise_panel_session", 1, "minutes", "x"),
     # agreement statistics: coordinator and committee only
     "agreement_report": denied("agreement_report"),
+    # exports: coordinator and admin only
+    "export_trial": denied("export_trial", "/nonexistent-export", "x"),
 }
 
 

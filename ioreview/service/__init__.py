@@ -21,6 +21,7 @@ from ioreview.importing import ImportSummary
 from .accounts import Accounts
 from .adjudication import Adjudication
 from .agreement import AgreementFigures
+from .exports.trial_export import EXPORT_MEANING, ExportSummary, Exports
 from .assignments import Assignments
 from .cases import Cases, timepoint_for_days
 from .context import LOCKOUT_S, MAX_FAILED_ATTEMPTS, TOUCH_INTERVAL_S
@@ -36,11 +37,12 @@ from .values import __all__ as _values_all
 
 #: the groups of use cases, each a class whose public methods are use cases exposed on `Trial`
 USE_CASE_GROUPS = (Accounts, Protocols, Imports, Cases, Assignments, Reading, Tags, Monitoring,
-                   Adjudication, Panels, AgreementFigures)
+                   Adjudication, Panels, AgreementFigures, Exports)
 
 __all__ = [
     *_values_all, "AccountLocked", "AuthenticationFailed", "BlindingViolation", "InvalidInput",
     "ImportSummary", "InvalidProtocol", "IoreviewError", "LOCKOUT_S", "MAX_FAILED_ATTEMPTS", "NotFound",
     "PermissionDenied", "ReadIncomplete", "ReadLocked", "SessionExpired", "SignatureRejected",
     "TOUCH_INTERVAL_S", "TagRow", "Trial", "USE_CASE_GROUPS", "timepoint_for_days",
+    "EXPORT_MEANING", "ExportSummary",
 ]

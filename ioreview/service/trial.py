@@ -16,6 +16,7 @@ from ioreview.store import TrialStore, open_store
 from .accounts import Accounts
 from .adjudication import Adjudication
 from .agreement import AgreementFigures
+from .exports.trial_export import Exports
 from .assignments import Assignments
 from .cases import Cases
 from .context import ServiceContext
@@ -56,6 +57,7 @@ class Trial:
         self.adjudication = Adjudication(self.ctx)
         self.panels = Panels(self.ctx)
         self.agreement = AgreementFigures(self.ctx)
+        self.exports = Exports(self.ctx)
         # accounts and sessions
         self.login = self.accounts.login
         self.system_session = self.accounts.system_session
@@ -114,6 +116,8 @@ class Trial:
         self.finalise_panel_session = self.panels.finalise_panel_session
         # agreement statistics and reader monitoring
         self.agreement_report = self.agreement.agreement_report
+        # exports
+        self.export_trial = self.exports.export_trial
 
     @classmethod
     def open(cls, db: str | Path, *, idle_timeout_s: float = 900,

@@ -7,11 +7,11 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .records import (AdjudicationRecord, AnnotationRecord, DecisionRecord, PanelCaseRecord, PanelResultRecord,
+from .records import (AdjudicationRecord, AnnotationRecord, ExportRecord, DecisionRecord, PanelCaseRecord, PanelResultRecord,
                       PanelSessionRecord, PanelVoteRecord, WorkflowRecord)
 from .repositories import _Repository, _placeholders
 
-__all__ = ["AdjudicationRepository", "PanelRepository", "WorkflowRepository"]
+__all__ = ["AdjudicationRepository", "ExportRepository", "PanelRepository", "WorkflowRepository"]
 
 
 def _annotation_json(a: AnnotationRecord) -> dict[str, Any]:
@@ -342,3 +342,27 @@ class PanelRepository(_Repository):
     def counts(self) -> dict[str, int]:
         return {s: int(n) for s, n in self.uow.tuples(
             "SELECT status, COUNT(*) FROM panel_session GROUP BY status")}
+
+
+# -- exports ----------------------------------------------------------------------------------
+class ExportRepository(_Repository):
+    def add(self, created_at: str, created_by: str, parameters: Mapping[str, Any],
+            manifest_sha256: str, audit_head: str, identified: bool, n_files: int) -> int:
+        return self.uow.insert(
+            "INSERT INTO export_record (created_at, created_by, parameters_json, manifest_sha256,"
+            " audit_head, identified, n_files) VALUES (?,?,?,?,?,?,?)",
+            (created_at, created_by, json.dumps(dict(parameters), sort_keys=True),
+             manifest_sha256, audit_head, int(identified), n_files))
+
+    def key_seed(self) -> str:
+        """A value fixed for the life of this database and absent from every export (the
+        audit chain's first hash): the seed of exported pseudonymous UIDs."""
+        return str(self.uow.scalar("SELECT hash FROM audit ORDER BY seq LIMIT 1") or "")
+
+    def get(self, export_id: int) -> ExportRecord | None:
+        r = self.uow.row("SELECT * FROM export_record WHERE id = ?", (int(export_id),))
+        if r is None:
+            return None
+        return ExportRecord(int(r["id"]), r["created_at"], r["created_by"],
+                            json.loads(r["parameters_json"]), r["manifest_sha256"],
+                            r["audit_head"], bool(r["identified"]), int(r["n_files"]))

@@ -49,7 +49,7 @@ class UnitOfWork:
     """
 
     def __init__(self, backend: SqlBackend, actor: str, write: bool) -> None:
-        from .adjudications import (AdjudicationRepository, PanelRepository,
+        from .adjudications import (AdjudicationRepository, ExportRepository, PanelRepository,
                                     WorkflowRepository)
         from .reads import DiscordanceRepository, ReadRepository, SignatureRepository
         from .repositories import (AssignmentRepository, CaseRepository, DicomRepository,
@@ -72,6 +72,7 @@ class UnitOfWork:
         self.workflow = WorkflowRepository(self)
         self.adjudications = AdjudicationRepository(self)
         self.panels = PanelRepository(self)
+        self.exports = ExportRepository(self)
 
     # -- statements (store-internal: repositories call these) ------------------------------------
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:

@@ -87,10 +87,16 @@ class ReadRepository(_Repository):
             "SELECT field, value_json FROM read_value WHERE read_id = ? AND version = ?"
             " ORDER BY field", (read_id, version))}
 
-    def locked(self) -> list[LockedRead]:
+    def locked(self, case_ids: Sequence[int] | None = None) -> list[LockedRead]:
         """Every signed read (current version) with what agreement figures need: case,
         reader, re-read / third-read flags, signing time, reading time and the 1-based
-        position of its assignment in the reader's worklist."""
+        position of its assignment in the reader's worklist (only of `case_ids` if given)."""
+        where, params = "", []
+        if case_ids is not None:
+            if not case_ids:
+                return []
+            where = f" AND a.case_id IN ({_placeholders(case_ids)})"
+            params = [int(c) for c in case_ids]
         return [LockedRead(int(r["id"]), int(r["version"]), int(r["case_id"]),
                            int(r["reader_id"]), bool(r["is_reread"]), bool(r["is_primary"]),
                            r["submitted_at"], float(r["active_seconds"]), int(r["position"]),
@@ -104,7 +110,7 @@ class ReadRepository(_Repository):
             " LEFT JOIN third_read t ON t.assignment_id = a.id"
             " JOIN (SELECT id, ROW_NUMBER() OVER (PARTITION BY reader_id"
             " ORDER BY order_index, id) AS position FROM assignment) p ON p.id = a.id"
-            " WHERE r.status = 'submitted' ORDER BY r.id")]
+            " WHERE r.status = 'submitted'" + where + " ORDER BY r.id", params)]
 
     def values_of(self, refs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], dict[str, Any]]:
         """Values of several (read id, version) pairs in one query."""

@@ -432,3 +432,18 @@ class LockedRead:
     timepoint: str
     subject: str
     protocol_version_id: int
+
+
+@dataclass(frozen=True)
+class ExportRecord:
+    """One export: who, when, with which parameters, the manifest's SHA-256 and the audit
+    chain's head at the moment of export."""
+
+    id: int
+    created_at: str
+    created_by: str
+    parameters: dict[str, Any]
+    manifest_sha256: str
+    audit_head: str
+    identified: bool
+    n_files: int

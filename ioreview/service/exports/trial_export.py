@@ -1,0 +1,638 @@
+"""Export to the analysis pipeline: tidy tables (CSV / Parquet / JSON Lines), the codebook,
+an SDTM-style results table, DICOM SR, the report, and a manifest; the export itself is a
+signed, audited record that keeps the manifest's hash and the audit chain's head.
+
+De-identified by default: subjects, readers, adjudicators and committee members appear under
+pseudonyms (SUBJ-001, READER1, ADJUDICATOR1, COMMITTEE1), days are counted from insertion,
+image UIDs are replaced consistently (a keyed hash, so SR and tables match and a second export
+gives the same UIDs); no names, identifiers, calendar dates or institution appear in any file.
+`identified=True` adds the original identifiers (coordinator or admin only; audited).
+
+Reproducible: an unchanged database exported twice gives byte-identical table files (the
+manifest's export time differs); rows are sorted deterministically and written case by case,
+so memory does not grow with the number of cases.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import json
+import math
+import shutil
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import ioreview
+from adjudication.paradigms import CaseAtTimepoint, subject_endpoints
+from adjudication.protocol import COMMITTEE_PREFIX, Protocol
+from adjudication.reliability import AgreementReport, trial_agreement
+from ioreview.auth import verify_password
+from ioreview.errors import InvalidInput, SignatureRejected
+from ioreview.imaging.measure import calibration_for, value_unit
+from ioreview.store import UnitOfWork, dicom_index
+from ioreview.store.records import CaseRecord, ExportRecord, SignatureRecord
+
+from .. import signatures
+from ..agreement import collect
+from ..context import ADMINS, ServiceContext
+from ..values import Role, Session, SignatureInfo
+from ..workflow import case_outcome
+from .tables import FORMATS, TABLES, TableWriter, value_text
+
+__all__ = ["EXPORT_MEANING", "ExportSummary", "Exports"]
+
+EXPORT_MEANING = "I confirm this export"
+#: cases gathered per batch (memory bound)
+CHUNK = 100
+_UNITS = {"mm": "mm", "px": "{px}", "mm²": "mm2", "mm2": "mm2", "px²": "{px2}",
+          "px2": "{px2}", "deg": "deg", "ml": "mL", "hu": "[hnsf'U]", "s": "s"}
+
+
+@dataclass(frozen=True)
+class ExportedFile:
+    name: str
+    rows: int | None
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    export_id: int
+    out_dir: Path
+    files: tuple[ExportedFile, ...]
+    manifest: Path
+    audit_head: str
+    identified: bool
+    signature: SignatureInfo
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _epoch(text: str | None) -> float | None:
+    return None if not text else datetime.fromisoformat(text).timestamp()
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(float(value)) else None
+
+
+def _measurement(name: str, modality_unit: str) -> tuple[str, str]:
+    """(measurement, UCUM unit) of a stored measurement key ("length_mm", "area_mm²",
+    "mean" ...)."""
+    base, _, suffix = name.rpartition("_")
+    if base and suffix.lower() in _UNITS:
+        return base, _UNITS[suffix.lower()]
+    if name in ("mean", "sd", "min", "max"):
+        return name, "[hnsf'U]" if modality_unit == "HU" else (modality_unit or "1")
+    if name == "n_pixels":
+        return name, "{pixels}"
+    return name, ""
+
+
+def _content(record: ExportRecord, signer: str, meaning: str, signed_at: str) -> dict[str, Any]:
+    return {"export_id": record.id, "created_at": record.created_at,
+            "created_by": record.created_by, "parameters": record.parameters,
+            "manifest_sha256": record.manifest_sha256, "audit_head": record.audit_head,
+            "identified": record.identified, "n_files": record.n_files,
+            "signer": signer, "meaning": meaning, "signed_at": signed_at}
+
+
+def export_content(uow: UnitOfWork, s: SignatureRecord) -> dict[str, Any] | None:
+    """What an export's signer signs: the parameters, the manifest's hash, the audit head."""
+    record = uow.exports.get(s.entity_id)
+    return None if record is None else _content(record, s.signer, s.meaning, s.signed_at)
+
+
+signatures.CONTENT_BUILDERS["export"] = export_content
+
+
+class _Pseudonyms:
+    """Stable pseudonyms for subjects and people (identified exports keep the originals in
+    their own columns)."""
+
+    def __init__(self, uow: UnitOfWork, cases: Sequence[CaseRecord]) -> None:
+        first: dict[str, str] = {}
+        for c in cases:
+            first[c.subject] = min(first.get(c.subject, c.label), c.label)
+        self.subjects = {s: f"SUBJ-{i:03d}" for i, s in
+                         enumerate(sorted(first, key=lambda s: (first[s], s)), 1)}
+        self.people: dict[int, str] = {}
+        self.roles: dict[str, tuple[str, str, str]] = {}
+        prefixes = {Role.READER.value: "READER", Role.ADJUDICATOR.value: "ADJUDICATOR",
+                    Role.COMMITTEE.value: "COMMITTEE"}
+        counters: dict[str, int] = defaultdict(int)
+        for u in sorted(uow.users.list(), key=lambda u: u.id):
+            prefix = prefixes.get(u.role)
+            if prefix is None:
+                continue
+            counters[prefix] += 1
+            pid = f"{prefix}{counters[prefix]}"
+            self.people[u.id] = pid
+            self.roles[pid] = (u.role, u.username, u.display_name)
+
+    def person(self, user_id: int | None) -> str | None:
+        return None if user_id is None else self.people.get(user_id, f"USER{user_id}")
+
+
+class Exports:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def export_trial(self, session: Session, out_dir: str | Path, password: str, *,
+                     formats: Sequence[str] = ("csv",), include_sr: bool = False,
+                     report: bool = False, identified: bool = False,
+                     include_images: bool = False, language: str = "en",
+                     progress: Callable[[int, int], None] | None = None) -> ExportSummary:
+        """Coordinator/admin: export the trial into the empty folder `out_dir` and sign the
+        export ("I confirm this export") with the password.  `formats` any of csv, parquet,
+        json; `include_sr` writes a DICOM SR per locked read version and per final outcome
+        (`include_images` adds de-identified copies of the referenced images); `report` the
+        HTML and PDF report; `identified` keeps original identifiers (audited)."""
+        formats = tuple(dict.fromkeys(f.strip().lower() for f in formats if f.strip()))
+        unknown = [f for f in formats if f not in FORMATS]
+        if unknown or not formats:
+            raise InvalidInput(f"Unknown export format(s) {', '.join(unknown) or '(none)'}; "
+                               f"use any of {', '.join(FORMATS)}.")
+        out = Path(out_dir)
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise InvalidInput(f"{out} is not an empty folder; export into a new or empty "
+                               "folder so files of different exports never mix.")
+        with self.ctx.use_case(session, ADMINS, "export the trial", write=False) as (uow, actor):
+            user = uow.users.get(actor.user_id)
+            if user is None:
+                raise InvalidInput("An export is signed: log in as a coordinator to export "
+                                   "(a workstation session cannot sign).")
+            check = self.ctx.in_background(verify_password, password or "", user.password_hash)
+        if not check.result():
+            with self.ctx.use_case(session, ADMINS, "export the trial") as (uow, actor):
+                error = self.ctx.record_password_attempt(
+                    uow, actor.user_id or 0, False, user.password_hash,
+                    lambda left: SignatureRejected(
+                        "The password does not match; nothing was exported. "
+                        f"{left} attempt(s) left before the account locks for 15 minutes."),
+                    "sign export")
+            raise error or SignatureRejected("The password does not match.")
+        audit_head = self.ctx.store.audit_head()
+        staging = out.with_name(out.name + ".part")
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir(parents=True)
+        params = {"formats": list(formats), "include_sr": include_sr, "report": report,
+                  "identified": identified, "include_images": include_images,
+                  "language": language}
+        try:
+            with self.ctx.use_case(session, ADMINS, "export the trial",
+                                   write=False) as (uow, actor):
+                written = _Export(self.ctx, uow, staging, formats, identified, progress).run(
+                    include_sr=include_sr, include_images=include_images, report=report,
+                    language=language)
+            files = tuple(ExportedFile(p.relative_to(staging).as_posix(), rows, _sha256(p),
+                                       p.stat().st_size) for p, rows in written)
+            manifest = {
+                "software": {"name": "ioreview", "version": ioreview.__version__},
+                "exported_at": self.ctx.now_iso(), "exported_by": actor.username,
+                "parameters": params, "audit_head": audit_head,
+                "files": [{"name": f.name, "rows": f.rows, "sha256": f.sha256,
+                           "bytes": f.size} for f in files],
+            }
+            manifest_path = staging / "manifest.json"
+            manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
+                                     encoding="utf-8")
+            manifest_sha = _sha256(manifest_path)
+            with self.ctx.use_case(session, ADMINS, "export the trial") as (uow, actor):
+                assert actor.user_id is not None
+                at = self.ctx.now_iso()
+                export_id = uow.exports.add(at, actor.username, params, manifest_sha,
+                                            audit_head, identified, len(files) + 1)
+                uow.audit("export", "export", export_id,
+                          after={**params, "manifest_sha256": manifest_sha,
+                                 "audit_head": audit_head, "files": len(files) + 1,
+                                 "folder": str(out)})
+                record = uow.exports.get(export_id)
+                assert record is not None
+                content = _content(record, actor.username, EXPORT_MEANING, at)
+                signed = signatures.sign(uow, "export", export_id, 1, actor.user_id,
+                                         actor.username, at, EXPORT_MEANING, content)
+                signature = SignatureInfo(signed.id, export_id, signed.signer, signed.signed_at,
+                                          signed.meaning, signed.content_sha256, 1)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        if out.exists():
+            out.rmdir()
+        staging.rename(out)
+        return ExportSummary(export_id, out, files, out / "manifest.json", audit_head,
+                             identified, signature)
+
+
+class _Export:
+    """One export's gathering and writing, inside one read-only unit of work."""
+
+    def __init__(self, ctx: ServiceContext, uow: UnitOfWork, out: Path,
+                 formats: Sequence[str], identified: bool,
+                 progress: Callable[[int, int], None] | None) -> None:
+        self.ctx, self.uow, self.out = ctx, uow, out
+        self.formats, self.identified = formats, identified
+        self.progress = progress or (lambda done, total: None)
+        cases = uow.cases.list()
+        self.names = _Pseudonyms(uow, cases)
+        #: subject by subject, each in time order (the order of every per-case table)
+        self.cases = sorted(cases, key=lambda c: (self.names.subjects[c.subject],
+                                                  c.days_from_insertion is None,
+                                                  c.days_from_insertion or 0, c.label))
+        self.versions: dict[int, Protocol] = {}
+        self.version_names: dict[int, str] = {}
+        for pv in uow.protocols.list():
+            self.version_names[pv.id] = f"{pv.protocol_id} {pv.version}"
+        active = ctx.active_version(uow)
+        self.protocol = active[1] if active else None
+        first = [r.signed_at for r in uow.reads.locked() if r.signed_at]
+        self.t0 = min((_epoch(t) or 0.0) for t in first) if first else 0.0
+        key = uow.exports.key_seed() or "ioreview"
+        self._uid_key = hashlib.sha256(("uid:" + key).encode()).digest()
+        self.timepoints = {tp: i for i, tp in
+                           enumerate(self.protocol.timepoints if self.protocol else (), 1)}
+
+    # -- helpers -----------------------------------------------------------------------------
+    def proto(self, version_id: int) -> Protocol:
+        if version_id not in self.versions:
+            self.versions[version_id] = self.ctx.protocol(self.uow, version_id)
+        return self.versions[version_id]
+
+    def uid(self, uid: str) -> str:
+        """A UID as exported: itself when identified, else a keyed-hash replacement."""
+        if self.identified:
+            return uid
+        digest = hmac.new(self._uid_key, uid.encode(), hashlib.sha256).digest()
+        return "2.25." + str(int.from_bytes(digest[:16], "big"))
+
+    def base(self, case: CaseRecord) -> dict[str, Any]:
+        return {"subject": self.names.subjects[case.subject], "subject_id": case.subject,
+                "case": case.label, "timepoint": case.timepoint,
+                "study_day": case.days_from_insertion}
+
+    # -- the run -----------------------------------------------------------------------------
+    def run(self, *, include_sr: bool, include_images: bool, report: bool, language: str
+            ) -> list[tuple[Path, int | None]]:
+        writers = {name: TableWriter(t, self.out, self.formats, self.identified)
+                   for name, t in TABLES.items()}
+        total = len(self.cases)
+        by_subject: dict[str, list[CaseAtTimepoint]] = defaultdict(list)
+        seq: dict[str, int] = defaultdict(int)
+        for start in range(0, total, CHUNK):
+            chunk = self.cases[start:start + CHUNK]
+            self._chunk(chunk, writers, by_subject, seq)
+            self.progress(min(start + CHUNK, total), total)
+        self._endpoints(by_subject, writers["subject_endpoints"])
+        self._committee(writers)
+        self._agreement(writers["agreement"])
+        self._users(writers["users"])
+        self._fields(writers["fields"])
+        written: list[tuple[Path, int | None]] = []
+        for w in writers.values():
+            paths = w.close()
+            written.extend((p, w.rows) for p in paths)
+        for p in self._codebook():
+            written.append((p, None))
+        return sorted(written, key=lambda x: x[0].name)
+
+    def _chunk(self, cases: Sequence[CaseRecord], w: Mapping[str, TableWriter],
+               by_subject: dict[str, list[CaseAtTimepoint]], seq: dict[str, int]) -> None:
+        uow = self.uow
+        ids = [c.id for c in cases]
+        locked = uow.reads.locked(ids)
+        reads_by_case: dict[int, list[Any]] = defaultdict(list)
+        for r in locked:
+            reads_by_case[r.case_id].append(r)
+        for case in cases:
+            b = self.base(case)
+            rows = sorted(reads_by_case.get(case.id, []),
+                          key=lambda r: (self.names.person(r.reader_id) or "", r.is_reread,
+                                         r.read_id))
+            values_now: dict[int, dict[str, Any]] = {}
+            for r in rows:
+                self._read_rows(case, b, r, w, values_now)
+            stage, outcome, protocol = case_outcome(self.ctx, uow, case.id)
+            by_subject[case.subject].append(CaseAtTimepoint(
+                case.label, case.timepoint, case.days_from_insertion, outcome))
+            if outcome is not None and protocol is not None:
+                for v in outcome.values:
+                    finding = v.key.split(".")[0] if "." in v.key else None
+                    field = (protocol.committee_field(v.key) if v.key.startswith(COMMITTEE_PREFIX)
+                             else protocol.field(v.key))
+                    w["final_values"].write({**b, "stage": stage.value, "field": v.key,
+                                             "finding": None if v.key.startswith(COMMITTEE_PREFIX) else finding,
+                                             "value": value_text(v.value),
+                                             "value_number": _number(v.value),
+                                             "unit": field.unit, "source": v.source.value,
+                                             "detail": v.detail})
+            self._discordances(case, b, w["discordances"])
+            self._adjudications(case, b, w)
+            self._sdtm(case, b, rows, outcome, protocol, w["sdtm_rs"], seq)
+
+    def _read_rows(self, case: CaseRecord, b: dict[str, Any], r: Any,
+                   w: Mapping[str, TableWriter], values_now: dict[int, dict[str, Any]]) -> None:
+        uow = self.uow
+        protocol = self.proto(r.protocol_version_id)
+        reader = self.names.person(r.reader_id)
+        user = self.names.roles.get(reader or "", ("", "", ""))
+        signed = {s.version: s for s in uow.signatures.of("read", r.read_id)}
+        for version in range(1, r.version + 1):
+            values = uow.reads.values(r.read_id, version)
+            if version == r.version:
+                values_now[r.read_id] = values
+            s = signed.get(version)
+            offset = None
+            if s is not None:
+                t = _epoch(s.signed_at)
+                offset = None if t is None else round((t - self.t0) / 86400.0, 4)
+            common = {**b, "reader": reader, "reader_username": user[1],
+                      "read_id": r.read_id, "version": version,
+                      "current": version == r.version, "is_reread": r.is_reread,
+                      "third_read": not r.is_primary,
+                      "protocol_version": self.version_names.get(r.protocol_version_id),
+                      "read_duration_s": r.active_seconds if version == r.version else None,
+                      "worklist_position": r.position, "signed_offset_days": offset,
+                      "signed_at": s.signed_at if s else None}
+            for key, finding, field in protocol.iter_fields():
+                if key not in values:
+                    continue
+                v = values[key]
+                w["reads"].write({**common, "field": key,
+                                  "finding": finding.id if finding else None,
+                                  "value": value_text(v), "value_number": _number(v),
+                                  "unit": field.unit})
+            self._annotations(case, b, reader, r.read_id, version,
+                              uow.reads.annotations(r.read_id, version), w["annotations"])
+
+    def _annotations(self, case: CaseRecord, b: dict[str, Any], observer: str | None,
+                     read_id: int | None, version: int | None, annotations: Sequence[Any],
+                     w: TableWriter) -> None:
+        if not annotations:
+            return
+        headers = {}
+        for pk, hs in dicom_index.series_headers_of(self.uow,
+                                                    self.uow.cases.series_pks(case.id)).items():
+            for h in hs:
+                headers[h.sop_instance_uid] = h
+        for n, a in enumerate(annotations, 1):
+            h = headers.get(a.sop_instance_uid)
+            source = unit = ""
+            if h is not None:
+                try:
+                    mid = a.points[len(a.points) // 2] if a.points else None
+                    source = calibration_for(h, mid).source.value
+                except (ValueError, TypeError):
+                    source = ""
+                unit = value_unit(h)
+            row = {**b, "observer": observer, "read_id": read_id, "version": version,
+                   "annotation": n, "finding": a.finding_id, "kind": a.kind,
+                   "image_ref": self.uid(a.sop_instance_uid), "frame": a.frame,
+                   "label": a.label or None, "calibration_source": source or None}
+            if not a.measurements:
+                w.write(row)
+            for name in sorted(a.measurements):
+                measurement, ucum = _measurement(name, unit)
+                w.write({**row, "measurement": measurement,
+                         "measurement_value": a.measurements[name],
+                         "measurement_unit": ucum or None})
+
+    def _discordances(self, case: CaseRecord, b: dict[str, Any], w: TableWriter) -> None:
+        current = self.uow.discordance.current(case.id)
+        if not current:
+            return
+        ev = current[0]
+        readers = [self.names.person(r.reader_id) for r in
+                   self.uow.assignments.primary_reads(case.id)]
+        for f in ev.fields:
+            vals = list(f.values) + [None, None]
+            w.write({**b, "field": f.field, "rule": f.rule, "reason": f.reason,
+                     "reader_1": readers[0] if readers else None, "value_1": value_text(vals[0]),
+                     "reader_2": readers[1] if len(readers) > 1 else None,
+                     "value_2": value_text(vals[1])})
+
+    def _adjudications(self, case: CaseRecord, b: dict[str, Any],
+                       w: Mapping[str, TableWriter]) -> None:
+        for a in self.uow.adjudications.of_case(case.id):
+            if a.status == "pending":
+                continue
+            who = self.names.person(a.adjudicator_id)
+            read_owner = {}
+            for letter, (rid, _v) in a.letters.items():
+                read = self.uow.reads.get(rid)
+                read_owner[letter] = self.names.person(read.reader_id) if read else None
+            for d in a.decisions:
+                w["adjudication_decisions"].write({
+                    **b, "adjudication_id": a.id, "adjudicator": who, "status": a.status,
+                    "field": d.field, "choice": d.choice,
+                    "accepted_reader": read_owner.get(d.choice), "value": value_text(d.value),
+                    "rationale": d.rationale or None})
+            self._annotations(case, b, who, None, None, self.uow.adjudications.annotations(a.id),
+                              w["annotations"])
+
+    def _sdtm(self, case: CaseRecord, b: dict[str, Any], reads: Sequence[Any], outcome: Any,
+              protocol: Protocol | None, w: TableWriter, seq: dict[str, int]) -> None:
+        if protocol is None:
+            active = self.protocol
+            if active is None:
+                return
+            protocol = active
+        final = outcome.as_dict() if outcome is not None else {}
+        sources = {v.key: v for v in outcome.values} if outcome is not None else {}
+        subject = b["subject"]
+        adjudication = self.uow.adjudications.current(case.id)
+        letters = {}
+        if adjudication is not None and adjudication.status == "decided":
+            letters = {letter: rid for letter, (rid, _v) in adjudication.letters.items()}
+        decided = {d.field: d for d in adjudication.decisions} if letters else {}
+
+        def row(key: str, value: Any, evaluator: str, evaluator_id: str | None,
+                accepted: bool) -> None:
+            seq[subject] += 1
+            field = (protocol.committee_field(key) if key.startswith(COMMITTEE_PREFIX)
+                     else protocol.field(key))
+            text = value_text(value)
+            w.write({"STUDYID": protocol.id, "DOMAIN": "RS", "USUBJID": subject,
+                     "RSSEQ": seq[subject], "RSGRPID": case.label,
+                     "RSTESTCD": key.replace(".", "")[:8].upper(),
+                     "RSTEST": protocol.label_for(key)[:200],
+                     "RSCAT": key.split(".")[0].upper() if "." in key else "READ",
+                     "RSORRES": text, "RSSTRESC": text, "RSSTRESN": _number(value),
+                     "RSORRESU": field.unit, "RSEVAL": evaluator, "RSEVALID": evaluator_id,
+                     "RSACPTFL": "Y" if accepted else None,
+                     "VISITNUM": self.timepoints.get(case.timepoint),
+                     "VISIT": case.timepoint, "RSDY": case.days_from_insertion})
+
+        primary = [r for r in reads if not r.is_reread]
+        values_of = {r.read_id: self.uow.reads.values(r.read_id, r.version) for r in primary}
+        for key in protocol.keys():
+            src = sources.get(key)
+            for r in primary:
+                if key not in values_of[r.read_id]:
+                    continue
+                v = values_of[r.read_id][key]
+                accepted = False
+                if src is not None:
+                    if src.source.value in ("concordant", "majority"):
+                        accepted = value_text(v) == value_text(src.value)
+                    elif src.source.value == "adjudicator" and key in decided:
+                        accepted = letters.get(decided[key].choice) == r.read_id
+                row(key, v, "INDEPENDENT ASSESSOR", self.names.person(r.reader_id), accepted)
+            if src is not None and src.source.value == "adjudicator" and key in decided \
+                    and decided[key].choice == "own":
+                row(key, src.value, "ADJUDICATOR", self.names.person(adjudication.adjudicator_id),
+                    True)
+            if src is not None and src.source.value == "panel":
+                row(key, src.value, "ADJUDICATION COMMITTEE", "COMMITTEE", True)
+        for key in protocol.committee_keys():
+            if key in final:
+                row(key, final[key], "ADJUDICATION COMMITTEE", "COMMITTEE", True)
+
+    def _endpoints(self, by_subject: Mapping[str, list[CaseAtTimepoint]], w: TableWriter) -> None:
+        if self.protocol is None:
+            return
+        for subject in sorted(by_subject, key=lambda s: self.names.subjects[s]):
+            for e in subject_endpoints(self.protocol, by_subject[subject]):
+                w.write({"subject": self.names.subjects[subject], "subject_id": subject,
+                         "finding": e.finding, "present_any": e.present_any,
+                         "first_timepoint": e.first_timepoint, "first_study_day": e.first_day,
+                         "worst_severity": value_text(e.worst_severity),
+                         "indeterminate_any": e.indeterminate_any,
+                         "cases_final": e.cases_final, "cases_total": e.cases_total})
+
+    def _committee(self, w: Mapping[str, TableWriter]) -> None:
+        labels = {c.id: c for c in self.cases}
+        for s in self.uow.panels.sessions():
+            cases = self.uow.panels.cases(s.id)
+            w["committee_sessions"].write({
+                "session_id": s.id, "title": s.title, "chair": self.names.person(s.chair_id),
+                "status": s.status, "rule": s.rule, "quorum": s.quorum,
+                "members": len(s.members), "present": sum(1 for m in s.members if m[2]),
+                "cases": len(cases), "minutes": s.minutes or None})
+            for v in sorted(self.uow.panels.votes(s.id),
+                            key=lambda v: (labels[v.case_id].label, v.field,
+                                           self.names.person(v.member_id) or "", v.casting)):
+                case = labels[v.case_id]
+                w["committee_votes"].write({
+                    "session_id": s.id, "subject": self.names.subjects[case.subject],
+                    "subject_id": case.subject, "case": case.label, "field": v.field,
+                    "member": self.names.person(v.member_id), "casting": v.casting,
+                    "value": value_text(v.value)})
+
+    def report_for(self) -> AgreementReport | None:
+        if self.protocol is None:
+            return None
+        reads, discordances, adjudications = collect(self.uow, self.names.people)
+        return trial_agreement(self.protocol, reads, discordances, adjudications)
+
+    def _agreement(self, w: TableWriter) -> None:
+        report = self.report_for()
+        if report is None:
+            return
+        self.agreement = report
+        for f in report.fields:
+            for fig in f.figures:
+                r = fig.result
+                w.write({"scope": "inter", "field": f.key, "finding": f.finding,
+                         "kind": f.kind, "statistic": fig.name,
+                         "value": None if r is None else r.value,
+                         "ci_lower": None if r is None else r.ci[0],
+                         "ci_upper": None if r is None else r.ci[1],
+                         "n": f.n if r is None else r.n,
+                         "method": None if r is None else r.method, "note": fig.error})
+        for i in report.intra:
+            for fig in i.figures:
+                r = fig.result
+                w.write({"scope": "intra", "reader": i.reader, "field": i.key,
+                         "finding": i.key.split(".")[0], "kind": "nominal",
+                         "statistic": fig.name, "value": None if r is None else r.value,
+                         "ci_lower": None if r is None else r.ci[0],
+                         "ci_upper": None if r is None else r.ci[1],
+                         "n": i.n if r is None else r.n,
+                         "method": None if r is None else r.method, "note": fig.error})
+
+    def _users(self, w: TableWriter) -> None:
+        for pid, (role, username, display) in sorted(
+                self.names.roles.items(), key=lambda kv: (kv[1][0], int("".join(
+                    ch for ch in kv[0] if ch.isdigit()) or 0))):
+            w.write({"id": pid, "role": role, "username": username, "display_name": display})
+
+    def _fields(self, w: TableWriter) -> None:
+        used = sorted({r.protocol_version_id for r in self.uow.reads.locked()} |
+                      ({self.ctx.active_version(self.uow)[0]}
+                       if self.ctx.active_version(self.uow) else set()))
+        for version_id in used:
+            protocol = self.proto(version_id)
+            name = self.version_names.get(version_id)
+            items = [(k, fnd.id if fnd else None, f, False) for k, fnd, f in protocol.iter_fields()]
+            items += [(COMMITTEE_PREFIX + f.id, None, f, True) for f in protocol.committee_fields]
+            for key, finding, f, committee in items:
+                base = {"protocol_version": name, "field": key, "finding": finding,
+                        "label": f.label, "type": f.type.value, "unit": f.unit,
+                        "committee_only": committee}
+                if not f.choices:
+                    w.write(base)
+                for c in f.choices:
+                    code = f"{c.code.scheme}:{c.code.value} ({c.code.meaning})" if c.code else None
+                    w.write({**base, "value": str(c.value), "value_label": c.label,
+                             "code": code})
+
+    def _codebook(self) -> list[Path]:
+        """codebook.csv (table, column, type, unit, description) and codebook.html."""
+        import csv
+
+        rows = [(t.name, c.name, c.type, c.unit, c.description)
+                for t in TABLES.values() for c in t.columns_for(self.identified)]
+        csv_path = self.out / "codebook.csv"
+        with csv_path.open("w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(["table", "column", "type", "unit", "description"])
+            writer.writerows(rows)
+        parts = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+                 "<title>ioreview export codebook</title><style>body{font-family:sans-serif;"
+                 "margin:2em}table{border-collapse:collapse;margin-bottom:2em}td,th{border:1px "
+                 "solid #bbb;padding:3px 8px;text-align:left;vertical-align:top}"
+                 "th{background:#eee}</style></head><body>",
+                 "<h1>Codebook</h1><p>Every table of this export with its columns, types and "
+                 "units. Missing values are <code>NA</code> in CSV and null in Parquet and JSON. "
+                 "The allowed values of each read-form field, with their codes, are in the "
+                 "<code>fields</code> table.</p>"]
+        for t in TABLES.values():
+            parts.append(f"<h2 id=\"{t.name}\">{html.escape(t.name)}</h2>"
+                         f"<p>{html.escape(t.description)}</p><table><tr><th>column</th>"
+                         "<th>type</th><th>unit</th><th>description</th></tr>")
+            for c in t.columns_for(self.identified):
+                parts.append(f"<tr><td><code>{html.escape(c.name)}</code></td><td>{c.type}</td>"
+                             f"<td>{html.escape(c.unit)}</td><td>{html.escape(c.description)}"
+                             "</td></tr>")
+            parts.append("</table>")
+        if self.protocol is not None:
+            parts.append("<h2>Read-form fields</h2><table><tr><th>field</th><th>type</th>"
+                         "<th>unit</th><th>allowed values (code)</th></tr>")
+            for key, _fnd, f in self.protocol.iter_fields():
+                allowed = "; ".join(
+                    f"{c.value} = {c.label}" + (f" ({c.code.scheme}:{c.code.value})"
+                                                if c.code else "") for c in f.choices)
+                parts.append(f"<tr><td><code>{html.escape(key)}</code><br>"
+                             f"{html.escape(self.protocol.label_for(key))}</td>"
+                             f"<td>{f.type.value}</td><td>{html.escape(f.unit or '')}</td>"
+                             f"<td>{html.escape(allowed)}</td></tr>")
+            parts.append("</table>")
+        parts.append("</body></html>\n")
+        html_path = self.out / "codebook.html"
+        html_path.write_text("".join(parts), encoding="utf-8")
+        return [csv_path, html_path]

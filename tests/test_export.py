@@ -1,0 +1,192 @@
+"""Exports of the demo trial: tidy tables in CSV / Parquet / JSON Lines with the codebook's
+types, byte-identical on a second export, de-identified by default (no PHI of the demo in any
+file), endpoints equal to the final outcomes, a signed and audited record whose manifest
+hashes every file; the command line reads the password from stdin, never from argv."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from ioreview.cli import main as cli_main
+from ioreview.demo_reads import populate_demo
+from ioreview.imaging.synthetic import DemoConfig, generate_demo_trial
+from ioreview.service import InvalidInput, PermissionDenied, SignatureRejected, Trial
+from ioreview.service.exports.tables import TABLES
+from test_trial_helpers import fast_kdf  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("fast_kdf")
+PANDAS_TYPES = {"string": "object", "integer": "Int64", "number": "float64",
+                "boolean": "boolean"}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("export-demo")
+    files = generate_demo_trial(root / "files", DemoConfig.small(seed=1))
+    db = root / "demo.sqlite"
+    import ioreview.auth as auth
+
+    saved = auth.DEFAULT_PARAMS
+    auth.DEFAULT_PARAMS = auth.ScryptParams(n=2 ** 4, r=1, p=1)
+    try:
+        trial = Trial.open(db, archive_root=root / "archive")
+        admin = trial.system_session("demo")
+        trial.import_studies(admin, [files.dicom_dir])
+        populate_demo(trial, admin, files.ground_truth_path, seed=2026)
+        phi = set()
+        for s in trial.list_studies(admin):
+            for v in (s.patient_id, s.patient_name, s.accession_number, s.study_date):
+                if v:
+                    phi.add(str(v))
+                    phi.update(p for p in re.split(r"[\^=]", str(v)) if len(p) >= 3)
+        truth = json.loads(Path(files.ground_truth_path).read_text(encoding="utf-8"))
+        for subject in truth["subjects"]:
+            phi.add(subject["subject_id"])
+            phi.add(subject["insertion_date"])
+            phi.add(subject["insertion_date"].replace("-", ""))
+        trial.close()
+    finally:
+        auth.DEFAULT_PARAMS = saved
+    return db, root / "archive", phi
+
+
+def _trial(demo) -> Trial:
+    db, archive, _phi = demo
+    return Trial.open(db, archive_root=archive)
+
+
+def _export(trial: Trial, out: Path, **kw):
+    session = trial.login("coordinator", "coordinator-demo")
+    return trial.export_trial(session, out, "coordinator-demo", **kw)
+
+
+def test_tables_load_with_the_codebooks_types_and_are_reproducible(demo, tmp_path):
+    trial = _trial(demo)
+    first = _export(trial, tmp_path / "a", formats=("csv", "parquet", "json"))
+    second = _export(trial, tmp_path / "b", formats=("csv", "parquet", "json"))
+    names = sorted(f.name for f in first.files)
+    assert names == sorted(f.name for f in second.files)
+    for name in names:  # byte-identical tables (only the manifest's time may differ)
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["audit_head"] == first.audit_head and manifest["parameters"]["identified"] is False
+    for f in manifest["files"]:
+        data = (tmp_path / "a" / f["name"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == f["sha256"]
+    codebook = pd.read_csv(tmp_path / "a" / "codebook.csv", keep_default_na=False)
+    for name, table in TABLES.items():
+        columns = [c for c in table.columns if not c.identified_only]
+        types = {c.name: PANDAS_TYPES[c.type] for c in columns}
+        csv_frame = pd.read_csv(tmp_path / "a" / f"{name}.csv", na_values=["NA"],
+                                keep_default_na=False, dtype=types)
+        assert list(csv_frame.columns) == [c.name for c in columns]
+        parquet = pd.read_parquet(tmp_path / "a" / f"{name}.parquet")
+        assert list(parquet.columns) == list(csv_frame.columns)
+        assert len(parquet) == len(csv_frame) == next(
+            f["rows"] for f in manifest["files"] if f["name"] == f"{name}.csv")
+        schema = pq.read_schema(tmp_path / "a" / f"{name}.parquet")
+        for c in columns:  # the codebook's types are carried into Parquet
+            assert str(schema.field(c.name).type) == {"string": "string", "integer": "int64",
+                                                      "number": "double", "boolean": "bool"
+                                                      }[c.type], (name, c.name)
+            row = codebook[(codebook.table == name) & (codebook.column == c.name)]
+            assert len(row) == 1 and row.iloc[0].type == c.type
+    reads = pd.read_parquet(tmp_path / "a" / "reads.parquet")
+    assert set(reads.reader) <= {"READER1", "READER2", "READER3"}
+    assert reads.subject.str.match(r"SUBJ-\d{3}").all()
+    assert (tmp_path / "a" / "codebook.html").read_text(encoding="utf-8").count("<h2") >= len(TABLES)
+    trial.close()
+
+
+def test_no_phi_in_a_de_identified_export(demo, tmp_path):
+    trial = _trial(demo)
+    _export(trial, tmp_path / "x", formats=("csv", "parquet", "json"))
+    _db, _archive, phi = demo
+    assert phi
+    for path in (tmp_path / "x").rglob("*"):
+        if path.is_file():
+            text = path.read_bytes().decode("utf-8", "replace")
+            found = [v for v in phi if v in text]
+            assert not found, (path.name, found)
+    trial.close()
+
+
+def test_endpoints_equal_the_final_outcomes_and_identified_export_is_audited(demo, tmp_path):
+    trial = _trial(demo)
+    summary = _export(trial, tmp_path / "id", identified=True)
+    coord = trial.login("coordinator", "coordinator-demo")
+    _cases, subjects = trial.final_outcomes(coord)
+    table = pd.read_csv(tmp_path / "id" / "subject_endpoints.csv", na_values=["NA"],
+                        keep_default_na=False)
+    assert "subject_id" in table.columns
+    for s in subjects:
+        for e in s.endpoints:
+            row = table[(table.subject_id == s.subject) & (table.finding == e.finding)]
+            assert len(row) == 1
+            got = row.iloc[0]
+            want = "NA" if e.present_any is None else e.present_any
+            assert (pd.isna(got.present_any) and want == "NA") or bool(got.present_any) == want
+            assert (pd.isna(got.first_timepoint) and e.first_timepoint is None) or \
+                got.first_timepoint == e.first_timepoint
+            assert got.cases_final == e.cases_final and got.cases_total == e.cases_total
+    audit = trial.store.audit_records("export", summary.export_id)
+    assert audit and audit[-1].after["identified"] is True
+    assert trial.verify_audit_trail(coord).problems == ()
+    trial.close()
+
+
+def test_export_is_refused_without_the_right_password_role_or_folder(demo, tmp_path):
+    trial = _trial(demo)
+    coord = trial.login("coordinator", "coordinator-demo")
+    with pytest.raises(SignatureRejected):
+        trial.export_trial(coord, tmp_path / "no", "wrong")
+    assert not (tmp_path / "no").exists() and not (tmp_path / "no.part").exists()
+    with pytest.raises(PermissionDenied):
+        trial.export_trial(trial.login("reader1", "reader1-demo"), tmp_path / "r", "reader1-demo")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    with pytest.raises(InvalidInput, match="empty folder"):
+        trial.export_trial(coord, tmp_path / "full", "coordinator-demo")
+    with pytest.raises(InvalidInput, match="format"):
+        trial.export_trial(coord, tmp_path / "f", "coordinator-demo", formats=("xlsx",))
+    trial.close()
+
+
+def test_a_changed_export_record_breaks_its_signature(demo, tmp_path):
+    db, archive, _phi = demo
+    copy = tmp_path / "copy.sqlite"
+    copy.write_bytes(Path(db).read_bytes())
+    trial = Trial.open(copy, archive_root=archive)
+    summary = _export(trial, tmp_path / "e")
+    trial.close()
+    with sqlite3.connect(copy) as conn:
+        conn.execute("UPDATE export_record SET manifest_sha256 = ? WHERE id = ?",
+                     ("0" * 64, summary.export_id))
+    trial = Trial.open(copy, archive_root=archive)
+    problems = trial.verify_audit_trail(trial.system_session("t")).problems
+    assert any("export" in p for p in problems)
+    trial.close()
+
+
+def test_export_command_reads_the_password_from_stdin(demo, tmp_path, monkeypatch, capsys):
+    import io
+
+    db, archive, _phi = demo
+    monkeypatch.setattr("sys.stdin", io.StringIO("coordinator-demo\n"))
+    code = cli_main(["--db", str(db), "--archive", str(archive), "export", "--out",
+                     str(tmp_path / "cli"), "--format", "csv,json", "--user", "coordinator",
+                     "--password-stdin"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "Exported" in out and (tmp_path / "cli" / "reads.jsonl").exists()
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    code = cli_main(["--db", str(db), "export", "--out", str(tmp_path / "cli2"), "--user",
+                     "coordinator"])
+    assert code == 2 and "password-stdin" in capsys.readouterr().err
