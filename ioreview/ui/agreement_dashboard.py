@@ -324,10 +324,7 @@ class AgreementDashboard(QWidget):
         lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(self.adjudicator_chart)
         lower.addWidget(self.readers_table)
-        lower.setSizes([520, 1000])
-        self.readers_table.view.setWordWrap(True)
-        self.readers_table.view.verticalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents)
+        lower.setSizes([700, 820])
         readers_page = QSplitter(Qt.Orientation.Vertical)
         readers_page.addWidget(_boxed(self.tr("Discordance rate per reader (p-charts, 3-sigma "
                                               "limits)"), self.pchart_scroll))
@@ -730,8 +727,15 @@ class AgreementDashboard(QWidget):
             x_axis.append(f"{p.period} (n={p.n})", float(k))
         y_axis = QValueAxis()
         top = max([p.ucl for p in points] + [p.p for p in points] + [0.1])
-        y_axis.setRange(0.0, min(100.0, 100.0 * top * 1.1 + 1))
-        y_axis.applyNiceNumbers()
+        upper = 100.0 * top * 1.1 + 1
+        if upper > 100.0:  # room above 100 % for the markers, ticks up to 100 %
+            y_axis.setRange(0.0, 106.0)
+            y_axis.setTickType(QValueAxis.TickType.TicksDynamic)
+            y_axis.setTickAnchor(0.0)
+            y_axis.setTickInterval(20.0)
+        else:
+            y_axis.setRange(0.0, upper)
+            y_axis.applyNiceNumbers()
         y_axis.setLabelFormat("%.0f %%")
         y_axis.setTitleText(self.tr("discordant cases"))
         for axis in (x_axis, y_axis):
@@ -789,9 +793,13 @@ class AgreementDashboard(QWidget):
             bar_set = QBarSet(name)
             bar_set.setColor(colour)
             bar_set.setLabelColor(QColor(235, 235, 235))
+            font = bar_set.labelFont()
+            font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+            bar_set.setLabelFont(font)
             for v in values:
                 bar_set.append(round(100.0 * (v or 0.0), 1))
             series.append(bar_set)
+        series.setBarWidth(0.85)
         series.setLabelsVisible(True)
         series.setLabelsFormat("@value %")
         series.setLabelsPosition(QBarSeries.LabelsPosition.LabelsOutsideEnd)
