@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import shutil
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -105,9 +108,12 @@ def test_tables_load_with_the_codebooks_types_and_are_reproducible(demo, tmp_pat
     trial.close()
 
 
-def test_no_phi_in_a_de_identified_export(demo, tmp_path):
+def test_no_phi_in_a_de_identified_export_with_sr_and_images(demo, tmp_path):
+    """Every file of a de-identified export (tables, SR, image copies) is free of the demo's
+    names, IDs and dates; the SRs pass dciodvfy and reference the tables' image UIDs."""
     trial = _trial(demo)
-    _export(trial, tmp_path / "x", formats=("csv", "parquet", "json"))
+    _export(trial, tmp_path / "x", formats=("csv", "parquet", "json"), include_sr=True,
+            include_images=True)
     _db, _archive, phi = demo
     assert phi
     for path in (tmp_path / "x").rglob("*"):
@@ -115,6 +121,32 @@ def test_no_phi_in_a_de_identified_export(demo, tmp_path):
             text = path.read_bytes().decode("utf-8", "replace")
             found = [v for v in phi if v in text]
             assert not found, (path.name, found)
+    srs = sorted((tmp_path / "x" / "sr").rglob("*.dcm"))
+    assert srs and any(p.name == "final-outcome.dcm" for p in srs)
+    image_refs = set(pd.read_csv(tmp_path / "x" / "annotations.csv", na_values=["NA"],
+                                 keep_default_na=False).image_ref.dropna())
+    images = {p.stem for p in (tmp_path / "x" / "images").rglob("*.dcm")}
+    assert image_refs <= images
+    import highdicom
+
+    referenced: set[str] = set()
+    for p in srs:
+        sr = highdicom.sr.srread(p)
+        for item in sr.CurrentRequestedProcedureEvidenceSequence:
+            for series in item.ReferencedSeriesSequence:
+                referenced.update(str(s.ReferencedSOPInstanceUID)
+                                  for s in series.ReferencedSOPSequence)
+    assert image_refs <= referenced <= images
+    dciodvfy = shutil.which("dciodvfy")
+    if dciodvfy is None:
+        if os.environ.get("IOREVIEW_REQUIRE_DCIODVFY") == "1":
+            pytest.fail("dciodvfy (dicom3tools) is required but missing")
+    else:
+        for p in srs[:40]:
+            out = subprocess.run([dciodvfy, str(p)], capture_output=True, text=True)
+            errors = [line for line in (out.stdout + out.stderr).splitlines()
+                      if line.startswith("Error")]
+            assert not errors, (p.name, errors)
     trial.close()
 
 

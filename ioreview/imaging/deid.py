@@ -63,6 +63,7 @@ __all__ = [
     "tag_rows",
     "read_header",
     "deidentify_dataset",
+    "write_deidentified_copy",
 ]
 
 #: ISO 2022 escape sequences (PS3.5 6.1.2.5.3).  pydicom 3.0 leaves ESC $ ) A (ISO 2022 IR 58)
@@ -314,6 +315,21 @@ def deidentify_dataset(
 
 
 # ------------------------------------------------------------------ tag rows
+def write_deidentified_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
+                            uid_map: Callable[[str], str], date_offset_days: int | None,
+                            patient_id: str | None = None) -> str:
+    """Write a de-identified copy of the file `src` at `dst` under the one policy
+    (`deidentify_dataset`); `patient_id` becomes Patient ID and Patient Name.  Returns the
+    copy's SOP Instance UID (`uid_map` of the original)."""
+    ds = pydicom.dcmread(os.fspath(src))
+    out = deidentify_dataset(ds, uid_map=uid_map, date_offset_days=date_offset_days)
+    if patient_id:
+        out.PatientID = patient_id
+        out.PatientName = f"{patient_id}^"
+    out.save_as(os.fspath(dst), enforce_file_format=True)
+    return str(out.SOPInstanceUID)
+
+
 def _walk(ds: Dataset, masked: bool, depth: int, rows: list[TagRow]) -> None:
     for tag in list(ds.keys()):
         tag = BaseTag(tag)

@@ -1109,6 +1109,11 @@ class CoordinatorWindow(QMainWindow):
         logout.triggered.connect(self.log_out)
         for action in (refresh, lock, logout):
             menu.addAction(action)
+        trial_menu = self.menuBar().addMenu(self.tr("&Trial"))
+        self.export_action = QAction(self.tr("Export…"), self)
+        self.export_action.setShortcut("Ctrl+E")
+        self.export_action.triggered.connect(self.show_export)
+        trial_menu.addAction(self.export_action)
         self.statusBar().showMessage(self.tr("Signed in as {user} ({role})").format(
             user=self.controller.user_label, role=session.role.value))
         self.controller.attach(self)
@@ -1116,6 +1121,14 @@ class CoordinatorWindow(QMainWindow):
         self.controller.unlocked.connect(lambda: self._on_tab_changed(self.tabs.currentIndex()))
         self.resize(1280, 820)
         self.users_tab.refresh()
+
+    def show_export(self) -> None:
+        """The export dialog (tables, codebook, SDTM-style results, SR, report; signed)."""
+        from ioreview.ui.export_dialog import ExportDialog
+
+        if self.controller.locked:
+            return
+        ExportDialog(self.controller.trial, self.controller.session, self).exec()
 
     def _on_tab_changed(self, index: int) -> None:
         tab = self.tabs.widget(index)

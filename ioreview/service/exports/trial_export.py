@@ -288,6 +288,8 @@ class _Export:
     # -- the run -----------------------------------------------------------------------------
     def run(self, *, include_sr: bool, include_images: bool, report: bool, language: str
             ) -> list[tuple[Path, int | None]]:
+        self.include_sr, self.include_images = include_sr, include_images
+        self.sr_files: list[Path] = []
         writers = {name: TableWriter(t, self.out, self.formats, self.identified)
                    for name, t in TABLES.items()}
         total = len(self.cases)
@@ -308,7 +310,8 @@ class _Export:
             written.extend((p, w.rows) for p in paths)
         for p in self._codebook():
             written.append((p, None))
-        return sorted(written, key=lambda x: x[0].name)
+        written.extend((p, None) for p in self.sr_files)
+        return sorted(written, key=lambda x: x[0].relative_to(self.out).as_posix())
 
     def _chunk(self, cases: Sequence[CaseRecord], w: Mapping[str, TableWriter],
                by_subject: dict[str, list[CaseAtTimepoint]], seq: dict[str, int]) -> None:
@@ -343,6 +346,8 @@ class _Export:
             self._discordances(case, b, w["discordances"])
             self._adjudications(case, b, w)
             self._sdtm(case, b, rows, outcome, protocol, w["sdtm_rs"], seq)
+            if self.include_sr:
+                self._sr(case, b, rows, outcome, protocol)
 
     def _read_rows(self, case: CaseRecord, b: dict[str, Any], r: Any,
                    w: Mapping[str, TableWriter], values_now: dict[int, dict[str, Any]]) -> None:
@@ -410,6 +415,78 @@ class _Export:
                 w.write({**row, "measurement": measurement,
                          "measurement_value": a.measurements[name],
                          "measurement_unit": ucum or None})
+
+    # -- DICOM SR -------------------------------------------------------------------------
+    def _sources(self, case: CaseRecord, annotated: set[str]) -> dict[str, str]:
+        """The images an SR of the case refers to: every annotated image and the first image
+        of each series (the evidence), by SOP Instance UID -> archived file."""
+        out: dict[str, str] = {}
+        for pk, headers in sorted(dicom_index.series_headers_of(
+                self.uow, self.uow.cases.series_pks(case.id)).items()):
+            for i, h in enumerate(headers):
+                if i == 0 or h.sop_instance_uid in annotated:
+                    where = self.uow.dicom.instance_location(h.sop_instance_uid)
+                    if where is not None:
+                        out[h.sop_instance_uid] = where.path
+        return out
+
+    def _sr(self, case: CaseRecord, b: dict[str, Any], reads: Sequence[Any], outcome: Any,
+            protocol: Protocol | None) -> None:
+        from ioreview.imaging.deid import write_deidentified_copy
+        from ioreview.imaging.sr import write_measurement_report
+
+        folder = self.out / "sr" / case.label
+        jobs: list[tuple[str, str, Protocol, dict[str, Any], list[Any], str]] = []
+        for r in reads:
+            proto = self.proto(r.protocol_version_id)
+            reader = self.names.person(r.reader_id) or "READER"
+            for version in range(1, r.version + 1):
+                name = f"{reader}{'-reread' if r.is_reread else ''}-v{version}.dcm"
+                jobs.append((name, reader, proto, self.uow.reads.values(r.read_id, version),
+                             list(self.uow.reads.annotations(r.read_id, version)), "person"))
+        if outcome is not None and protocol is not None:
+            own: list[Any] = []
+            adjudication = self.uow.adjudications.current(case.id)
+            if adjudication is not None and adjudication.status == "decided":
+                own = list(self.uow.adjudications.annotations(adjudication.id))
+            jobs.append(("final-outcome.dcm", "ADJUDICATION COMMITTEE", protocol,
+                         outcome.as_dict(), own, "device"))
+        if not jobs:
+            return
+        annotated = {a.sop_instance_uid for *_x, anns, _k in jobs for a in anns}
+        sources = self._sources(case, annotated)
+        if not sources:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        patient = b["subject_id"] if self.identified else b["subject"]
+        uid_map = None if self.identified else self.uid
+        series_uid = self.uid("ioreview-sr-series:" + case.label) if not self.identified \
+            else "2.25." + str(int.from_bytes(hashlib.sha256(
+                ("ioreview-sr-series:" + case.label).encode()).digest()[:16], "big"))
+        for n, (name, observer, proto, values, annotations, kind) in enumerate(jobs, 1):
+            path = folder / name
+            sop = self.uid(f"ioreview-sr:{case.label}:{name}") if not self.identified else \
+                "2.25." + str(int.from_bytes(hashlib.sha256(
+                    f"ioreview-sr:{case.label}:{name}".encode()).digest()[:16], "big"))
+            write_measurement_report(
+                path, protocol=proto, values=values,
+                annotations=[a for a in annotations if a.sop_instance_uid in sources],
+                observer=observer, observer_kind=kind, sources=sources, uid_map=uid_map,
+                date_offset_days=None, patient_id=patient, series_uid=series_uid,
+                sop_instance_uid=sop, series_number=900, instance_number=n,
+                title=f"ioreview {case.label} {name[:-4]}")
+            self.sr_files.append(path)
+        if self.include_images:
+            images = self.out / "images" / case.label
+            images.mkdir(parents=True, exist_ok=True)
+            for uid, src in sorted(sources.items()):
+                dst = images / f"{self.uid(uid)}.dcm"
+                if self.identified:
+                    shutil.copyfile(src, dst)
+                else:
+                    write_deidentified_copy(src, dst, uid_map=self.uid, date_offset_days=None,
+                                            patient_id=patient)
+                self.sr_files.append(dst)
 
     def _discordances(self, case: CaseRecord, b: dict[str, Any], w: TableWriter) -> None:
         current = self.uow.discordance.current(case.id)

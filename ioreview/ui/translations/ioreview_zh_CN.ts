@@ -466,7 +466,7 @@
         <translation>在当前数据上无法估计</translation>
     </message>
     <message>
-        <location line="+34"/>
+        <location line="+31"/>
         <source>Discordance rate per reader (p-charts, 3-sigma limits)</source>
         <translation>各阅片者的不一致率（p 控制图，3σ 控制限）</translation>
     </message>
@@ -645,12 +645,12 @@
     </message>
     <message>
         <location line="+2"/>
-        <location line="+325"/>
+        <location line="+332"/>
         <source>RDI</source>
         <translation>RDI</translation>
     </message>
     <message>
-        <location line="-324"/>
+        <location line="-331"/>
         <source>Periods out of limits</source>
         <translation>超出控制限的时段</translation>
     </message>
@@ -741,7 +741,7 @@
         <translation>{reader}：不一致率（中心线 {centre}）</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+20"/>
         <source>discordant cases</source>
         <translation>不一致病例</translation>
     </message>
@@ -781,7 +781,7 @@
         <translation>仲裁率</translation>
     </message>
     <message>
-        <location line="+30"/>
+        <location line="+34"/>
         <source>Mean read time and concordance by worklist position</source>
         <translation>按工作列表位置的平均阅片时间与一致率</translation>
     </message>
@@ -1156,7 +1156,7 @@
 <context>
     <name>ChartPanel</name>
     <message>
-        <location filename="../agreement_dashboard.py" line="-726"/>
+        <location filename="../agreement_dashboard.py" line="-734"/>
         <source>Save PNG…</source>
         <translation>保存 PNG…</translation>
     </message>
@@ -1596,6 +1596,16 @@ has voted ({voted} of {present})</source>
     </message>
     <message>
         <location line="+4"/>
+        <source>&amp;Trial</source>
+        <translation>试验(&amp;T)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Export…</source>
+        <translation>导出…</translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>Signed in as {user} ({role})</source>
         <translation>当前登录：{user}（{role}）</translation>
     </message>
@@ -1631,6 +1641,139 @@ has voted ({voted} of {present})</source>
         <location line="+1"/>
         <source>no</source>
         <translation>否</translation>
+    </message>
+</context>
+<context>
+    <name>ExportDialog</name>
+    <message>
+        <location filename="../export_dialog.py" line="+32"/>
+        <source>Export the trial</source>
+        <translation>导出试验数据</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>a new or empty folder</source>
+        <translation>新的或空的文件夹</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Choose…</source>
+        <translation>选择…</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>CSV</source>
+        <translation>CSV</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Parquet</source>
+        <translation>Parquet</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>JSON Lines</source>
+        <translation>JSON Lines</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>DICOM SR of every signed read and final outcome</source>
+        <translation>每份已签名阅片及最终结果的DICOM SR</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>with de-identified copies of the referenced images</source>
+        <translation>附带所引用图像的去标识化副本</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Report (HTML and PDF)</source>
+        <translation>报告（HTML和PDF）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>English</source>
+        <translation>英文</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Simplified Chinese</source>
+        <translation>简体中文</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Keep original identifiers (identified export; recorded in the audit trail)</source>
+        <translation>保留原始标识符（可识别导出；记录于审计追踪）</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>The export is signed: meaning of this signature: &lt;b&gt;I confirm this export&lt;/b&gt;. Enter your password.</source>
+        <translation>导出需要签名：签名含义：&lt;b&gt;我确认此次导出&lt;/b&gt;。请输入密码。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>%v of %m cases</source>
+        <translation>%v / %m 个病例</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Folder</source>
+        <translation>文件夹</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tables</source>
+        <translation>数据表</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Report language</source>
+        <translation>报告语言</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Password</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Export</source>
+        <translation>导出</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Export into</source>
+        <translation>导出到</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Choose the folder to export into.</source>
+        <translation>请选择导出的目标文件夹。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Choose at least one table format.</source>
+        <translation>请至少选择一种数据表格式。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Enter your password to sign the export.</source>
+        <translation>请输入密码以签署导出。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Exporting…</source>
+        <translation>正在导出…</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Exported {n} files to {folder}; export {id} signed.</source>
+        <translation>已导出{n}个文件到{folder}；导出{id}已签名。</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>The export failed: {error}</source>
+        <translation>导出失败：{error}</translation>
     </message>
 </context>
 <context>
@@ -1694,7 +1837,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>FinalValue</name>
     <message>
-        <location filename="../coordinator.py" line="-158"/>
+        <location filename="../coordinator.py" line="-163"/>
         <source>readers agree</source>
         <translation>阅片者一致</translation>
     </message>
