@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_DIR ?= demo
 
-.PHONY: env demo test bench clean
+.PHONY: env demo test fuzz bench clean
 
 $(VENV)/.installed: pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh "$(PYTHON)" "$(VENV)"
@@ -19,6 +19,11 @@ demo: env
 
 test: env
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+# 10,000 seeded mutations of real DICOM files through import and rendering (tests/test_fuzz.py;
+# `make test` runs 1,000); IOREVIEW_FUZZ_SEED picks another seed
+fuzz: env
+	QT_QPA_PLATFORM=offscreen IOREVIEW_FUZZ_CASES=$${IOREVIEW_FUZZ_CASES:-10000} $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz.py
 
 bench: env
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -24,8 +24,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ioreview.imaging.header import InstanceHeader
-from ioreview.imaging.scan import (DICOMDIR_REASON, ScanError, dicomdir_referenced_files,
-                                   is_dicomdir, scan_file)
+from ioreview.imaging.scan import (DICOMDIR_REASON, ScanError, clean_text,
+                                   dicomdir_referenced_files, is_dicomdir, scan)
 from ioreview.store import dicom_index
 from ioreview.store import TrialStore as Store
 from ioreview.store import UnitOfWork as Transaction
@@ -68,6 +68,8 @@ class ImportSummary:
     duplicates: list[Duplicate] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     skipped: list[Rejected] = field(default_factory=list)
+    #: imported files the DICOM library warned about (invalid values, undecodable text)
+    warned: list[Rejected] = field(default_factory=list)
     new_patients: int = 0
     new_studies: int = 0
     new_series: int = 0
@@ -83,12 +85,14 @@ class ImportSummary:
             "duplicates": len(self.duplicates),
             "rejected_count": len(self.rejected),
             "skipped_count": len(self.skipped),
+            "warned_count": len(self.warned),
             "new": {"patients": self.new_patients, "studies": self.new_studies,
                     "series": self.new_series},
             "totals": dict(self.totals),
             "elapsed_s": round(self.elapsed_s, 3),
             "rejected": [{"path": r.path, "reason": r.reason} for r in self.rejected],
             "skipped": [{"path": r.path, "reason": r.reason} for r in self.skipped],
+            "warned": [{"path": r.path, "reason": r.reason} for r in self.warned],
         }
 
 
@@ -214,14 +218,18 @@ def _collect(paths: Sequence[str | Path], copy_to: Path | None, extract_to: Path
 
 
 # -- scanning ------------------------------------------------------------------------------------------
-_Scanned = tuple[str, InstanceHeader | None, str | None]
+#: (path, header or None, why it was refused, the library's warnings while reading it)
+_Scanned = tuple[str, InstanceHeader | None, str | None, tuple[str, ...]]
 
 
 def _scan_one(path: str, with_sha256: bool) -> _Scanned:
     try:
-        return path, scan_file(path, with_sha256=with_sha256), None
+        result = scan(path, with_sha256=with_sha256)
     except ScanError as exc:
-        return path, None, exc.reason
+        return path, None, exc.reason, ()
+    if result.pixel_problems:
+        return path, None, clean_text(result.pixel_reason, 1000), result.notes
+    return path, result.header, None, result.notes
 
 
 def _scan_chunk(paths: list[str], with_sha256: bool) -> list[_Scanned]:
@@ -424,9 +432,13 @@ def _write_batch(store: Store, actor: str, writer: IndexWriter, batch: list[_Sca
     log: list[tuple[str, str, str | None, str | None]] = []
     rejected: list[Rejected] = []
     skipped: list[Rejected] = []
-    for path, header, reason in batch:
+    notes: dict[str, str] = {}
+    for path, header, reason, warned in batch:
         if header is not None:
             headers.append(header)
+            if warned:
+                notes.setdefault(header.sop_instance_uid,
+                                 "DICOM library warnings: " + " | ".join(warned))
         elif reason == DICOMDIR_REASON:
             skipped.append(Rejected(path, _SKIPPED_DICOMDIR))
             log.append((path, "skipped", _SKIPPED_DICOMDIR, None))
@@ -450,11 +462,14 @@ def _write_batch(store: Store, actor: str, writer: IndexWriter, batch: list[_Sca
                 existing[h.sop_instance_uid] = h.path
             headers = archived
         result = writer.insert(tx, headers, archived=copy_to is not None)
-        log.extend((h.path, "imported", None, h.sop_instance_uid) for h in result.inserted)
+        log.extend((h.path, "imported", notes.get(h.sop_instance_uid), h.sop_instance_uid)
+                   for h in result.inserted)
         log.extend((d.path, "duplicate", f"already indexed as {d.existing_path}",
                     d.sop_instance_uid) for d in result.duplicates)
         record_import_files(tx, writer.run_id, log)
     summary.imported += len(result.inserted)
+    summary.warned.extend(Rejected(h.path, notes[h.sop_instance_uid]) for h in result.inserted
+                          if h.sop_instance_uid in notes)
     summary.duplicates.extend(result.duplicates)
     summary.rejected.extend(rejected)
     summary.skipped.extend(skipped)

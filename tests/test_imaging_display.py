@@ -16,7 +16,9 @@ from pydicom.pixels import apply_modality_lut, apply_voi_lut
 from ioreview.imaging.decode import UnsupportedImage, read_frames
 from ioreview.imaging.display import (
     PRESETS,
+    UnknownPreset,
     Window,
+    all_preset_keys,
     auto_window,
     apply_window,
     build_display_lut,
@@ -269,8 +271,14 @@ def test_presets_and_auto_window() -> None:
     assert mr.upper == pytest.approx(np.percentile(values, 99.5))
     assert resolve_preset("Bone", "ct") == Window(500, 2000)
     assert resolve_preset("full range", "CR", values) == full_range_window(0, 999)
-    with pytest.raises(ValueError, match="name"):
+    with pytest.raises(UnknownPreset, match="choose one of soft_tissue, bone, bone_narrow"):
         resolve_preset("nope", "CT")
+    # the command line's spelling of every name (`ioreview render --help`) is accepted
+    assert resolve_preset("soft_tissue", "CT") == PRESETS["CT"]["soft tissue"]
+    assert resolve_preset("fat_fluid", "CT") == PRESETS["CT"]["fat/fluid"]
+    assert resolve_preset("bone_narrow", "CT") == PRESETS["CT"]["bone (narrow)"]
+    assert resolve_preset("full_range", "CR", values) == full_range_window(0, 999)
+    assert "soft_tissue" in all_preset_keys() and "full_range" in all_preset_keys()
     with pytest.raises(ValueError, match="values"):
         resolve_preset("auto", "MR")
 

@@ -518,6 +518,58 @@ def test_view_app_lists_bad_files(tmp_path, study):
     assert [Path(f).name for f, _ in bad] == ["notes.txt"]
 
 
+def _shows_an_image(vp: ImageViewport) -> bool:
+    """Something other than the black background is painted above the middle of the pane
+    (where a message would be written, and away from the corner overlays)."""
+    img = vp.grab().toImage()
+    w, h = img.width(), img.height()
+    return any(img.pixelColor(x, y).lightness() > 20
+               for x in range(w // 3, 2 * w // 3, 5) for y in range(h // 4, h // 2 - 40, 5))
+
+
+def test_a_frame_that_cannot_be_read_says_why_and_the_rest_still_show(qtbot, viewer, study,
+                                                                       tmp_path):
+    import shutil
+
+    ct = pick(study, "CT")
+    for h in ct.headers:
+        shutil.copy(h.path, tmp_path / Path(h.path).name)
+    [copy], bad = scan_paths([str(tmp_path)])
+    assert not bad
+    series = SeriesView(1, copy.modality, copy.description, copy.n_instances, copy.n_frames,
+                        copy.headers)
+    vp = open_series(qtbot, viewer, series)
+    broken = vp.source.ref(2).header.path
+    Path(broken).write_bytes(Path(broken).read_bytes()[:2000])  # damaged after it was indexed
+    viewer.set_series([series])  # opened again: the stack is read from disk anew
+    vp = viewer.grid.viewports[0]
+    vp.setFocus()
+    vp.set_index(2)
+    qtbot.waitUntil(lambda: vp.message.startswith("cannot display: "), timeout=5000)
+    assert "truncated" in vp.message and broken not in vp.message
+    assert not _shows_an_image(vp)  # not another slice's pixels under the message
+    qtbot.keyClick(vp, Qt.Key.Key_Down)
+    qtbot.waitUntil(lambda: vp.index == 3 and vp.message == "", timeout=5000)
+    qtbot.waitUntil(lambda: _shows_an_image(vp), timeout=5000)
+
+
+def test_a_rescale_that_cannot_be_applied_says_why(qtbot, viewer, study):
+    ct = pick(study, "CT")
+    headers = list(ct.headers)
+    headers[0] = dataclasses.replace(headers[0], rescale_slope=0.0)
+    series = SeriesView(1, ct.modality, ct.description, ct.n_instances, ct.n_frames,
+                        tuple(headers))
+    viewer.set_series([series])
+    vp = viewer.grid.viewports[0]
+    vp.setFocus()
+    slope_zero = next(i for i in range(vp.source.count) if vp.source.ref(i).header is headers[0])
+    vp.set_index(slope_zero)
+    qtbot.waitUntil(lambda: vp.message.startswith("cannot display: "), timeout=5000)
+    assert "Rescale Slope 0" in vp.message
+    vp.set_index(slope_zero + 1 if slope_zero + 1 < vp.source.count else slope_zero - 1)
+    qtbot.waitUntil(lambda: vp.message == "" and _shows_an_image(vp), timeout=5000)
+
+
 def test_many_repaints_do_not_leak_none(qtbot, viewer, study):
     """PySide6 6.12.0 on Python 3.11 dropped a reference to None per update() (see design.md)."""
     import sys

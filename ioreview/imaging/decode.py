@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, convert_color_space, iter_pixels
 from pydicom.uid import UID
@@ -26,10 +26,13 @@ from ioreview.imaging.header import InstanceHeader
 
 __all__ = [
     "NATIVE_TRANSFER_SYNTAXES",
+    "FrameOutOfRange",
     "UnsupportedImage",
+    "failure_reason",
     "read_dataset",
     "read_frames",
     "read_frame_at_offset",
+    "read_indexed_frame",
     "read_grey_slice",
     "native_dtype",
     "correct_unused_bits",
@@ -51,19 +54,50 @@ class UnsupportedImage(Exception):
     """The file holds no pixel data ioreview can show; the message says what and why."""
 
 
+class FrameOutOfRange(ValueError):
+    """A frame number (0-based `frame`) beyond the instance's `count` frames."""
+
+    def __init__(self, message: str, frame: int, count: int) -> None:
+        super().__init__(message)
+        self.frame = frame
+        self.count = count
+
+
+def failure_reason(exc: BaseException, path: str | os.PathLike[str] | None = None) -> str:
+    """Why a frame cannot be shown, in one line without the file's path (which the viewer
+    shows elsewhere, or which is a meaningless archive name to a reader)."""
+    text = " ".join((str(exc).strip() or type(exc).__name__).split())
+    if path is not None:
+        prefix = f"{os.fspath(path)}: "
+        while text.startswith(prefix):
+            text = text[len(prefix):]
+    if not isinstance(exc, (UnsupportedImage, ValueError)):
+        text = f"{type(exc).__name__}: {text}"
+    return text[:300]
+
+
 def read_dataset(path: str | os.PathLike[str]) -> Dataset:
     """Read a DICOM Part 10 file (PS3.10 7.1) with its pixel data.
 
     Raises `UnsupportedImage` when the file is missing, is a directory, or is not a DICOM
-    Part 10 file (no 128-byte preamble and 'DICM' prefix); the file is never force-read.
+    Part 10 file (no 128-byte preamble and 'DICM' prefix).  An older file holding a bare data
+    set that the importer indexes (`scan.bare_dataset_syntax`) is read too, its transfer
+    syntax taken from its encoding; anything else is never force-read.
     """
     p = Path(path)
     if not p.is_file():
         raise UnsupportedImage(f"{p}: no such file")
+    bare = _bare_syntax(p)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return pydicom.dcmread(p, force=False)
+            if bare is None:
+                return pydicom.dcmread(p, force=False)
+            ds = pydicom.dcmread(p, force=True)
+            if not getattr(ds, "file_meta", None) or "TransferSyntaxUID" not in ds.file_meta:
+                ds.file_meta = FileMetaDataset()
+                ds.file_meta.TransferSyntaxUID = bare
+            return ds
     except InvalidDicomError as exc:
         raise UnsupportedImage(
             f"{p}: not a DICOM Part 10 file (no 'DICM' prefix after the preamble); "
@@ -96,6 +130,8 @@ def read_frames(
         p = Path(path_or_ds)
         if not p.is_file():
             raise UnsupportedImage(f"{where}: no such file")
+        if _bare_syntax(p) is not None:
+            return read_frames(read_dataset(p), frames)
         _check_part10(p)
         src = str(p)
         attrs = Dataset()
@@ -129,6 +165,17 @@ def _decode_dataset(ds: Dataset, frames: list[int] | None, where: str) -> list[n
         raise _translate(exc, ds, where) from exc
 
 
+def _bare_syntax(p: Path) -> str | None:
+    """The transfer syntax of a pre-Part-10 file (a bare data set), else None."""
+    from ioreview.imaging.scan import bare_dataset_syntax
+
+    with p.open("rb") as f:
+        head = f.read(132)
+    if len(head) >= 132 and head[128:132] == b"DICM":
+        return None
+    return bare_dataset_syntax(head)
+
+
 def _check_part10(p: Path) -> None:
     with p.open("rb") as f:
         head = f.read(132)
@@ -159,7 +206,8 @@ def _nframes(ds: Dataset) -> int:
 def _check_frames(frames: Sequence[int], nframes: int, where: str) -> None:
     for f in frames:
         if f < 0 or f >= nframes:
-            raise ValueError(f"frames: frame {f} is out of range for {where} ({nframes} frames)")
+            raise FrameOutOfRange(f"frames: frame {f} is out of range for {where} ({nframes} frames)",
+                                  f, nframes)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -290,7 +338,7 @@ def read_frame_at_offset(header: InstanceHeader, frame: int = 0) -> np.ndarray:
         raise UnsupportedImage(f"{header.path}: {pi} cannot be read at an offset; use read_frames")
     nframes = max(header.number_of_frames or 1, 1)
     if not 0 <= frame < nframes:
-        raise ValueError(f"frame: {frame} is out of range ({nframes} frames)")
+        raise FrameOutOfRange(f"frame: {frame} is out of range ({nframes} frames)", frame, nframes)
     shape = frame_shape(header)
     dtype = native_dtype(header.bits_allocated, header.pixel_representation or 0)
     if ts == _BIG_ENDIAN:
@@ -317,6 +365,33 @@ def read_frame_at_offset(header: InstanceHeader, frame: int = 0) -> np.ndarray:
     if len(shape) == 3 and pi == "YBR_FULL":
         arr = ybr_to_rgb(arr)
     return arr
+
+
+def read_indexed_frame(
+    header: InstanceHeader, frame: int = 0, datasets: dict[str, Dataset] | None = None
+) -> np.ndarray:
+    """Stored values of one frame of an indexed instance, as the viewer reads it: native
+    frames at the indexed Pixel Data offset, anything else decoded by pydicom.
+
+    `datasets` caches parsed multi-frame files between calls (the frames of a cine share one;
+    at most two are kept).
+    """
+    h = header
+    if h.transfer_syntax_uid in NATIVE_TRANSFER_SYNTAXES and h.pixel_data_offset is not None:
+        try:
+            return read_frame_at_offset(h, frame)
+        except UnsupportedImage:
+            pass
+    if (h.number_of_frames or 1) > 1:
+        ds = datasets.get(h.path) if datasets is not None else None
+        if ds is None:
+            ds = read_dataset(h.path)
+            if datasets is not None:
+                if len(datasets) >= 2:
+                    datasets.pop(next(iter(datasets)))
+                datasets[h.path] = ds
+        return read_frames(ds, [frame])[0]
+    return read_frames(h.path, [frame])[0]
 
 
 def read_grey_slice(header: InstanceHeader) -> np.ndarray:

@@ -12,6 +12,7 @@ the nearest grey level.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,6 +42,9 @@ __all__ = [
     "is_inverted",
     "auto_window",
     "full_range_window",
+    "UnknownPreset",
+    "all_preset_keys",
+    "preset_key",
     "preset_names",
     "resolve_preset",
     "build_display_lut",
@@ -59,6 +63,8 @@ RADIOGRAPHIC_MODALITIES: frozenset[str] = frozenset({"CR", "DX", "MG", "RF", "XA
 #: Presets computed from the image itself rather than fixed numbers; every modality has them.
 DATA_PRESETS: tuple[str, ...] = ("auto", "full range")
 
+#: folded scale/offset beyond this overflow float32 (`_fold`); such mappings go the exact way
+_FOLD_LIMIT = 1e30
 _ROWS_PER_CHUNK_ELEMENTS = 131072  # ~0.5 MB float32 scratch: stays in L2 while folding
 _CHUNK_ABOVE_ELEMENTS = 1 << 20  # smaller frames fold in one pass (faster than chunking)
 
@@ -167,11 +173,13 @@ def apply_window(
 
 
 def _float(value: Any, default: float) -> float:
+    """A rescale value as written; `default` when absent or not a number.  A NaN, an
+    infinity or a zero slope is kept, so that displaying it fails with a reason
+    (`pixel_check.rescale_problem`) instead of showing a plausible but wrong image."""
     try:
-        out = float(value)
+        return float(value)
     except (TypeError, ValueError):
         return default
-    return out if np.isfinite(out) else default
 
 
 def _frame_item(ds: Dataset, frame: int, sequence: str) -> Dataset | None:
@@ -350,27 +358,49 @@ PRESETS: dict[str, dict[str, Window]] = {
 }
 
 
+class UnknownPreset(ValueError):
+    """A preset name that is not one of the modality's presets (the message lists them)."""
+
+
 def preset_names(modality: str) -> list[str]:
     """Preset names in key order for a modality: its fixed presets, then the data presets."""
     fixed = list(PRESETS.get(modality.upper(), {}))
     return fixed + list(DATA_PRESETS)
 
 
+def preset_key(name: str) -> str:
+    """A preset name as typed on a command line: lower case, words joined by '_'
+    ("soft tissue" -> "soft_tissue", "fat/fluid" -> "fat_fluid", "bone (narrow)" ->
+    "bone_narrow"); `resolve_preset` accepts either spelling."""
+    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+
+
+def all_preset_keys() -> list[str]:
+    """Every preset name of every modality, command-line spelling, fixed presets first."""
+    keys = [preset_key(k) for presets in PRESETS.values() for k in presets]
+    keys += [preset_key(k) for k in DATA_PRESETS]
+    return list(dict.fromkeys(keys))
+
+
 def resolve_preset(name: str, modality: str, values: np.ndarray | None = None) -> Window:
-    """The window for preset `name`; data presets need the modality values of the image."""
+    """The window for preset `name` (either spelling, see `preset_key`); data presets need
+    the modality values of the image.  Raises `UnknownPreset` for a name the modality lacks."""
     fixed = PRESETS.get(modality.upper(), {})
-    key = name.strip().lower()
+    key = preset_key(name)
     for k, w in fixed.items():
-        if k.lower() == key:
+        if preset_key(k) == key:
             return w
-    if key in DATA_PRESETS:
+    data = {preset_key(k): k for k in DATA_PRESETS}
+    if key in data:
         if values is None:
             raise ValueError(f"values: preset {name!r} is computed from the image; pass its values")
-        if key == "auto":
+        if data[key] == "auto":
             return auto_window(values, modality)
         sample = np.asarray(values)
         return full_range_window(float(np.nanmin(sample)), float(np.nanmax(sample)))
-    raise ValueError(f"name: unknown preset {name!r} for {modality or 'this modality'}; have {preset_names(modality)}")
+    have = ", ".join(preset_key(k) for k in preset_names(modality))
+    raise UnknownPreset(f"unknown preset {name!r} for {modality or 'this modality'}: "
+                        f"choose one of {have}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -433,16 +463,19 @@ def _exact(
     invert: bool,
     modality: ModalityLut | None,
 ) -> np.ndarray:
-    values = modality.apply(stored) if modality is not None else modality_lut(stored, slope, intercept)
-    if isinstance(window, VoiLut):
-        y = window.apply(values)
-    else:
-        y = apply_window(values, window)
-    if invert:
-        y = 255.0 - y
-    y += 0.5
-    np.clip(y, 0.0, 255.0, out=y)
-    return y.astype(np.uint8)
+    # extreme rescale values overflow to +-inf, which the clip below saturates
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = modality.apply(stored) if modality is not None else modality_lut(stored, slope, intercept)
+        if isinstance(window, VoiLut):
+            y = window.apply(values)
+        else:
+            y = apply_window(values, window)
+        if invert:
+            y = 255.0 - y
+        y += 0.5
+        np.clip(y, 0.0, 255.0, out=y)
+        np.nan_to_num(y, copy=False, nan=0.0)
+        return y.astype(np.uint8)
 
 
 def _fold(x: np.ndarray, scale: float, offset: float, out: np.ndarray | None = None) -> np.ndarray:
@@ -528,6 +561,9 @@ def build_display_lut(
             if invert:
                 scale, offset = -scale, 255.0 - offset
             offset += 0.5
+            if not (abs(scale) < _FOLD_LIMIT and abs(offset) < _FOLD_LIMIT):
+                # beyond float32 (a damaged slope such as 1e308): the exact float64 path
+                scale = offset = None
     return DisplayLut(dt, scale, offset, float(slope), float(intercept), window, bool(invert), modality)
 
 

@@ -6,14 +6,18 @@ stored values (decode) -> Modality LUT -> window / VOI LUT -> 8-bit, through the
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_color_lut
 
-from ioreview.imaging.decode import UnsupportedImage, read_dataset, read_frames
+from ioreview.imaging.decode import (FrameOutOfRange, UnsupportedImage, failure_reason,
+                                     read_dataset, read_frames, read_indexed_frame)
+from ioreview.imaging.pixel_check import pixel_description_of, pixel_problems, rescale_problem
 from ioreview.imaging.display import (
+    UnknownPreset,
     VoiLut,
     Window,
     build_display_lut,
@@ -27,8 +31,10 @@ from ioreview.imaging.display import (
     voi_luts_from_header,
     windows_from_header,
 )
+from ioreview.imaging.header import InstanceHeader
 
-__all__ = ["render_frame", "render_dataset_frame", "save_png"]
+__all__ = ["display_values", "render_frame", "render_dataset_frame", "render_indexed_frame",
+           "save_png"]
 
 
 def render_frame(
@@ -57,33 +63,117 @@ def render_dataset_frame(
     preset: str | None = None,
     invert: bool | None = None,
 ) -> np.ndarray:
-    """`render_frame` for a dataset already read."""
-    if frame < 0:
-        raise ValueError(f"frame: must be >= 0, not {frame}")
+    """`render_frame` for a dataset already read.
+
+    A frame number out of range raises `FrameOutOfRange`, a preset the modality lacks
+    `UnknownPreset`; anything else that keeps the frame from being shown raises
+    `UnsupportedImage` naming the problem: a pixel description that cannot be decoded
+    consistently (`pixel_check`), a rescale that cannot be applied, values no window maps,
+    a header value too damaged to read.  The DICOM library's warnings are not printed.
+    """
+    where = str(getattr(ds, "filename", None) or "dataset")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _render(ds, frame, window, preset, invert, where)
+    except (UnsupportedImage, UnknownPreset, FrameOutOfRange):
+        raise
+    except Exception as exc:  # a damaged header value met while rendering
+        raise UnsupportedImage(f"{where}: {failure_reason(exc)}") from exc
+
+
+def _render(ds: Dataset, frame: int, window: Window | None, preset: str | None,
+            invert: bool | None, where: str) -> np.ndarray:
+    problems = pixel_problems(pixel_description_of(ds))
+    if problems:
+        raise UnsupportedImage(f"{where}: {'; '.join(problems)}")
+    count = _nframes(ds)
+    if not 0 <= frame < count:
+        raise FrameOutOfRange(f"frame: {frame} is out of range ({count} frames)", frame, count)
     stored = read_frames(ds, [frame])[0]
     if stored.ndim == 3:
-        bits = _colour_bits(ds)
-        return rgb_to_uint8(stored, bits)
+        return rgb_to_uint8(stored, _colour_bits(ds))
     if stored.dtype.kind not in "uib":
-        raise UnsupportedImage(f"{getattr(ds, 'filename', 'dataset')}: grey values of type {stored.dtype}")
+        raise UnsupportedImage(f"{where}: grey values of type {stored.dtype}")
     slope, intercept = rescale_for(ds, frame)
+    why = rescale_problem(slope, intercept)
+    if why is not None:
+        raise UnsupportedImage(f"{where}: {why}")
+    modality = str(ds.get("Modality", "") or "")
     mlut = modality_lut_from_header(ds)
     chosen: Window | VoiLut | None = window
     if chosen is None and preset is not None:
-        chosen = resolve_preset(preset, str(ds.get("Modality", "") or ""), _values(stored, slope, intercept, mlut, ds))
-    if chosen is None:
-        windows = windows_from_header(ds, frame)
-        luts = voi_luts_from_header(ds)
-        if windows:
-            chosen = windows[0]
-        elif luts:
-            chosen = luts[0]
-        else:
-            chosen = resolve_preset("auto", str(ds.get("Modality", "") or ""), _values(stored, slope, intercept, mlut, ds))
-    inv = is_inverted(ds) if invert is None else bool(invert)
-    bits_stored = int(ds.get("BitsStored", 0) or 0) or None
-    lut = build_display_lut(stored.dtype, slope, intercept, chosen, inv, bits_stored=bits_stored, modality=mlut)
-    return to_display_uint8(stored, lut)
+        chosen = resolve_preset(preset, modality, _values(stored, slope, intercept, mlut, ds))
+    try:
+        if chosen is None:
+            windows = windows_from_header(ds, frame)
+            luts = voi_luts_from_header(ds)
+            if windows:
+                chosen = windows[0]
+            elif luts:
+                chosen = luts[0]
+            else:
+                chosen = resolve_preset("auto", modality,
+                                        _values(stored, slope, intercept, mlut, ds))
+        inv = is_inverted(ds) if invert is None else bool(invert)
+        bits_stored = int(ds.get("BitsStored", 0) or 0) or None
+        lut = build_display_lut(stored.dtype, slope, intercept, chosen, inv,
+                                bits_stored=bits_stored, modality=mlut)
+        return to_display_uint8(stored, lut)
+    except (ValueError, IndexError, TypeError) as exc:
+        raise UnsupportedImage(f"{where}: its values cannot be mapped to grey levels "
+                               f"({exc})") from exc
+
+
+def display_values(stored: np.ndarray, header: InstanceHeader, modality: str = "",
+                   window: Window | None = None) -> np.ndarray:
+    """Stored values of an indexed frame as the viewer first shows them: uint8 grey through
+    the header's rescale and its first window (else an automatic one), inverted for
+    MONOCHROME1; colour as 8-bit RGB.  Raises `UnsupportedImage` when the rescale cannot be
+    applied (PS3.3 C.11.1.1.2) or no window maps the values."""
+    if stored.ndim == 3:
+        return rgb_to_uint8(stored, header.bits_stored)
+    if stored.dtype.kind not in "uib":
+        raise UnsupportedImage(f"{header.path}: grey values of type {stored.dtype}")
+    slope, intercept = rescale_for(header)
+    why = rescale_problem(slope, intercept)
+    if why is not None:
+        raise UnsupportedImage(f"{header.path}: {why}")
+    try:
+        if window is None:
+            windows = windows_from_header(header)
+            if windows:
+                window = windows[0]
+            else:
+                step = max(1, int(np.sqrt(stored.size / 262144)))
+                window = resolve_preset("auto", modality or header.modality,
+                                        modality_lut(stored[::step, ::step], slope, intercept))
+        lut = build_display_lut(stored.dtype, slope, intercept, window, is_inverted(header),
+                                bits_stored=header.bits_stored)
+        return to_display_uint8(stored, lut)
+    except ValueError as exc:
+        raise UnsupportedImage(f"{header.path}: its values cannot be mapped to grey levels "
+                               f"({exc})") from exc
+
+
+def render_indexed_frame(header: InstanceHeader, frame: int = 0) -> np.ndarray:
+    """Frame `frame` of an indexed instance as the viewer first shows it (uint8); anything
+    that keeps it from being shown raises `UnsupportedImage`, as the viewer reports it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return display_values(read_indexed_frame(header, frame), header)
+    except (UnsupportedImage, FrameOutOfRange):
+        raise
+    except Exception as exc:  # what the viewer's loader turns into "cannot display: ..."
+        raise UnsupportedImage(f"{header.path}: {failure_reason(exc, header.path)}") from exc
+
+
+def _nframes(ds: Dataset) -> int:
+    try:
+        return max(int(ds.get("NumberOfFrames", 1) or 1), 1)
+    except (TypeError, ValueError):
+        return 1
 
 
 def _values(stored: np.ndarray, slope: float, intercept: float, mlut: object, ds: Dataset) -> np.ndarray:

@@ -20,14 +20,20 @@ import os
 import re
 import struct
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ioreview.imaging.header import InstanceHeader
+from ioreview.imaging.pixel_check import (CODESTREAM_HEAD, NATIVE_SYNTAXES, PixelDescription,
+                                          pixel_description_of, pixel_problems)
 
-__all__ = ["DICOMDIR_REASON", "ScanError", "scan_file", "header_from_dataset", "is_dicomdir",
-           "dicomdir_referenced_files"]
+__all__ = ["DICOMDIR_REASON", "ScanError", "ScanResult", "bare_dataset_syntax", "clean_text",
+           "scan", "scan_file",
+           "header_from_dataset", "is_dicomdir", "dicomdir_referenced_files"]
 
 #: bytes read up front; most headers (and the Pixel Data element header) fit in it
 _FIRST_READ = 16 * 1024
@@ -35,7 +41,8 @@ _UNDEFINED = 0xFFFFFFFF
 _ITEM = 0xFFFEE000
 _ITEM_DELIMITER = 0xFFFEE00D
 _SEQUENCE_DELIMITER = 0xFFFEE0DD
-_PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
+_PIXEL_DATA = 0x7FE00010
+_PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, _PIXEL_DATA})
 _DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 #: the ScanError reason for a DICOMDIR (an index of other files, not an instance)
 DICOMDIR_REASON = "DICOMDIR (directory record file, not an image)"
@@ -106,19 +113,73 @@ _FIELDS: dict[int, tuple[str, int, int]] = {
     0x00281052: ("rescale_intercept", _FLOAT, 0),
     0x00281053: ("rescale_slope", _FLOAT, 0),
 }
-_WANTED = frozenset(_FIELDS)
+#: Red Palette Color LUT Descriptor / Data / Segmented Data (PS3.3 C.7.6.3.1.5-6): only
+#: whether they are present matters (a PALETTE COLOR image without them cannot be shown)
+_PALETTE_TAGS = frozenset({0x00281101, 0x00281201, 0x00281221})
+_WANTED = frozenset(_FIELDS) | _PALETTE_TAGS
 _REQUIRED_UIDS = (("sop_instance_uid", "SOP Instance UID"),
                   ("study_instance_uid", "Study Instance UID"),
                   ("series_instance_uid", "Series Instance UID"))
+#: at most this many library warnings are kept per file, each cut to `_NOTE_CHARS`
+_MAX_NOTES = 5
+_NOTE_CHARS = 200
+#: encapsulated items walked at most (a frame needs one; more is a damaged file)
+_MAX_ITEMS = 1 << 20
+
+
+def clean_text(text: str, limit: int | None = None) -> str:
+    """`text` fit for a log and a terminal: one line, control characters and bytes that are
+    not UTF-8 shown as '?', at most `limit` characters."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    text = "".join("?" if (ord(c) < 32 or 127 <= ord(c) < 160) else c
+                   for c in " ".join(text.split()))
+    if limit is not None and len(text) > limit:
+        text = text[:limit - 1] + "…"
+    return text
 
 
 class ScanError(Exception):
     """A file that cannot be indexed; `reason` says why in words a coordinator understands."""
 
     def __init__(self, reason: str, path: str | Path | None = None) -> None:
-        self.reason = reason
+        self.reason = clean_text(reason, 1000)
         self.path = None if path is None else str(path)
-        super().__init__(reason if path is None else f"{path}: {reason}")
+        super().__init__(self.reason if path is None else f"{path}: {self.reason}")
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """A scanned file: its header; why its pixels cannot be decoded consistently
+    (`ioreview.imaging.pixel_check`; empty when they can, or when it holds no image); and
+    what the DICOM library warned about while reading it (invalid values, undecodable text),
+    kept for the import log instead of printed."""
+
+    header: InstanceHeader
+    pixel_problems: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def pixel_reason(self) -> str:
+        """The pixel problems in one line (the first three)."""
+        more = len(self.pixel_problems) - 3
+        return "; ".join(self.pixel_problems[:3]) + (
+            f" (and {more} more problems)" if more > 0 else "")
+
+
+@contextmanager
+def _noting(notes: list[str]) -> Iterator[None]:
+    """Collect the warnings raised inside into `notes` (one line each, deduplicated)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        _note(notes, str(w.message))
+
+
+def _note(notes: list[str], message: str) -> None:
+    text = clean_text(message, _NOTE_CHARS)
+    if text and text not in notes and len(notes) < _MAX_NOTES:
+        notes.append(text)
 
 
 class _Unsupported(Exception):
@@ -272,7 +333,18 @@ def _sniff_encoding(buf: bytes) -> tuple[bool, bool] | None:
     return None
 
 
-def _read_header(path: str, with_sha256: bool) -> InstanceHeader:
+def bare_dataset_syntax(head: bytes) -> str | None:
+    """The transfer syntax of a data set stored without preamble and meta header (an older,
+    pre-Part-10 file), when its first bytes read as a group 0008 element; else None."""
+    sniffed = _sniff_encoding(head)
+    if sniffed is None:
+        return None
+    explicit, little = sniffed
+    return _IMPLICIT_LE if not explicit else _EXPLICIT_LE if little else _EXPLICIT_BE
+
+
+def _read_header(path: str, with_sha256: bool) -> ScanResult:
+    notes: list[str] = []
     with open(path, "rb", buffering=0) as f:
         size = os.fstat(f.fileno()).st_size
         if size == 0:
@@ -280,7 +352,7 @@ def _read_header(path: str, with_sha256: bool) -> InstanceHeader:
         buf = f.read(min(size, _FIRST_READ))
         while True:
             try:
-                fields, pixel = _parse(buf, size, path)
+                fields, pixel = _parse(buf, size, notes)
                 break
             except _OutOfData as exc:
                 if len(buf) >= size:
@@ -288,18 +360,81 @@ def _read_header(path: str, with_sha256: bool) -> InstanceHeader:
                                     ) from None
                 want = min(size, max(2 * len(buf), exc.need + _FIRST_READ))
                 buf += f.read(want - len(buf))
+        fragments: tuple[int, bytes | None] | str | None = None
+        if fields is not None and pixel[0] == _PIXEL_DATA and pixel[2] is None \
+                and fields.get("transfer_syntax_uid") not in NATIVE_SYNTAXES:
+            fragments = _count_fragments(f.fileno(), pixel[1], size)
         digest = _sha256(f, size) if with_sha256 else ""
     if fields is None:
         return _fallback(path, size, digest)
     tag, offset, length = pixel
     if tag is not None and length is not None and offset + length > size:
         raise ScanError(f"truncated file (ends inside element {_tag_text(tag)})")
+    palette = fields.pop("_palette", None)
+    problems = _pixel_problems(fields, _pixel_kind(tag, length), length, fragments, palette)
     fields["file_size"] = size
     fields["sha256"] = digest
-    if length is not None:
+    if length is not None and tag == _PIXEL_DATA:
         fields["pixel_data_offset"] = offset
         fields["pixel_data_length"] = length
-    return _finish(path, fields)
+    return ScanResult(_finish(path, fields), problems, tuple(notes))
+
+
+def _pixel_kind(tag: int | None, length: int | None) -> str | None:
+    if tag is None:
+        return None
+    if tag != _PIXEL_DATA:
+        return "float"
+    return "native" if length is not None else "encapsulated"
+
+
+def _count_fragments(fd: int, pos: int, size: int) -> tuple[int, bytes | None] | str:
+    """Fragments of encapsulated Pixel Data whose value starts at `pos` (PS3.5 A.4: a Basic
+    Offset Table item, then one item per fragment, then a Sequence Delimitation Item).  A
+    file that ends right after its last complete item (no delimiter) is read as pydicom
+    reads it; one that ends inside an item is truncated.  Returns the count and the start of
+    the first fragment (`pixel_check.CODESTREAM_HEAD` bytes at most), or what is wrong with
+    the item structure."""
+    items = 0
+    first: bytes | None = None
+    while pos + 8 <= size and items <= _MAX_ITEMS:
+        group, elem, length = struct.unpack("<HHL", os.pread(fd, 8, pos))
+        tag = group << 16 | elem
+        if tag == _SEQUENCE_DELIMITER:
+            break
+        if tag != _ITEM:
+            return (f"the encapsulated Pixel Data is damaged: {_tag_text(tag)} where an item "
+                    "or the sequence delimiter belongs (PS3.5 A.4)")
+        if length == _UNDEFINED or pos + 8 + length > size:
+            return "the file ends inside the encapsulated Pixel Data (truncated)"
+        if items == 1:
+            first = os.pread(fd, min(length, CODESTREAM_HEAD), pos + 8)
+        pos += 8 + length
+        items += 1
+    return max(items - 1, 0), first
+
+
+def _pixel_problems(fields: dict[str, Any], kind: str | None, length: int | None,
+                    fragments: tuple[int, bytes | None] | str | None,
+                    palette: bool | None) -> tuple[str, ...]:
+    """Why the pixels of a lean-scanned file cannot be decoded consistently."""
+    if isinstance(fragments, str):
+        return (fragments,)
+    count, first = fragments if fragments is not None else (None, None)
+    problems = pixel_problems(PixelDescription(
+        rows=fields.get("rows"), columns=fields.get("columns"),
+        samples_per_pixel=fields.get("samples_per_pixel"),
+        photometric_interpretation=fields.get("photometric_interpretation") or "",
+        bits_allocated=fields.get("bits_allocated"), bits_stored=fields.get("bits_stored"),
+        pixel_representation=fields.get("pixel_representation"),
+        planar_configuration=fields.get("planar_configuration"),
+        number_of_frames=fields.get("number_of_frames"),
+        transfer_syntax_uid=fields.get("transfer_syntax_uid") or "",
+        pixel_data=kind, pixel_data_length=length, fragments=count, first_fragment=first,
+        rescale_slope=fields.get("rescale_slope"),
+        rescale_intercept=fields.get("rescale_intercept"),
+        has_palette=palette))
+    return tuple(problems)
 
 
 def _sha256(f: Any, size: int) -> str:
@@ -312,7 +447,7 @@ def _sha256(f: Any, size: int) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def _parse(buf: bytes, size: int, path: str
+def _parse(buf: bytes, size: int, notes: list[str]
            ) -> tuple[dict[str, Any] | None, tuple[int | None, int | None, int | None]]:
     """Parse one buffer; (None, ...) asks for the pydicom fallback."""
     meta_class = ""
@@ -343,8 +478,9 @@ def _parse(buf: bytes, size: int, path: str
         found, tag, offset, length = _walk(buf, pos, size, explicit, little)
     except _Unsupported:
         return None, (None, None, None)
-    fields = _decode_fields(found, little)
+    fields = _decode_fields(found, little, notes)
     fields["transfer_syntax_uid"] = ts
+    fields["_palette"] = 0x00281101 in found and bool(found.keys() & {0x00281201, 0x00281221})
     if not fields.get("sop_class_uid") and meta_class:
         fields["sop_class_uid"] = meta_class
     return fields, (tag, offset, length)
@@ -352,29 +488,30 @@ def _parse(buf: bytes, size: int, path: str
 
 # -- values --------------------------------------------------------------------------------------------
 @lru_cache(maxsize=64)
-def _encodings(charset: str) -> tuple[str, ...]:
+def _encodings(charset: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Python codecs for a Specific Character Set, and the warnings naming it raised."""
     from pydicom.charset import convert_encodings
 
     values = [v.strip() for v in charset.split("\\")] if charset else [""]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return tuple(convert_encodings(values))
+    notes: list[str] = []
+    with _noting(notes):
+        encodings = tuple(convert_encodings(values))
+    return encodings, tuple(notes)
 
 
 def _decode_text(raw: bytes, encodings: tuple[str, ...]) -> str:
-    """LO/SH text (PS3.5 6.1.2.5.3: TEXT_VR delimiters reset ISO 2022 code extensions)."""
+    """LO/SH text (PS3.5 6.1.2.5.3: TEXT_VR delimiters reset ISO 2022 code extensions).
+    Non-ASCII text is decoded inside `_decode_fields`' warning collector."""
     if raw.isascii() and b"\x1b" not in raw:
         text = raw.decode("ascii")
     else:
         from pydicom.charset import decode_bytes
         from pydicom.valuerep import TEXT_VR_DELIMS
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if _IR58_ESC in raw and "iso_ir_58" in encodings:
-                text = _decode_ir58(raw, encodings, TEXT_VR_DELIMS)
-            else:
-                text = decode_bytes(raw, list(encodings), TEXT_VR_DELIMS)
+        if _IR58_ESC in raw and "iso_ir_58" in encodings:
+            text = _decode_ir58(raw, encodings, TEXT_VR_DELIMS)
+        else:
+            text = decode_bytes(raw, list(encodings), TEXT_VR_DELIMS)
     return _normalise(text)
 
 
@@ -432,9 +569,7 @@ def _decode_pn(raw: bytes, encodings: tuple[str, ...]) -> str:
             names.append("=".join(groups))
         return _normalise("\\".join(names))
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = convert_PN(raw, list(encodings))
+    value = convert_PN(raw, list(encodings))
     if isinstance(value, PersonName):
         return _normalise(str(value))
     return _normalise("\\".join(str(v) for v in value))
@@ -468,11 +603,26 @@ def _to_floats(text: str) -> tuple[float, ...] | None:
         return None
 
 
-def _decode_fields(found: dict[int, bytes], little: bool) -> dict[str, Any]:
+def _decode_fields(found: dict[int, bytes], little: bool, notes: list[str]) -> dict[str, Any]:
     charset = _ascii(found.get(0x00080005, b""))
-    encodings = _encodings(charset)
+    encodings, charset_notes = _encodings(charset)
+    for note in charset_notes:
+        _note(notes, note)
+    # pydicom decodes non-ASCII text and warns about bytes invalid in the character set:
+    # collect those warnings once for the file (a collector costs ~10 µs)
+    if any(_FIELDS[tag][1] in (_TEXT, _PN) and (not raw.isascii() or b"\x1b" in raw)
+           for tag, raw in found.items() if tag in _FIELDS):
+        with _noting(notes):
+            return _decode_values(found, little, encodings)
+    return _decode_values(found, little, encodings)
+
+
+def _decode_values(found: dict[int, bytes], little: bool, encodings: tuple[str, ...]
+                   ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for tag, raw in found.items():
+        if tag in _PALETTE_TAGS:
+            continue
         name, kind, count = _FIELDS[tag]
         if kind == _UID or kind == _CODE:
             out[name] = _normalise(raw.decode("latin-1"))
@@ -484,7 +634,12 @@ def _decode_fields(found: dict[int, bytes], little: bool) -> dict[str, Any]:
             if len(raw) >= 2:
                 out[name] = struct.unpack_from("<H" if little else ">H", raw)[0]
         elif kind == _INT:
-            out[name] = _to_int(raw.decode("latin-1"))
+            text = raw.decode("latin-1")
+            value = _to_int(text)
+            if value is None and name == "number_of_frames" and text.strip(" \0"):
+                out[name] = text.strip(" \0")  # refused by the pixel check, with the text
+            else:
+                out[name] = value
         else:
             values = _to_floats(raw.decode("latin-1"))
             out[name] = _shape_floats(values, kind, count)
@@ -528,10 +683,13 @@ def header_from_dataset(ds: Any, path: str | Path, *, file_size: int | None = No
     """
     fields: dict[str, Any] = {}
     for tag, (name, kind, count) in _FIELDS.items():
-        elem = ds.get(tag)
-        if elem is None or elem.value is None or elem.value == "" or elem.value == b"":
+        try:
+            elem = ds.get(tag)
+            if elem is None or elem.value is None or elem.value == "" or elem.value == b"":
+                continue
+            value = elem.value
+        except Exception:  # noqa: BLE001 - a damaged value is left out (the pixel check names it)
             continue
-        value = elem.value
         try:
             if kind in (_UID, _CODE, _TEXT, _PN):
                 fields[name] = _value_text(value)
@@ -554,25 +712,29 @@ def header_from_dataset(ds: Any, path: str | Path, *, file_size: int | None = No
     return _finish(str(path), fields)
 
 
-def _fallback(path: str, size: int, digest: str) -> InstanceHeader:
+def _fallback(path: str, size: int, digest: str) -> ScanResult:
+    """Files the lean walker leaves to pydicom (deflated, encodings contradicting the meta
+    header); large values stay on disk (`defer_size`) and are read only if looked at."""
     import pydicom
     from pydicom.errors import InvalidDicomError
 
     with open(path, "rb") as f:
         head = f.read(132)
     force = head[128:132] != b"DICM"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ds = pydicom.dcmread(path, stop_before_pixels=True, force=force)
-    except InvalidDicomError as exc:
-        raise ScanError(f"not a DICOM file ({exc})") from None
-    except EOFError:
-        raise ScanError("truncated file") from None
-    meta = getattr(ds, "file_meta", None)
-    if meta is not None and str(meta.get("MediaStorageSOPClassUID", "")) == _DICOMDIR_CLASS:
-        raise ScanError(DICOMDIR_REASON)
-    return header_from_dataset(ds, path, file_size=size, sha256=digest)
+    notes: list[str] = []
+    with _noting(notes):
+        try:
+            ds = pydicom.dcmread(path, force=force, defer_size=_FIRST_READ)
+        except InvalidDicomError as exc:
+            raise ScanError(f"not a DICOM file ({exc})") from None
+        except EOFError:
+            raise ScanError("truncated file") from None
+        meta = getattr(ds, "file_meta", None)
+        if meta is not None and str(meta.get("MediaStorageSOPClassUID", "")) == _DICOMDIR_CLASS:
+            raise ScanError(DICOMDIR_REASON)
+        header = header_from_dataset(ds, path, file_size=size, sha256=digest)
+        problems = pixel_problems(pixel_description_of(ds))
+    return ScanResult(header, tuple(problems), tuple(notes))
 
 
 # -- public API ---------------------------------------------------------------------------------------
@@ -580,7 +742,14 @@ def scan_file(path: str | Path, *, with_sha256: bool = True) -> InstanceHeader:
     """Index one file: its header values, the native pixel-data offset and its SHA-256.
 
     Raises ScanError (with a `reason`) for anything that is not an indexable DICOM instance.
+    Whether its pixels can be decoded is `scan`'s business.
     """
+    return scan(path, with_sha256=with_sha256).header
+
+
+def scan(path: str | Path, *, with_sha256: bool = True) -> ScanResult:
+    """`scan_file`, with what keeps its pixels from being decoded (an import refuses such a
+    file) and the warnings the DICOM library raised while reading it."""
     p = os.fspath(path)
     try:
         return _read_header(p, with_sha256)

@@ -32,10 +32,12 @@ def _files(paths: Iterable[str]) -> list[Path]:
     return out
 
 
-def _scan(path: Path) -> InstanceHeader:
-    from ioreview.imaging.scan import scan_file
+def _scan(path: Path) -> tuple[InstanceHeader, str]:
+    """The file's header, and why its pixels cannot be decoded ("" when they can)."""
+    from ioreview.imaging.scan import scan
 
-    return scan_file(path, with_sha256=False)
+    result = scan(path, with_sha256=False)
+    return result.header, result.pixel_reason
 
 
 def scan_paths(paths: Sequence[str]) -> tuple[list[SeriesView], list[tuple[str, str]]]:
@@ -44,9 +46,12 @@ def scan_paths(paths: Sequence[str]) -> tuple[list[SeriesView], list[tuple[str, 
     bad: list[tuple[str, str]] = []
     for f in _files(paths):
         try:
-            h = _scan(f)
+            h, problem = _scan(f)
         except Exception as exc:  # ScanError and anything a damaged file raises
             bad.append((str(f), str(getattr(exc, "reason", exc))))
+            continue
+        if problem:
+            bad.append((str(f), problem))
             continue
         if not h.has_pixels:
             bad.append((str(f), QCoreApplication.translate("ViewApp", "no image (e.g. a report or a DICOMDIR)")))

@@ -12,17 +12,8 @@ from PySide6.QtCore import QMimeData, QObject, QRunnable, QSize, Qt, QThreadPool
 from PySide6.QtGui import QColor, QDrag, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
-from ioreview.imaging.display import (
-    build_display_lut,
-    is_inverted,
-    modality_lut,
-    rescale_for,
-    resolve_preset,
-    rgb_to_uint8,
-    to_display_uint8,
-    windows_from_header,
-)
 from ioreview.imaging.header import SeriesView
+from ioreview.imaging.render import display_values
 from ioreview.ui.viewer.series_loader import decode_image, image_refs
 from ioreview.ui.viewer.viewport import SERIES_MIME
 
@@ -40,22 +31,9 @@ def thumbnail_image(series: SeriesView, size: int = THUMB) -> QImage:
     if not refs:
         raise ValueError("series: no image-bearing instances")
     ref = refs[len(refs) // 2]
-    stored = decode_image(ref)
-    h = ref.header
-    if stored.ndim == 3:
-        disp = np.ascontiguousarray(rgb_to_uint8(stored, h.bits_stored))
-        img = QImage(disp.data, disp.shape[1], disp.shape[0], disp.strides[0], QImage.Format.Format_RGB888)
-    else:
-        slope, intercept = rescale_for(h)
-        windows = windows_from_header(h)
-        if windows:
-            window = windows[0]
-        else:
-            step = max(1, int(np.sqrt(stored.size / 65536)))
-            window = resolve_preset("auto", series.modality, modality_lut(stored[::step, ::step], slope, intercept))
-        lut = build_display_lut(stored.dtype, slope, intercept, window, is_inverted(h), bits_stored=h.bits_stored)
-        disp = to_display_uint8(stored, lut)
-        img = QImage(disp.data, disp.shape[1], disp.shape[0], disp.strides[0], QImage.Format.Format_Grayscale8)
+    disp = np.ascontiguousarray(display_values(decode_image(ref), ref.header, series.modality))
+    fmt = QImage.Format.Format_RGB888 if disp.ndim == 3 else QImage.Format.Format_Grayscale8
+    img = QImage(disp.data, disp.shape[1], disp.shape[0], disp.strides[0], fmt)
     return img.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
 
 

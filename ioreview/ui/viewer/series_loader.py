@@ -28,13 +28,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 
-from ioreview.imaging.decode import (
-    NATIVE_TRANSFER_SYNTAXES,
-    UnsupportedImage,
-    read_dataset,
-    read_frame_at_offset,
-    read_frames,
-)
+from ioreview.imaging.decode import NATIVE_TRANSFER_SYNTAXES, failure_reason, read_indexed_frame
 from ioreview.imaging.header import InstanceHeader, SeriesView
 from ioreview.imaging.measure import Calibration, calibration_for, read_calibration_header
 from ioreview.imaging.volume import (
@@ -87,26 +81,8 @@ def image_refs(headers: Sequence[InstanceHeader]) -> tuple[list[ImageRef], Slice
 
 
 def decode_image(ref: ImageRef, datasets: dict[str, Any] | None = None) -> np.ndarray:
-    """Stored values of one image: read at the indexed offset when native, else decoded.
-
-    `datasets` caches parsed multi-frame files between calls (frames of a cine share one).
-    """
-    h = ref.header
-    if h.transfer_syntax_uid in NATIVE_TRANSFER_SYNTAXES and h.pixel_data_offset is not None:
-        try:
-            return read_frame_at_offset(h, ref.frame)
-        except UnsupportedImage:
-            pass
-    if (h.number_of_frames or 1) > 1:
-        ds = datasets.get(h.path) if datasets is not None else None
-        if ds is None:
-            ds = read_dataset(h.path)
-            if datasets is not None:
-                if len(datasets) >= 2:
-                    datasets.pop(next(iter(datasets)))
-                datasets[h.path] = ds
-        return read_frames(ds, [ref.frame])[0]
-    return read_frames(h.path, [ref.frame])[0]
+    """Stored values of one image (`ioreview.imaging.decode.read_indexed_frame`)."""
+    return read_indexed_frame(ref.header, ref.frame, datasets)
 
 
 class FrameCache:
@@ -196,7 +172,7 @@ class _DecodeThread(QThread):
                 with self.cond:
                     self.have.discard(index)
                     self.bad.add(index)
-                self.failed.emit(index, str(exc))
+                self.failed.emit(index, failure_reason(exc, self._refs[index].header.path))
                 continue
             self.decoded.emit(index, arr)
 
@@ -286,7 +262,7 @@ class _StackThread(QThread):
             try:
                 read_slices_into(self._headers, self._array, [i], self._report, workers=1)
             except Exception as exc:  # every failure becomes a message on the viewport
-                self.failed.emit(i, str(exc))
+                self.failed.emit(i, failure_reason(exc, self._headers[i].path))
 
 
 class SeriesLoader(QObject):

@@ -53,6 +53,7 @@ from ioreview.imaging.display import (
     windows_from_header,
 )
 from ioreview.imaging.measure import Calibration, calibration_for, value_unit
+from ioreview.imaging.pixel_check import rescale_problem
 from ioreview.imaging.tools import FAT_HU, clahe, fat_map, fat_overlay_rgba
 from ioreview.ui.viewer import theme
 from ioreview.ui.viewer.assist import CT_MODALITIES, RADIOGRAPH_MODALITIES, BackgroundCall, GrownRegion
@@ -204,6 +205,9 @@ class ImageViewport(QWidget):
             try:
                 self.source.frameReady.disconnect(self._on_frame_ready)
                 self.source.progressChanged.disconnect(self._on_progress)
+                failed = getattr(self.source, "frameFailed", None)
+                if failed is not None:
+                    failed.disconnect(self._on_frame_failed)
             except (RuntimeError, TypeError):
                 pass
         self.cine.stop()
@@ -230,6 +234,9 @@ class ImageViewport(QWidget):
             return
         source.frameReady.connect(self._on_frame_ready)
         source.progressChanged.connect(self._on_progress)
+        failed = getattr(source, "frameFailed", None)
+        if failed is not None:
+            failed.connect(self._on_frame_failed)
         if index is None:
             index = 0
         self.index = max(0, min(index, source.count - 1))
@@ -283,8 +290,13 @@ class ImageViewport(QWidget):
         if arr is None:
             err = getattr(self.source, "errors", {}).get(self.index)
             if err:
-                self.message = err
+                self._show_failure(err)
             return
+        if arr.ndim == 2:
+            why = rescale_problem(*rescale_for(self.source.ref(self.index).header))
+            if why is not None:
+                self._show_failure(why)
+                return
         self.message = ""
         if arr is not self._stored:
             self._stored = arr
@@ -292,6 +304,20 @@ class ImageViewport(QWidget):
             self._display_dirty = True
             if self.window is None and arr.ndim == 2:
                 self._default_window(arr)
+
+    def _show_failure(self, reason: str) -> None:
+        """The frame on screen cannot be shown: say why instead of keeping another frame up."""
+        self.message = self.tr("cannot display: %1").replace("%1", reason)
+        self._stored = None
+        self._range_of = None
+        self._qimage = None
+        self._display = None
+        self._shown_index = self.index
+
+    def _on_frame_failed(self, index: int, reason: str) -> None:
+        if index == self.index:
+            self._show_failure(reason)
+            self.update()
 
     def _on_frame_ready(self, index: int) -> None:
         if index == self.index and self._shown_index != index:
@@ -615,7 +641,11 @@ class ImageViewport(QWidget):
         bits = h.bits_stored if h is not None else None
         key = (stored.dtype.str, slope, intercept, self.window, self.invert, bits)
         if key != self._lut_key or self._lut is None:
-            self._lut = build_display_lut(stored.dtype, slope, intercept, self.window, self.invert, bits_stored=bits)
+            try:
+                self._lut = build_display_lut(stored.dtype, slope, intercept, self.window, self.invert, bits_stored=bits)
+            except ValueError as exc:  # values the display cannot map: say so, keep working
+                self._show_failure(str(exc))
+                return
             self._lut_key = key
         if stored.size <= _RGB32_TABLE_MAX_PIXELS and GreyTable.supports(stored.dtype):
             # One gather from a table filled over this frame's values gives paintable pixels
