@@ -7,7 +7,7 @@ set -euo pipefail
 PYTHON=${1:-python3}
 VENV=${2:-.venv}
 
-QT_LIBS="libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-render-util0 libxcb-image0 libfontconfig1 libdbus-1-3 libglib2.0-0 fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0"
+QT_LIBS="libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-render-util0 libxcb-image0 libfontconfig1 libdbus-1-3 libglib2.0-0 fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils"
 if command -v dpkg-query >/dev/null 2>&1; then
   missing=""
   for p in $QT_LIBS; do

@@ -47,6 +47,16 @@ from .tables import FORMATS, TABLES, TableWriter, value_text
 __all__ = ["EXPORT_MEANING", "ExportSummary", "Exports"]
 
 EXPORT_MEANING = "I confirm this export"
+_REPORT_WORDS = {
+    "en": {"protocol": "Protocol", "paradigm": "Paradigm", "subjects": "Subjects",
+           "cases": "Cases", "readers": "Readers", "reads": "Signed reads",
+           "rereads": "Hidden re-reads", "stage": "Cases", "pending": "Adjudications pending",
+           "decided": "Adjudications decided", "sessions": "Committee sessions open / closed"},
+    "zh_CN": {"protocol": "方案", "paradigm": "裁决模式", "subjects": "受试者", "cases": "病例",
+              "readers": "阅片者", "reads": "已签名阅片", "rereads": "隐藏重复阅片",
+              "stage": "病例阶段", "pending": "待仲裁", "decided": "已仲裁",
+              "sessions": "委员会会议 进行中 / 已结束"},
+}
 #: cases gathered per batch (memory bound)
 CHUNK = 100
 _UNITS = {"mm": "mm", "px": "{px}", "mm²": "mm2", "mm2": "mm2", "px²": "{px2}",
@@ -197,7 +207,8 @@ class Exports:
         try:
             with self.ctx.use_case(session, ADMINS, "export the trial",
                                    write=False) as (uow, actor):
-                written = _Export(self.ctx, uow, staging, formats, identified, progress).run(
+                written = _Export(self.ctx, uow, staging, formats, identified, progress,
+                                  audit_head).run(
                     include_sr=include_sr, include_images=include_images, report=report,
                     language=language)
             files = tuple(ExportedFile(p.relative_to(staging).as_posix(), rows, _sha256(p),
@@ -244,8 +255,9 @@ class _Export:
 
     def __init__(self, ctx: ServiceContext, uow: UnitOfWork, out: Path,
                  formats: Sequence[str], identified: bool,
-                 progress: Callable[[int, int], None] | None) -> None:
+                 progress: Callable[[int, int], None] | None, audit_head: str = "") -> None:
         self.ctx, self.uow, self.out = ctx, uow, out
+        self.audit_head = audit_head
         self.formats, self.identified = formats, identified
         self.progress = progress or (lambda done, total: None)
         cases = uow.cases.list()
@@ -299,6 +311,7 @@ class _Export:
             chunk = self.cases[start:start + CHUNK]
             self._chunk(chunk, writers, by_subject, seq)
             self.progress(min(start + CHUNK, total), total)
+        self.by_subject = by_subject
         self._endpoints(by_subject, writers["subject_endpoints"])
         self._committee(writers)
         self._agreement(writers["agreement"])
@@ -311,6 +324,8 @@ class _Export:
         for p in self._codebook():
             written.append((p, None))
         written.extend((p, None) for p in self.sr_files)
+        if report:
+            written.extend((p, None) for p in self._report(language))
         return sorted(written, key=lambda x: x[0].relative_to(self.out).as_posix())
 
     def _chunk(self, cases: Sequence[CaseRecord], w: Mapping[str, TableWriter],
@@ -487,6 +502,79 @@ class _Export:
                     write_deidentified_copy(src, dst, uid_map=self.uid, date_offset_days=None,
                                             patient_id=patient)
                 self.sr_files.append(dst)
+
+    # -- the report --------------------------------------------------------------------------
+    def _report(self, language: str) -> list[Path]:
+        """report/report.html and report.pdf: summary, agreement, adjudication, outcomes and
+        key images with the readers' shapes burned in (pseudonyms unless identified)."""
+        from .report import KeyImage, ReportData, write_report
+
+        if self.protocol is None or getattr(self, "agreement", None) is None:
+            return []
+        p, lang = self.protocol, (None if language == "en" else language)
+        words = _REPORT_WORDS.get(language, _REPORT_WORDS["en"])
+        counts = self.uow.dicom.counts()
+        stages = self.uow.workflow.stage_counts()
+        workload = self.uow.adjudications.workload()
+        panels = self.uow.panels.counts()
+        summary = [(words["protocol"], f"{p.title_in(lang)} ({p.id} {p.version})"),
+                   (words["paradigm"], p.paradigm.value),
+                   (words["subjects"], str(len(self.names.subjects))),
+                   (words["cases"], str(counts.cases)),
+                   (words["readers"], str(self.agreement.n_readers)),
+                   (words["reads"], str(counts.reads_by_status.get("submitted", 0))),
+                   (words["rereads"], str(self.agreement.n_rereads))]
+        adjudication = [(words["stage"] + " " + k, str(v)) for k, v in sorted(stages.items())]
+        adjudication += [(words["pending"], str(sum(w.get("pending", 0) for w in workload.values()))),
+                         (words["decided"], str(sum(w.get("decided", 0) for w in workload.values()))),
+                         (words["sessions"], f"{panels.get('open', 0)} / {panels.get('closed', 0)}")]
+        from ..values import SubjectOutcomeView
+
+        subjects = [SubjectOutcomeView(self.names.subjects[s] if not self.identified else s,
+                                       subject_endpoints(p, cases))
+                    for s, cases in sorted(self.by_subject.items(),
+                                           key=lambda kv: self.names.subjects[kv[0]])]
+        labels = {f.id: f.label_in(lang) for f in p.findings}
+        labels.update({k: p.label_for(k, lang) for k in p.keys()})
+        values = {tp: p.timepoint_label(tp, lang) for tp in p.timepoints}
+        for finding in p.findings:
+            for f in finding.fields:
+                if f.id == "severity":
+                    values.update({str(c.value): c.label_in(lang) for c in f.choices})
+        return write_report(ReportData(
+            p.title_in(lang), f"ioreview {ioreview.__version__} · audit head "
+            f"{self.audit_head[:16]}…", summary, self.agreement,
+            adjudication, subjects, labels, self._key_images(KeyImage), language, values),
+            self.out / "report")
+
+    def _key_images(self, key_image: Any, limit: int = 6) -> list[Any]:
+        """Up to `limit` images with readers' annotations, from decided or discordant cases
+        first, each with every reader's shapes on it."""
+        chosen = []
+        discordant = {e.case_id for e in self.uow.discordance.current() if e.fields}
+        ordered = sorted(self.cases, key=lambda c: (c.id not in discordant,
+                                                    self.names.subjects[c.subject],
+                                                    c.days_from_insertion or 0))
+        for case in ordered:
+            shapes: dict[tuple[str, int], list[Any]] = defaultdict(list)
+            for r in self.uow.reads.locked([case.id]):
+                if r.is_reread:
+                    continue
+                who = self.names.person(r.reader_id) or ""
+                for a in self.uow.reads.annotations(r.read_id, r.version):
+                    shapes[(a.sop_instance_uid, a.frame)].append(
+                        (who, a.kind, tuple(a.points), a.label or a.finding_id or ""))
+            for (uid, frame), items in sorted(shapes.items()):
+                where = self.uow.dicom.instance_location(uid)
+                if where is None:
+                    continue
+                caption = f"{case.label} · {case.timepoint} · {case.days_from_insertion:+d}" \
+                    if case.days_from_insertion is not None else f"{case.label} · {case.timepoint}"
+                chosen.append(key_image(where.path, frame, caption, tuple(items)))
+                break
+            if len(chosen) >= limit:
+                break
+        return chosen
 
     def _discordances(self, case: CaseRecord, b: dict[str, Any], w: TableWriter) -> None:
         current = self.uow.discordance.current(case.id)

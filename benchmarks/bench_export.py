@@ -1,0 +1,160 @@
+"""Export benchmarks: the time of an export of 52 subjects x 4 timepoints x 2 readers (with
+adjudications), and the memory of exports of growing trials.
+
+    .venv/bin/python benchmarks/bench_export.py [--work DIR] [--memory-trials DIR ...]
+
+1. Builds once (cached in --work, default /tmp/ioreview-bench-export) a 208-case trial through
+   the service: one-image CT studies (bench_service's generator), two readers who sign every
+   case with simulated values and annotations, an adjudicator who decides every discordant
+   case.  Times, as whole calls of `Trial.export_trial`: the tables (CSV + Parquet), the
+   tables with the DICOM SR of every signed read and final outcome, and (when the report
+   module is present) the tables with SR and the HTML/PDF report (target <= 5 s).
+2. For each trial database given with --memory-trials (e.g. bench_service's 500- and
+   10,000-case trials under /tmp/ioreview-bench-service/), exports its tables in a child
+   process on a copy of the database and prints the child's peak RSS: memory that does not
+   grow with the number of cases.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from adjudication.paradigms import Decision
+from adjudication.protocol import default_protocol_path
+from ioreview.service import ReadStatus, Role, Trial
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_service import annotations_for, read_values, write_studies  # noqa: E402
+
+PASSWORD = "bench-export-password"
+
+
+def build(work: Path) -> Path:
+    db = work / "trial.sqlite"
+    if db.exists():
+        return db
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    insertion = write_studies(work / "dicom", 208)
+    trial = Trial.open(db, archive_root=work / "archive")
+    admin = trial.system_session("bench")
+    trial.install_protocol(admin, default_protocol_path())
+    for name, role in (("reader1", Role.READER), ("reader2", Role.READER),
+                       ("adjudicator", Role.ADJUDICATOR), ("coordinator", Role.COORDINATOR)):
+        trial.create_user(admin, name, name.title(), role, PASSWORD)
+    trial.import_studies(admin, [work / "dicom"])
+    trial.build_cases_from_studies(admin, insertion)
+    trial.generate_assignments(admin, seed=7)
+    for name in ("reader1", "reader2"):
+        session = trial.login(name, PASSWORD)
+        for item in trial.worklist(session):
+            if item.status is not ReadStatus.NEW:
+                continue
+            view = trial.open_case(session, item.assignment_id)
+            seed = f"bench:{view.read_id}"
+            trial.save_draft(session, view.read_id,
+                             read_values(seed, view.timepoint, {s.modality for s in view.series}),
+                             annotations=annotations_for(view, random.Random(seed)),
+                             active_seconds=random.Random(seed).uniform(60, 600))
+            trial.submit_read(session, view.read_id, PASSWORD)
+    adj = trial.login("adjudicator", PASSWORD)
+    for item in trial.adjudication_queue(adj):
+        view = trial.open_adjudication(adj, item.adjudication_id)
+        trial.submit_adjudication(adj, item.adjudication_id,
+                                  [Decision(i.key, "A") for i in view.items], PASSWORD)
+    info = trial.info(admin)
+    trial.close()
+    print(f"built {info.cases} cases, {info.reads['submitted']} signed reads, "
+          f"{info.adjudication['decided']} adjudications in {time.perf_counter() - t0:.0f} s")
+    return db
+
+
+def time_exports(db: Path, work: Path, runs: int) -> None:
+    trial = Trial.open(db, archive_root=work / "archive")
+    session = trial.login("coordinator", PASSWORD)
+    try:
+        import ioreview.service.exports.report  # noqa: F401
+        with_report = True
+    except ImportError:
+        with_report = False
+    variants = [("tables (CSV + Parquet)", {}),
+                ("tables + SR", {"include_sr": True})]
+    if with_report:
+        variants.append(("tables + SR + report", {"include_sr": True, "report": True}))
+    for label, options in variants:
+        times = []
+        for run in range(runs):
+            out = work / "out" / f"{label.split()[0]}-{len(options)}-{run}"
+            shutil.rmtree(out, ignore_errors=True)
+            t0 = time.perf_counter()
+            summary = trial.export_trial(session, out, PASSWORD, formats=("csv", "parquet"),
+                                         **options)
+            times.append(time.perf_counter() - t0)
+        print(f"  {label:<24} {min(times):6.2f} s best of {runs} ({len(summary.files)} files)"
+              f"{'  (target <= 5 s)' if 'report' in label else ''}")
+    trial.close()
+
+
+_CHILD = """
+import json, resource, sys
+from ioreview.service import Role, Trial
+db, archive, out = sys.argv[1:4]
+trial = Trial.open(db, archive_root=archive)
+admin = trial.system_session("bench")
+if "bench-coordinator" not in {u.username for u in trial.list_users(admin)}:
+    trial.create_user(admin, "bench-coordinator", "Bench", Role.COORDINATOR, "bench-export-pw1")
+session = trial.login("bench-coordinator", "bench-export-pw1")
+cases = trial.info(admin).cases
+import time
+t0 = time.perf_counter()
+trial.export_trial(session, out, "bench-export-pw1", formats=("csv", "parquet"))
+print(json.dumps({"cases": cases, "seconds": time.perf_counter() - t0,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def memory(trials: list[Path], work: Path) -> None:
+    for folder in trials:
+        src = folder / "trial.sqlite"
+        if not src.exists():
+            print(f"  {folder}: no trial.sqlite (build it with bench_service.py --cases N)")
+            continue
+        copy = work / "memory" / folder.name
+        shutil.rmtree(copy, ignore_errors=True)
+        copy.mkdir(parents=True)
+        shutil.copy(src, copy / "trial.sqlite")
+        out = copy / "out"
+        result = subprocess.run([sys.executable, "-c", _CHILD, str(copy / "trial.sqlite"),
+                                 str(folder / "archive"), str(out)],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            print(f"  {folder.name}: failed: {result.stderr.strip().splitlines()[-1:]}")
+            continue
+        r = json.loads(result.stdout.strip().splitlines()[-1])
+        print(f"  {r['cases']:>6,} cases: tables in {r['seconds']:6.1f} s, peak RSS "
+              f"{r['peak_rss_mb']:6.0f} MB")
+        shutil.rmtree(copy, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/ioreview-bench-export"))
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--memory-trials", type=Path, nargs="*", default=[])
+    args = parser.parse_args()
+    db = build(args.work)
+    print("export of 52 subjects x 4 timepoints x 2 readers (with adjudications):")
+    time_exports(db, args.work, args.runs)
+    if args.memory_trials:
+        print("memory of table exports (a child process per trial):")
+        memory(args.memory_trials, args.work)
+
+
+if __name__ == "__main__":
+    main()
