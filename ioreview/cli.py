@@ -3,6 +3,10 @@
 Every command takes a global `--db PATH` (or the IOREVIEW_DB environment variable) and talks to
 the service layer (`ioreview.service.Trial`) only.  Commands that change the trial run as the
 workstation's operator session (`Trial.system_session`), audited as `cli:<login>`.
+
+A mistake on the command line is one line on stderr naming what is wrong, and exit status 2;
+a command that did not do what was asked (an import that imported nothing, an audit that
+found problems) exits 1; a closed pipe (`ioreview users | head -1`) ends the output quietly.
 """
 from __future__ import annotations
 
@@ -24,6 +28,17 @@ if TYPE_CHECKING:
 
 class CliError(Exception):
     """A message for the terminal user; the command exits with status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a mistake in one line (the usage is one `--help` away)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+#: commands that only look: they never create a database
+_LOOKING_COMMANDS = frozenset({"info", "audit"})
 
 
 def _progress_bar(desc: str, enabled: bool) -> tuple[Callable[[int, int], None] | None,
@@ -53,9 +68,30 @@ def _progress_bar(desc: str, enabled: bool) -> tuple[Callable[[int, int], None] 
 
 
 def _open_trial(args: argparse.Namespace) -> Trial:
+    """The trial on --db.  A SQLite file is created when missing (never by `info` or `audit`),
+    but a folder only for the default location: a --db in a folder that does not exist is a
+    mistake.  What a crashed process left behind is put right, and said on stderr."""
     from ioreview.service import Trial
+    from ioreview.store import is_postgres_url
 
-    return Trial.open(args.db, archive_root=args.archive or None)
+    if not is_postgres_url(args.db):
+        path = Path(args.db)
+        if path.is_dir():
+            raise CliError(_("--db {p} is a folder; give the path of a database file").format(
+                p=path))
+        if args.command in _LOOKING_COMMANDS and not path.exists():
+            raise CliError(_("no database at {p}: nothing to {what} (import studies or run "
+                             "`ioreview demo` first, or give --db)").format(
+                p=path, what="show" if args.command == "info" else "verify"))
+        if not path.parent.is_dir():
+            if args.db_given:
+                raise CliError(_("the folder {d} does not exist: create it first (--db makes "
+                                 "a database file, never folders)").format(d=path.parent))
+            path.parent.mkdir(parents=True, exist_ok=True)
+    trial = Trial.open(args.db, archive_root=args.archive or None)
+    if trial.recovery.anything:
+        print(f"ioreview: {trial.recovery.summary()}", file=sys.stderr)
+    return trial
 
 
 def _operator(trial: Trial) -> Session:
@@ -85,7 +121,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     progress, close = _progress_bar("import", not args.json and sys.stderr.isatty())
     try:
         summary = trial.import_studies(session, [Path(p) for p in args.paths], copy_to=copy_to,
-                                       progress=progress, checksum=args.checksum)
+                                       progress=progress, checksum=args.checksum,
+                                       archive_limits=not args.no_archive_limits)
     finally:
         close()
     data = summary.to_json_dict()
@@ -101,10 +138,18 @@ def cmd_import(args: argparse.Namespace) -> int:
         if len(summary.rejected) > 50:
             print(_("  ... and {n} more rejected files (use --json for the full list)").format(
                 n=len(summary.rejected) - 50))
+        if summary.warned:
+            print(_("  {n} imported files drew warnings from the DICOM library (invalid values "
+                    "or text); they are in the import log and in --json").format(
+                n=len(summary.warned)))
         totals = data.get("totals", {})
         print(_("Database now holds {patient} patients, {study} studies, {series} series, "
                 "{instance} instances.").format(**{k: totals.get(k, 0) for k in
                                                    ("patient", "study", "series", "instance")}))
+    if summary.imported == 0 and not summary.duplicates:
+        if not args.json:
+            print(_("Nothing was imported."), file=sys.stderr)
+        return 1
     return 0
 
 
@@ -171,17 +216,35 @@ def cmd_view(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from ioreview.imaging.decode import UnsupportedImage
-    from ioreview.imaging.display import Window
+    """Frames count from 1, as the viewer shows them ("Im 1/20")."""
+    from ioreview.imaging.decode import FrameOutOfRange, UnsupportedImage, failure_reason
+    from ioreview.imaging.display import UnknownPreset, Window
     from ioreview.imaging.render import render_frame, save_png
 
-    window = Window(float(args.window[0]), float(args.window[1])) if args.window else None
+    window = None
+    if args.window:
+        try:
+            window = Window(args.window[0], args.window[1])
+        except ValueError as exc:
+            raise CliError(_("--window {c:g} {w:g}: the width must be at least 1").format(
+                c=args.window[0], w=args.window[1])) from exc
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise CliError(_("--out {o}: the folder {d} does not exist").format(o=out, d=out.parent))
     try:
-        image = render_frame(args.file, frame=args.frame, window=window, preset=args.preset,
+        image = render_frame(args.file, frame=args.frame - 1, window=window, preset=args.preset,
                              invert=True if args.invert else None)
+    except FrameOutOfRange as exc:
+        raise CliError(_("--frame {n}: {f} has {count} frame(s), numbered 1 to {count}").format(
+            n=args.frame, f=args.file, count=exc.count)) from exc
+    except UnknownPreset as exc:
+        raise CliError(f"--preset {args.preset}: {exc}") from exc
     except UnsupportedImage as exc:
-        raise CliError(f"{args.file}: {exc}") from exc
-    save_png(image, args.out)
+        raise CliError(f"{args.file}: {failure_reason(exc, args.file)}") from exc
+    try:
+        save_png(image, out)
+    except OSError as exc:
+        raise CliError(f"{out}: {exc.strerror or exc}") from exc
     print(_("Wrote {out} ({w}x{h})").format(out=args.out, w=image.shape[1], h=image.shape[0]))
     return 0
 
@@ -234,7 +297,8 @@ def cmd_users(args: argparse.Namespace) -> int:
     trial = _open_trial(args)
     session = _operator(trial)
     if args.action == "add":
-        password = args.password or getpass.getpass(_("Password for {u}: ").format(u=args.username))
+        password = args.password or _ask_password(args, _("Password for {u}: ").format(
+            u=args.username))
         user = trial.create_user(session, args.username, args.name or args.username, args.role,
                                  password)
         print(_("Created {u} ({role})").format(u=user.username, role=user.role))
@@ -305,13 +369,43 @@ def _(text: str) -> str:
     return text
 
 
+def _frame_number(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"frames are numbered from 1, not {n}")
+    return n
+
+
+def _finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def _preset(text: str) -> str:
+    from ioreview.imaging.display import all_preset_keys, preset_key
+
+    if preset_key(text) not in all_preset_keys():
+        raise argparse.ArgumentTypeError(f"unknown preset {text!r}; choose one of "
+                                         f"{', '.join(all_preset_keys())}")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from ioreview.imaging.display import all_preset_keys
     from ioreview.service import Role
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ioreview", description="Blinded imaging review and complication adjudication.")
     parser.add_argument("--version", action="version", version=f"ioreview {__version__}")
-    parser.add_argument("--db", default=os.environ.get("IOREVIEW_DB") or str(default_db_path()),
+    parser.add_argument("--db", default=None,
                         help="database: a SQLite file, or a postgresql://user@host:port/name URL "
                              "(default: $IOREVIEW_DB or a file in the user data directory)")
     parser.add_argument("--archive", default=os.environ.get("IOREVIEW_ARCHIVE"),
@@ -327,6 +421,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checksum", action="store_true",
                    help="record a SHA-256 of files indexed in place (always done with --copy)")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    p.add_argument("--no-archive-limits", action="store_true",
+                   help="extract zip members however large they expand (by default a member "
+                        "over 2 GiB or 200 times its compressed size is refused)")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("info", help="what the database holds")
@@ -352,10 +449,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("render", help="render one frame to PNG exactly as the viewer shows it")
     p.add_argument("file")
-    p.add_argument("--frame", type=int, default=0)
+    p.add_argument("--frame", type=_frame_number, default=1,
+                   help="frame number, from 1 as the viewer counts (default 1)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--window", nargs=2, metavar=("CENTER", "WIDTH"), type=float)
-    g.add_argument("--preset", help="e.g. soft_tissue, bone, lung, brain, fat_fluid")
+    g.add_argument("--window", nargs=2, metavar=("CENTER", "WIDTH"), type=_finite)
+    g.add_argument("--preset", type=_preset,
+                   help=f"one of {', '.join(all_preset_keys())} (fixed ones for CT)")
     p.add_argument("--invert", action="store_true")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_render)
@@ -371,6 +470,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", choices=[r.value for r in Role], default=Role.READER.value)
     p.add_argument("--name", help="display name")
     p.add_argument("--password", help="initial password (asked for when omitted)")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the initial password from the first line of standard input")
     p.set_defaults(func=cmd_users)
 
     p = sub.add_parser("cases", help="list cases, or build them from imported studies")
@@ -406,6 +507,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: exit status after the reader of our output went away (128 + SIGPIPE, as the shell reports)
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -413,13 +518,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("protocol check/install needs a FILE")
     if getattr(args, "action", None) == "add" and not args.username:
         parser.error("users add needs a USERNAME")
+    env_db = os.environ.get("IOREVIEW_DB")
+    args.db_given = args.db is not None or bool(env_db)
+    if args.db is None:
+        args.db = env_db or str(default_db_path())
     from ioreview.errors import IoreviewError
     from ioreview.store import StoreError
 
     try:
-        return int(args.func(args) or 0)
-    except (CliError, IoreviewError, StoreError, OSError) as exc:
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return code
+    except BrokenPipeError:
+        # the reader went away (`| head`): stop quietly; silence the final flush too
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
+    except (CliError, IoreviewError, StoreError) as exc:
         print(f"ioreview: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"ioreview: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(_("ioreview: interrupted; everything committed so far is kept."), file=sys.stderr)

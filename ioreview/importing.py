@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import hashlib
+import itertools
 import multiprocessing
 import os
 import shutil
@@ -26,14 +27,16 @@ from typing import Any
 from ioreview.imaging.header import InstanceHeader
 from ioreview.imaging.scan import (DICOMDIR_REASON, ScanError, clean_text,
                                    dicomdir_referenced_files, is_dicomdir, scan)
+from ioreview.recovery import EXTRACT_PREFIX, mark_archive_writer, owner_token, process_owner
 from ioreview.store import dicom_index
 from ioreview.store import TrialStore as Store
 from ioreview.store import UnitOfWork as Transaction
-from ioreview.store.dicom_index import (Duplicate, IndexWriter, begin_import_run, counts,
-                                        finish_import_run, record_import_files)
+from ioreview.store.dicom_index import (Duplicate, IndexWriter, begin_import_run,
+                                        close_interrupted_import_run, counts, finish_import_run,
+                                        record_import_files)
 
-__all__ = ["BATCH_SIZE", "POOL_THRESHOLD", "Duplicate", "ImportSummary", "Rejected",
-           "import_paths"]
+__all__ = ["BATCH_SIZE", "POOL_THRESHOLD", "ArchiveLimits", "Duplicate", "ImportSummary",
+           "Rejected", "import_paths"]
 
 #: files per transaction
 BATCH_SIZE = 500
@@ -98,11 +101,32 @@ class ImportSummary:
 
 # -- collecting the input files ---------------------------------------------------------------------
 @dataclass(frozen=True)
+class ArchiveLimits:
+    """Limits on what one zip member may expand to: a member larger than `max_member_bytes`
+    uncompressed, or more than `max_ratio` times its compressed size, is refused (a zip bomb
+    would otherwise fill the disk before anything is checked).  `ArchiveLimits.off()` lifts
+    them (`ioreview import --no-archive-limits`)."""
+
+    max_member_bytes: int | None = 2 << 30
+    max_ratio: float | None = 200.0
+
+    @classmethod
+    def off(cls) -> ArchiveLimits:
+        return cls(None, None)
+
+
+class _OverLimit(Exception):
+    """A zip member would expand beyond the archive limits; the message says which."""
+
+
+@dataclass(frozen=True)
 class _Inputs:
     files: list[str]
     rejected: list[Rejected]
     skipped: list[Rejected]
     cleanup: list[Path]
+    #: extracted zip member -> "archive.zip!member", how the import log names it
+    members: dict[str, str] = field(default_factory=dict)
 
 
 def _walk_folder(folder: Path) -> Iterator[Path]:
@@ -126,17 +150,50 @@ def _file_sha256(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def _extract_zip(archive: Path, target_root: Path, out: list[str], rejected: list[Rejected]
-                 ) -> None:
-    """Extract `archive` into `target_root/<sha256 prefix>/` (idempotent: members already
-    there with the right size are not rewritten); unsafe member paths are rejected."""
+def _gib(n: int) -> str:
+    return f"{n / (1 << 30):.1f} GiB" if n >= 1 << 30 else f"{n / (1 << 20):.1f} MiB"
+
+
+def _check_declared(info: zipfile.ZipInfo, limits: ArchiveLimits) -> None:
+    """Refuse a member on the sizes its header declares (before extracting anything)."""
+    if limits.max_member_bytes is not None and info.file_size > limits.max_member_bytes:
+        raise _OverLimit(f"expands to {_gib(info.file_size)}, more than the "
+                         f"{_gib(limits.max_member_bytes)} a member may take")
+    if limits.max_ratio is not None and info.file_size > 1 << 20 \
+            and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+        raise _OverLimit(f"expands {info.file_size / max(info.compress_size, 1):.0f} times "
+                         f"(more than {limits.max_ratio:.0f}: a zip bomb?)")
+
+
+def _copy_member(src: Any, dst: Any, info: zipfile.ZipInfo, limits: ArchiveLimits) -> None:
+    """Stream a member out, counting what it really expands to (its header may lie)."""
+    cap = limits.max_member_bytes
+    ratio_cap = None if limits.max_ratio is None else \
+        max(limits.max_ratio * max(info.compress_size, 1), 1 << 20)
+    written = 0
+    while True:
+        chunk = src.read(1 << 20)
+        if not chunk:
+            return
+        written += len(chunk)
+        if cap is not None and written > cap:
+            raise _OverLimit(f"expands to more than the {_gib(cap)} a member may take")
+        if ratio_cap is not None and written > ratio_cap:
+            raise _OverLimit(f"expands more than {limits.max_ratio:.0f} times its compressed "
+                             "size (a zip bomb?)")
+        dst.write(chunk)
+
+
+def _extract_zip(archive: Path, dest: Path, out: list[str], rejected: list[Rejected],
+                 members: dict[str, str], limits: ArchiveLimits) -> None:
+    """Stream the members of `archive` into `dest` (a temporary folder), each within
+    `limits`; unsafe member paths and members over the limits are rejected with a reason."""
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
         rejected.append(Rejected(str(archive), f"not a readable zip archive ({exc})"))
         return
     with zf:
-        dest = target_root / _file_sha256(archive)[:16]
         for info in zf.infolist():
             if info.is_dir():
                 continue
@@ -147,65 +204,73 @@ def _extract_zip(archive: Path, target_root: Path, out: list[str], rejected: lis
                 continue
             target = dest.joinpath(*rel.parts)
             try:
-                if not (target.is_file() and target.stat().st_size == info.file_size):
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = target.with_name(f".{target.name}.part")
-                    with zf.open(info) as src, open(tmp, "wb") as dst:
-                        shutil.copyfileobj(src, dst, 1 << 20)
-                    os.replace(tmp, target)
-            except (zipfile.BadZipFile, OSError, RuntimeError, EOFError) as exc:
+                _check_declared(info, limits)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(target, "wb") as dst:
+                    _copy_member(src, dst, info, limits)
+            except _OverLimit as exc:
+                target.unlink(missing_ok=True)
+                rejected.append(Rejected(label, f"zip member {exc}; refused (import it with "
+                                                "--no-archive-limits if you trust the archive)"))
+                continue
+            except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, ValueError) as exc:
+                target.unlink(missing_ok=True)
                 rejected.append(Rejected(label, f"unreadable zip member ({exc})"))
                 continue
             out.append(str(target))
+            members[str(target)] = label
 
 
-def _collect(paths: Sequence[str | Path], copy_to: Path | None, extract_to: Path | None
+def _collect(paths: Sequence[str | Path], zip_archive: Path | None, limits: ArchiveLimits
              ) -> _Inputs:
+    """The input files, in order.  Zip members are extracted into a temporary folder in
+    `zip_archive` (where they will be archived; listed in `cleanup` for removal)."""
     files: list[str] = []
     rejected: list[Rejected] = []
     skipped: list[Rejected] = []
     cleanup: list[Path] = []
-    zip_root: Path | None = None
-
-    def zip_target() -> Path | None:
-        nonlocal zip_root
-        if zip_root is None:
-            if copy_to is not None:
-                copy_to.mkdir(parents=True, exist_ok=True)
-                zip_root = Path(tempfile.mkdtemp(prefix=".extract-", dir=copy_to))
-                cleanup.append(zip_root)
-            else:
-                zip_root = extract_to
-        return zip_root
+    members: dict[str, str] = {}
+    extract_root: Path | None = None
 
     def add_file(p: Path) -> None:
+        nonlocal extract_root
         if p.suffix.lower() == ".zip" and zipfile.is_zipfile(p):
-            target = zip_target()
-            if target is None:
-                rejected.append(Rejected(str(p), "no folder to extract the zip into: import it "
-                                         "with --copy or configure the archive folder"))
-            else:
-                _extract_zip(p, target, files, rejected)
+            if zip_archive is None:
+                rejected.append(Rejected(str(p), "no archive folder to import the zip into: "
+                                         "import it with --copy or configure --archive"))
+                return
+            if extract_root is None:
+                zip_archive.mkdir(parents=True, exist_ok=True)
+                extract_root = Path(tempfile.mkdtemp(
+                    prefix=f"{EXTRACT_PREFIX}{owner_token()}-", dir=zip_archive))
+                cleanup.append(extract_root)
+            dest = extract_root / f"{len(cleanup)}-{len(members)}"
+            _extract_zip(p, dest, files, rejected, members, limits)
         else:
             files.append(str(p))
 
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            for f in _walk_folder(p):
-                add_file(f)
-        elif not p.exists():
-            rejected.append(Rejected(str(p), "not found"))
-        elif p.name.upper() == "DICOMDIR" or p.suffix.lower() != ".zip" and is_dicomdir(p):
-            try:
-                referenced = dicomdir_referenced_files(p)
-            except ScanError as exc:
-                rejected.append(Rejected(str(p), exc.reason))
-                continue
-            skipped.append(Rejected(str(p), _SKIPPED_DICOMDIR))
-            files.extend(str(f) for f in referenced)
-        else:
-            add_file(p)
+    try:
+        for raw in paths:
+            p = Path(raw)
+            if p.is_dir():
+                for f in _walk_folder(p):
+                    add_file(f)
+            elif not p.exists():
+                rejected.append(Rejected(str(p), "not found"))
+            elif p.name.upper() == "DICOMDIR" or p.suffix.lower() != ".zip" and is_dicomdir(p):
+                try:
+                    referenced = dicomdir_referenced_files(p)
+                except ScanError as exc:
+                    rejected.append(Rejected(str(p), exc.reason))
+                    continue
+                skipped.append(Rejected(str(p), _SKIPPED_DICOMDIR))
+                files.extend(str(f) for f in referenced)
+            else:
+                add_file(p)
+    except BaseException:
+        for folder in cleanup:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
 
     seen = {os.path.abspath(s.path) for s in skipped}
     unique: list[str] = []
@@ -214,7 +279,7 @@ def _collect(paths: Sequence[str | Path], copy_to: Path | None, extract_to: Path
         if key not in seen:
             seen.add(key)
             unique.append(f)
-    return _Inputs(unique, rejected, skipped, cleanup)
+    return _Inputs(unique, rejected, skipped, cleanup, members)
 
 
 # -- scanning ------------------------------------------------------------------------------------------
@@ -311,20 +376,34 @@ def archive_path(archive: Path, sha256: str) -> Path:
     return archive / sha256[:2] / f"{sha256}.dcm"
 
 
-def _archive_file(source: Path, sha256: str, archive: Path) -> Path:
-    """Copy a file to its content-addressed path (temp name then `os.replace`: idempotent
-    and never a half-written file under the final name)."""
+def _archive_file(source: Path, sha256: str, archive: Path, *, move: bool = False) -> Path:
+    """Copy (or, for a temporary file of ours, `move`) a file to its content-addressed path:
+    written under a `.part` name that names this process, then `os.replace`d, so the final
+    name never holds half a file and a crash's leftovers are recognisable (`recovery`)."""
     target = archive_path(archive, sha256)
     if not (target.is_file() and target.stat().st_size == source.stat().st_size):
+        mark_archive_writer(archive)
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
+        if move:
+            try:
+                os.replace(source, target)
+                return target
+            except OSError:
+                pass  # another file system: copy
+        tmp = target.with_name(f".{target.name}.{owner_token()}.part")
+        try:
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
     return target
 
 
-def _archive(header: InstanceHeader, archive: Path) -> InstanceHeader:
-    return replace(header, path=str(_archive_file(Path(header.path), header.sha256, archive)))
+def _archive(header: InstanceHeader, archive: Path, *, move: bool = False) -> InstanceHeader:
+    sha = header.sha256 or _file_sha256(Path(header.path))
+    target = _archive_file(Path(header.path), sha, archive, move=move)
+    return replace(header, path=str(target), sha256=sha)
 
 
 def archive_series(tx: Transaction, series_pks: Sequence[int], archive: Path) -> int:
@@ -363,40 +442,63 @@ class ArchiveError(Exception):
 def import_paths(store: Store, actor: str, paths: Sequence[str | Path], *,
                  copy_to: Path | None = None, progress: ProgressFn | None = None,
                  workers: int | None = None, with_sha256: bool = True,
-                 extract_to: Path | None = None) -> ImportSummary:
+                 archive_root: Path | None = None,
+                 archive_limits: ArchiveLimits = ArchiveLimits()) -> ImportSummary:
     """Import files, folders (recursive), zip archives and DICOMDIRs; return what happened.
 
     With `copy_to`, each imported file is copied to `<copy_to>/<sha[:2]>/<sha256>.dcm` and
-    indexed there (archived); otherwise files are indexed where they are (zip members are
-    extracted under `extract_to`, a folder beside the archive).  Re-importing adds nothing: instances
-    already indexed are reported as duplicates.  `progress(done, total)` is called a few dozen
-    times per second at most; an exception it raises stops the import after the last
-    committed batch.
+    indexed there (archived); otherwise files are indexed where they are.  Zip members are
+    streamed into a temporary folder of the archive (`copy_to`, else `archive_root`, else
+    the store's default archive), each within `archive_limits`, archived from there, and the
+    folder is removed on success, failure and interruption alike.  Re-importing adds nothing:
+    instances already indexed are reported as duplicates.  `progress(done, total)` is called
+    a few dozen times per second at most; an exception it raises stops the import after the
+    last committed batch, and the run is closed as interrupted.
     """
     t0 = time.perf_counter()
     copy_to = None if copy_to is None else Path(copy_to)
     if copy_to is not None:
         with_sha256 = True
-    if extract_to is None and store.default_archive_root is not None:
-        extract_to = store.default_archive_root.parent / "extracted"
-    inputs = _collect(paths, copy_to, extract_to)
+    if archive_root is None:
+        archive_root = store.default_archive_root
+    zip_archive = copy_to if copy_to is not None else archive_root
+    inputs = _collect(paths, zip_archive, archive_limits)
     try:
-        return _run(store, actor, paths, inputs, copy_to, progress, workers, with_sha256, t0)
+        return _run(store, actor, paths, inputs, copy_to, zip_archive, progress, workers,
+                    with_sha256, t0)
     finally:
         for folder in inputs.cleanup:
             shutil.rmtree(folder, ignore_errors=True)
 
 
 def _run(store: Store, actor: str, paths: Sequence[str | Path], inputs: _Inputs,
-         copy_to: Path | None, progress: ProgressFn | None, workers: int | None,
-         with_sha256: bool, t0: float) -> ImportSummary:
+         copy_to: Path | None, zip_archive: Path | None, progress: ProgressFn | None,
+         workers: int | None, with_sha256: bool, t0: float) -> ImportSummary:
     with store.unit_of_work(actor) as tx:
         run_id = begin_import_run(tx, [str(p) for p in paths],
-                                  "copy" if copy_to is not None else "reference")
+                                  "copy" if copy_to is not None else "reference",
+                                  owner=process_owner())
         record_import_files(tx, run_id, [(r.path, "rejected", r.reason, None)
                                          for r in inputs.rejected])
         record_import_files(tx, run_id, [(s.path, "skipped", s.reason, None)
                                          for s in inputs.skipped])
+    try:
+        return _import_files(store, actor, run_id, inputs, copy_to, zip_archive, progress,
+                             workers, with_sha256, t0)
+    except BaseException:
+        # Ctrl-C, a failing progress callback, a lost database: what was committed stays,
+        # and the run says it was interrupted (a crash is closed by the next start)
+        try:
+            with store.unit_of_work(actor) as tx:
+                close_interrupted_import_run(tx, run_id)
+        except Exception:  # noqa: BLE001 - the original error is the one to report
+            pass
+        raise
+
+
+def _import_files(store: Store, actor: str, run_id: int, inputs: _Inputs,
+                  copy_to: Path | None, zip_archive: Path | None, progress: ProgressFn | None,
+                  workers: int | None, with_sha256: bool, t0: float) -> ImportSummary:
     summary = ImportSummary(run_id, rejected=list(inputs.rejected), skipped=list(inputs.skipped))
     total = len(inputs.files)
     summary.files_seen = total + len(inputs.rejected) + len(inputs.skipped)
@@ -417,7 +519,7 @@ def _run(store: Store, actor: str, paths: Sequence[str | Path], inputs: _Inputs,
         progress(0, total)
     writer = IndexWriter(run_id)
     for batch in _scan_batches(inputs.files, with_sha256, workers, tick):
-        _write_batch(store, actor, writer, batch, copy_to, summary)
+        _write_batch(store, actor, writer, batch, copy_to, zip_archive, inputs.members, summary)
     summary.totals = counts(store)
     summary.elapsed_s = time.perf_counter() - t0
     with store.unit_of_work(actor) as tx:
@@ -426,8 +528,14 @@ def _run(store: Store, actor: str, paths: Sequence[str | Path], inputs: _Inputs,
 
 
 def _write_batch(store: Store, actor: str, writer: IndexWriter, batch: list[_Scanned],
-                 copy_to: Path | None, summary: ImportSummary) -> None:
-    """One transaction: the batch's instances, its import-log rows and audit records."""
+                 copy_to: Path | None, zip_archive: Path | None, members: dict[str, str],
+                 summary: ImportSummary) -> None:
+    """One transaction: the batch's instances, its import-log rows and audit records.  Files
+    are archived (copied with `copy_to`; zip members always, moved out of their temporary
+    folder) inside it, so a crash before the commit leaves only files no row references."""
+    def name(path: str) -> str:
+        return members.get(path, path)
+
     headers: list[InstanceHeader] = []
     log: list[tuple[str, str, str | None, str | None]] = []
     rejected: list[Rejected] = []
@@ -440,39 +548,55 @@ def _write_batch(store: Store, actor: str, writer: IndexWriter, batch: list[_Sca
                 notes.setdefault(header.sop_instance_uid,
                                  "DICOM library warnings: " + " | ".join(warned))
         elif reason == DICOMDIR_REASON:
-            skipped.append(Rejected(path, _SKIPPED_DICOMDIR))
-            log.append((path, "skipped", _SKIPPED_DICOMDIR, None))
+            skipped.append(Rejected(name(path), _SKIPPED_DICOMDIR))
+            log.append((name(path), "skipped", _SKIPPED_DICOMDIR, None))
         else:
-            rejected.append(Rejected(path, reason or "unreadable"))
-            log.append((path, "rejected", reason, None))
+            rejected.append(Rejected(name(path), reason or "unreadable"))
+            log.append((name(path), "rejected", reason, None))
     with store.unit_of_work(actor) as tx:
-        if copy_to is not None and headers:
-            existing = IndexWriter.existing_paths(tx, [h.sop_instance_uid for h in headers])
-            archived: list[InstanceHeader] = []
-            for h in headers:
-                if h.sop_instance_uid in existing:
-                    archived.append(h)
-                    continue
-                try:
-                    archived.append(_archive(h, copy_to))
-                except OSError as exc:
-                    rejected.append(Rejected(h.path, f"could not copy to the archive ({exc})"))
-                    log.append((h.path, "rejected", rejected[-1].reason, None))
-                    continue
-                existing[h.sop_instance_uid] = h.path
-            headers = archived
-        result = writer.insert(tx, headers, archived=copy_to is not None)
+        # (header, archived) in input order: the first file of a SOP Instance UID wins
+        rows: list[tuple[InstanceHeader, bool]] = []
+        archiving = copy_to is not None or any(h.path in members for h in headers)
+        existing = IndexWriter.existing_paths(tx, [h.sop_instance_uid for h in headers]) \
+            if archiving else {}
+        for h in headers:
+            target = copy_to if copy_to is not None else (
+                zip_archive if h.path in members else None)
+            if target is None:
+                rows.append((h, False))
+                existing.setdefault(h.sop_instance_uid, h.path)
+                continue
+            if h.sop_instance_uid in existing:
+                rows.append((h, True))  # a duplicate: reported, not copied
+                continue
+            try:
+                a = _archive(h, target, move=h.path in members)
+            except OSError as exc:
+                rejected.append(Rejected(name(h.path), f"could not copy to the archive ({exc})"))
+                log.append((name(h.path), "rejected", rejected[-1].reason, None))
+                continue
+            existing[h.sop_instance_uid] = a.path
+            rows.append((a, True))
+        inserted: list[InstanceHeader] = []
+        duplicates: list[Duplicate] = []
+        new = [0, 0, 0]
+        for flag, group in itertools.groupby(rows, key=lambda r: r[1]):
+            result = writer.insert(tx, [h for h, _ in group], archived=flag)
+            inserted += result.inserted
+            duplicates += result.duplicates
+            new = [new[0] + result.new_patients, new[1] + result.new_studies,
+                   new[2] + result.new_series]
         log.extend((h.path, "imported", notes.get(h.sop_instance_uid), h.sop_instance_uid)
-                   for h in result.inserted)
-        log.extend((d.path, "duplicate", f"already indexed as {d.existing_path}",
-                    d.sop_instance_uid) for d in result.duplicates)
+                   for h in inserted)
+        log.extend((name(d.path), "duplicate", f"already indexed as {d.existing_path}",
+                    d.sop_instance_uid) for d in duplicates)
         record_import_files(tx, writer.run_id, log)
-    summary.imported += len(result.inserted)
-    summary.warned.extend(Rejected(h.path, notes[h.sop_instance_uid]) for h in result.inserted
+    summary.imported += len(inserted)
+    summary.warned.extend(Rejected(h.path, notes[h.sop_instance_uid]) for h in inserted
                           if h.sop_instance_uid in notes)
-    summary.duplicates.extend(result.duplicates)
+    summary.duplicates.extend(replace(d, path=name(d.path)) for d in duplicates)
     summary.rejected.extend(rejected)
     summary.skipped.extend(skipped)
-    summary.new_patients += result.new_patients
-    summary.new_studies += result.new_studies
-    summary.new_series += result.new_series
+    summary.new_patients += new[0]
+    summary.new_studies += new[1]
+    summary.new_series += new[2]

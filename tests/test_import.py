@@ -63,10 +63,14 @@ def test_import_accounts_for_every_file(tmp_path: Path, corpus: list[Path]) -> N
     assert any(r.reason == "DICOMDIR index" for r in s.skipped)
     assert {Path(p.path).name for p in instance_paths(store)} >= {"MR_small.dcm",
                                                                       "CT_small.dcm"}
-    # zip members are extracted next to the database (here duplicates of the loose files)
-    members = [r for r in rows if "extracted" in r.path]
-    assert len(members) == 3 and all(Path(r.path).is_file() for r in members)
-    assert {r.outcome for r in members} <= {"imported", "duplicate"}
+    # zip members are logged as "archive!member" (here duplicates of the loose files, or
+    # archived); their temporary extraction folder is gone
+    members = [r for r in rows if "few.zip!" in r.path]
+    assert {(Path(r.path).name, r.outcome) for r in members} == {
+        ("MR_small.dcm", "duplicate"), ("rtdose.dcm", "duplicate"), ("SC_rgb.dcm", "duplicate"),
+        ("evil.dcm", "rejected")}
+    archive = tmp_path / "db" / "archive"
+    assert not list(archive.glob(".extract-*")) and not list(archive.glob("??/*.dcm"))
     # the DICOMDIR's referenced files come in (as duplicates of the copies the walk found)
     media = [r for r in rows if "/media/" in r.path and r.outcome != "skipped"]
     assert len(media) == 31 and {r.outcome for r in media} <= {"imported", "duplicate"}
@@ -163,7 +167,8 @@ def test_copy_mode_archives_by_content(tmp_path: Path) -> None:
         assert hashlib.sha256(p.read_bytes()).hexdigest() == row.sha256
     again = import_paths(store, "tester", files, copy_to=archive)
     assert again.imported == 0 and len(again.duplicates) == 3
-    assert sorted(p.name for p in archive.rglob("*") if p.is_file()) == \
+    # the content files (a writing process also leaves its marker in archive/.writers)
+    assert sorted(p.name for p in archive.glob("??/*") if p.is_file()) == \
         sorted(f"{r.sha256}.dcm" for r in rows)
 
 

@@ -14,6 +14,7 @@ from .values import ReadStatus, SeriesInfo, Session, StudyInfo, TrialInfo
 
 if TYPE_CHECKING:
     from ioreview.importing import ImportSummary
+    from ioreview.recovery import RecoveryReport
 
 __all__ = ["Imports"]
 
@@ -25,21 +26,39 @@ class Imports:
     def import_studies(self, session: Session, paths: Sequence[str | Path], *,
                        copy_to: str | Path | None = None,
                        progress: Callable[[int, int], None] | None = None,
-                       checksum: bool = False) -> ImportSummary:
+                       checksum: bool = False,
+                       archive_limits: bool = True) -> ImportSummary:
         """Coordinator/admin: import DICOM files, folders, zips or DICOMDIRs (the import runs
         in its own transactions, audited as the caller).  Files copied into the archive
         (`copy_to`) always get a SHA-256; files indexed in place get one with `checksum`
-        (hashing costs more than indexing) and at the latest when their series joins a case."""
-        from ioreview.importing import import_paths
+        (hashing costs more than indexing) and at the latest when their series joins a case.
+        Zip members are archived; `archive_limits=False` lifts the limits on what a member
+        may expand to (`importing.ArchiveLimits`)."""
+        from ioreview.importing import ArchiveLimits, import_paths
 
         with self.ctx.use_case(session, ADMINS, "import studies", write=False) as (_u, actor):
             name = actor.audit_name
         try:
-            extract_to: Path | None = self.ctx.archive_root.parent / "extracted"
+            archive: Path | None = self.ctx.archive_root
         except InvalidInput:
-            extract_to = None  # zips are refused with a reason unless copied
-        return import_paths(self.ctx.store, name, list(paths), copy_to=copy_to,
-                            progress=progress, with_sha256=checksum, extract_to=extract_to)
+            archive = None  # zips are refused with a reason unless copied
+        return import_paths(self.ctx.store, name, list(paths),
+                            copy_to=None if copy_to is None else Path(copy_to),
+                            progress=progress, with_sha256=checksum, archive_root=archive,
+                            archive_limits=ArchiveLimits() if archive_limits
+                            else ArchiveLimits.off())
+
+    def recover_after_crash(self) -> RecoveryReport:
+        """At start: close the import runs of processes that died, remove their partly copied
+        files and temporary folders, and the archive files no committed record references
+        (`ioreview.recovery`).  Runs as the system; audited."""
+        from ioreview.recovery import recover
+
+        try:
+            archive: Path | None = self.ctx.archive_root
+        except InvalidInput:
+            archive = None
+        return recover(self.ctx.store, archive)
 
     def info(self, session: Session) -> TrialInfo:
         """Coordinator/admin: counts of the DICOM index, users, cases, assignments, reads by

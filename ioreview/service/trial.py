@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ioreview.recovery import RecoveryReport
 from ioreview.store import TrialStore, open_store
 
 from .accounts import Accounts
@@ -46,6 +47,8 @@ class Trial:
                  archive_root: str | Path | None = None) -> None:
         self.ctx = ServiceContext(store, idle_timeout_s=idle_timeout_s, clock=clock,
                                   label_random=label_random, archive_root=archive_root)
+        #: what `Trial.open` found and put right after a crash (nothing when created directly)
+        self.recovery = RecoveryReport()
         self.accounts = Accounts(self.ctx)
         self.protocols = Protocols(self.ctx)
         self.imports = Imports(self.ctx)
@@ -125,9 +128,11 @@ class Trial:
              label_random: random.Random | None = None,
              archive_root: str | Path | None = None) -> Trial:
         """Open (creating and migrating if needed) the trial database `db`: a SQLite file path
-        or a `postgresql://` URL."""
+        or a `postgresql://` URL.  What a crashed process left behind is put right first;
+        `recovery` says what was found."""
         trial = cls(open_store(db), idle_timeout_s=idle_timeout_s, clock=clock,
                     label_random=label_random, archive_root=archive_root)
+        trial.recovery = trial.imports.recover_after_crash()
         backfill(trial.ctx)
         return trial
 

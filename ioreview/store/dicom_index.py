@@ -168,11 +168,72 @@ class IndexWriter:
         return found
 
 
-def begin_import_run(tx: Transaction, sources: Sequence[str], mode: str) -> int:
-    run_id = tx.insert("INSERT INTO import_run (started_at, actor, sources_json, mode)"
-                       " VALUES (?,?,?,?)", (utc_now(), tx.actor, json.dumps(list(sources)), mode))
+def begin_import_run(tx: Transaction, sources: Sequence[str], mode: str,
+                     owner: dict[str, Any] | None = None) -> int:
+    """Start an import run; `owner` (host, process id, start time) lets the next start tell
+    a run whose process died (`unfinished_import_runs`) from one still running."""
+    state = None if owner is None else json.dumps({"status": "running", "owner": owner})
+    run_id = tx.insert("INSERT INTO import_run (started_at, actor, sources_json, mode,"
+                       " summary_json) VALUES (?,?,?,?,?)",
+                       (utc_now(), tx.actor, json.dumps(list(sources)), mode, state))
     tx.audit("start", "import_run", run_id, after={"sources": list(sources), "mode": mode})
     return run_id
+
+
+@dataclass(frozen=True)
+class UnfinishedRun:
+    id: int
+    started_at: str
+    owner: dict[str, Any] | None
+
+
+def unfinished_import_runs(source: Source) -> list[UnfinishedRun]:
+    """Import runs never finished: running now, or interrupted by a crash."""
+    with _reading(source) as uow:
+        rows = uow.tuples("SELECT id, started_at, summary_json FROM import_run"
+                          " WHERE finished_at IS NULL ORDER BY id")
+    out = []
+    for run_id, started, state in rows:
+        try:
+            owner = json.loads(state).get("owner") if state else None
+        except (ValueError, AttributeError):
+            owner = None
+        out.append(UnfinishedRun(int(run_id), started, owner if isinstance(owner, dict)
+                                 else None))
+    return out
+
+
+def close_interrupted_import_run(tx: Transaction, run_id: int) -> bool:
+    """Close an unfinished run as interrupted, with the counts of what it committed; False
+    when it was finished meanwhile."""
+    outcomes = dict(tx.tuples("SELECT outcome, COUNT(*) FROM import_file WHERE import_run = ?"
+                              " GROUP BY outcome", (run_id,)))
+    summary = {"status": "interrupted", "run_id": run_id,
+               **{k: int(outcomes.get(k, 0)) for k in ("imported", "duplicate", "rejected",
+                                                       "skipped")}}
+    cur = tx.execute("UPDATE import_run SET finished_at = ?, summary_json = ?"
+                     " WHERE id = ? AND finished_at IS NULL",
+                     (utc_now(), json.dumps(summary), run_id))
+    if cur.rowcount != 1:
+        return False
+    tx.audit("interrupted", "import_run", run_id, after=summary)
+    return True
+
+
+def archived_digests(source: Source, digests: Sequence[str] | None = None) -> set[str]:
+    """SHA-256 digests of the archived instances (the names of their archive files), all of
+    them or those among `digests`."""
+    with _reading(source) as uow:
+        if digests is None:
+            return {d for (d,) in uow.tuples("SELECT sha256 FROM instance WHERE archived = 1")}
+        found: set[str] = set()
+        digests = list(digests)
+        for i in range(0, len(digests), 500):
+            chunk = digests[i:i + 500]
+            found.update(d for (d,) in uow.tuples(
+                "SELECT sha256 FROM instance WHERE archived = 1 AND sha256 IN"
+                f" ({', '.join('?' * len(chunk))})", chunk))
+        return found
 
 
 def record_import_files(tx: Transaction, run_id: int,

@@ -1,0 +1,202 @@
+"""Zip archives within limits and extracted out of sight; what a crash leaves behind is put
+right at the next start (interrupted runs closed, partial files and temporary folders removed,
+archive files no record references cleaned)."""
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+from pydicom.uid import generate_uid
+
+from ioreview import recovery
+from ioreview.importing import ArchiveLimits, import_paths
+from ioreview.recovery import owner_token, recover
+from ioreview.service import Trial
+from ioreview.store import SQLiteStore
+from ioreview.store import dicom_index as di
+
+
+def _ct(blank: bool = False) -> bytes:
+    """CT_small with a new SOP Instance UID; `blank`: 1024 x 1024 zero pixels, 2 MiB that
+    compress about 1000 times."""
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.SOPInstanceUID = generate_uid()
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    if blank:
+        ds.Rows = ds.Columns = 1024
+        ds.PixelData = bytes(1024 * 1024 * 2)
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def _leftovers(archive: Path) -> list[Path]:
+    return list(archive.glob(".extract-*")) + list(archive.glob("??/*.part"))
+
+
+# -- archives ---------------------------------------------------------------------------------------
+def test_a_zip_member_over_the_limits_is_refused_before_it_fills_the_disk(tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    bomb = _zip(tmp_path / "bomb.zip", {"ok.dcm": _ct(), "big.bin": bytes(40 << 20)})
+    store = SQLiteStore(tmp_path / "t.sqlite")
+    s = import_paths(store, "tester", [bomb], archive_root=archive,
+                     archive_limits=ArchiveLimits(max_member_bytes=16 << 20, max_ratio=200))
+    assert s.imported == 1
+    [refused] = s.rejected
+    assert refused.path == f"{bomb}!big.bin"
+    assert "more than the 16.0 MiB a member may take" in refused.reason
+    assert "--no-archive-limits" in refused.reason
+    # the member that was imported lives in the archive; the extraction folder is gone
+    [row] = di.instance_paths(store)
+    assert row.archived and Path(row.path).parent.parent == archive
+    assert _leftovers(archive) == []
+
+
+def test_the_ratio_limit_and_its_override(tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    blank = _zip(tmp_path / "blank.zip", {"blank.dcm": _ct(blank=True)})
+    store = SQLiteStore(tmp_path / "t.sqlite")
+    s = import_paths(store, "tester", [blank], archive_root=archive)
+    assert s.imported == 0
+    assert "times (more than 200: a zip bomb?)" in s.rejected[0].reason
+    s = import_paths(store, "tester", [blank], archive_root=archive,
+                     archive_limits=ArchiveLimits.off())
+    assert s.imported == 1 and _leftovers(archive) == []
+
+
+def test_a_member_whose_header_understates_its_size_is_stopped_while_streaming(
+        tmp_path: Path) -> None:
+    from ioreview.importing import _OverLimit, _copy_member
+
+    info = zipfile.ZipInfo("liar.dcm")
+    info.file_size, info.compress_size = 1000, 1000  # what the header claims
+    out = io.BytesIO()
+    with pytest.raises(_OverLimit, match="more than the 2.0 MiB"):
+        _copy_member(io.BytesIO(bytes(5 << 20)), out, info,
+                     ArchiveLimits(max_member_bytes=2 << 20, max_ratio=None))
+    assert out.tell() <= 2 << 20
+
+
+@pytest.mark.parametrize("how", ["failure", "interruption"])
+def test_the_extraction_folder_goes_on_failure_and_interruption(tmp_path: Path, how: str
+                                                               ) -> None:
+    archive = tmp_path / "archive"
+    z = _zip(tmp_path / "two.zip", {"a.dcm": _ct(), "b.dcm": _ct()})
+    store = SQLiteStore(tmp_path / "t.sqlite")
+
+    def progress(done: int, total: int) -> None:
+        if done:
+            raise KeyboardInterrupt() if how == "interruption" else RuntimeError("disk gone")
+
+    with pytest.raises(KeyboardInterrupt if how == "interruption" else RuntimeError):
+        import_paths(store, "tester", [z], archive_root=archive, progress=progress)
+    assert _leftovers(archive) == []
+    # the run says it was interrupted; nothing is left running
+    assert di.unfinished_import_runs(store) == []
+    [closed] = [r for r in store.audit_records("import_run") if r.action == "interrupted"]
+    assert closed.after["status"] == "interrupted"
+
+
+# -- recovery at the next start ----------------------------------------------------------------------
+def _dead_owner() -> dict[str, object]:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return {"host": recovery.process_owner()["host"], "pid": int(proc.stdout), "start": "1"}
+
+
+def test_recovery_closes_dead_runs_only_and_cleans_their_leftovers(tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    store = SQLiteStore(tmp_path / "t.sqlite")
+    # a committed, archived file: never touched
+    kept = import_paths(store, "tester", [_zip(tmp_path / "k.zip", {"k.dcm": _ct()})],
+                        archive_root=archive)
+    assert kept.imported == 1
+    [row] = di.instance_paths(store)
+    dead = _dead_owner()
+    with store.unit_of_work("tester") as tx:
+        dead_run = di.begin_import_run(tx, ["x"], "copy", owner=dead)
+        live_run = di.begin_import_run(tx, ["y"], "copy", owner=recovery.process_owner())
+    token = owner_token(dead)
+    part = archive / "ab" / f".{'ab' * 32}.dcm.{token}.part"
+    part.parent.mkdir(parents=True, exist_ok=True)
+    part.write_bytes(b"half")
+    own_part = archive / "ab" / f".{'cd' * 32}.dcm.{owner_token()}.part"
+    own_part.write_bytes(b"mine, being written")
+    extraction = archive / f".extract-{token}-q1w2e3"
+    (extraction / "0-0").mkdir(parents=True)
+    orphan = archive / "ef" / f"{'ef' * 32}.dcm"
+    orphan.parent.mkdir()
+    orphan.write_bytes(b"copied, never committed")
+    (archive / recovery.WRITERS_DIR / token).touch()  # the dead process's marker
+
+    report = recover(store, archive)
+    assert report.interrupted_runs == [dead_run]
+    assert [r.id for r in di.unfinished_import_runs(store)] == [live_run]
+    assert report.removed_partials == [str(part)] and own_part.exists()
+    assert report.removed_extractions == [str(extraction)] and not extraction.exists()
+    assert report.orphans == [str(orphan)] == report.removed_orphans and not orphan.exists()
+    assert Path(row.path).exists()
+    assert not (archive / recovery.WRITERS_DIR / token).exists()
+    assert "closed 1 interrupted import run" in report.summary()
+    assert [r.action for r in store.audit_records("archive")] == ["recover"]
+    assert store.verify_audit_chain() == []
+    # nothing more to do the next time
+    assert not recover(store, archive).anything
+
+
+def test_young_unreferenced_files_stay_while_another_writer_is_alive(tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    store = SQLiteStore(tmp_path / "t.sqlite")
+    dead = _dead_owner()
+    writers = archive / recovery.WRITERS_DIR
+    writers.mkdir(parents=True)
+    (writers / owner_token(dead)).touch()  # evidence of a crash
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        live = {"host": dead["host"], "pid": alive.pid,
+                "start": recovery._start_time(alive.pid)}
+        (writers / owner_token(live)).touch()  # another process writing right now
+        young = archive / "aa" / f"{'aa' * 32}.dcm"
+        young.parent.mkdir()
+        young.write_bytes(b"its transaction has not committed yet")
+        report = recover(store, archive)
+        assert report.orphans == [str(young)] and report.removed_orphans == []
+        assert young.exists() and "kept 1" in report.summary()
+        # once older than the grace period it goes
+        (writers / owner_token(dead)).touch()
+        later = recover(store, archive, now=os.path.getmtime(young) + recovery.ORPHAN_GRACE_S
+                        + 1)
+        assert later.removed_orphans == [str(young)]
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_trial_open_recovers_and_the_cli_says_so(tmp_path: Path, capsys) -> None:
+    from ioreview.cli import main
+
+    db = tmp_path / "t.sqlite"
+    Trial.open(db).close()
+    store = SQLiteStore(db)
+    with store.unit_of_work("tester") as tx:
+        di.begin_import_run(tx, ["x"], "reference", owner=_dead_owner())
+    store.close()
+    assert main(["--db", str(db), "audit"]) == 0
+    err = capsys.readouterr().err
+    assert "recovered after an interrupted session: closed 1 interrupted import run" in err
+    assert main(["--db", str(db), "audit"]) == 0
+    assert capsys.readouterr().err == ""
