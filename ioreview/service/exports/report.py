@@ -7,7 +7,8 @@ readers' annotations burned in.  Jinja2 lays the page out (autoescaped), matplot
 charts and images (Figure objects on Agg, no pyplot state), WeasyPrint prints the page to PDF.
 
 The HTML is self-contained (images as data URIs) and byte-identical for the same data: no dates,
-matplotlib metadata off, a fixed SVG hash salt.  The PDF carries WeasyPrint's creation date.
+matplotlib metadata off; charts are PNG (WeasyPrint draws SVG text as paths ~50x slower).  The
+PDF carries WeasyPrint's creation date.
 Chinese text needs a CJK font: the page and the charts ask for Noto Sans CJK SC, then WenQuanYi
 Micro Hei (Debian's fonts-noto-cjk, fonts-wqy-microhei).
 """
@@ -219,7 +220,8 @@ def render_html(data: ReportData) -> str:
     undefined = [(_field_label(f, labels), _reason(f.headline))
                  for f in fields if f.headline is None or f.headline.result is None]
     with _rc():
-        plots = [_svg_uri(_forest_plot(chunk, labels, h))
+        # PNG, not SVG: WeasyPrint draws an SVG with text as paths ~50x slower
+        plots = [_png_uri(_forest_plot(chunk, labels, h), dpi=160, tight=True)
                  for chunk in _chunks(plotted, ROWS_PER_PLOT)]
         images = [_key_image(k, i, h) for i, k in enumerate(data.key_images, start=1)]
     findings, subject_rows = _subject_table(data, h)
@@ -480,23 +482,16 @@ def _fonts(language: str) -> tuple[str, ...]:
 
 
 def _rc() -> Any:
-    """Fonts with CJK glyphs and a fixed SVG hash salt while the figures of one report are built
-    and saved (matplotlib reads fonts when text is created, the salt when saving); restored
-    afterwards."""
+    """Fonts with CJK glyphs while the figures of one report are built and saved (matplotlib
+    reads fonts when text is created); restored afterwards."""
     return matplotlib.rc_context({"font.family": list(FONT_FAMILIES),
-                                  "svg.hashsalt": "ioreview-report",
-                                  "svg.fonttype": "path", "axes.unicode_minus": False})
+                                  "axes.unicode_minus": False})
 
 
-def _svg_uri(fig: MplFigure) -> str:
+def _png_uri(fig: MplFigure, dpi: float | None = None, tight: bool = False) -> str:
     buf = io.BytesIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
-    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _png_uri(fig: MplFigure) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
+    fig.savefig(buf, format="png", metadata={"Software": None}, dpi=dpi or fig.dpi,
+                bbox_inches="tight" if tight else None)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
