@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QBrush, QCloseEvent, QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -113,7 +113,8 @@ def value_text(protocol: Protocol, key: str, value: Any, locale: str | None = No
 
 # -- the readers' annotations over the viewer ----------------------------------------------
 class ReaderLayers(QObject):
-    """Draws each lettered read's annotations over the viewer's panes in the reader's colour,
+    """Draws each lettered read's annotations over the viewer's panes (their `extra_layers`) in
+    the reader's colour,
     with the measurement text and calibration source the viewer gives its own shapes; one
     layer per letter, each shown or hidden (the adjudicator's checkboxes)."""
 
@@ -164,7 +165,7 @@ class ReaderLayers(QObject):
     def _watch(self) -> None:
         for vp in self._viewports():
             if vp not in self._watched:
-                vp.installEventFilter(self)
+                vp.extra_layers.append(self._paint)
                 self._watched.append(vp)
                 vp.destroyed.connect(lambda _o=None, v=vp: self._forget(v))
 
@@ -179,23 +180,15 @@ class ReaderLayers(QObject):
             vp.update()
         self.changed.emit()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
-        """After a pane paints its image and the adjudicator's shapes, draw the readers'."""
-        if event.type() == QEvent.Type.Paint and watched in self._watched and any(
-                self._shown.values()):
-            watched.paintEvent(event)  # type: ignore[attr-defined]
-            self._paint(watched)  # type: ignore[arg-type]
-            return True
-        return False
-
-    def _paint(self, vp: ImageViewport) -> None:
+    def _paint(self, vp: ImageViewport, p: QPainter) -> None:
+        """The pane's extra layer: after its image and the adjudicator's own shapes, the
+        readers' shapes in their colours."""
         ref = vp.current_ref()
-        if ref is None:
+        if ref is None or not any(self._shown.values()):
             return
         from ioreview.ui.viewer.tools import measure
 
         context = vp.image_context()
-        p = QPainter(vp)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         for letter, items in sorted(self._layers.items()):
             if not self._shown.get(letter):
@@ -204,7 +197,6 @@ class ReaderLayers(QObject):
             for a in items:
                 if a.sop_instance_uid == ref.header.sop_instance_uid and a.frame == ref.frame:
                     self._paint_one(p, vp, measure(a, context), letter, colour)
-        p.end()
 
     def _paint_one(self, p: QPainter, vp: ImageViewport, a: Any, letter: str,
                    colour: QColor) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -163,6 +164,9 @@ class ImageViewport(QWidget):
         self._range_of: np.ndarray | None = None
         self._range: tuple[int, int] = (0, 0)
         self._qimage: QImage | None = None
+        #: extra layers drawn over the image and the annotations: callables (viewport, painter),
+        #: e.g. other readers' shapes on the adjudication screen
+        self.extra_layers: list[Callable[[ImageViewport, QPainter], None]] = []
         self._display_dirty = True
         self._lut: DisplayLut | None = None
         self._lut_key: tuple[Any, ...] | None = None
@@ -725,6 +729,10 @@ class ImageViewport(QWidget):
                 p.restore()
             p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             self.tools.paint(p)
+            for layer in self.extra_layers:
+                p.save()
+                layer(self, p)
+                p.restore()
         else:
             p.fillRect(self.rect(), QColor(0, 0, 0))
         if self.show_overlays and self.source is not None:
