@@ -83,14 +83,16 @@ def time_exports(db: Path, work: Path, runs: int) -> None:
         with_report = True
     except ImportError:
         with_report = False
-    variants = [("tables (CSV + Parquet)", {}),
-                ("tables + SR", {"include_sr": True})]
+    variants = [("tables (CSV + Parquet)", {})]
+    if with_report:
+        variants.append(("tables + report", {"report": True}))
+    variants.append(("tables + SR", {"include_sr": True}))
     if with_report:
         variants.append(("tables + SR + report", {"include_sr": True, "report": True}))
     for label, options in variants:
         times = []
         for run in range(runs):
-            out = work / "out" / f"{label.split()[0]}-{len(options)}-{run}"
+            out = work / "out" / f"{'-'.join(sorted(options)) or 'tables'}-{run}"
             shutil.rmtree(out, ignore_errors=True)
             t0 = time.perf_counter()
             summary = trial.export_trial(session, out, PASSWORD, formats=("csv", "parquet"),
