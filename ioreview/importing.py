@@ -381,8 +381,8 @@ def _archive_file(source: Path, sha256: str, archive: Path, *, move: bool = Fals
     written under a `.part` name that names this process, then `os.replace`d, so the final
     name never holds half a file and a crash's leftovers are recognisable (`recovery`)."""
     target = archive_path(archive, sha256)
+    mark_archive_writer(archive)  # before looking: recovery must see a writer at work
     if not (target.is_file() and target.stat().st_size == source.stat().st_size):
-        mark_archive_writer(archive)
         target.parent.mkdir(parents=True, exist_ok=True)
         if move:
             try:
@@ -531,8 +531,8 @@ def _write_batch(store: Store, actor: str, writer: IndexWriter, batch: list[_Sca
                  copy_to: Path | None, zip_archive: Path | None, members: dict[str, str],
                  summary: ImportSummary) -> None:
     """One transaction: the batch's instances, its import-log rows and audit records.  Files
-    are archived (copied with `copy_to`; zip members always, moved out of their temporary
-    folder) inside it, so a crash before the commit leaves only files no row references."""
+    are archived first (copied with `copy_to`; zip members always, moved out of their
+    temporary folder)."""
     def name(path: str) -> str:
         return members.get(path, path)
 
@@ -553,30 +553,34 @@ def _write_batch(store: Store, actor: str, writer: IndexWriter, batch: list[_Sca
         else:
             rejected.append(Rejected(name(path), reason or "unreadable"))
             log.append((name(path), "rejected", reason, None))
+    # Files are copied into the archive before the write transaction, which then only
+    # inserts rows: writers wait for each other's transactions, not for each other's copies.
+    # A crash in between leaves archive files no row references (`recovery` removes them).
+    rows: list[tuple[InstanceHeader, bool]] = []  # (header, archived), in input order
+    archiving = copy_to is not None or any(h.path in members for h in headers)
+    existing: dict[str, str] = {}
+    if archiving:
+        with store.unit_of_work(actor, write=False) as tx:
+            existing = IndexWriter.existing_paths(tx, [h.sop_instance_uid for h in headers])
+    for h in headers:
+        target = copy_to if copy_to is not None else (
+            zip_archive if h.path in members else None)
+        if target is None:
+            rows.append((h, False))
+            existing.setdefault(h.sop_instance_uid, h.path)  # the first file of a UID wins
+            continue
+        if h.sop_instance_uid in existing:
+            rows.append((h, True))  # a duplicate: reported, not copied
+            continue
+        try:
+            a = _archive(h, target, move=h.path in members)
+        except OSError as exc:
+            rejected.append(Rejected(name(h.path), f"could not copy to the archive ({exc})"))
+            log.append((name(h.path), "rejected", rejected[-1].reason, None))
+            continue
+        existing[h.sop_instance_uid] = a.path
+        rows.append((a, True))
     with store.unit_of_work(actor) as tx:
-        # (header, archived) in input order: the first file of a SOP Instance UID wins
-        rows: list[tuple[InstanceHeader, bool]] = []
-        archiving = copy_to is not None or any(h.path in members for h in headers)
-        existing = IndexWriter.existing_paths(tx, [h.sop_instance_uid for h in headers]) \
-            if archiving else {}
-        for h in headers:
-            target = copy_to if copy_to is not None else (
-                zip_archive if h.path in members else None)
-            if target is None:
-                rows.append((h, False))
-                existing.setdefault(h.sop_instance_uid, h.path)
-                continue
-            if h.sop_instance_uid in existing:
-                rows.append((h, True))  # a duplicate: reported, not copied
-                continue
-            try:
-                a = _archive(h, target, move=h.path in members)
-            except OSError as exc:
-                rejected.append(Rejected(name(h.path), f"could not copy to the archive ({exc})"))
-                log.append((name(h.path), "rejected", rejected[-1].reason, None))
-                continue
-            existing[h.sop_instance_uid] = a.path
-            rows.append((a, True))
         inserted: list[InstanceHeader] = []
         duplicates: list[Duplicate] = []
         new = [0, 0, 0]

@@ -178,6 +178,22 @@ def _dead(token_owner: dict[str, Any] | None, path: Path, now: float) -> bool:
     return not alive
 
 
+def _writers(root: Path, now: float) -> tuple[list[Path], int]:
+    """The markers of writers that are gone, and how many other writers are alive."""
+    dead: list[Path] = []
+    live = 0
+    folder = root / WRITERS_DIR
+    if folder.is_dir():
+        for marker in folder.iterdir():
+            if marker.name == owner_token():
+                continue
+            if _dead(_parse_token(marker.name), marker, now):
+                dead.append(marker)
+            else:
+                live += 1
+    return dead, live
+
+
 def _part_owner(name: str) -> dict[str, Any] | None:
     # .<sha>.dcm.<token>.part
     stem = name[:-len(".part")]
@@ -199,17 +215,7 @@ def recover(store: TrialStore, archive_root: Path | None, *, actor: str = "recov
     if archive_root is None or not Path(archive_root).is_dir():
         return report
     root = Path(archive_root)
-    writers = root / WRITERS_DIR
-    dead_markers: list[Path] = []
-    live_writers = 0
-    if writers.is_dir():
-        for marker in writers.iterdir():
-            if owner_token() == marker.name:
-                continue
-            if _dead(_parse_token(marker.name), marker, now):
-                dead_markers.append(marker)
-            else:
-                live_writers += 1
+    dead_markers, _live = _writers(root, now)
     if not (scan_archive or report.interrupted_runs or dead_markers):
         return report
     for entry in root.iterdir():
@@ -232,19 +238,25 @@ def recover(store: TrialStore, archive_root: Path | None, *, actor: str = "recov
                         pass
             elif _ARCHIVE_NAME.match(entry.name):
                 candidates.append(entry)
+    # Writers are looked at after the files were listed: a writer marks itself before it
+    # writes, so the writer of any listed file that is still at work is seen here.
+    _, live = _writers(root, now)
     referenced = dicom_index.archived_digests(store)
     orphans = [p for p in candidates if p.name[:-4] not in referenced]
     report.orphans = [str(p) for p in orphans]
     for p in orphans:
-        if live_writers == 0 or _age(p, now) > ORPHAN_GRACE_S:
-            # checked again: a live writer may have committed its row meanwhile
-            if dicom_index.archived_digests(store, [p.name[:-4]]):
-                continue
-            try:
-                p.unlink()
-                report.removed_orphans.append(str(p))
-            except OSError:
-                pass
+        if live and _age(p, now) <= ORPHAN_GRACE_S:
+            continue
+        # checked again, one by one: a writer may have begun, or committed, meanwhile
+        if _age(p, now) <= ORPHAN_GRACE_S and _writers(root, now)[1]:
+            continue
+        if dicom_index.archived_digests(store, [p.name[:-4]]):
+            continue
+        try:
+            p.unlink()
+            report.removed_orphans.append(str(p))
+        except OSError:
+            pass
     if report.removed_orphans or report.removed_partials or report.removed_extractions:
         with store.unit_of_work(actor) as tx:
             tx.audit("recover", "archive", str(root),

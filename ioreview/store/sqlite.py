@@ -4,10 +4,23 @@ A write unit of work is `BEGIN IMMEDIATE` (SQLite has one writer, so the audit c
 "read the last hash, then insert" is safe); a read-only one is a deferred `BEGIN`, which in WAL
 mode never blocks and is never blocked by a writer.  One connection per store, shared by the
 threads of one process under the engine's lock.
+
+Waiting for the write lock is ours, not SQLite's: its busy handler sleeps ever longer (up to
+100 ms) between attempts, so a writer that waits loses to writers that commit and begin again
+back to back, and after the busy timeout a "database is locked" reached the user although no
+transaction took long.  `_begin` instead tries again every millisecond or so, with jitter so
+that waiting processes do not move in step, for as long as `write_wait_s`; only a database
+held that long raises `DatabaseBusy`.
+
+Commits are durable (`PRAGMA synchronous = FULL`: the WAL is synced at every commit), so a
+signed read survives a power cut as well as a killed process; it costs one fsync per write
+transaction (measured with benchmarks/bench_service.py, see the README).
 """
 from __future__ import annotations
 
+import random
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,10 +36,14 @@ class SQLiteStore(SqlBackend):
     """A trial database in one SQLite file."""
 
     dialect = "sqlite"
+    #: PRAGMA synchronous: FULL syncs the WAL at every commit (signatures are never lost)
+    synchronous = "FULL"
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 10_000,
-                 migrate: bool = True) -> None:
+                 migrate: bool = True, write_wait_s: float = 120.0) -> None:
         super().__init__()
+        self.write_wait_s = float(write_wait_s)
+        self._busy_timeout_ms = int(busy_timeout_ms)
         self.path = Path(path)
         self.location = self.target = str(path)
         memory = str(path) == ":memory:"
@@ -39,7 +56,7 @@ class SQLiteStore(SqlBackend):
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             if not memory:
                 conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: not a usable ioreview database ({exc})") from exc
         self.conn = conn
@@ -86,13 +103,38 @@ class SQLiteStore(SqlBackend):
         return StoreError(f"{self.path}: {text}")
 
     def _begin(self, write: bool) -> None:
+        if not write:
+            try:
+                self.conn.execute("BEGIN")
+            except sqlite3.OperationalError as exc:
+                raise self._translate_error(exc) from exc
+            return
+        # our own wait for the write lock (see the module docstring): SQLite's busy handler
+        # off while we poll, back on for the statements of the transaction
+        self.conn.execute("PRAGMA busy_timeout = 0")
         try:
-            self.conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise DatabaseBusy(f"{self.path}: another process is writing to this database; "
-                                   "try again in a moment") from exc
-            raise StoreError(f"{self.path}: cannot start a transaction ({exc})") from exc
+            self._wait_for_write_lock()
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+
+    def _wait_for_write_lock(self) -> None:
+        start = time.monotonic()
+        while True:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise StoreError(f"{self.path}: cannot start a transaction ({exc})") from exc
+                waited = time.monotonic() - start
+                if waited > self.write_wait_s:
+                    raise DatabaseBusy(
+                        f"{self.path}: another process has held this database for more than "
+                        f"{self.write_wait_s:.0f} s; check that no ioreview process is stuck, "
+                        "then try again") from exc
+            # ~1 ms apart with jitter: a waiting writer meets the gap between another
+            # process's back-to-back transactions, and waiters do not retry in step
+            time.sleep(random.uniform(0.0002, 0.0015))
 
     def _commit(self) -> None:
         self.conn.execute("COMMIT")
