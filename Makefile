@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_DIR ?= demo
 
-.PHONY: env demo test fuzz bench clean
+.PHONY: env demo test fuzz crash bench clean
 
 $(VENV)/.installed: pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh "$(PYTHON)" "$(VENV)"
@@ -24,6 +24,11 @@ test: env
 # `make test` runs 1,000); IOREVIEW_FUZZ_SEED picks another seed
 fuzz: env
 	QT_QPA_PLATFORM=offscreen IOREVIEW_FUZZ_CASES=$${IOREVIEW_FUZZ_CASES:-10000} $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz.py
+
+# 500 SIGKILLs during import and signing, each followed by the next start's checks
+# (tests/test_crash_kill.py; `make test` runs 100)
+crash: env
+	QT_QPA_PLATFORM=offscreen IOREVIEW_CRASH_KILLS=$${IOREVIEW_CRASH_KILLS:-500} $(PY) -m pytest -q -p no:cacheprovider tests/test_crash_kill.py
 
 bench: env
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
