@@ -14,7 +14,6 @@ from .values import ReadStatus, SeriesInfo, Session, StudyInfo, TrialInfo
 
 if TYPE_CHECKING:
     from ioreview.importing import ImportSummary
-    from ioreview.recovery import RecoveryReport
 
 __all__ = ["Imports"]
 
@@ -47,18 +46,6 @@ class Imports:
                             progress=progress, with_sha256=checksum, archive_root=archive,
                             archive_limits=ArchiveLimits() if archive_limits
                             else ArchiveLimits.off())
-
-    def recover_after_crash(self) -> RecoveryReport:
-        """At start: close the import runs of processes that died, remove their partly copied
-        files and temporary folders, and the archive files no committed record references
-        (`ioreview.recovery`).  Runs as the system; audited."""
-        from ioreview.recovery import recover
-
-        try:
-            archive: Path | None = self.ctx.archive_root
-        except InvalidInput:
-            archive = None
-        return recover(self.ctx.store, archive)
 
     def info(self, session: Session) -> TrialInfo:
         """Coordinator/admin: counts of the DICOM index, users, cases, assignments, reads by

@@ -11,7 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ioreview.recovery import RecoveryReport
+from ioreview.errors import InvalidInput
+from ioreview.recovery import RecoveryReport, recover
 from ioreview.store import TrialStore, open_store
 
 from .accounts import Accounts
@@ -132,9 +133,19 @@ class Trial:
         `recovery` says what was found."""
         trial = cls(open_store(db), idle_timeout_s=idle_timeout_s, clock=clock,
                     label_random=label_random, archive_root=archive_root)
-        trial.recovery = trial.imports.recover_after_crash()
+        trial.recovery = trial._recover_after_crash()
         backfill(trial.ctx)
         return trial
+
+    def _recover_after_crash(self) -> RecoveryReport:
+        """At start, as the system (audited): close the import runs of processes that died,
+        remove their partly copied files and temporary folders, and the archive files no
+        committed record references (`ioreview.recovery`)."""
+        try:
+            archive: Path | None = self.ctx.archive_root
+        except InvalidInput:
+            archive = None  # a PostgreSQL trial without --archive: the database part only
+        return recover(self.ctx.store, archive)
 
     @property
     def store(self) -> TrialStore:
