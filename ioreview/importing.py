@@ -241,6 +241,7 @@ def _collect(paths: Sequence[str | Path], zip_archive: Path | None, limits: Arch
                 return
             if extract_root is None:
                 zip_archive.mkdir(parents=True, exist_ok=True)
+                mark_archive_writer(zip_archive)  # a crash from here on is seen at next start
                 extract_root = Path(tempfile.mkdtemp(
                     prefix=f"{EXTRACT_PREFIX}{owner_token()}-", dir=zip_archive))
                 cleanup.append(extract_root)
@@ -442,7 +443,7 @@ class ArchiveError(Exception):
 def import_paths(store: Store, actor: str, paths: Sequence[str | Path], *,
                  copy_to: Path | None = None, progress: ProgressFn | None = None,
                  workers: int | None = None, with_sha256: bool = True,
-                 archive_root: Path | None = None,
+                 archive_root: str | Path | None = None,
                  archive_limits: ArchiveLimits = ArchiveLimits()) -> ImportSummary:
     """Import files, folders (recursive), zip archives and DICOMDIRs; return what happened.
 
@@ -459,8 +460,7 @@ def import_paths(store: Store, actor: str, paths: Sequence[str | Path], *,
     copy_to = None if copy_to is None else Path(copy_to)
     if copy_to is not None:
         with_sha256 = True
-    if archive_root is None:
-        archive_root = store.default_archive_root
+    archive_root = store.default_archive_root if archive_root is None else Path(archive_root)
     zip_archive = copy_to if copy_to is not None else archive_root
     inputs = _collect(paths, zip_archive, archive_limits)
     try:

@@ -200,3 +200,34 @@ def test_trial_open_recovers_and_the_cli_says_so(tmp_path: Path, capsys) -> None
     assert "recovered after an interrupted session: closed 1 interrupted import run" in err
     assert main(["--db", str(db), "audit"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_a_kill_while_extracting_a_zip_is_cleaned_at_the_next_start(tmp_path: Path) -> None:
+    """Killed before its import run even began: the process's marker is the evidence."""
+    import signal
+    import textwrap
+
+    archive = tmp_path / "archive"
+    db = tmp_path / "t.sqlite"
+    z = _zip(tmp_path / "a.zip", {"a.dcm": _ct()})
+    script = textwrap.dedent(f"""
+        import os, signal
+        from ioreview import importing
+        from ioreview.store import SQLiteStore
+
+        def killed(src, dst, info, limits):
+            dst.write(src.read(100))
+            dst.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        importing._copy_member = killed
+        importing.import_paths(SQLiteStore({str(db)!r}), "tester", [{str(z)!r}],
+                               archive_root={str(archive)!r})
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    [left] = list(archive.glob(".extract-*"))
+    trial = Trial.open(db, archive_root=archive)
+    assert trial.recovery.removed_extractions == [str(left)]
+    assert not left.exists()
