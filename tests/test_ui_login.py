@@ -8,7 +8,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from ioreview.service import Role
+from ioreview.ui.adjudication import AdjudicatorWindow
 from ioreview.ui.app import install_translators, window_for_session
+from ioreview.ui.committee import CommitteeWindow
 from ioreview.ui.coordinator import CoordinatorWindow
 from ioreview.ui.login import LoginDialog
 from ioreview.ui.reading import ReadingWindow
@@ -82,7 +84,14 @@ def test_each_role_gets_its_screen(qtbot, trial) -> None:
     assert isinstance(coordination, CoordinatorWindow)
     qtbot.addWidget(reading)
     qtbot.addWidget(coordination)
-    assert window_for_session(trial, adjudicator) is None
+    adjudication = window_for_session(trial, adjudicator)
+    qtbot.addWidget(adjudication)
+    assert isinstance(adjudication, AdjudicatorWindow)
+    trial.create_user(trial.system_session("test"), "chair", "Chair", Role.COMMITTEE,
+                      "chair-pass-1")
+    committee = window_for_session(trial, trial.login("chair", "chair-pass-1"))
+    qtbot.addWidget(committee)
+    assert isinstance(committee, CommitteeWindow)
 
 
 def test_chinese_translation_loading_is_wired(qapp: QApplication) -> None:
