@@ -39,6 +39,8 @@ class _Parser(argparse.ArgumentParser):
 
 #: commands that only look: they never create a database
 _LOOKING_COMMANDS = frozenset({"info", "audit"})
+#: commands that open no database given by --db
+_NO_DATABASE = frozenset({"render", "view", "demo"})
 
 
 def _progress_bar(desc: str, enabled: bool) -> tuple[Callable[[int, int], None] | None,
@@ -68,30 +70,36 @@ def _progress_bar(desc: str, enabled: bool) -> tuple[Callable[[int, int], None] 
 
 
 def _open_trial(args: argparse.Namespace) -> Trial:
-    """The trial on --db.  A SQLite file is created when missing (never by `info` or `audit`),
-    but a folder only for the default location: a --db in a folder that does not exist is a
-    mistake.  What a crashed process left behind is put right, and said on stderr."""
+    """The trial on --db (checked by `_check_db`).  What a crashed process left behind is put
+    right, and said on stderr."""
     from ioreview.service import Trial
-    from ioreview.store import is_postgres_url
 
-    if not is_postgres_url(args.db):
-        path = Path(args.db)
-        if path.is_dir():
-            raise CliError(_("--db {p} is a folder; give the path of a database file").format(
-                p=path))
-        if args.command in _LOOKING_COMMANDS and not path.exists():
-            raise CliError(_("no database at {p}: nothing to {what} (import studies or run "
-                             "`ioreview demo` first, or give --db)").format(
-                p=path, what="show" if args.command == "info" else "verify"))
-        if not path.parent.is_dir():
-            if args.db_given:
-                raise CliError(_("the folder {d} does not exist: create it first (--db makes "
-                                 "a database file, never folders)").format(d=path.parent))
-            path.parent.mkdir(parents=True, exist_ok=True)
     trial = Trial.open(args.db, archive_root=args.archive or None)
     if trial.recovery.anything:
         print(f"ioreview: {trial.recovery.summary()}", file=sys.stderr)
     return trial
+
+
+def _check_db(args: argparse.Namespace) -> None:
+    """A SQLite --db is created when missing (never by `info` or `audit`), but a folder only
+    for the default location: a --db in a folder that does not exist is a mistake."""
+    from ioreview.store import is_postgres_url
+
+    if args.command in _NO_DATABASE or is_postgres_url(args.db) or (
+            args.command == "protocol" and args.action == "check"):
+        return
+    path = Path(args.db)
+    if path.is_dir():
+        raise CliError(_("--db {p} is a folder; give the path of a database file").format(p=path))
+    if args.command in _LOOKING_COMMANDS and not path.exists():
+        raise CliError(_("no database at {p}: nothing to {what} (import studies or run "
+                         "`ioreview demo` first, or give --db)").format(
+            p=path, what="show" if args.command == "info" else "verify"))
+    if not path.parent.is_dir():
+        if args.db_given:
+            raise CliError(_("the folder {d} does not exist: create it first (--db makes a "
+                             "database file, never folders)").format(d=path.parent))
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def _operator(trial: Trial) -> Session:
@@ -526,6 +534,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ioreview.store import StoreError
 
     try:
+        _check_db(args)
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
         return code

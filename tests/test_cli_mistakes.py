@@ -100,11 +100,14 @@ def test_an_undisplayable_file_is_one_line_naming_its_path_once(capsys, tmp_path
     assert code == 2 and "does not exist" in one_line(err)
 
 
-def test_db_in_a_missing_folder_is_refused_and_nothing_is_created(capsys, tmp_path) -> None:
+@pytest.mark.parametrize("command", [["import", CT], ["users"], ["app"], ["audit"]])
+def test_db_in_a_missing_folder_is_refused_and_nothing_is_created(capsys, tmp_path, command
+                                                                  ) -> None:
     db = tmp_path / "no" / "such" / "dir" / "x.sqlite"
-    code, _, err = run(capsys, "--db", str(db), "import", CT)
+    code, _, err = run(capsys, "--db", str(db), *command)
     assert code == 2
-    assert f"the folder {db.parent} does not exist" in one_line(err)
+    assert f"the folder {db.parent} does not exist" in one_line(err) or \
+        f"no database at {db}" in err
     assert not (tmp_path / "no").exists()
 
 
