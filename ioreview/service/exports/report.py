@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 import math
 import re
 import textwrap
@@ -33,6 +34,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse, Polygon
 
 from ioreview.imaging.render import render_frame
+
+# WenQuanYi has no bold face: matplotlib says so on every bold label; the regular face is used.
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
 if TYPE_CHECKING:
     from adjudication.reliability import AgreementReport, FieldAgreement
