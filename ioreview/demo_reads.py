@@ -25,15 +25,15 @@ __all__ = ["DEMO_ACCOUNTS", "DemoUser", "DemoUsers", "populate_demo", "simulate_
 
 #: (username, display name, role) of the demo accounts
 DEMO_ACCOUNTS: tuple[tuple[str, str, Role], ...] = (
-    ("reader1", "Dr. Wei Zhang (reader 1)", Role.READER),
-    ("reader2", "Dr. Anna Novak (reader 2)", Role.READER),
-    ("reader3", "Dr. Samuel Okafor (reader 3)", Role.READER),
-    ("adjudicator", "Dr. Lucia Ferrari (adjudicator)", Role.ADJUDICATOR),
-    ("adjudicator2", "Dr. Kenji Sato (adjudicator 2)", Role.ADJUDICATOR),
-    ("committee", "Dr. Hannah Berg (committee chair)", Role.COMMITTEE),
-    ("committee2", "Dr. Rafael Ortiz (committee)", Role.COMMITTEE),
-    ("committee3", "Dr. Li Na (committee)", Role.COMMITTEE),
-    ("coordinator", "Mei Chen (coordinator)", Role.COORDINATOR),
+    ("reader1", "Dr. Wei Zhang", Role.READER),
+    ("reader2", "Dr. Anna Novak", Role.READER),
+    ("reader3", "Dr. Samuel Okafor", Role.READER),
+    ("adjudicator", "Dr. Lucia Ferrari", Role.ADJUDICATOR),
+    ("adjudicator2", "Dr. Kenji Sato", Role.ADJUDICATOR),
+    ("committee", "Dr. Hannah Berg", Role.COMMITTEE),
+    ("committee2", "Dr. Rafael Ortiz", Role.COMMITTEE),
+    ("committee3", "Dr. Li Na", Role.COMMITTEE),
+    ("coordinator", "Mei Chen", Role.COORDINATOR),
     ("admin", "Site administrator", Role.ADMIN),
 )
 PRESENCE_FINDINGS = ("extravasation", "haematoma", "fracture", "osteomyelitis", "fat_embolism")

@@ -373,6 +373,7 @@ def test_amendment_needs_reason_and_signature(qtbot, trial, messages) -> None:
     notes: dict[str, str] = {}
 
     def amend(dialog: SignDialog) -> None:
+        notes["meaning"] = dialog.meaning_label.text()
         qtbot.keyClicks(dialog.password_edit, PASSWORDS["reader1"])
         qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
         notes["no_reason"] = dialog.message_label.text()
@@ -386,6 +387,9 @@ def test_amendment_needs_reason_and_signature(qtbot, trial, messages) -> None:
     assert "reason" in notes["no_reason"].lower()
     assert form.is_read_only()
     history = trial.read_history(window.controller.session, form.read_id)
+    # the dialog states the meaning the service signs the amendment with
+    assert "I confirm this amended read" in notes["meaning"]
+    assert history[-1].signature.meaning == "I confirm this amended read"
     assert [v.version for v in history] == [1, 2]
     assert history[-1].values["image_quality"] == "limited"
     assert history[0].values["image_quality"] == "adequate"

@@ -1117,7 +1117,8 @@ class ReadFormPanel(QWidget):
             signature = trial.amend_read(controller.session, read_id, reason, values, password,
                                          annotations=annotations)
 
-        dialog = SignDialog(sign, signer=controller.user_label, meaning=self._signature_meaning(),
+        dialog = SignDialog(sign, signer=controller.user_label,
+                            meaning=self.tr("I confirm this amended read"),
                             ask_reason=True, title=self.tr("Sign amendment"),
                             on_error=self._dialog_error, parent=self)
         if dialog.exec() != SignDialog.DialogCode.Accepted or signature is None:

@@ -15,7 +15,7 @@
         <translation>否</translation>
     </message>
     <message>
-        <location line="+285"/>
+        <location line="+277"/>
         <location line="+48"/>
         <source>No case open</source>
         <translation>未打开病例</translation>
@@ -1926,9 +1926,9 @@ has voted ({voted} of {present})</source>
 <context>
     <name>ImageViewport</name>
     <message>
-        <location filename="../viewer/viewport.py" line="+310"/>
+        <location filename="../viewer/viewport.py" line="+314"/>
         <source>cannot display: %1</source>
-        <extracomment>MIME type of a series dragged from the browser: the series key as UTF-8 text. Frames up to this many pixels repaint through the cached 32-bit grey table while the window is unchanged (one lookup, no conversion); bigger ones fold in two threads. Colour of a grown region&apos;s overlay (RGB) and its opacity. CLAHE images kept per viewport.</extracomment>
+        <extracomment>MIME type of a series dragged from the browser: the series key as UTF-8 text. Frames up to this many pixels repaint through the cached 32-bit grey table while the window is unchanged (one lookup, no conversion); bigger ones fold in two threads. Colour of a grown region&apos;s overlay (RGB) and its opacity. CLAHE images kept per viewport. extra layers drawn over the image and the annotations: callables (viewport, painter), e.g. other readers&apos; shapes on the adjudication screen</extracomment>
         <translation>无法显示：%1</translation>
     </message>
     <message>
@@ -1947,7 +1947,7 @@ has voted ({voted} of {present})</source>
         <translation>CLAHE 失败：%1</translation>
     </message>
     <message>
-        <location line="+131"/>
+        <location line="+135"/>
         <source>Drop a series here</source>
         <translation>将序列拖放到此处</translation>
     </message>
@@ -2719,12 +2719,17 @@ has voted ({voted} of {present})</source>
     </message>
     <message>
         <location line="+1020"/>
-        <location line="+47"/>
+        <location line="+48"/>
         <source>Signed</source>
         <translation>已签名</translation>
     </message>
     <message>
-        <location line="-8"/>
+        <location line="-9"/>
+        <source>I confirm this amended read</source>
+        <translation>本人确认此修订后的阅片</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Sign amendment</source>
         <translation>签署修订</translation>
     </message>
