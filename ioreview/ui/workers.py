@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
 __all__ = ["TaskSignals", "TaskHandle", "run_in_thread"]
 
@@ -90,7 +90,10 @@ class TaskHandle(QObject):
     @Slot()
     def _relay_finished(self) -> None:
         self.running = False
-        _LIVE.discard(self)
+        # Release the handle on the next turn of the event loop, not inside its own slot: if
+        # the caller dropped its reference too (a dialog setting its task to None when done),
+        # discarding it here would destroy the QObject whose signal Qt is still delivering.
+        QTimer.singleShot(0, lambda: _LIVE.discard(self))
 
 
 _LIVE: set[TaskHandle] = set()
