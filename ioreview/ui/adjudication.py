@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from adjudication.paradigms import Decision
-from adjudication.protocol import FieldType
+from adjudication.protocol import COMMITTEE_PREFIX, FieldType
 from ioreview.errors import IoreviewError, SessionExpired
 from ioreview.ui.app import ui_locale
 from ioreview.ui.coordinator import readable_time
@@ -82,19 +82,22 @@ _RADIO_STYLE = ("QRadioButton::indicator { width: 11px; height: 11px; border-rad
 
 
 
-def _field_of(protocol: Protocol, key: str) -> Field:
-    if key.startswith("committee."):
-        return protocol.committee_field(key)
-    return protocol.field(key)
+def field_for(protocol: Protocol, key: str) -> Field | None:
+    """The field of a value key, committee-only keys included (None when unknown)."""
+    try:
+        if key.startswith(COMMITTEE_PREFIX):
+            return protocol.committee_field(key)
+        return protocol.field(key)
+    except KeyError:
+        return None
 
 
 def value_text(protocol: Protocol, key: str, value: Any, locale: str | None = None) -> str:
     """A stored value as the form shows it (choice labels, not codes; "—" when empty)."""
     if value is None or value == "" or value == []:
         return "—"
-    try:
-        field = _field_of(protocol, key)
-    except KeyError:
+    field = field_for(protocol, key)
+    if field is None:
         return str(value)
 
     def one(v: Any) -> str:
@@ -264,7 +267,9 @@ class DecisionEditor(QGroupBox):
         super().__init__(item.label, parent)
         self.setObjectName(f"decision:{item.key}")
         self.key = item.key
-        self.field = _field_of(protocol, item.key)
+        field = field_for(protocol, item.key)
+        assert field is not None, item.key  # the service names only the protocol's fields
+        self.field = field
         layout = QVBoxLayout(self)
         why = QLabel(self.tr("Rule: {rule} — {reason}").format(rule=item.rule,
                                                                reason=item.reason))

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, QDateTime, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -50,9 +50,11 @@ from adjudication.paradigms import Decision
 from adjudication.protocol import FieldType
 from ioreview.errors import IoreviewError, SessionExpired
 from ioreview.service import Role
-from ioreview.ui.adjudication import READER_COLOURS, ReaderLayers
+from ioreview.ui.adjudication import READER_COLOURS, ReaderLayers, field_for
+from ioreview.ui.adjudication import value_text as _value_text
 from ioreview.ui.agreement_dashboard import AgreementWindow, agreement_window
 from ioreview.ui.app import ui_locale
+from ioreview.ui.coordinator import readable_time
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.reading import ViewerAdapter, make_viewer
 from ioreview.ui.sign_dialog import SignDialog
@@ -79,47 +81,9 @@ MEMBER_ROLES = (Role.COMMITTEE, Role.ADJUDICATOR)
 _ERROR_STYLE = "color: #ff8a80;"
 
 
-def readable_time(iso: str | None) -> str:
-    """An ISO timestamp as the user's short local date and time ("" when there is none)."""
-    if not iso:
-        return ""
-    when = QDateTime.fromString(iso, Qt.DateFormat.ISODateWithMs)
-    if not when.isValid():
-        when = QDateTime.fromString(iso, Qt.DateFormat.ISODate)
-    if not when.isValid():
-        return iso
-    return when.toLocalTime().toString("yyyy-MM-dd HH:mm")
-
-
-def _field(protocol: Protocol, key: str) -> Field | None:
-    try:
-        return protocol.committee_field(key) if key.startswith("committee.") else protocol.field(key)
-    except KeyError:
-        return None
-
-
 def value_text(protocol: Protocol, key: str, value: Any) -> str:
-    """A form value as the protocol names it (choice labels, lists joined, "—" when empty)."""
-    if value is None or value == [] or value == "":
-        return "—"
-    field = _field(protocol, key)
-    locale = ui_locale()
-
-    def one(v: Any) -> str:
-        choice = field.choice(v) if field is not None else None
-        if choice is not None:
-            return choice.label_in(locale)
-        if isinstance(v, bool):
-            return QCoreApplication.translate("CommitteeWindow", "yes") if v else \
-                QCoreApplication.translate("CommitteeWindow", "no")
-        return str(v)
-
-    if isinstance(value, (list, tuple)):
-        return ", ".join(one(v) for v in value)
-    text = one(value)
-    if field is not None and field.unit and isinstance(value, (int, float)):
-        text = f"{text} {field.unit}"
-    return text
+    """A form value as the protocol names it, in the UI's language."""
+    return _value_text(protocol, key, value, ui_locale())
 
 
 # -- the session list -------------------------------------------------------------------------
@@ -925,7 +889,7 @@ class CommitteeWindow(QMainWindow):
                         else self.tr("not voted"))
                 table.setItem(row, vote_col, QTableWidgetItem(text))
             else:
-                editor = VoteEditor(item, _field(protocol, item.key))
+                editor = VoteEditor(item, field_for(protocol, item.key))
                 self.vote_editors[item.key] = editor
                 table.setCellWidget(row, vote_col, editor)
             tally_cell = QTableWidgetItem(self.tally_text(item))

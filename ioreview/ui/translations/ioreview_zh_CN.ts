@@ -4,7 +4,7 @@
 <context>
     <name>AdjudicationPanel</name>
     <message>
-        <location filename="../adjudication.py" line="+107"/>
+        <location filename="../adjudication.py" line="+110"/>
         <source>yes</source>
         <extracomment>The colour of each reader&apos;s annotations (the adjudicator&apos;s own use the viewer&apos;s colour). radio buttons drawn visibly on the dark theme</extracomment>
         <translation>是</translation>
@@ -15,7 +15,7 @@
         <translation>否</translation>
     </message>
     <message>
-        <location line="+277"/>
+        <location line="+279"/>
         <location line="+48"/>
         <source>No case open</source>
         <translation>未打开病例</translation>
@@ -1138,7 +1138,7 @@
 <context>
     <name>CastingVoteDialog</name>
     <message>
-        <location filename="../committee.py" line="+404"/>
+        <location filename="../committee.py" line="+368"/>
         <source>I confirm my casting vote as chair</source>
         <translation>本人作为主席确认我的决定性投票</translation>
     </message>
@@ -1164,18 +1164,7 @@
 <context>
     <name>CommitteeWindow</name>
     <message>
-        <location filename="../committee.py" line="-294"/>
-        <source>yes</source>
-        <extracomment>accounts that may sit on a committee (the service checks it again)</extracomment>
-        <translation>是</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>no</source>
-        <translation>否</translation>
-    </message>
-    <message>
-        <location line="+328"/>
+        <location filename="../committee.py" line="+35"/>
         <source>ioreview — committee ({user})</source>
         <translation>ioreview — 委员会（{user}）</translation>
     </message>
@@ -2441,6 +2430,7 @@ has voted ({voted} of {present})</source>
     <message>
         <location filename="../committee.py" line="-103"/>
         <source>open</source>
+        <extracomment>accounts that may sit on a committee (the service checks it again)</extracomment>
         <translation>进行中</translation>
     </message>
     <message>
@@ -2737,7 +2727,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>ReaderLayers</name>
     <message>
-        <location filename="../adjudication.py" line="-98"/>
+        <location filename="../adjudication.py" line="-100"/>
         <source>Reader {letter}</source>
         <translation>阅片者 {letter}</translation>
     </message>
