@@ -172,12 +172,6 @@ def combine_values(field: Field, values: Sequence[Any]) -> Any:
     return present[0]
 
 
-def _field(protocol: Protocol, key: str) -> Field:
-    if key.startswith("committee."):
-        return protocol.committee_field(key)
-    return protocol.field(key)
-
-
 def _agree(discordant: set[str], a: Mapping[str, Any], b: Mapping[str, Any], key: str) -> bool:
     return key not in discordant and is_empty(a.get(key)) == is_empty(b.get(key))
 
@@ -222,7 +216,7 @@ def majority(protocol: Protocol, reads: Mapping[str, Mapping[str, Any]],
     values: dict[str, tuple[Any, tuple[str, ...]]] = {}
     unresolved: list[str] = []
     for key in items:
-        field = _field(protocol, key)
+        field = protocol.any_field(key)
         agreeing = [(x, y) for x, y in pairs if _agree(discordant[(x, y)], reads[x], reads[y], key)]
         if not agreeing:
             unresolved.append(key)
@@ -264,7 +258,7 @@ def validate_decisions(protocol: Protocol, items: Sequence[str],
             if require_rationale and not (d.rationale or "").strip():
                 raise InvalidDecision(f"{label}: an own value needs a rationale; say why neither "
                                       "reader's value stands.")
-            problem = _value_problem(_field(protocol, d.key), d.value)
+            problem = _value_problem(protocol.any_field(d.key), d.value)
             if problem:
                 raise InvalidDecision(f"{label}: {problem}")
             by_key[d.key] = Decision(d.key, "own", d.value, (d.rationale or "").strip())

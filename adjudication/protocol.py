@@ -581,6 +581,10 @@ class Protocol:
         """The value keys of the committee-only fields, in form order."""
         return tuple(COMMITTEE_PREFIX + f.id for f in self.committee_fields)
 
+    def any_field(self, key: str) -> Field:
+        """The field of any value key: a read-form key or a committee-only one."""
+        return self.committee_field(key) if key.startswith(COMMITTEE_PREFIX) else self.field(key)
+
     def committee_field(self, key: str) -> Field:
         """The committee-only field of a key ("committee.gurd_major"); KeyError when unknown."""
         for f in self.committee_fields:

@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from adjudication.paradigms import Decision
-from adjudication.protocol import COMMITTEE_PREFIX, FieldType
+from adjudication.protocol import FieldType
 from ioreview.errors import IoreviewError, SessionExpired
 from ioreview.ui.app import ui_locale
 from ioreview.ui.coordinator import readable_time
@@ -85,9 +85,7 @@ _RADIO_STYLE = ("QRadioButton::indicator { width: 11px; height: 11px; border-rad
 def field_for(protocol: Protocol, key: str) -> Field | None:
     """The field of a value key, committee-only keys included (None when unknown)."""
     try:
-        if key.startswith(COMMITTEE_PREFIX):
-            return protocol.committee_field(key)
-        return protocol.field(key)
+        return protocol.any_field(key)
     except KeyError:
         return None
 

@@ -350,8 +350,7 @@ class _Export:
             if outcome is not None and protocol is not None:
                 for v in outcome.values:
                     finding = v.key.split(".")[0] if "." in v.key else None
-                    field = (protocol.committee_field(v.key) if v.key.startswith(COMMITTEE_PREFIX)
-                             else protocol.field(v.key))
+                    field = protocol.any_field(v.key)
                     w["final_values"].write({**b, "stage": stage.value, "field": v.key,
                                              "finding": None if v.key.startswith(COMMITTEE_PREFIX) else finding,
                                              "value": value_text(v.value),
@@ -628,8 +627,7 @@ class _Export:
         def row(key: str, value: Any, evaluator: str, evaluator_id: str | None,
                 accepted: bool) -> None:
             seq[subject] += 1
-            field = (protocol.committee_field(key) if key.startswith(COMMITTEE_PREFIX)
-                     else protocol.field(key))
+            field = protocol.any_field(key)
             text = value_text(value)
             w.write({"STUDYID": protocol.id, "DOMAIN": "RS", "USUBJID": subject,
                      "RSSEQ": seq[subject], "RSGRPID": case.label,
