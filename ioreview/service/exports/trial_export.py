@@ -272,8 +272,16 @@ class _Export:
             self.version_names[pv.id] = f"{pv.protocol_id} {pv.version}"
         active = ctx.active_version(uow)
         self.protocol = active[1] if active else None
-        first = [r.signed_at for r in uow.reads.locked() if r.signed_at]
-        self.t0 = min((_epoch(t) or 0.0) for t in first) if first else 0.0
+        # one pass over the signed reads: the export's first signature (offsets count from
+        # it) and the protocol versions the reads were made under (the fields table)
+        t0: float | None = None
+        self.versions_used: set[int] = {active[0]} if active else set()
+        for r in uow.reads.locked():
+            self.versions_used.add(r.protocol_version_id)
+            t = _epoch(r.signed_at)
+            if t is not None and (t0 is None or t < t0):
+                t0 = t
+        self.t0 = t0 or 0.0
         key = uow.exports.key_seed() or "ioreview"
         self._uid_key = hashlib.sha256(("uid:" + key).encode()).digest()
         self.timepoints = {tp: i for i, tp in
@@ -735,10 +743,7 @@ class _Export:
             w.write({"id": pid, "role": role, "username": username, "display_name": display})
 
     def _fields(self, w: TableWriter) -> None:
-        used = sorted({r.protocol_version_id for r in self.uow.reads.locked()} |
-                      ({self.ctx.active_version(self.uow)[0]}
-                       if self.ctx.active_version(self.uow) else set()))
-        for version_id in used:
+        for version_id in sorted(self.versions_used):
             protocol = self.proto(version_id)
             name = self.version_names.get(version_id)
             items = [(k, fnd.id if fnd else None, f, False) for k, fnd, f in protocol.iter_fields()]
