@@ -182,6 +182,43 @@ class SqlBackend(ABC):
         """Where case files are archived when no archive root is configured (None: required)."""
         return None
 
+    # -- the trial key (outside the database; `trial_key.py`) -----------------------------------
+    @property
+    def key_path(self) -> Path | None:
+        """The trial key file (None for a database in memory: a key for this process)."""
+        from .trial_key import sidecar_paths
+
+        return None if self.target == ":memory:" else sidecar_paths(self.target,
+                                                                    self.location)[0]
+
+    @property
+    def anchor_path(self) -> Path | None:
+        """The anchor journal of the audit chain's head, outside the database."""
+        from .trial_key import sidecar_paths
+
+        return None if self.target == ":memory:" else sidecar_paths(self.target,
+                                                                    self.location)[1]
+
+    @property
+    def trial_key(self) -> bytes:
+        """The per-trial secret key (created, 0600, the first time it is needed)."""
+        key = getattr(self, "_trial_key", None)
+        if key is None:
+            import secrets
+
+            from .trial_key import load_or_create_key
+
+            path = self.key_path
+            key = secrets.token_bytes(32) if path is None else load_or_create_key(path)
+            self._trial_key = key
+        return key
+
+    def keyed_digest(self, purpose: str, text: str) -> str:
+        """HMAC-SHA256 (hex) of `text` under the trial key's sub-key for `purpose`."""
+        from .trial_key import keyed_digest
+
+        return keyed_digest(self.trial_key, purpose, text)
+
     def __enter__(self) -> SqlBackend:
         return self
 
