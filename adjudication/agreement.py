@@ -60,7 +60,14 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats
+
+
+@functools.cache
+def _stats() -> Any:
+    """scipy.stats, imported on first use (it costs ~1 s of start-up to every command)."""
+    from scipy import stats
+
+    return stats
 
 __all__ = [
     "Agreement",
@@ -457,7 +464,7 @@ def _clip(lo: float, hi: float, low: float = -1.0, high: float = 1.0) -> tuple[f
 
 
 def _z(confidence: float) -> float:
-    return float(stats.norm.ppf(0.5 + confidence / 2))
+    return float(_stats().norm.ppf(0.5 + confidence / 2))
 
 
 # --- two raters -----------------------------------------------------------------------------
@@ -554,7 +561,7 @@ def _gwet_ci(value: float, terms: np.ndarray, n: int,
     qt(1 - alpha/2, n-1) * se, clipped to [-1, 1] (irrCAC clips only the upper end)."""
     var = float(((terms - value) ** 2).sum()) / (n * (n - 1))
     se = math.sqrt(var)
-    t = float(stats.t.ppf(0.5 + confidence / 2, n - 1))
+    t = float(_stats().t.ppf(0.5 + confidence / 2, n - 1))
     return _clip(value - t * se, value + t * se), se
 
 
@@ -1127,8 +1134,8 @@ def icc(ratings: Any, kind: IccKind = "A,1", *, confidence: float = 0.95,
             ci = (value, value)
         else:
             f_obs = msr / error
-            f_lo = f_obs / stats.f.ppf(1 - alpha / 2, n - 1, df2)
-            f_hi = f_obs * stats.f.ppf(1 - alpha / 2, df2, n - 1)
+            f_lo = f_obs / _stats().f.ppf(1 - alpha / 2, n - 1, df2)
+            f_hi = f_obs * _stats().f.ppf(1 - alpha / 2, df2, n - 1)
             if single:
                 ci = ((f_lo - 1) / (f_lo + k - 1), (f_hi - 1) / (f_hi + k - 1))
             else:
@@ -1158,8 +1165,8 @@ def icc(ratings: Any, kind: IccKind = "A,1", *, confidence: float = 0.95,
             # A negative ICC(A,1) makes a < 0 and v can fall towards 0, where the F quantile
             # is infinite; v is kept at 1 df or more (only such negative estimates are affected).
             v = max(v, 1.0) if math.isfinite(v) else float((n - 1) * (k - 1))
-            f_star = stats.f.ppf(1 - alpha / 2, n - 1, v)
-            f_star2 = stats.f.ppf(1 - alpha / 2, v, n - 1)
+            f_star = _stats().f.ppf(1 - alpha / 2, n - 1, v)
+            f_star2 = _stats().f.ppf(1 - alpha / 2, v, n - 1)
             lo = n * (msr - f_star * mse) / (f_star * (k * msc + (k * n - k - n) * mse) + n * msr)
             hi = n * (f_star2 * msr - mse) / (k * msc + (k * n - k - n) * mse + n * f_star2 * msr)
             if kind == "A,k":
@@ -1217,7 +1224,7 @@ def bland_altman(x1: Sequence[float], x2: Sequence[float], *, confidence: float 
     bias = float(diff.mean())
     sd = float(diff.std(ddof=1))
     z = float(sd_multiplier) if sd_multiplier is not None else _z(0.95)
-    t = float(stats.t.ppf(0.5 + confidence / 2, n - 1))
+    t = float(_stats().t.ppf(0.5 + confidence / 2, n - 1))
     se_bias = sd / math.sqrt(n)
     se_limit = sd * (math.sqrt(3.0 / n) if limit_se == "1986"
                      else math.sqrt(1.0 / n + z * z / (2.0 * (n - 1))))

@@ -25,11 +25,45 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
-from .engine import DatabaseBusy, SqlBackend, StoreConflict, StoreError
+from .engine import (PROTECTED_MESSAGES, DatabaseBusy, ProtectedRecord, SqlBackend,
+                     StoreConflict, StoreError, protected_message)
 
 __all__ = ["SQLiteStore"]
+
+
+def _refuse(message_key: str) -> str:
+    return f"SELECT RAISE(ABORT, '{PROTECTED_MESSAGES[message_key]}');"
+
+
+_SIGNED_VERSION = ("EXISTS (SELECT 1 FROM signature_record s WHERE s.entity_kind = 'read'"
+                   " AND s.entity_id = {row}.read_id AND s.version = {row}.version)")
+
+#: name -> statement of the triggers that keep the audit trail, signatures and signed read
+#: versions append-only (schema 7)
+PROTECTIVE_TRIGGERS: dict[str, str] = {
+    **{f"{table}_no_{op.lower()}": (
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table}"
+        f" BEGIN {_refuse(what)} END")
+       for table, what in (("audit", "audit"), ("audit_seal", "audit_seal"),
+                           ("signature_record", "signature"), ("signature", "signature"))
+       for op in ("UPDATE", "DELETE")},
+    **{f"{table}_signed_{op.lower()}": (
+        f"CREATE TRIGGER IF NOT EXISTS {table}_signed_{op.lower()} BEFORE {op} ON {table}"
+        f" WHEN {_SIGNED_VERSION.format(row='NEW' if op == 'INSERT' else 'OLD')}"
+        f" BEGIN {_refuse('read_version')} END")
+       for table in ("read_value", "annotation", "key_image")
+       for op in ("INSERT", "UPDATE", "DELETE")},
+    "review_read_locked_update": (
+        "CREATE TRIGGER IF NOT EXISTS review_read_locked_update BEFORE UPDATE ON review_read"
+        " WHEN OLD.status = 'submitted' AND (NEW.status <> 'submitted'"
+        " OR NEW.version < OLD.version OR NEW.assignment_id <> OLD.assignment_id"
+        " OR NEW.protocol_version_id <> OLD.protocol_version_id"
+        " OR NEW.submitted_at IS NOT OLD.submitted_at)"
+        f" BEGIN {_refuse('locked_read')} END"),
+    "review_read_locked_delete": (
+        "CREATE TRIGGER IF NOT EXISTS review_read_locked_delete BEFORE DELETE ON review_read"
+        f" WHEN OLD.status = 'submitted' BEGIN {_refuse('locked_read')} END"),
+}
 
 
 class SQLiteStore(SqlBackend):
@@ -60,7 +94,6 @@ class SQLiteStore(SqlBackend):
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: not a usable ioreview database ({exc})") from exc
         self.conn = conn
-        self.db = sqlite_utils.Database(conn)
         if migrate:
             self.migrate()
 
@@ -73,8 +106,17 @@ class SQLiteStore(SqlBackend):
     def close(self) -> None:
         self.conn.close()
 
+    @property
+    def db(self) -> Any:
+        """A sqlite-utils view of the connection (for tests and tools; imported on first use:
+        it brings pandas, ~1 s of start-up no command needs)."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
+
     def _table_exists(self, name: str) -> bool:
-        return self.db[name].exists()
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                 (name,)).fetchone() is not None
 
     # -- statements -----------------------------------------------------------------------------
     def _execute(self, sql: str, params: Sequence[Any]) -> Any:
@@ -91,6 +133,9 @@ class SQLiteStore(SqlBackend):
 
     def _translate_error(self, exc: sqlite3.Error) -> StoreError:
         text = str(exc)
+        protected = protected_message(text)
+        if protected is not None:
+            return ProtectedRecord(f"{self.path}: refused: {protected}.")
         if isinstance(exc, sqlite3.IntegrityError):
             return StoreConflict(f"{self.path}: the change conflicts with the stored data "
                                  f"({text}); reload and try again")
@@ -142,6 +187,19 @@ class SQLiteStore(SqlBackend):
     def _rollback(self) -> None:
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
+
+    # -- tamper evidence -------------------------------------------------------------------------
+    def _protect_records(self, uow: Any) -> None:
+        for statement in PROTECTIVE_TRIGGERS.values():
+            uow.execute(statement)
+
+    def missing_protections(self) -> list[str]:
+        if not self._table_exists("audit_seal"):
+            return []
+        with self._lock:
+            present = {n for (n,) in self.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()}
+        return sorted(set(PROTECTIVE_TRIGGERS) - present)
 
     # -- store-internal conveniences (tests of this backend) -------------------------------------
     def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
