@@ -1,8 +1,17 @@
 """The `ioreview` command line.
 
 Every command takes a global `--db PATH` (or the IOREVIEW_DB environment variable) and talks to
-the service layer (`ioreview.service.Trial`) only.  Commands that change the trial run as the
-workstation's operator session (`Trial.system_session`), audited as `cli:<login>`.
+the service layer (`ioreview.service.Trial`) only.
+
+Every command that reads or changes trial data acts as a logged-in user, with the same role
+checks as the application: `--user NAME` (or IOREVIEW_USER) and the password typed at a prompt,
+or read from the first line of `--password-file FILE` (`-` for standard input) for scripts;
+never from the command line itself.  A database without any account belongs to whoever created
+the file, so `import` into a new database and `demo` work without one; those commands run as
+the workstation's operator (`Trial.system_session`, audited as `cli:<login>`), and `ioreview
+admin init` creates the first administrator.  From then on every command needs credentials.
+Files the command line creates (database, key, archive, exports) are readable by their owner
+only (umask 077).
 
 A mistake on the command line is one line on stderr naming what is wrong, and exit status 2;
 a command that did not do what was asked (an import that imported nothing, an audit that
@@ -102,12 +111,63 @@ def _check_db(args: argparse.Namespace) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
 
 
-def _operator(trial: Trial) -> Session:
+def _os_login() -> str:
     try:
-        login = getpass.getuser()
+        return getpass.getuser()
     except Exception:  # noqa: BLE001 - getuser raises various errors in odd environments
-        login = "operator"
-    return trial.system_session(login)
+        return "operator"
+
+
+def _read_secret_file(name: str) -> str:
+    """The first line of `name` (`-`: standard input).  A file others can read is refused, as
+    ssh refuses such a key: the password would not be a secret."""
+    if name == "-":
+        line = sys.stdin.readline()
+        if not line:
+            raise CliError(_("--password-file -: standard input is empty"))
+        return line.rstrip("\r\n")
+    path = Path(name)
+    try:
+        mode = path.stat().st_mode
+        if os.name == "posix" and mode & 0o077:
+            raise CliError(_("--password-file {p}: other users can read this file; make it "
+                             "private first (chmod 600 {p})").format(p=path))
+        with path.open(encoding="utf-8") as f:
+            line = f.readline()
+    except FileNotFoundError:
+        raise CliError(_("--password-file {p}: no such file").format(p=path)) from None
+    except IsADirectoryError:
+        raise CliError(_("--password-file {p}: is a folder, not a file").format(p=path)) from None
+    except UnicodeDecodeError:
+        raise CliError(_("--password-file {p}: not a text file").format(p=path)) from None
+    if not line.strip():
+        raise CliError(_("--password-file {p}: the first line is empty").format(p=path))
+    return line.rstrip("\r\n")
+
+
+def _operator_password(args: argparse.Namespace) -> str:
+    """The acting user's password: --password-file, else the terminal; never argv."""
+    if args.password_file:
+        return _read_secret_file(args.password_file)
+    if getattr(args, "password_stdin", False) and args.command == "export":
+        return _read_secret_file("-")  # the export's older spelling, kept for scripts
+    if not sys.stdin.isatty():
+        raise CliError(_("no terminal to ask {u}'s password on; give --password-file FILE "
+                         "(or - for standard input)").format(u=args.user))
+    return getpass.getpass(_("Password for {u}: ").format(u=args.user))
+
+
+def _operator(trial: Trial, args: argparse.Namespace) -> Session:
+    """The acting user's session: a log-in as --user once the trial has accounts; the
+    workstation's operator (the file's owner) while it has none."""
+    if not trial.has_accounts():
+        return trial.system_session(_os_login())
+    if not args.user:
+        raise CliError(_("this trial has user accounts: say who you are with --user NAME (or "
+                         "IOREVIEW_USER); the password is asked on the terminal or read from "
+                         "--password-file FILE"))
+    args.password = _operator_password(args)
+    return trial.login(args.user, args.password)
 
 
 # -- commands -------------------------------------------------------------------------------------
@@ -122,7 +182,7 @@ def _require_display() -> None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     trial = _open_trial(args)
-    session = _operator(trial)
+    session = _operator(trial, args)
     copy_to = None
     if args.copy is not None:
         copy_to = Path(args.copy) if args.copy else trial.archive_dir
@@ -163,7 +223,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     trial = _open_trial(args)
-    info = {"database": trial.store.location, **trial.info(_operator(trial)).to_json_dict()}
+    info = {"database": trial.store.location,
+            **trial.info(_operator(trial, args)).to_json_dict()}
     if args.json:
         print(json.dumps(info, indent=2, ensure_ascii=False, default=str))
     else:
@@ -259,7 +320,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     trial = _open_trial(args)
-    report = trial.verify_audit_trail(_operator(trial))
+    report = trial.verify_audit_trail(_operator(trial, args))
     for problem in report.problems:
         print(problem)
     if not report.intact:
@@ -284,7 +345,7 @@ def cmd_protocol(args: argparse.Namespace) -> int:
             file=args.file, id=protocol.id, version=protocol.version, n=len(protocol.findings)))
         return 0
     trial = _open_trial(args)
-    session = _operator(trial)
+    session = _operator(trial, args)
     if args.action == "install":
         try:
             info = trial.install_protocol(session, args.file)
@@ -303,10 +364,9 @@ def cmd_protocol(args: argparse.Namespace) -> int:
 
 def cmd_users(args: argparse.Namespace) -> int:
     trial = _open_trial(args)
-    session = _operator(trial)
+    session = _operator(trial, args)
     if args.action == "add":
-        password = args.password or _ask_password(args, _("Password for {u}: ").format(
-            u=args.username))
+        password = _new_password(args, args.username)
         user = trial.create_user(session, args.username, args.name or args.username, args.role,
                                  password)
         print(_("Created {u} ({role})").format(u=user.username, role=user.role))
@@ -318,22 +378,56 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ask_password(args: argparse.Namespace, prompt: str) -> str:
-    """The password from stdin (--password-stdin) or the terminal; never from argv."""
+def _new_password(args: argparse.Namespace, username: str) -> str:
+    """A new account's password: the first line of standard input (--password-stdin), or typed
+    twice on the terminal; never from argv."""
     if getattr(args, "password_stdin", False):
+        if args.password_file == "-":
+            raise CliError(_("--password-stdin and --password-file - both want standard input; "
+                             "give your own password in a file"))
         line = sys.stdin.readline()
         if not line:
             raise CliError(_("--password-stdin: standard input is empty."))
         return line.rstrip("\r\n")
     if not sys.stdin.isatty():
         raise CliError(_("no terminal to ask the password on; use --password-stdin."))
-    return getpass.getpass(prompt)
+    first = getpass.getpass(_("New password for {u}: ").format(u=username))
+    if getpass.getpass(_("Type it again: ")) != first:
+        raise CliError(_("the two passwords differ; nothing was changed"))
+    return first
+
+
+def cmd_admin(args: argparse.Namespace) -> int:
+    """`admin init`: the first administrator of a database without accounts."""
+    trial = _open_trial(args)
+    if trial.has_accounts():
+        raise CliError(_("this trial already has user accounts; an administrator adds more "
+                         "with `ioreview --user ADMIN users add NAME --role ROLE`"))
+    username = args.username or args.user
+    if not username:
+        if not sys.stdin.isatty():
+            raise CliError(_("admin init: give the new administrator's user name "
+                             "(ioreview admin init NAME)"))
+        username = input(_("User name of the first administrator: ")).strip()
+    name = args.name
+    if not name:
+        name = username if not sys.stdin.isatty() else (
+            input(_("Printed name (shown on signatures) [{u}]: ").format(u=username)).strip()
+            or username)
+    password = _new_password(args, username)
+    user = trial.accounts.create_first_admin(username, name, password)
+    print(_("Created the first administrator {u}. From now on every command needs --user and "
+            "a password.").format(u=user.username))
+    return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     trial = _open_trial(args)
-    password = _ask_password(args, _("Password for {u}: ").format(u=args.user))
-    session = trial.login(args.user, password)
+    session = _operator(trial, args)
+    password = getattr(args, "password", None)
+    if password is None:
+        raise CliError(_("an export is signed: it needs a user account (ioreview admin init "
+                         "creates the first one)"))
     progress, close = _progress_bar(_("export"), sys.stderr.isatty())
     try:
         summary = trial.export_trial(
@@ -351,7 +445,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_cases(args: argparse.Namespace) -> int:
     trial = _open_trial(args)
-    session = _operator(trial)
+    session = _operator(trial, args)
     if args.action == "build":
         created = trial.build_cases_from_studies(session)
         print(_("Built {n} new cases.").format(n=len(created)))
@@ -364,7 +458,7 @@ def cmd_cases(args: argparse.Namespace) -> int:
 
 def cmd_assign(args: argparse.Namespace) -> int:
     trial = _open_trial(args)
-    summary = trial.generate_assignments(_operator(trial), seed=args.seed)
+    summary = trial.generate_assignments(_operator(trial, args), seed=args.seed)
     print(_("Seed {seed}: {n} assignments ({r} hidden re-reads)").format(
         seed=summary.seed, n=summary.n_assignments, r=summary.n_rereads))
     for reader, n in summary.per_reader.items():
@@ -406,12 +500,27 @@ def _preset(text: str) -> str:
     return text
 
 
+def _who_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """--user and --password-file, accepted before the command and after it."""
+    default: Any = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--user", metavar="NAME",
+                        default=default if suppress else os.environ.get("IOREVIEW_USER"),
+                        help="act as this user (default: $IOREVIEW_USER); the password is asked "
+                             "on the terminal, or read with --password-file")
+    parser.add_argument("--password-file", metavar="FILE", default=default,
+                        help="read your password from the first line of FILE (private to you: "
+                             "chmod 600), or from standard input with -; never give it on the "
+                             "command line")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ioreview.imaging.display import all_preset_keys
     from ioreview.service import Role
 
     parser = _Parser(
-        prog="ioreview", description="Blinded imaging review and complication adjudication.")
+        prog="ioreview", description="Blinded imaging review and complication adjudication.",
+        epilog="Once a trial has user accounts, every command that reads or changes it needs "
+               "--user NAME and that user's password (asked, or --password-file).")
     parser.add_argument("--version", action="version", version=f"ioreview {__version__}")
     parser.add_argument("--db", default=None,
                         help="database: a SQLite file, or a postgresql://user@host:port/name URL "
@@ -420,81 +529,114 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="DIR",
                         help="folder of the case-file archive (default: $IOREVIEW_ARCHIVE, or "
                              "'archive' beside a SQLite file; required with PostgreSQL)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    _who_options(parser, suppress=False)
+    who = argparse.ArgumentParser(add_help=False)
+    _who_options(who, suppress=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("import", help="index DICOM files, folders, .zip archives, DICOMDIRs")
-    p.add_argument("paths", nargs="+")
+    def command(name: str, help_text: str, *, trial_data: bool = True) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text[:1].upper()
+                              + help_text[1:] + ".", parents=[who] if trial_data else [])
+
+    p = command("import", "index DICOM files, folders, .zip archives, DICOMDIRs")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="DICOM files, folders (searched recursively), .zip files or DICOMDIRs")
     p.add_argument("--copy", nargs="?", const="", default=None, metavar="ARCHIVE",
                    help="copy files into a managed archive (default: next to the database)")
     p.add_argument("--checksum", action="store_true",
                    help="record a SHA-256 of files indexed in place (always done with --copy)")
-    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    p.add_argument("--json", action="store_true",
+                   help="print a machine-readable summary instead of text")
     p.add_argument("--no-archive-limits", action="store_true",
                    help="extract zip members however large they expand (by default a member "
                         "over 2 GiB or 200 times its compressed size is refused)")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("info", help="what the database holds")
-    p.add_argument("--json", action="store_true")
+    p = command("info", "what the database holds")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("demo", help="generate a demo trial, import it and start the app")
-    p.add_argument("--dir", help="output folder (images + DIR/ioreview.sqlite)")
-    p.add_argument("--seed", type=int, default=2026)
+    p = command("demo", "generate a demo trial, import it and start the app", trial_data=False)
+    p.add_argument("--dir", help="output folder (images + DIR/ioreview.sqlite; default: 'demo' "
+                                 "beside --db)")
+    p.add_argument("--seed", type=int, default=2026,
+                   help="seed of the generated images and reads (default 2026)")
     p.add_argument("--subjects", type=int, default=0, help="number of subjects (default 12)")
     p.add_argument("--small", action="store_true", help="a tiny demo (for quick checks)")
     p.add_argument("--no-gui", action="store_true", help="stop after building")
     p.add_argument("--lang", help="user-interface language, e.g. zh_CN")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("app", help="start the application on --db")
+    p = command("app", "start the application on --db (log in there)", trial_data=False)
     p.add_argument("--lang", help="user-interface language, e.g. zh_CN")
     p.set_defaults(func=cmd_app)
 
-    p = sub.add_parser("view", help="open DICOM files or folders in the viewer (no trial)")
-    p.add_argument("paths", nargs="+")
+    p = command("view", "open DICOM files or folders in the viewer (no trial)", trial_data=False)
+    p.add_argument("paths", nargs="+", metavar="PATH", help="DICOM files or folders to show")
     p.set_defaults(func=cmd_view)
 
-    p = sub.add_parser("render", help="render one frame to PNG exactly as the viewer shows it")
-    p.add_argument("file")
+    p = command("render", "render one frame to PNG exactly as the viewer shows it",
+                trial_data=False)
+    p.add_argument("file", help="a DICOM file")
     p.add_argument("--frame", type=_frame_number, default=1,
                    help="frame number, from 1 as the viewer counts (default 1)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--window", nargs=2, metavar=("CENTER", "WIDTH"), type=_finite)
+    g.add_argument("--window", nargs=2, metavar=("CENTER", "WIDTH"), type=_finite,
+                   help="window centre and width in the image's output units (e.g. HU)")
     g.add_argument("--preset", type=_preset,
                    help=f"one of {', '.join(all_preset_keys())} (fixed ones for CT)")
-    p.add_argument("--invert", action="store_true")
-    p.add_argument("--out", required=True)
+    p.add_argument("--invert", action="store_true", help="show white as black")
+    p.add_argument("--out", required=True, metavar="PNG", help="the PNG file to write")
     p.set_defaults(func=cmd_render)
 
-    p = sub.add_parser("protocol", help="check, install or list read protocols")
-    p.add_argument("action", choices=["check", "install", "list"])
+    p = command("protocol", "check, install or list read protocols")
+    p.add_argument("action", choices=["check", "install", "list"],
+                   help="check a file (no database needed), install it as the active "
+                        "version, or list installed versions (* = active)")
     p.add_argument("file", nargs="?", help="protocol TOML file (check/install)")
     p.set_defaults(func=cmd_protocol)
 
-    p = sub.add_parser("users", help="list or add users")
-    p.add_argument("action", choices=["list", "add"], nargs="?", default="list")
-    p.add_argument("username", nargs="?")
-    p.add_argument("--role", choices=[r.value for r in Role], default=Role.READER.value)
-    p.add_argument("--name", help="display name")
-    p.add_argument("--password", help="initial password (asked for when omitted)")
+    p = command("users", "list or add user accounts (administrators and coordinators)")
+    p.add_argument("action", choices=["list", "add"], nargs="?", default="list",
+                   help="list accounts (default), or add one")
+    p.add_argument("username", nargs="?", help="the new account's user name (add)")
+    p.add_argument("--role", choices=[r.value for r in Role], default=Role.READER.value,
+                   help="the new account's role (default reader)")
+    p.add_argument("--name", help="printed name, shown on signatures (default: the user name)")
     p.add_argument("--password-stdin", action="store_true",
-                   help="read the initial password from the first line of standard input")
+                   help="read the new account's initial password from the first line of "
+                        "standard input (otherwise it is asked twice on the terminal)")
     p.set_defaults(func=cmd_users)
 
-    p = sub.add_parser("cases", help="list cases, or build them from imported studies")
-    p.add_argument("action", choices=["list", "build"], nargs="?", default="list")
+    p = command("admin", "set up a new trial's first administrator")
+    p.add_argument("action", choices=["init"],
+                   help="init: create the first administrator of a database without accounts "
+                        "(asked interactively)")
+    p.add_argument("username", nargs="?",
+                   help="the administrator's user name (asked when omitted)")
+    p.add_argument("--name", help="printed name, shown on signatures")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the new password from the first line of standard input "
+                        "(otherwise it is asked twice on the terminal)")
+    p.set_defaults(func=cmd_admin)
+
+    p = command("cases", "list cases, or build them from imported studies")
+    p.add_argument("action", choices=["list", "build"], nargs="?", default="list",
+                   help="list cases (default), or build cases (subject x timepoint) from the "
+                        "imported studies first")
     p.set_defaults(func=cmd_cases)
 
-    p = sub.add_parser("assign", help="assign cases to readers (seeded order, hidden re-reads)")
+    p = command("assign", "assign cases to readers (seeded order, hidden re-reads)")
     p.add_argument("--seed", type=int, help="randomization seed (recorded; random if omitted)")
     p.set_defaults(func=cmd_assign)
 
-    p = sub.add_parser("audit", help="verify the audit trail's hash chain")
+    p = command("audit", "verify the audit trail: keyed chain, signatures, cross-checks, anchor")
+    p.add_argument("action", choices=["verify"], nargs="?", default="verify",
+                   help="verify (default): walk the chain and name the first broken record")
     p.set_defaults(func=cmd_audit)
 
-    p = sub.add_parser("export", help="export tidy tables, codebook, SDTM-style results, DICOM "
-                                      "SR and a report into a new folder (a signed record)")
+    p = command("export", "export tidy tables, codebook, SDTM-style results, DICOM SR and a "
+                          "report into a new folder (a signed record)")
     p.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder")
     p.add_argument("--format", default="csv", metavar="LIST",
                    help="table formats, any of csv,parquet,json (default csv)")
@@ -507,10 +649,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep original identifiers (coordinator or admin; audited)")
     p.add_argument("--lang", default="en", choices=("en", "zh_CN"),
                    help="language of the report")
-    p.add_argument("--user", required=True,
-                   help="the coordinator who signs the export (password asked on the terminal)")
     p.add_argument("--password-stdin", action="store_true",
-                   help="read the password from the first line of standard input")
+                   help="read the signing user's password from standard input (the same as "
+                        "--password-file -)")
     p.set_defaults(func=cmd_export)
     return parser
 
@@ -533,6 +674,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ioreview.errors import IoreviewError
     from ioreview.store import StoreError
 
+    os.umask(0o077)  # database, key, archive and exports: readable by their owner only
     try:
         _check_db(args)
         code = int(args.func(args) or 0)

@@ -1,6 +1,7 @@
 """The command line as a coordinator uses it: import, info, render, audit, demo."""
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -18,6 +19,14 @@ def pydicom_data_dir() -> Path:
     import data_store  # the pydicom-data package
 
     return Path(data_store.__file__).parent / "data"
+
+
+def secret_file(folder: Path, password: str) -> Path:
+    """A password file as a script keeps it: private to its owner."""
+    path = folder / f"pw-{abs(hash(password))}"
+    path.write_text(password + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return path
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -100,7 +109,10 @@ def test_demo_no_gui_builds_a_populated_trial(tmp_path, capsys):
     assert (tmp_path / "d" / "ioreview.sqlite").exists()
     assert (tmp_path / "d" / "ground_truth.json").exists()
     assert "reader1" in out and "coordinator" in out
-    code, out, _ = run(capsys, "--db", str(tmp_path / "d" / "ioreview.sqlite"), "info", "--json")
+    coordinator = ("--user", "coordinator", "--password-file",
+                   str(secret_file(tmp_path, "coordinator-demo")))
+    code, out, _ = run(capsys, "--db", str(tmp_path / "d" / "ioreview.sqlite"), *coordinator,
+                       "info", "--json")
     info = json.loads(out)
     assert info["instances"] > 0 and info["cases"] > 0 and info["assignments"] > 0
     assert info["users"] >= 5
@@ -115,6 +127,8 @@ def test_demo_on_postgresql_matches_the_sqlite_demo(tmp_path, capsys, postgres_u
     """`--db postgresql://... demo --no-gui` builds the same trial as on SQLite: `info --json`
     reports the same counts, and `audit` passes on both."""
     infos = []
+    coordinator = ("--user", "coordinator", "--password-file",
+                   str(secret_file(tmp_path, "coordinator-demo")))
     for db, folder in ((None, "sq"), (postgres_url, "pg")):
         argv = ("--db", db) if db else ()
         code, out, err = run(capsys, *argv, "demo", "--small", "--no-gui", "--seed", "7",
@@ -122,12 +136,12 @@ def test_demo_on_postgresql_matches_the_sqlite_demo(tmp_path, capsys, postgres_u
         assert code == 0, err
         db = db or str(tmp_path / folder / "ioreview.sqlite")
         code, out, err = run(capsys, "--db", db, "--archive", str(tmp_path / folder / "archive"),
-                             "info", "--json")
+                             *coordinator, "info", "--json")
         assert code == 0, err
         info = json.loads(out)
         assert info.pop("database").endswith(db.rsplit("/", 1)[-1])
         infos.append(info)
-        code, out, err = run(capsys, "--db", db, "audit")
+        code, out, err = run(capsys, "--db", db, *coordinator, "audit")
         assert code == 0 and "intact" in out, out + err
     assert infos[0] == infos[1] and infos[0]["reads"]["submitted"] > 0
     # A second demo into the same PostgreSQL database is refused, not mixed in.
@@ -136,7 +150,7 @@ def test_demo_on_postgresql_matches_the_sqlite_demo(tmp_path, capsys, postgres_u
     assert code == 2 and "already holds a trial" in err
 
 
-def test_protocol_users_cases_assign_commands(tmp_path, capsys):
+def test_protocol_users_cases_assign_commands(tmp_path, capsys, monkeypatch):
     from adjudication.protocol import default_protocol_path
     from ioreview.imaging.synthetic import DemoConfig, generate_demo_trial
 
@@ -152,15 +166,21 @@ def test_protocol_users_cases_assign_commands(tmp_path, capsys):
     assert run(capsys, "--db", db, "protocol", "install", str(default_protocol_path()))[0] == 0
     code, out, _ = run(capsys, "--db", db, "protocol", "list")
     assert "io-site-complications" in out and out.startswith("*")
+    boss = ("--user", "boss", "--password-file", str(secret_file(tmp_path, "boss-password-1")))
+    monkeypatch.setattr("sys.stdin", io.StringIO("boss-password-1\n"))
+    assert run(capsys, "--db", db, "admin", "init", "boss", "--password-stdin")[0] == 0
     for name in ("r1", "r2"):
-        assert run(capsys, "--db", db, "users", "add", name, "--role", "reader",
-                   "--password", f"{name}-password")[0] == 0
-    code, _, err = run(capsys, "--db", db, "users", "add", "r3", "--password", "short")
+        monkeypatch.setattr("sys.stdin", io.StringIO(f"{name}-password-tibia\n"))
+        code, _, err = run(capsys, "--db", db, *boss, "users", "add", name, "--role", "reader",
+                           "--password-stdin")
+        assert code == 0, err
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    code, _, err = run(capsys, "--db", db, *boss, "users", "add", "r3", "--password-stdin")
     assert code == 2 and "ioreview:" in err
-    assert run(capsys, "--db", db, "import", str(demo.dicom_dir))[0] == 0
-    code, out, _ = run(capsys, "--db", db, "cases", "build")
+    assert run(capsys, "--db", db, *boss, "import", str(demo.dicom_dir))[0] == 0
+    code, out, _ = run(capsys, "--db", db, *boss, "cases", "build")
     assert code == 0 and "CASE-" in out
-    code, out, _ = run(capsys, "--db", db, "assign", "--seed", "5")
+    code, out, _ = run(capsys, "--db", db, *boss, "assign", "--seed", "5")
     assert code == 0 and "Seed 5" in out
 
 

@@ -172,10 +172,14 @@ def test_argument_mistakes_are_one_line(capsys) -> None:
 
 def test_a_closed_pipe_ends_the_output_quietly(tmp_path, capsys, monkeypatch) -> None:
     db = tmp_path / "t.sqlite"
-    monkeypatch.setattr(sys, "stdin", io.StringIO("a-long-password\n"))
-    assert run(capsys, "--db", str(db), "users", "add", "r1", "--password-stdin")[0] == 0
-    env = {**os.environ, "IOREVIEW_DB": str(db)}
-    proc = subprocess.Popen([sys.executable, "-m", "ioreview.cli", "users"], env=env,
+    monkeypatch.setattr(sys, "stdin", io.StringIO("Knee-needle-2026\n"))
+    assert run(capsys, "--db", str(db), "admin", "init", "boss", "--password-stdin")[0] == 0
+    secret = tmp_path / "pw"
+    secret.write_text("Knee-needle-2026\n")
+    secret.chmod(0o600)
+    env = {**os.environ, "IOREVIEW_DB": str(db), "IOREVIEW_USER": "boss"}
+    proc = subprocess.Popen([sys.executable, "-m", "ioreview.cli", "--password-file",
+                             str(secret), "users"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None
     proc.stdout.close()  # like `| head -0`

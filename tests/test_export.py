@@ -221,4 +221,4 @@ def test_export_command_reads_the_password_from_stdin(demo, tmp_path, monkeypatc
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     code = cli_main(["--db", str(db), "export", "--out", str(tmp_path / "cli2"), "--user",
                      "coordinator"])
-    assert code == 2 and "password-stdin" in capsys.readouterr().err
+    assert code == 2 and "--password-file" in capsys.readouterr().err

@@ -20,6 +20,7 @@ from .adjudication import Adjudication
 from .agreement import AgreementFigures
 from .exports.trial_export import Exports
 from .assignments import Assignments
+from .audit_log import AuditLog
 from .cases import Cases
 from .context import ServiceContext
 from .discordance import backfill
@@ -62,6 +63,7 @@ class Trial:
         self.panels = Panels(self.ctx)
         self.agreement = AgreementFigures(self.ctx)
         self.exports = Exports(self.ctx)
+        self.audit_trail = AuditLog(self.ctx)
         # accounts and sessions
         self.login = self.accounts.login
         self.system_session = self.accounts.system_session
@@ -99,6 +101,11 @@ class Trial:
         self.tags_for_display = self.tags.tags_for_display
         self.progress = self.monitoring.progress
         self.verify_audit_trail = self.monitoring.verify_audit_trail
+        # the audit viewer
+        self.audit_log = self.audit_trail.audit_log
+        self.audit_actions = self.audit_trail.audit_actions
+        self.audit_actors = self.audit_trail.audit_actors
+        self.export_audit_csv = self.audit_trail.export_audit_csv
         # adjudication and final outcomes
         self.adjudication_queue = self.adjudication.adjudication_queue
         self.open_adjudication = self.adjudication.open_adjudication
@@ -146,6 +153,13 @@ class Trial:
         except InvalidInput:
             archive = None  # a PostgreSQL trial without --archive: the database part only
         return recover(self.ctx.store, archive)
+
+    def has_accounts(self) -> bool:
+        """Whether the trial has any user account.  Until it has one it belongs to whoever
+        created the database file (the command line acts as the workstation's operator);
+        from then on everything needs a log-in."""
+        with self.ctx.store.unit_of_work("system", write=False) as uow:
+            return uow.users.count() > 0
 
     @property
     def store(self) -> TrialStore:

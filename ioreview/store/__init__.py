@@ -20,4 +20,21 @@ def open_store(target: str | Path, *, migrate: bool = True) -> SQLiteStore | Pos
     `postgresql://user@host:port/name` URL, or the path of a SQLite file."""
     if is_postgres_url(target):
         return PostgresStore(str(target), migrate=migrate)
+    _create_private(target)
     return SQLiteStore(target, migrate=migrate)
+
+
+def _create_private(target: str | Path) -> None:
+    """A new SQLite file is created readable by its owner only (0600); SQLite gives its WAL
+    and shared-memory files the database file's permissions."""
+    import os
+
+    if str(target) == ":memory:" or Path(target).exists():
+        return
+    try:
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # another process created it meanwhile
+    except OSError:
+        pass  # SQLiteStore reports what is wrong with the place
