@@ -171,11 +171,15 @@ def _operator(trial: Trial, args: argparse.Namespace) -> Session:
 
 
 # -- commands -------------------------------------------------------------------------------------
+def _have_display() -> bool:
+    return not sys.platform.startswith("linux") or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        or os.environ.get("QT_QPA_PLATFORM"))
+
+
 def _require_display() -> None:
     """Qt aborts the process without a display; say so plainly instead."""
-    if sys.platform.startswith("linux") and not (
-            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-            or os.environ.get("QT_QPA_PLATFORM")):
+    if not _have_display():
         raise CliError(_("no display to open the application on (DISPLAY is not set). Run it "
                          "on a desktop, or under a virtual one: xvfb-run -a ioreview ..."))
 
@@ -243,6 +247,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from ioreview.imaging.synthetic import DemoConfig
 
     out = Path(args.dir) if args.dir else Path(args.db).parent / "demo"
+    gui = not args.no_gui and _have_display()
+    if not args.no_gui and not gui:
+        print(_("ioreview: no display (DISPLAY is not set): building the demo trial anyway; "
+                "the command to open it follows at the end."), file=sys.stderr, flush=True)
     config = DemoConfig.small(seed=args.seed) if args.small else DemoConfig(seed=args.seed)
     if args.subjects:
         from dataclasses import replace
@@ -262,9 +270,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(_("Demo users (username / password):"))
     for user in result.users:
         print(f"  {user.username:<14} {user.password:<20} {user.role}")
-    if args.no_gui:
+    where = f"--db {result.db_location}"
+    if result.archive_root:
+        where += f" --archive {result.archive_root}"
+    print(_("Open it with: ioreview {where} app   (without a display: xvfb-run -a ioreview "
+            "{where} app)").format(where=where))
+    print(_("On the command line, act as a user: ioreview {where} --user coordinator info "
+            "(the password is asked)").format(where=where))
+    if not gui:
         return 0
-    _require_display()
     from ioreview.ui.app import run_app
 
     return run_app(str(result.db), lang=args.lang, archive_root=result.archive_root)

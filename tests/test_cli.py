@@ -192,3 +192,17 @@ def test_gui_commands_without_a_display_say_so(monkeypatch, tmp_path, capsys):
     assert code == 2 and "xvfb-run" in err
     code, _, err = run(capsys, "view", str(tmp_path))
     assert code == 2 and "DISPLAY" in err
+
+
+@pytest.mark.slow
+def test_demo_without_a_display_says_so_at_once_and_still_builds(monkeypatch, tmp_path, capsys):
+    """`make demo` on a machine without a display: the first line says so, the demo is built,
+    and the last lines say how to open it (exit 0, not a failure after minutes of work)."""
+    monkeypatch.setattr("sys.platform", "linux")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    code, out, err = run(capsys, "demo", "--small", "--dir", str(tmp_path / "d"))
+    assert code == 0, err
+    assert err.startswith("ioreview: no display")
+    assert "xvfb-run -a ioreview --db" in out and "--user coordinator" in out
+    assert (tmp_path / "d" / "ioreview.sqlite").exists()

@@ -7,9 +7,20 @@ with it.  Read-only use cases take no write lock; the session's activity time is
 once every `TOUCH_INTERVAL_S`, in its own short transaction when the use case only reads.
 Password hashing (scrypt, ~40 ms) never runs inside a write transaction: use cases verify a
 password between a read-only and a write unit of work (`record_password_attempt`).
+
+Log-in attempts are throttled rather than used to lock accounts at will: after
+`LOGIN_FREE_FAILURES` failures in a row, for an account (or an unknown name) and, separately,
+from a workstation, each further attempt must wait 2^(n-3) seconds, up to 15 minutes; the
+service refuses earlier attempts without checking the password.  Non-admin accounts also lock
+after the trial's `lock_after_failures` (default 10) failed log-ins in a row, until the lock
+time passes or an administrator unlocks them; administrators never lock (they only wait), so
+nobody can lock everyone out.  In a session, `MAX_FAILED_ATTEMPTS` wrong passwords in a row
+(signing, unlocking, changing the password) lock a non-admin account and end an
+administrator's sessions.
 """
 from __future__ import annotations
 
+import dataclasses
 import random
 import secrets
 import time
@@ -24,23 +35,39 @@ from typing import Any, TypeVar
 from adjudication.protocol import Protocol, parse_protocol
 from ioreview.auth import token_digest
 from ioreview.errors import (AccountLocked, InvalidInput, IoreviewError, NotFound,
-                             PermissionDenied, SessionExpired)
+                             PasswordChangeRequired, PermissionDenied, SessionExpired)
 from ioreview.store import DatabaseBusy, TrialStore, UnitOfWork
+from ioreview.store.records import UserRecord
 
-from .values import Role, Session
+from .values import AccountPolicy, Role, Session
 
-__all__ = ["ADMINS", "Actor", "LOCKOUT_S", "MAX_FAILED_ATTEMPTS", "READERS", "ServiceContext",
-           "TOUCH_INTERVAL_S", "iso", "local_time"]
+__all__ = ["ADMINS", "Actor", "DEFAULT_POLICY", "LOCKOUT_S", "LOGIN_FREE_FAILURES",
+           "MAX_FAILED_ATTEMPTS", "MAX_LOGIN_DELAY_S", "READERS", "ServiceContext",
+           "TOUCH_INTERVAL_S", "iso", "local_time", "login_delay_s"]
 
 _T = TypeVar("_T")
 
+#: wrong passwords in a row within a session (signing, unlocking) before the account locks
 MAX_FAILED_ATTEMPTS = 5
 LOCKOUT_S = 15 * 60
+#: failed log-ins in a row (per account, per workstation) that cost no waiting
+LOGIN_FREE_FAILURES = 3
+MAX_LOGIN_DELAY_S = 15 * 60
+DEFAULT_POLICY = AccountPolicy(password_expiry_days=0, lock_after_failures=10,
+                               lock_minutes=LOCKOUT_S // 60, history=5)
 #: the session's last-activity time is written at most this often (seconds)
 TOUCH_INTERVAL_S = 5.0
 
 ADMINS = frozenset({Role.COORDINATOR, Role.ADMIN})
 READERS = frozenset({Role.READER})
+
+
+def login_delay_s(failures: int) -> float:
+    """How long the next log-in must wait after `failures` failures in a row: nothing for
+    the first `LOGIN_FREE_FAILURES`, then 1, 2, 4 ... seconds, at most 15 minutes."""
+    if failures < LOGIN_FREE_FAILURES:
+        return 0.0
+    return float(min(2 ** min(failures - LOGIN_FREE_FAILURES, 20), MAX_LOGIN_DELAY_S))
 
 
 def iso(ts: float) -> str:
@@ -114,11 +141,14 @@ class ServiceContext:
     # -- the guarded entry -------------------------------------------------------------------
     @contextmanager
     def use_case(self, session: Session, roles: frozenset[Role] | None, action: str, *,
-                 write: bool = True) -> Iterator[tuple[UnitOfWork, Actor]]:
-        """One unit of work as the session's user, after the session and role checks."""
+                 write: bool = True, password_change: bool = False
+                 ) -> Iterator[tuple[UnitOfWork, Actor]]:
+        """One unit of work as the session's user, after the session and role checks.  A
+        session whose password must be changed reaches only use cases that pass
+        `password_change=True` (PasswordChangeRequired otherwise)."""
         stale: int | None = None
         with self.store.unit_of_work("system", write=write) as uow:
-            actor, stale = self._authorize(uow, session)
+            actor, stale = self._authorize(uow, session, password_change)
             if stale is not None and write:
                 uow.sessions.touch(stale, self.clock())
                 stale = None
@@ -136,7 +166,8 @@ class ServiceContext:
             except DatabaseBusy:
                 pass  # best effort: the next call writes the activity time
 
-    def _authorize(self, uow: UnitOfWork, session: Session) -> tuple[Actor, int | None]:
+    def _authorize(self, uow: UnitOfWork, session: Session, password_change: bool = False
+                   ) -> tuple[Actor, int | None]:
         """The actor behind `session`, and the session id when its activity time is due to
         be written."""
         if not isinstance(session, Session) or not session.token:
@@ -164,6 +195,11 @@ class ServiceContext:
                 raise SessionExpired(
                     f"The screen locked after {minutes} minute(s) without activity; enter your "
                     "password to continue. Your saved work is kept.")
+            if not password_change and (user.must_change_password
+                                        or self.password_expired(uow, user)):
+                raise PasswordChangeRequired(
+                    "Your password must be changed before you continue (it was set by an "
+                    "administrator or has expired): choose a new one.")
             actor = Actor(row.id, user.id, user.username, user.display_name, Role(user.role))
         due = now - row.last_activity >= TOUCH_INTERVAL_S or now < row.last_activity
         return actor, (row.id if due else None)
@@ -194,6 +230,17 @@ class ServiceContext:
                 uow.users.update(user.id, failed_logins=0, locked_until=None)
             return None
         failed += 1
+        if failed >= MAX_FAILED_ATTEMPTS and Role(user.role) is Role.ADMIN:
+            # administrators never lock (that would let anyone lock them out); their sessions
+            # end instead, and the next log-in is throttled
+            uow.users.update(user.id, failed_logins=failed, locked_until=None)
+            ended = uow.sessions.end_all_of_user(user.id, now)
+            uow.audit("password_failed", "user", user.id,
+                      after={"failed_attempts": failed, "context": context,
+                             "sessions_ended": ended})
+            return SessionExpired(
+                f"{failed} wrong passwords in a row: your sessions have been ended. Log in "
+                "again.")
         if failed >= MAX_FAILED_ATTEMPTS:
             until = now + LOCKOUT_S
             uow.users.update(user.id, failed_logins=failed, locked_until=until)
@@ -205,6 +252,40 @@ class ServiceContext:
         uow.audit("password_failed", "user", user.id,
                   after={"failed_attempts": failed, "context": context})
         return failure(MAX_FAILED_ATTEMPTS - failed)
+
+    # -- account policy and log-in throttling -------------------------------------------------
+    def account_policy(self, uow: UnitOfWork) -> AccountPolicy:
+        """The trial's account settings (defaults where never set)."""
+        stored = uow.users.setting("account_policy") or {}
+        fields = {k: int(v) for k, v in stored.items() if k in DEFAULT_POLICY.__dataclass_fields__}
+        return dataclasses.replace(DEFAULT_POLICY, **fields)
+
+    def password_expired(self, uow: UnitOfWork, user: UserRecord) -> bool:
+        """True when the trial's password expiry is on and `user`'s password is older."""
+        days = self.account_policy(uow).password_expiry_days
+        if days <= 0:
+            return False
+        try:
+            changed = datetime.fromisoformat(user.password_changed_at).timestamp()
+        except (TypeError, ValueError):
+            return True
+        return self.clock() - changed > days * 86400
+
+    def login_wait(self, uow: UnitOfWork, *subjects: str) -> float:
+        """Seconds until a log-in may be tried for all of `subjects` (0: now)."""
+        now = self.clock()
+        wait = 0.0
+        for subject in subjects:
+            state = uow.users.throttle(subject)
+            if state is not None:
+                failures, last = state
+                wait = max(wait, last + login_delay_s(failures) - now)
+        return max(0.0, wait)
+
+    def record_login_failure(self, uow: UnitOfWork, *subjects: str) -> list[int]:
+        """Count a failed log-in against each subject; the new counts."""
+        now = self.clock()
+        return [uow.users.record_throttle_failure(s, now) for s in subjects]
 
     # -- protocols ---------------------------------------------------------------------------
     def protocol(self, uow: UnitOfWork, version_id: int) -> Protocol:
@@ -226,7 +307,8 @@ class ServiceContext:
         active = self.active_version(uow)
         if active is None:
             raise NotFound("No read protocol is installed; a coordinator installs one first "
-                           "(Protocol > Install, or `ioreview protocol install FILE`).")
+                           "with `ioreview protocol install FILE` (the default protocol is "
+                           "adjudication/protocols/io_complications.toml in the source tree).")
         return active
 
 
