@@ -306,9 +306,11 @@ class ServiceContext:
     def require_active(self, uow: UnitOfWork) -> tuple[int, Protocol]:
         active = self.active_version(uow)
         if active is None:
+            from adjudication.protocol import default_protocol_path
+
             raise NotFound("No read protocol is installed; a coordinator installs one first "
                            "with `ioreview protocol install FILE` (the default protocol is "
-                           "adjudication/protocols/io_complications.toml in the source tree).")
+                           f"{default_protocol_path()}).")
         return active
 
 
