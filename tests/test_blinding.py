@@ -331,6 +331,11 @@ CHECKS: dict[str, Callable[[World], None]] = {
     "tags_for_display": check_tags_for_display,
     "progress": denied("progress"),
     "verify_audit_trail": denied("verify_audit_trail"),
+    # the audit viewer: coordinator and admin only
+    "audit_log": denied("audit_log"),
+    "audit_actions": denied("audit_actions"),
+    "audit_actors": denied("audit_actors"),
+    "export_audit_csv": denied("export_audit_csv", "/tmp/never-written-audit.csv"),
     # adjudication: readers see nothing of it; adjudicators only their own tasks, as A/B
     "adjudication_queue": reader_refused("adjudication_queue"),
     "open_adjudication": own_adjudication("open_adjudication"),

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from adjudication.protocol import InvalidProtocol
 from ioreview.errors import (AccountLocked, AuthenticationFailed, BlindingViolation,
-                             InvalidInput, IoreviewError, NotFound, PermissionDenied,
-                             ReadIncomplete, ReadLocked, SessionExpired, SignatureRejected)
+                             InvalidInput, IoreviewError, LoginThrottled, NotFound,
+                             PasswordChangeRequired, PermissionDenied, ReadIncomplete,
+                             ReadLocked, SessionExpired, SignatureRejected)
 from ioreview.imaging.deid import TagRow
 from ioreview.importing import ImportSummary
 
@@ -23,6 +24,7 @@ from .adjudication import Adjudication
 from .agreement import AgreementFigures
 from .exports.trial_export import EXPORT_MEANING, ExportSummary, Exports
 from .assignments import Assignments
+from .audit_log import AuditLog
 from .cases import Cases, timepoint_for_days
 from .context import LOCKOUT_S, MAX_FAILED_ATTEMPTS, TOUCH_INTERVAL_S
 from .imports import Imports
@@ -37,12 +39,12 @@ from .values import __all__ as _values_all
 
 #: the groups of use cases, each a class whose public methods are use cases exposed on `Trial`
 USE_CASE_GROUPS = (Accounts, Protocols, Imports, Cases, Assignments, Reading, Tags, Monitoring,
-                   Adjudication, Panels, AgreementFigures, Exports)
+                   Adjudication, Panels, AgreementFigures, Exports, AuditLog)
 
 __all__ = [
     *_values_all, "AccountLocked", "AuthenticationFailed", "BlindingViolation", "InvalidInput",
     "ImportSummary", "InvalidProtocol", "IoreviewError", "LOCKOUT_S", "MAX_FAILED_ATTEMPTS", "NotFound",
     "PermissionDenied", "ReadIncomplete", "ReadLocked", "SessionExpired", "SignatureRejected",
     "TOUCH_INTERVAL_S", "TagRow", "Trial", "USE_CASE_GROUPS", "timepoint_for_days",
-    "EXPORT_MEANING", "ExportSummary",
+    "EXPORT_MEANING", "ExportSummary", "LoginThrottled", "PasswordChangeRequired",
 ]

@@ -28,6 +28,8 @@ __all__ = [
     "ReadVersion", "ReaderProgress", "Role", "SIGNATURE_MEANING", "SeriesView", "SeriesInfo",
     "Session", "SignatureInfo", "StudyInfo", "TrialInfo", "UNSCHEDULED", "UserInfo",
     "WorklistItem",
+    "AuditExportSummary", "AuditLogEntry", "AuditLogFilter", "AuditLogPage",
+    "AccountPolicy",
 ]
 
 SIGNATURE_MEANING = "I confirm this read"
@@ -65,6 +67,9 @@ class Session:
     role: Role
     token: str
     started_at: float
+    #: the password was set by an administrator or has expired: until `change_password`
+    #: succeeds, every other use case refuses this session (PasswordChangeRequired)
+    must_change_password: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ class UserInfo:
     active: bool
     locked_until: float | None
     failed_logins: int
+    must_change_password: bool = False
 
 
 @dataclass(frozen=True)
@@ -181,6 +187,31 @@ class SignatureInfo:
     meaning: str
     content_sha256: str
     version: int = 1
+    #: the signer's printed name (21 CFR 11.50); empty where the service did not look it up
+    signer_name: str = ""
+
+    @property
+    def signed_utc(self) -> str:
+        """The signing time in UTC as "2026-11-29 14:03"."""
+        return _minutes(self.signed_at, local=False)
+
+    @property
+    def signed_local(self) -> str:
+        """The signing time in this workstation's time zone as "2026-11-29 22:03"."""
+        return _minutes(self.signed_at, local=True)
+
+
+def _minutes(iso_time: str, *, local: bool) -> str:
+    from datetime import datetime, timezone
+
+    try:
+        when = datetime.fromisoformat(iso_time)
+    except (TypeError, ValueError):
+        return iso_time or ""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    when = when.astimezone() if local else when.astimezone(timezone.utc)
+    return when.strftime("%Y-%m-%d %H:%M")
 
 
 @dataclass(frozen=True)
@@ -468,3 +499,62 @@ class PanelSessionView:
     closed_at: str | None
     finalise_blocker: str | None  # why it cannot be finalised now (None: it can)
     signature: SignatureInfo | None = None
+
+
+# -- the audit viewer ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AuditLogFilter:
+    """Which audit records to show (None: any).  `case` is a case label (its reads,
+    assignments, signatures, adjudications and discordance evaluations come with it); `since`
+    and `until` are datetimes (naive: local time), dates (whole local days, both included) or
+    ISO 8601 text."""
+
+    user: str | None = None
+    case: str | None = None
+    action: str | None = None
+    since: Any = None
+    until: Any = None
+
+
+@dataclass(frozen=True)
+class AuditLogEntry:
+    """One audit record as the audit viewer shows it; `before`/`after` are the decoded JSON."""
+
+    seq: int
+    at_utc: str  # ISO 8601 UTC, as stored
+    at_local: str  # "2026-11-29 22:03:05" in this workstation's time zone
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class AuditLogPage:
+    """One page of matching audit records, newest first, and how many match in all."""
+
+    entries: tuple[AuditLogEntry, ...]
+    total: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class AuditExportSummary:
+    path: str
+    n_records: int
+    sha256: str
+
+
+# -- accounts -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AccountPolicy:
+    """The trial's account settings: password expiry in days (0: passwords never expire), the
+    number of failed log-ins in a row that locks a non-admin account and for how long, and how
+    many earlier passwords may not be reused."""
+
+    password_expiry_days: int
+    lock_after_failures: int
+    lock_minutes: int
+    history: int
