@@ -149,7 +149,41 @@ def main() -> int:
     print(f"  (process pool start-up, once per session: {time.perf_counter() - t:.2f} s)")
     row("2-process pool (warm), no sha256", run_import(False, workers=2))
     row("2-process pool (warm), with sha256", run_import(True, workers=2))
+    whole_process(paths)
     return 0
+
+
+NAIVE_LOOP = """
+import sys, warnings, pydicom
+warnings.simplefilter("ignore")
+for p in sys.argv[1:]:
+    pydicom.dcmread(p, stop_before_pixels=True)
+"""
+
+
+def whole_process(paths: list[str]) -> None:
+    """`ioreview import` of the series as a whole process (start-up included) against a naive
+    pydicom loop as a whole process (issue 14 target: <= 0.75x)."""
+    import subprocess
+
+    def best(argv_for: Callable[[Path], list[str]]) -> float:
+        times = []
+        for _ in range(5):
+            with tempfile.TemporaryDirectory() as tmp:
+                t = time.perf_counter()
+                subprocess.run(argv_for(Path(tmp)), check=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+                times.append(time.perf_counter() - t)
+        times.sort()
+        return times[len(times) // 2]
+
+    ours = best(lambda tmp: [sys.executable, "-m", "ioreview", "--db", str(tmp / "b.sqlite"),
+                             "import", str(DATA)])
+    naive = best(lambda tmp: [sys.executable, "-c", NAIVE_LOOP, *paths])
+    print(f"whole process, {len(paths)} files (median of 5)")
+    print(f"  {'ioreview import':<52s} {ours * 1000:9.0f} ms")
+    print(f"  {'naive pydicom dcmread loop':<52s} {naive * 1000:9.0f} ms")
+    print(f"  {'ratio (target <= 0.75)':<52s} {ours / naive:9.2f}")
 
 
 if __name__ == "__main__":

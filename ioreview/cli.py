@@ -527,10 +527,12 @@ def _who_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
                              "command line")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from ioreview.imaging.display import all_preset_keys
-    from ioreview.service import Role
+#: the account roles (ioreview.service.Role: the parser does not import the service, which
+#: would cost every command ~1 s of start-up; tests/test_cli_auth.py checks they agree)
+ROLES = ("reader", "adjudicator", "committee", "coordinator", "admin")
 
+
+def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ioreview", description="Blinded imaging review and complication adjudication.",
         epilog="Once a trial has user accounts, every command that reads or changes it needs "
@@ -598,7 +600,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--window", nargs=2, metavar=("CENTER", "WIDTH"), type=_finite,
                    help="window centre and width in the image's output units (e.g. HU)")
     g.add_argument("--preset", type=_preset,
-                   help=f"one of {', '.join(all_preset_keys())} (fixed ones for CT)")
+                   help="a window preset by name, e.g. brain, bone, lung, soft_tissue for CT "
+                        "(a name the image lacks lists those it has)")
     p.add_argument("--invert", action="store_true", help="show white as black")
     p.add_argument("--out", required=True, metavar="PNG", help="the PNG file to write")
     p.set_defaults(func=cmd_render)
@@ -614,7 +617,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["list", "add"], nargs="?", default="list",
                    help="list accounts (default), or add one")
     p.add_argument("username", nargs="?", help="the new account's user name (add)")
-    p.add_argument("--role", choices=[r.value for r in Role], default=Role.READER.value,
+    p.add_argument("--role", choices=ROLES, default="reader",
                    help="the new account's role (default reader)")
     p.add_argument("--name", help="printed name, shown on signatures (default: the user name)")
     p.add_argument("--password-stdin", action="store_true",

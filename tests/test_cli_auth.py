@@ -172,3 +172,10 @@ def test_every_argument_has_help_text():
 
     walk(parser, "ioreview")
     assert missing == []
+
+
+def test_the_parser_knows_the_service_roles():
+    from ioreview.cli import ROLES
+    from ioreview.service import Role
+
+    assert ROLES == tuple(r.value for r in Role)

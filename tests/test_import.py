@@ -186,7 +186,7 @@ def test_pool_scan_gives_the_same_index(tmp_path: Path, monkeypatch: pytest.Monk
     files = _all_testdata()
     in_process = _store(tmp_path, "a.sqlite")
     a = import_paths(in_process, "tester", files, workers=1)
-    monkeypatch.setattr(importing, "POOL_THRESHOLD", 10)
+    monkeypatch.setattr(importing, "_pool_pays", lambda *_args: True)
     pooled = _store(tmp_path, "b.sqlite")
     b = import_paths(pooled, "tester", files, workers=2)
     assert (a.imported, len(a.rejected), len(a.duplicates)) == \
