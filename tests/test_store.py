@@ -105,9 +105,13 @@ def test_every_write_is_audited_in_a_hash_chain(tmp_path):
     assert ("tester", "import", "instance") in actions
     assert ("tester", "create", "patient") in actions
     assert store.verify_audit_chain() == []
-    # Tampering with any record breaks the chain.
+    # The database refuses changes to the trail; with its trigger dropped, tampering with any
+    # record breaks the keyed chain.
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        store.conn.execute("UPDATE audit SET after_json = '{}' WHERE entity = 'instance'")
+    store.conn.execute("DROP TRIGGER audit_no_update")
     store.conn.execute("UPDATE audit SET after_json = '{}' WHERE entity = 'instance'")
-    assert any("does not match" in p for p in store.verify_audit_chain())
+    assert any("not authenticated by the trial key" in p for p in store.verify_audit_chain())
 
 
 def test_failed_transaction_leaves_no_rows_and_no_audit(tmp_path):

@@ -10,6 +10,7 @@ from dataclasses import fields, is_dataclass
 import pytest
 
 from ioreview.store import ReadOnlyViolation, StoreConflict, StoreError, open_store
+from ioreview.store.engine import ProtectedRecord
 from ioreview.store.migrations import MIGRATIONS
 from ioreview.store.records import (CaseRecord, DiscordantField, ReadRecord, SignatureRecord,
                                     UserRecord)
@@ -46,7 +47,9 @@ def _case_with_read(store) -> tuple[int, int, int, int]:
 def test_new_store_is_migrated_and_its_audit_chain_intact(store):
     assert store.schema_version() == max(m.version for m in MIGRATIONS)
     assert store.verify_audit_chain() == []
-    assert store.audit_count() == len(MIGRATIONS) and len(store.audit_head()) == 64
+    # one record per migration, and the seal that starts the keyed chain
+    assert store.audit_count() == len(MIGRATIONS) + 1 and len(store.audit_head()) == 64
+    assert [r.action for r in store.audit_records()].count("seal") == 1
     assert store.migrate() == []
 
 
@@ -216,11 +219,22 @@ def test_tampering_with_a_record_breaks_the_chain(store):
     with store.unit_of_work("tester") as uow:
         uow.audit("create", "thing", 1, after={"v": 1})
         uow.audit("create", "thing", 2, after={"v": 2})
+    # the database refuses the change ...
+    with pytest.raises(ProtectedRecord, match="append-only"):
+        with store.unit_of_work("tester") as uow:
+            uow.execute("UPDATE audit SET after_json = ? WHERE entity = ? AND entity_id = ?",
+                        ('{"v":9}', "thing", "1"))
+    assert store.verify_audit_chain() == []
+    # ... and when its protection is removed first, the keyed chain shows the edit
     with store.unit_of_work("tester") as uow:
+        uow.execute("DROP TRIGGER audit_no_update" if store.dialect == "sqlite"
+                    else "DROP TRIGGER audit_append_only ON audit")
         uow.execute("UPDATE audit SET after_json = ? WHERE entity = ? AND entity_id = ?",
                     ('{"v":9}', "thing", "1"))
     problems = store.verify_audit_chain()
-    assert problems and "content does not match its hash" in problems[0]
+    assert problems and "not authenticated by the trial key" in problems[0]
+    assert "create thing 1" in problems[0]
+    assert store.missing_protections() != []
 
 
 def test_a_taken_unique_value_is_a_conflict_not_a_driver_error(store):

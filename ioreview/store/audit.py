@@ -1,19 +1,48 @@
-"""The audit chain: append-only records, each hash covering its content and the previous hash.
+"""The audit chain: append-only records, each one's hash covering its content and the previous
+hash, keyed with the per-trial key so that rewriting it needs the key.
 
-21 CFR Part 11 style tamper evidence.  Appending reads the last hash and inserts after it, so the
-caller must hold the backend's append lock (SQLite: the single write lock of BEGIN IMMEDIATE;
-PostgreSQL: a transaction-scoped advisory lock) for the chain to stay one line under
-concurrent writers.
+21 CFR Part 11 style tamper evidence, in three layers:
+
+* the database refuses UPDATE and DELETE of audit records (triggers; on PostgreSQL also the
+  grants of the application role, `postgres.grants_script`);
+* the chain is keyed: every record after the trial's *seal* carries HMAC-SHA256 under the
+  trial key (kept outside the database, `trial_key.py`) of its sequence number, the previous
+  MAC and its content, so someone who can write the database file and read this source, but
+  does not hold the key, cannot recompute a chain that verifies;
+* its head and length are anchored outside the database (the sidecar journal, `anchor.py`,
+  and every export manifest, `append_anchor` / `read_anchor` below), so deleting the
+  newest records is seen too.
+
+The seal: databases from before the keyed chain (schema < 7) hold a plain SHA-256 chain.  When
+one is first opened with a key, the old chain is verified and the *seal record* is appended in
+the same transaction as schema 7: an audit record (action "seal") keyed like all that follow,
+whose MAC covers the previous record's hash, so the unkeyed prefix can no longer change either
+without breaking the seal.  Problems found in the prefix at that moment are written into the
+seal and reported by every verification afterwards; the seal does not bless them.  A new
+database is sealed the same way right after its first migrations (its prefix is the migration
+records).  The key's fingerprint and the seal's sequence number are kept in `audit_seal`.
+
+Appending reads the last record and inserts after it, so the caller must hold the backend's
+append lock (SQLite: the single write lock of BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped
+advisory lock) for the chain to stay one line under concurrent writers.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
+from .trial_key import keyed_digest
+
 GENESIS_HASH = "0" * 64
+#: the action of the record that seals the chain under the trial key
+SEAL_ACTION = "seal"
+_SEP = "\x1f"
 
 
 def utc_now() -> str:
@@ -29,12 +58,21 @@ def canonical_json(value: Any) -> str:
 
 def audit_hash(prev_hash: str, at: str, actor: str, action: str, entity: str,
                entity_id: str, before: str | None, after: str | None) -> str:
-    """Hash of one audit record chained to the previous one."""
+    """Plain SHA-256 of one record chained to the previous one (records before the seal)."""
     h = hashlib.sha256()
     for part in (prev_hash, at, actor, action, entity, entity_id, before or "", after or ""):
         h.update(part.encode("utf-8"))
         h.update(b"\x1f")
     return h.hexdigest()
+
+
+def audit_mac(key: bytes, seq: int, prev_hash: str, at: str, actor: str, action: str,
+              entity: str, entity_id: str, before: str | None, after: str | None) -> str:
+    """HMAC-SHA256 (under the trial key's "audit-chain" sub-key) of one record: its sequence
+    number, the previous record's MAC and its content."""
+    text = _SEP.join((str(seq), prev_hash, at, actor, action, entity, entity_id, before or "",
+                      after or ""))
+    return keyed_digest(key, "audit-chain", text)
 
 
 @dataclass(frozen=True)
@@ -61,26 +99,147 @@ class PendingAudit:
     after: str | None
 
 
-def chain(prev: str, at: str, pending: list[PendingAudit]) -> list[tuple[Any, ...]]:
-    """Rows (at, actor, action, entity, entity_id, before, after, prev_hash, hash) for the
-    pending records, chained after `prev`."""
+@dataclass(frozen=True)
+class ChainProblem:
+    """One thing wrong in the audit chain: the record (sequence number, 0 for the chain as a
+    whole) and what is wrong with it, in words an inspector understands."""
+
+    seq: int
+    message: str
+
+
+def chain(prev: str, at: str, pending: list[PendingAudit], *, key: bytes | None = None,
+          next_seq: int = 1) -> list[tuple[Any, ...]]:
+    """Rows (seq, at, actor, action, entity, entity_id, before, after, prev_hash, hash) for the
+    pending records, chained after `prev`; keyed (HMAC) when `key` is given, else plain
+    SHA-256 (only before the seal)."""
     rows = []
+    seq = next_seq
     for p in pending:
-        h = audit_hash(prev, at, p.actor, p.action, p.entity, p.entity_id, p.before, p.after)
-        rows.append((at, p.actor, p.action, p.entity, p.entity_id, p.before, p.after, prev, h))
+        if key is None:
+            h = audit_hash(prev, at, p.actor, p.action, p.entity, p.entity_id, p.before, p.after)
+        else:
+            h = audit_mac(key, seq, prev, at, p.actor, p.action, p.entity, p.entity_id,
+                          p.before, p.after)
+        rows.append((seq, at, p.actor, p.action, p.entity, p.entity_id, p.before, p.after,
+                     prev, h))
         prev = h
+        seq += 1
     return rows
 
 
-def verify_rows(rows: Any) -> list[str]:
-    """Problems found recomputing the chain over (seq, at, actor, action, entity, entity_id,
-    before, after, prev_hash, hash) rows in seq order (empty when intact)."""
-    problems = []
+def _describe(seq: int, at: str, actor: str, action: str, entity: str, eid: str) -> str:
+    return f"audit record {seq} ({action} {entity} {eid} by {actor} at {at})"
+
+
+def verify_rows(rows: Iterable[Sequence[Any]], key: bytes | None = None,
+                sealed_seq: int | None = None) -> list[ChainProblem]:
+    """Problems found walking the chain over (seq, at, actor, action, entity, entity_id, before,
+    after, prev_hash, hash) rows in seq order (empty when intact).
+
+    Records before `sealed_seq` are checked as plain SHA-256, the seal and every later record
+    with `key`; without a key (or a seal) the whole chain is checked as plain SHA-256, which
+    only shows accidental damage."""
+    problems: list[ChainProblem] = []
     prev = GENESIS_HASH
+    expected_seq = 1
+    last_at = ""
     for seq, at, actor, action, entity, eid, before, after, prev_hash, h in rows:
+        seq = int(seq)
+        what = _describe(seq, at, actor, action, entity, eid)
+        if seq != expected_seq:
+            if seq > expected_seq:
+                missing = (f"record {expected_seq} is" if seq == expected_seq + 1 else
+                           f"records {expected_seq} to {seq - 1} are")
+                problems.append(ChainProblem(expected_seq, f"audit {missing} missing (deleted "
+                                             f"from the middle of the trail before {what})"))
+            else:
+                problems.append(ChainProblem(seq, f"{what} is out of sequence (records were "
+                                             "renumbered or inserted)"))
         if prev_hash != prev:
-            problems.append(f"audit record {seq}: previous-hash link broken")
-        if audit_hash(prev_hash, at, actor, action, entity, eid, before, after) != h:
-            problems.append(f"audit record {seq}: content does not match its hash")
+            problems.append(ChainProblem(seq, f"{what}: its link to the previous record is "
+                                         "broken (a record before it was removed, inserted "
+                                         "or rewritten)"))
+        keyed = key is not None and sealed_seq is not None and seq >= sealed_seq
+        if keyed:
+            assert key is not None
+            good = audit_mac(key, seq, prev_hash, at, actor, action, entity, eid, before,
+                             after) == h
+            if not good:
+                problems.append(ChainProblem(seq, f"{what}: the record is not authenticated "
+                                             "by the trial key: its content was changed, or it "
+                                             "was forged or recomputed without the key"))
+        elif audit_hash(prev_hash, at, actor, action, entity, eid, before, after) != h:
+            problems.append(ChainProblem(seq, f"{what}: its content does not match its hash "
+                                         "(the record was edited)"))
+        if at < last_at:
+            problems.append(ChainProblem(seq, f"{what}: its time runs backwards (the record "
+                                         f"before it is dated {last_at})"))
+        last_at = max(last_at, at)
         prev = h
+        expected_seq = seq + 1
+    return problems
+
+
+# -- the anchor journal -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Anchor:
+    """The chain's length and head at one moment, kept outside the database (a line of the
+    anchor journal, or an export manifest)."""
+
+    seq: int
+    head: str
+    at: str
+    source: str
+
+
+def append_anchor(path: Path, seq: int, head: str, at: str) -> None:
+    """Append one line `seq head at` to the anchor journal (created 0600; synced)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, f"{seq}\t{head}\t{at}\n".encode("ascii"))
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_anchor(path: Path) -> tuple[list[Anchor], list[str]]:
+    """The anchors of a journal, and the lines that could not be read (a half-written last line
+    after a crash is ignored).  A missing journal has no anchors."""
+    try:
+        text = path.read_text("ascii", errors="replace")
+    except FileNotFoundError:
+        return [], []
+    lines = text.split("\n")
+    anchors, bad = [], []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        try:
+            seq, head, at = int(parts[0]), parts[1], parts[2]
+            if len(parts) != 3 or len(head) != 64:
+                raise ValueError
+        except (ValueError, IndexError):
+            if n < len(lines):  # not the unterminated last line
+                bad.append(f"{path}, line {n}: {line[:80]!r}")
+            continue
+        anchors.append(Anchor(seq, head, at, f"{path.name}, line {n}"))
+    return anchors, bad
+
+
+def check_anchors(anchors: Iterable[Anchor], heads: dict[int, str], length: int
+                  ) -> list[ChainProblem]:
+    """Compare anchors with the chain (`heads`: seq -> hash; `length`: the last seq)."""
+    problems = []
+    for a in anchors:
+        if a.seq > length:
+            problems.append(ChainProblem(a.seq, (
+                f"the trail ends at record {length}, but {a.source} shows it held record "
+                f"{a.seq} at {a.at}: {a.seq - length} record(s) at the end were deleted")))
+        elif a.seq > 0 and heads.get(a.seq) != a.head:
+            problems.append(ChainProblem(a.seq, (
+                f"audit record {a.seq} is not the one {a.source} recorded at {a.at}: the "
+                "trail was rewritten from that record or earlier")))
     return problems

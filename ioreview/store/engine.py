@@ -8,6 +8,7 @@ append), a read-only one takes none.  Nested units of work join the outer one.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -17,12 +18,26 @@ from typing import Any
 
 from ioreview.errors import IoreviewError
 
-from .audit import (AuditRecord, PendingAudit, canonical_json, chain, utc_now, verify_rows,
-                    GENESIS_HASH)
-from .migrations import MIGRATIONS, Migration, render
+from .trial_key import TrialKeyError, key_id, load_key, load_or_create_key
 
-__all__ = ["DatabaseBusy", "ReadOnlyViolation", "SqlBackend", "StoreConflict", "StoreError",
-           "UnitOfWork"]
+from .audit import (GENESIS_HASH, SEAL_ACTION, Anchor, AuditRecord, ChainProblem,
+                    PendingAudit, append_anchor, canonical_json, chain, check_anchors,
+                    read_anchor, utc_now, verify_rows)
+from .migrations import KEYED_AUDIT, MIGRATIONS, Migration, render
+
+__all__ = ["DatabaseBusy", "ProtectedRecord", "ReadOnlyViolation", "SqlBackend",
+           "StoreConflict", "StoreError", "UnitOfWork"]
+
+_log = logging.getLogger(__name__)
+
+#: what the protective triggers say when they refuse a change (both backends)
+PROTECTED_MESSAGES = {
+    "audit": "audit records cannot be changed or deleted: the audit trail is append-only",
+    "audit_seal": "the seal of the audit trail cannot be changed or deleted",
+    "signature": "electronic signatures cannot be changed or deleted",
+    "read_version": "a signed read version cannot be changed: amend the read instead",
+    "locked_read": "a signed, locked read cannot be unlocked or deleted: amend it instead",
+}
 
 
 class StoreError(IoreviewError):
@@ -39,6 +54,19 @@ class StoreConflict(StoreError):
 
 class ReadOnlyViolation(StoreError):
     """A read-only unit of work tried to write (a programming error in a use case)."""
+
+
+class ProtectedRecord(StoreError):
+    """The database refused to change or delete a protected record (an audit record, a
+    signature, a signed read version): those are append-only."""
+
+
+def protected_message(text: str) -> str | None:
+    """The protective trigger's message inside a driver's error text, if it is one."""
+    for message in PROTECTED_MESSAGES.values():
+        if message in text:
+            return message
+    return None
 
 
 class UnitOfWork:
@@ -59,6 +87,8 @@ class UnitOfWork:
         self.actor = actor
         self.write = write
         self._pending: list[PendingAudit] = []
+        #: (last seq, head, time) of the audit records this unit of work appended
+        self._appended: tuple[int, str, str] | None = None
         self._worklist_changes: list[tuple[int, int]] = []
         self.users = UserRepository(self)
         self.sessions = SessionRepository(self)
@@ -73,6 +103,8 @@ class UnitOfWork:
         self.adjudications = AdjudicationRepository(self)
         self.panels = PanelRepository(self)
         self.exports = ExportRepository(self)
+        from .repositories import ReaderCopyRepository
+        self.reader_copies = ReaderCopyRepository(self)
 
     # -- statements (store-internal: repositories call these) ------------------------------------
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -121,8 +153,10 @@ class UnitOfWork:
             raise ReadOnlyViolation("a read-only unit of work cannot change a worklist")
         self._worklist_changes.append((reader_id, assignment_id))
 
-    def _flush_audit(self) -> None:
-        """Append the queued audit records (and worklist changes) under the append lock."""
+    def _flush_audit(self, *, sealing: bool = False) -> None:
+        """Append the queued audit records (and worklist changes) under the append lock, keyed
+        with the trial key once the chain is sealed (`sealing`: the migration that seals it
+        writes its own record first, unkeyed)."""
         if not self._pending and not self._worklist_changes:
             return
         self.backend._lock_audit_chain(self)
@@ -131,12 +165,16 @@ class UnitOfWork:
         self._worklist_changes.clear()
         if not self._pending:
             return
-        prev = self.scalar("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1") or GENESIS_HASH
+        key = None if sealing else self.backend._chain_key(self)
+        last = self.tuples("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        seq, prev = (int(last[0][0]), last[0][1]) if last else (0, GENESIS_HASH)
+        at = utc_now()
+        rows = chain(prev, at, self._pending, key=key, next_seq=seq + 1)
         self.executemany(
-            "INSERT INTO audit (at, actor, action, entity, entity_id, before_json, after_json,"
-            " prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)",
-            chain(prev, utc_now(), self._pending))
+            "INSERT INTO audit (seq, at, actor, action, entity, entity_id, before_json,"
+            " after_json, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
         self._pending.clear()
+        self._appended = (int(rows[-1][0]), rows[-1][-1], at)
 
 
 class SqlBackend(ABC):
@@ -151,6 +189,8 @@ class SqlBackend(ABC):
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._current: UnitOfWork | None = None
+        #: (key id, seal's seq) once this database is known to be sealed
+        self._seal: tuple[str, int] | None = None
 
     # -- backend hooks --------------------------------------------------------------------------
     @abstractmethod
@@ -201,17 +241,75 @@ class SqlBackend(ABC):
 
     @property
     def trial_key(self) -> bytes:
-        """The per-trial secret key (created, 0600, the first time it is needed)."""
+        """The per-trial secret key: created (0600) the first time it is needed by a database
+        not sealed yet; for a sealed one it must be the key whose fingerprint the seal holds
+        (TrialKeyError names the file otherwise)."""
         key = getattr(self, "_trial_key", None)
         if key is None:
             import secrets
 
-            from .trial_key import load_or_create_key
-
             path = self.key_path
-            key = secrets.token_bytes(32) if path is None else load_or_create_key(path)
+            recorded = self.recorded_key_id()
+            if path is None:
+                key = secrets.token_bytes(32)
+            elif recorded is None:
+                key = load_or_create_key(path)
+            else:
+                key = load_key(path)
+                if key is None:
+                    raise TrialKeyError(
+                        f"{self.location}: the trial key is missing: this database was sealed "
+                        f"with key {recorded} and {path} does not exist. Put the trial's key "
+                        "file there (a copy of the one kept with the original database"
+                        + (", or name it with IOREVIEW_KEY_FILE" if self.dialect != "sqlite"
+                           else "") + "); without it the audit trail cannot be verified or "
+                        "extended.")
+            if recorded is not None and key_id(key) != recorded:
+                raise TrialKeyError(
+                    f"{self.location}: {path} holds key {key_id(key)}, but this database was "
+                    f"sealed with key {recorded}: use the trial's own key file.")
             self._trial_key = key
         return key
+
+    def recorded_key_id(self) -> str | None:
+        """The fingerprint of the key this database was sealed with (None: not sealed)."""
+        seal = self.seal_state()
+        return None if seal is None else seal[0]
+
+    def seal_state(self) -> tuple[str, int] | None:
+        """(key fingerprint, sequence number of the seal record), or None when unsealed."""
+        if self._seal is None and self._table_exists("audit_seal"):
+            with self._lock:
+                rows = self._execute("SELECT key_id, sealed_seq FROM audit_seal", ()).fetchall()
+            if len(rows) == 1:
+                self._seal = (rows[0][0], int(rows[0][1]))
+        return self._seal
+
+    def _chain_key(self, uow: UnitOfWork) -> bytes | None:
+        """The key of new audit records: the trial key once sealed; refused when the schema has
+        a seal table but the seal is gone (the trail was tampered with)."""
+        if self.seal_state() is not None:
+            return self.trial_key
+        if self._table_exists("audit_seal"):
+            raise StoreError(
+                f"{self.location}: the audit trail's seal is missing (removed behind the "
+                "application's back); nothing more is recorded. Run `ioreview audit verify` "
+                "and restore the database from a backup.")
+        return None
+
+    def _seal_chain(self, uow: UnitOfWork) -> None:
+        """Seal the chain under the trial key (inside the migration that adds the seal): verify
+        the plain chain so far, record the key's fingerprint and append the seal record."""
+        rows = uow.tuples("SELECT seq, at, actor, action, entity, entity_id, before_json,"
+                          " after_json, prev_hash, hash FROM audit ORDER BY seq")
+        problems = verify_rows(rows)
+        length, head = (int(rows[-1][0]), rows[-1][-1]) if rows else (0, GENESIS_HASH)
+        kid = key_id(self.trial_key)
+        uow.execute("INSERT INTO audit_seal (key_id, sealed_seq, sealed_at) VALUES (?,?,?)",
+                    (kid, length + 1, utc_now()))
+        uow.audit(SEAL_ACTION, "audit", kid,
+                  after={"key_id": kid, "prefix_length": length, "prefix_head": head,
+                         "prefix_problems": [p.message for p in problems]})
 
     def keyed_digest(self, purpose: str, text: str) -> str:
         """HMAC-SHA256 (hex) of `text` under the trial key's sub-key for `purpose`."""
@@ -257,6 +355,19 @@ class SqlBackend(ABC):
             else:
                 self._current = None
                 self._commit()
+                if uow._appended is not None:
+                    self._write_anchor(*uow._appended)
+
+    def _write_anchor(self, seq: int, head: str, at: str) -> None:
+        """Anchor the committed head outside the database (best effort: the commit stands)."""
+        path = self.anchor_path
+        if path is None:
+            return
+        try:
+            append_anchor(path, seq, head, at)
+        except OSError as exc:
+            _log.warning("%s: cannot append to the audit anchor journal %s (%s)",
+                         self.location, path, exc)
 
     def atomic(self, actor: str) -> Any:
         """A write unit of work (the name the import code and older tests use)."""
@@ -270,7 +381,15 @@ class SqlBackend(ABC):
             return int(uow.scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
 
     def migrate(self, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
-        """Apply pending migrations; safe to call again, and from two processes at once."""
+        """Apply pending migrations; safe to call again, and from two processes at once.  A
+        sealed database then needs its trial key: TrialKeyError names the file when it is
+        missing or another trial's."""
+        applied = self._apply_migrations(migrations)
+        if self.seal_state() is not None:
+            self.trial_key  # noqa: B018 - loads and checks the key
+        return applied
+
+    def _apply_migrations(self, migrations: tuple[Migration, ...]) -> list[int]:
         newest = max(m.version for m in migrations)
         current = self.schema_version()
         self._refuse_newer(current, newest)
@@ -295,8 +414,21 @@ class SqlBackend(ABC):
                 uow.execute("INSERT INTO schema_migrations (version, name, applied_at)"
                             " VALUES (?,?,?)", (m.version, m.name, utc_now()))
                 uow.audit("migrate", "schema", m.version, after={"name": m.name})
+                if m.version == KEYED_AUDIT.version:
+                    self._protect_records(uow)
+                    uow._flush_audit(sealing=True)
+                    self._seal_chain(uow)
             applied.append(m.version)
         return applied
+
+    def _protect_records(self, uow: UnitOfWork) -> None:
+        """Create the triggers that refuse UPDATE and DELETE of audit records, the seal,
+        signatures and signed read versions (dialect-specific; `PROTECTED_MESSAGES`)."""
+        raise NotImplementedError
+
+    def missing_protections(self) -> list[str]:
+        """The protective triggers that are not in the database (removed behind its back)."""
+        return []
 
     def _refuse_newer(self, current: int, newest: int) -> None:
         if current > newest:
@@ -340,13 +472,65 @@ class SqlBackend(ABC):
 
     def audit_head(self) -> str:
         """The hash of the newest audit record (the chain's head)."""
-        with self.unit_of_work("system", write=False) as uow:
-            return uow.scalar("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1") or GENESIS_HASH
+        return self.audit_anchor()[1]
 
-    def verify_audit_chain(self) -> list[str]:
-        """Recompute the chain; return a list of problems (empty when intact)."""
+    def audit_anchor(self) -> tuple[int, str]:
+        """(length, head): the newest audit record's sequence number and hash, read together
+        (what export manifests and backups record as their anchor)."""
+        with self.unit_of_work("system", write=False) as uow:
+            last = uow.tuples("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        return (int(last[0][0]), last[0][1]) if last else (0, GENESIS_HASH)
+
+    def verify_chain(self, anchors: Sequence[Anchor] = ()) -> list[ChainProblem]:
+        """Walk the chain with the trial key, check the seal, and compare the chain with the
+        anchor journal and the given `anchors` (export manifests, backups); every problem names
+        its record.  TrialKeyError when the key is missing or wrong."""
         with self.unit_of_work("system", write=False) as uow:
             rows = uow.tuples(
                 "SELECT seq, at, actor, action, entity, entity_id, before_json, after_json,"
                 " prev_hash, hash FROM audit ORDER BY seq")
-        return verify_rows(rows)
+        problems: list[ChainProblem] = []
+        seal = self.seal_state()
+        if seal is None:
+            if self._table_exists("audit_seal"):
+                problems.append(ChainProblem(0, (
+                    "the audit trail's seal (the trial key's fingerprint) was removed from the "
+                    "database: the trail cannot be authenticated")))
+            problems += verify_rows(rows)
+        else:
+            kid, sealed_seq = seal
+            key = self.trial_key
+            problems += self._check_seal_record(rows, kid, sealed_seq)
+            problems += verify_rows(rows, key, sealed_seq)
+        heads = {int(r[0]): r[-1] for r in rows}
+        length = int(rows[-1][0]) if rows else 0
+        journal: list[Anchor] = []
+        if self.anchor_path is not None:
+            journal, bad = read_anchor(self.anchor_path)
+            problems += [ChainProblem(0, f"the anchor journal has an unreadable line: {b}")
+                         for b in bad]
+            if not journal and length and seal is not None:
+                problems.append(ChainProblem(0, (
+                    f"the anchor journal {self.anchor_path} is missing or empty, so deleted "
+                    "records at the end of the trail could not be seen; keep the journal "
+                    "beside the trial key")))
+        problems += check_anchors([*journal, *anchors], heads, length)
+        return problems
+
+    @staticmethod
+    def _check_seal_record(rows: Sequence[Sequence[Any]], kid: str,
+                           sealed_seq: int) -> list[ChainProblem]:
+        """The seal record must be where the seal table says (its MAC is checked with the rest;
+        problems of the plain prefix found at sealing are found again by the walk)."""
+        row = next((r for r in rows if int(r[0]) == sealed_seq), None)
+        if row is None or row[3] != SEAL_ACTION or row[5] != kid:
+            return [ChainProblem(sealed_seq, (
+                f"audit record {sealed_seq} should be the seal under the trial key {kid}, but "
+                + ("it is missing" if row is None else f"it is '{row[3]} {row[4]} {row[5]}'")
+                + ": the seal was moved or removed"))]
+        return []
+
+    def verify_audit_chain(self) -> list[str]:
+        """Recompute the chain (keyed, with the seal and the anchors); the problems as
+        sentences (empty when intact)."""
+        return [p.message for p in self.verify_chain()]

@@ -12,9 +12,98 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .engine import DatabaseBusy, SqlBackend, StoreConflict, StoreError
+from .engine import (PROTECTED_MESSAGES, DatabaseBusy, ProtectedRecord, SqlBackend,
+                     StoreConflict, StoreError, protected_message)
 
-__all__ = ["PostgresStore", "is_postgres_url"]
+__all__ = ["APPEND_ONLY_TABLES", "PostgresStore", "grants_script", "is_postgres_url"]
+
+#: tables the application role may read and append to, but never change or delete from
+APPEND_ONLY_TABLES = ("audit", "audit_seal", "signature_record", "signature")
+
+_SIGNED_TABLES = ("read_value", "annotation", "key_image")
+
+#: name -> (table, statement) of the protective triggers (schema 7); the functions they call
+#: are created first (`_TRIGGER_FUNCTIONS`)
+PROTECTIVE_TRIGGERS: dict[str, tuple[str, str]] = {
+    **{f"{t}_append_only": (t, f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t}"
+                               f" FOR EACH ROW EXECUTE FUNCTION ioreview_refuse('{w}')")
+       for t, w in (("audit", "audit"), ("audit_seal", "audit_seal"),
+                    ("signature_record", "signature"), ("signature", "signature"))},
+    **{f"{t}_no_truncate": (t, f"CREATE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON {t}"
+                               f" FOR EACH STATEMENT EXECUTE FUNCTION ioreview_refuse('{w}')")
+       for t, w in (("audit", "audit"), ("audit_seal", "audit_seal"),
+                    ("signature_record", "signature"), ("signature", "signature"))},
+    **{f"{t}_signed": (t, f"CREATE TRIGGER {t}_signed BEFORE INSERT OR UPDATE OR DELETE ON {t}"
+                          " FOR EACH ROW EXECUTE FUNCTION ioreview_refuse_signed_version()")
+       for t in _SIGNED_TABLES},
+    "review_read_locked": ("review_read", "CREATE TRIGGER review_read_locked BEFORE UPDATE OR"
+                           " DELETE ON review_read FOR EACH ROW EXECUTE FUNCTION"
+                           " ioreview_refuse_unlock()"),
+}
+
+_TRIGGER_FUNCTIONS = (
+    """CREATE OR REPLACE FUNCTION ioreview_refuse() RETURNS trigger LANGUAGE plpgsql AS $f$
+    BEGIN
+        RAISE EXCEPTION '%', CASE TG_ARGV[0]
+            WHEN 'audit' THEN '""" + PROTECTED_MESSAGES["audit"] + """'
+            WHEN 'audit_seal' THEN '""" + PROTECTED_MESSAGES["audit_seal"] + """'
+            ELSE '""" + PROTECTED_MESSAGES["signature"] + """' END
+            USING ERRCODE = 'insufficient_privilege';
+    END $f$""",
+    """CREATE OR REPLACE FUNCTION ioreview_refuse_signed_version() RETURNS trigger
+    LANGUAGE plpgsql AS $f$
+    DECLARE r RECORD;
+    BEGIN
+        IF TG_OP = 'INSERT' THEN r := NEW; ELSE r := OLD; END IF;
+        IF EXISTS (SELECT 1 FROM signature_record s WHERE s.entity_kind = 'read'
+                   AND s.entity_id = r.read_id AND s.version = r.version) THEN
+            RAISE EXCEPTION '""" + PROTECTED_MESSAGES["read_version"] + """'
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+        RETURN NEW;
+    END $f$""",
+    """CREATE OR REPLACE FUNCTION ioreview_refuse_unlock() RETURNS trigger
+    LANGUAGE plpgsql AS $f$
+    BEGIN
+        IF OLD.status = 'submitted' AND (TG_OP = 'DELETE' OR NEW.status <> 'submitted'
+                OR NEW.version < OLD.version OR NEW.assignment_id <> OLD.assignment_id
+                OR NEW.protocol_version_id <> OLD.protocol_version_id
+                OR NEW.submitted_at IS DISTINCT FROM OLD.submitted_at) THEN
+            RAISE EXCEPTION '""" + PROTECTED_MESSAGES["locked_read"] + """'
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+        RETURN NEW;
+    END $f$""",
+)
+
+_ROLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def grants_script(role: str, database: str) -> str:
+    """The SQL a database owner runs once to let the application role `role` use the trial
+    database `database` without being able to change or delete audit records, the seal or
+    signatures (the triggers refuse it too, but the owner of a table can disable triggers: the
+    application must not connect as the owner).  ValueError for an unusable role name."""
+    if not _ROLE_NAME.match(role or "") or not _ROLE_NAME.match(database or ""):
+        raise ValueError("a role or database name is made of letters, digits and '_' and does "
+                         "not start with a digit")
+    append_only = ", ".join(APPEND_ONLY_TABLES)
+    return "\n".join((
+        f"-- ioreview: grants of the application role {role} on the trial database "
+        f"{database}.",
+        "-- Run as the database owner (who also runs `ioreview` once after each upgrade, so",
+        "-- migrations apply); workstations connect as the application role.",
+        f"REVOKE ALL ON DATABASE {database} FROM PUBLIC;",
+        f"GRANT CONNECT, TEMPORARY ON DATABASE {database} TO {role};",
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC;",
+        f"GRANT USAGE ON SCHEMA public TO {role};",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};",
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON {append_only} FROM {role};",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};",
+        "",
+    ))
 
 #: advisory lock key for the audit chain ("IORV" as an integer)
 AUDIT_LOCK_KEY = 0x494F5256
@@ -82,6 +171,11 @@ class PostgresStore(SqlBackend):
     def _translate_error(self, exc: Exception) -> StoreError:
         errors = self._psycopg.errors
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        protected = protected_message(text)
+        if protected is not None:
+            return ProtectedRecord(f"{self.location}: refused: {protected}.")
+        if isinstance(exc, errors.InsufficientPrivilege):
+            return ProtectedRecord(f"{self.location}: refused by the server: {text}.")
         if isinstance(exc, self._psycopg.IntegrityError):
             return StoreConflict(f"{self.location}: the change conflicts with the stored data "
                                  f"({text}); reload and try again")
@@ -113,6 +207,29 @@ class PostgresStore(SqlBackend):
                 self.conn.execute("ROLLBACK")
             except self._psycopg.OperationalError:
                 pass  # the connection is gone: the server rolled back
+
+    # -- tamper evidence -------------------------------------------------------------------------
+    def _protect_records(self, uow: Any) -> None:
+        # straight to the connection: the bodies hold '%', which `_translate` would double
+        for statement in _TRIGGER_FUNCTIONS:
+            self.conn.execute(statement)
+        for name, (table, statement) in PROTECTIVE_TRIGGERS.items():
+            self.conn.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+            self.conn.execute(statement)
+
+    def missing_protections(self) -> list[str]:
+        if not self._table_exists("audit_seal"):
+            return []
+        with self._lock:
+            present = {n for (n,) in self.conn.execute(
+                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D'"
+            ).fetchall()}
+        return sorted(set(PROTECTIVE_TRIGGERS) - present)
+
+    @property
+    def database_name(self) -> str:
+        with self._lock:
+            return str(self.conn.execute("SELECT current_database()").fetchone()[0])
 
     def _lock_audit_chain(self, uow: Any) -> None:
         self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_LOCK_KEY,))
