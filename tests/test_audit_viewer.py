@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from datetime import date, datetime, timedelta, timezone
+import shutil
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from ioreview.service import (AuditLogFilter, InvalidInput, NotFound, PermissionDenied)
 from test_trial_helpers import (PASSWORDS, World, complete_values, fast_kdf,  # noqa: F401
@@ -122,3 +126,157 @@ class TestAuditLogService:
                 with pytest.raises(PermissionDenied):
                     call(session)
         assert not (tmp_path / "x.csv").exists()
+
+
+# -- the screen ---------------------------------------------------------------------------------
+SHOTS = Path("/tmp/shots/E")
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory):
+    from ioreview.demo import build_demo
+    from ioreview.imaging.synthetic import DemoConfig
+
+    root = tmp_path_factory.mktemp("audit-demo")
+    result = build_demo(root / "demo", DemoConfig.small())
+    return root / "demo", {u.username: u.password for u in result.users}
+
+
+@pytest.fixture
+def demo_trial(demo_template, tmp_path):
+    """A private copy of the demo trial (database, key, archive), opened."""
+    from ioreview.service import Trial
+
+    source, passwords = demo_template
+    target = tmp_path / "demo"
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("dicom"))
+    trial = Trial.open(target / "ioreview.sqlite")
+    yield trial, passwords, target / "ioreview.sqlite"
+    trial.close()
+
+
+def _window(qtbot, trial, passwords, user):
+    from ioreview.ui.app import window_for_session
+
+    session = trial.login(user, passwords[user])
+    window = window_for_session(trial, session)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    return window
+
+
+def _shoot(widget, name: str) -> Path:
+    from PySide6.QtWidgets import QApplication
+
+    from ioreview.ui.app import apply_theme
+
+    app = QApplication.instance()
+    if app.property("ioreview_themed") is None:
+        apply_theme(app)
+        app.setProperty("ioreview_themed", True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    QApplication.processEvents()
+    path = SHOTS / f"{name}.png"
+    assert widget.grab().save(str(path))
+    return path
+
+
+def _break_audit_record(db: Path, seq: int) -> None:
+    """Edit one audit record behind the application's back, as an attacker with the file
+    would (dropping any protective trigger first)."""
+    con = sqlite3.connect(db)
+    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
+        con.execute(f'DROP TRIGGER "{name}"')
+    con.execute("UPDATE audit SET after_json = ? WHERE seq = ?", ('{"status":"forged"}', seq))
+    con.commit()
+    con.close()
+
+
+def test_coordinator_filters_by_case_and_sees_before_and_after(qtbot, demo_trial):
+    from ioreview.ui.audit_viewer import AuditViewer
+
+    trial, passwords, _db = demo_trial
+    window = _window(qtbot, trial, passwords, "coordinator")
+    viewer = window.admin_tabs["audit"]
+    assert isinstance(viewer, AuditViewer)
+    assert "protocols" not in window.admin_tabs  # admin-only tabs stay hidden
+    window.show_tab(viewer)
+    assert viewer.model.total > 200 and viewer.model.rowCount() == 200  # one page so far
+    viewer.table.scrollToBottom()
+    qtbot.waitUntil(lambda: viewer.model.rowCount() > 200)
+
+    coordinator = trial.login("coordinator", passwords["coordinator"])
+    submitted = trial.audit_log(coordinator, action="submit").entries[0]
+    read_case = next(e for e in trial.audit_log(coordinator, action="start", limit=500).entries
+                     if e.entity_id == submitted.entity_id).after["assignment"]
+    label = next(e.after["label"] for e in trial.audit_log(coordinator, action="create",
+                                                            limit=500).entries
+                 if e.entity == "case" and e.entity_id == str(next(
+                     a.after["case"] for a in trial.audit_log(coordinator, action="create",
+                                                              limit=500).entries
+                     if a.entity == "assignment" and a.entity_id == str(read_case))))
+    qtbot.keyClicks(viewer.case_edit, label)
+    qtbot.mouseClick(viewer.apply_button, Qt.MouseButton.LeftButton)
+    shown = [viewer.model.entry(r) for r in range(viewer.model.rowCount())]
+    assert shown and viewer.model.total == len(shown)
+    assert {e.entity for e in shown} <= {"case", "assignment", "read", "signature",
+                                         "discordance", "adjudication"}
+    assert f"{len(shown)} matching record(s)" in viewer.count_label.text()
+    row = next(r for r in range(len(shown)) if shown[r].action == "submit")
+    viewer.table.selectRow(row)
+    text = viewer.detail.toPlainText()
+    assert "in_progress" in text and "submitted" in text and "Changed:" in text
+    assert "status" in text.split("Changed:")[1].splitlines()[0]
+    assert "#5d4037" in viewer.detail.toHtml().lower()  # the changed keys are marked
+    _shoot(window, "audit_viewer_filtered")
+
+    # the user and action boxes offer what the trail holds
+    assert viewer.user_box.findText("reader1") >= 0
+    viewer.clear_filter()
+    viewer.action_box.setCurrentIndex(viewer.action_box.findText("sign"))
+    qtbot.mouseClick(viewer.apply_button, Qt.MouseButton.LeftButton)
+    assert {viewer.model.entry(r).action for r in range(viewer.model.rowCount())} == {"sign"}
+
+    # a wrong case label is one clear message, not a traceback
+    shown_messages = []
+    viewer.controller.report = lambda exc, *a, **k: shown_messages.append(str(exc))
+    viewer.case_edit.setText("CASE-NOPE")
+    qtbot.mouseClick(viewer.apply_button, Qt.MouseButton.LeftButton)
+    assert shown_messages == ["No case is labelled 'CASE-NOPE'; check the label on the Cases tab."]
+    assert viewer.model.rowCount() == 0
+
+
+def test_export_csv_from_the_screen(qtbot, demo_trial, tmp_path):
+    trial, passwords, _db = demo_trial
+    window = _window(qtbot, trial, passwords, "coordinator")
+    viewer = window.admin_tabs["audit"]
+    window.show_tab(viewer)
+    viewer.action_box.setCurrentIndex(viewer.action_box.findText("sign"))
+    out = tmp_path / "signatures.csv"
+    viewer.export_to(str(out))
+    rows = list(csv.DictReader(out.open(encoding="utf-8", newline="")))
+    assert rows and {r["action"] for r in rows} == {"sign"}
+    assert f"{len(rows)} record(s) exported" in viewer.count_label.text()
+
+
+def test_verification_runs_in_the_background_and_shows_intact_then_broken(qtbot, demo_trial):
+    trial, passwords, db = demo_trial
+    window = _window(qtbot, trial, passwords, "admin")
+    viewer = window.admin_tabs["audit"]
+    window.show_tab(viewer)
+    qtbot.mouseClick(viewer.verify_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: viewer.last_report is not None, timeout=60_000)
+    assert viewer.last_report.intact, viewer.last_report.problems
+    assert "intact" in viewer.verify_label.text() and "#1b5e20" in viewer.verify_label.styleSheet()
+    _shoot(window, "audit_verify_intact")
+
+    seq = next(e.seq for e in trial.audit_log(window.controller.session, action="submit").entries)
+    _break_audit_record(db, seq)
+    viewer.last_report = None
+    qtbot.mouseClick(viewer.verify_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: viewer.last_report is not None, timeout=60_000)
+    assert not viewer.last_report.intact
+    text = viewer.verify_label.text()
+    assert "BROKEN" in text and str(seq) in text and "#b71c1c" in viewer.verify_label.styleSheet()
+    _shoot(window, "audit_verify_broken")

@@ -313,6 +313,7 @@ CHECKS: dict[str, Callable[[World], None]] = {
     "install_protocol": denied("install_protocol", default_protocol_path()),
     "active_protocol": check_active_protocol,
     "protocol_versions": check_protocol_versions,
+    "protocol_diff": denied("protocol_diff", 1, 1),
     "import_studies": denied("import_studies", ["/nowhere"]),
     "info": denied("info"),
     "list_studies": denied("list_studies"),

@@ -25,6 +25,7 @@ from .agreement import AgreementFigures
 from .exports.trial_export import EXPORT_MEANING, ExportSummary, Exports
 from .assignments import Assignments
 from .audit_log import AuditLog
+from .protocol_history import ProtocolHistory
 from .cases import Cases, timepoint_for_days
 from .context import LOCKOUT_S, MAX_FAILED_ATTEMPTS, TOUCH_INTERVAL_S
 from .imports import Imports
@@ -39,7 +40,8 @@ from .values import __all__ as _values_all
 
 #: the groups of use cases, each a class whose public methods are use cases exposed on `Trial`
 USE_CASE_GROUPS = (Accounts, Protocols, Imports, Cases, Assignments, Reading, Tags, Monitoring,
-                   Adjudication, Panels, AgreementFigures, Exports, AuditLog)
+                   Adjudication, Panels, AgreementFigures, Exports, AuditLog,
+                   ProtocolHistory)
 
 __all__ = [
     *_values_all, "AccountLocked", "AuthenticationFailed", "BlindingViolation", "InvalidInput",

@@ -21,6 +21,7 @@ from .agreement import AgreementFigures
 from .exports.trial_export import Exports
 from .assignments import Assignments
 from .audit_log import AuditLog
+from .protocol_history import ProtocolHistory
 from .cases import Cases
 from .context import ServiceContext
 from .discordance import backfill
@@ -64,6 +65,7 @@ class Trial:
         self.agreement = AgreementFigures(self.ctx)
         self.exports = Exports(self.ctx)
         self.audit_trail = AuditLog(self.ctx)
+        self.protocol_history = ProtocolHistory(self.ctx)
         # accounts and sessions
         self.login = self.accounts.login
         self.system_session = self.accounts.system_session
@@ -79,6 +81,7 @@ class Trial:
         self.install_protocol = self.protocols.install_protocol
         self.active_protocol = self.protocols.active_protocol
         self.protocol_versions = self.protocols.protocol_versions
+        self.protocol_diff = self.protocol_history.protocol_diff
         # import and the index
         self.import_studies = self.imports.import_studies
         self.info = self.imports.info

@@ -29,6 +29,7 @@ __all__ = [
     "Session", "SignatureInfo", "StudyInfo", "TrialInfo", "UNSCHEDULED", "UserInfo",
     "WorklistItem",
     "AuditExportSummary", "AuditLogEntry", "AuditLogFilter", "AuditLogPage",
+    "FieldChange", "ProtocolDiff",
     "AccountPolicy",
 ]
 
@@ -558,3 +559,24 @@ class AccountPolicy:
     lock_after_failures: int
     lock_minutes: int
     history: int
+
+
+# -- protocol history ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FieldChange:
+    """A protocol setting or form field that differs between two protocol versions."""
+
+    key: str
+    label: str
+    change: str  # added | removed | changed
+    details: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProtocolDiff:
+    """What changed from one installed protocol version to another."""
+
+    old: ProtocolVersionInfo
+    new: ProtocolVersionInfo
+    text_diff: tuple[str, ...]  # unified diff lines of the TOML text
+    fields: tuple[FieldChange, ...]

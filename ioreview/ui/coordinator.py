@@ -1095,6 +1095,11 @@ class CoordinatorWindow(QMainWindow):
         self.tabs.addTab(self.adjudication_tab, self.tr("Adjudication"))
         self.tabs.addTab(self.outcomes_tab, self.tr("Outcomes"))
         self.tabs.addTab(self.agreement_tab, self.tr("Agreement"))
+        from ioreview.ui.admin import add_admin_tabs  # the audit viewer; admin-only tabs
+        self.admin_tabs = add_admin_tabs(self.tabs, self.controller)
+        if session.role is Role.ADMIN:
+            self.setWindowTitle(self.tr("ioreview — administration ({user})").format(
+                user=self.controller.user_label))
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.setCentralWidget(self.tabs)
 
