@@ -3,7 +3,9 @@
 Defaults follow Weasis / OHIF / Horos: left-drag window/level, right-drag zoom, middle-drag
 pan, wheel scrolls images (Ctrl+wheel zooms), number keys pick presets, Up/Down and Home/End
 move through images, PgUp/PgDn through series, C toggles cine, H/V flip, I inverts, R rotates
-and Esc/Space reset the view.
+and Esc/Space reset the view; single letters pick the left button's tool (W window/level,
+L length, A angle, E ellipse, P polygon, F freehand, G grow region).  The Help menu's shortcut
+sheet is generated from these tables (`shortcut_groups`).
 """
 from __future__ import annotations
 
@@ -39,6 +41,22 @@ class ViewerAction(str, Enum):
     PRESET_7 = "preset_7"
     PRESET_8 = "preset_8"
     PRESET_9 = "preset_9"
+    TOOL_NAVIGATE = "tool_navigate"
+    TOOL_LENGTH = "tool_length"
+    TOOL_ANGLE = "tool_angle"
+    TOOL_ELLIPSE = "tool_ellipse"
+    TOOL_POLYGON = "tool_polygon"
+    TOOL_FREEHAND = "tool_freehand"
+    TOOL_ARROW = "tool_arrow"
+    TOOL_POINT = "tool_point"
+    TOOL_GROW_REGION = "tool_grow_region"
+
+    @property
+    def tool_name(self) -> str | None:
+        """The viewer tool this action picks ("navigate", "length", "grow_region", ...), else None."""
+        if self.value.startswith("tool_"):
+            return self.value[len("tool_"):]
+        return None
 
     @property
     def preset_number(self) -> int | None:
@@ -75,7 +93,65 @@ DEFAULT_KEYS: dict[ViewerAction, tuple[str, ...]] = {
     ViewerAction.DELETE_ANNOTATION: ("Del", "Backspace"),
     ViewerAction.HEADER_WINDOW: ("0",),
     **{ViewerAction(f"preset_{n}"): (str(n),) for n in range(1, 10)},
+    ViewerAction.TOOL_NAVIGATE: ("W",),
+    ViewerAction.TOOL_LENGTH: ("L",),
+    ViewerAction.TOOL_ANGLE: ("A",),
+    ViewerAction.TOOL_ELLIPSE: ("E",),
+    ViewerAction.TOOL_POLYGON: ("P",),
+    ViewerAction.TOOL_FREEHAND: ("F",),
+    ViewerAction.TOOL_ARROW: ("Shift+A",),
+    ViewerAction.TOOL_POINT: ("Shift+P",),
+    ViewerAction.TOOL_GROW_REGION: ("G",),
 }
+
+#: The groups of the shortcut sheet, in the order it lists them.
+ACTION_GROUPS: tuple[tuple[str, tuple[ViewerAction, ...]], ...] = (
+    ("navigate", (ViewerAction.NEXT_IMAGE, ViewerAction.PREVIOUS_IMAGE, ViewerAction.FIRST_IMAGE,
+                  ViewerAction.LAST_IMAGE, ViewerAction.NEXT_SERIES, ViewerAction.PREVIOUS_SERIES,
+                  ViewerAction.TOGGLE_CINE)),
+    ("tools", (ViewerAction.TOOL_NAVIGATE, ViewerAction.TOOL_LENGTH, ViewerAction.TOOL_ANGLE,
+               ViewerAction.TOOL_ELLIPSE, ViewerAction.TOOL_POLYGON, ViewerAction.TOOL_FREEHAND,
+               ViewerAction.TOOL_ARROW, ViewerAction.TOOL_POINT, ViewerAction.TOOL_GROW_REGION,
+               ViewerAction.DELETE_ANNOTATION)),
+    ("window", (ViewerAction.HEADER_WINDOW, *(ViewerAction(f"preset_{n}") for n in range(1, 10)))),
+    ("view", (ViewerAction.FLIP_HORIZONTAL, ViewerAction.FLIP_VERTICAL, ViewerAction.INVERT,
+              ViewerAction.ROTATE, ViewerAction.RESET)),
+)
+
+
+def group_title(group: str) -> str:
+    """The translated title of a shortcut-sheet group."""
+    titles = {
+        "navigate": QCoreApplication.translate("Keymap", "Move through images"),
+        "tools": QCoreApplication.translate("Keymap", "Tools of the left button"),
+        "window": QCoreApplication.translate("Keymap", "Window presets"),
+        "view": QCoreApplication.translate("Keymap", "View"),
+        "mouse": QCoreApplication.translate("Keymap", "Mouse"),
+        "window_actions": QCoreApplication.translate("Keymap", "Window"),
+    }
+    return titles.get(group, group)
+
+
+def drag_title(action: DragAction) -> str:
+    """The translated name of what a drag does."""
+    titles = {
+        DragAction.WINDOW: QCoreApplication.translate("Keymap", "Window/level"),
+        DragAction.ZOOM: QCoreApplication.translate("Keymap", "Zoom"),
+        DragAction.PAN: QCoreApplication.translate("Keymap", "Pan"),
+        DragAction.SCROLL: QCoreApplication.translate("Keymap", "Scroll images"),
+        DragAction.NONE: QCoreApplication.translate("Keymap", "Nothing"),
+    }
+    return titles[DragAction(action)]
+
+
+def button_title(button: str) -> str:
+    """The translated name of a mouse button's drag ("left", "right", "middle")."""
+    titles = {
+        "left": QCoreApplication.translate("Keymap", "Left-drag"),
+        "right": QCoreApplication.translate("Keymap", "Right-drag"),
+        "middle": QCoreApplication.translate("Keymap", "Middle-drag"),
+    }
+    return titles[button]
 
 DEFAULT_DRAGS: dict[str, DragAction] = {
     "left": DragAction.WINDOW,
@@ -110,6 +186,15 @@ def action_title(action: ViewerAction) -> str:
         ViewerAction.RESET: QCoreApplication.translate("Keymap", "Reset view"),
         ViewerAction.DELETE_ANNOTATION: QCoreApplication.translate("Keymap", "Delete selected annotation"),
         ViewerAction.HEADER_WINDOW: QCoreApplication.translate("Keymap", "Window from the image header"),
+        ViewerAction.TOOL_NAVIGATE: QCoreApplication.translate("Keymap", "Window/level, zoom and pan (no drawing)"),
+        ViewerAction.TOOL_LENGTH: QCoreApplication.translate("Keymap", "Length"),
+        ViewerAction.TOOL_ANGLE: QCoreApplication.translate("Keymap", "Angle"),
+        ViewerAction.TOOL_ELLIPSE: QCoreApplication.translate("Keymap", "Ellipse ROI"),
+        ViewerAction.TOOL_POLYGON: QCoreApplication.translate("Keymap", "Polygon ROI"),
+        ViewerAction.TOOL_FREEHAND: QCoreApplication.translate("Keymap", "Freehand ROI"),
+        ViewerAction.TOOL_ARROW: QCoreApplication.translate("Keymap", "Arrow"),
+        ViewerAction.TOOL_POINT: QCoreApplication.translate("Keymap", "Point"),
+        ViewerAction.TOOL_GROW_REGION: QCoreApplication.translate("Keymap", "Grow region (CT)"),
     }
     return titles[action]
 
@@ -148,6 +233,14 @@ class Keymap:
 
     def keys_for(self, action: ViewerAction) -> tuple[QKeySequence, ...]:
         return self._keys.get(action, ())
+
+    def key_text(self, action: ViewerAction) -> str:
+        """The keys of `action` as the user reads them ("Esc, Space"), empty when unbound."""
+        return ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in self.keys_for(action))
+
+    def drags(self) -> dict[str, DragAction]:
+        """What dragging with each button does ({"left": WINDOW, ...})."""
+        return dict(self._drags)
 
     def set_keys(self, action: ViewerAction, keys: tuple[str, ...]) -> None:
         """Bind `action` to `keys` (portable QKeySequence text, e.g. "Ctrl+I") and save."""

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -22,8 +22,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QProgressBar,
     QStackedWidget,
-    QToolBar,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -44,13 +42,15 @@ from ioreview.ui.viewer.assist import (
     grow_on_stack,
 )
 from ioreview.ui.viewer.browser import SeriesBrowser, series_key
-from ioreview.ui.viewer.keymap import Keymap
+from ioreview.ui.viewer.icons import icon
+from ioreview.ui.viewer.keymap import Keymap, ViewerAction
 from ioreview.ui.viewer.keys_dialog import KeyBindingsDialog
 from ioreview.ui.viewer.layout import LAYOUTS, ViewportGrid
 from ioreview.ui.viewer.mpr import MprView
 from ioreview.ui.viewer.series_loader import ImageRef, SeriesLoader
 from ioreview.ui.viewer.sync import SyncController
 from ioreview.ui.viewer.tag_browser import TagBrowserDialog, TagRowLike
+from ioreview.ui.viewer.toolbar import GroupedToolBar
 from ioreview.ui.viewer.tools import GROW_REGION, NAVIGATE, TOOLS
 from ioreview.ui.viewer.viewport import ImageViewport
 
@@ -105,7 +105,14 @@ class ViewerWidget(QWidget):
         self._grower.done.connect(self._region_done)
         self._grower.failed.connect(self._region_failed)
 
-        self.toolbar = QToolBar(self)
+        self._tips: dict[QAction, tuple[str, ViewerAction | str | None]] = {}
+        self.toolbar = GroupedToolBar(
+            {"navigate": self.tr("Navigate"), "measure": self.tr("Measure"), "annotate": self.tr("Annotate"),
+             "assist": self.tr("Assistive tools"), "view": self.tr("View"), "layout": self.tr("Layout")},
+            {"navigate": icon("navigate"), "measure": icon("length"), "annotate": icon("arrow"),
+             "assist": icon("grow_region"), "view": icon("presets"), "layout": icon("layout_2x2")},
+            self,
+        )
         self.browser = SeriesBrowser(self)
         self.grid = ViewportGrid(self._make_viewport, self)
         self.mpr = MprView(self.keymap, self.annotations, self)
@@ -143,6 +150,8 @@ class ViewerWidget(QWidget):
         self.browser.seriesActivated.connect(lambda key: self.show_series(key))
         self.grid.activeChanged.connect(self._on_active_changed)
         self._build_toolbar()
+        for vp in self.mpr.views.values():
+            vp.toolRequested.connect(self._tool_key)
 
     # ================================================================ building
     def _make_viewport(self) -> ImageViewport:
@@ -154,106 +163,149 @@ class ViewerWidget(QWidget):
         vp.imageChanged.connect(lambda _i, v=vp: self._image_changed(v))
         vp.cineToggled.connect(lambda on, v=vp: self._cine_toggled(v, on))
         vp.regionSeedPicked.connect(lambda r, c, v=vp: self._seed_picked(v, r, c))
+        vp.toolRequested.connect(self._tool_key)
         vp.set_fat_map(self.fat_map_on, self.thresholds.fat_hu)
         vp.set_clahe(self.clahe_on)
         self.sync.add(vp)
         return vp
 
-    def _action(self, text: str, slot: Callable[[], Any], tip: str = "", checkable: bool = False) -> QAction:
-        act = QAction(text, self)
-        act.setToolTip(tip or text)
+    def _action(self, group: str, text: str, slot: Callable[[], Any], tip: str = "", checkable: bool = False,
+                icon_name: str = "", key: ViewerAction | str | None = None) -> QAction:
+        """A toolbar action in `group`; its tooltip names the key that does the same (`key`:
+        a keymap action, looked up again when bindings change, or fixed key text)."""
+        act = QAction(icon(icon_name) if icon_name else QIcon(), text, self)
         act.setCheckable(checkable)
         act.triggered.connect(lambda _checked=False: slot())
-        self.toolbar.addAction(act)
+        self._tips[act] = (tip or text, key)
+        self._set_tip(act)
+        self.toolbar.add(group, act)
         return act
 
+    def _set_tip(self, act: QAction) -> None:
+        tip, key = self._tips[act]
+        if isinstance(key, ViewerAction):
+            keys = self.keymap.key_text(key)
+        else:
+            keys = key or act.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        act.setToolTip(f"{tip} ({keys})" if keys else tip)
+
+    def refresh_tooltips(self) -> None:
+        """Tooltips name the current key bindings (after the bindings dialog saved new ones)."""
+        for act in self._tips:
+            self._set_tip(act)
+
+    def add_toolbar_action(self, group: str, action: QAction, icon_name: str = "", tip: str = "") -> None:
+        """Put a host's action (e.g. the reading screen's Key image) into a toolbar group; its
+        tooltip gets the action's shortcut."""
+        if icon_name:
+            action.setIcon(icon(icon_name))
+        self._tips[action] = (tip or action.toolTip() or action.text(), None)
+        self._set_tip(action)
+        self.toolbar.add(group, action)
+
     def _build_toolbar(self) -> None:
-        tb = self.toolbar
-        tb.setMovable(False)
-        self.layout_actions: dict[str, QAction] = {}
-        group = QActionGroup(self)
-        for name in LAYOUTS:
-            act = self._action(name, lambda n=name: self.set_layout(n), self.tr("Layout %1").replace("%1", name), True)
-            group.addAction(act)
-            self.layout_actions[name] = act
-        self.layout_actions["1x1"].setChecked(True)
-        tb.addSeparator()
-        self.tool_actions: dict[str, QAction] = {}
-        short_titles = {"ellipse": self.tr("Ellipse"), "polygon": self.tr("Polygon"), "freehand": self.tr("Freehand")}
+        tr = self.tr
+        # navigate
         tools = QActionGroup(self)
-        for name in TOOLS:
-            title = self.tr("W/L") if name == NAVIGATE else short_titles.get(name, kind_title(name))
-            tip = self.tr("Window/level, zoom, pan and scroll; edit annotations") if name == NAVIGATE else kind_title(name)
-            act = self._action(title, lambda n=name: self.set_tool(n), tip, True)
+        self.tool_actions: dict[str, QAction] = {}
+
+        def tool(group: str, name: str, title: str, tip: str, key: ViewerAction) -> None:
+            act = self._action(group, title, lambda n=name: self.set_tool(n), tip, True, name, key)
             tools.addAction(act)
             self.tool_actions[name] = act
+
+        tool("navigate", NAVIGATE, tr("Window/level"),
+             tr("Window/level, zoom, pan and scroll; edit annotations"), ViewerAction.TOOL_NAVIGATE)
         self.tool_actions[NAVIGATE].setChecked(True)
-        tb.addSeparator()
-        act = self._action(
-            self.tr("Grow region"), lambda: self.set_tool(GROW_REGION),
-            self.tr("Click inside a collection on CT: proposes its volume and mean HU for you to accept or reject"), True,
-        )
-        tools.addAction(act)
-        self.tool_actions[GROW_REGION] = act
-        self.fat_action = self._action(
-            self.tr("Fat map"), lambda: self.set_fat_map(self.fat_action.isChecked()),
-            self.tr("Colour fat-attenuation pixels of CT slices"), True,
-        )
-        self.clahe_action = self._action(
-            self.tr("CLAHE"), lambda: self.set_clahe(self.clahe_action.isChecked()),
-            self.tr("Contrast-limited adaptive histogram equalisation of radiographs (for looking only)"), True,
-        )
-        tb.addSeparator()
+        self.cine_action = self._action("navigate", tr("Cine"), lambda: self._on_active(lambda v: v.cine.toggle()),
+                                        tr("Play/stop cine"), True, "cine", ViewerAction.TOGGLE_CINE)
+        self.sync_action = self._action(
+            "navigate", tr("Sync"), self._toggle_sync,
+            tr("Synchronise scrolling and zoom of viewports in the same frame of reference"), True, "sync")
+        self.sync_action.setChecked(True)
+        # measure and annotate
+        measure_keys = {"length": ViewerAction.TOOL_LENGTH, "angle": ViewerAction.TOOL_ANGLE,
+                        "ellipse": ViewerAction.TOOL_ELLIPSE, "polygon": ViewerAction.TOOL_POLYGON,
+                        "freehand": ViewerAction.TOOL_FREEHAND}
+        for name, key in measure_keys.items():
+            tool("measure", name, kind_title(name), kind_title(name), key)
+        for name, key in (("arrow", ViewerAction.TOOL_ARROW), ("point", ViewerAction.TOOL_POINT)):
+            tool("annotate", name, kind_title(name), kind_title(name), key)
+        for name in TOOLS:
+            if name not in self.tool_actions:  # a kind added later still gets a button
+                tool("annotate", name, kind_title(name), kind_title(name), ViewerAction.TOOL_NAVIGATE)
         stack = self.annotations.undo_stack
-        self.undo_action = QAction(self.tr("Undo"), self)
+        self.undo_action = QAction(icon("undo"), tr("Undo"), self)
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
         self.undo_action.triggered.connect(stack.undo)
-        self.redo_action = QAction(self.tr("Redo"), self)
+        self.redo_action = QAction(icon("redo"), tr("Redo"), self)
         self.redo_action.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Shift+Z")])
         self.redo_action.triggered.connect(stack.redo)
+        self._tips[self.undo_action] = (tr("Undo"), None)
+        self._tips[self.redo_action] = (tr("Redo"), None)
         stack.canUndoChanged.connect(self.undo_action.setEnabled)
         stack.canRedoChanged.connect(self.redo_action.setEnabled)
-        stack.undoTextChanged.connect(lambda t: self.undo_action.setToolTip(self.tr("Undo %1").replace("%1", t)))
-        stack.redoTextChanged.connect(lambda t: self.redo_action.setToolTip(self.tr("Redo %1").replace("%1", t)))
+        stack.undoTextChanged.connect(lambda t: self._retip(self.undo_action, tr("Undo %1").replace("%1", t) if t else tr("Undo")))
+        stack.redoTextChanged.connect(lambda t: self._retip(self.redo_action, tr("Redo %1").replace("%1", t) if t else tr("Redo")))
         self.undo_action.setEnabled(False)
         self.redo_action.setEnabled(False)
         for act in (self.undo_action, self.redo_action):
             act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            tb.addAction(act)
+            self._set_tip(act)
+            self.toolbar.add("annotate", act)
             self.addAction(act)
-        tb.addSeparator()
-        self.preset_button = QToolButton(self)
-        self.preset_button.setText(self.tr("Presets"))
-        self.preset_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.preset_menu = QMenu(self.preset_button)
+        # assist
+        act = self._action(
+            "assist", tr("Grow region"), lambda: self.set_tool(GROW_REGION),
+            tr("Click inside a collection on CT: proposes its volume and mean HU for you to accept or reject"),
+            True, "grow_region", ViewerAction.TOOL_GROW_REGION,
+        )
+        tools.addAction(act)
+        self.tool_actions[GROW_REGION] = act
+        self.fat_action = self._action(
+            "assist", tr("Fat map"), lambda: self.set_fat_map(self.fat_action.isChecked()),
+            tr("Colour fat-attenuation pixels of CT slices"), True, "fat_map",
+        )
+        self.clahe_action = self._action(
+            "assist", tr("CLAHE"), lambda: self.set_clahe(self.clahe_action.isChecked()),
+            tr("Contrast-limited adaptive histogram equalisation of radiographs (for looking only)"), True, "clahe",
+        )
+        # view
+        self.preset_menu = QMenu(self)
         self.preset_menu.aboutToShow.connect(self._fill_presets)
-        self.preset_button.setMenu(self.preset_menu)
-        tb.addWidget(self.preset_button)
-        self.view_button = QToolButton(self)
-        self.view_button.setText(self.tr("View"))
-        self.view_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        view_menu = QMenu(self.view_button)
-        for text, key, fn in (
-            (self.tr("Invert grey scale"), "I", lambda v: v.set_invert(not v.invert)),
-            (self.tr("Flip horizontally"), "H", lambda v: v.flip_horizontal()),
-            (self.tr("Flip vertically"), "V", lambda v: v.flip_vertical()),
-            (self.tr("Rotate 90° clockwise"), "R", lambda v: v.rotate(90)),
-            (self.tr("Reset view"), "Esc", lambda v: v.reset_view(keep_window=False)),
+        self.presets_action = QAction(icon("presets"), tr("Window presets"), self)
+        self.presets_action.setMenu(self.preset_menu)
+        self._tips[self.presets_action] = (tr("Window presets"), "0-9")
+        self._set_tip(self.presets_action)
+        self.toolbar.add("view", self.presets_action)
+        self.view_actions: dict[str, QAction] = {}
+        for name, text, key, fn in (
+            ("invert", tr("Invert grey scale"), ViewerAction.INVERT, lambda v: v.set_invert(not v.invert)),
+            ("flip_h", tr("Flip horizontally"), ViewerAction.FLIP_HORIZONTAL, lambda v: v.flip_horizontal()),
+            ("flip_v", tr("Flip vertically"), ViewerAction.FLIP_VERTICAL, lambda v: v.flip_vertical()),
+            ("rotate", tr("Rotate 90° clockwise"), ViewerAction.ROTATE, lambda v: v.rotate(90)),
+            ("reset", tr("Reset view"), ViewerAction.RESET, lambda v: v.reset_view(keep_window=False)),
         ):
-            act = view_menu.addAction(f"{text}\t{key}")
-            act.triggered.connect(lambda _c=False, f=fn: self._on_active(f))
-        view_menu.addSeparator()
-        self.key_bindings_action = view_menu.addAction(self.tr("Key bindings…"))
+            self.view_actions[name] = self._action("view", text, lambda f=fn: self._on_active(f), text, False, name, key)
+        self.tags_action = self._action("view", tr("Tags"), self.show_tags, tr("DICOM tags of the image on screen"),
+                                        False, "tags")
+        self.key_bindings_action = QAction(tr("Key bindings…"), self)
         self.key_bindings_action.triggered.connect(lambda _c=False: self.show_key_bindings())
-        self.view_menu = view_menu
-        self.view_button.setMenu(view_menu)
-        tb.addWidget(self.view_button)
-        self.cine_action = self._action(self.tr("Cine"), lambda: self._on_active(lambda v: v.cine.toggle()), self.tr("Play/stop cine (C)"), True)
-        tb.addSeparator()
-        self.sync_action = self._action(self.tr("Sync"), self._toggle_sync, self.tr("Synchronise scrolling and zoom of viewports in the same frame of reference"), True)
-        self.sync_action.setChecked(True)
-        self.mpr_action = self._action(self.tr("MPR"), self._toggle_mpr, self.tr("Axial, coronal and sagittal reformats"), True)
-        self._action(self.tr("Tags"), self.show_tags, self.tr("DICOM tags of the image on screen"))
+        # layout
+        self.layout_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        for name in LAYOUTS:
+            act = self._action("layout", name, lambda n=name: self.set_layout(n),
+                               tr("Layout %1").replace("%1", name), True, f"layout_{name}")
+            group.addAction(act)
+            self.layout_actions[name] = act
+        self.layout_actions["1x1"].setChecked(True)
+        self.mpr_action = self._action("layout", tr("MPR"), self._toggle_mpr,
+                                       tr("Axial, coronal and sagittal reformats"), True, "mpr")
+
+    def _retip(self, act: QAction, text: str) -> None:
+        self._tips[act] = (text, None)
+        self._set_tip(act)
 
     # ================================================================ public API
     def set_series(self, series: Sequence[SeriesView]) -> None:
@@ -333,6 +385,12 @@ class ViewerWidget(QWidget):
             vp.set_tool(tool)
         if tool in self.tool_actions:
             self.tool_actions[tool].setChecked(True)
+
+    def _tool_key(self, tool: str) -> None:
+        """A tool key pressed in a viewport: pick the tool when its button is enabled."""
+        act = self.tool_actions.get(tool)
+        if act is not None and act.isEnabled():
+            act.trigger()
 
     def set_current_finding(self, finding_id: str | None, label: str = "") -> None:
         """New annotations document this finding and are drawn with `label`."""
@@ -568,6 +626,7 @@ class ViewerWidget(QWidget):
         """Open the key bindings dialog (window-modal); OK saves through the `Keymap`."""
         dlg = KeyBindingsDialog(self.keymap, self)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.accepted.connect(self.refresh_tooltips)
         dlg.open()
         return dlg
 

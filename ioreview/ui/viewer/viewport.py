@@ -111,6 +111,7 @@ class ImageViewport(QWidget):
     cineToggled = Signal(bool)
     regionSeedPicked = Signal(float, float)  # (row, col) on the image on screen, grow-region tool
     claheReady = Signal(int)
+    toolRequested = Signal(str)  # a tool key was pressed: "navigate", "length", ...
 
     #: Colour of a grown region's overlay (RGB) and its opacity.
     REGION_COLOR = (0, 210, 255)
@@ -991,6 +992,10 @@ class ImageViewport(QWidget):
         n = action.preset_number
         if n is not None:
             self.apply_preset(n)
+            return
+        tool = action.tool_name
+        if tool is not None:
+            self.toolRequested.emit(tool)
             return
         count = self.source.count if self.source is not None else 0
         if action is ViewerAction.NEXT_IMAGE:
