@@ -1,0 +1,154 @@
+"""The administrator's area: protocol versions with a diff between two, the backup tab, and
+which role sees which tab."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from adjudication.protocol import default_protocol_path
+from ioreview.service import PermissionDenied
+from test_trial_helpers import fast_kdf, make_world  # noqa: F401
+
+SHOTS = Path("/tmp/shots/E")
+
+
+def revised_protocol() -> str:
+    """The default protocol as version 1.1.0: a relabelled question, a new choice, a new
+    reader count."""
+    text = default_protocol_path().read_text(encoding="utf-8")
+    text = text.replace('version = "1.0.0"', 'version = "1.1.0"', 1)
+    text = text.replace('label = "Image quality"', 'label = "Overall image quality"', 1)
+    text = text.replace('  { value = "non_diagnostic", label = "Non-diagnostic" },\n',
+                        '  { value = "non_diagnostic", label = "Non-diagnostic" },\n'
+                        '  { value = "not_done", label = "Not done" },\n', 1)
+    assert "1.1.0" in text and "Overall image quality" in text and "not_done" in text
+    return text
+
+
+@pytest.mark.usefixtures("trial_backend", "fast_kdf")
+def test_protocol_diff_names_the_changed_fields_and_lines(tmp_path):
+    w = make_world(tmp_path, assign=False)
+    new = w.trial.install_protocol(w.admin, "io_complications-1.1.toml", revised_protocol())
+    old = next(v for v in w.trial.protocol_versions(w.admin) if v.id != new.id)
+    coord = w.login("coord")
+    diff = w.trial.protocol_diff(coord, old.id, new.id)
+    assert (diff.old.version, diff.new.version) == ("1.0.0", "1.1.0")
+    assert any(line.startswith("+") and "Overall image quality" in line for line in diff.text_diff)
+    assert any(line.startswith("-") and 'label = "Image quality"' in line
+               for line in diff.text_diff)
+    (quality,) = [c for c in diff.fields if c.key == "image_quality"]
+    assert quality.change == "changed" and quality.label == "Overall image quality"
+    assert any(d.startswith("label: Image quality → Overall image quality")
+               for d in quality.details)
+    assert any(d.startswith("choices:") and "not_done (Not done)" in d for d in quality.details)
+    assert all(c.key == "image_quality" for c in diff.fields)  # nothing else changed
+    assert w.trial.protocol_diff(coord, old.id, old.id).fields == ()
+    for name in ("reader1", "adjudicator"):
+        with pytest.raises(PermissionDenied):
+            w.trial.protocol_diff(w.login(name), old.id, new.id)
+
+
+# -- the screens --------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory):
+    from ioreview.demo import build_demo
+    from ioreview.imaging.synthetic import DemoConfig
+
+    root = tmp_path_factory.mktemp("admin-demo")
+    result = build_demo(root / "demo", DemoConfig.small())
+    return root / "demo", {u.username: u.password for u in result.users}
+
+
+@pytest.fixture
+def demo_trial(demo_template, tmp_path):
+    from ioreview.service import Trial
+
+    source, passwords = demo_template
+    target = tmp_path / "demo"
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("dicom"))
+    trial = Trial.open(target / "ioreview.sqlite")
+    yield trial, passwords
+    trial.close()
+
+
+def _window(qtbot, trial, passwords, user):
+    from ioreview.ui.app import window_for_session
+
+    window = window_for_session(trial, trial.login(user, passwords[user]))
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    return window
+
+
+def _shoot(widget, name: str) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from ioreview.ui.app import apply_theme
+
+    app = QApplication.instance()
+    if app.property("ioreview_themed") is None:
+        apply_theme(app)
+        app.setProperty("ioreview_themed", True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    QApplication.processEvents()
+    assert widget.grab().save(str(SHOTS / f"{name}.png"))
+
+
+def _tab_titles(window) -> list[str]:
+    return [window.tabs.tabText(i) for i in range(window.tabs.count())]
+
+
+def test_admin_gets_the_administration_area_and_the_coordinator_does_not(qtbot, demo_trial):
+    trial, passwords = demo_trial
+    admin = _window(qtbot, trial, passwords, "admin")
+    assert {"Users", "Audit trail", "Protocol versions", "Backup"} <= set(_tab_titles(admin))
+    assert "administration" in admin.windowTitle()
+    coordinator = _window(qtbot, trial, passwords, "coordinator")
+    titles = _tab_titles(coordinator)
+    assert "Audit trail" in titles
+    assert "Protocol versions" not in titles and "Backup" not in titles
+    assert "coordination" in coordinator.windowTitle()
+
+
+def test_admin_compares_two_protocol_versions(qtbot, demo_trial):
+    trial, passwords = demo_trial
+    window = _window(qtbot, trial, passwords, "admin")
+    tab = window.admin_tabs["protocols"]
+    trial.install_protocol(window.controller.session, "io_complications-1.1.toml",
+                           revised_protocol())
+    window.show_tab(tab)
+    assert tab.model.rowCount() == 2
+    assert not tab.compare_button.isEnabled()
+    for row in (0, 1):
+        rect = tab.table.visualRect(tab.model.index(row, 0))
+        qtbot.mouseClick(tab.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert tab.compare_button.isEnabled()
+    qtbot.mouseClick(tab.compare_button, Qt.MouseButton.LeftButton)
+    fields = tab.fields_view.toPlainText()
+    assert "[changed] Overall image quality image_quality" in fields
+    assert "label: Image quality → Overall image quality" in fields
+    assert "not_done (Not done)" in fields
+    text = tab.text_view.toPlainText()
+    assert '+label = "Overall image quality"' in text and '-label = "Image quality"' in text
+    assert tab.hint.text().startswith("From io-site-complications 1.0.0 (installed ")
+    _shoot(window, "admin_protocol_diff")
+
+
+def test_backup_tab_calls_the_backup_use_case_or_says_it_is_missing(qtbot, demo_trial, tmp_path):
+    trial, passwords = demo_trial
+    window = _window(qtbot, trial, passwords, "admin")
+    tab = window.admin_tabs["backup"]
+    window.show_tab(tab)
+    if not tab.available:
+        assert not tab.backup_button.isEnabled()
+        assert "not available" in tab.status.text()
+    else:
+        tab.start_backup(str(tmp_path / "backup"))
+        qtbot.waitUntil(lambda: not tab.task.running, timeout=60_000)
+        qtbot.waitUntil(lambda: "finished" in tab.status.text() or "failed" in tab.status.text())
+        assert "Backup finished" in tab.status.text(), tab.status.text()
+    _shoot(window, "admin_backup")
