@@ -3,21 +3,32 @@
 Passwords are hashed with scrypt (RFC 7914), a memory-hard KDF from the standard library, with a
 per-user random salt; the encoded hash records its parameters so they can be raised later
 without invalidating stored hashes.  Comparison is constant-time (`hmac.compare_digest`).
+
+The password policy follows NIST SP 800-63B 5.1.1.2: a minimum length, and refusal of passwords
+found in lists of commonly used or compromised values and of context-specific words (the user
+name, the display name), rather than composition rules.  The list of common passwords ships
+with the package (`ioreview/data/common_passwords.txt`).
 """
 from __future__ import annotations
 
 import base64
+import functools
+import getpass
 import hashlib
 import hmac
+import re
 import secrets
+import socket
 from dataclasses import dataclass
+from importlib import resources
 
 __all__ = [
     "MIN_PASSWORD_LENGTH", "ScryptParams", "DEFAULT_PARAMS", "check_password_policy",
-    "hash_password", "new_token", "token_digest", "verify_password",
+    "common_passwords", "hash_password", "new_token", "token_digest", "verify_password",
+    "workstation_source",
 ]
 
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 10
 _SCHEME = "scrypt"
 
 
@@ -78,13 +89,78 @@ def verify_password(password: str, encoded: str | None) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
-def check_password_policy(password: str) -> str | None:
-    """The reason `password` is unacceptable, or None when it may be used."""
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of the most common passwords, lower-cased."""
+    text = resources.files("ioreview").joinpath("data/common_passwords.txt").read_text(
+        encoding="utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines()
+                     if line.strip() and not line.startswith("#"))
+
+
+_AFFIXES = re.compile(r"^[\d\W_]+|[\d\W_]+$")  # digits, years, punctuation around a word
+_REPEATED = re.compile(r"^(.+?)\1+$")
+
+
+def _cores(password: str) -> set[str]:
+    """What a guesser would start from: the password lower-cased, without the digits, years
+    and punctuation around it, and the unit of a repetition ("monkeymonkey" -> "monkey")."""
+    lower = password.lower()
+    cores = {lower, _AFFIXES.sub("", lower)}
+    for core in list(cores):
+        repeated = _REPEATED.match(core)
+        if repeated:
+            cores.add(repeated.group(1))
+            cores.add(_AFFIXES.sub("", repeated.group(1)))
+    return {c for c in cores if c}
+
+
+def _account_words(username: str, display_name: str) -> set[str]:
+    name = (username or "").strip().lower()
+    bare = _AFFIXES.sub("", name)
+    words = {name, name[::-1], bare, bare[::-1]}
+    display = (display_name or "").strip().lower()
+    parts = [p for p in re.split(r"[\W_]+", display) if p]
+    words.update(p for p in parts if len(p) >= 3)
+    words.add("".join(parts))
+    words.add("".join(reversed(parts)))
+    return {w for w in words if len(w) >= 2}
+
+
+def check_password_policy(password: str, *, username: str = "",
+                          display_name: str = "") -> str | None:
+    """The reason `password` is unacceptable (which rule, and what to do instead), or None
+    when it may be used.  Rules: at least `MIN_PASSWORD_LENGTH` characters, no spaces at
+    either end, not one of the common passwords shipped with ioreview (also with digits,
+    years or punctuation added, or repeated), not the user name (or its reverse, with digits
+    added) and not the display name or a part of it."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        return f"A password needs at least {MIN_PASSWORD_LENGTH} characters."
+        return (f"A password needs at least {MIN_PASSWORD_LENGTH} characters; a few unrelated "
+                "words make a long one that is easy to remember.")
     if password.strip() != password or not password.strip():
         return "A password may not begin or end with spaces."
+    if len(set(password.lower())) < 4:
+        return ("This password repeats too few characters (e.g. 'aaaaaaaaaa'); choose a few "
+                "unrelated words instead.")
+    cores = _cores(password)
+    if any(len(c) >= 3 for c in cores) and cores & _account_words(username, display_name):
+        return ("This password is made from the user name or the display name; choose one "
+                "that has nothing to do with the account.")
+    if cores & common_passwords():
+        return ("This password is one of the most common passwords (or one of them with digits "
+                "or symbols added), which attackers try first; choose another, e.g. a few "
+                "unrelated words.")
     return None
+
+
+def workstation_source() -> str:
+    """Who is typing, as far as this computer tells: "host name/OS user".  Log-in attempts
+    are throttled per account and per source (`Accounts.login`)."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):
+        user = "?"
+    return f"{socket.gethostname() or '?'}/{user}"
 
 
 def new_token() -> str:

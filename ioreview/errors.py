@@ -13,7 +13,8 @@ from adjudication.protocol import InvalidProtocol
 
 __all__ = [
     "AccountLocked", "AuthenticationFailed", "BlindingViolation", "InvalidInput",
-    "InvalidProtocol", "IoreviewError", "NotFound", "PermissionDenied", "ReadIncomplete",
+    "InvalidProtocol", "IoreviewError", "LoginThrottled", "NotFound", "PasswordChangeRequired",
+    "PermissionDenied", "ReadIncomplete",
     "ReadLocked", "SessionExpired", "SignatureRejected",
 ]
 
@@ -73,3 +74,17 @@ class InvalidInput(IoreviewError):
 
 class NotFound(IoreviewError):
     """The requested record does not exist."""
+
+
+class LoginThrottled(AuthenticationFailed):
+    """Too many failed log-ins for this account or from this workstation: the next attempt is
+    accepted only after `retry_after` seconds (the message says how long)."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PasswordChangeRequired(IoreviewError):
+    """The account's password was set by an administrator or has expired: the session may
+    only change it (`change_password`) until then."""

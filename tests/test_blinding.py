@@ -207,6 +207,16 @@ def check_change_password(w: World) -> None:
     assert w.login("reader1").username == "reader1"  # only the caller's own password changed
 
 
+def check_create_first_admin(w: World) -> None:
+    # Takes no session: only the first account of an empty trial; here accounts exist.
+    with pytest.raises(PermissionDenied):
+        w.trial.create_first_admin("mallory", "Mallory", "a long enough passphrase")
+    from ioreview.service import AuthenticationFailed
+
+    with pytest.raises(AuthenticationFailed):
+        w.trial.login("mallory", "a long enough passphrase")
+
+
 def check_active_protocol(w: World) -> None:
     # The protocol is the read form: readers need it; it holds nothing about subjects or reads.
     version_id, protocol = w.trial.active_protocol(w.login("reader2"))
@@ -310,6 +320,10 @@ CHECKS: dict[str, Callable[[World], None]] = {
     "set_user_active": denied("set_user_active", 1, False),
     "reset_password": denied("reset_password", 1, "password1"),
     "change_password": check_change_password,
+    "unlock_account": denied("unlock_account", 1),
+    "create_first_admin": check_create_first_admin,
+    "account_policy": denied("account_policy"),
+    "set_account_policy": denied("set_account_policy"),
     "install_protocol": denied("install_protocol", default_protocol_path()),
     "active_protocol": check_active_protocol,
     "protocol_versions": check_protocol_versions,

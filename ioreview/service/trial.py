@@ -77,6 +77,10 @@ class Trial:
         self.set_user_active = self.accounts.set_user_active
         self.reset_password = self.accounts.reset_password
         self.change_password = self.accounts.change_password
+        self.unlock_account = self.accounts.unlock_account
+        self.create_first_admin = self.accounts.create_first_admin
+        self.account_policy = self.accounts.account_policy
+        self.set_account_policy = self.accounts.set_account_policy
         # protocols
         self.install_protocol = self.protocols.install_protocol
         self.active_protocol = self.protocols.active_protocol

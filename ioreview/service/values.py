@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ioreview.imaging.header import SeriesView
@@ -31,6 +32,8 @@ __all__ = [
     "AuditExportSummary", "AuditLogEntry", "AuditLogFilter", "AuditLogPage",
     "FieldChange", "ProtocolDiff",
     "AccountPolicy",
+    "BurnedInPreview", "BurnedInSeries",
+    "AuditProblem", "BackupSummary", "ProblemKind", "RestoreSummary",
 ]
 
 SIGNATURE_MEANING = "I confirm this read"
@@ -276,14 +279,52 @@ class TrialInfo:
                 "protocol": self.protocol, "adjudication": dict(self.adjudication or {})}
 
 
+class ProblemKind(str, Enum):
+    """What a verification problem concerns."""
+
+    CHAIN = "chain"              # the audit chain itself (a record edited, deleted, forged...)
+    SIGNATURE = "signature"      # a signature no longer matches what was signed
+    CROSS_CHECK = "cross-check"  # domain tables disagree with the trail
+    ANCHOR = "anchor"            # the chain disagrees with its anchors outside the database
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    """One problem found by `verify_audit_trail`: its kind, the audit record it was found at
+    (0 when it concerns no single record) and a sentence an inspector understands."""
+
+    kind: ProblemKind
+    seq: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}: {self.message}"
+
+
 @dataclass(frozen=True)
 class AuditReport:
+    """The result of verifying the audit trail.  `problems` are the sentences (as printed);
+    `issues` the same problems, typed; `first_broken` the earliest broken audit record."""
+
     n_records: int
     problems: tuple[str, ...]
+    issues: tuple[AuditProblem, ...] = ()
+    head: str = ""
+    key_id: str = ""
+    n_signatures: int = 0
+    n_anchors: int = 0
 
     @property
     def intact(self) -> bool:
         return not self.problems
+
+    @property
+    def first_broken(self) -> AuditProblem | None:
+        """The problem at the lowest audit record (chain and anchor problems first)."""
+        at_records = [p for p in self.issues if p.seq > 0]
+        if not at_records:
+            return self.issues[0] if self.issues else None
+        return min(at_records, key=lambda p: (p.seq, p.kind != ProblemKind.CHAIN))
 
 
 
@@ -580,3 +621,64 @@ class ProtocolDiff:
     new: ProtocolVersionInfo
     text_diff: tuple[str, ...]  # unified diff lines of the TOML text
     fields: tuple[FieldChange, ...]
+
+
+# -- reader copies and burned-in text ------------------------------------------------------------
+@dataclass(frozen=True)
+class BurnedInSeries:
+    """A series whose pixels may carry text, as the coordinator reviews it: `status` is
+    "flagged" (readers do not get it yet), "masked" (`rectangles` blacked out in the readers'
+    copies) or "clean" (confirmed to carry no text); `reason` says why it was flagged."""
+
+    series_pk: int
+    case_label: str
+    modality: str
+    description: str
+    n_instances: int
+    n_frames: int
+    rows: int
+    columns: int
+    reason: str
+    status: str
+    decided_by: str
+    decided_at: str
+    #: (row0, col0, row1, col1) in pixels of the frame, ends exclusive
+    rectangles: tuple[tuple[int, int, int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class BurnedInPreview:
+    """The first frame of a series as 8-bit pixels (rows x columns, or x 3 for colour)."""
+
+    series_pk: int
+    rows: int
+    columns: int
+    pixels: Any
+
+
+# -- backup and restore ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BackupSummary:
+    """A backup folder: its manifest, what it holds, and the audit trail's anchor at the time.
+    The trial key is not in it: `key_path` says where the key is kept."""
+
+    folder: Path
+    manifest: Path
+    n_files: int
+    n_archive_files: int
+    audit_length: int
+    audit_head: str
+    key_id: str
+    key_path: str
+
+
+@dataclass(frozen=True)
+class RestoreSummary:
+    """A verified restore: where the database and archive went, and what was verified."""
+
+    target: str
+    archive_dir: Path
+    n_archive_files: int
+    audit_length: int
+    audit_head: str
+    n_signatures: int

@@ -481,7 +481,11 @@ ACCOUNT_SECURITY = Migration(
     9,
     "accounts: forced password change, password history, log-in throttling, trial settings",
     (
-        "ALTER TABLE app_user ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0",
+        # a row per account that must change its password at the next log-in (a table, not
+        # a column of app_user, so that re-running the migration is harmless)
+        """CREATE TABLE IF NOT EXISTS password_change_required (
+            user_id INTEGER PRIMARY KEY REFERENCES app_user (id),
+            since TEXT NOT NULL)""",
         """CREATE TABLE IF NOT EXISTS password_history (
             id INTEGER PRIMARY KEY,
             user_id INTEGER NOT NULL REFERENCES app_user (id),

@@ -21,6 +21,9 @@ class UserRecord:
     locked_until: float | None
     created_at: str
     password_changed_at: str
+    #: set when an administrator created the account or reset its password: the next log-in
+    #: may only change the password
+    must_change_password: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .records import (AssignmentRecord, CaseRecord, InstanceLocation, PrimaryRead,
@@ -17,8 +18,9 @@ if TYPE_CHECKING:
     from .engine import UnitOfWork
 
 __all__ = [
-    "AssignmentRepository", "CaseRepository", "DicomRepository", "ProtocolRepository",
-    "SessionRepository", "UserRepository",
+    "AssignmentRepository", "BurnedInMaskRecord", "BurnedInReviewRecord", "CaseRepository",
+    "DicomRepository", "ProtocolRepository", "ReaderCopyRecord", "ReaderCopyRepository",
+    "ReaderCopySetRecord", "SessionRepository", "UserRepository",
 ]
 
 
@@ -52,12 +54,15 @@ class _Repository:
 # -- users and sessions -----------------------------------------------------------------------
 _USER_COLUMNS = ("display_name", "role", "active", "failed_logins", "locked_until",
                  "password_hash", "password_changed_at")
+_USER_SELECT = ("SELECT u.*, (SELECT COUNT(*) FROM password_change_required p"
+                " WHERE p.user_id = u.id) AS must_change_password FROM app_user u")
 
 
 def _user(r: Mapping[str, Any]) -> UserRecord:
     return UserRecord(int(r["id"]), r["username"], r["display_name"], r["role"],
                       r["password_hash"], bool(r["active"]), int(r["failed_logins"]),
-                      _opt_float(r["locked_until"]), r["created_at"], r["password_changed_at"])
+                      _opt_float(r["locked_until"]), r["created_at"], r["password_changed_at"],
+                      bool(r.get("must_change_password") or 0))
 
 
 class UserRepository(_Repository):
@@ -71,18 +76,18 @@ class UserRepository(_Repository):
     def get(self, user_id: int | None) -> UserRecord | None:
         if user_id is None:
             return None
-        r = self.uow.row("SELECT * FROM app_user WHERE id = ?", (int(user_id),))
+        r = self.uow.row(f"{_USER_SELECT} WHERE u.id = ?", (int(user_id),))
         return None if r is None else _user(r)
 
     def find(self, username: str) -> UserRecord | None:
-        r = self.uow.row("SELECT * FROM app_user WHERE username = ?", (username,))
+        r = self.uow.row(f"{_USER_SELECT} WHERE u.username = ?", (username,))
         return None if r is None else _user(r)
 
     def list(self, role: str | None = None) -> list[UserRecord]:
         if role is None:
-            return [_user(r) for r in self.uow.rows("SELECT * FROM app_user ORDER BY id")]
+            return [_user(r) for r in self.uow.rows(f"{_USER_SELECT} ORDER BY u.id")]
         return [_user(r) for r in self.uow.rows(
-            "SELECT * FROM app_user WHERE role = ? ORDER BY id", (role,))]
+            f"{_USER_SELECT} WHERE u.role = ? ORDER BY u.id", (role,))]
 
     def update(self, user_id: int, **changes: Any) -> None:
         if "active" in changes:
@@ -91,6 +96,68 @@ class UserRepository(_Repository):
 
     def count(self) -> int:
         return int(self.uow.scalar("SELECT COUNT(*) FROM app_user"))
+
+    def set_must_change_password(self, user_id: int, required: bool, at: str) -> None:
+        """Require (or stop requiring) a password change at the account's next log-in."""
+        self.uow.execute("DELETE FROM password_change_required WHERE user_id = ?", (user_id,))
+        if required:
+            self.uow.execute("INSERT INTO password_change_required (user_id, since)"
+                             " VALUES (?, ?)", (user_id, at))
+
+    # -- password history and log-in throttling ---------------------------------------------
+    def retire_password(self, user_id: int, password_hash: str, at: str) -> None:
+        """Keep a replaced password's hash (reuse of recent passwords is refused)."""
+        self.uow.execute("INSERT INTO password_history (user_id, password_hash, retired_at)"
+                         " VALUES (?,?,?)", (user_id, password_hash, at))
+
+    def recent_passwords(self, user_id: int, limit: int) -> list[str]:
+        """The hashes of the user's `limit` most recently replaced passwords, newest first."""
+        return [r[0] for r in self.uow.tuples(
+            "SELECT password_hash FROM password_history WHERE user_id = ? ORDER BY id DESC"
+            " LIMIT ?", (user_id, int(limit)))]
+
+    def throttle(self, subject: str) -> tuple[int, float] | None:
+        """(failures, time of the last failure) recorded for a log-in throttling subject."""
+        r = self.uow.row("SELECT failures, last_failure_at FROM login_throttle"
+                         " WHERE subject = ?", (subject,))
+        return None if r is None else (int(r["failures"]), float(r["last_failure_at"]))
+
+    def record_throttle_failure(self, subject: str, now: float) -> int:
+        """Count one more failed log-in for `subject`; the new count."""
+        current = self.throttle(subject)
+        failures = 1 if current is None else current[0] + 1
+        if current is None:
+            self.uow.execute("INSERT INTO login_throttle (subject, failures, last_failure_at)"
+                             " VALUES (?,?,?)", (subject, failures, now))
+        else:
+            self.uow.execute("UPDATE login_throttle SET failures = ?, last_failure_at = ?"
+                             " WHERE subject = ?", (failures, now, subject))
+        return failures
+
+    def clear_throttle(self, *subjects: str) -> None:
+        for subject in subjects:
+            self.uow.execute("DELETE FROM login_throttle WHERE subject = ?", (subject,))
+
+    # -- trial settings (account policy) ---------------------------------------------------
+    def setting(self, name: str) -> Any:
+        """A trial setting's value (decoded JSON), or None when it was never set."""
+        value = self.uow.scalar("SELECT value_json FROM trial_setting WHERE name = ?", (name,))
+        return None if value is None else json.loads(value)
+
+    def claim_first_admin(self, username: str, at: str) -> None:
+        """Mark the trial's first administrator as created: a plain insert of a unique row,
+        so of two transactions racing for it the second fails (StoreConflict)."""
+        self.uow.execute("INSERT INTO trial_setting (name, value_json, changed_at, changed_by)"
+                         " VALUES (?,?,?,?)", ("first_admin", json.dumps(username), at, username))
+
+    def set_setting(self, name: str, value: Any, at: str, by: str) -> None:
+        text = json.dumps(value, sort_keys=True)
+        if self.uow.scalar("SELECT 1 FROM trial_setting WHERE name = ?", (name,)) is None:
+            self.uow.execute("INSERT INTO trial_setting (name, value_json, changed_at,"
+                             " changed_by) VALUES (?,?,?,?)", (name, text, at, by))
+        else:
+            self.uow.execute("UPDATE trial_setting SET value_json = ?, changed_at = ?,"
+                             " changed_by = ? WHERE name = ?", (text, at, by, name))
 
 
 def _session(r: Mapping[str, Any]) -> SessionRecord:
@@ -116,6 +183,14 @@ class SessionRepository(_Repository):
 
     def end(self, session_id: int, now: float) -> None:
         self.uow.execute("UPDATE user_session SET ended_at = ? WHERE id = ?", (now, session_id))
+
+    def end_all_of_user(self, user_id: int, now: float) -> int:
+        """End every open session of `user_id`; how many were open."""
+        ids = [r[0] for r in self.uow.tuples(
+            "SELECT id FROM user_session WHERE user_id = ? AND ended_at IS NULL", (user_id,))]
+        for session_id in ids:
+            self.end(session_id, now)
+        return len(ids)
 
 
 # -- protocol versions ------------------------------------------------------------------------
@@ -460,3 +535,241 @@ class DicomRepository(_Repository):
         return TrialCounts(n("patient"), n("study"), n("series"), n("instance"), n("app_user"),
                            n("review_case"), n("assignment"),
                            AssignmentRepository(self.uow).status_counts())
+
+
+# -- de-identified reader copies and burned-in text review -----------------------------------
+@dataclass(frozen=True)
+class ReaderCopySetRecord:
+    """A set of de-identified copies with its own UIDs: a case's (assignment None) or a
+    hidden re-read's (the copies of the case and its priors handed out with that re-read)."""
+
+    id: int
+    case_id: int
+    assignment_id: int | None
+    patient_label: str
+    date_offset_days: int | None
+    uid_salt: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class ReaderCopyRecord:
+    """One de-identified copy of an original instance: where it is, its bytes' SHA-256, the
+    mask applied to its pixels (if any), its scanned header (copy UIDs, copy offsets) and
+    which original UIDs it replaced (original -> copy)."""
+
+    id: int
+    copy_set_id: int
+    series_pk: int
+    instance_pk: int
+    sop_instance_uid: str
+    path: str
+    sha256: str
+    mask_id: int | None
+    header: dict[str, Any]
+    replaced_uids: dict[str, str]
+
+
+@dataclass(frozen=True)
+class BurnedInReviewRecord:
+    """Whether a series' pixels may carry text and what the coordinator decided:
+    status "not_flagged", "flagged" (undecided), "masked" or "clean"."""
+
+    series_pk: int
+    reason: str
+    status: str
+    flagged_at: str
+    decided_by: str | None
+    decided_at: str | None
+    mask_id: int | None
+
+
+@dataclass(frozen=True)
+class BurnedInMaskRecord:
+    id: int
+    series_pk: int
+    #: (row0, col0, row1, col1) rectangles in pixel coordinates of the frame, end exclusive
+    rectangles: tuple[tuple[int, int, int, int], ...]
+    created_by: str
+    created_at: str
+
+
+def _copy_set(r: Mapping[str, Any]) -> ReaderCopySetRecord:
+    return ReaderCopySetRecord(int(r["id"]), int(r["case_id"]), _opt_int(r["assignment_id"]),
+                               r["patient_label"], _opt_int(r["date_offset_days"]),
+                               r["uid_salt"], r["created_at"])
+
+
+def _copy(r: Mapping[str, Any]) -> ReaderCopyRecord:
+    return ReaderCopyRecord(int(r["id"]), int(r["copy_set_id"]), int(r["series_pk"]),
+                            int(r["instance_pk"]), r["sop_instance_uid"], r["path"],
+                            r["sha256"], _opt_int(r["mask_id"]), json.loads(r["header_json"]),
+                            json.loads(r["replaced_uids_json"]))
+
+
+def _review(r: Mapping[str, Any]) -> BurnedInReviewRecord:
+    return BurnedInReviewRecord(int(r["series_pk"]), r["reason"], r["status"], r["flagged_at"],
+                                r["decided_by"], r["decided_at"], _opt_int(r["mask_id"]))
+
+
+def _mask(r: Mapping[str, Any]) -> BurnedInMaskRecord:
+    rects = tuple(tuple(int(v) for v in rect) for rect in json.loads(r["rectangles_json"]))
+    return BurnedInMaskRecord(int(r["id"]), int(r["series_pk"]), rects,  # type: ignore[arg-type]
+                              r["created_by"], r["created_at"])
+
+
+class ReaderCopyRepository(_Repository):
+    """Copy sets, the copies in them, burned-in text reviews and masks."""
+
+    # copy sets
+    def add_set(self, case_id: int, assignment_id: int | None, patient_label: str,
+                date_offset_days: int | None, uid_salt: str, at: str) -> int:
+        return self.uow.insert(
+            "INSERT INTO reader_copy_set (case_id, assignment_id, patient_label,"
+            " date_offset_days, uid_salt, created_at) VALUES (?,?,?,?,?,?)",
+            (case_id, assignment_id, patient_label, date_offset_days, uid_salt, at))
+
+    def set(self, copy_set_id: int) -> ReaderCopySetRecord | None:
+        r = self.uow.row("SELECT * FROM reader_copy_set WHERE id = ?", (int(copy_set_id),))
+        return None if r is None else _copy_set(r)
+
+    def case_set(self, case_id: int) -> ReaderCopySetRecord | None:
+        r = self.uow.row("SELECT * FROM reader_copy_set WHERE case_id = ?"
+                         " AND assignment_id IS NULL", (int(case_id),))
+        return None if r is None else _copy_set(r)
+
+    def assignment_set(self, assignment_id: int) -> ReaderCopySetRecord | None:
+        r = self.uow.row("SELECT * FROM reader_copy_set WHERE assignment_id = ?",
+                         (int(assignment_id),))
+        return None if r is None else _copy_set(r)
+
+    def sets_of_cases(self, case_ids: Sequence[int]) -> list[ReaderCopySetRecord]:
+        """Every copy set (the cases' own and their re-reads') of these cases."""
+        if not case_ids:
+            return []
+        return [_copy_set(r) for r in self.uow.rows(
+            f"SELECT * FROM reader_copy_set WHERE case_id IN ({_placeholders(case_ids)})"
+            " ORDER BY id", tuple(case_ids))]
+
+    # copies
+    def add_copy(self, copy_set_id: int, series_pk: int, instance_pk: int,
+                 sop_instance_uid: str, path: str, sha256: str, mask_id: int | None,
+                 header: Mapping[str, Any], replaced_uids: Mapping[str, str], at: str) -> int:
+        return self.uow.insert(
+            "INSERT INTO reader_copy (copy_set_id, series_pk, instance_pk, sop_instance_uid,"
+            " path, sha256, mask_id, header_json, replaced_uids_json, created_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (copy_set_id, series_pk, instance_pk, sop_instance_uid, path, sha256, mask_id,
+             json.dumps(dict(header), ensure_ascii=False, sort_keys=True),
+             json.dumps(dict(replaced_uids), sort_keys=True), at))
+
+    def remove_copies(self, copy_set_id: int, series_pk: int) -> list[str]:
+        """Forget the copies of a series in a set (to remake them); returns their paths."""
+        paths = [r[0] for r in self.uow.tuples(
+            "SELECT path FROM reader_copy WHERE copy_set_id = ? AND series_pk = ?",
+            (copy_set_id, series_pk))]
+        self.uow.execute("DELETE FROM reader_copy WHERE copy_set_id = ? AND series_pk = ?",
+                         (copy_set_id, series_pk))
+        return paths
+
+    def copies(self, copy_set_id: int, series_pks: Sequence[int]) -> list[ReaderCopyRecord]:
+        """The copies of these series in a set, by series and instance number."""
+        if not series_pks:
+            return []
+        return [_copy(r) for r in self.uow.rows(
+            "SELECT c.* FROM reader_copy c JOIN instance i ON i.id = c.instance_pk"
+            f" WHERE c.copy_set_id = ? AND c.series_pk IN ({_placeholders(series_pks)})"
+            " ORDER BY c.series_pk, i.instance_number, i.id",
+            (copy_set_id, *series_pks))]
+
+    def copied_series(self, copy_set_id: int) -> set[int]:
+        return {int(r[0]) for r in self.uow.tuples(
+            "SELECT DISTINCT series_pk FROM reader_copy WHERE copy_set_id = ?", (copy_set_id,))}
+
+    def by_uid(self, sop_instance_uid: str) -> ReaderCopyRecord | None:
+        r = self.uow.row("SELECT * FROM reader_copy WHERE sop_instance_uid = ?",
+                         (sop_instance_uid,))
+        return None if r is None else _copy(r)
+
+    def original_uids(self, copy_uids: Sequence[str]) -> dict[str, str]:
+        """copy SOP Instance UID -> original SOP Instance UID, for those that are copies."""
+        out: dict[str, str] = {}
+        uids = list(dict.fromkeys(copy_uids))
+        for i in range(0, len(uids), 500):
+            chunk = uids[i:i + 500]
+            out.update((c, o) for c, o in self.uow.tuples(
+                "SELECT c.sop_instance_uid, i.sop_instance_uid FROM reader_copy c JOIN instance"
+                f" i ON i.id = c.instance_pk WHERE c.sop_instance_uid IN ({_placeholders(chunk)})",
+                chunk))
+        return out
+
+    def copy_uids(self, copy_set_ids: Sequence[int], original_uids: Sequence[str]
+                  ) -> dict[str, str]:
+        """original SOP Instance UID -> its copy's in the first of `copy_set_ids` holding one."""
+        if not copy_set_ids or not original_uids:
+            return {}
+        out: dict[str, str] = {}
+        rank = {int(s): n for n, s in enumerate(copy_set_ids)}
+        best: dict[str, int] = {}
+        uids = list(dict.fromkeys(original_uids))
+        for i in range(0, len(uids), 500):
+            chunk = uids[i:i + 500]
+            for set_id, original, copy in self.uow.tuples(
+                    "SELECT c.copy_set_id, i.sop_instance_uid, c.sop_instance_uid FROM"
+                    " reader_copy c JOIN instance i ON i.id = c.instance_pk WHERE c.copy_set_id"
+                    f" IN ({_placeholders(copy_set_ids)}) AND i.sop_instance_uid IN"
+                    f" ({_placeholders(chunk)})", (*copy_set_ids, *chunk)):
+                if original not in best or rank[int(set_id)] < best[original]:
+                    best[original] = rank[int(set_id)]
+                    out[original] = copy
+        return out
+
+    def count(self) -> int:
+        return int(self.uow.scalar("SELECT COUNT(*) FROM reader_copy"))
+
+    # burned-in text
+    def all_series_pks(self) -> list[int]:
+        """Every imported series, in import order."""
+        return [int(r[0]) for r in self.uow.tuples("SELECT id FROM series ORDER BY id")]
+
+    def review(self, series_pk: int) -> BurnedInReviewRecord | None:
+        r = self.uow.row("SELECT * FROM burned_in_review WHERE series_pk = ?", (int(series_pk),))
+        return None if r is None else _review(r)
+
+    def reviews(self, series_pks: Sequence[int] | None = None) -> list[BurnedInReviewRecord]:
+        if series_pks is None:
+            return [_review(r) for r in self.uow.rows(
+                "SELECT * FROM burned_in_review ORDER BY series_pk")]
+        if not series_pks:
+            return []
+        return [_review(r) for r in self.uow.rows(
+            "SELECT * FROM burned_in_review WHERE series_pk IN"
+            f" ({_placeholders(series_pks)}) ORDER BY series_pk", tuple(series_pks))]
+
+    def add_review(self, series_pk: int, reason: str, status: str, at: str) -> None:
+        self.uow.execute(
+            "INSERT INTO burned_in_review (series_pk, reason, status, flagged_at)"
+            " VALUES (?,?,?,?)", (series_pk, reason, status, at))
+
+    def decide(self, series_pk: int, status: str, by: str, at: str,
+               mask_id: int | None) -> None:
+        self.uow.execute(
+            "UPDATE burned_in_review SET status = ?, decided_by = ?, decided_at = ?,"
+            " mask_id = ? WHERE series_pk = ?", (status, by, at, mask_id, series_pk))
+
+    def add_mask(self, series_pk: int, rectangles: Sequence[Sequence[int]], by: str,
+                 at: str) -> int:
+        return self.uow.insert(
+            "INSERT INTO burned_in_mask (series_pk, rectangles_json, created_by, created_at)"
+            " VALUES (?,?,?,?)",
+            (series_pk, json.dumps([list(map(int, r)) for r in rectangles]), by, at))
+
+    def mask(self, mask_id: int | None) -> BurnedInMaskRecord | None:
+        if mask_id is None:
+            return None
+        r = self.uow.row("SELECT * FROM burned_in_mask WHERE id = ?", (int(mask_id),))
+        return None if r is None else _mask(r)
+
+    def masks(self, series_pk: int) -> list[BurnedInMaskRecord]:
+        return [_mask(r) for r in self.uow.rows(
+            "SELECT * FROM burned_in_mask WHERE series_pk = ? ORDER BY id", (int(series_pk),))]
