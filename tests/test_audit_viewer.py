@@ -280,3 +280,27 @@ def test_verification_runs_in_the_background_and_shows_intact_then_broken(qtbot,
     text = viewer.verify_label.text()
     assert "BROKEN" in text and str(seq) in text and "#b71c1c" in viewer.verify_label.styleSheet()
     _shoot(window, "audit_verify_broken")
+
+
+# -- signature manifestation (21 CFR 11.50) -----------------------------------------------------
+def test_a_signed_read_shows_who_signed_when_and_what_it_means(qtbot, demo_trial):
+    import re
+
+    from ioreview.service import ReadStatus
+
+    trial, passwords, _db = demo_trial
+    window = _window(qtbot, trial, passwords, "reader1")
+    item = next(i for i in trial.worklist(window.controller.session)
+                if i.status is ReadStatus.SUBMITTED)
+    window.open_assignment(item.assignment_id)
+    form = window.read_form
+    assert form.is_read_only() and form.banner.isVisible()
+    text = form.banner.text()
+    assert "Signed and locked (version 1)" in text
+    pattern = (r"Version 1: Signed by Dr\. Wei Zhang \(reader1\) on \d{4}-\d\d-\d\d \d\d:\d\d UTC "
+               r"\((\d{4}-\d\d-\d\d )?\d\d:\d\d local\) — meaning: I confirm this read")
+    assert re.search(pattern, text), text
+    (version,) = trial.read_history(window.controller.session, form.case.read_id)
+    assert version.signature.signer_name == "Dr. Wei Zhang"
+    assert version.signature.signed_utc in text
+    _shoot(window, "signed_read_signature_block")

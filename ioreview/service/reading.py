@@ -61,9 +61,16 @@ def _finite(value: Any, what: str) -> float:
     return number
 
 
-def _signature_info(s: SignatureRecord) -> SignatureInfo:
+def _signature_info(s: SignatureRecord, signer_name: str = "") -> SignatureInfo:
+    """A signature as shown with its record: the signer's printed name, the time (UTC) and
+    the meaning (21 CFR 11.50)."""
     return SignatureInfo(s.id, s.entity_id, s.signer, s.signed_at, s.meaning, s.content_sha256,
-                         s.version)
+                         s.version, signer_name or s.signer)
+
+
+def _display_name(uow: UnitOfWork, user_id: int) -> str:
+    user = uow.users.get(user_id)
+    return "" if user is None else user.display_name
 
 
 def clean_values(protocol: Protocol, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -336,7 +343,7 @@ class Reading:
                                           signed_at)
         record = signatures.sign(uow, "read", read.id, version, actor.user_id, actor.username,
                                  signed_at, meaning, content)
-        return _signature_info(record)
+        return _signature_info(record, actor.display_name)
 
     def submit_read(self, session: Session, read_id: int, password: str) -> SignatureInfo:
         """Reader: sign ("I confirm this read") and lock an own complete read.  ReadIncomplete
@@ -486,7 +493,8 @@ class Reading:
                     values=uow.reads.values(read.id, version),
                     annotations=tuple(uow.reads.annotations(read.id, version)),
                     key_images=tuple(uow.reads.key_images(read.id, version)),
-                    signature=_signature_info(s) if s else None,
+                    signature=_signature_info(s, _display_name(uow, s.signer_id))
+                    if s else None,
                     amendment_reason=a.reason if a else None,
                     amended_at=a.amended_at if a else None))
             return history

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from adjudication import readform
 from ioreview.errors import IoreviewError, ReadIncomplete, SessionExpired
-from ioreview.service import SIGNATURE_MEANING, ReadStatus
+from ioreview.service import SIGNATURE_MEANING, ReadStatus, ReadVersion
 from ioreview.ui.app import ui_locale
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.sign_dialog import SignDialog
@@ -47,7 +47,8 @@ if TYPE_CHECKING:
     from adjudication.readform import FieldProblem, FormItem
     from ioreview.service import Annotation, CaseView, KeyImage, SignatureInfo
 
-__all__ = ["FieldEditor", "ReadFormPanel", "AUTOSAVE_DELAY_MS", "ACTIVE_INPUT_WINDOW_S"]
+__all__ = ["FieldEditor", "ReadFormPanel", "AUTOSAVE_DELAY_MS", "ACTIVE_INPUT_WINDOW_S",
+           "signature_manifest"]
 
 AUTOSAVE_DELAY_MS = 1000
 """Debounce of the draft autosave after the last change."""
@@ -60,6 +61,29 @@ _ERROR_COLOUR = "#ff8a80"
 # The service's signature meaning (`SIGNATURE_MEANING`) as a literal, so that lupdate extracts
 # it for `ReadFormPanel._signature_meaning`, which translates the service's constant.
 _TRANSLATED_MEANINGS = (QT_TRANSLATE_NOOP("ReadFormPanel", "I confirm this read"),)
+# Every meaning a signature is recorded with (ioreview.service.values), for the manifestation.
+_SIGNATURE_MEANINGS = (
+    QT_TRANSLATE_NOOP("Signature", "I confirm this read"),
+    QT_TRANSLATE_NOOP("Signature", "I confirm this amended read"),
+    QT_TRANSLATE_NOOP("Signature", "I confirm this adjudication"),
+    QT_TRANSLATE_NOOP("Signature", "I confirm my committee votes"),
+    QT_TRANSLATE_NOOP("Signature", "I confirm my casting vote as chair"),
+    QT_TRANSLATE_NOOP("Signature", "I confirm this committee decision and its minutes"),
+    QT_TRANSLATE_NOOP("Signature", "I confirm this export"),
+)
+
+
+def signature_manifest(signature: SignatureInfo) -> str:
+    """The signature's manifestation (21 CFR 11.50): the signer's printed name, the time in
+    UTC and locally, and the meaning of the signature."""
+    utc, local = signature.signed_utc, signature.signed_local
+    if local[:10] == utc[:10]:
+        local = local[11:]
+    return QCoreApplication.translate(
+        "Signature", "Signed by {name} ({user}) on {utc} UTC ({local} local) — meaning: "
+        "{meaning}").format(name=signature.signer_name or signature.signer,
+                            user=signature.signer, utc=utc, local=local,
+                            meaning=QCoreApplication.translate("Signature", signature.meaning))
 
 # Additions to the application theme: finding titles readable at a glance, check boxes
 # with a visible frame when unchecked and a filled square when checked.
@@ -472,6 +496,7 @@ class ReadFormPanel(QWidget):
         self.controller = controller
         self.setObjectName("ReadFormPanel")
         self.case: CaseView | None = None
+        self._history: list[ReadVersion] = []
         self.protocol: Protocol | None = None
         self.locale: str | None = None
         self.read_id: int | None = None
@@ -592,6 +617,7 @@ class ReadFormPanel(QWidget):
         self._show_all_problems = False
         self._unsaved_active_s = 0.0
         self._elapsed_base_s = float(case.elapsed_s or 0.0)
+        self._history = self._signed_history()
         self._build_form()
         for key, editor in self.editors.items():
             editor.set_value(case.values.get(key))
@@ -964,9 +990,19 @@ class ReadFormPanel(QWidget):
         for group in self.groups.values():
             group.set_read_only(read_only)
         if self.case is not None and self.status is ReadStatus.SUBMITTED and not self._amending:
-            self.banner.setText(self.tr(
+            lines = [self.tr(
                 "Signed and locked (version {v}). Changes need a signed amendment with a "
-                "reason.").format(v=self.case.version))
+                "reason.").format(v=self.case.version)]
+            for version in reversed(self._history):
+                if version.signature is None:
+                    continue
+                line = self.tr("Version {v}: {manifest}").format(
+                    v=version.version, manifest=signature_manifest(version.signature))
+                if version.amendment_reason:
+                    line += " " + self.tr("— reason: {reason}").format(
+                        reason=version.amendment_reason)
+                lines.append(line)
+            self.banner.setText("\n".join(lines))
             self.banner.setStyleSheet(
                 "background: #1f4d2b; color: #d7f5dc; padding: 6px; border-radius: 3px;")
             self.banner.show()
@@ -1064,15 +1100,30 @@ class ReadFormPanel(QWidget):
             return
         self.load_case(case)
 
+    def _signed_history(self) -> list[ReadVersion]:
+        """The signed versions of the read (for the signature block); none for a draft."""
+        if self.case is None or self.case.status is not ReadStatus.SUBMITTED:
+            return []
+        try:
+            return self.controller.trial.read_history(self.controller.session,
+                                                      self.case.read_id)
+        except IoreviewError as exc:
+            self.controller.report(exc, self)
+            return []
+
     def _show_signed(self, signature: SignatureInfo) -> None:
         """Show the read as the service now holds it: the saved answers, signed and locked
-        at the signature's version (no need to ask the service again)."""
+        at the signature's version, with the signature's manifestation (no need to ask the
+        service again)."""
         assert self.case is not None
         self.case = dataclasses.replace(
             self.case, status=ReadStatus.SUBMITTED, version=signature.version,
             values=self.values(), annotations=tuple(self.annotations),
             key_images=tuple(self.key_images))
         self.status = ReadStatus.SUBMITTED
+        self._history = [v for v in self._history if v.version != signature.version] + [
+            ReadVersion(signature.version, ReadStatus.SUBMITTED, self.case.values,
+                        self.case.annotations, self.case.key_images, signature, None, None)]
         self._dirty = False
         self._show_all_problems = False
         self._unsaved_active_s = 0.0
