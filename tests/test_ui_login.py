@@ -53,13 +53,21 @@ def test_wrong_password_explains_and_keeps_the_user_name(qtbot, trial) -> None:
     assert dialog.session.role is Role.READER
 
 
-def test_repeated_failures_show_the_account_lock(qtbot, trial) -> None:
+def test_repeated_failures_ask_to_wait_then_lock(qtbot, trial) -> None:
     dialog = LoginDialog(trial)
     qtbot.addWidget(dialog)
     dialog.show()
-    for _ in range(6):
+    for _ in range(4):
         _log_in(qtbot, dialog, "reader2", "wrong-password")
-    assert "lock" in dialog.message_label.text().lower()
+    assert "wait 1 second" in dialog.message_label.text().lower()
+    _log_in(qtbot, dialog, "reader2", PASSWORDS["reader2"])
+    assert dialog.session is None, "an attempt during the wait is refused unchecked"
+    clock = trial.ctx.clock
+    for _ in range(7):
+        clock.advance(15 * 60)
+        _log_in(qtbot, dialog, "reader2", "wrong-password")
+    assert "locked" in dialog.message_label.text().lower()
+    clock.advance(200)  # past the delay, within the lock
     _log_in(qtbot, dialog, "reader2", PASSWORDS["reader2"])
     assert dialog.session is None, "a locked account must not log in"
     assert "lock" in dialog.message_label.text().lower()

@@ -45,6 +45,7 @@ from adjudication.protocol import FieldType
 from ioreview.errors import IoreviewError, SessionExpired
 from ioreview.ui.app import ui_locale
 from ioreview.ui.coordinator import readable_time
+from ioreview.ui.account_dialogs import add_change_password_action
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.reading import ViewerAdapter, make_viewer
 from ioreview.ui.sign_dialog import SignDialog
@@ -600,6 +601,7 @@ class AdjudicatorWindow(QMainWindow):
         logout.triggered.connect(self.log_out)
         for action in (refresh, lock, logout):
             menu.addAction(action)
+        add_change_password_action(menu, self.controller, self, before=logout)
         self.statusBar().showMessage(self.tr("Signed in as {user} (adjudicator)").format(
             user=self.controller.user_label))
         self.controller.attach(self)

@@ -133,7 +133,7 @@ def run_app(db_path: str, *, lang: str | None = None,
     Shows the login dialog, then the reader's reading window or the coordinator's window;
     logging out returns to the login dialog. Returns the process exit code.
     """
-    from ioreview.ui.login import LoginDialog
+    from ioreview.ui.login import log_in
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     QCoreApplication.setApplicationName("ioreview")
@@ -149,14 +149,12 @@ def run_app(db_path: str, *, lang: str | None = None,
                              ).format(path=db_path, error=str(exc)))
         return 1
     code = 0
-    last_user = ""
     try:
         while True:
-            dialog = LoginDialog(trial, username=last_user)
-            if dialog.exec() != LoginDialog.DialogCode.Accepted or dialog.session is None:
+            # first run (no accounts), log in (user name empty after a log-out), forced change
+            session = log_in(trial)
+            if session is None:
                 break
-            session = dialog.session
-            last_user = session.username
             window = window_for_session(trial, session)
             if window is None:
                 QMessageBox.information(

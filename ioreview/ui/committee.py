@@ -55,6 +55,7 @@ from ioreview.ui.adjudication import value_text as _value_text
 from ioreview.ui.agreement_dashboard import AgreementWindow, agreement_window
 from ioreview.ui.app import ui_locale
 from ioreview.ui.coordinator import readable_time
+from ioreview.ui.account_dialogs import add_change_password_action
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.reading import ViewerAdapter, make_viewer
 from ioreview.ui.sign_dialog import SignDialog
@@ -432,6 +433,7 @@ class CommitteeWindow(QMainWindow):
         logout.triggered.connect(self.log_out)
         for action in (refresh, lock, logout):
             menu.addAction(action)
+        add_change_password_action(menu, self.controller, self, before=logout)
         self.statusBar().showMessage(self.tr("Signed in as {user} ({role})").format(
             user=self.controller.user_label, role=session.role.value))
         self.controller.attach(self)

@@ -60,6 +60,7 @@ from ioreview.errors import IoreviewError
 from ioreview.service import Role
 from ioreview.ui.agreement_dashboard import AgreementDashboard
 from ioreview.ui.app import ui_locale
+from ioreview.ui.account_dialogs import add_change_password_action
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.table_model import Column, RecordTableModel
 from ioreview.ui.workers import TaskHandle, run_in_thread
@@ -172,10 +173,14 @@ class _FormDialog(QDialog):
 
 
 class UserDialog(_FormDialog):
-    """Ask for a new user's name, display name, role and initial password."""
+    """Ask for a new user's name, display name, role and initial password.  With `submit`
+    (a callable that creates the account) OK calls it and a refusal is shown under the fields,
+    the dialog staying open with everything typed."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None,
+                 submit: Callable[[UserDialog], object] | None = None) -> None:
         super().__init__(parent)
+        self.submit = submit
         self.setWindowTitle(self.tr("Add user"))
         self.username = QLineEdit()
         self.username.setObjectName("new_username")
@@ -210,9 +215,16 @@ class UserDialog(_FormDialog):
         elif self.password.text() != self.password_again.text():
             self.message.setText(self.tr("The two passwords differ."))
         else:
-            self.accept()
-            return
+            try:
+                if self.submit is not None:
+                    self.submit(self)
+            except IoreviewError as exc:
+                self.message.setText(str(exc))
+            else:
+                self.accept()
+                return
         self.message.show()
+        self.adjustSize()
 
 
 class UsersTab(_Tab):
@@ -227,6 +239,8 @@ class UsersTab(_Tab):
             Column(self.tr("Active"), lambda u: u.active),
             Column(self.tr("Failed log-ins"), lambda u: u.failed_logins, True),
             Column(self.tr("Locked"), lambda u: self.tr("locked") if u.locked_until else ""),
+            Column(self.tr("Password"),
+                   lambda u: self.tr("must be changed") if u.must_change_password else ""),
         ], self)
         self.view = _table(self.model, "UsersView")
         self.add_button = QPushButton(self.tr("Add user…"))
@@ -235,8 +249,11 @@ class UsersTab(_Tab):
         self.toggle_button.clicked.connect(self.toggle_active)
         self.reset_button = QPushButton(self.tr("Reset password…"))
         self.reset_button.clicked.connect(self.reset_password)
+        self.unlock_button = QPushButton(self.tr("Unlock account"))
+        self.unlock_button.setObjectName("UnlockAccountButton")
+        self.unlock_button.clicked.connect(self.unlock_account)
         buttons = QHBoxLayout()
-        for b in (self.add_button, self.toggle_button, self.reset_button):
+        for b in (self.add_button, self.toggle_button, self.reset_button, self.unlock_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
@@ -255,14 +272,26 @@ class UsersTab(_Tab):
         return self.model.record(index.row()) if index.isValid() else None
 
     def add_user(self) -> None:
-        """Ask for the new user's details and create the account."""
-        dialog = UserDialog(self)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
+        """Ask for the new user's details and create the account (the user chooses a new
+        password at the first log-in); a refusal is explained in the dialog, which keeps what
+        was typed."""
+        def create(dialog: UserDialog) -> object:
+            username = dialog.username.text().strip()
+            return self.trial.create_user(
+                self.controller.session, username,
+                dialog.display_name.text().strip() or username, dialog.chosen_role(),
+                dialog.password.text(), must_change_password=True)
+
+        if UserDialog(self, create).exec() == QDialog.DialogCode.Accepted:
+            self.refresh()
+
+    def unlock_account(self) -> None:
+        """Lift the selected account's lock-out and log-in delays."""
+        user = self.selected_user()
+        if user is None:
+            QMessageBox.information(self, self.tr("Users"), self.tr("Select a user first."))
             return
-        username = dialog.username.text().strip()
-        if self.call(self.trial.create_user, username,
-                     dialog.display_name.text().strip() or username,
-                     dialog.chosen_role(), dialog.password.text()) is not None:
+        if self.call(self.trial.unlock_account, user.id) is not None:
             self.refresh()
 
     def toggle_active(self) -> None:
@@ -1114,6 +1143,7 @@ class CoordinatorWindow(QMainWindow):
         logout.triggered.connect(self.log_out)
         for action in (refresh, lock, logout):
             menu.addAction(action)
+        add_change_password_action(menu, self.controller, self, before=logout)
         trial_menu = self.menuBar().addMenu(self.tr("&Trial"))
         self.export_action = QAction(self.tr("Export…"), self)
         self.export_action.setShortcut("Ctrl+E")

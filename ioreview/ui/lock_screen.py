@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from ioreview.errors import AccountLocked, IoreviewError, SessionExpired
+from ioreview.service import Role
 
 if TYPE_CHECKING:
     from ioreview.service import Session, Trial
@@ -254,6 +255,8 @@ class LockOverlay(QWidget):
         self.reason_label.setText(reason)
         self.user_label.setText(self.tr("Signed in as {user}").format(
             user=self.controller.user_label))
+        # only a reader's window keeps a draft (the read form saves it on locking)
+        self.saved_label.setVisible(self.controller.session.role is Role.READER)
         self.message_label.hide()
         self.password_edit.clear()
         self.password_edit.setEnabled(True)

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from ioreview.errors import IoreviewError
 from ioreview.service import KeyImage, ReadStatus
 from ioreview.ui.app import ui_locale
+from ioreview.ui.account_dialogs import add_change_password_action
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.read_form import FindingGroup, ReadFormPanel
 from ioreview.ui.table_model import RecordTableModel
@@ -506,6 +507,7 @@ class ReadingWindow(QMainWindow):
         logout.triggered.connect(self.log_out)
         for action in (refresh, lock, logout):
             session_menu.addAction(action)
+        add_change_password_action(session_menu, self.controller, self, before=logout)
         self.statusBar().showMessage(self.tr("Signed in as {user} (reader)").format(
             user=self.controller.user_label))
 
