@@ -15,6 +15,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QSettings,
     Qt,
     Signal,
 )
@@ -26,20 +27,25 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMainWindow,
+    QMenu,
     QPushButton,
     QSplitter,
     QTableView,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
+from ioreview import __version__
 from ioreview.errors import IoreviewError
 from ioreview.service import KeyImage, ReadStatus
 from ioreview.ui.app import ui_locale
+from ioreview.ui.help import AboutInfo, HelpMenu
 from ioreview.ui.account_dialogs import add_change_password_action
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.read_form import FindingGroup, ReadFormPanel
 from ioreview.ui.table_model import RecordTableModel
+from ioreview.ui.viewer.keymap import Keymap
 
 if TYPE_CHECKING:
     from adjudication.protocol import Protocol, ToolThresholds
@@ -290,6 +296,21 @@ class ViewerAdapter(QObject):
                               ) -> None:
         """Where the tag browser gets the (masked) rows of an image."""
 
+    def toolbar(self) -> QToolBar | None:
+        """The viewer's toolbar, for the window to place (None: no viewer)."""
+        return None
+
+    def add_toolbar_action(self, group: str, action: QAction, icon_name: str = "") -> None:
+        """Put a window action into a group of the viewer's toolbar (nothing without a viewer)."""
+
+    def keymap(self) -> Keymap:
+        """The viewer's key bindings (the Help menu's shortcut sheet lists them)."""
+        return Keymap()
+
+    def key_bindings_action(self) -> QAction | None:
+        """The action opening the key bindings dialog, if there is a viewer."""
+        return None
+
     def shutdown(self) -> None:
         """Stop background work (the window closes)."""
 
@@ -311,8 +332,8 @@ class _EmbeddedViewerAdapter(ViewerAdapter):
         self.key_action.setShortcut("K")
         self.key_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.key_action.triggered.connect(self.toggle_key_image)
-        widget.toolbar.addSeparator()
-        widget.toolbar.addAction(self.key_action)
+        widget.add_toolbar_action("annotate", self.key_action, "key_image",
+                                  self.tr("Mark or unmark the image on screen as a key image"))
         widget.addAction(self.key_action)
 
     def _publish(self) -> None:
@@ -412,6 +433,22 @@ class _EmbeddedViewerAdapter(ViewerAdapter):
         """The viewer's tag browser asks ``provider`` for an image's rows."""
         self.widget.set_tag_rows_provider(provider)
 
+    def toolbar(self) -> QToolBar | None:
+        """The viewer's icon toolbar."""
+        return self.widget.toolbar
+
+    def add_toolbar_action(self, group: str, action: QAction, icon_name: str = "") -> None:
+        """Put a window action into a group of the viewer's toolbar."""
+        self.widget.add_toolbar_action(group, action, icon_name)
+
+    def keymap(self) -> Keymap:
+        """The viewer's key bindings."""
+        return self.widget.keymap
+
+    def key_bindings_action(self) -> QAction | None:
+        """The viewer's Key bindings… action."""
+        return self.widget.key_bindings_action
+
     def shutdown(self) -> None:
         """Stop decoding."""
         self.widget.shutdown()
@@ -432,9 +469,13 @@ class ReadingWindow(QMainWindow):
     """Worklist → open case → viewer + read form, for one logged-in reader."""
 
     def __init__(self, trial: Trial, session: Session, *, idle_seconds: float | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, database: str = "",
+                 settings: QSettings | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ReadingWindow")
+        #: where the trial database is, for Help > About (the app passes it in)
+        self.database = database
+        self._settings = settings if settings is not None else QSettings()
         self.controller = SessionController(trial, session, idle_seconds=idle_seconds,
                                             parent=self)
         self.logout_requested = False
@@ -493,7 +534,10 @@ class ReadingWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setStretchFactor(2, 0)
         self.splitter.setSizes([370, 730, 480])
+        self.splitter.setCollapsible(1, False)
         self.setCentralWidget(self.splitter)
+        self.worklist_panel = worklist_panel
+        self._build_panes()
 
         # menu
         session_menu = self.menuBar().addMenu(self.tr("&Session"))
@@ -508,6 +552,13 @@ class ReadingWindow(QMainWindow):
         for action in (refresh, lock, logout):
             session_menu.addAction(action)
         add_change_password_action(session_menu, self.controller, self, before=logout)
+        view_menu = self.menuBar().addMenu(self.tr("&View"))
+        view_menu.addAction(self.worklist_action)
+        view_menu.addAction(self.form_action)
+        self.help_menu = HelpMenu(self.viewer.keymap(), window_actions=self._window_actions,
+                                  about=self._about_info,
+                                  key_bindings=self.viewer.key_bindings_action(), parent=self)
+        self.menuBar().addMenu(self.help_menu)
         self.statusBar().showMessage(self.tr("Signed in as {user} (reader)").format(
             user=self.controller.user_label))
 
@@ -515,6 +566,60 @@ class ReadingWindow(QMainWindow):
         self.controller.logout_requested.connect(self.log_out)
         self.resize(1580, 920)
         self.refresh_worklist()
+
+    # -- panes and help -------------------------------------------------------------------------
+    def _build_panes(self) -> None:
+        """The viewer's toolbar across the window, and the worklist and read form as panes the
+        reader can hide (toolbar buttons, View menu, F6/F7) so the images take the screen; the
+        splitter and what is shown are remembered."""
+        toolbar = self.viewer.toolbar()
+        if toolbar is not None:
+            self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+        self.worklist_action = QAction(self.tr("Worklist"), self)
+        self.worklist_action.setCheckable(True)
+        self.worklist_action.setShortcut("F6")
+        self.worklist_action.setToolTip(self.tr("Show or hide the worklist"))
+        self.form_action = QAction(self.tr("Read form"), self)
+        self.form_action.setCheckable(True)
+        self.form_action.setShortcut("F7")
+        self.form_action.setToolTip(self.tr("Show or hide the read form"))
+        self.viewer.add_toolbar_action("layout", self.worklist_action, "worklist")
+        self.viewer.add_toolbar_action("layout", self.form_action, "read_form")
+        state = self._settings.value("reading/splitter")
+        if state is not None:
+            self.splitter.restoreState(state)
+        self.worklist_action.setChecked(self._settings.value("reading/worklist", True, type=bool))
+        self.form_action.setChecked(self._settings.value("reading/form", True, type=bool))
+        self.worklist_panel.setVisible(self.worklist_action.isChecked())
+        self.read_form.setVisible(self.form_action.isChecked())
+        self.worklist_action.toggled.connect(lambda on: self._show_pane(self.worklist_panel, on))
+        self.form_action.toggled.connect(lambda on: self._show_pane(self.read_form, on))
+        self.splitter.splitterMoved.connect(lambda _pos, _index: self._remember_panes())
+
+    def _show_pane(self, pane: QWidget, shown: bool) -> None:
+        pane.setVisible(shown)
+        self._remember_panes()
+
+    def _remember_panes(self) -> None:
+        self._settings.setValue("reading/splitter", self.splitter.saveState())
+        self._settings.setValue("reading/worklist", self.worklist_action.isChecked())
+        self._settings.setValue("reading/form", self.form_action.isChecked())
+
+    def _window_actions(self) -> list[QAction]:
+        """The window's actions with shortcuts, for the Help menu's shortcut sheet."""
+        actions = [a for menu in self.menuBar().findChildren(QMenu) for a in menu.actions()]
+        actions += self.viewer.widget.actions()
+        return list(dict.fromkeys(a for a in actions if not a.isSeparator() and a.shortcuts()))
+
+    def _about_info(self) -> AboutInfo:
+        """Version, database and active protocol for Help > About."""
+        protocol_id = protocol_version = ""
+        try:
+            protocol = self.controller.trial.active_protocol(self.controller.session)[1]
+            protocol_id, protocol_version = protocol.id, protocol.version
+        except IoreviewError:
+            pass
+        return AboutInfo(__version__, self.database, protocol_id, protocol_version)
 
     # -- worklist -------------------------------------------------------------------------------
     def refresh_worklist(self) -> None:
@@ -636,6 +741,7 @@ class ReadingWindow(QMainWindow):
         app = QApplication.instance()
         if app is not None:
             app.focusChanged.disconnect(self._on_focus_changed)
+        self._remember_panes()
         self.viewer.shutdown()
         if self.logout_requested:
             try:

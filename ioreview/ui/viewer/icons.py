@@ -1,7 +1,8 @@
 """Toolbar icons of the viewer, drawn with QPainter (no image files to ship or to go stale).
 
-Each icon is a few strokes on a 24-unit grid in the theme's text colour, rendered at 1x and
-2x so it stays sharp on high-density screens; Qt derives the disabled look from the normal one.
+Each icon is a few strokes on a 24-unit grid in the palette's button-text colour (so it reads
+on the dark reading-room theme and on a light one), rendered at 1x and 2x so it stays sharp on
+high-density screens; Qt derives the disabled look from the normal one.
 """
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import math
 from collections.abc import Callable
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
+from PySide6.QtGui import QBrush, QColor, QGuiApplication, QIcon, QPainter, QPainterPath, QPalette, QPen, QPixmap, QPolygonF
 
 from ioreview.ui.viewer import theme
 
 Painter = Callable[[QPainter], None]
-_ICONS: dict[str, QIcon] = {}
+_ICONS: dict[tuple[str, str], QIcon] = {}
+#: The stroke colour of the icon being drawn (the palette's button text).
+_INK = [theme.TEXT_BRIGHT]
 _DRAW: dict[str, Painter] = {}
 
 
@@ -32,9 +35,12 @@ def icon_names() -> tuple[str, ...]:
 
 def icon(name: str) -> QIcon:
     """The icon `name` (see `icon_names`); an empty icon for an unknown name."""
-    got = _ICONS.get(name)
+    app = QGuiApplication.instance()
+    ink = QGuiApplication.palette().color(QPalette.ColorRole.ButtonText).name() if app is not None else theme.TEXT_BRIGHT
+    got = _ICONS.get((name, ink))
     if got is not None:
         return got
+    _INK[0] = ink
     draw = _DRAW.get(name)
     result = QIcon()
     if draw is not None:
@@ -49,12 +55,12 @@ def icon(name: str) -> QIcon:
             draw(p)
             p.end()
             result.addPixmap(pm)
-    _ICONS[name] = result
+    _ICONS[(name, ink)] = result
     return result
 
 
-def _pen(width: float = 1.7, colour: str = theme.TEXT_BRIGHT) -> QPen:
-    pen = QPen(QColor(colour), width)
+def _pen(width: float = 1.7, colour: str | None = None) -> QPen:
+    pen = QPen(QColor(colour or _INK[0]), width)
     pen.setCapStyle(Qt.PenCapStyle.RoundCap)
     pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
     return pen
@@ -65,7 +71,7 @@ def _arrow_head(p: QPainter, tip: QPointF, angle_deg: float, size: float = 5.0) 
     left = QPointF(tip.x() - size * math.cos(a - 0.45), tip.y() - size * math.sin(a - 0.45))
     right = QPointF(tip.x() - size * math.cos(a + 0.45), tip.y() - size * math.sin(a + 0.45))
     p.save()
-    p.setBrush(QBrush(QColor(theme.TEXT_BRIGHT)))
+    p.setBrush(QBrush(QColor(_INK[0])))
     p.drawPolygon(QPolygonF([tip, left, right]))
     p.restore()
 
@@ -80,14 +86,14 @@ def _navigate(p: QPainter) -> None:
     path.moveTo(12, 4)
     path.arcTo(r, 90, 180)
     path.closeSubpath()
-    p.fillPath(path, QColor(theme.TEXT_BRIGHT))
+    p.fillPath(path, QColor(_INK[0]))
 
 
 @_icon("cine")
 def _cine(p: QPainter) -> None:
     p.drawRoundedRect(QRectF(3, 5, 18, 14), 2, 2)
     p.save()
-    p.setBrush(QBrush(QColor(theme.TEXT_BRIGHT)))
+    p.setBrush(QBrush(QColor(_INK[0])))
     p.drawPolygon(QPolygonF([QPointF(10, 9), QPointF(16, 12), QPointF(10, 15)]))
     p.restore()
 
@@ -129,7 +135,7 @@ def _polygon(p: QPainter) -> None:
     pts = [QPointF(5, 7), QPointF(15, 4), QPointF(20, 12), QPointF(14, 20), QPointF(4, 16)]
     p.drawPolygon(QPolygonF(pts))
     p.save()
-    p.setBrush(QBrush(QColor(theme.TEXT_BRIGHT)))
+    p.setBrush(QBrush(QColor(_INK[0])))
     for pt in pts:
         p.drawEllipse(pt, 1.3, 1.3)
     p.restore()
@@ -185,7 +191,7 @@ def _grow_region(p: QPainter) -> None:
     p.drawPath(path)
     p.restore()
     p.save()
-    p.setBrush(QBrush(QColor(theme.TEXT_BRIGHT)))
+    p.setBrush(QBrush(QColor(_INK[0])))
     p.drawEllipse(QPointF(12, 13), 2.2, 2.2)
     p.restore()
 
@@ -249,7 +255,7 @@ def _presets(p: QPainter) -> None:
 @_icon("invert")
 def _invert(p: QPainter) -> None:
     p.drawRect(QRectF(4, 4, 16, 16))
-    p.fillRect(QRectF(4, 4, 8, 16), QColor(theme.TEXT_BRIGHT))
+    p.fillRect(QRectF(4, 4, 8, 16), QColor(_INK[0]))
     p.save()
     p.setPen(_pen(1.7, theme.BACKGROUND))
     p.drawEllipse(QPointF(8, 12), 2.5, 2.5)
@@ -266,7 +272,7 @@ def _flip(p: QPainter) -> None:
     p.restore()
     p.drawPolygon(QPolygonF([QPointF(9, 6), QPointF(9, 18), QPointF(3, 18)]))
     p.save()
-    p.setBrush(QBrush(QColor(theme.TEXT_BRIGHT)))
+    p.setBrush(QBrush(QColor(_INK[0])))
     p.drawPolygon(QPolygonF([QPointF(15, 6), QPointF(15, 18), QPointF(21, 18)]))
     p.restore()
 
