@@ -57,6 +57,15 @@ VALUE = _c("value", "string", "the answer: choice code, multi-choice codes joine
 VALUE_NUMBER = _c("value_number", "number", "the answer as a number (numeric, integer and "
                   "confidence fields), else NA")
 UNIT = _c("unit", "string", "UCUM unit of the field, if any")
+#: the manifestation of the electronic signature a row's record carries (21 CFR 11.50)
+SIGNER_NAME = _c("signer_name", "string", "who signed the record: the signer's printed name in "
+                 "an identified export, the pseudonymous id (READER1, ADJUDICATOR1, COMMITTEE1 "
+                 "...) in a de-identified one")
+SIGNED_AT_UTC = _c("signed_at_utc", "string", "UTC time of the signature (ISO 8601)",
+                   identified=True)
+SIGNATURE_MEANING = _c("signature_meaning", "string", "the meaning of the signature as the "
+                       "signer confirmed it (e.g. 'I confirm this read')")
+SIGNATURE = (SIGNER_NAME, SIGNED_AT_UTC, SIGNATURE_MEANING)
 
 TABLES: dict[str, Table] = {t.name: t for t in (
     Table("reads", "Every signed read version: case x reader x field x version.", (
@@ -76,6 +85,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         _c("signed_offset_days", "number", "days from the export's first signature to this "
            "version's signature", "d"),
         _c("signed_at", "string", "UTC time of the signature", identified=True),
+        *SIGNATURE,
     )),
     Table("final_values", "The value that stands for each case and field, and its source.", (
         SUBJECT, SUBJECT_ID, CASE, TIMEPOINT, STUDY_DAY,
@@ -115,6 +125,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         _c("accepted_reader", "string", "reader id behind the accepted letter (NA for own)"),
         VALUE,
         _c("rationale", "string", "the adjudicator's rationale"),
+        *SIGNATURE,
     )),
     Table("committee_votes", "Every committee vote (signed ballots and casting votes).", (
         _c("session_id", "integer", "committee session id"),
@@ -122,6 +133,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         _c("member", "string", "pseudonymous member id (COMMITTEE1 ...)"),
         _c("casting", "boolean", "the chair's casting vote on a tie"),
         VALUE,
+        *SIGNATURE,
     )),
     Table("committee_sessions", "Committee sessions with their rule, attendance and minutes.", (
         _c("session_id", "integer", "committee session id"),
@@ -134,6 +146,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         _c("present", "integer", "members present"),
         _c("cases", "integer", "cases before the session"),
         _c("minutes", "string", "the minutes as signed by the chair"),
+        *SIGNATURE,
     )),
     Table("annotations", "Measurements and annotations of every signed read version and "
           "adjudication, one row per measurement (or one row with measurement NA).", (

@@ -259,6 +259,8 @@ class _Export:
         self.ctx, self.uow, self.out = ctx, uow, out
         self.audit_head = audit_head
         self.formats, self.identified = formats, identified
+        self._printed_names: dict[int, str] = {}
+        self._ballots: dict[int, dict[str, Any]] = {}
         self.progress = progress or (lambda done, total: None)
         cases = uow.cases.list()
         self.names = _Pseudonyms(uow, cases)
@@ -394,7 +396,7 @@ class _Export:
                       "protocol_version": self.version_names.get(r.protocol_version_id),
                       "read_duration_s": r.active_seconds if version == r.version else None,
                       "worklist_position": r.position, "signed_offset_days": offset,
-                      "signed_at": s.signed_at if s else None}
+                      "signed_at": s.signed_at if s else None, **self.signed_by(s)}
             for key, finding, field in protocol.iter_fields():
                 if key not in values:
                     continue
@@ -607,12 +609,14 @@ class _Export:
             for letter, (rid, _v) in a.letters.items():
                 read = self.uow.reads.get(rid)
                 read_owner[letter] = self.names.person(read.reader_id) if read else None
+            signed = self.uow.signatures.of("adjudication", a.id)
+            signature = self.signed_by(signed[-1] if signed else None)
             for d in a.decisions:
                 w["adjudication_decisions"].write({
                     **b, "adjudication_id": a.id, "adjudicator": who, "status": a.status,
                     "field": d.field, "choice": d.choice,
                     "accepted_reader": read_owner.get(d.choice), "value": value_text(d.value),
-                    "rationale": d.rationale or None})
+                    "rationale": d.rationale or None, **signature})
             self._annotations(case, b, who, None, None, self.uow.adjudications.annotations(a.id),
                               w["annotations"])
 
@@ -689,11 +693,13 @@ class _Export:
         labels = {c.id: c for c in self.cases}
         for s in self.uow.panels.sessions():
             cases = self.uow.panels.cases(s.id)
+            signed = self.uow.signatures.of("panel_session", s.id)
             w["committee_sessions"].write({
                 "session_id": s.id, "title": s.title, "chair": self.names.person(s.chair_id),
                 "status": s.status, "rule": s.rule, "quorum": s.quorum,
                 "members": len(s.members), "present": sum(1 for m in s.members if m[2]),
-                "cases": len(cases), "minutes": s.minutes or None})
+                "cases": len(cases), "minutes": s.minutes or None,
+                **self.signed_by(signed[-1] if signed else None)})
             for v in sorted(self.uow.panels.votes(s.id),
                             key=lambda v: (labels[v.case_id].label, v.field,
                                            self.names.person(v.member_id) or "", v.casting)):
@@ -702,7 +708,28 @@ class _Export:
                     "session_id": s.id, "subject": self.names.subjects[case.subject],
                     "subject_id": case.subject, "case": case.label, "field": v.field,
                     "member": self.names.person(v.member_id), "casting": v.casting,
-                    "value": value_text(v.value)})
+                    "value": value_text(v.value), **self.ballot_signature(v.ballot_id)})
+
+    def signed_by(self, s: SignatureRecord | None) -> dict[str, Any]:
+        """The signature columns of a signed record (21 CFR 11.50): the signer's printed name
+        (identified) or pseudonym, the UTC time (identified only) and the meaning."""
+        if s is None:
+            return {}
+        if self.identified:
+            if s.signer_id not in self._printed_names:
+                user = self.uow.users.get(s.signer_id)
+                self._printed_names[s.signer_id] = user.display_name if user else s.signer
+            name = self._printed_names[s.signer_id]
+        else:
+            name = self.names.person(s.signer_id)
+        return {"signer_name": name, "signed_at_utc": s.signed_at,
+                "signature_meaning": s.meaning}
+
+    def ballot_signature(self, ballot_id: int) -> dict[str, Any]:
+        if ballot_id not in self._ballots:
+            signed = self.uow.signatures.of("panel_ballot", ballot_id)
+            self._ballots[ballot_id] = self.signed_by(signed[-1] if signed else None)
+        return self._ballots[ballot_id]
 
     def report_for(self) -> AgreementReport | None:
         if self.protocol is None:
