@@ -32,10 +32,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import io
 import os
 import re
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -49,6 +50,7 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import BaseTag
 from pydicom.uid import UID
 
+from ioreview.imaging.burned_in import MaskRectangle, mask_dataset
 from ioreview.imaging.header import IDENTIFYING_FIELDS, InstanceHeader
 
 __all__ = [
@@ -63,6 +65,9 @@ __all__ = [
     "tag_rows",
     "read_header",
     "deidentify_dataset",
+    "identifying_text",
+    "reader_copy_bytes",
+    "reader_copy_dataset",
     "write_deidentified_copy",
 ]
 
@@ -153,6 +158,17 @@ _EMPTIED_IN_COPY = frozenset({
 _BASIC_PROFILE = ("113100", "Basic Application Confidentiality Profile")
 _PATIENT_CHARACTERISTICS = ("113108", "Retain Patient Characteristics Option")
 _MODIFIED_DATES = ("113107", "Retain Longitudinal Temporal Information Modified Dates Option")
+_CLEAN_DESCRIPTORS = ("113105", "Clean Descriptors Option")
+_CLEAN_PIXELS = ("113101", "Clean Pixel Data Option")
+#: Text VRs a reader copy keeps and cleans (Clean Descriptors).
+_DESCRIPTOR_VRS = frozenset({"LO", "SH", "ST", "LT", "UT", "UC"})
+#: Identifying values beside names and dates, collected to clean kept descriptions.
+_IDENTIFYING_KEYWORDS = frozenset({
+    "PatientID", "OtherPatientIDs", "IssuerOfPatientID", "AccessionNumber", "InstitutionName",
+    "InstitutionAddress", "InstitutionalDepartmentName", "StationName", "DeviceSerialNumber",
+    "StudyID", "PatientAddress", "PatientTelephoneNumbers", "MedicalRecordLocator",
+    "AdmissionID", "RequestedProcedureID", "PerformedProcedureStepID",
+})
 
 
 class UnreadableHeader(ValueError):
@@ -314,6 +330,92 @@ def deidentify_dataset(
     return out
 
 
+def reader_copy_dataset(ds: Dataset, *, uid_map: Callable[[str], str],
+                        date_offset_days: int | None, patient_label: str,
+                        rectangles: Sequence[MaskRectangle] = (),
+                        pixels_checked: bool = False) -> Dataset:
+    """The de-identified copy a reader is handed, under the one policy.
+
+    `deidentify_dataset` (Basic Profile, patient characteristics kept, dates shifted by
+    `date_offset_days` or removed, instance UIDs through `uid_map`), then the Clean Descriptors
+    Option (PS3.15 E.3.5) for the descriptions that stay: any name part, ID, accession
+    number, institution or calendar date of the original found in kept text is removed; then
+    Patient ID and Name become `patient_label`.  With `rectangles` the pixels are masked on
+    every frame (`burned_in.mask_dataset`: Burned In Annotation becomes NO); an image whose
+    Burned In Annotation is YES is refused unless masked or `pixels_checked`.
+    """
+    secrets = identifying_text(ds)
+    out = deidentify_dataset(ds, uid_map=uid_map, date_offset_days=date_offset_days,
+                             allow_burned_in=pixels_checked or bool(rectangles))
+    _clean_descriptors(out, secrets)
+    out.PatientID = patient_label
+    out.PatientName = f"{patient_label}^"
+    if rectangles:
+        mask_dataset(out, rectangles)
+    elif pixels_checked and "BurnedInAnnotation" in out:
+        out.BurnedInAnnotation = "NO"
+    # LO is at most 64 characters: one value per step (VM 1-n)
+    out.DeidentificationMethod = [
+        "ioreview PS3.15 Basic Profile",
+        "dates shifted" if date_offset_days is not None else "dates removed",
+        "descriptors cleaned", *(["pixels masked"] if rectangles else [])]
+    out.DeidentificationMethodCodeSequence.append(_code_item(*_CLEAN_DESCRIPTORS))
+    if rectangles:
+        out.DeidentificationMethodCodeSequence.append(_code_item(*_CLEAN_PIXELS))
+    return out
+
+
+def reader_copy_bytes(src: str | os.PathLike[str], *, uid_map: Callable[[str], str],
+                      date_offset_days: int | None, patient_label: str,
+                      rectangles: Sequence[MaskRectangle] = (),
+                      pixels_checked: bool = False) -> bytes:
+    """The file bytes of `reader_copy_dataset` for the file `src` (a DICOM file with its
+    File Meta Information, PS3.10).  Raises `UnreadableHeader` for a file that cannot be
+    read, `DeidentificationRefused` for burned-in text left unchecked, ValueError for pixels
+    that cannot be masked."""
+    where = os.fspath(src)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(where, force=True)
+    except OSError as exc:
+        raise UnreadableHeader(where, exc.strerror or str(exc)) from exc
+    except Exception as exc:  # pydicom raises many kinds for damaged files
+        raise UnreadableHeader(where, _first_line(exc)) from exc
+    out = reader_copy_dataset(ds, uid_map=uid_map, date_offset_days=date_offset_days,
+                              patient_label=patient_label, rectangles=rectangles,
+                              pixels_checked=pixels_checked)
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pydicom.dcmwrite(buffer, out, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def identifying_text(ds: Dataset) -> list[str]:
+    """The identifying strings of a dataset (longest first): every name and name part, IDs,
+    accession numbers, institutions and calendar dates (as YYYYMMDD), at any depth.  Used to
+    clean kept descriptions and by tests that look for leaks."""
+    found: set[str] = set()
+    for elem in _all_elements(ds):
+        if elem.VR == "SQ" or isinstance(elem.value, (bytes, bytearray)):
+            continue
+        for value in _values(elem.value):
+            text = _ISO2022_ESCAPE.sub("", str(value)).strip()
+            if not text:
+                continue
+            if elem.VR == "PN":
+                found.add(text)
+                found.update(p.strip() for p in re.split(r"[\^=]", text))
+            elif elem.VR in ("DA", "DT"):
+                if len(text) >= 8 and text[:8].isdigit():
+                    found.add(text[:8])
+            elif elem.keyword in _IDENTIFYING_KEYWORDS:
+                found.add(text)
+    return sorted((s for s in found if any(c.isalnum() for c in s)
+                   and (len(s) >= 2 or not s.isascii())), key=lambda s: (-len(s), s))
+
+
 # ------------------------------------------------------------------ tag rows
 def write_deidentified_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
                             uid_map: Callable[[str], str], date_offset_days: int | None,
@@ -465,6 +567,28 @@ def _shift_one(text: str, vr: str, offset: int) -> str:
     except (ValueError, OverflowError):
         return ""
     return moved.strftime("%Y%m%d") + (text[8:] if vr == "DT" else "")
+
+
+def _all_elements(ds: Dataset) -> Iterator[DataElement]:
+    for elem in ds:
+        yield elem
+        if elem.VR == "SQ":
+            for item in elem.value or []:
+                yield from _all_elements(item)
+
+
+def _clean_descriptors(ds: Dataset, secrets: Sequence[str]) -> None:
+    """Remove every identifying string (case-insensitively) from kept free text."""
+    if not secrets:
+        return
+    pattern = re.compile("|".join(re.escape(s) for s in secrets), re.IGNORECASE)
+    for elem in _all_elements(ds):
+        if elem.VR not in _DESCRIPTOR_VRS or isinstance(elem.value, (bytes, bytearray)):
+            continue
+        if isinstance(elem.value, (MultiValue, list, tuple)):
+            elem.value = [pattern.sub("", str(v)).strip() for v in elem.value]
+        elif elem.value:
+            elem.value = pattern.sub("", str(elem.value)).strip()
 
 
 def _code_item(value: str, meaning: str) -> Dataset:

@@ -32,6 +32,7 @@ from .imports import Imports
 from .monitoring import Monitoring
 from .panels import Panels
 from .protocols import Protocols
+from .reader_copies import ImagesWithheld, ReaderCopies
 from .reading import Reading
 from .tags import Tags
 from .trial import Trial
@@ -39,7 +40,8 @@ from .values import *  # noqa: F403
 from .values import __all__ as _values_all
 
 #: the groups of use cases, each a class whose public methods are use cases exposed on `Trial`
-USE_CASE_GROUPS = (Accounts, Protocols, Imports, Cases, Assignments, Reading, Tags, Monitoring,
+USE_CASE_GROUPS = (Accounts, Protocols, Imports, Cases, ReaderCopies, Assignments, Reading, Tags,
+                   Monitoring,
                    Adjudication, Panels, AgreementFigures, Exports, AuditLog,
                    ProtocolHistory)
 
@@ -49,4 +51,5 @@ __all__ = [
     "PermissionDenied", "ReadIncomplete", "ReadLocked", "SessionExpired", "SignatureRejected",
     "TOUCH_INTERVAL_S", "TagRow", "Trial", "USE_CASE_GROUPS", "timepoint_for_days",
     "EXPORT_MEANING", "ExportSummary", "LoginThrottled", "PasswordChangeRequired",
+    "ImagesWithheld",
 ]

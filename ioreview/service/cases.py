@@ -2,7 +2,8 @@
 
 The subject and the study are identifying and stay with the coordinator; readers see only the
 label, the timepoint and days from insertion.  A case's files are copied into the
-content-addressed archive when the case is created, so paths handed to readers carry no names.
+content-addressed archive when the case is created (originals, for the coordinator), and
+de-identified reader copies are made from them (`reader_copies`): readers never get originals.
 """
 from __future__ import annotations
 
@@ -16,11 +17,17 @@ from ioreview.store import UnitOfWork
 from ioreview.store.records import CaseRecord, StudyForCases
 
 from .context import ADMINS, ServiceContext
+from .reader_copies import copy_case_series
 from .values import DEFAULT_TIMEPOINTS, UNSCHEDULED, CaseInfo, Session
 
 __all__ = ["Cases", "timepoint_for_days"]
 
 _LABEL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+#: days between insertion and a study beyond which `build_cases_from_studies` refuses to guess
+#: a timepoint: an IO cannula stays at most 96 h, and the trial's imaging spans weeks, so a
+#: study a year away is another episode or a patient key shared by unrelated studies
+MAX_PLAUSIBLE_DAYS = 365
 
 
 def timepoint_for_days(days: int | None, labels: Sequence[str] = DEFAULT_TIMEPOINTS) -> str:
@@ -107,6 +114,9 @@ class Cases:
         uow.audit("create", "case", case_id,
                   after={"label": label, "subject": subject, "timepoint": timepoint,
                          "days_from_insertion": days_from_insertion, "series": pks})
+        # readers get de-identified copies; series that may show burned-in text wait for
+        # the coordinator (reader_copies)
+        copy_case_series(self.ctx, uow, case_id)
         created = uow.cases.get(case_id)
         assert created is not None
         return case_info(created)
@@ -130,11 +140,13 @@ class Cases:
                 if parse_date(text) is None:
                     raise InvalidInput(f"Insertion date {text!r} for subject {subject} is not a "
                                        "date; use YYYY-MM-DD.")
-            active = self.ctx.active_version(uow)
-            labels = active[1].timepoints if active else DEFAULT_TIMEPOINTS
+            # The timepoint labels come from the protocol: without one, say so rather than
+            # label cases with defaults nobody chose.
+            labels = self.ctx.require_active(uow)[1].timepoints
             by_subject: dict[str, list[StudyForCases]] = defaultdict(list)
             for row in uow.cases.studies_for_cases():
                 by_subject[row.patient_key].append(row)
+            self._refuse_implausible_days(by_subject, insertion_dates or {})
             created: list[CaseInfo] = []
             for key, studies in by_subject.items():
                 insertion = self._insertion_date(key, studies, insertion_dates or {})
@@ -151,6 +163,43 @@ class Cases:
                                                      timepoint_for_days(days, labels),
                                                      days, series))
             return created
+
+    @classmethod
+    def _refuse_implausible_days(cls, by_subject: Mapping[str, Sequence[StudyForCases]],
+                                 given: Mapping[str, str]) -> None:
+        """InvalidInput naming every subject whose new studies lie more than
+        `MAX_PLAUSIBLE_DAYS` from the insertion date (given, or the subject's earliest study):
+        such an offset is not a timepoint of this trial but studies that do not belong
+        together, so no case is built until the coordinator says which is which."""
+        problems: list[str] = []
+        for key, studies in by_subject.items():
+            insertion = cls._insertion_date(key, studies, given)
+            if insertion is None:
+                continue
+            source = ("given insertion date" if given.get(key) or (
+                studies[0].patient_id and given.get(studies[0].patient_id))
+                else "earliest study, taken as the insertion date")
+            for study in studies:
+                day = parse_date(study.study_date)
+                if study.in_case or day is None:
+                    continue
+                days = (day - insertion).days
+                if abs(days) > MAX_PLAUSIBLE_DAYS:
+                    problems.append(
+                        f"subject {studies[0].patient_id or key or '(no patient ID)'}: study of "
+                        f"{day.isoformat()} is {days:+d} days from {insertion.isoformat()} "
+                        f"({source})")
+        if problems:
+            listed = list(dict.fromkeys(problems))  # several studies of one day: one line
+            shown = "; ".join(listed[:5]) + (
+                f"; and {len(listed) - 5} more" if len(listed) > 5 else "")
+            raise InvalidInput(
+                f"No cases built: {len(problems)} stud{'y lies' if len(problems) == 1 else 'ies lie'}"
+                f" more than {MAX_PLAUSIBLE_DAYS} days from the subject's insertion, which is no "
+                f"timepoint of this trial ({shown}). Check that these studies belong to the "
+                "subject (their Patient ID), then make those cases by hand in the coordinator "
+                "window's Cases tab ('New case from selected study...'), where you set the "
+                "timepoint and the day.")
 
     @staticmethod
     def _insertion_date(key: str, studies: Sequence[StudyForCases],

@@ -23,9 +23,10 @@ from ioreview.store.records import (AnnotationRecord, AssignmentRecord, KeyImage
                                     ReadRecord, SignatureRecord, WorklistRow)
 
 from . import signatures
-from .blinding import own_assignment, own_read, prior_views, series_views, visible_uids
+from .blinding import own_assignment, own_read, prior_cases, visible_uids
 from .context import READERS, Actor, ServiceContext
 from .discordance import evaluate_case
+from .reader_copies import reader_case_views, reader_copy_sets, to_copy_uids, to_original_uids
 from .workflow import third_read_changed
 from .values import (AMENDMENT_MEANING, ANNOTATION_KINDS, SIGNATURE_MEANING, Annotation,
                      CaseView, KeyImage, ReadState, ReadStatus, ReadVersion, Session,
@@ -224,16 +225,20 @@ class Reading:
             notice = (f"This read was started under protocol {protocol.id} {protocol.version}; "
                       f"version {active.version} is now active. Your read stays under "
                       f"{protocol.version} and can be signed as it is.")
+        # the reader's de-identified copies; stored annotations are on original UIDs
+        series, priors, copy_sets = reader_case_views(
+            self.ctx, uow, case, assignment, prior_cases(uow, case, protocol))
+        annotations, key_images = to_copy_uids(
+            uow, copy_sets, uow.reads.annotations(read.id, read.version),
+            uow.reads.key_images(read.id, read.version))
         return CaseView(
             assignment_id=assignment.id, read_id=read.id,
             case_label=assignment.display_label, timepoint=case.timepoint,
             days_from_insertion=case.days_from_insertion,
-            series=series_views(uow, uow.cases.series_pks(case.id)),
-            priors=prior_views(uow, case, protocol), protocol=protocol,
+            series=series, priors=priors, protocol=protocol,
             protocol_version_id=read.protocol_version_id,
             values=uow.reads.values(read.id, read.version),
-            annotations=tuple(uow.reads.annotations(read.id, read.version)),
-            key_images=tuple(uow.reads.key_images(read.id, read.version)),
+            annotations=annotations, key_images=key_images,
             status=status, elapsed_s=read.active_seconds, version=read.version,
             protocol_notice=notice)
 
@@ -295,6 +300,7 @@ class Reading:
             if seconds < 0:
                 raise InvalidInput("Active seconds cannot be negative.")
             uids: set[str] = set()
+            annotations, key_images = to_original_uids(uow, annotations, key_images)
             if annotations is not None or key_images is not None:
                 case = uow.cases.get(read.case_id)
                 assert case is not None
@@ -417,6 +423,8 @@ class Reading:
         if annotations is not None:
             case = uow.cases.get(read.case_id)
             assert case is not None
+            annotations, _ = to_original_uids(uow, annotations, None)
+            assert annotations is not None
             new_annotations = clean_annotations(protocol, annotations,
                                                 visible_uids(uow, case, protocol))
         else:
@@ -483,16 +491,25 @@ class Reading:
             read = own_read(self.ctx, uow, actor, read_id)
             signed = {s.version: s for s in uow.signatures.of("read", read.id)}
             amendments = {a.to_version: a for a in uow.reads.amendments(read.id)}
+            assignment = uow.assignments.get(read.assignment_id)
+            case = uow.cases.get(read.case_id)
+            assert assignment is not None and case is not None
+            copy_sets = reader_copy_sets(
+                self.ctx, uow, case, assignment,
+                prior_cases(uow, case, self.ctx.protocol(uow, read.protocol_version_id)))
             history = []
             for version in range(1, read.version + 1):
                 s = signed.get(version)
                 a = amendments.get(version)
+                annotations, key_images = to_copy_uids(
+                    uow, copy_sets, uow.reads.annotations(read.id, version),
+                    uow.reads.key_images(read.id, version))
                 history.append(ReadVersion(
                     version=version,
                     status=ReadStatus.SUBMITTED if s else ReadStatus(read.status),
                     values=uow.reads.values(read.id, version),
-                    annotations=tuple(uow.reads.annotations(read.id, version)),
-                    key_images=tuple(uow.reads.key_images(read.id, version)),
+                    annotations=annotations,
+                    key_images=key_images,
                     signature=_signature_info(s, _display_name(uow, s.signer_id))
                     if s else None,
                     amendment_reason=a.reason if a else None,

@@ -29,6 +29,7 @@ from .imports import Imports
 from .monitoring import Monitoring
 from .panels import Panels
 from .protocols import Protocols
+from .reader_copies import ReaderCopies
 from .reading import Reading
 from .tags import Tags
 
@@ -59,6 +60,7 @@ class Trial:
         self.assignments = Assignments(self.ctx)
         self.reading = Reading(self.ctx)
         self.tags = Tags(self.ctx)
+        self.reader_copies = ReaderCopies(self.ctx)
         self.monitoring = Monitoring(self.ctx)
         self.adjudication = Adjudication(self.ctx)
         self.panels = Panels(self.ctx)
@@ -95,6 +97,10 @@ class Trial:
         self.create_case = self.cases.create_case
         self.build_cases_from_studies = self.cases.build_cases_from_studies
         self.list_cases = self.cases.list_cases
+        self.list_burned_in_series = self.reader_copies.list_burned_in_series
+        self.burned_in_preview = self.reader_copies.burned_in_preview
+        self.mask_burned_in_text = self.reader_copies.mask_burned_in_text
+        self.confirm_no_burned_in_text = self.reader_copies.confirm_no_burned_in_text
         self.generate_assignments = self.assignments.generate_assignments
         # reading and signing
         self.worklist = self.reading.worklist

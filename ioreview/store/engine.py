@@ -22,7 +22,7 @@ from .trial_key import TrialKeyError, key_id, load_key, load_or_create_key
 
 from .audit import (GENESIS_HASH, SEAL_ACTION, Anchor, AuditRecord, ChainProblem,
                     PendingAudit, append_anchor, canonical_json, chain, check_anchors,
-                    read_anchor, utc_now, verify_rows)
+                    locate_rewrite, read_anchor, utc_now, verify_rows)
 from .migrations import KEYED_AUDIT, MIGRATIONS, Migration, render
 
 __all__ = ["DatabaseBusy", "ProtectedRecord", "ReadOnlyViolation", "SqlBackend",
@@ -305,6 +305,14 @@ class SqlBackend(ABC):
         problems = verify_rows(rows)
         length, head = (int(rows[-1][0]), rows[-1][-1]) if rows else (0, GENESIS_HASH)
         kid = key_id(self.trial_key)
+        journal = self.anchor_path
+        if journal is not None and journal.exists():
+            # anchors are written from the seal on: this journal is another database's that
+            # lived at this path before (a rebuilt demo, a file replaced); keep it aside
+            aside = journal.with_name(f"{journal.name}.replaced-{utc_now()[:19]}")
+            journal.rename(aside)
+            _log.warning("%s: a new audit trail starts; the earlier anchor journal was moved "
+                         "to %s", self.location, aside)
         uow.execute("INSERT INTO audit_seal (key_id, sealed_seq, sealed_at) VALUES (?,?,?)",
                     (kid, length + 1, utc_now()))
         uow.audit(SEAL_ACTION, "audit", kid,
@@ -355,7 +363,7 @@ class SqlBackend(ABC):
             else:
                 self._current = None
                 self._commit()
-                if uow._appended is not None:
+                if uow._appended is not None and self._seal is not None:
                     self._write_anchor(*uow._appended)
 
     def _write_anchor(self, seq: int, head: str, at: str) -> None:
@@ -430,6 +438,25 @@ class SqlBackend(ABC):
         """The protective triggers that are not in the database (removed behind its back)."""
         return []
 
+    def relocate_paths(self, old_prefix: str, new_prefix: str) -> int:
+        """Point archived files' paths under `old_prefix` to `new_prefix` (a trial restored
+        with its archive somewhere else); audited; returns how many paths changed."""
+        if old_prefix == new_prefix:
+            return 0
+        n = 0
+        with self.unit_of_work("system") as uow:
+            for table in ("instance", "reader_copy"):
+                if not self._table_exists(table):
+                    continue
+                n += uow.execute(
+                    f"UPDATE {table} SET path = ? || substr(path, ?)"
+                    " WHERE substr(path, 1, ?) = ?",
+                    (new_prefix, len(old_prefix) + 1, len(old_prefix), old_prefix)).rowcount
+            uow.audit("relocate", "archive", new_prefix,
+                      before={"archive": old_prefix}, after={"archive": new_prefix,
+                                                            "paths": n})
+        return n
+
     def _refuse_newer(self, current: int, newest: int) -> None:
         if current > newest:
             raise StoreError(
@@ -501,20 +528,25 @@ class SqlBackend(ABC):
             kid, sealed_seq = seal
             key = self.trial_key
             problems += self._check_seal_record(rows, kid, sealed_seq)
-            problems += verify_rows(rows, key, sealed_seq)
+            walk = verify_rows(rows, key, sealed_seq)
+            problems += walk
         heads = {int(r[0]): r[-1] for r in rows}
         length = int(rows[-1][0]) if rows else 0
         journal: list[Anchor] = []
         if self.anchor_path is not None:
             journal, bad = read_anchor(self.anchor_path)
-            problems += [ChainProblem(0, f"the anchor journal has an unreadable line: {b}")
-                         for b in bad]
+            problems += [ChainProblem(0, f"the anchor journal has an unreadable line: {b}",
+                                      "anchor") for b in bad]
             if not journal and length and seal is not None:
                 problems.append(ChainProblem(0, (
                     f"the anchor journal {self.anchor_path} is missing or empty, so deleted "
                     "records at the end of the trail could not be seen; keep the journal "
-                    "beside the trial key")))
+                    "beside the trial key"), "anchor"))
         problems += check_anchors([*journal, *anchors], heads, length)
+        if seal is not None and any(p.kind == "chain" and p.seq >= seal[1] for p in problems):
+            located = locate_rewrite(rows, self.trial_key, seal[1], [*journal, *anchors])
+            if located is not None:
+                problems.append(located)
         return problems
 
     @staticmethod
