@@ -157,17 +157,25 @@ def _operator_password(args: argparse.Namespace) -> str:
     return getpass.getpass(_("Password for {u}: ").format(u=args.user))
 
 
-def _operator(trial: Trial, args: argparse.Namespace) -> Session:
+def _operator(trial: Trial, args: argparse.Namespace, *,
+              allow_change_only: bool = False) -> Session:
     """The acting user's session: a log-in as --user once the trial has accounts; the
-    workstation's operator (the file's owner) while it has none."""
+    workstation's operator (the file's owner) while it has none.  An account that must change
+    its password first is told how (`allow_change_only`: the `password` command itself)."""
     if not trial.has_accounts():
         return trial.system_session(_os_login())
     if not args.user:
         raise CliError(_("this trial has user accounts: say who you are with --user NAME (or "
                          "IOREVIEW_USER); the password is asked on the terminal or read from "
                          "--password-file FILE"))
+    from ioreview.auth import workstation_source
+
     args.password = _operator_password(args)
-    return trial.login(args.user, args.password)
+    session = trial.login(args.user, args.password, source=workstation_source())
+    if getattr(session, "must_change_password", False) and not allow_change_only:
+        raise CliError(_("{u} must choose a new password before anything else: ioreview --user "
+                         "{u} password").format(u=args.user))
+    return session
 
 
 # -- commands -------------------------------------------------------------------------------------
@@ -382,8 +390,10 @@ def cmd_users(args: argparse.Namespace) -> int:
     if args.action == "add":
         password = _new_password(args, args.username)
         user = trial.create_user(session, args.username, args.name or args.username, args.role,
-                                 password)
-        print(_("Created {u} ({role})").format(u=user.username, role=user.role))
+                                 password, must_change_password=True)
+        print(_("Created {u} ({role}); they choose their own password at the first log-in "
+                "(ioreview --user {u} password, or the application).").format(
+            u=user.username, role=user.role.value))
         return 0
     for user in trial.list_users(session):
         state = "active" if user.active else "inactive"
@@ -432,6 +442,20 @@ def cmd_admin(args: argparse.Namespace) -> int:
     user = trial.accounts.create_first_admin(username, name, password)
     print(_("Created the first administrator {u}. From now on every command needs --user and "
             "a password.").format(u=user.username))
+    return 0
+
+
+def cmd_password(args: argparse.Namespace) -> int:
+    """Change the acting user's own password (also what a forced change at the first log-in
+    needs)."""
+    trial = _open_trial(args)
+    if not trial.has_accounts():
+        raise CliError(_("this trial has no user accounts yet: `ioreview admin init` creates "
+                         "the first administrator"))
+    session = _operator(trial, args, allow_change_only=True)
+    new = _new_password(args, args.user)
+    trial.change_password(session, args.password, new)
+    print(_("Password of {u} changed.").format(u=args.user))
     return 0
 
 
@@ -534,7 +558,7 @@ ROLES = ("reader", "adjudicator", "committee", "coordinator", "admin")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="ioreview", description="Blinded imaging review and complication adjudication.",
+        prog="ioreview", allow_abbrev=False, description="Blinded imaging review and complication adjudication.",
         epilog="Once a trial has user accounts, every command that reads or changes it needs "
                "--user NAME and that user's password (asked, or --password-file).")
     parser.add_argument("--version", action="version", version=f"ioreview {__version__}")
@@ -551,7 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help_text: str, *, trial_data: bool = True) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help_text, description=help_text[:1].upper()
+        return sub.add_parser(name, help=help_text, allow_abbrev=False, description=help_text[:1].upper()
                               + help_text[1:] + ".", parents=[who] if trial_data else [])
 
     p = command("import", "index DICOM files, folders, .zip archives, DICOMDIRs")
@@ -637,6 +661,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "(otherwise it is asked twice on the terminal)")
     p.set_defaults(func=cmd_admin)
 
+    p = command("password", "change your own password (--user NAME; the current one is asked "
+                            "or read from --password-file)")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the NEW password from the first line of standard input "
+                        "(otherwise it is asked twice on the terminal)")
+    p.set_defaults(func=cmd_password)
+
     p = command("cases", "list cases, or build them from imported studies")
     p.add_argument("action", choices=["list", "build"], nargs="?", default="list",
                    help="list cases (default), or build cases (subject x timepoint) from the "
@@ -679,6 +710,12 @@ EXIT_BROKEN_PIPE = 141
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if any(a.startswith("--pass") and a.split("=", 1)[0] not in ("--password-file",
+                                                                  "--password-stdin")
+           for a in argv):
+        parser.error("passwords are never taken from the command line (other users can see "
+                     "it): type it at the prompt, or use --password-file FILE")
     args = parser.parse_args(argv)
     if getattr(args, "action", None) in ("check", "install") and not args.file:
         parser.error("protocol check/install needs a FILE")

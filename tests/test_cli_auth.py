@@ -80,6 +80,16 @@ def test_the_same_role_checks_as_the_application(trial_with_admin, capsys, tmp_p
                        stdin=READER_PASSWORD + "\n", monkeypatch=monkeypatch)
     assert code == 0, err
     reader = ("--user", "rita", "--password-file", secret(tmp_path, "rita.pw", READER_PASSWORD))
+    # an account an administrator created chooses its own password first
+    code, _, err = run(capsys, "--db", db, *reader, "info")
+    assert code == 2 and "must choose a new password" in err and "password" in err
+    own = "Rita-chooses-this-9"
+    code, out, err = run(capsys, "--db", db, *reader, "password", "--password-stdin",
+                         stdin=own + "\n", monkeypatch=monkeypatch)
+    assert code == 0 and "changed" in out, err
+    code, _, err = run(capsys, "--db", db, *reader, "info")
+    assert code == 2 and "password" in err  # the old one no longer works
+    reader = ("--user", "rita", "--password-file", secret(tmp_path, "rita2.pw", own))
     for argv in (["users", "add", "x2", "--role", "admin", "--password-stdin"], ["info"],
                  ["import", CT], ["audit"]):
         code, _, err = run(capsys, "--db", db, *reader, *argv, stdin="Whatever-pass-123\n",
@@ -104,9 +114,12 @@ def test_passwords_never_come_from_argv(trial_with_admin, capsys, tmp_path):
     db, admin = trial_with_admin
     code, _, err = run(capsys, "--db", db, *admin, "users", "add", "x", "--password",
                        "Typed-on-argv-12")
-    assert code == 2 and "unrecognized arguments" in err
-    code, _, err = run(capsys, "--db", db, "--user", "boss", "--password", ADMIN_PASSWORD, "info")
-    assert code == 2
+    assert code == 2 and "never taken from the command line" in err
+    code, _, err = run(capsys, "--db", db, "--user", "boss", f"--password={ADMIN_PASSWORD}",
+                       "info")
+    assert code == 2 and "--password-file" in err and ADMIN_PASSWORD not in err
+    code, _, err = run(capsys, "--db", db, "--user", "boss", "--passw", ADMIN_PASSWORD, "info")
+    assert code == 2 and "--password-file" in err and ADMIN_PASSWORD not in err
 
 
 def test_password_file_must_be_private_and_exist(trial_with_admin, capsys, tmp_path):
