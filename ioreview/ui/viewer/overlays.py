@@ -301,6 +301,16 @@ _STYLES: dict[tuple[Any, ...], tuple[QFont, _TextStyle, QFont, _TextStyle]] = {}
 _ADVANCES: OrderedDict[tuple[str, str], float] = OrderedDict()
 
 
+def overlay_fonts(base: QFont) -> tuple[QFont, QFont]:
+    """The corner-text font and the orientation-letter font derived from a widget's font."""
+    font = QFont(base)
+    font.setPointSizeF(9.0)
+    big = QFont(font)
+    big.setPointSizeF(11.0)
+    big.setBold(True)
+    return font, big
+
+
 def _overlay_styles(p: QPainter, colour: QColor) -> tuple[QFont, _TextStyle, QFont, _TextStyle]:
     """The corner font and the marker font with their metrics, built once per base font,
     colour and pixel ratio (building fonts and metrics on every frame costs ~0.1 ms)."""
@@ -308,13 +318,9 @@ def _overlay_styles(p: QPainter, colour: QColor) -> tuple[QFont, _TextStyle, QFo
     key = (base.family(), base.pointSizeF(), base.pixelSize(), base.weight(), colour.rgba(), p.device().devicePixelRatioF())
     styles = _STYLES.get(key)
     if styles is None:
-        font = QFont(base)
-        font.setPointSizeF(9.0)
+        font, big = overlay_fonts(base)
         p.setFont(font)
         style = _TextStyle(p, colour)
-        big = QFont(font)
-        big.setPointSizeF(11.0)
-        big.setBold(True)
         p.setFont(big)
         big_style = _TextStyle(p, colour)
         styles = _STYLES[key] = (font, style, big, big_style)
@@ -333,38 +339,165 @@ def _advance(style: _TextStyle, text: str) -> float:
     return w
 
 
-def paint_overlay(p: QPainter, rect: QRectF, text: OverlayText, markers: dict[str, str] | None, colour: QColor) -> None:
-    """Draw corner text and edge markers with a dark outline so they read on any image."""
-    font, style, big, big_style = _overlay_styles(p, colour)
-    p.setFont(font)
-    fm = style.fm
-    lh = fm.height()
-    margin = 6.0
+#: Space kept between the corner blocks and the viewport edge, and between blocks.
+MARGIN = 6.0
+GAP = 14.0
 
-    top = rect.top() + margin + fm.ascent()
-    left, right = rect.left() + margin, rect.right() - margin
+
+@dataclass(frozen=True)
+class PlacedLine:
+    """One line of overlay text and the rectangle it takes on screen."""
+
+    corner: str  # "tl", "tr", "bl", "br" or a marker edge ("left", "right", "top", "bottom")
+    text: str
+    rect: QRectF
+    align_right: bool
+
+
+@dataclass(frozen=True)
+class OverlayLayout:
+    """Where every corner line and orientation letter goes in a viewport."""
+
+    lines: tuple[PlacedLine, ...]
+    line_height: float
+    ascent: float
+
+
+def _wrap(text: str, width: float, measure: Any, elide: Any) -> list[str]:
+    """`text` broken at spaces into lines no wider than `width`; a word that alone is wider is
+    elided ("…")."""
+    if width <= 0:
+        return []
+    if measure(text) <= width:
+        return [text]
+    out: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        trial = f"{current} {word}" if current else word
+        if measure(trial) <= width:
+            current = trial
+            continue
+        if current:
+            out.append(current)
+        current = word if measure(word) <= width else elide(word, width)
+    if current:
+        out.append(current)
+    return out
+
+
+def _share(left: float, right: float, width: float) -> tuple[float, float]:
+    """Widths for a left and a right block in one band of `width`: each keeps its natural width
+    when both fit; otherwise the narrower keeps it if it takes at most half, else both get half."""
+    if left + right + GAP <= width:
+        return left, right
+    half = (width - GAP) / 2.0
+    if right <= half:
+        return width - GAP - right, right
+    if left <= half:
+        return left, width - GAP - left
+    return half, half
+
+
+def overlay_layout(rect: QRectF, text: OverlayText, markers: dict[str, str] | None, font: QFont,
+                   big: QFont | None = None) -> OverlayLayout:
+    """Place the four corner blocks and the orientation letters so that no two overlap and none
+    leaves the viewport: blocks of one band (top, bottom) share its width, long lines wrap at
+    spaces (a word too long is elided with "…"), and a block that runs out of height keeps its
+    first lines (the side letters keep the middle row free)."""
+    fm = QFontMetricsF(font)
+    bm = QFontMetricsF(big if big is not None else font)
+    lh = fm.height()
+    cache: dict[str, float] = {}
+
+    def measure(t: str) -> float:
+        w = cache.get(t)
+        if w is None:
+            w = cache[t] = fm.horizontalAdvance(t)
+        return w
+
+    def elide(t: str, width: float) -> str:
+        return fm.elidedText(t, Qt.TextElideMode.ElideRight, width)
+
+    inner = rect.adjusted(MARGIN, MARGIN, -MARGIN, -MARGIN)
+    placed: list[PlacedLine] = []
+    marks = {k: v for k, v in (markers or {}).items() if v}
+    if inner.width() < 4 * bm.height() or inner.height() < 4 * bm.height():
+        marks = {}  # too small a pane for letters on all four edges
+    # orientation letters first: they own the middle of each edge
+    reserve_w = 0.0
+    side_band = (0.0, 0.0)
+    for edge, letters in marks.items():
+        w = bm.horizontalAdvance(letters) + 2.0
+        h = bm.height()
+        if edge == "top":
+            r = QRectF(inner.center().x() - w / 2, inner.top(), w, h)
+        elif edge == "bottom":
+            r = QRectF(inner.center().x() - w / 2, inner.bottom() - h, w, h)
+        elif edge == "left":
+            r = QRectF(inner.left(), inner.center().y() - h / 2, w, h)
+        else:
+            r = QRectF(inner.right() - w, inner.center().y() - h / 2, w, h)
+        if edge in ("top", "bottom"):
+            reserve_w = max(reserve_w, w + 2 * GAP)
+        else:
+            side_band = (inner.center().y() - h / 2 - 2.0, inner.center().y() + h / 2 + 2.0)
+        placed.append(PlacedLine(edge, letters, r, edge == "right"))
+    usable = inner.width() - reserve_w
+    has_side = "left" in marks or "right" in marks
+    top_limit = (side_band[0] if has_side else inner.bottom()) - inner.top()
+    bottom_limit = inner.bottom() - (side_band[1] if has_side else inner.top())
+    for band, (left_lines, right_lines) in (("t", (text.top_left, text.top_right)),
+                                            ("b", (text.bottom_left, text.bottom_right))):
+        natural_l = max((measure(t) for t in left_lines), default=0.0)
+        natural_r = max((measure(t) for t in right_lines), default=0.0)
+        if not left_lines:
+            width_l, width_r = 0.0, min(natural_r, inner.width() if not reserve_w else usable / 2)
+        elif not right_lines:
+            width_l, width_r = min(natural_l, inner.width() if not reserve_w else usable / 2), 0.0
+        else:
+            width_l, width_r = _share(natural_l, natural_r, usable if reserve_w else inner.width())
+        if reserve_w:  # each side stops before the letters in the middle
+            width_l, width_r = min(width_l, usable / 2), min(width_r, usable / 2)
+        limit = top_limit if band == "t" else bottom_limit
+        if not has_side:  # the two bands share the height: the top band first, then the bottom
+            other = text.bottom_left if band == "t" else text.top_left
+            other_r = text.bottom_right if band == "t" else text.top_right
+            limit = inner.height() / 2 if (other or other_r) else inner.height()
+        max_lines = max(0, int((limit + 0.01) // lh))
+        for corner, lines, width in ((band + "l", left_lines, width_l), (band + "r", right_lines, width_r)):
+            wrapped = [piece for t in lines for piece in _wrap(t, width, measure, elide)][:max_lines]
+            n = len(wrapped)
+            for i, t in enumerate(wrapped):
+                w = min(measure(t), width)
+                y = inner.top() + i * lh if band == "t" else inner.bottom() - (n - i) * lh
+                x = inner.left() if corner[1] == "l" else inner.right() - w
+                placed.append(PlacedLine(corner, t, QRectF(x, y, w, lh), corner[1] == "r"))
+    return OverlayLayout(tuple(placed), lh, fm.ascent())
+
+
+def paint_overlay(p: QPainter, rect: QRectF, text: OverlayText, markers: dict[str, str] | None, colour: QColor) -> None:
+    """Draw corner text and edge markers with a dark outline so they read on any image, where
+    `overlay_layout` puts them (nothing overlaps, nothing is cut off but by an ellipsis)."""
+    font, style, big, big_style = _overlay_styles(p, colour)
+    layout = overlay_layout(rect, text, markers, font, big)
     device = id(p.device())
-    _draw_block(p, style, (device, "tl"), left, top, lh, text.top_left, False)
-    _draw_block(p, style, (device, "tr"), right, top, lh, text.top_right, True)
-    n = len(text.bottom_left)
-    bottom_left = rect.bottom() - margin - (n - 1) * lh - fm.descent()
-    _draw_block(p, style, (device, "bl"), left, bottom_left, lh, text.bottom_left, False)
-    n = len(text.bottom_right)
-    bottom_right = rect.bottom() - margin - (n - 1) * lh - fm.descent()
-    _draw_block(p, style, (device, "br"), right, bottom_right, lh, text.bottom_right, True)
-    if markers:
+    blocks: dict[str, list[PlacedLine]] = {}
+    for line in layout.lines:
+        blocks.setdefault(line.corner, []).append(line)
+    p.setFont(font)
+    for corner in ("tl", "tr", "bl", "br"):
+        lines = blocks.get(corner)
+        if not lines:
+            continue
+        right = corner[1] == "r"
+        x = lines[0].rect.right() if right else lines[0].rect.left()
+        _draw_block(p, style, (device, corner), x, lines[0].rect.top() + style.fm.ascent(), layout.line_height,
+                    [ln.text for ln in lines], right)
+    marks = [ln for ln in layout.lines if ln.corner in ("left", "right", "top", "bottom")]
+    if marks:
         p.setFont(big)
-        bm = big_style.fm
-        cx, cy = rect.center().x(), rect.center().y()
-        spots = {
-            "left": (rect.left() + margin, cy + bm.ascent() / 2, False),
-            "right": (rect.right() - margin, cy + bm.ascent() / 2, True),
-            "top": (cx - _advance(big_style, markers["top"]) / 2, rect.top() + margin + bm.ascent(), False),
-            "bottom": (cx - _advance(big_style, markers["bottom"]) / 2, rect.bottom() - margin - bm.descent(), False),
-        }
-        for edge, (x, y, right_align) in spots.items():
-            s = markers.get(edge, "")
-            if s:
-                _draw_line(p, big_style, x, y, s, right_align)
+        for ln in marks:
+            x = ln.rect.right() if ln.align_right else ln.rect.left()
+            _draw_line(p, big_style, x, ln.rect.top() + big_style.fm.ascent(), ln.text, ln.align_right)
         p.setFont(font)
     p.setPen(Qt.PenStyle.NoPen)

@@ -61,7 +61,10 @@ from ioreview.ui.viewer.assist import CT_MODALITIES, RADIOGRAPH_MODALITIES, Back
 from ioreview.ui.viewer.annotations import AnnotationModel
 from ioreview.ui.viewer.keymap import DragAction, Keymap, ViewerAction
 from ioreview.ui.viewer.overlays import (
+    OverlayLayout,
     OverlayText,
+    overlay_fonts,
+    overlay_layout,
     calibration_text,
     orientation_markers,
     overlay_text,
@@ -861,6 +864,11 @@ class ImageViewport(QWidget):
             loaded=self._loaded,
             shape=self.image_shape(),
         )
+
+    def overlay_layout(self) -> OverlayLayout:
+        """Where the corner text and orientation letters go in this pane (as painted)."""
+        font, big = overlay_fonts(self.font())
+        return overlay_layout(QRectF(self.rect()), self.overlay(), self._markers(), font, big)
 
     def _markers(self) -> dict[str, str] | None:
         orientation = getattr(self.source, "orientation", None)
