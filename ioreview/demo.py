@@ -12,6 +12,7 @@ from typing import Any
 
 from ioreview.errors import InvalidInput
 from ioreview.imaging.synthetic import DemoConfig, DemoManifest, generate_demo_trial
+from ioreview.imaging.synthetic_render import US_TEXT_BOX
 
 DB_NAME = "ioreview.sqlite"
 
@@ -78,6 +79,8 @@ def build_demo(out_dir: str | Path, config: DemoConfig = DemoConfig(), *,
                                f"{held.users} users); give the demo an empty database.")
         say("Importing the demo studies ...")
         summary = trial.import_studies(session, [manifest.dicom_dir], progress=progress)
+        say("Checking images for burned-in text ...")
+        review_burned_in_text(trial, session)
         say("Creating users, protocol, cases, assignments and simulated reads ...")
         demo_users = populate_demo(trial, session, manifest.ground_truth_path, seed=config.seed)
     finally:
@@ -86,6 +89,22 @@ def build_demo(out_dir: str | Path, config: DemoConfig = DemoConfig(), *,
                   for u in _users_of(demo_users))
     return DemoResult(root, db_path, manifest.n_files, manifest, users, summary, location,
                       archive)
+
+
+def review_burned_in_text(trial: Any, session: Any) -> tuple[int, int]:
+    """As a coordinator would before readers see the images: mask the ultrasound banner of
+    series that say their pixels carry text (the synthetic machine burns it into
+    `US_TEXT_BOX`), and confirm the other flagged series clean (both audited).  Returns the
+    numbers masked and confirmed."""
+    masked = confirmed = 0
+    for series in trial.list_burned_in_series(session, include_decided=False):
+        if "YES" in series.reason:
+            trial.mask_burned_in_text(session, series.series_pk, [US_TEXT_BOX])
+            masked += 1
+        else:
+            trial.confirm_no_burned_in_text(session, series.series_pk)
+            confirmed += 1
+    return masked, confirmed
 
 
 def _users_of(demo_users: Any) -> list[Any]:

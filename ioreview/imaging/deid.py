@@ -352,7 +352,7 @@ def reader_copy_dataset(ds: Dataset, *, uid_map: Callable[[str], str],
     out.PatientName = f"{patient_label}^"
     if rectangles:
         mask_dataset(out, rectangles)
-    elif pixels_checked and "BurnedInAnnotation" in out:
+    elif pixels_checked:  # the coordinator looked and found no text
         out.BurnedInAnnotation = "NO"
     # LO is at most 64 characters: one value per step (VM 1-n)
     out.DeidentificationMethod = [

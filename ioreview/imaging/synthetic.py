@@ -21,6 +21,7 @@ import numpy as np
 from ioreview.imaging import synthetic_dicom as sd
 from ioreview.imaging.synthetic_anatomy import LESION_TISSUES, LegAnatomy, LegScene, Tissue
 from ioreview.imaging.synthetic_render import (
+    burn_in_text,
     CT_INTERCEPT,
     AxialGrid,
     ct_hu,
@@ -585,16 +586,27 @@ def _write_subject(
             probe_s = geo.insertion_s + (12.0 if tp.label == "post-insertion" else 0.0)
             probe, inward = _probe(geo, probe_s)
             us_result = ultrasound_cine(scene, probe, inward, config.us_frames, US_SHAPE, rng)
+            banner = tp.label == "post-insertion"
+            frames = us_result.frames
+            if banner:  # the machine's patient banner, burned into the pixels
+                frames = burn_in_text(frames, (
+                    str(ps.patient_name).split("=")[0].replace("^", " "),
+                    f"ID {ps.patient_id}  {ps.study_date}",
+                    str(ps.institution_name)))
             ds = sd.us_cine(
                 ps,
                 info,
                 sd.seeded_uid(info.uid, "sop", 1),
-                us_result.frames,
+                frames,
                 us_result.region,
                 us_result.delta_cm,
                 US_FRAME_TIME_MS,
                 side,
             )
+            if banner:
+                ds.BurnedInAnnotation = "YES"
+            else:  # not said: flagged for the coordinator to look at
+                del ds.BurnedInAnnotation
             writer.save(ds, sub / "0001.dcm")
             series_records[-1]["n_instances"] = 1
             if us_result.fluid_visible:

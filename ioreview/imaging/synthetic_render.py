@@ -360,3 +360,26 @@ def ultrasound_cine(
     return UltrasoundCine(
         frames, (x0, y0, x1, y1), delta / 10.0, round(extent, 2), bool(fluid_c.any())
     )
+
+
+#: Where the demo's ultrasound machine burns its patient banner into every frame
+#: (row0, col0, row1, col1, ends exclusive): the coordinator masks this box.
+US_TEXT_BOX = (4, 8, 44, 328)
+
+
+def burn_in_text(frames: np.ndarray, lines: tuple[str, ...], box: tuple[int, int, int, int] = US_TEXT_BOX
+                 ) -> np.ndarray:
+    """Frames (frames x rows x cols, 8-bit) with `lines` drawn in white inside `box`, as an
+    ultrasound machine burns a patient banner (name, ID, date) into its images."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    r0, c0, r1, c1 = box
+    canvas = Image.new("L", (c1 - c0, r1 - r0), 0)
+    draw = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default()
+    for n, line in enumerate(lines[:3]):
+        draw.text((2, 1 + 13 * n), line.encode("ascii", "replace").decode(), fill=255, font=font)
+    text = np.asarray(canvas) > 96
+    out = np.array(frames, copy=True)
+    out[:, r0:r1, c0:c1][:, text] = 255
+    return out

@@ -1,0 +1,272 @@
+"""De-identified reader copies and burned-in text (issue 12): on a demo trial, everything
+reader1 can reach holds none of the originals' identifying values; hidden re-reads get their
+own copies; masks black out pixels and are recorded; flagged series are withheld until the
+coordinator decides.  Real files, real SQLite (and PostgreSQL for the service flow)."""
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.data import get_charset_files, get_testdata_file
+
+from adjudication.protocol import default_protocol_path
+from ioreview.demo import build_demo
+from ioreview.imaging.burned_in import MaskRectangle, burned_in_reason
+from ioreview.imaging.deid import identifying_text, reader_copy_bytes
+from ioreview.imaging.synthetic import DemoConfig
+from ioreview.imaging.synthetic_render import US_TEXT_BOX
+from ioreview.service import ImagesWithheld, InvalidInput, Role, Trial
+
+_PASSWORD = "Tibia-Cortex-93!"
+_ENCODINGS = ("utf-8", "gb18030", "latin-1", "shift_jis", "euc_kr", "iso2022_jp")
+
+
+def _secrets_of_originals(folder: Path) -> set[str]:
+    """Identifying values of every original file: names (all parts and forms), IDs, dates,
+    institution, accession, physicians, and the instance, series, study and frame of
+    reference UIDs."""
+    found: set[str] = set()
+    for path in folder.rglob("*.dcm"):
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        found.update(s for s in identifying_text(ds) if len(s) >= 4 or not s.isascii())
+        for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID",
+                        "FrameOfReferenceUID"):
+            if ds.get(keyword):
+                found.add(str(ds[keyword].value))
+    return found
+
+
+def _encoded(secrets: set[str]) -> set[bytes]:
+    out = set()
+    for s in secrets:
+        for encoding in _ENCODINGS:
+            try:
+                out.add(s.encode(encoding))
+            except UnicodeEncodeError:
+                continue
+    return {b for b in out if len(b) >= 4}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("demo")
+    result = build_demo(root, DemoConfig.small())
+    later = time.time() + 400 * 86400  # past every washout: hidden re-reads are available
+    trial = Trial.open(result.db, clock=lambda: later, archive_root=result.archive_root)
+    yield result, trial
+    trial.close()
+
+
+def test_nothing_reader1_reaches_holds_an_identifying_value(demo) -> None:
+    result, trial = demo
+    secrets = _secrets_of_originals(result.manifest.dicom_dir)
+    assert any(not s.isascii() for s in secrets)  # the Chinese names are among them
+    assert any(len(s) == 8 and s.isdigit() for s in secrets)  # and the calendar dates
+    encoded = _encoded(secrets)
+    reader = trial.login("reader1", "reader1-demo")
+    items = trial.worklist(reader)
+    assert items and any(i for i in items)
+    files: set[str] = set()
+    for item in items:
+        view = trial.open_case(reader, item.assignment_id)
+        shown = repr(view.annotations) + repr(view.key_images) + view.case_label
+        headers = [h for s in view.series for h in s.headers]
+        headers += [h for p in view.priors for s in p.series for h in s.headers]
+        shown += repr(headers) + repr([(s.description, s.modality) for s in view.series])
+        shown += repr([p.case_label for p in view.priors])
+        assert not [s for s in secrets if s in shown]
+        for h in headers:
+            assert Path(h.path).parent.parent == result.archive_root / "readers"
+            files.add(h.path)
+            rows = trial.tags_for_display(reader, h.sop_instance_uid)
+            text = " ".join(f"{r.keyword} {r.value}" for r in rows)
+            assert not [s for s in secrets if s in text], h.sop_instance_uid
+    assert files
+    for path in files:
+        data = Path(path).read_bytes()
+        leaked = [b for b in encoded if b in data]
+        assert not leaked, (path, leaked[:3])
+        ds = pydicom.dcmread(path)
+        assert ds.PatientIdentityRemoved == "YES"
+        assert str(ds.PatientID).startswith("CASE-")
+
+
+def test_hidden_rereads_share_no_uid_or_path_with_the_original_read(demo) -> None:
+    result, trial = demo
+    reader = trial.login("reader1", "reader1-demo")
+    with trial.store.unit_of_work("test", write=False) as uow:
+        mine = uow.assignments.of_reader(reader.user_id)
+    rereads = [a for a in mine if a.is_reread]
+    assert rereads
+    for reread in rereads:
+        original = next(a for a in mine if a.case_id == reread.case_id and not a.is_reread)
+        views = [trial.open_case(reader, a.id) for a in (original, reread)]
+        keys = []
+        for view in views:
+            headers = [h for s in view.series for h in s.headers]
+            headers += [h for p in view.priors for s in p.series for h in s.headers]
+            uids = {u for h in headers for u in (h.sop_instance_uid, h.study_instance_uid,
+                                                 h.series_instance_uid,
+                                                 h.frame_of_reference_uid) if u}
+            paths = {h.path for h in headers}
+            digests = {Path(p).read_bytes() for p in paths}
+            ids = {str(pydicom.dcmread(p, stop_before_pixels=True).PatientID) for p in paths}
+            keys.append((uids, paths, digests, ids))
+        (u1, p1, b1, i1), (u2, p2, b2, i2) = keys
+        assert u1 and u2 and not u1 & u2
+        assert not p1 & p2 and not b1 & b2
+        assert i2 == {reread.display_label} and not i1 & i2
+
+
+def test_the_demo_banner_is_masked_in_every_copy_and_recorded(demo) -> None:
+    result, trial = demo
+    admin = trial.system_session("test")
+    series = trial.list_burned_in_series(admin)
+    masked = [s for s in series if s.status == "masked"]
+    assert masked and all(s.rectangles == (US_TEXT_BOX,) and s.decided_by and s.decided_at
+                          for s in masked)
+    assert not [s for s in series if s.status == "flagged"]
+    assert {s.status for s in series} <= {"masked", "clean"}
+    with trial.store.unit_of_work("test", write=False) as uow:
+        copies = [c for s in masked for c in uow.reader_copies.copies(
+            uow.reader_copies.case_set(uow.cases.series_in_cases([s.series_pk])[s.series_pk]).id,
+            [s.series_pk])]
+        actions = {r[0] for r in uow.tuples("SELECT action FROM audit")}
+    assert {"mask_burned_in_text", "flag_burned_in_text"} <= actions
+    r0, c0, r1, c1 = US_TEXT_BOX
+    for copy in copies:
+        ds = pydicom.dcmread(copy.path)
+        frames = ds.pixel_array
+        assert ds.BurnedInAnnotation == "NO"
+        assert frames[:, r0:r1, c0:c1].max() == 0
+        assert frames[:, r1:, :].max() > 0  # the image itself stays
+
+
+# -- a trial of pydicom's ultrasound file: withheld until decided --------------------------------
+def _us_trial(tmp_path: Path, db: str | None = None) -> tuple[Trial, object, object, int]:
+    src = tmp_path / "in"
+    src.mkdir()
+    ds = pydicom.dcmread(get_testdata_file("US1_UNCR.dcm"))
+    ds.save_as(src / "us.dcm")
+    trial = Trial.open(db or tmp_path / "t.sqlite", archive_root=tmp_path / "archive")
+    admin = trial.system_session("test")
+    trial.install_protocol(admin, default_protocol_path())
+    trial.import_studies(admin, [src])
+    readers = [trial.create_user(admin, name, name, Role.READER, _PASSWORD).id
+               for name in ("reader1", "reader2")]
+    study = trial.list_studies(admin)[0]
+    series_pk = trial.list_series(admin, study.id)[0].id
+    trial.create_case(admin, "SUBJ", "post-insertion", 0, [series_pk])
+    trial.generate_assignments(admin, readers, seed=1)
+    return trial, admin, trial.login("reader1", _PASSWORD), series_pk
+
+
+def test_a_flagged_series_is_withheld_until_confirmed(tmp_path: Path, db_url: str) -> None:
+    trial, admin, reader, pk = _us_trial(tmp_path, db_url)
+    try:
+        flagged = trial.list_burned_in_series(admin, include_decided=False)
+        assert [(s.series_pk, s.status) for s in flagged] == [(pk, "flagged")]
+        assert "US image" in flagged[0].reason
+        item = trial.worklist(reader)[0]
+        with pytest.raises(ImagesWithheld, match="burned into the images"):
+            trial.open_case(reader, item.assignment_id)
+        done = trial.confirm_no_burned_in_text(admin, pk)
+        assert done.status == "clean" and done.decided_by
+        view = trial.open_case(reader, item.assignment_id)
+        header = view.series[0].headers[0]
+        copy = pydicom.dcmread(header.path)
+        assert copy.BurnedInAnnotation == "NO" and "BAPTIST" not in str(copy)
+        original = pydicom.dcmread(get_testdata_file("US1_UNCR.dcm"))
+        assert np.array_equal(copy.pixel_array, original.pixel_array)
+        # masking afterwards remakes the copy: same UID, other bytes, black rectangle
+        with pytest.raises(InvalidInput, match="outside"):
+            trial.mask_burned_in_text(admin, pk, [(600, 700, 610, 720)])
+        masked = trial.mask_burned_in_text(admin, pk, [(0, 0, 40.5, 200)])
+        assert masked.status == "masked" and masked.rectangles == ((0, 0, 41, 200),)
+        again = trial.open_case(reader, item.assignment_id).series[0].headers[0]
+        assert again.sop_instance_uid == header.sop_instance_uid and again.path != header.path
+        assert not Path(header.path).exists()  # the unmasked copy is gone
+        pixels = pydicom.dcmread(again.path).pixel_array
+        assert pixels[:41, :200].max() == 0 and pixels[41:, 200:].max() > 0
+        preview = trial.burned_in_preview(admin, pk)
+        assert preview.pixels.shape[:2] == (480, 640) and preview.pixels.dtype == np.uint8
+    finally:
+        trial.close()
+
+
+def test_annotations_are_stored_on_originals_and_shown_on_copies(tmp_path: Path) -> None:
+    from ioreview.service import Annotation, KeyImage
+
+    trial, admin, reader, pk = _us_trial(tmp_path)
+    try:
+        trial.confirm_no_burned_in_text(admin, pk)
+        item = trial.worklist(reader)[0]
+        view = trial.open_case(reader, item.assignment_id)
+        uid = view.series[0].headers[0].sop_instance_uid
+        trial.save_draft(reader, view.read_id, {},
+                         annotations=[Annotation(None, None, "point", uid, 0, ((5.0, 6.0),),
+                                                 {}, "x")],
+                         key_images=[KeyImage(uid, 0, "key")])
+        with trial.store.unit_of_work("test", write=False) as uow:
+            stored = uow.reads.annotations(view.read_id, 1)[0].sop_instance_uid
+            original = uow.reader_copies.original_uids([uid])[uid]
+        assert stored == original == pydicom.dcmread(
+            get_testdata_file("US1_UNCR.dcm")).SOPInstanceUID
+        again = trial.open_case(reader, item.assignment_id)
+        assert again.annotations[0].sop_instance_uid == uid
+        assert again.key_images[0].sop_instance_uid == uid
+        assert trial.read_history(reader, view.read_id)[0].annotations[0].sop_instance_uid == uid
+    finally:
+        trial.close()
+
+
+# -- the policy on pydicom's character-set files ------------------------------------------------
+@pytest.mark.parametrize("name", ["chrX1.dcm", "chrX2.dcm", "chrH31.dcm", "chrJapMulti.dcm",
+                                  "chrRuss.dcm", "chrGreek.dcm", "chrArab.dcm", "chrFrenMulti.dcm",
+                                  "chrSQEncoding.dcm"])
+def test_reader_copies_of_charset_files_hold_no_names(name: str) -> None:
+    path = get_charset_files(name)[0]
+    ds = pydicom.dcmread(path)
+    secrets = [s for s in identifying_text(ds) if len(s) >= 2]
+    assert secrets
+    data = reader_copy_bytes(path, uid_map=lambda u: "2.25.1" + str(len(u)),
+                             date_offset_days=3, patient_label="CASE-TEST",
+                             pixels_checked=True)
+    copy = pydicom.dcmread(io.BytesIO(data), force=True)
+    text = str(copy)
+    assert not [s for s in secrets if s in text]
+    encodings = set(_ENCODINGS) | set(getattr(copy, "_character_set", None) or [])
+    for s in secrets:
+        for encoding in encodings:
+            try:
+                raw = s.encode(encoding)
+            except (UnicodeEncodeError, LookupError):
+                continue
+            if len(raw) >= 4:
+                assert raw not in data, (name, s, encoding)
+    assert copy.PatientID == "CASE-TEST"
+
+
+def test_burned_in_reason_and_masks() -> None:
+    assert burned_in_reason(burned_in_annotation="YES", modality="CT", sop_class_uid="") != ""
+    assert burned_in_reason(burned_in_annotation="NO", modality="US", sop_class_uid="") == ""
+    assert "US" in burned_in_reason(burned_in_annotation="", modality="US", sop_class_uid="")
+    assert "secondary capture" in burned_in_reason(
+        burned_in_annotation="", modality="OT", sop_class_uid="1.2.840.10008.5.1.4.1.1.7")
+    assert burned_in_reason(burned_in_annotation="", modality="DX", sop_class_uid="",
+                            manufacturer="Acme") == ""
+    assert burned_in_reason(burned_in_annotation="", modality="DX", sop_class_uid="",
+                            manufacturer="AGFA") != ""
+    assert burned_in_reason(burned_in_annotation="", modality="CT", sop_class_uid="") == ""
+    # a JPEG 2000 colour ultrasound: decoded, masked on every frame, written uncompressed
+    src = get_testdata_file("US1_J2KR.dcm")
+    data = reader_copy_bytes(src, uid_map=lambda u: "2.25.7", date_offset_days=None,
+                             patient_label="CASE-X", rectangles=[MaskRectangle(10, 20, 30, 60)])
+    copy = pydicom.dcmread(io.BytesIO(data))
+    assert copy.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
+    arr = copy.pixel_array
+    assert arr[10:30, 20:60].max() == 0 and arr.max() > 0
