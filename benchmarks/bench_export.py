@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -75,7 +77,7 @@ def build(work: Path) -> Path:
     return db
 
 
-def time_exports(db: Path, work: Path, runs: int) -> None:
+def time_exports(db: Path, work: Path, runs: int, only: set[str] | None = None) -> None:
     trial = Trial.open(db, archive_root=work / "archive")
     session = trial.login("coordinator", PASSWORD)
     try:
@@ -90,16 +92,22 @@ def time_exports(db: Path, work: Path, runs: int) -> None:
     if with_report:
         variants.append(("tables + SR + report", {"include_sr": True, "report": True}))
     for label, options in variants:
+        key = "-".join(sorted(options)) or "tables"
+        if only and key not in only:
+            continue
         times = []
         for run in range(runs):
-            out = work / "out" / f"{'-'.join(sorted(options)) or 'tables'}-{run}"
+            out = work / "out" / f"{key}-{run}"
             shutil.rmtree(out, ignore_errors=True)
             t0 = time.perf_counter()
             summary = trial.export_trial(session, out, PASSWORD, formats=("csv", "parquet"),
                                          **options)
             times.append(time.perf_counter() - t0)
-        print(f"  {label:<24} {min(times):6.2f} s best of {runs} ({len(summary.files)} files)"
-              f"{'  (target <= 5 s)' if 'report' in label else ''}")
+        load = os.getloadavg()[0]
+        print(f"  {label:<24} median {statistics.median(times):6.2f} s, {min(times):.2f}-"
+              f"{max(times):.2f} s over {runs} runs ({len(summary.files)} files; load "
+              f"{load:.2f})"
+              f"{'  (target <= 5 s)' if 'SR + report' in label else ''}", flush=True)
     trial.close()
 
 
@@ -147,12 +155,15 @@ def memory(trials: list[Path], work: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/ioreview-bench-export"))
-    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="variants to time: tables, report, include_sr, "
+                             "include_sr-report (default: all)")
     parser.add_argument("--memory-trials", type=Path, nargs="*", default=[])
     args = parser.parse_args()
     db = build(args.work)
     print("export of 52 subjects x 4 timepoints x 2 readers (with adjudications):")
-    time_exports(db, args.work, args.runs)
+    time_exports(db, args.work, args.runs, set(args.only) if args.only else None)
     if args.memory_trials:
         print("memory of table exports (a child process per trial):")
         memory(args.memory_trials, args.work)

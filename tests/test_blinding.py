@@ -390,6 +390,9 @@ CHECKS: dict[str, Callable[[World], None]] = {
 }
 
 
+    # backup and the PostgreSQL grants script: coordinator and admin only
+    "backup": denied("backup", "/nonexistent-backup"),
+    "postgres_grants": denied("postgres_grants", "ioreview_app"),
 def _public_methods() -> set[str]:
     """Every use case of every group of the service, and the facade's own public methods;
     each use case must also be reachable on `Trial` under its name."""

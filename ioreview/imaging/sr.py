@@ -43,9 +43,11 @@ a calendar date of them.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
+import struct
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -54,9 +56,13 @@ import highdicom as hd
 import numpy as np
 import pydicom
 from highdicom.sr import CodedConcept
-from pydicom.dataset import Dataset
+from pydicom.charset import convert_encodings
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_file_meta_info, writers
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.valuerep import CUSTOMIZABLE_CHARSET_VR, EXPLICIT_VR_LENGTH_32
 
 from ioreview.imaging.deid import deidentify_dataset
 
@@ -67,6 +73,7 @@ __all__ = [
     "LOCAL_SCHEME",
     "TIBIA",
     "SrCode",
+    "SrEvidence",
     "scoord",
     "write_measurement_report",
 ]
@@ -100,6 +107,8 @@ _PROCEDURES: Mapping[str, SrCode] = {  # CID 100
 }
 _IMAGING_PROCEDURE: SrCode = ("SCT", "363679005", "Imaging procedure")  # CID 100
 _REPORT_TITLE: SrCode = ("DCM", "126000", "Imaging Measurement Report")  # CID 7021
+_LANGUAGE: SrCode = ("DCM", "121049", "Language of Content Item and Descendants")
+_ENGLISH: SrCode = ("RFC5646", "en", "English")  # only in the header's throw-away content
 
 #: UCUM units (CID 7181 / 7183 meanings where listed there).
 _UNIT_MEANINGS: Mapping[str, str] = {
@@ -197,43 +206,100 @@ def scoord(kind: str, points: Sequence[tuple[float, float]]) -> tuple[str, np.nd
 
 
 # ------------------------------------------------------------------ codes
-def _concept(code: SrCode | Code) -> CodedConcept:
+# highdicom validates every coded concept and content item it builds (~0.1-1 ms each); a code,
+# a qualitative evaluation or a finding site is the same for every document that uses it, so
+# each is built once per process and the same (never modified) item is placed in every
+# document's content tree (pydicom 3 sequences keep no parent link, so sharing is safe).
+_T = Any
+
+
+def _frozen(item: _T) -> _T:
+    """Mark a cached content item as never changed again: its encoding is kept with it."""
+    object.__setattr__(item, "_ioreview_encoded", None)
+    return item
+
+
+@functools.lru_cache(maxsize=4096)
+def _coded(scheme: str, value: str, meaning: str) -> CodedConcept:
+    return _frozen(CodedConcept(value=value, scheme_designator=scheme, meaning=meaning))
+
+
+def _key(code: SrCode | Code) -> SrCode:
     if isinstance(code, tuple):
         scheme, value, meaning = code
     else:
         scheme, value, meaning = code.scheme, code.value, code.meaning
-    return CodedConcept(value=str(value), scheme_designator=scheme, meaning=(meaning or str(value))[:64])
+    return scheme, str(value), (meaning or str(value))[:64]
+
+
+def _local_key(value: str, meaning: str) -> SrCode:
+    text = _CODE_VALUE_RE.sub("-", str(value)).strip("-") or "unnamed"
+    return LOCAL_SCHEME, text, (meaning or text)[:64]
+
+
+def _unit_key(unit: str | None) -> SrCode:
+    return ("UCUM", unit, _UNIT_MEANINGS.get(unit, unit)) if unit else _NO_UNITS
+
+
+def _concept(code: SrCode | Code) -> CodedConcept:
+    return _coded(*_key(code))
 
 
 def _local(value: str, meaning: str) -> CodedConcept:
-    text = _CODE_VALUE_RE.sub("-", str(value)).strip("-") or "unnamed"
-    return CodedConcept(value=text, scheme_designator=LOCAL_SCHEME, meaning=(meaning or text)[:64])
+    return _coded(*_local_key(value, meaning))
 
 
 def _unit(unit: str | None) -> CodedConcept:
-    if not unit:
-        return _concept(_NO_UNITS)
-    return CodedConcept(value=unit, scheme_designator="UCUM", meaning=_UNIT_MEANINGS.get(unit, unit))
+    return _coded(*_unit_key(unit))
 
 
-def _field_concept(field: Field) -> CodedConcept:
+@functools.lru_cache(maxsize=4096)
+def _evaluation(name: SrCode, value: SrCode) -> hd.sr.QualitativeEvaluation:
+    return _frozen(hd.sr.QualitativeEvaluation(_coded(*name), _coded(*value)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _finding_site(site: SrCode, laterality: SrCode | None) -> hd.sr.FindingSite:
+    return _frozen(hd.sr.FindingSite(
+        anatomic_location=_coded(*site),
+        laterality=None if laterality is None else _coded(*laterality)))
+
+
+@functools.lru_cache(maxsize=256)
+def _time_point(text: str) -> hd.sr.TimePointContext:
+    return _frozen(hd.sr.TimePointContext(time_point=text))
+
+
+@functools.lru_cache(maxsize=8192)
+def _measurement_item(name: SrCode, value: float, unit: SrCode,
+                      derivation: SrCode | None = None) -> hd.sr.Measurement:
+    return _frozen(hd.sr.Measurement(
+        name=_coded(*name), value=value, unit=_coded(*unit),
+        derivation=None if derivation is None else _coded(*derivation)))
+
+
+def _field_key(field: Field) -> SrCode:
     if field.code is not None:
-        return _concept(field.code)
+        return _key(field.code)
     if field.id == "severity" and any(c.code is not None for c in field.choices):
-        return _concept(_SEVERITY)
-    return _local(field.id, field.label)
+        return _SEVERITY
+    return _local_key(field.id, field.label)
+
+
+def _finding_key(finding: Finding) -> SrCode:
+    return _key(finding.code) if finding.code is not None else _local_key(finding.id, finding.label)
 
 
 def _finding_concept(finding: Finding) -> CodedConcept:
-    return _concept(finding.code) if finding.code is not None else _local(finding.id, finding.label)
+    return _coded(*_finding_key(finding))
 
 
-def _choice_concept(field: Field, value: Any) -> CodedConcept:
+def _choice_key(field: Field, value: Any) -> SrCode:
     choice = field.choice(value)
     if choice is not None and choice.code is not None:
-        return _concept(choice.code)
+        return _key(choice.code)
     label = choice.label if choice is not None else str(value)
-    return _local(str(value), label)
+    return _local_key(str(value), label)
 
 
 def _is_blank(value: Any) -> bool:
@@ -258,23 +324,23 @@ def _field_items(
         code = codes.get(str(value)) or _PRESENCE_FALLBACK.get(str(value))
         if code is None:
             raise ValueError(f"{finding.id}.presence: {value!r} is not present / absent / indeterminate")
-        evaluations.append(hd.sr.QualitativeEvaluation(_finding_concept(finding), _concept(code)))
+        evaluations.append(_evaluation(_finding_key(finding), _key(code)))
     elif kind == "confidence":
-        name = _concept(protocol.confidence.code) if protocol.confidence.code else _concept(_CERTAINTY)
-        measurements.append(hd.sr.Measurement(name=name, value=float(value), unit=_unit(None)))
+        name = _key(protocol.confidence.code) if protocol.confidence.code else _CERTAINTY
+        measurements.append(_measurement_item(name, float(value), _NO_UNITS))
     elif kind == "choice":
-        evaluations.append(hd.sr.QualitativeEvaluation(_field_concept(field), _choice_concept(field, value)))
+        evaluations.append(_evaluation(_field_key(field), _choice_key(field, value)))
     elif kind == "multi_choice":
         items = [value] if isinstance(value, (str, int)) else list(value)
         for item in items:
-            evaluations.append(hd.sr.QualitativeEvaluation(_field_concept(field), _choice_concept(field, item)))
+            evaluations.append(_evaluation(_field_key(field), _choice_key(field, item)))
     elif kind == "boolean":
-        evaluations.append(hd.sr.QualitativeEvaluation(_field_concept(field), _concept(_YES if value else _NO)))
+        evaluations.append(_evaluation(_field_key(field), _YES if value else _NO))
     elif kind in ("number", "integer"):
         number = float(value)
         if not math.isfinite(number):
             raise ValueError(f"{field.id}: {value!r} is not a finite number")
-        measurements.append(hd.sr.Measurement(name=_field_concept(field), value=number, unit=_unit(field.unit)))
+        measurements.append(_measurement_item(_field_key(field), number, _unit_key(field.unit)))
     else:
         raise ValueError(f"{field.id}: field type {kind!r} cannot be exported")
     return evaluations, measurements
@@ -283,35 +349,36 @@ def _field_items(
 # ------------------------------------------------------------------ annotation measurements
 def _annotation_measurement(name: str, value: float, modality: str) -> hd.sr.Measurement:
     key = name.replace("\u00b2", "2").replace("\u00b3", "3")
-    derivation = None
+    derivation: SrCode | None = None
     unit: str | None = None
-    concept: CodedConcept
+    concept: SrCode
     base, _, suffix = key.rpartition("_")
     if not base:
         base, suffix = key, ""
     if key == "length_mm":
-        concept, unit = _concept(_LENGTH), "mm"
+        concept, unit = _LENGTH, "mm"
     elif key == "length_px":
-        concept, unit = _local(key, "Length in pixels (uncalibrated)"), "{pixel}"
+        concept, unit = _local_key(key, "Length in pixels (uncalibrated)"), "{pixel}"
     elif key in ("area_mm2", "area_cm2"):
-        concept, unit = _concept(_AREA), suffix
+        concept, unit = _AREA, suffix
     elif key == "area_px2":
-        concept, unit = _local(key, "Area in pixels (uncalibrated)"), "{pixel2}"
+        concept, unit = _local_key(key, "Area in pixels (uncalibrated)"), "{pixel2}"
     elif key in ("volume_ml", "volume_mL"):
-        concept, unit = _concept(_VOLUME), "mL"
+        concept, unit = _VOLUME, "mL"
     elif key == "volume_mm3":
-        concept, unit = _concept(_VOLUME), "mm3"
+        concept, unit = _VOLUME, "mm3"
     elif key == "angle_deg":
-        concept, unit = _concept(_ANGLE), "deg"
+        concept, unit = _ANGLE, "deg"
     elif (base in _DERIVATIONS and suffix == "hu") or (key in _DERIVATIONS and modality == "CT"):
         stat = base if suffix == "hu" else key
-        concept, unit, derivation = _concept(_ATTENUATION), "[hnsf'U]", _concept(_DERIVATIONS[stat])
+        concept, unit, derivation = _ATTENUATION, "[hnsf'U]", _DERIVATIONS[stat]
     elif key in _DERIVATIONS:
-        concept, unit, derivation = _local("pixel-value", "Pixel value"), None, _concept(_DERIVATIONS[key])
+        concept, unit, derivation = _local_key("pixel-value", "Pixel value"), None, _DERIVATIONS[key]
     else:
         units = {"mm": "mm", "cm": "cm", "mm2": "mm2", "ml": "mL", "hu": "[hnsf'U]", "deg": "deg"}
-        concept, unit = _local(key, key.replace("_", " ")), units.get(suffix.lower())
-    return hd.sr.Measurement(name=concept, value=float(value), unit=_unit(unit), derivation=derivation)
+        concept, unit = _local_key(key, key.replace("_", " ")), units.get(suffix.lower())
+    return _measurement_item(_key(concept), float(value), _unit_key(unit),
+                             None if derivation is None else _key(derivation))
 
 
 # ------------------------------------------------------------------ sources
@@ -337,6 +404,14 @@ def _read_sources(
     return out
 
 
+@functools.lru_cache(maxsize=256)
+def _observation_context(observer: str, observer_kind: str) -> hd.sr.ObservationContext:
+    context = _observer_context(observer, observer_kind)
+    person = observer_kind.strip().lower() == "person"
+    return hd.sr.ObservationContext(observer_person_context=context if person else None,
+                                    observer_device_context=None if person else context)
+
+
 def _observer_context(observer: str, observer_kind: str) -> hd.sr.ObserverContext:
     kind = observer_kind.strip().lower()
     if kind == "person":
@@ -356,6 +431,62 @@ def _observer_context(observer: str, observer_kind: str) -> hd.sr.ObserverContex
     raise ValueError(f"observer_kind must be 'person' or 'device' / 'organisation', not {observer_kind!r}")
 
 
+# ------------------------------------------------------------------ the evidence of a case
+class SrEvidence:
+    """The source images of one case, read once (headers only, `stop_before_pixels`) and
+    de-identified once, for every SR document of the case; it also keeps the document header
+    that highdicom builds from them (patient, study, evidence and series modules), so that a
+    case's second and later documents only add their content tree.
+
+    `sources` maps the SOP Instance UID of every image of the case to its file.  With `uid_map`
+    the sources are de-identified (`deid.deidentify_dataset`, dates shifted by
+    `date_offset_days` or removed) and `patient_id` becomes Patient ID and Patient Name."""
+
+    def __init__(self, sources: Mapping[str, str | os.PathLike[str]], *,
+                 uid_map: Callable[[str], str] | None = None,
+                 date_offset_days: int | None = None, patient_id: str | None = None) -> None:
+        if not sources:
+            raise ValueError("no source images: an SR needs at least one image as evidence")
+        self.datasets = _read_sources(sources, uid_map, date_offset_days)
+        self.deidentified = uid_map is not None
+        self.patient_id = patient_id
+        self.first = self.datasets[sorted(self.datasets)[0]]
+        self.modalities = tuple(sorted({str(ds.get("Modality", "")) for ds in self.datasets.values()}))
+        self._headers: dict[tuple[str, int], Dataset] = {}
+
+    def header(self, series_uid: str, series_number: int) -> Dataset:
+        """The Comprehensive 3D SR document without content and per-instance attributes, as
+        highdicom builds it from the evidence (built once per series)."""
+        key = (series_uid, series_number)
+        if key not in self._headers:
+            content_date, content_time = _content_datetime(self.first, self.deidentified)
+            stub = hd.sr.ContainerContentItem(name=_concept(_REPORT_TITLE), template_id="1500")
+            stub.ContentSequence = hd.sr.ContentSequence([hd.sr.CodeContentItem(
+                name=_concept(_LANGUAGE), value=_concept(_ENGLISH),
+                relationship_type=hd.sr.RelationshipTypeValues.HAS_CONCEPT_MOD)])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # e.g. highdicom's notes on copied patient attributes
+                sr = hd.sr.Comprehensive3DSR(
+                    evidence=[self.datasets[u] for u in sorted(self.datasets)],
+                    content=stub,
+                    series_instance_uid=series_uid,
+                    series_number=series_number,
+                    sop_instance_uid=generate_uid(),
+                    instance_number=1,
+                    manufacturer=_MANUFACTURER,
+                    is_complete=True,
+                    is_final=True,
+                    series_description="-",
+                    content_date=content_date,
+                    content_time=content_time,
+                )
+            for elem in stub:  # the content comes per document
+                del sr[elem.tag]
+            _finish(sr, self.first, self.deidentified, self.patient_id)
+            self._headers[key] = sr
+        return self._headers[key]
+
+
 # ------------------------------------------------------------------ the report
 def write_measurement_report(
     path: str | os.PathLike[str],
@@ -365,7 +496,7 @@ def write_measurement_report(
     annotations: Sequence[Any],
     observer: str,
     observer_kind: str,
-    sources: Mapping[str, str | os.PathLike[str]],
+    sources: Mapping[str, str | os.PathLike[str]] | SrEvidence,
     uid_map: Callable[[str], str] | None = None,
     date_offset_days: int | None = None,
     patient_id: str | None = None,
@@ -382,35 +513,34 @@ def write_measurement_report(
     `values` maps protocol value keys ("extravasation.presence", "side") to what was recorded;
     committee-only keys are skipped, unknown keys raise KeyError.  `annotations` have
     `finding_id, kind, sop_instance_uid, frame` (0-based), `points` ((row, col) pixels),
-    `measurements` (name -> float) and `label`.  `sources` maps the SOP Instance UID of every
-    image of the case to its file; every annotation's image must be among them.  With `uid_map`
-    the sources are de-identified first (`deid.deidentify_dataset`, dates shifted by
-    `date_offset_days` or removed) and `patient_id` becomes Patient ID and Patient Name.
-    `title` is the Series Description; the document title is "Imaging Measurement Report"
-    (DCM 126000, CID 7021).  `finding_sites` maps finding ids to a site code (scheme, value,
-    meaning) or None for no site; other findings are sited at the tibia (`TIBIA`).
+    `measurements` (name -> float) and `label`.  `sources` is the case's `SrEvidence` (read once
+    for all of its documents) or maps the SOP Instance UID of every image of the case to its
+    file; every annotation's image must be among them.  With a mapping, `uid_map`,
+    `date_offset_days` and `patient_id` are as in `SrEvidence`.  `title` is the Series
+    Description; the document title is "Imaging Measurement Report" (DCM 126000, CID 7021).
+    `finding_sites` maps finding ids to a site code (scheme, value, meaning) or None for no
+    site; other findings are sited at the tibia (`TIBIA`).
     """
-    if not sources:
-        raise ValueError("no source images: an SR needs at least one image as evidence")
-    evidence = _read_sources(sources, uid_map, date_offset_days)
+    if not isinstance(sources, SrEvidence):
+        sources = SrEvidence(sources, uid_map=uid_map, date_offset_days=date_offset_days,
+                             patient_id=patient_id)
+    evidence = sources.datasets
     for a in annotations:
         if a.sop_instance_uid not in evidence:
             raise ValueError(f"annotation on {a.sop_instance_uid}: that image is not among the sources")
-    first = evidence[sorted(evidence)[0]]
+    observation_context = _observation_context(observer, observer_kind)  # checks the kind
     sites = {"fat_embolism": None, **dict(finding_sites or {})}
 
     side = values.get("side")
-    laterality = _concept(_LATERALITY[side]) if isinstance(side, str) and side in _LATERALITY else None
+    laterality = _LATERALITY[side] if isinstance(side, str) and side in _LATERALITY else None
     timepoint = values.get("timepoint")
-    time_point_context = (
-        hd.sr.TimePointContext(time_point=str(timepoint)[:64]) if not _is_blank(timepoint) else None
-    )
+    time_point_context = _time_point(str(timepoint)[:64]) if not _is_blank(timepoint) else None
 
     def site_items(finding_id: str | None) -> list[hd.sr.FindingSite] | None:
         site = sites.get(finding_id, TIBIA) if finding_id is not None else TIBIA
         if site is None:
             return None
-        return [hd.sr.FindingSite(anatomic_location=_concept(site), laterality=laterality)]
+        return [_finding_site(_key(site), laterality)]
 
     def tracking(identifier: str, *parts: object) -> hd.sr.TrackingIdentifier:
         return hd.sr.TrackingIdentifier(
@@ -487,47 +617,122 @@ def write_measurement_report(
             finding_type=_finding_concept(finding) if finding is not None else None,
             finding_sites=site_items(finding.id if finding is not None else None),
             measurements=measurements or None,
-            qualitative_evaluations=[hd.sr.QualitativeEvaluation(
-                _local("annotation-kind", "Annotation kind"), _local(a.kind, a.kind))],
+            qualitative_evaluations=[_evaluation(_local_key("annotation-kind", "Annotation kind"),
+                                                 _local_key(a.kind, a.kind))],
         ))
     if not groups:
         raise ValueError("nothing to report: no recorded values and no annotations")
 
-    modalities = sorted({str(ds.get("Modality", "")) for ds in evidence.values()})
-    procedures = [_PROCEDURES[m] for m in modalities if m in _PROCEDURES]
-    procedures = list(dict.fromkeys(procedures)) or [_IMAGING_PROCEDURE]
-    observer_context = _observer_context(observer, observer_kind)
-    person = observer_context if observer_kind.strip().lower() == "person" else None
     report = hd.sr.MeasurementReport(
-        observation_context=hd.sr.ObservationContext(
-            observer_person_context=person,
-            observer_device_context=None if person is not None else observer_context,
-        ),
-        procedure_reported=[_concept(p) for p in procedures],
+        observation_context=observation_context,
+        procedure_reported=_procedures(sources.modalities),
         imaging_measurements=groups,
         title=_concept(_REPORT_TITLE),
     )
-    content_date, content_time = _content_datetime(first, uid_map is not None)
+    header = sources.header(series_uid or generate_uid(), series_number)
+    _save(header, report[0], path, sop_uid=sop_uid, instance_number=instance_number,
+          series_description=title[:64])
+    return sop_uid
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # e.g. highdicom's notes on copied patient attributes
-        sr = hd.sr.Comprehensive3DSR(
-            evidence=[evidence[u] for u in sorted(evidence)],
-            content=report,
-            series_instance_uid=series_uid or generate_uid(),
-            series_number=series_number,
-            sop_instance_uid=sop_uid,
-            instance_number=instance_number,
-            manufacturer=_MANUFACTURER,
-            is_complete=True,
-            is_final=True,
-            series_description=title[:64],
-            content_date=content_date,
-            content_time=content_time,
-        )
-    _finish(sr, first, uid_map is not None, patient_id)
-    sr.save_as(os.fspath(path), enforce_file_format=True)
-    return str(sr.SOPInstanceUID)
+
+@functools.lru_cache(maxsize=64)
+def _procedures(modalities: tuple[str, ...]) -> list[CodedConcept]:
+    """Procedure reported (CID 100) of sources of these modalities."""
+    procedures = [_PROCEDURES[m] for m in modalities if m in _PROCEDURES]
+    return [_concept(p) for p in dict.fromkeys(procedures)] or [_concept(_IMAGING_PROCEDURE)]
+
+
+def _save(header: Dataset, content: Dataset, path: str | os.PathLike[str], *, sop_uid: str,
+          instance_number: int, series_description: str) -> None:
+    """Write the document: the case's header with this document's identity and its content
+    tree's root item (what highdicom's `_SR` copies from the content), explicit VR little
+    endian with file meta.  The header's elements are copied, never changed."""
+    sr = Dataset()
+    for elem in header:
+        sr.add(elem)
+    sr.file_meta = FileMetaDataset()
+    for elem in header.file_meta:
+        sr.file_meta.add(elem)
+    # add_new puts a new element in place (assigning an attribute would change the header's)
+    sr.file_meta.add_new("MediaStorageSOPInstanceUID", "UI", sop_uid)
+    sr.add_new("SOPInstanceUID", "UI", sop_uid)
+    sr.add_new("InstanceNumber", "IS", instance_number)
+    sr.add_new("SeriesDescription", "LO", series_description)
+    for elem in content:
+        sr.add(elem)
+    try:
+        body = _dataset_bytes(sr, convert_encodings(sr.get("SpecificCharacterSet") or "ISO_IR 6"),
+                              top=True)
+    except _NotEncodable:
+        sr.save_as(os.fspath(path), enforce_file_format=True)
+        return
+    meta = DicomBytesIO()
+    meta.is_little_endian, meta.is_implicit_VR = True, False
+    write_file_meta_info(meta, sr.file_meta, enforce_standard=True)
+    with open(os.fspath(path), "wb") as f:
+        f.write(b"\0" * 128 + b"DICM" + meta.getvalue() + body)
+
+
+# ------------------------------------------------------------------ encoding
+# pydicom's writer spends ~0.1 ms on each nested dataset of a highdicom content tree (character
+# set, ambiguous VRs, attribute access through highdicom's content item classes): a report of
+# ~200 content items took longer to write than to build.  The content tree is therefore
+# encoded here, explicit VR little endian (PS3.5 7.1.2), with every sequence and item of
+# undefined length (PS3.5 7.5.2), so that an item's encoding does not depend on where it
+# sits and a shared, never-changed item (`_frozen`) is encoded once per process.  Element
+# values are encoded by pydicom's own value writers; anything unusual (an ambiguous VR, a
+# value too long for a 16-bit length) falls back to pydicom's `save_as`.
+_ITEM = struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF)
+_ITEM_END = struct.pack("<HHI", 0xFFFE, 0xE00D, 0)
+_SEQUENCE_END = struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
+
+
+class _NotEncodable(Exception):
+    pass
+
+
+def _element_bytes(elem: Any, encodings: list[str]) -> bytes:
+    vr = elem.VR
+    tag = int(elem.tag)
+    head = struct.pack("<HH", tag >> 16, tag & 0xFFFF)
+    if vr == "SQ":
+        parts = [head, b"SQ\0\0\xff\xff\xff\xff"]
+        for item in elem.value or ():
+            parts += (_ITEM, _dataset_bytes(item, encodings), _ITEM_END)
+        parts.append(_SEQUENCE_END)
+        return b"".join(parts)
+    if elem.is_raw or vr not in writers or len(vr) != 2:
+        raise _NotEncodable(f"{elem.tag}: {vr}")
+    buffer = DicomBytesIO()
+    buffer.is_little_endian, buffer.is_implicit_VR = True, False
+    if not elem.is_empty:
+        fn, param = writers[vr]
+        if vr in CUSTOMIZABLE_CHARSET_VR:
+            fn(buffer, elem, encodings=encodings)
+        elif param is not None:
+            fn(buffer, elem, param)
+        else:
+            fn(buffer, elem)
+    value = buffer.getvalue()
+    if vr in EXPLICIT_VR_LENGTH_32:
+        return head + vr.encode("ascii") + struct.pack("<HI", 0, len(value)) + value
+    if len(value) > 0xFFFF:
+        raise _NotEncodable(f"{elem.tag}: {len(value)} bytes")
+    return head + vr.encode("ascii") + struct.pack("<H", len(value)) + value
+
+
+def _dataset_bytes(ds: Dataset, encodings: list[str], top: bool = False) -> bytes:
+    frozen = "_ioreview_encoded" in ds.__dict__
+    if frozen:
+        memo = ds.__dict__["_ioreview_encoded"]
+        if memo is not None and memo[0] == encodings:
+            return memo[1]
+    if not top and "SpecificCharacterSet" in ds:
+        raise _NotEncodable("a nested Specific Character Set")
+    data = b"".join(_element_bytes(elem, encodings) for elem in ds)
+    if frozen:
+        object.__setattr__(ds, "_ioreview_encoded", (list(encodings), data))
+    return data
 
 
 def _content_datetime(first: Dataset, deidentified: bool) -> tuple[str | None, str | None]:

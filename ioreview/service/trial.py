@@ -20,6 +20,7 @@ from .adjudication import Adjudication
 from .agreement import AgreementFigures
 from .exports.trial_export import Exports
 from .assignments import Assignments
+from .backup import Backups
 from .audit_log import AuditLog
 from .protocol_history import ProtocolHistory
 from .cases import Cases
@@ -66,6 +67,7 @@ class Trial:
         self.panels = Panels(self.ctx)
         self.agreement = AgreementFigures(self.ctx)
         self.exports = Exports(self.ctx)
+        self.backups = Backups(self.ctx)
         self.audit_trail = AuditLog(self.ctx)
         self.protocol_history = ProtocolHistory(self.ctx)
         # accounts and sessions
@@ -144,6 +146,9 @@ class Trial:
         self.export_trial = self.exports.export_trial
 
     @classmethod
+        # backup (restore: `ioreview.service.backup.restore`, before any trial is open)
+        self.backup = self.backups.backup
+        self.postgres_grants = self.backups.postgres_grants
     def open(cls, db: str | Path, *, idle_timeout_s: float = 900,
              clock: Callable[[], float] = time.time,
              label_random: random.Random | None = None,

@@ -457,7 +457,7 @@ class _Export:
     def _sr(self, case: CaseRecord, b: dict[str, Any], reads: Sequence[Any], outcome: Any,
             protocol: Protocol | None) -> None:
         from ioreview.imaging.deid import write_deidentified_copy
-        from ioreview.imaging.sr import write_measurement_report
+        from ioreview.imaging.sr import SrEvidence, write_measurement_report
 
         folder = self.out / "sr" / case.label
         jobs: list[tuple[str, str, Protocol, dict[str, Any], list[Any], str]] = []
@@ -487,6 +487,8 @@ class _Export:
         series_uid = self.uid("ioreview-sr-series:" + case.label) if not self.identified \
             else "2.25." + str(int.from_bytes(hashlib.sha256(
                 ("ioreview-sr-series:" + case.label).encode()).digest()[:16], "big"))
+        evidence = SrEvidence(sources, uid_map=uid_map, date_offset_days=None,
+                              patient_id=patient)  # read once for the case's documents
         for n, (name, observer, proto, values, annotations, kind) in enumerate(jobs, 1):
             path = folder / name
             sop = self.uid(f"ioreview-sr:{case.label}:{name}") if not self.identified else \
@@ -495,8 +497,7 @@ class _Export:
             write_measurement_report(
                 path, protocol=proto, values=values,
                 annotations=[a for a in annotations if a.sop_instance_uid in sources],
-                observer=observer, observer_kind=kind, sources=sources, uid_map=uid_map,
-                date_offset_days=None, patient_id=patient, series_uid=series_uid,
+                observer=observer, observer_kind=kind, sources=evidence, series_uid=series_uid,
                 sop_instance_uid=sop, series_number=900, instance_number=n,
                 title=f"ioreview {case.label} {name[:-4]}")
             self.sr_files.append(path)
