@@ -83,7 +83,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AdjudicationStatusDialog", "AdjudicationTab", "AssignmentsTab", "CasesTab", "Column", "CoordinatorWindow", "ImportTab", "ProgressTab",
-    "OutcomesTab", "RecordTableModel", "UserDialog", "UsersTab", "readable_time",
+    "OutcomesTab", "RecordTableModel", "UserDialog", "UsersTab", "iso_date", "readable_time",
 ]
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -99,6 +99,14 @@ def readable_time(iso: str | None) -> str:
     if not when.isValid():
         when = QDateTime.fromString(iso, Qt.DateFormat.ISODate)
     return when.toLocalTime().toString("yyyy-MM-dd HH:mm") if when.isValid() else iso
+
+
+def iso_date(dicom_date: str | None) -> str:
+    """A DICOM date (DA, "20260623") as ISO 8601 ("2026-06-23"); other text unchanged."""
+    text = (dicom_date or "").strip()
+    if len(text) == 8 and text.isdigit():
+        return f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    return text
 
 
 def _day(days: int | None) -> str:
@@ -349,6 +357,7 @@ class ImportTab(_Tab):
         self.progress_bar.setTextVisible(True)
         self.progress_bar.setStyleSheet(
             "QProgressBar { min-height: 18px; max-height: 18px; color: #ffffff; }")
+        self.progress_bar.hide()  # nothing to show until an import starts
         self.log = QPlainTextEdit()
         self.log.setObjectName("ImportLog")
         self.log.setReadOnly(True)
@@ -377,6 +386,7 @@ class ImportTab(_Tab):
             return
         self.import_button.setEnabled(False)
         self.progress_bar.setRange(0, 0)
+        self.progress_bar.show()
         self.log.appendPlainText(self.tr("Importing {path} …").format(path=path))
         self.task = run_in_thread(
             self.trial.import_studies, self.controller.session, [path],
@@ -475,7 +485,7 @@ class CasesTab(_Tab):
         super().__init__(controller, parent)
         self.studies_model = RecordTableModel([
             Column(self.tr("Patient ID"), lambda s: s.patient_id),
-            Column(self.tr("Study date"), lambda s: s.study_date),
+            Column(self.tr("Study date"), lambda s: iso_date(s.study_date)),
             Column(self.tr("Description"), lambda s: s.study_description),
             Column(self.tr("Modalities"), lambda s: s.modalities),
             Column(self.tr("Series"), lambda s: s.n_series, True),
@@ -1124,6 +1134,10 @@ class CoordinatorWindow(QMainWindow):
         self.tabs.addTab(self.adjudication_tab, self.tr("Adjudication"))
         self.tabs.addTab(self.outcomes_tab, self.tr("Outcomes"))
         self.tabs.addTab(self.agreement_tab, self.tr("Agreement"))
+        from ioreview.ui.burned_in import BurnedInTextTab  # imports this module's _Tab
+        self.burned_in_tab = BurnedInTextTab(self.controller)
+        self.tabs.insertTab(self.tabs.indexOf(self.cases_tab) + 1, self.burned_in_tab,
+                            self.tr("Burned-in text"))
         from ioreview.ui.admin import add_admin_tabs  # the audit viewer; admin-only tabs
         self.admin_tabs = add_admin_tabs(self.tabs, self.controller)
         if session.role is Role.ADMIN:
