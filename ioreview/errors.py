@@ -12,7 +12,7 @@ from typing import Any
 from adjudication.protocol import InvalidProtocol
 
 __all__ = [
-    "AccountLocked", "AuthenticationFailed", "BlindingViolation", "InvalidInput",
+    "AccountLocked", "AuthenticationFailed", "BackupRejected", "BlindingViolation", "InvalidInput",
     "InvalidProtocol", "IoreviewError", "LoginThrottled", "NotFound", "PasswordChangeRequired",
     "PermissionDenied", "ReadIncomplete",
     "ReadLocked", "SessionExpired", "SignatureRejected",
@@ -88,3 +88,15 @@ class LoginThrottled(AuthenticationFailed):
 class PasswordChangeRequired(IoreviewError):
     """The account's password was set by an administrator or has expired: the session may
     only change it (`change_password`) until then."""
+
+
+class BackupRejected(IoreviewError):
+    """A backup failed verification (its manifest, files, audit trail or signatures): nothing
+    was restored.  `problems` lists every finding, each naming what is wrong."""
+
+    def __init__(self, problems: Sequence[str], message: str | None = None) -> None:
+        self.problems = tuple(problems)
+        if message is None:
+            message = ("The backup was refused; nothing was restored:\n- "
+                       + "\n- ".join(self.problems))
+        super().__init__(message)

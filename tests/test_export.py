@@ -195,8 +195,14 @@ def test_a_changed_export_record_breaks_its_signature(demo, tmp_path):
     db, archive, _phi = demo
     copy = tmp_path / "copy.sqlite"
     copy.write_bytes(Path(db).read_bytes())
+    for sidecar in (".key", ".anchor"):  # the trial key and the anchor journal go with it
+        Path(f"{copy}{sidecar}").write_bytes(Path(f"{db}{sidecar}").read_bytes())
     trial = Trial.open(copy, archive_root=archive)
     summary = _export(trial, tmp_path / "e")
+    # the manifest anchors the trail: its length and head match
+    manifest = json.loads(summary.manifest.read_text("utf-8"))
+    assert manifest["audit_length"] > 0
+    assert trial.verify_audit_trail(trial.system_session("t"), [summary.manifest]).intact
     trial.close()
     with sqlite3.connect(copy) as conn:
         conn.execute("UPDATE export_record SET manifest_sha256 = ? WHERE id = ?",

@@ -7,6 +7,7 @@ from adjudication.protocol import default_protocol_path
 from ioreview.imaging.header import IDENTIFYING_FIELDS
 from ioreview.service import (AccountLocked, Annotation, InvalidInput, KeyImage, ReadIncomplete,
                             ReadLocked, ReadStatus, SessionExpired, SignatureRejected, Trial)
+from ioreview.store.engine import ProtectedRecord
 from test_trial_cases import add_studies_extra
 from test_trial_helpers import PASSWORDS, complete_values, fast_kdf, make_world  # noqa: F401
 
@@ -312,8 +313,17 @@ def test_audit_verification_rechecks_signatures_against_the_signed_read(tmp_path
     w.trial.save_draft(s1, view.read_id, complete_values(view.timepoint))
     signature = w.trial.submit_read(s1, view.read_id, PASSWORDS["reader1"])
     assert w.trial.verify_audit_trail(w.admin).intact
-    with w.store.unit_of_work("intruder") as uow:  # the port, not the service: no checks
-        tampered = {**complete_values(view.timepoint), "fracture.presence": "present"}
+    tampered = {**complete_values(view.timepoint), "fracture.presence": "present"}
+    with pytest.raises(ProtectedRecord, match="signed read version cannot be changed"):
+        with w.store.unit_of_work("intruder") as uow:  # the port, not the service: no checks
+            uow.reads.replace_values(view.read_id, 1, tampered, {})
+    assert w.trial.verify_audit_trail(w.admin).intact
+    with w.store.unit_of_work("intruder") as uow:  # its protection removed first
+        for op in ("insert", "delete"):
+            uow.execute(f"DROP TRIGGER read_value_signed_{op}" if w.store.dialect == "sqlite"
+                        else "DROP TRIGGER read_value_signed ON read_value")
+            if w.store.dialect != "sqlite":
+                break
         uow.reads.replace_values(view.read_id, 1, tampered, {})
     report = w.trial.verify_audit_trail(w.admin)
     assert not report.intact

@@ -12,7 +12,7 @@ stages; `context` holds what they share,
 from __future__ import annotations
 
 from adjudication.protocol import InvalidProtocol
-from ioreview.errors import (AccountLocked, AuthenticationFailed, BlindingViolation,
+from ioreview.errors import (AccountLocked, AuthenticationFailed, BackupRejected, BlindingViolation,
                              InvalidInput, IoreviewError, LoginThrottled, NotFound,
                              PasswordChangeRequired, PermissionDenied, ReadIncomplete,
                              ReadLocked, SessionExpired, SignatureRejected)
@@ -24,6 +24,7 @@ from .adjudication import Adjudication
 from .agreement import AgreementFigures
 from .exports.trial_export import EXPORT_MEANING, ExportSummary, Exports
 from .assignments import Assignments
+from .backup import Backups, restore
 from .audit_log import AuditLog
 from .protocol_history import ProtocolHistory
 from .cases import Cases, timepoint_for_days
@@ -43,7 +44,7 @@ from .values import __all__ as _values_all
 USE_CASE_GROUPS = (Accounts, Protocols, Imports, Cases, ReaderCopies, Assignments, Reading, Tags,
                    Monitoring,
                    Adjudication, Panels, AgreementFigures, Exports, AuditLog,
-                   ProtocolHistory)
+                   ProtocolHistory, Backups)
 
 __all__ = [
     *_values_all, "AccountLocked", "AuthenticationFailed", "BlindingViolation", "InvalidInput",
@@ -51,5 +52,5 @@ __all__ = [
     "PermissionDenied", "ReadIncomplete", "ReadLocked", "SessionExpired", "SignatureRejected",
     "TOUCH_INTERVAL_S", "TagRow", "Trial", "USE_CASE_GROUPS", "timepoint_for_days",
     "EXPORT_MEANING", "ExportSummary", "LoginThrottled", "PasswordChangeRequired",
-    "ImagesWithheld",
+    "ImagesWithheld", "BackupRejected", "restore",
 ]

@@ -4,7 +4,11 @@ A signature binds a signer, a UTC time and a meaning to the SHA-256 of the canon
 one version of an entity.  The content is rebuilt from the domain tables when verifying, so a
 value changed behind the application's back no longer matches its signature.  Read versions
 are signable now; adjudication decisions, panel outcomes and exports register their own
-content builders in `CONTENT_BUILDERS`.
+content builders in `CONTENT_BUILDERS` (every signable kind: read, adjudication,
+panel_ballot, panel_session, export); `verify_signatures` rebuilds each signature's content
+with them.  The SHA-256 itself is not secret (anyone can recompute it): what makes a recomputed
+hash visible is the signing audit record, keyed, that holds the hash signed
+(`monitoring.verify_audit_trail` compares the two).
 """
 from __future__ import annotations
 
@@ -70,20 +74,22 @@ def sign(uow: UnitOfWork, entity_kind: str, entity_id: int, version: int, signer
                            signed_at, meaning, sha)
 
 
-def verify_signatures(uow: UnitOfWork) -> list[str]:
-    """Re-check every signature against the content it signed; one problem per mismatch."""
+def verify_signatures(uow: UnitOfWork) -> list[tuple[SignatureRecord, str]]:
+    """Re-check every signature against the content it signed, rebuilt from the domain tables
+    by its kind's content builder; one (signature, sentence) per mismatch."""
     problems = []
     for s in uow.signatures.all():
+        what = (f"signature {s.id} ({s.entity_kind} {s.entity_id} version {s.version}, "
+                f"'{s.meaning}', signed by {s.signer} at {s.signed_at})")
         builder = CONTENT_BUILDERS.get(s.entity_kind)
         if builder is None:
-            problems.append(f"signature {s.id}: unknown signed entity kind {s.entity_kind!r}")
+            problems.append((s, f"{what}: unknown signed entity kind {s.entity_kind!r}"))
             continue
         content = builder(uow, s)
         if content is None:
-            problems.append(f"signature {s.id}: the signed {s.entity_kind} {s.entity_id} is "
-                            "missing")
+            problems.append((s, f"{what}: the signed {s.entity_kind} is missing"))
         elif content_sha256(content) != s.content_sha256:
-            problems.append(f"signature {s.id} ({s.entity_kind} {s.entity_id} version "
-                            f"{s.version}, signed by {s.signer} at {s.signed_at}): the content "
-                            "no longer matches what was signed")
+            problems.append((s, f"{what}: the content no longer matches what was signed "
+                                "(the signed record, or the signature's signer, time or "
+                                "meaning, was changed)"))
     return problems

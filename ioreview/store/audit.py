@@ -106,6 +106,8 @@ class ChainProblem:
 
     seq: int
     message: str
+    #: "chain" (the records themselves) or "anchor" (disagreement with an anchor outside)
+    kind: str = "chain"
 
 
 def chain(prev: str, at: str, pending: list[PendingAudit], *, key: bytes | None = None,
@@ -231,15 +233,50 @@ def read_anchor(path: Path) -> tuple[list[Anchor], list[str]]:
 
 def check_anchors(anchors: Iterable[Anchor], heads: dict[int, str], length: int
                   ) -> list[ChainProblem]:
-    """Compare anchors with the chain (`heads`: seq -> hash; `length`: the last seq)."""
+    """Compare anchors with the chain (`heads`: seq -> hash; `length`: the last seq): the
+    furthest anchor beyond the end of the trail, and the earliest anchored record that differs."""
     problems = []
-    for a in anchors:
-        if a.seq > length:
-            problems.append(ChainProblem(a.seq, (
-                f"the trail ends at record {length}, but {a.source} shows it held record "
-                f"{a.seq} at {a.at}: {a.seq - length} record(s) at the end were deleted")))
-        elif a.seq > 0 and heads.get(a.seq) != a.head:
-            problems.append(ChainProblem(a.seq, (
-                f"audit record {a.seq} is not the one {a.source} recorded at {a.at}: the "
-                "trail was rewritten from that record or earlier")))
+    anchors = list(anchors)
+    beyond = [a for a in anchors if a.seq > length]
+    if beyond:
+        a = max(beyond, key=lambda a: a.seq)
+        problems.append(ChainProblem(length + 1, (
+            f"the trail ends at record {length}, but {a.source} shows it held record {a.seq} "
+            f"at {a.at}: {a.seq - length} record(s) at the end were deleted"), "anchor"))
+    differing = [a for a in anchors if 0 < a.seq <= length and heads.get(a.seq) != a.head]
+    if differing:
+        a = min(differing, key=lambda a: a.seq)
+        problems.append(ChainProblem(a.seq, (
+            f"audit record {a.seq} is not the one {a.source} recorded at {a.at}"
+            + (f" (and {len(differing) - 1} later anchor(s) disagree too)"
+               if len(differing) > 1 else "")
+            + ": the trail was rewritten from that record or earlier"), "anchor"))
     return problems
+
+
+def locate_rewrite(rows: Sequence[Sequence[Any]], key: bytes, sealed_seq: int,
+                   anchors: Iterable[Anchor]) -> ChainProblem | None:
+    """Where a rewritten (recomputed) chain was changed: the keyed chain recomputed from the
+    records' content is compared with the anchors; records up to the last anchor it still
+    reaches are as they were, the change lies between that anchor and the next one."""
+    true: dict[int, str] = {}
+    prev = GENESIS_HASH
+    for seq, at, actor, action, entity, eid, before, after, _prev, h in rows:
+        seq = int(seq)
+        if seq < sealed_seq:
+            prev = h
+            continue
+        prev = true[seq] = audit_mac(key, seq, prev, at, actor, action, entity, eid, before,
+                                     after)
+    anchored = sorted((a for a in anchors if a.seq in true), key=lambda a: a.seq)
+    bad = next((a for a in anchored if true[a.seq] != a.head), None)
+    if bad is None:
+        return None
+    good = max((a.seq for a in anchored if a.seq < bad.seq and true[a.seq] == a.head),
+               default=sealed_seq - 1)
+    first = good + 1
+    return ChainProblem(0, (
+        f"audit records {first} to {bad.seq} are not what was written: recomputed from their "
+        f"content under the trial key, the trail no longer reaches the head anchored at "
+        f"{bad.at} ({bad.source}), while records up to {good} still match their anchor: "
+        "a record in that range was edited, inserted or deleted"))

@@ -8,8 +8,13 @@ work run as `READ ONLY` transactions.
 from __future__ import annotations
 
 import functools
+import glob
+import os
 import re
+import shutil
+import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from .engine import (PROTECTED_MESSAGES, DatabaseBusy, ProtectedRecord, SqlBackend,
@@ -107,6 +112,20 @@ def grants_script(role: str, database: str) -> str:
 
 #: advisory lock key for the audit chain ("IORV" as an integer)
 AUDIT_LOCK_KEY = 0x494F5256
+
+
+def client_program(name: str) -> Path:
+    """A PostgreSQL client program (pg_dump, pg_restore): the newest of Debian's
+    /usr/lib/postgresql/*/bin (a newer pg_dump reads older servers), else the one on PATH."""
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+                        key=lambda p: [int(x) for x in re.findall(r"/(\d+)/bin/", p)[:1]])
+    if candidates:
+        return Path(candidates[-1])
+    found = shutil.which(name)
+    if found:
+        return Path(found)
+    raise StoreError(f"{name} was not found: install the PostgreSQL client programs "
+                     "(Debian: postgresql-client)")
 
 
 def is_postgres_url(target: object) -> bool:
@@ -230,6 +249,54 @@ class PostgresStore(SqlBackend):
     def database_name(self) -> str:
         with self._lock:
             return str(self.conn.execute("SELECT current_database()").fetchone()[0])
+
+    # -- backup and restore (pg_dump / pg_restore) -----------------------------------------------
+    def backup_to(self, path: Path) -> tuple[int, str]:
+        """Dump the database into the new file `path` (pg_dump's custom format) from one
+        snapshot, and return the audit trail's (length, head) in that snapshot."""
+        pg_dump = client_program("pg_dump")
+        with self._lock:
+            self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                snapshot = self.conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+                last = self.conn.execute(
+                    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+                done = subprocess.run(
+                    [str(pg_dump), "--format=custom", "--no-owner", "--no-privileges",
+                     f"--snapshot={snapshot}", f"--file={path}", f"--dbname={self.url}"],
+                    capture_output=True, text=True, check=False)
+            finally:
+                self.conn.execute("COMMIT")
+        if done.returncode != 0:
+            raise StoreError(f"{self.location}: pg_dump failed: "
+                             f"{done.stderr.strip().splitlines()[-1] if done.stderr else ''}")
+        os.chmod(path, 0o600)
+        return (int(last[0]), last[1]) if last else (0, "0" * 64)
+
+    def restore_from(self, path: Path) -> None:
+        """Load a pg_dump file into this (empty) database."""
+        pg_restore = client_program("pg_restore")
+        done = subprocess.run(
+            [str(pg_restore), "--no-owner", "--no-privileges", "--exit-on-error",
+             "--single-transaction", f"--dbname={self.url}", str(path)],
+            capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise StoreError(f"{self.location}: pg_restore failed: "
+                             f"{done.stderr.strip().splitlines()[-1] if done.stderr else ''}")
+        self._seal = None
+
+    def is_empty(self) -> bool:
+        """No tables in the public schema: a database a trial can be restored into."""
+        with self._lock:
+            return not self.conn.execute(
+                "SELECT 1 FROM pg_tables WHERE schemaname = 'public' LIMIT 1").fetchone()
+
+    def wipe(self) -> None:
+        """Remove everything from the public schema (a refused restore leaves it empty)."""
+        with self._lock:
+            self.conn.execute("DROP SCHEMA public CASCADE")
+            self.conn.execute("CREATE SCHEMA public")
+        self._seal = None
 
     def _lock_audit_chain(self, uow: Any) -> None:
         self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_LOCK_KEY,))

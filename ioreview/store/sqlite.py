@@ -18,6 +18,7 @@ transaction (measured with benchmarks/bench_service.py, see the README).
 """
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import time
@@ -200,6 +201,27 @@ class SQLiteStore(SqlBackend):
             present = {n for (n,) in self.conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()}
         return sorted(set(PROTECTIVE_TRIGGERS) - present)
+
+    # -- backup ---------------------------------------------------------------------------------
+    def backup_to(self, path: Path) -> tuple[int, str]:
+        """Copy the database into the new file `path` with SQLite's online backup API, in one
+        read transaction, and return the audit trail's (length, head) of that copy."""
+        with self.unit_of_work("system", write=False) as uow:
+            last = uow.tuples("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.close(fd)
+            target = sqlite3.connect(str(path))
+            try:
+                self.conn.backup(target)
+            except sqlite3.Error as exc:
+                raise self._translate_error(exc) from exc
+            finally:
+                target.close()
+        return (int(last[0][0]), last[0][1]) if last else (0, "0" * 64)
+
+    def is_empty(self) -> bool:
+        """No trial in this database yet (no audit trail)."""
+        return not self._table_exists("audit")
 
     # -- store-internal conveniences (tests of this backend) -------------------------------------
     def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
