@@ -65,6 +65,7 @@ __all__ = [
     "Field",
     "FieldType",
     "Finding",
+    "HangingProtocol",
     "InvalidProtocol",
     "PanelRule",
     "PanelRules",
@@ -424,6 +425,27 @@ class ToolThresholds:
     warn: str = ""
 
 
+#: Viewport layouts a hanging protocol may name.
+HANGING_LAYOUTS: tuple[str, ...] = ("1x1", "1x2", "2x2")
+
+
+@dataclass(frozen=True)
+class HangingProtocol:
+    """How the viewer hangs a case: a default layout per modality, and whether a two-pane
+    layout puts the current image beside the prior timepoint's same view."""
+
+    layouts: Mapping[str, str] = dc_field(default_factory=dict)
+    default_layout: str = "1x1"
+    compare_with_prior: bool = True
+
+    def layout_for(self, modality: str) -> str:
+        """The layout for a series of `modality` ("DX", "CT", ...)."""
+        return self.layouts.get(modality.upper(), self.default_layout)
+
+    def __hash__(self) -> int:
+        return hash((tuple(sorted(self.layouts.items())), self.default_layout, self.compare_with_prior))
+
+
 @dataclass(frozen=True)
 class Field:
     """One question on the read form."""
@@ -522,6 +544,8 @@ class Protocol:
     #: reader's or an adjudicator's form; their value keys are "committee.<id>"
     committee_fields: tuple[Field, ...] = ()
     panel: PanelRules = PanelRules()
+    #: the viewer's default layouts ([hanging]; defaults when the file has none)
+    hanging: HangingProtocol = HangingProtocol()
 
     def title_in(self, locale: str | None) -> str:
         """The protocol title in `locale`, falling back to `title`."""
@@ -763,7 +787,9 @@ _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _PROTOCOL_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
 
 _TOP_KEYS = ("protocol", "rereads", "timepoints", "confidence", "presence", "read_fields", "findings", "tools",
-             "panel", "committee_fields")
+             "panel", "committee_fields", "hanging")
+_HANGING_KEYS = ("default", "layouts", "compare_with_prior")
+_MODALITY_RE = re.compile(r"^[A-Z]{2,4}$")
 _PANEL_KEYS = ("rule", "quorum", "hidden_votes")
 _PROTOCOL_KEYS = ("id", "version", "title", "titles", "paradigm", "readers_per_case", "priors")
 _REREAD_KEYS = ("fraction", "washout_days", "seeded")
@@ -1058,6 +1084,7 @@ class _Validator:
         confidence = self.confidence(data)
         presence = self.presence(data)
         tools = self.tools(data)
+        hanging = self.hanging(data)
 
         read_fields = self.read_fields(data, timepoints)
         findings = self.findings(data, timepoints, confidence, presence)
@@ -1081,7 +1108,7 @@ class _Validator:
             presence=presence, read_fields=read_fields, findings=findings, tools=tools,
             source_text=self.text, sha256=hashlib.sha256(self.text.encode("utf-8")).hexdigest(),
             titles=titles, timepoint_translations=self.timepoint_translations,
-            committee_fields=committee_fields, panel=panel,
+            committee_fields=committee_fields, panel=panel, hanging=hanging,
         )
 
     def readers(self, head: Mapping[str, Any], paradigm: Paradigm | None) -> int:
@@ -1246,6 +1273,34 @@ class _Validator:
         return ToolThresholds(fat or default.fat_hu, fluid or default.fluid_hu, blood or default.blood_hu, warn)
 
     # fields ------------------------------------------------------------------------------
+
+    def hanging(self, data: Mapping[str, Any]) -> HangingProtocol:
+        """[hanging]: `default` layout, `layouts` per modality (e.g. { DX = "1x2" }) and
+        `compare_with_prior`; every layout one of 1x1, 1x2, 2x2."""
+        table = self.table(data, "hanging", "")
+        if table is None:
+            return HangingProtocol()
+        self.check_keys(table, _HANGING_KEYS, "hanging")
+        choices = ", ".join(HANGING_LAYOUTS)
+        default = self.string(table, "default", "hanging", default="1x1")
+        if default not in HANGING_LAYOUTS:
+            self.problem("hanging.default", f"layout {_show(default)} is not one of {choices}")
+            default = "1x1"
+        layouts: dict[str, str] = {}
+        raw = table.get("layouts", {})
+        if not isinstance(raw, dict):
+            self.problem("hanging.layouts", f"must be a table of modality = layout, not {_type_name(raw)}")
+            raw = {}
+        for modality, layout in raw.items():
+            where = f"hanging.layouts.{modality}"
+            if not isinstance(modality, str) or not _MODALITY_RE.match(modality):
+                self.problem(where, f"{_show(modality)} is not a DICOM modality code in capitals (DX, CT, MR ...)")
+            elif not isinstance(layout, str) or layout not in HANGING_LAYOUTS:
+                self.problem(where, f"layout {_show(layout)} is not one of {choices}")
+            else:
+                layouts[modality] = layout
+        compare = self.boolean(table, "compare_with_prior", "hanging", True)
+        return HangingProtocol(layouts, default, compare)
 
     def array_of_tables(self, data: Mapping[str, Any], key: str, path: str) -> list[tuple[str, dict[str, Any]]]:
         where = f"{path}.{key}" if path else key

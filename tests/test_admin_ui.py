@@ -152,3 +152,17 @@ def test_backup_tab_calls_the_backup_use_case_or_says_it_is_missing(qtbot, demo_
         qtbot.waitUntil(lambda: "finished" in tab.status.text() or "failed" in tab.status.text())
         assert "Backup finished" in tab.status.text(), tab.status.text()
     _shoot(window, "admin_backup")
+
+
+def test_coordinator_sees_iso_dates_and_no_idle_import_bar(qtbot, demo_trial):
+    import re
+
+    trial, passwords = demo_trial
+    window = _window(qtbot, trial, passwords, "coordinator")
+    assert not window.import_tab.progress_bar.isVisible()  # nothing until an import starts
+    window.show_tab(window.cases_tab)
+    model = window.cases_tab.studies_model
+    column = next(c for c in range(model.columnCount())
+                  if model.headerData(c, Qt.Orientation.Horizontal) == "Study date")
+    dates = [model.index(r, column).data() for r in range(model.rowCount())]
+    assert dates and all(re.fullmatch(r"\d{4}-\d\d-\d\d", d) for d in dates), dates

@@ -304,3 +304,25 @@ def test_a_signed_read_shows_who_signed_when_and_what_it_means(qtbot, demo_trial
     assert version.signature.signer_name == "Dr. Wei Zhang"
     assert version.signature.signed_utc in text
     _shoot(window, "signed_read_signature_block")
+
+
+def test_exports_carry_the_signature_columns(demo_trial, tmp_path):
+    trial, passwords, _db = demo_trial
+    coordinator = trial.login("coordinator", passwords["coordinator"])
+    plain = trial.export_trial(coordinator, tmp_path / "deid", passwords["coordinator"])
+    named = trial.export_trial(coordinator, tmp_path / "named", passwords["coordinator"],
+                               identified=True)
+
+    def rows(summary, table):
+        path = Path(summary.out_dir) / f"{table}.csv"
+        return list(csv.DictReader(path.open(encoding="utf-8", newline="")))
+
+    deid = rows(plain, "reads")
+    assert deid and {r["signer_name"] for r in deid} <= {"READER1", "READER2", "READER3"}
+    assert {r["signature_meaning"] for r in deid} == {"I confirm this read"}
+    assert "signed_at_utc" not in deid[0]  # calendar times stay out of de-identified exports
+    ident = rows(named, "reads")
+    assert "Dr. Wei Zhang" in {r["signer_name"] for r in ident}
+    assert all(r["signed_at_utc"].endswith("+00:00") for r in ident)
+    codebook = (Path(plain.out_dir) / "codebook.csv").read_text(encoding="utf-8")
+    assert "signer_name" in codebook and "signature_meaning" in codebook

@@ -107,9 +107,11 @@ def _adjudication_content_for(uow: UnitOfWork, s: Any) -> dict[str, Any] | None:
 signatures.CONTENT_BUILDERS["adjudication"] = _adjudication_content_for
 
 
-def _signature_info(s: Any) -> SignatureInfo:
+def _signature_info(s: Any, uow: Any = None) -> SignatureInfo:
+    """The signature with the signer's printed name when `uow` is given (21 CFR 11.50)."""
+    user = None if uow is None else uow.users.get(s.signer_id)
     return SignatureInfo(s.id, s.entity_id, s.signer, s.signed_at, s.meaning, s.content_sha256,
-                         s.version)
+                         s.version, s.signer if user is None else user.display_name)
 
 
 def _decision(d: DecisionRecord) -> Decision:
@@ -159,7 +161,7 @@ class Adjudication:
             decision_items_for(protocol, record.items, values), record.status,
             tuple(_decision(d) for d in record.decisions),
             tuple(uow.adjudications.annotations(record.id)),
-            _signature_info(signed[-1]) if signed else None)
+            _signature_info(signed[-1], uow) if signed else None)
 
     def open_adjudication(self, session: Session, adjudication_id: int) -> AdjudicationView:
         """Adjudicator: an own adjudication: the blinded images, both reads as Reader A / B

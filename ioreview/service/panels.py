@@ -43,9 +43,11 @@ def _refused(exc: AdjudicationError) -> IoreviewError:
     return InvalidInput(str(exc))
 
 
-def _sig(s: Any) -> SignatureInfo:
+def _sig(s: Any, uow: Any = None) -> SignatureInfo:
+    """The signature with the signer's printed name when `uow` is given (21 CFR 11.50)."""
+    user = None if uow is None else uow.users.get(s.signer_id)
     return SignatureInfo(s.id, s.entity_id, s.signer, s.signed_at, s.meaning, s.content_sha256,
-                         s.version)
+                         s.version, s.signer if user is None else user.display_name)
 
 
 # -- signed content ---------------------------------------------------------------------------
@@ -189,7 +191,7 @@ class Panels:
                   for uid, name, p in record.members),
             len(present) >= record.quorum, protocol, tuple(cases), record.minutes,
             record.closed_at, None if closed else self._blocker(uow, record),
-            _sig(signed[-1]) if signed else None)
+            _sig(signed[-1], uow) if signed else None)
 
     def _password(self, session: Session, action: str, roles: frozenset[Role]) -> Any:
         with self.ctx.use_case(session, roles, action, write=False) as (uow, actor):

@@ -47,6 +47,7 @@ from ioreview.ui.app import ui_locale
 from ioreview.ui.coordinator import readable_time
 from ioreview.ui.account_dialogs import add_change_password_action
 from ioreview.ui.lock_screen import SessionController
+from ioreview.ui.read_form import signature_manifest
 from ioreview.ui.reading import ViewerAdapter, make_viewer
 from ioreview.ui.sign_dialog import SignDialog
 from ioreview.ui.table_model import Column, RecordTableModel
@@ -512,6 +513,9 @@ class AdjudicationPanel(QWidget):
         self.state_label.setText(self.tr("{n} item(s) to decide").format(n=len(view.items))
                                  if pending else self.tr("This adjudication is {status}.")
                                  .format(status=view.status))
+        if not pending and view.signature is not None:
+            self.state_label.setText(self.state_label.text() + " "
+                                     + signature_manifest(view.signature))
 
     def decisions(self) -> list[Decision]:
         """The decisions made so far (undecided items are left out; the service names them)."""

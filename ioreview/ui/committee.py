@@ -57,6 +57,7 @@ from ioreview.ui.app import ui_locale
 from ioreview.ui.coordinator import readable_time
 from ioreview.ui.account_dialogs import add_change_password_action
 from ioreview.ui.lock_screen import SessionController
+from ioreview.ui.read_form import signature_manifest
 from ioreview.ui.reading import ViewerAdapter, make_viewer
 from ioreview.ui.sign_dialog import SignDialog
 from ioreview.ui.table_model import Column, RecordTableModel
@@ -1060,9 +1061,7 @@ class CommitteeWindow(QMainWindow):
         self.minutes_group.setVisible(closed)
         self.minutes_view.setPlainText(view.minutes or "")
         sig = view.signature
-        self.signature_label.setText(self.tr("Signed by {signer} on {when}: “{meaning}”").format(
-            signer=sig.signer, when=readable_time(sig.signed_at), meaning=sig.meaning)
-            if sig is not None else "")
+        self.signature_label.setText(signature_manifest(sig) if sig is not None else "")
 
     def finalise(self) -> None:
         """The chair closes the session with minutes and a signature."""

@@ -109,6 +109,14 @@ def iso_date(dicom_date: str | None) -> str:
     return text
 
 
+def iso_date(dicom_date: str | None) -> str:
+    """A DICOM date (DA, "20260623") as ISO 8601 ("2026-06-23"); other text unchanged."""
+    text = (dicom_date or "").strip()
+    if len(text) == 8 and text.isdigit():
+        return f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    return text
+
+
 def _day(days: int | None) -> str:
     return "—" if days is None else f"{days:+d}"
 
@@ -358,6 +366,7 @@ class ImportTab(_Tab):
         self.progress_bar.setStyleSheet(
             "QProgressBar { min-height: 18px; max-height: 18px; color: #ffffff; }")
         self.progress_bar.hide()  # nothing to show until an import starts
+        self.progress_bar.hide()  # nothing to show until an import starts
         self.log = QPlainTextEdit()
         self.log.setObjectName("ImportLog")
         self.log.setReadOnly(True)
@@ -386,6 +395,7 @@ class ImportTab(_Tab):
             return
         self.import_button.setEnabled(False)
         self.progress_bar.setRange(0, 0)
+        self.progress_bar.show()
         self.progress_bar.show()
         self.log.appendPlainText(self.tr("Importing {path} …").format(path=path))
         self.task = run_in_thread(

@@ -48,7 +48,7 @@ from ioreview.ui.table_model import RecordTableModel
 from ioreview.ui.viewer.keymap import Keymap
 
 if TYPE_CHECKING:
-    from adjudication.protocol import Protocol, ToolThresholds
+    from adjudication.protocol import HangingProtocol, Protocol, ToolThresholds
     from ioreview.service import (
         Annotation,
         PriorView,
@@ -292,6 +292,9 @@ class ViewerAdapter(QObject):
     def set_tool_thresholds(self, tools: ToolThresholds) -> None:
         """The HU bands of the protocol's assistive tools."""
 
+    def set_hanging(self, hanging: HangingProtocol) -> None:
+        """The protocol's default layouts per modality and prior comparison."""
+
     def set_tag_rows_provider(self, provider: Callable[[ImageRef], list[TagRow]]
                               ) -> None:
         """Where the tag browser gets the (masked) rows of an image."""
@@ -360,6 +363,7 @@ class _EmbeddedViewerAdapter(ViewerAdapter):
                  annotations: Sequence[Annotation], key_images: Sequence[KeyImage]) -> None:
         """Load the case's series (priors after them, marked "Prior") and its annotations."""
         shown = list(series)
+        prior_keys = [str(s.series_pk) for prior in priors for s in prior.series]
         for prior in priors:
             for s in prior.series:
                 described = self.tr("Prior {timepoint} (day {day}): {description}").format(
@@ -368,7 +372,7 @@ class _EmbeddedViewerAdapter(ViewerAdapter):
                 shown.append(dataclasses.replace(s, description=described))
         self._loading = True
         try:
-            self.widget.set_series(shown)
+            self.widget.set_series(shown, prior_keys)
             converted = self.widget.set_annotations(list(annotations))
         finally:
             self._loading = False
@@ -427,6 +431,10 @@ class _EmbeddedViewerAdapter(ViewerAdapter):
         """Region growing and the fat map use the protocol's HU bands."""
         self.widget.set_tool_thresholds(fat_hu=tools.fat_hu, fluid_hu=tools.fluid_hu,
                                         blood_hu=tools.blood_hu)
+
+    def set_hanging(self, hanging: HangingProtocol) -> None:
+        """Layouts per modality from the protocol; 1x2 hangs the prior's same view."""
+        self.widget.set_hanging(hanging.layouts, hanging.default_layout, hanging.compare_with_prior)
 
     def set_tag_rows_provider(self, provider: Callable[[ImageRef], list[TagRow]]
                               ) -> None:
@@ -692,6 +700,7 @@ class ReadingWindow(QMainWindow):
             return
         self.current_assignment = assignment_id
         self.viewer.set_tool_thresholds(case.protocol.tools)
+        self.viewer.set_hanging(case.protocol.hanging)
         self.viewer.set_case(case.series, case.priors, case.annotations, case.key_images)
         self.read_form.load_case(case)
         self.viewer.set_read_only(self.read_form.is_read_only())

@@ -10,7 +10,7 @@ accepts arrives as `regionAccepted(RegionProposal)` together with a "region" ann
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, Signal
@@ -42,6 +42,7 @@ from ioreview.ui.viewer.assist import (
     grow_on_stack,
 )
 from ioreview.ui.viewer.browser import SeriesBrowser, series_key
+from ioreview.ui.viewer.hanging import matching_prior
 from ioreview.ui.viewer.icons import icon
 from ioreview.ui.viewer.keymap import Keymap, ViewerAction
 from ioreview.ui.viewer.keys_dialog import KeyBindingsDialog
@@ -87,6 +88,10 @@ class ViewerWidget(QWidget):
         self.annotations.selectionChanged.connect(lambda uid: self.annotationSelected.emit(self.annotations.get(uid) if uid else None))
         self._finding: tuple[str | None, str] = (None, "")
         self._series: list[SeriesView] = []
+        self._prior_keys: set[str] = set()
+        self._hanging_layouts: dict[str, str] = {}
+        self._hanging_default = "1x1"
+        self._compare_prior = True
         self._loaders: dict[str, SeriesLoader] = {}
         self._shown: dict[ImageViewport, str] = {}
         self._tag_rows: TagRowsProvider | None = None
@@ -308,17 +313,63 @@ class ViewerWidget(QWidget):
         self._set_tip(act)
 
     # ================================================================ public API
-    def set_series(self, series: Sequence[SeriesView]) -> None:
-        """Open the series of a case: thumbnails in the browser, the first ones in the viewports."""
+    def set_series(self, series: Sequence[SeriesView], prior_keys: Collection[str] = ()) -> None:
+        """Open the series of a case: thumbnails in the browser, the first ones in the viewports.
+
+        `prior_keys` names the series (by `series_key`) of earlier timepoints: the layout the
+        hanging protocol gives the first series' modality is set, and a two-pane layout hangs
+        the prior's same view beside the current series (`set_hanging`)."""
         self.clear()
         self._series = list(series)
+        self._prior_keys = set(prior_keys)
         if any(not _is_native_series(s) for s in self._series):
             warm_decode_pool()
         self.browser.set_series(self._series)
-        for vp, s in zip(self.grid.visible_viewports(), self._series):
+        current = [s for s in self._series if series_key(s) not in self._prior_keys]
+        first = current[0] if current else (self._series[0] if self._series else None)
+        layout = self._hanging_layouts.get(first.modality.upper(), self._hanging_default) if first else "1x1"
+        if layout != self.grid.layout_name:
+            self.grid.set_layout(layout)
+            self.layout_actions[layout].setChecked(True)
+        for vp, s in zip(self.grid.visible_viewports(), current or self._series):
             self.show_series(series_key(s), vp)
         if self.grid.viewports:
             self.grid.set_active(self.grid.visible_viewports()[0])
+        self._hang_prior()
+        if self.grid.viewports:
+            self.grid.set_active(self.grid.visible_viewports()[0])
+
+    def set_hanging(self, layouts: Mapping[str, str], default: str = "1x1", compare_with_prior: bool = True) -> None:
+        """The protocol's hanging: a layout per modality ({"DX": "1x2"}), the layout of the rest,
+        and whether two panes show the current series beside the prior's same view."""
+        self._hanging_layouts = {k.upper(): v for k, v in layouts.items() if v in LAYOUTS}
+        self._hanging_default = default if default in LAYOUTS else "1x1"
+        self._compare_prior = bool(compare_with_prior)
+
+    def prior_series(self) -> list[SeriesView]:
+        """The open series of earlier timepoints, in the order given."""
+        return [s for s in self._series if series_key(s) in self._prior_keys]
+
+    def _hang_prior(self) -> bool:
+        """In 1x2, show the current series on the left and the prior's matching view on the right."""
+        if not self._compare_prior or self.grid.layout_name != "1x2" or self.grid.maximised is not None:
+            return False
+        left, right = self.grid.visible_viewports()[:2]
+        active = self.grid.active if self.grid.active in (left, right) else left
+        key = self._shown.get(active) if active is not None else None
+        if key is None or key in self._prior_keys:
+            key = self._shown.get(left)
+        current = next((s for s in self._series if series_key(s) == key and key not in self._prior_keys), None)
+        if current is None:
+            return False
+        prior = matching_prior(current, self.prior_series())
+        if prior is None:
+            return False
+        if self._shown.get(left) != key:
+            self.show_series(key, left)
+        self.show_series(series_key(prior), right)
+        self.grid.set_active(left)
+        return True
 
     def series(self) -> list[SeriesView]:
         return list(self._series)
@@ -361,6 +412,7 @@ class ViewerWidget(QWidget):
         self._progress_source = None
         self._shown.clear()
         self._series = []
+        self._prior_keys = set()
         self.browser.set_series([])
 
     def active_viewport(self) -> ImageViewport:
@@ -372,6 +424,8 @@ class ViewerWidget(QWidget):
         """"1x1", "1x2" or "2x2"; empty viewports get the next series not yet shown."""
         self.grid.set_layout(name)
         self.layout_actions[name].setChecked(True)
+        if self._hang_prior():
+            return
         shown = set(self._shown.values())
         rest = [s for s in self._series if series_key(s) not in shown]
         for vp in self.grid.visible_viewports():
