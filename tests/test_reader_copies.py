@@ -270,3 +270,36 @@ def test_burned_in_reason_and_masks() -> None:
     assert copy.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
     arr = copy.pixel_array
     assert arr[10:30, 20:60].max() == 0 and arr.max() > 0
+
+
+def test_the_coordinator_masks_by_drawing_on_the_first_frame(tmp_path: Path, qtbot) -> None:
+    from PySide6.QtCore import QPoint, Qt
+
+    from ioreview.ui.coordinator import CoordinatorWindow
+
+    trial, admin, reader, pk = _us_trial(tmp_path)
+    try:
+        window = CoordinatorWindow(trial, admin)
+        qtbot.addWidget(window)
+        window.show()
+        window.show_tab(window.burned_in_tab)
+        tab = window.burned_in_tab
+        assert tab.model.rowCount() == 1 and tab.model.record(0).status == "flagged"
+        canvas = tab.canvas
+        target = canvas._target()
+        start = QPoint(target.left() + 5, target.top() + 5)
+        end = QPoint(target.left() + target.width() // 4, target.top() + target.height() // 8)
+        qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=start)
+        qtbot.mouseMove(canvas, end)
+        qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=end)
+        assert len(canvas.rectangles) == 1
+        qtbot.mouseClick(tab.save_button, Qt.MouseButton.LeftButton)
+        shown = tab.model.record(0)
+        assert shown.status == "masked" and shown.rectangles == tuple(canvas.rectangles)
+        assert "masked" in tab.message.text()
+        item = trial.worklist(reader)[0]
+        copy = trial.open_case(reader, item.assignment_id).series[0].headers[0]
+        r0, c0, r1, c1 = shown.rectangles[0]
+        assert pydicom.dcmread(copy.path).pixel_array[r0:r1, c0:c1].max() == 0
+    finally:
+        trial.close()
