@@ -435,3 +435,16 @@ def test_postgres_refuses_changes_and_its_chain_is_keyed(postgres_url: str, tmp_
 
 def _pg_user(uow) -> int:
     return uow.users.add("signer", "Signer", "admin", "scrypt$x", "2026-01-01T00:00:00+00:00")
+
+
+def test_a_database_with_later_migrations_but_not_the_seal_is_sealed(tmp_path: Path):
+    """Schema 7 landed after 8 and 9 in development: a database already at 9 still gets it."""
+    db = tmp_path / "dev.sqlite"
+    dev = SQLiteStore(db, migrate=False)
+    dev.migrate(tuple(m for m in MIGRATIONS if m.version != 7))
+    assert dev.seal_state() is None
+    dev.close()
+    store = open_store(db)
+    assert store.seal_state() is not None and store.missing_protections() == []
+    assert store.verify_audit_chain() == [] and store.migrate() == []
+    store.close()

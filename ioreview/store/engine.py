@@ -401,7 +401,7 @@ class SqlBackend(ABC):
         newest = max(m.version for m in migrations)
         current = self.schema_version()
         self._refuse_newer(current, newest)
-        if current == newest:
+        if current == newest and self._applied_versions() >= {m.version for m in migrations}:
             return []
         applied = []
         with self.unit_of_work("system") as uow:
@@ -415,7 +415,10 @@ class SqlBackend(ABC):
                 current = int(uow.scalar(
                     "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
                 self._refuse_newer(current, newest)
-                if m.version <= current:
+                # every missing version applies, also one numbered below the newest applied
+                # (a migration that landed after a later-numbered one in development)
+                if uow.scalar("SELECT 1 FROM schema_migrations WHERE version = ?",
+                              (m.version,)):
                     continue
                 for stmt in m.statements:
                     uow.execute(render(stmt, self.dialect))
@@ -428,6 +431,12 @@ class SqlBackend(ABC):
                     self._seal_chain(uow)
             applied.append(m.version)
         return applied
+
+    def _applied_versions(self) -> set[int]:
+        if not self._table_exists("schema_migrations"):
+            return set()
+        with self.unit_of_work("system", write=False) as uow:
+            return {int(v) for (v,) in uow.tuples("SELECT version FROM schema_migrations")}
 
     def _protect_records(self, uow: UnitOfWork) -> None:
         """Create the triggers that refuse UPDATE and DELETE of audit records, the seal,
