@@ -278,7 +278,8 @@ def test_verification_runs_in_the_background_and_shows_intact_then_broken(qtbot,
     qtbot.waitUntil(lambda: viewer.last_report is not None, timeout=60_000)
     assert not viewer.last_report.intact
     text = viewer.verify_label.text()
-    assert "BROKEN" in text and str(seq) in text and "#b71c1c" in viewer.verify_label.styleSheet()
+    assert "BROKEN" in text and f"First broken record: #{seq}" in text
+    assert "#b71c1c" in viewer.verify_label.styleSheet()
     _shoot(window, "audit_verify_broken")
 
 

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QGroupBox, QHBoxL
                                QPushButton, QSplitter, QTabWidget, QTextBrowser, QVBoxLayout,
                                QWidget)
 
-from ioreview.service import ProtocolDiff, ProtocolVersionInfo, Role
+from ioreview.service import BackupSummary, ProtocolDiff, ProtocolVersionInfo, Role
 from ioreview.ui.coordinator import Column, RecordTableModel, _Tab, _table, readable_time
 from ioreview.ui.workers import TaskHandle, run_in_thread
 
@@ -145,7 +145,7 @@ class BackupTab(_Tab):
         super().__init__(controller, parent)
         self.setObjectName("BackupTab")
         self.task: TaskHandle | None = None
-        self.available = callable(getattr(type(self.trial), "backup", None))
+        self.last_summary: BackupSummary | None = None
         self.backup_button = QPushButton(self.tr("Back up the trial now…"))
         self.backup_button.setObjectName("BackupButton")
         self.backup_button.clicked.connect(self.choose_destination)
@@ -158,12 +158,6 @@ class BackupTab(_Tab):
             "archive and a manifest with the SHA-256 of every file into a new folder. The trial "
             "key is not part of the backup: keep it safe separately."))
         explanation.setWordWrap(True)
-        if not self.available:
-            self.backup_button.setEnabled(False)
-            self.backup_button.setText(self.tr("Back up (not available in this version)"))
-            self.status.setText(self.tr(
-                "Backup is not available yet in this version of ioreview: the backup use case "
-                "is not installed."))
         layout = QVBoxLayout(self)
         layout.addWidget(explanation)
         layout.addWidget(self.backup_button, 0, Qt.AlignmentFlag.AlignLeft)
@@ -177,17 +171,23 @@ class BackupTab(_Tab):
 
     def start_backup(self, dest: str) -> None:
         """Run the backup into `dest` in a worker thread."""
-        if not self.available or (self.task is not None and self.task.running):
+        if self.task is not None and self.task.running:
             return
         self.backup_button.setEnabled(False)
         self.status.setText(self.tr("Backing up into {dest} …").format(dest=dest))
-        backup = getattr(self.trial, "backup")
-        self.task = run_in_thread(backup, self.controller.session, dest,
+        self.task = run_in_thread(self.trial.backup, self.controller.session, dest,
                                   on_done=self._done, on_error=self._failed)
 
-    def _done(self, result: Any) -> None:
+    def _done(self, summary: BackupSummary) -> None:
         self.backup_button.setEnabled(True)
-        self.status.setText(self.tr("Backup finished: {result}").format(result=str(result)))
+        self.last_summary = summary
+        self.status.setText(self.tr(
+            "Backup finished in {folder}: {n} files ({archive} case files), audit trail of "
+            "{length} records, manifest {manifest}. The trial key ({key_id}) is not in the "
+            "backup; it is kept at {key_path}.").format(
+            folder=summary.folder, n=summary.n_files, archive=summary.n_archive_files,
+            length=summary.audit_length, manifest=summary.manifest.name,
+            key_id=summary.key_id, key_path=summary.key_path or self.tr("(in memory)")))
 
     def _failed(self, exc: BaseException) -> None:
         self.backup_button.setEnabled(True)

@@ -371,8 +371,16 @@ class AuditViewer(_Tab):
             return
         self.verify_label.setStyleSheet(_BAD_STYLE)
         more = len(report.problems) - 1
-        text = self.tr("✘ Audit trail BROKEN ({n} records checked). First problem: {first}"
-                       ).format(n=report.n_records, first=report.problems[0])
+        first = report.first_broken
+        if first is not None and first.seq > 0:
+            text = self.tr("✘ Audit trail BROKEN ({n} records checked). First broken record: "
+                           "#{seq} ({kind}): {message}").format(
+                n=report.n_records, seq=first.seq, kind=first.kind.value,
+                message=first.message)
+        else:
+            text = self.tr("✘ Audit trail BROKEN ({n} records checked). First problem: {first}"
+                           ).format(n=report.n_records,
+                                    first=str(first) if first else report.problems[0])
         if more:
             text += " " + self.tr("({more} more problem(s))").format(more=more)
         self.verify_label.setText(text)
