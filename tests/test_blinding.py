@@ -349,6 +349,9 @@ CHECKS: dict[str, Callable[[World], None]] = {
     "build_cases_from_studies": denied("build_cases_from_studies"),
     "list_cases": denied("list_cases"),
     "generate_assignments": denied("generate_assignments"),
+    # the case x reader table names hidden re-reads: coordinator and admin only
+    "assignment_table": denied("assignment_table"),
+    "reassign": denied("reassign", 1, 2, "reason"),
     "worklist": check_worklist,
     "open_case": check_open_case,
     "save_draft": check_save_draft,
@@ -387,12 +390,12 @@ CHECKS: dict[str, Callable[[World], None]] = {
     "agreement_report": denied("agreement_report"),
     # exports: coordinator and admin only
     "export_trial": denied("export_trial", "/nonexistent-export", "x"),
-}
-
-
     # backup and the PostgreSQL grants script: coordinator and admin only
     "backup": denied("backup", "/nonexistent-backup"),
     "postgres_grants": denied("postgres_grants", "ioreview_app"),
+}
+
+
 def _public_methods() -> set[str]:
     """Every use case of every group of the service, and the facade's own public methods;
     each use case must also be reachable on `Trial` under its name."""

@@ -1,5 +1,6 @@
 """Assignments: each case to `readers_per_case` readers, in a seeded random order per reader,
-with hidden re-reads after a washout (intra-reader agreement)."""
+with hidden re-reads after a washout (intra-reader agreement); the coordinator's case x reader
+table, and reassignment of a read that is not signed yet."""
 from __future__ import annotations
 
 import random
@@ -7,13 +8,14 @@ import secrets
 from collections import defaultdict
 from collections.abc import Sequence
 
-from ioreview.errors import InvalidInput
+from ioreview.errors import InvalidInput, NotFound, ReadLocked
 from ioreview.store import UnitOfWork
 from ioreview.store.records import CaseRecord
 
 from .cases import new_label
 from .context import ADMINS, ServiceContext, iso
-from .values import AssignmentSummary, Role, Session
+from .values import (AssignmentEntry, AssignmentPurpose, AssignmentSummary, AssignmentTable,
+                     ReaderAssignmentTotals, ReadStatus, ReassignmentResult, Role, Session)
 
 __all__ = ["Assignments"]
 
@@ -132,3 +134,101 @@ class Assignments:
                             "rereads": n_rereads, "protocol_version": version_id})
             return AssignmentSummary(seed, n_total, n_rereads, counts)
 
+
+    def assignment_table(self, session: Session) -> AssignmentTable:
+        """Coordinator/admin: every assignment as a case x reader row (purpose, read status,
+        position in the reader's list, available from), hidden re-reads marked as such, and
+        per reader the totals with what their worklist does not show yet (hidden re-reads,
+        assignments still in their washout).  Readers never get this view."""
+        with self.ctx.use_case(session, ADMINS, "see the assignment table",
+                               write=False) as (uow, _actor):
+            rows = uow.assignments.overview()
+        now = self.ctx.clock()
+        entries = tuple(AssignmentEntry(
+            r.assignment_id, r.case_id, r.case_label, r.reader_id, r.username, r.display_name,
+            AssignmentPurpose.HIDDEN_REREAD if r.is_reread else
+            AssignmentPurpose.THIRD_READ if r.is_third_read else AssignmentPurpose.PRIMARY,
+            ReadStatus(r.status or ReadStatus.NEW.value), r.position, iso(r.available_from),
+            r.available_from <= now, r.reread_label) for r in rows)
+        totals: dict[int, ReaderAssignmentTotals] = {}
+        for e in sorted(entries, key=lambda e: (e.reader, e.reader_id)):
+            t = totals.get(e.reader_id) or ReaderAssignmentTotals(
+                e.reader_id, e.reader, e.reader_name, 0, 0, 0, 0)
+            hidden = e.purpose is AssignmentPurpose.HIDDEN_REREAD
+            totals[e.reader_id] = ReaderAssignmentTotals(
+                t.reader_id, t.reader, t.reader_name, t.assigned + 1,
+                t.hidden_rereads + hidden, t.not_yet_available + (not e.available_now),
+                t.in_worklist + e.available_now)
+        return AssignmentTable(entries, tuple(totals.values()))
+
+    def reassign(self, session: Session, assignment_id: int, new_reader_id: int,
+                 reason: str) -> ReassignmentResult:
+        """Coordinator/admin: give an assignment whose read is not signed to another active
+        reader who has no part of the case, with a reason (audited).  The new reader starts
+        empty: a draft of the old reader is withdrawn (its answers, annotation and key-image
+        counts and time go into the audit record, which the coordinator can read; the read
+        keeps its id for the new reader, emptied; the old reader no longer sees the case),
+        and the old reader's unsigned hidden re-read of the case moves with it.  A signed read
+        is refused (ReadLocked), and so is a hidden re-read on its own (it measures the same
+        reader twice)."""
+        with self.ctx.use_case(session, ADMINS, "reassign reads") as (uow, _actor):
+            reason = (reason or "").strip()
+            if not reason:
+                raise InvalidInput("Give a reason for the reassignment; it is kept in the "
+                                   "audit trail.")
+            assignment = uow.assignments.get(int(assignment_id))
+            if assignment is None:
+                raise NotFound(f"Assignment {assignment_id} does not exist; refresh the "
+                               "assignment table.")
+            case = uow.cases.get(assignment.case_id)
+            assert case is not None
+            old = uow.users.get(assignment.reader_id)
+            old_name = old.username if old is not None else str(assignment.reader_id)
+            if assignment.is_reread:
+                raise InvalidInput(
+                    f"This is {old_name}'s hidden re-read of case {case.label}: it measures the "
+                    "same reader twice and cannot go to another reader. Reassign the primary "
+                    "read instead (an unsigned hidden re-read moves with it).")
+            new = uow.users.get(int(new_reader_id))
+            if new is None or new.role != Role.READER.value or not new.active:
+                raise InvalidInput(f"User {new_reader_id} is not an active reader; choose "
+                                   "a reader from the user list.")
+            if new.id == assignment.reader_id:
+                raise InvalidInput(f"Case {case.label} is already assigned to {new.username}.")
+            if uow.assignments.reader_has_case(case.id, new.id):
+                raise InvalidInput(
+                    f"{new.username} already has case {case.label} (a read, a hidden re-read "
+                    "or a third read): a reader reads a case once, so choose another reader.")
+            moving = [assignment] + [
+                a for a in uow.assignments.of_case(case.id)
+                if a.is_reread and a.reader_id == assignment.reader_id]
+            reads = {a.id: uow.reads.for_assignment(a.id) for a in moving}
+            primary_read = reads[assignment.id]
+            if primary_read is not None and primary_read.status == ReadStatus.SUBMITTED.value:
+                raise ReadLocked(
+                    f"{old_name}'s read of case {case.label} is signed: a signed read stays "
+                    "with its reader (an amendment can change it); nothing was reassigned.")
+            moving = [a for a in moving if a is assignment or reads[a.id] is None
+                      or reads[a.id].status != ReadStatus.SUBMITTED.value]
+            order_index = uow.assignments.max_order_index(new.id) + 1
+            withdrawn = False
+            for offset, a in enumerate(moving):
+                draft = reads[a.id]
+                before: dict[str, object] = {"reader": a.reader_id, "order_index": a.order_index}
+                if draft is not None:
+                    before["draft"] = {
+                        "read": draft.id, "values": uow.reads.values(draft.id, draft.version),
+                        "annotations": uow.reads.count_annotations(draft.id, draft.version),
+                        "key_images": uow.reads.count_key_images(draft.id, draft.version),
+                        "active_seconds": draft.active_seconds, "started_at": draft.started_at}
+                    uow.assignments.withdraw_draft(draft.id, self.ctx.now_iso())
+                    uow.audit("withdraw", "read", draft.id,
+                              before=before["draft"], after={"reason": reason})
+                    withdrawn = True
+                uow.assignments.move(a.id, new.id, order_index + offset)
+                uow.audit("reassign", "assignment", a.id, before=before,
+                          after={"reader": new.id, "order_index": order_index + offset,
+                                 "reason": reason, "case": case.id,
+                                 "is_reread": a.is_reread})
+            return ReassignmentResult(assignment.id, case.label, old_name, new.username,
+                                      withdrawn, tuple(a.id for a in moving[1:]))

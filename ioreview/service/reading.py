@@ -261,6 +261,10 @@ class Reading:
                 else:
                     fresh = uow.assignments.worklist(actor.user_id,
                                                      assignment_ids=sorted(changed))
+                    if len(fresh) < len(changed):  # a row left the list (reassigned)
+                        cached = _CachedWorklist(revision,
+                                                 uow.assignments.worklist(actor.user_id))
+                        fresh = None
             self._worklists[actor.user_id] = cached
         return cached.items_at(self.ctx.clock(), revision, fresh)
 

@@ -104,6 +104,8 @@ class Trial:
         self.mask_burned_in_text = self.reader_copies.mask_burned_in_text
         self.confirm_no_burned_in_text = self.reader_copies.confirm_no_burned_in_text
         self.generate_assignments = self.assignments.generate_assignments
+        self.assignment_table = self.assignments.assignment_table
+        self.reassign = self.assignments.reassign
         # reading and signing
         self.worklist = self.reading.worklist
         self.open_case = self.reading.open_case
@@ -144,11 +146,11 @@ class Trial:
         self.agreement_report = self.agreement.agreement_report
         # exports
         self.export_trial = self.exports.export_trial
-
-    @classmethod
         # backup (restore: `ioreview.service.backup.restore`, before any trial is open)
         self.backup = self.backups.backup
         self.postgres_grants = self.backups.postgres_grants
+
+    @classmethod
     def open(cls, db: str | Path, *, idle_timeout_s: float = 900,
              clock: Callable[[], float] = time.time,
              label_random: random.Random | None = None,

@@ -29,6 +29,8 @@ __all__ = [
     "ReadVersion", "ReaderProgress", "Role", "SIGNATURE_MEANING", "SeriesView", "SeriesInfo",
     "Session", "SignatureInfo", "StudyInfo", "TrialInfo", "UNSCHEDULED", "UserInfo",
     "WorklistItem",
+    "AssignmentEntry", "AssignmentPurpose", "AssignmentTable", "ReaderAssignmentTotals",
+    "ReassignmentResult",
     "AuditExportSummary", "AuditLogEntry", "AuditLogFilter", "AuditLogPage",
     "FieldChange", "ProtocolDiff",
     "AccountPolicy",
@@ -682,3 +684,66 @@ class RestoreSummary:
     audit_length: int
     audit_head: str
     n_signatures: int
+
+
+# -- the coordinator's assignment table and reassignment ----------------------------------------
+class AssignmentPurpose(str, Enum):
+    """Why a reader has a case: a primary read, a hidden re-read (the same reader again after
+    the washout, for intra-reader agreement) or a 2-of-3 third read."""
+
+    PRIMARY = "primary"
+    HIDDEN_REREAD = "hidden_reread"
+    THIRD_READ = "third_read"
+
+
+@dataclass(frozen=True)
+class AssignmentEntry:
+    """One row of the coordinator's case x reader table (never shown to readers: a hidden
+    re-read is marked as such here)."""
+
+    assignment_id: int
+    case_id: int
+    case_label: str
+    reader_id: int
+    reader: str  # username
+    reader_name: str
+    purpose: AssignmentPurpose
+    status: ReadStatus
+    position: int  # 1-based, in the reader's whole list (available or not)
+    available_from: str  # ISO 8601 UTC
+    available_now: bool
+    #: the label the reader sees for a hidden re-read (its own, not the case's)
+    reread_label: str | None = None
+
+
+@dataclass(frozen=True)
+class ReaderAssignmentTotals:
+    """A reader's assignments, and why their worklist shows fewer: hidden re-reads and
+    assignments still in their washout are not in it yet."""
+
+    reader_id: int
+    reader: str
+    reader_name: str
+    assigned: int
+    hidden_rereads: int
+    not_yet_available: int
+    in_worklist: int
+
+
+@dataclass(frozen=True)
+class AssignmentTable:
+    entries: tuple[AssignmentEntry, ...]
+    readers: tuple[ReaderAssignmentTotals, ...]
+
+
+@dataclass(frozen=True)
+class ReassignmentResult:
+    """What `reassign` did: which readers, and whether the old reader's draft was withdrawn
+    (its answers are in the audit record) and a hidden re-read moved with the case."""
+
+    assignment_id: int
+    case_label: str
+    from_reader: str
+    to_reader: str
+    draft_withdrawn: bool
+    moved_rereads: tuple[int, ...] = ()

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .engine import UnitOfWork
 
 __all__ = [
+    "AssignmentOverviewRow",
     "AssignmentRepository", "BurnedInMaskRecord", "BurnedInReviewRecord", "CaseRepository",
     "DicomRepository", "ProtocolRepository", "ReaderCopyRecord", "ReaderCopyRepository",
     "ReaderCopySetRecord", "SessionRepository", "UserRepository",
@@ -491,6 +492,74 @@ class AssignmentRepository(_Repository):
             "SELECT COALESCE(r.status, 'new'), COUNT(*) FROM assignment a"
             " LEFT JOIN review_read r ON r.assignment_id = a.id"
             " GROUP BY COALESCE(r.status, 'new')")}
+
+    def overview(self) -> list[AssignmentOverviewRow]:
+        """Every assignment as the coordinator's case x reader table shows it: the case's
+        label, the reader, the purpose, the read's status, the 1-based position in the
+        reader's whole list (available or not) and when it becomes available."""
+        return [AssignmentOverviewRow(
+            int(r["id"]), int(r["case_id"]), r["case_label"], r["label"], int(r["reader_id"]),
+            r["username"], r["display_name"], bool(r["is_reread"]), bool(r["is_third"]),
+            _opt_int(r["read_id"]), r["status"], int(r["position"]), float(r["available_from"]))
+            for r in self.uow.rows(
+                "SELECT a.id, a.case_id, c.label AS case_label, a.label, a.reader_id,"
+                " u.username, u.display_name, a.is_reread, a.available_from,"
+                " CASE WHEN t.assignment_id IS NULL THEN 0 ELSE 1 END AS is_third,"
+                " r.id AS read_id, r.status, p.position"
+                " FROM assignment a JOIN review_case c ON c.id = a.case_id"
+                " JOIN app_user u ON u.id = a.reader_id"
+                " LEFT JOIN third_read t ON t.assignment_id = a.id"
+                " LEFT JOIN review_read r ON r.assignment_id = a.id"
+                " JOIN (SELECT id, ROW_NUMBER() OVER (PARTITION BY reader_id"
+                " ORDER BY order_index, id) AS position FROM assignment) p ON p.id = a.id"
+                " ORDER BY c.label, a.is_reread, u.username, a.id")]
+
+    def reader_has_case(self, case_id: int, reader_id: int) -> bool:
+        """Whether the reader has any assignment of the case (primary, re-read, third read)."""
+        return self.uow.scalar("SELECT COUNT(*) FROM assignment WHERE case_id = ?"
+                               " AND reader_id = ?", (int(case_id), int(reader_id))) > 0
+
+    def move(self, assignment_id: int, reader_id: int, order_index: int) -> None:
+        """Give the assignment to another reader at `order_index` of their list; both
+        readers' worklists change (the row leaves one and joins the other)."""
+        old = self.uow.scalar("SELECT reader_id FROM assignment WHERE id = ?",
+                              (int(assignment_id),))
+        self.uow.execute("UPDATE assignment SET reader_id = ?, order_index = ? WHERE id = ?",
+                         (int(reader_id), int(order_index), int(assignment_id)))
+        if old is not None:
+            self.note_worklist_change(int(old), int(assignment_id))
+        self.note_worklist_change(int(reader_id), int(assignment_id))
+
+    def withdraw_draft(self, read_id: int, at: str) -> None:
+        """Empty an unsigned read (its values, annotations and key images, its time on case)
+        so that the assignment's next reader starts afresh under the same read id (ids are
+        never reused for another read); the caller audits what it held."""
+        if self.uow.scalar("SELECT status FROM review_read WHERE id = ?",
+                           (int(read_id),)) in (None, "submitted"):
+            return
+        for table in ("annotation", "key_image", "read_value"):
+            self.uow.execute(f"DELETE FROM {table} WHERE read_id = ?", (int(read_id),))
+        self.uow.execute("UPDATE review_read SET active_seconds = 0, started_at = ?,"
+                         " updated_at = ? WHERE id = ?", (at, at, int(read_id)))
+
+
+@dataclass(frozen=True)
+class AssignmentOverviewRow:
+    """One row of the coordinator's assignment table (`AssignmentRepository.overview`)."""
+
+    assignment_id: int
+    case_id: int
+    case_label: str
+    reread_label: str | None
+    reader_id: int
+    username: str
+    display_name: str
+    is_reread: bool
+    is_third_read: bool
+    read_id: int | None
+    status: str | None
+    position: int
+    available_from: float
 
 
 # -- the DICOM index as the reading workflow needs it -----------------------------------------
