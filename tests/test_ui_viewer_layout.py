@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtWidgets import QApplication
 
+from ioreview.ui.viewer.keymap import ViewerAction
 from ioreview.ui.viewer.overlays import OverlayText, overlay_layout
 from ioreview.ui.viewer.viewport import ImageViewport
 from test_ui_viewer import click, open_series, pick, study, viewer, wheel  # noqa: F401 - fixtures
@@ -142,3 +143,62 @@ def test_layout_engine_at_sizes_no_viewport_reaches(qtbot):
             assert len(corner_lines) == 13  # every line whole
         elif w >= 900:
             assert "Radiographic Magnification Factor)" in " ".join(corner_lines)  # wrapped, not cut
+
+
+def _rgb_file(path: Path) -> Path:
+    """A small RGB ultrasound image (Doppler-like colour over grey) written with pydicom."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    rows, cols = 64, 80
+    arr = np.zeros((rows, cols, 3), np.uint8)
+    arr[..., :] = np.linspace(40, 200, cols, dtype=np.uint8)[None, :, None]
+    arr[20:40, 30:50] = (200, 40, 40)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.6.1"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.Modality, ds.SeriesDescription, ds.SeriesNumber, ds.InstanceNumber = "US", "DOPPLER RGB", 1, 1
+    ds.PatientID = "X"
+    ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.PlanarConfiguration = rows, cols, 3, 0
+    ds.PhotometricInterpretation = "RGB"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.PixelData = arr.tobytes()
+    target = path / "rgb.dcm"
+    ds.save_as(target, enforce_file_format=True)
+    return target
+
+
+def test_colour_images_take_window_level_on_every_channel_and_reset(qtbot, viewer, tmp_path):
+    from ioreview.imaging.header import SeriesView
+    from ioreview.ui.view_app import scan_paths
+    from test_ui_viewer import drag
+
+    found, bad = scan_paths([str(_rgb_file(tmp_path))])
+    assert not bad
+    s = found[0]
+    vp = open_series(qtbot, viewer, SeriesView(1, s.modality, s.description, s.n_instances, s.n_frames, s.headers))
+    assert vp._stored.ndim == 3
+    assert vp.window is not None and vp.window.width == 256.0
+    assert any(t.startswith("W 256") for t in vp.overlay().bottom_left)  # W/L shown for colour too
+
+    def pixel(row: int, col: int):
+        return vp.grab().toImage().pixelColor(vp.image_to_widget((row, col)).toPoint())
+
+    before_red, before_grey = pixel(30, 40), pixel(5, 5)
+    # left-drag to the left narrows the window: more contrast
+    drag(vp, QPointF(300, 300), QPointF(200, 300))
+    assert vp.window.width < 256.0
+    after_red, after_grey = pixel(30, 40), pixel(5, 5)
+    assert after_red.red() > before_red.red() and after_red.red() >= after_red.green()  # contrast up, still red
+    assert abs(after_grey.red() - after_grey.green()) <= 2  # grey stays grey: same map on every channel
+    assert after_grey != before_grey
+    vp.perform(ViewerAction.RESET)
+    assert vp.window.width == 256.0
+    assert pixel(30, 40) == before_red
+    assert vp.presets() == []

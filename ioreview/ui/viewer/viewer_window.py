@@ -90,7 +90,7 @@ class ViewerWidget(QWidget):
         self._series: list[SeriesView] = []
         self._prior_keys: set[str] = set()
         self._hanging_layouts: dict[str, str] = {}
-        self._hanging_default = "1x1"
+        self._hanging_default: str | None = None  # None: no hanging protocol, keep the layout
         self._compare_prior = True
         self._loaders: dict[str, SeriesLoader] = {}
         self._shown: dict[ImageViewport, str] = {}
@@ -327,8 +327,9 @@ class ViewerWidget(QWidget):
         self.browser.set_series(self._series)
         current = [s for s in self._series if series_key(s) not in self._prior_keys]
         first = current[0] if current else (self._series[0] if self._series else None)
-        layout = self._hanging_layouts.get(first.modality.upper(), self._hanging_default) if first else "1x1"
-        if layout != self.grid.layout_name:
+        layout = (self._hanging_layouts.get(first.modality.upper(), self._hanging_default)
+                  if first is not None and self._hanging_default is not None else None)
+        if layout is not None and layout != self.grid.layout_name:
             self.grid.set_layout(layout)
             self.layout_actions[layout].setChecked(True)
         for vp, s in zip(self.grid.visible_viewports(), current or self._series):

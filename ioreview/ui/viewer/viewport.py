@@ -81,6 +81,19 @@ SERIES_MIME = "application/x-ioreview-series"
 #: window is unchanged (one lookup, no conversion); bigger ones fold in two threads.
 _RGB32_TABLE_MAX_PIXELS = 1 << 20
 
+#: The window of a colour image shown as stored: every channel's 0-255 display range.
+RGB_FULL_WINDOW = Window(127.5, 256.0)
+
+
+def rgb_window_table(window: Window) -> np.ndarray:
+    """A 256-entry table applying `window` (on the 0-255 display scale) to each channel of a
+    colour image alike, so W/L brightens or darkens without shifting hue much (PS3.3 C.11.2
+    defines VOI for grey images only; this is the viewer's choice, shown as W/L like grey)."""
+    lo = window.center - window.width / 2.0
+    ramp = (np.arange(256, dtype=np.float32) - lo) / max(window.width, 1.0) * 255.0
+    return np.clip(np.rint(ramp), 0, 255).astype(np.uint8)
+
+
 class ImageSource(Protocol):
     """A stack of frames a viewport can show (`SeriesLoader`, `ReformatSource`)."""
 
@@ -310,7 +323,7 @@ class ImageViewport(QWidget):
             self._stored = arr
             self._shown_index = self.index
             self._display_dirty = True
-            if self.window is None and arr.ndim == 2:
+            if self.window is None:
                 self._default_window(arr)
 
     def _show_failure(self, reason: str) -> None:
@@ -341,6 +354,12 @@ class ImageViewport(QWidget):
         h = self.current_header()
         if h is None:
             return
+        if stored.ndim == 3:  # colour: W/L on the 0-255 display scale of every channel
+            self.invert = False
+            self.window = RGB_FULL_WINDOW
+            self.window_name = self.tr("full range")
+            self.windowChanged.emit()
+            return
         self.invert = is_inverted(h)
         windows = windows_from_header(h)
         if windows:
@@ -367,6 +386,8 @@ class ImageViewport(QWidget):
         self.update()
 
     def presets(self) -> list[str]:
+        if self._stored is not None and self._stored.ndim == 3:
+            return []  # the modality's presets are in its units; a colour image has none
         return preset_names(self.source.modality) if self.source is not None else []
 
     def apply_preset(self, number: int) -> bool:
@@ -379,7 +400,7 @@ class ImageViewport(QWidget):
         return True
 
     def apply_header_window(self) -> None:
-        if self._stored is not None and self._stored.ndim == 2:
+        if self._stored is not None:
             self.window = None
             self._default_window(self._stored)
             self._display_dirty = True
@@ -430,7 +451,7 @@ class ImageViewport(QWidget):
         self.pan = QPointF(0.0, 0.0)
         self.flip_h = self.flip_v = False
         self.rotation = 0
-        if not keep_window and self._stored is not None and self._stored.ndim == 2:
+        if not keep_window and self._stored is not None:
             self.window = None
             self._default_window(self._stored)
         self._display_dirty = True
@@ -642,6 +663,8 @@ class ImageViewport(QWidget):
         h = self.source.ref(self._shown_index).header if self.source is not None else None
         if stored.ndim == 3:
             disp = rgb_to_uint8(stored, h.bits_stored if h is not None else None)
+            if self.window is not None and self.window != RGB_FULL_WINDOW:
+                disp = rgb_window_table(self.window)[disp]
             self._display = None
             self._qimage = self._rgb32_copy(disp, QImage.Format.Format_RGB888)
             return
@@ -854,7 +877,7 @@ class ImageViewport(QWidget):
             index=self.index,
             count=self.source.count if self.source is not None else 0,
             frame=ref.frame if ref is not None else 0,
-            window=(self.window.center, self.window.width) if self.window is not None and self._stored is not None and self._stored.ndim == 2 else None,
+            window=(self.window.center, self.window.width) if self.window is not None and self._stored is not None else None,
             window_name=self.window_name,
             zoom=self.effective_zoom(),
             calibration_label=calibration_text(cal),
