@@ -327,3 +327,23 @@ def test_exports_carry_the_signature_columns(demo_trial, tmp_path):
     assert all(r["signed_at_utc"].endswith("+00:00") for r in ident)
     codebook = (Path(plain.out_dir) / "codebook.csv").read_text(encoding="utf-8")
     assert "signer_name" in codebook and "signature_meaning" in codebook
+
+
+def test_the_export_dialog_shows_the_export_signature(qtbot, demo_trial, tmp_path):
+    from ioreview.ui.export_dialog import ExportDialog
+
+    trial, passwords, _db = demo_trial
+    session = trial.login("coordinator", passwords["coordinator"])
+    dialog = ExportDialog(trial, session)
+    qtbot.addWidget(dialog)
+    dialog.resize(900, 600)
+    dialog.show()
+    qtbot.keyClicks(dialog.folder, str(tmp_path / "out"))
+    qtbot.keyClicks(dialog.password, passwords["coordinator"])
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.summary is not None, timeout=60_000)
+    assert dialog.summary.signature.signer_name == "Mei Chen"
+    text = dialog.message.text()
+    assert "Signed by Mei Chen (coordinator) on " in text
+    assert "meaning: I confirm this export" in text
+    _shoot(dialog, "export_signature")

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QPushButton, QVBoxLayout, QWidget)
 
 from ioreview.errors import IoreviewError
+from ioreview.ui.read_form import signature_manifest
 from ioreview.ui.workers import TaskHandle, run_in_thread
 
 if TYPE_CHECKING:
@@ -149,7 +150,8 @@ class ExportDialog(QDialog):
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         self.show_message(self.tr("Exported {n} files to {folder}; export {id} signed.").format(
-            n=len(summary.files) + 1, folder=summary.out_dir, id=summary.export_id), error=False)
+            n=len(summary.files) + 1, folder=summary.out_dir, id=summary.export_id)
+            + "\n" + signature_manifest(summary.signature), error=False)
         self.export_button.setEnabled(True)
 
     def _on_error(self, exc: BaseException) -> None:

@@ -241,7 +241,8 @@ class Exports:
                 signed = signatures.sign(uow, "export", export_id, 1, actor.user_id,
                                          actor.username, at, EXPORT_MEANING, content)
                 signature = SignatureInfo(signed.id, export_id, signed.signer, signed.signed_at,
-                                          signed.meaning, signed.content_sha256, 1)
+                                          signed.meaning, signed.content_sha256, 1,
+                                          actor.display_name)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
