@@ -79,8 +79,6 @@ def build_demo(out_dir: str | Path, config: DemoConfig = DemoConfig(), *,
                                f"{held.users} users); give the demo an empty database.")
         say("Importing the demo studies ...")
         summary = trial.import_studies(session, [manifest.dicom_dir], progress=progress)
-        say("Checking images for burned-in text ...")
-        review_burned_in_text(trial, session)
         say("Creating users, protocol, cases, assignments and simulated reads ...")
         demo_users = populate_demo(trial, session, manifest.ground_truth_path, seed=config.seed)
     finally:

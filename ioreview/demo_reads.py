@@ -18,6 +18,7 @@ from typing import Any
 
 from adjudication.protocol import default_protocol_path
 from adjudication.paradigms import Decision
+from ioreview.demo import review_burned_in_text
 from ioreview.service import (Annotation, CaseView, ReadStatus, Role, Session, Trial,
                             WorklistItem)
 
@@ -263,6 +264,7 @@ def populate_demo(trial: Trial, session: Session, ground_truth_path: str | Path,
     users = _create_users(trial, session, passwords or {})
     insertion = {s["subject_id"]: s["insertion_date"] for s in truth.get("subjects", [])
                  if s.get("insertion_date")}
+    review_burned_in_text(trial, session)  # before readers see images, as a coordinator would
     trial.build_cases_from_studies(session, insertion)
     ids = {u.username: u.id for u in trial.list_users(session)}
     readers = [u for u in users if u.role is Role.READER]

@@ -124,7 +124,7 @@ def test_hidden_rereads_share_no_uid_or_path_with_the_original_read(demo) -> Non
 
 def test_the_demo_banner_is_masked_in_every_copy_and_recorded(demo) -> None:
     result, trial = demo
-    admin = trial.system_session("test")
+    admin = trial.login("coordinator", "coordinator-demo")
     series = trial.list_burned_in_series(admin)
     masked = [s for s in series if s.status == "masked"]
     assert masked and all(s.rectangles == (US_TEXT_BOX,) and s.decided_by and s.decided_at
@@ -153,7 +153,9 @@ def _us_trial(tmp_path: Path, db: str | None = None) -> tuple[Trial, object, obj
     ds = pydicom.dcmread(get_testdata_file("US1_UNCR.dcm"))
     ds.save_as(src / "us.dcm")
     trial = Trial.open(db or tmp_path / "t.sqlite", archive_root=tmp_path / "archive")
-    admin = trial.system_session("test")
+    system = trial.system_session("test")
+    trial.create_user(system, "coord", "Coordinator", Role.COORDINATOR, _PASSWORD)
+    admin = trial.login("coord", _PASSWORD)
     trial.install_protocol(admin, default_protocol_path())
     trial.import_studies(admin, [src])
     readers = [trial.create_user(admin, name, name, Role.READER, _PASSWORD).id
