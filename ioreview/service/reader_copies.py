@@ -49,7 +49,7 @@ from .context import ADMINS, ServiceContext
 from .values import (Annotation, BurnedInPreview, BurnedInSeries, KeyImage, PriorView,
                      SeriesView, Session)
 
-__all__ = ["DAY_ZERO", "ImagesWithheld", "ReaderCopies", "copy_case_series",
+__all__ = ["DAY_ZERO", "ImagesWithheld", "ReaderCopies", "case_copy_views", "copy_case_series",
            "reader_case_views", "to_copy_uids", "to_original_uids"]
 
 #: The day a subject's insertion falls on in reader copies (dates keep their distance to it).
@@ -247,6 +247,18 @@ def reader_case_views(ctx: ServiceContext, uow: UnitOfWork, case: CaseRecord,
         for p, s in prior_sets)
     set_ids = list(dict.fromkeys([own.id, *(s.id for _p, s in prior_sets)]))
     return series, prior_views, set_ids
+
+
+def case_copy_views(ctx: ServiceContext, uow: UnitOfWork, case: CaseRecord
+                    ) -> tuple[tuple[SeriesView, ...], list[int]]:
+    """The case's own de-identified copies (its primary copy set) for the adjudicator and the
+    committee, and the set to pass to `to_copy_uids` for the readers' annotations (stored on
+    original UIDs).  Raises ImagesWithheld while a series waits for the coordinator."""
+    own = _set_for(ctx, uow, case, None)
+    withheld = _make_copies(ctx, uow, own, case, uow.cases.series_pks(case.id))
+    if withheld:
+        raise ImagesWithheld(_withheld_message(case.label, len(withheld)))
+    return _views(uow, own, uow.cases.series_pks(case.id)), [own.id]
 
 
 def _views(uow: UnitOfWork, copy_set: ReaderCopySetRecord, series_pks: Sequence[int]
