@@ -255,6 +255,7 @@ def test_export_csv_from_the_screen(qtbot, demo_trial, tmp_path):
     viewer.action_box.setCurrentIndex(viewer.action_box.findText("sign"))
     out = tmp_path / "signatures.csv"
     viewer.export_to(str(out))
+    qtbot.waitUntil(lambda: viewer.last_export is not None, timeout=60_000)
     rows = list(csv.DictReader(out.open(encoding="utf-8", newline="")))
     assert rows and {r["action"] for r in rows} == {"sign"}
     assert f"{len(rows)} record(s) exported" in viewer.count_label.text()

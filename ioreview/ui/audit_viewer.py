@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QFileDia
                                QSplitter, QTableView, QTextBrowser, QVBoxLayout, QWidget)
 
 from ioreview.errors import IoreviewError
-from ioreview.service import AuditLogEntry, AuditLogFilter, AuditReport
+from ioreview.service import (AuditExportSummary, AuditLogEntry, AuditLogFilter,
+                              AuditReport)
 from ioreview.ui.coordinator import _Tab
 from ioreview.ui.workers import TaskHandle, run_in_thread
 
@@ -196,6 +197,8 @@ class AuditViewer(_Tab):
         super().__init__(controller, parent)
         self.setObjectName("AuditViewer")
         self.verify_task: TaskHandle | None = None
+        self.export_task: TaskHandle | None = None
+        self.last_export: AuditExportSummary | None = None
         self.last_report: AuditReport | None = None
         self.user_box = QComboBox()
         self.user_box.setObjectName("audit_user")
@@ -343,11 +346,26 @@ class AuditViewer(_Tab):
             self.export_to(path)
 
     def export_to(self, path: str) -> None:
-        """Write the records the filter selects to `path` and say how many."""
-        summary = self.call(self.trial.export_audit_csv, path, self.current_filter())
-        if summary is not None:
-            self.count_label.setText(self.tr("{n} record(s) exported to {path}").format(
-                n=summary.n_records, path=summary.path))
+        """Write the records the filter selects to `path` in a worker thread (a whole trail
+        takes seconds) and say how many."""
+        if self.export_task is not None and self.export_task.running:
+            return
+        self.export_button.setEnabled(False)
+        self.count_label.setText(self.tr("Exporting to {path} …").format(path=path))
+        self.export_task = run_in_thread(self.trial.export_audit_csv, self.controller.session,
+                                         path, self.current_filter(),
+                                         on_done=self._exported, on_error=self._export_failed)
+
+    def _exported(self, summary: AuditExportSummary) -> None:
+        self.export_button.setEnabled(True)
+        self.last_export = summary
+        self.count_label.setText(self.tr("{n} record(s) exported to {path}").format(
+            n=summary.n_records, path=summary.path))
+
+    def _export_failed(self, exc: BaseException) -> None:
+        self.export_button.setEnabled(True)
+        self.count_label.setText(self.tr("The export failed."))
+        self.controller.report(exc, self, self.tr("Export the audit trail"))
 
     def verify(self) -> None:
         """Run the audit trail's verification in a worker thread."""
