@@ -14,6 +14,7 @@ so memory does not grow with the number of cases.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import html
@@ -42,6 +43,7 @@ from ..agreement import collect
 from ..context import ADMINS, ServiceContext
 from ..values import Role, Session, SignatureInfo
 from ..workflow import case_outcome
+from .redaction import FREE_TEXT_COLUMNS, MARKER, RedactingWriter, Redactor
 from .tables import FORMATS, TABLES, TableWriter, value_text
 
 __all__ = ["EXPORT_MEANING", "ExportSummary", "Exports"]
@@ -209,8 +211,9 @@ class Exports:
         try:
             with self.ctx.use_case(session, ADMINS, "export the trial",
                                    write=False) as (uow, actor):
-                written = _Export(self.ctx, uow, staging, formats, identified, progress,
-                                  audit_head).run(
+                exporter = _Export(self.ctx, uow, staging, formats, identified, progress,
+                                   audit_head)
+                written = exporter.run(
                     include_sr=include_sr, include_images=include_images, report=report,
                     language=language)
             files = tuple(ExportedFile(p.relative_to(staging).as_posix(), rows, _sha256(p),
@@ -219,6 +222,7 @@ class Exports:
                 "software": {"name": "ioreview", "version": ioreview.__version__},
                 "exported_at": self.ctx.now_iso(), "exported_by": actor.username,
                 "parameters": params, "audit_head": audit_head, "audit_length": audit_length,
+                "redactions": exporter.redactions(),
                 "files": [{"name": f.name, "rows": f.rows, "sha256": f.sha256,
                            "bytes": f.size} for f in files],
             }
@@ -305,6 +309,37 @@ class _Export:
         digest = hmac.new(self._uid_key, uid.encode(), hashlib.sha256).digest()
         return "2.25." + str(int.from_bytes(digest[:16], "big"))
 
+    def _redactor(self) -> Redactor:
+        """A redactor of every patient name and ID, accession number, institution and
+        referring physician the index holds (dates are redacted whatever their value)."""
+        names: set[str] = set()
+        ids: set[str] = set()
+        for st in dicom_index.list_studies(self.uow):
+            names.add(st.patient_name or "")
+            ids.update((st.patient_id or "", st.accession_number or ""))
+        pks = [pk for c in self.cases for pk in self.uow.cases.series_pks(c.id)]
+        for start in range(0, len(pks), 500):
+            for headers in dicom_index.series_headers_of(self.uow, pks[start:start + 500]).values():
+                for h in headers[:1]:
+                    names.update((h.patient_name or "", h.referring_physician_name or ""))
+                    ids.update((h.patient_id or "", h.accession_number or "",
+                                h.institution_name or ""))
+        ids.update(self.names.subjects)  # the original subject labels
+        return Redactor(names - {""}, ids - {""})
+
+    def _label_redacted(self, annotation: Any) -> Any:
+        """The annotation with its (free-text) label redacted in a de-identified export."""
+        if self.redactor is None or not annotation.label:
+            return annotation
+        return dataclasses.replace(annotation, label=self.redactor(annotation.label, "sr.label"))
+
+    def redactions(self) -> dict[str, Any] | None:
+        """What the de-identified export replaced in free text (None when identified)."""
+        r = self.redactor
+        if r is None:
+            return None
+        return {"marker": MARKER, "count": r.count, "by_column": dict(sorted(r.by_column.items()))}
+
     def base(self, case: CaseRecord) -> dict[str, Any]:
         return {"subject": self.names.subjects[case.subject], "subject_id": case.subject,
                 "case": case.label, "timepoint": case.timepoint,
@@ -315,8 +350,13 @@ class _Export:
             ) -> list[tuple[Path, int | None]]:
         self.include_sr, self.include_images = include_sr, include_images
         self.sr_files: list[Path] = []
-        writers = {name: TableWriter(t, self.out, self.formats, self.identified)
-                   for name, t in TABLES.items()}
+        writers: dict[str, Any] = {name: TableWriter(t, self.out, self.formats, self.identified)
+                                   for name, t in TABLES.items()}
+        self.redactor = None if self.identified else self._redactor()
+        if self.redactor is not None:  # free text: the trial's known identifiers are replaced
+            for name, columns in FREE_TEXT_COLUMNS.items():
+                if name in writers:
+                    writers[name] = RedactingWriter(writers[name], columns, self.redactor)
         total = len(self.cases)
         by_subject: dict[str, list[CaseAtTimepoint]] = defaultdict(list)
         seq: dict[str, int] = defaultdict(int)
@@ -499,7 +539,8 @@ class _Export:
                     f"ioreview-sr:{case.label}:{name}".encode()).digest()[:16], "big"))
             write_measurement_report(
                 path, protocol=proto, values=values,
-                annotations=[a for a in annotations if a.sop_instance_uid in sources],
+                annotations=[self._label_redacted(a) for a in annotations
+                             if a.sop_instance_uid in sources],
                 observer=observer, observer_kind=kind, sources=evidence, series_uid=series_uid,
                 sop_instance_uid=sop, series_number=900, instance_number=n,
                 title=f"ioreview {case.label} {name[:-4]}")
@@ -575,8 +616,9 @@ class _Export:
                     continue
                 who = self.names.person(r.reader_id) or ""
                 for a in self.uow.reads.annotations(r.read_id, r.version):
+                    label = self._label_redacted(a).label
                     shapes[(a.sop_instance_uid, a.frame)].append(
-                        (who, a.kind, tuple(a.points), a.label or a.finding_id or ""))
+                        (who, a.kind, tuple(a.points), label or a.finding_id or ""))
             for (uid, frame), items in sorted(shapes.items()):
                 where = self.uow.dicom.instance_location(uid)
                 if where is None:
@@ -810,6 +852,15 @@ class _Export:
                  "units. Missing values are <code>NA</code> in CSV and null in Parquet and JSON. "
                  "The allowed values of each read-form field, with their codes, are in the "
                  "<code>fields</code> table.</p>"]
+        if not self.identified:
+            columns = ", ".join(f"<code>{t}.{c}</code>" for t, cs in FREE_TEXT_COLUMNS.items()
+                                for c in cs)
+            parts.append(f"<p>De-identified export: in free text ({columns}) every patient name "
+                         "(all its forms), patient ID, accession number, institution and "
+                         "referring physician the index holds, and every calendar date, is "
+                         f"replaced by <code>{MARKER}</code>; annotation labels in the DICOM SR "
+                         "and the report likewise. <code>manifest.json</code> counts the "
+                         "replacements (<code>redactions</code>).</p>")
         for t in TABLES.values():
             parts.append(f"<h2 id=\"{t.name}\">{html.escape(t.name)}</h2>"
                          f"<p>{html.escape(t.description)}</p><table><tr><th>column</th>"
