@@ -25,6 +25,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
+    Signal,
 )
 from PySide6.QtGui import QAction, QCloseEvent, QColor, QPainter
 from PySide6.QtWidgets import (
@@ -60,6 +61,7 @@ from ioreview.errors import IoreviewError
 from ioreview.service import Role
 from ioreview.ui.agreement_dashboard import AgreementDashboard
 from ioreview.ui.app import ui_locale
+from ioreview.ui.assignments_view import AssignmentsView
 from ioreview.ui.account_dialogs import add_change_password_action
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.table_model import Column, RecordTableModel
@@ -99,14 +101,6 @@ def readable_time(iso: str | None) -> str:
     if not when.isValid():
         when = QDateTime.fromString(iso, Qt.DateFormat.ISODate)
     return when.toLocalTime().toString("yyyy-MM-dd HH:mm") if when.isValid() else iso
-
-
-def iso_date(dicom_date: str | None) -> str:
-    """A DICOM date (DA, "20260623") as ISO 8601 ("2026-06-23"); other text unchanged."""
-    text = (dicom_date or "").strip()
-    if len(text) == 8 and text.isdigit():
-        return f"{text[:4]}-{text[4:6]}-{text[6:]}"
-    return text
 
 
 def iso_date(dicom_date: str | None) -> str:
@@ -366,7 +360,6 @@ class ImportTab(_Tab):
         self.progress_bar.setStyleSheet(
             "QProgressBar { min-height: 18px; max-height: 18px; color: #ffffff; }")
         self.progress_bar.hide()  # nothing to show until an import starts
-        self.progress_bar.hide()  # nothing to show until an import starts
         self.log = QPlainTextEdit()
         self.log.setObjectName("ImportLog")
         self.log.setReadOnly(True)
@@ -395,7 +388,6 @@ class ImportTab(_Tab):
             return
         self.import_button.setEnabled(False)
         self.progress_bar.setRange(0, 0)
-        self.progress_bar.show()
         self.progress_bar.show()
         self.log.appendPlainText(self.tr("Importing {path} …").format(path=path))
         self.task = run_in_thread(
@@ -581,7 +573,8 @@ class CasesTab(_Tab):
 
 # -- assignments -------------------------------------------------------------------------------
 class AssignmentsTab(_Tab):
-    """Generate assignments (seeded per-reader order, hidden re-reads), show counts."""
+    """Generate assignments (seeded per-reader order, hidden re-reads); the case x reader
+    table with reassignment and the per-reader totals (`AssignmentsView`)."""
 
     def __init__(self, controller: SessionController, parent: QWidget | None = None) -> None:
         super().__init__(controller, parent)
@@ -598,11 +591,8 @@ class AssignmentsTab(_Tab):
         self.result_label = QLabel()
         self.result_label.setObjectName("AssignmentResult")
         self.result_label.setWordWrap(True)
-        self.model = RecordTableModel([
-            Column(self.tr("Reader"), lambda r: r[0]),
-            Column(self.tr("Assignments"), lambda r: r[1], True),
-        ], self)
-        self.view = _table(self.model, "AssignmentCountsView")
+        self.assignments_view = AssignmentsView(controller)
+        self.model = self.assignments_view.totals_model  # per reader, as the service counts
         row = QHBoxLayout()
         row.addWidget(self.use_seed)
         row.addWidget(self.seed)
@@ -617,7 +607,7 @@ class AssignmentsTab(_Tab):
         layout.addWidget(explain)
         layout.addLayout(row)
         layout.addWidget(self.result_label)
-        layout.addWidget(self.view, 1)
+        layout.addWidget(self.assignments_view, 1)
 
     def generate(self) -> None:
         """Generate the assignments with the chosen seed (or a random one)."""
@@ -632,18 +622,20 @@ class AssignmentsTab(_Tab):
         self.result_label.setText(self.tr(
             "{n} assignments created ({r} hidden re-reads) with seed {seed}.").format(
             n=summary.n_assignments, r=summary.n_rereads, seed=summary.seed))
-        self.model.set_records(sorted(summary.per_reader.items()))
+        self.assignments_view.refresh()
 
     def refresh(self) -> None:
-        """Show assigned counts per reader from the progress report."""
-        report = self.call(self.trial.progress)
-        if report is not None and not self.model.rowCount():
-            self.model.set_records([(r.reader, r.assigned) for r in report.per_reader])
+        """Reload the case x reader table and the per-reader totals."""
+        self.assignments_view.refresh()
 
 
 # -- progress ------------------------------------------------------------------------------------
 class ProgressTab(_Tab):
-    """Reads per reader (table and chart), completed cases, open discordances."""
+    """Reads per reader (table and chart), completed cases, open discordances; clicking a
+    discordance asks for its case in the Adjudication tab (`case_requested`)."""
+
+    #: the label of the case whose open discordance was clicked
+    case_requested = Signal(str)
 
     def __init__(self, controller: SessionController, parent: QWidget | None = None) -> None:
         super().__init__(controller, parent)
@@ -671,7 +663,9 @@ class ProgressTab(_Tab):
                    lambda d: "; ".join(self._field_labels.get(f, f) for f in d.fields)),
         ], self)
         self.discordance_view = _table(self.discordance_model, "DiscordanceView")
-        self.discordance_view.setToolTip(self.tr("Double-click a case for its adjudication status"))
+        self.discordance_view.setToolTip(self.tr(
+            "Click a case to show it in the Adjudication tab; double-click for its status"))
+        self.discordance_view.clicked.connect(self._request_case)
         self.discordance_view.doubleClicked.connect(self._show_status)
 
         self.chart = QChart()
@@ -721,6 +715,10 @@ class ProgressTab(_Tab):
         self.readers_model.set_records(report.per_reader)
         self.discordance_model.set_records(report.discordant_cases)
         self._draw_chart(report.per_reader)
+
+    def _request_case(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.case_requested.emit(self.discordance_model.record(index.row()).case_label)
 
     def _show_status(self, index: QModelIndex) -> None:
         """The adjudication status of the double-clicked open discordance."""
@@ -931,6 +929,16 @@ class AdjudicationTab(_Tab):
         for row, case in enumerate(self.cases_model.records()):
             if case.case_id == case_id:
                 self.cases_view.selectRow(row)
+
+    def select_case(self, case_label: str) -> bool:
+        """Select the case labelled ``case_label`` and scroll to it (False: not past
+        reading, so not listed)."""
+        for row, case in enumerate(self.cases_model.records()):
+            if case.case_label == case_label:
+                self.cases_view.selectRow(row)
+                self.cases_view.scrollTo(self.cases_model.index(row, 0))
+                return True
+        return False
 
     def selected_case(self) -> CaseAdjudicationStatus | None:
         """The case of the selected row, or None."""
@@ -1154,6 +1162,7 @@ class CoordinatorWindow(QMainWindow):
             self.setWindowTitle(self.tr("ioreview — administration ({user})").format(
                 user=self.controller.user_label))
         self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.progress_tab.case_requested.connect(self.show_case_adjudication)
         self.setCentralWidget(self.tabs)
 
         menu = self.menuBar().addMenu(self.tr("&Session"))
@@ -1197,6 +1206,14 @@ class CoordinatorWindow(QMainWindow):
     def show_tab(self, tab: QWidget) -> None:
         """Switch to ``tab`` (and refresh it)."""
         self.tabs.setCurrentWidget(tab)
+
+    def show_case_adjudication(self, case_label: str) -> None:
+        """The Adjudication tab with ``case_label`` selected (a clicked open discordance)."""
+        self.show_tab(self.adjudication_tab)
+        if not self.adjudication_tab.select_case(case_label):
+            self.statusBar().showMessage(self.tr(
+                "Case {case} is not past reading yet: it is not in the adjudication list.").format(
+                case=case_label), 8000)
 
     def log_out(self) -> None:
         """End the session and close (the app shows the login again)."""
