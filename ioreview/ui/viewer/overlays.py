@@ -339,6 +339,23 @@ def _advance(style: _TextStyle, text: str) -> float:
     return w
 
 
+_LAYOUTS: OrderedDict[tuple[Any, ...], OverlayLayout] = OrderedDict()
+_WIDTHS: OrderedDict[tuple[str, str], float] = OrderedDict()
+_METRICS: dict[str, QFontMetricsF] = {}
+_ASCENTS: dict[str, float] = {}
+_MARKS: OrderedDict[tuple[Any, ...], tuple[tuple[PlacedLine, ...], float, tuple[float, float], bool]] = OrderedDict()
+_BANDS: OrderedDict[tuple[Any, ...], tuple[PlacedLine, ...]] = OrderedDict()
+
+
+def _metrics(font: QFont, key: str) -> QFontMetricsF:
+    fm = _METRICS.get(key)
+    if fm is None:
+        if len(_METRICS) > 16:
+            _METRICS.clear()
+        fm = _METRICS[key] = QFontMetricsF(font)
+    return fm
+
+
 #: Space kept between the corner blocks and the viewport edge, and between blocks.
 MARGIN = 6.0
 GAP = 14.0
@@ -398,32 +415,14 @@ def _share(left: float, right: float, width: float) -> tuple[float, float]:
     return half, half
 
 
-def overlay_layout(rect: QRectF, text: OverlayText, markers: dict[str, str] | None, font: QFont,
-                   big: QFont | None = None) -> OverlayLayout:
-    """Place the four corner blocks and the orientation letters so that no two overlap and none
-    leaves the viewport: blocks of one band (top, bottom) share its width, long lines wrap at
-    spaces (a word too long is elided with "…"), and a block that runs out of height keeps its
-    first lines (the side letters keep the middle row free)."""
-    fm = QFontMetricsF(font)
-    bm = QFontMetricsF(big if big is not None else font)
-    lh = fm.height()
-    cache: dict[str, float] = {}
-
-    def measure(t: str) -> float:
-        w = cache.get(t)
-        if w is None:
-            w = cache[t] = fm.horizontalAdvance(t)
-        return w
-
-    def elide(t: str, width: float) -> str:
-        return fm.elidedText(t, Qt.TextElideMode.ElideRight, width)
-
-    inner = rect.adjusted(MARGIN, MARGIN, -MARGIN, -MARGIN)
-    placed: list[PlacedLine] = []
+def _place_markers(inner: QRectF, markers: dict[str, str] | None, bm: QFontMetricsF
+                   ) -> tuple[tuple[PlacedLine, ...], float, tuple[float, float], bool]:
+    """The orientation letters at the middle of each edge, the width the top and bottom letters
+    keep free, the rows the side letters keep free, and whether there are side letters."""
     marks = {k: v for k, v in (markers or {}).items() if v}
     if inner.width() < 4 * bm.height() or inner.height() < 4 * bm.height():
         marks = {}  # too small a pane for letters on all four edges
-    # orientation letters first: they own the middle of each edge
+    placed: list[PlacedLine] = []
     reserve_w = 0.0
     side_band = (0.0, 0.0)
     for edge, letters in marks.items():
@@ -442,44 +441,113 @@ def overlay_layout(rect: QRectF, text: OverlayText, markers: dict[str, str] | No
         else:
             side_band = (inner.center().y() - h / 2 - 2.0, inner.center().y() + h / 2 + 2.0)
         placed.append(PlacedLine(edge, letters, r, edge == "right"))
-    usable = inner.width() - reserve_w
-    has_side = "left" in marks or "right" in marks
-    top_limit = (side_band[0] if has_side else inner.bottom()) - inner.top()
-    bottom_limit = inner.bottom() - (side_band[1] if has_side else inner.top())
+    return tuple(placed), reserve_w, side_band, ("left" in marks or "right" in marks)
+
+
+def _place_band(band: str, inner: tuple[float, float, float, float], left_lines: Sequence[str], right_lines: Sequence[str], reserve_w: float,
+                usable: float, limit: float, lh: float, measure: Any, elide: Any) -> tuple[PlacedLine, ...]:
+    """The lines of the top ("t") or bottom ("b") band: the two corners share its width.
+    `inner` is (left, top, width, height) inside the margins."""
+    left, top, inner_w, inner_h = inner
+    right, bottom = left + inner_w, top + inner_h
+    natural_l = max((measure(t) for t in left_lines), default=0.0)
+    natural_r = max((measure(t) for t in right_lines), default=0.0)
+    if not left_lines:
+        width_l, width_r = 0.0, min(natural_r, inner_w if not reserve_w else usable / 2)
+    elif not right_lines:
+        width_l, width_r = min(natural_l, inner_w if not reserve_w else usable / 2), 0.0
+    else:
+        width_l, width_r = _share(natural_l, natural_r, usable if reserve_w else inner_w)
+    if reserve_w:  # each side stops before the letters in the middle
+        width_l, width_r = min(width_l, usable / 2), min(width_r, usable / 2)
+    max_lines = max(0, int((limit + 0.01) // lh))
+    placed: list[PlacedLine] = []
+    for corner, lines, width in ((band + "l", left_lines, width_l), (band + "r", right_lines, width_r)):
+        wrapped = [piece for t in lines for piece in _wrap(t, width, measure, elide)][:max_lines]
+        n = len(wrapped)
+        for i, t in enumerate(wrapped):
+            w = min(measure(t), width)
+            y = top + i * lh if band == "t" else bottom - (n - i) * lh
+            x = left if corner[1] == "l" else right - w
+            placed.append(PlacedLine(corner, t, QRectF(x, y, w, lh), corner[1] == "r"))
+    return tuple(placed)
+
+
+def overlay_layout(rect: QRectF, text: OverlayText, markers: dict[str, str] | None, font: QFont,
+                   big: QFont | None = None, keys: tuple[str, str] | None = None) -> OverlayLayout:
+    """Place the four corner blocks and the orientation letters so that no two overlap and none
+    leaves the viewport: blocks of one band (top, bottom) share its width, long lines wrap at
+    spaces (a word too long is elided with "…"), and a block that runs out of height keeps its
+    first lines (the side letters keep the middle row free).
+
+    Runs on every paint: layouts are cached by their inputs and line widths by font and text,
+    so a W/L drag (one new line per frame) measures one line."""
+    big = big if big is not None else font
+    font_key, big_key = keys if keys is not None else (font.key(), big.key())
+    key = (rect.x(), rect.y(), rect.width(), rect.height(), tuple(text.top_left), tuple(text.top_right),
+           tuple(text.bottom_left), tuple(text.bottom_right),
+           tuple(sorted((markers or {}).items())), font_key, big_key)
+    cached = _LAYOUTS.get(key)
+    if cached is not None:
+        _LAYOUTS.move_to_end(key)
+        return cached
+    fm = _metrics(font, font_key)
+    bm = _metrics(big, big_key)
+    lh = fm.height()
+
+    def measure(t: str) -> float:
+        k = (font_key, t)
+        w = _WIDTHS.get(k)
+        if w is None:
+            w = _WIDTHS[k] = fm.horizontalAdvance(t)
+            if len(_WIDTHS) > 2048:
+                _WIDTHS.popitem(last=False)
+        return w
+
+    def elide(t: str, width: float) -> str:
+        return fm.elidedText(t, Qt.TextElideMode.ElideRight, width)
+
+    box = (key[0] + MARGIN, key[1] + MARGIN, key[2] - 2 * MARGIN, key[3] - 2 * MARGIN)
+    mark_key = (key[0], key[1], key[2], key[3], key[8], big_key)
+    got = _MARKS.get(mark_key)
+    if got is None:
+        got = _MARKS[mark_key] = _place_markers(rect.adjusted(MARGIN, MARGIN, -MARGIN, -MARGIN), markers, bm)
+        if len(_MARKS) > 64:
+            _MARKS.popitem(last=False)
+    marked, reserve_w, side_band, has_side = got
+    placed: list[PlacedLine] = list(marked)
+    usable = box[2] - reserve_w
+    top_limit = (side_band[0] if has_side else box[1] + box[3]) - box[1]
+    bottom_limit = box[1] + box[3] - (side_band[1] if has_side else box[1])
     for band, (left_lines, right_lines) in (("t", (text.top_left, text.top_right)),
                                             ("b", (text.bottom_left, text.bottom_right))):
-        natural_l = max((measure(t) for t in left_lines), default=0.0)
-        natural_r = max((measure(t) for t in right_lines), default=0.0)
-        if not left_lines:
-            width_l, width_r = 0.0, min(natural_r, inner.width() if not reserve_w else usable / 2)
-        elif not right_lines:
-            width_l, width_r = min(natural_l, inner.width() if not reserve_w else usable / 2), 0.0
-        else:
-            width_l, width_r = _share(natural_l, natural_r, usable if reserve_w else inner.width())
-        if reserve_w:  # each side stops before the letters in the middle
-            width_l, width_r = min(width_l, usable / 2), min(width_r, usable / 2)
         limit = top_limit if band == "t" else bottom_limit
         if not has_side:  # the two bands share the height: the top band first, then the bottom
             other = text.bottom_left if band == "t" else text.top_left
             other_r = text.bottom_right if band == "t" else text.top_right
-            limit = inner.height() / 2 if (other or other_r) else inner.height()
-        max_lines = max(0, int((limit + 0.01) // lh))
-        for corner, lines, width in ((band + "l", left_lines, width_l), (band + "r", right_lines, width_r)):
-            wrapped = [piece for t in lines for piece in _wrap(t, width, measure, elide)][:max_lines]
-            n = len(wrapped)
-            for i, t in enumerate(wrapped):
-                w = min(measure(t), width)
-                y = inner.top() + i * lh if band == "t" else inner.bottom() - (n - i) * lh
-                x = inner.left() if corner[1] == "l" else inner.right() - w
-                placed.append(PlacedLine(corner, t, QRectF(x, y, w, lh), corner[1] == "r"))
-    return OverlayLayout(tuple(placed), lh, fm.ascent())
+            limit = box[3] / 2 if (other or other_r) else box[3]
+        band_key = (band, box, tuple(left_lines),
+                    tuple(right_lines), reserve_w, limit, font_key)
+        lines_of_band = _BANDS.get(band_key)
+        if lines_of_band is None:
+            lines_of_band = _place_band(band, box, left_lines, right_lines, reserve_w, usable, limit, lh,
+                                        measure, elide)
+            _BANDS[band_key] = lines_of_band
+            if len(_BANDS) > 128:
+                _BANDS.popitem(last=False)
+        placed.extend(lines_of_band)
+    layout = OverlayLayout(tuple(placed), lh, _ASCENTS.setdefault(font_key, fm.ascent()))
+    _LAYOUTS[key] = layout
+    if len(_LAYOUTS) > 64:
+        _LAYOUTS.popitem(last=False)
+    return layout
 
 
 def paint_overlay(p: QPainter, rect: QRectF, text: OverlayText, markers: dict[str, str] | None, colour: QColor) -> None:
     """Draw corner text and edge markers with a dark outline so they read on any image, where
     `overlay_layout` puts them (nothing overlaps, nothing is cut off but by an ellipsis)."""
     font, style, big, big_style = _overlay_styles(p, colour)
-    layout = overlay_layout(rect, text, markers, font, big)
+    layout = overlay_layout(rect, text, markers, font, big, (style.font_key, big_style.font_key))
     device = id(p.device())
     blocks: dict[str, list[PlacedLine]] = {}
     for line in layout.lines:
