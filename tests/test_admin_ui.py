@@ -2,22 +2,18 @@
 which role sees which tab."""
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import Qt
 
 from adjudication.protocol import default_protocol_path
 from ioreview.service import PermissionDenied
+from test_audit_viewer import _shoot, _window, demo_template  # noqa: F401
+from test_audit_viewer import demo_trial as audit_demo_trial  # noqa: F401
 from test_trial_helpers import fast_kdf, make_world  # noqa: F401
-
-SHOTS = Path("/tmp/shots/E")
 
 
 def revised_protocol() -> str:
-    """The default protocol as version 1.1.0: a relabelled question, a new choice, a new
-    reader count."""
+    """The default protocol as version 1.1.0: a relabelled question with a new choice."""
     text = default_protocol_path().read_text(encoding="utf-8")
     text = text.replace('version = "1.0.0"', 'version = "1.1.0"', 1)
     text = text.replace('label = "Image quality"', 'label = "Overall image quality"', 1)
@@ -51,51 +47,11 @@ def test_protocol_diff_names_the_changed_fields_and_lines(tmp_path):
             w.trial.protocol_diff(w.login(name), old.id, new.id)
 
 
-# -- the screens --------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory):
-    from ioreview.demo import build_demo
-    from ioreview.imaging.synthetic import DemoConfig
-
-    root = tmp_path_factory.mktemp("admin-demo")
-    result = build_demo(root / "demo", DemoConfig.small())
-    return root / "demo", {u.username: u.password for u in result.users}
-
-
+# -- the screens (the demo trial and helpers of test_audit_viewer) -----------------------------
 @pytest.fixture
-def demo_trial(demo_template, tmp_path):
-    from ioreview.service import Trial
-
-    source, passwords = demo_template
-    target = tmp_path / "demo"
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("dicom"))
-    trial = Trial.open(target / "ioreview.sqlite")
-    yield trial, passwords
-    trial.close()
-
-
-def _window(qtbot, trial, passwords, user):
-    from ioreview.ui.app import window_for_session
-
-    window = window_for_session(trial, trial.login(user, passwords[user]))
-    qtbot.addWidget(window)
-    window.resize(1280, 800)
-    window.show()
-    return window
-
-
-def _shoot(widget, name: str) -> None:
-    from PySide6.QtWidgets import QApplication
-
-    from ioreview.ui.app import apply_theme
-
-    app = QApplication.instance()
-    if app.property("ioreview_themed") is None:
-        apply_theme(app)
-        app.setProperty("ioreview_themed", True)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    QApplication.processEvents()
-    assert widget.grab().save(str(SHOTS / f"{name}.png"))
+def demo_trial(audit_demo_trial):
+    trial, passwords, _db = audit_demo_trial
+    return trial, passwords
 
 
 def _tab_titles(window) -> list[str]:

@@ -117,16 +117,19 @@ class ProtocolVersionsTab(_Tab):
                                   t_old=readable_time(diff.old.installed_at),
                                   new=f"{diff.new.protocol_id} {diff.new.version}",
                                   t_new=readable_time(diff.new.installed_at)))
-        self.fields_view.setHtml(fields_html(diff, self))
+        self.fields_view.setHtml(fields_html(diff))
         self.text_view.setHtml(diff_html(diff.text_diff) if diff.text_diff else
                                html.escape(self.tr("The two files are identical.")))
 
 
-def fields_html(diff: ProtocolDiff, tab: QWidget) -> str:
+def fields_html(diff: ProtocolDiff) -> str:
+    """The changed settings and fields as an HTML list, coloured by kind of change."""
     if not diff.fields:
-        return html.escape(tab.tr("No setting or field differs."))
-    names = {"added": tab.tr("added"), "removed": tab.tr("removed"),
-             "changed": tab.tr("changed")}
+        return html.escape(QCoreApplication.translate("ProtocolVersionsTab",
+                                                      "No setting or field differs."))
+    names = {"added": QCoreApplication.translate("ProtocolVersionsTab", "added"),
+             "removed": QCoreApplication.translate("ProtocolVersionsTab", "removed"),
+             "changed": QCoreApplication.translate("ProtocolVersionsTab", "changed")}
     colours = {"added": "#69f0ae", "removed": "#ff8a80", "changed": "#ffd54f"}
     items = []
     for c in diff.fields:
