@@ -26,9 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ioreview import __version__
 from ioreview.imaging.decode import NATIVE_TRANSFER_SYNTAXES
 from ioreview.imaging.header import SeriesView
 from ioreview.imaging.volume import warm_decode_pool
+from ioreview.ui.help import AboutInfo, HelpMenu
 from ioreview.ui.viewer.annotations import AnnotationModel, ViewerAnnotation, kind_title
 from ioreview.ui.viewer.assist import (
     CT_MODALITIES,
@@ -791,6 +793,10 @@ class ViewerWindow(QMainWindow):
         self.viewer = ViewerWidget(self, settings)
         self.setCentralWidget(self.viewer)
         self.viewer.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        self.help_menu = HelpMenu(self.viewer.keymap, window_actions=lambda: self.viewer.actions(),
+                                  about=lambda: AboutInfo(__version__), key_bindings=self.viewer.key_bindings_action,
+                                  parent=self)
+        self.menuBar().addMenu(self.help_menu)
         self.resize(1280, 860)
         if series:
             self.viewer.set_series(series)
