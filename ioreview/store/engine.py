@@ -21,7 +21,7 @@ from ioreview.errors import IoreviewError
 from .trial_key import TrialKeyError, key_id, load_key, load_or_create_key
 
 from .audit import (GENESIS_HASH, SEAL_ACTION, Anchor, AuditRecord, ChainProblem,
-                    PendingAudit, append_anchor, canonical_json, chain, check_anchors,
+                    AnchorJournal, PendingAudit, canonical_json, chain, check_anchors,
                     locate_rewrite, read_anchor, utc_now, verify_rows)
 from .migrations import KEYED_AUDIT, MIGRATIONS, Migration, render
 
@@ -371,11 +371,23 @@ class SqlBackend(ABC):
         path = self.anchor_path
         if path is None:
             return
+        journal = getattr(self, "_journal", None)
+        if journal is None or journal.path != path:
+            journal = self._journal = AnchorJournal(path)
         try:
-            append_anchor(path, seq, head, at)
+            journal.append(seq, head, at)
         except OSError as exc:
             _log.warning("%s: cannot append to the audit anchor journal %s (%s)",
                          self.location, path, exc)
+
+    def _close_anchor(self) -> None:
+        journal = getattr(self, "_journal", None)
+        if journal is not None:
+            try:
+                journal.close()
+            except OSError as exc:
+                _log.warning("%s: cannot sync the audit anchor journal (%s)", self.location, exc)
+            self._journal = None
 
     def atomic(self, actor: str) -> Any:
         """A write unit of work (the name the import code and older tests use)."""

@@ -167,6 +167,7 @@ class PostgresStore(SqlBackend):
             self.migrate()
 
     def close(self) -> None:
+        self._close_anchor()
         self.conn.close()
 
     def _table_exists(self, name: str) -> bool:

@@ -105,6 +105,7 @@ class SQLiteStore(SqlBackend):
         return self.path.resolve().parent / "archive"
 
     def close(self) -> None:
+        self._close_anchor()
         self.conn.close()
 
     @property
