@@ -242,12 +242,13 @@ class _StackThread(QThread):
             first = next(self._outward(), None)
             if first is None:
                 return
+            read_slices_into(self._headers, self._array, [first], self._report, workers=1)
             if self.workers > 1 and len(self._headers) > 1 and not all(is_native_slice(h) for h in self._headers):
-                # spawn the pool's processes now, while this thread decodes the first image
+                # spawn the pool's processes only now: spawning them while this thread decoded
+                # the first image competed for the two cores and delayed it past 150 ms
                 pool = start_decode_pool(self.workers)
                 for _ in range(self.workers):
                     pool.submit(os.getpid)
-            read_slices_into(self._headers, self._array, [first], self._report, workers=1)
             if not self.stop:
                 read_slices_into(
                     self._headers, self._array, self._outward(), self._report, workers=self.workers, chunk_size=4
