@@ -226,3 +226,29 @@ def test_help_menu_sheet_is_generated_from_the_keymap(qtbot, trial, settings):
     protocol = trial.active_protocol(trial.login("reader2", PASSWORDS["reader2"]))[1]
     assert shown["Active protocol"] == f"{protocol.id} {protocol.version}"
     grab(about, "help_about")
+
+
+def test_tooltips_follow_remapped_keys_and_the_stand_alone_viewer_has_help(qtbot, tmp_path):
+    from ioreview.ui.viewer.keys_dialog import KeyBindingsDialog
+    from ioreview.ui.viewer.viewer_window import ViewerWindow
+
+    window = ViewerWindow(settings=QSettings(str(tmp_path / "v.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    viewer = window.viewer
+    assert "(I)" in viewer.view_actions["invert"].toolTip()
+    dialog = viewer.show_key_bindings()
+    assert isinstance(dialog, KeyBindingsDialog)
+    dialog.editor(ViewerAction.INVERT).setKeySequence("Ctrl+I")
+    dialog.accept()
+    assert "(Ctrl+I)" in viewer.view_actions["invert"].toolTip()
+    assert any("Help" in a.text() for a in window.menuBar().actions())
+    sheet = window.help_menu.show_shortcuts()
+    assert dict(sheet.shown_text())["Invert grey scale"] == "Ctrl+I"
+    about = window.help_menu.show_about()
+    assert dict(about.rows)["Version"] == __version__
+    assert tb_groups(viewer.toolbar) == ["navigate", "measure", "annotate", "assist", "view", "layout"]
+
+
+def tb_groups(tb: GroupedToolBar) -> list[str]:
+    return [name for name, group in tb.groups.items() if group.actions_]
