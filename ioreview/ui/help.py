@@ -140,9 +140,8 @@ def _guide_html() -> str:
         (QCoreApplication.translate("Help", "Your worklist"),
          [QCoreApplication.translate("Help", "The worklist shows your own cases in your own order. Open a case with a double-click "
             "or Open case; Next unread opens the first case you have not submitted."),
-          QCoreApplication.translate("Help", "Cases are pseudonymous. Dates appear as days relative to IO insertion, never as calendar dates. "
-            "You will not see other readers' reads, and some cases may come back to you later: read "
-            "each one as if for the first time.")]),
+          QCoreApplication.translate("Help", "Cases are pseudonymous. Dates appear as days relative to IO insertion, never as calendar dates, "
+            "and you will not see other readers' reads. Read each case on its own images.")]),
         (QCoreApplication.translate("Help", "Looking at the images"),
          [QCoreApplication.translate("Help", "Left-drag changes window/level, right-drag zooms, middle-drag pans, the wheel moves through "
             "images. Number keys pick window presets, 0 returns to the window of the image header."),
