@@ -2,6 +2,9 @@
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_viewer.py [--slices 500]
 
+Take final figures on a quiet machine (nothing else running: `uptime` load below 0.5): on a
+shared machine they measure the other work.
+
 Figures printed (median of ~300 frames each):
 - 512x512 CT scroll frame: a new stored slice -> display LUT -> QImage -> painted widget;
 - 512x512 CT window/level frame: a new window on the same slice -> painted widget;
@@ -172,8 +175,9 @@ class LatencyProbe:
         return f"event-loop lateness median {np.median(late):.1f} ms, p99 {np.percentile(late, 99):.1f} ms, max {late.max():.1f} ms"
 
 
-def bench_series_load(app: QApplication, n_slices: int, compressed: bool, runs: int = 3) -> None:
-    """First image on screen and the whole series in memory, as a reader opens the series."""
+def bench_series_load(app: QApplication, n_slices: int, compressed: bool, runs: int = 3) -> list[float]:
+    """First image on screen and the whole series in memory, as a reader opens the series;
+    returns the first-image times (seconds) of the runs printed."""
     import tracemalloc
 
     from pydicom.uid import JPEG2000Lossless
@@ -185,6 +189,7 @@ def bench_series_load(app: QApplication, n_slices: int, compressed: bool, runs: 
     series = _series(folder, n_slices, JPEG2000Lossless if compressed else None)
     raw = n_slices * 512 * 512 * 2
     uncompressed_labels = {0: "run 0 (cold page cache, new array)", 1: "run 1 (new array)"}
+    firsts: list[float] = []
     for run in range(runs + 1):
         measure_memory = run == runs and not compressed
         fresh = measure_memory or (not compressed and run in uncompressed_labels)
@@ -221,6 +226,7 @@ def bench_series_load(app: QApplication, n_slices: int, compressed: bool, runs: 
             else:
                 label = uncompressed_labels.get(run, f"run {run} (array of the closed series reused)")
             extra = f"; {probe.stop()}" if probe is not None else ""
+            firsts.append(first)
             print(f"  {label}: first image on screen {first * 1e3:6.1f} ms; "
                   f"all {loader.count} slices in memory {whole * 1e3:7.1f} ms{extra}", flush=True)
         if probe is not None and measure_memory:
@@ -228,6 +234,7 @@ def bench_series_load(app: QApplication, n_slices: int, compressed: bool, runs: 
         w.shutdown()
         w.close()
         app.processEvents()
+    return firsts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -235,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--slices", type=int, default=500)
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--only", choices=("paint", "load"), default=None, help="run one group of figures")
+    ap.add_argument("--runs", type=int, default=5,
+                    help="runs of the JPEG 2000 series after the cold one (targets hold in every run)")
     args = ap.parse_args(argv)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     rng = np.random.default_rng(0)
@@ -247,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"-- {mode}")
             scroll, wl = bench_paint(app, ct, _header("CT", 512, 512, 1.0, -1024.0, 40, 400), (1000, 1000), args.frames, interactive)
             print(f"512x512 CT scroll frame          {_median_ms(scroll)}")
-            print(f"512x512 CT window/level frame    {_median_ms(wl)}")
+            print(f"512x512 CT window/level frame    {_median_ms(wl)}"
+                  + ("   [target <= 2 ms median]" if interactive else ""))
             scroll, wl = bench_paint(app, dx, _header("DX", 2000, 2000, 1.0, 0.0, 2048, 4096), (1000, 1000), args.frames, interactive)
             print(f"2000x2000 DX scroll frame        {_median_ms(scroll)}")
             print(f"2000x2000 DX window/level frame  {_median_ms(wl)}")
@@ -258,7 +268,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.slices}-slice 512x512 uncompressed CT series (run 0 warms the page cache):")
         bench_series_load(app, args.slices, compressed=False, runs=4)
         print(f"{args.slices}-slice 512x512 JPEG 2000 lossless CT series, decoded on {os.cpu_count()} cores:")
-        bench_series_load(app, args.slices, compressed=True)
+        firsts = bench_series_load(app, args.slices, compressed=True, runs=args.runs)
+        worst = max(firsts) * 1e3 if firsts else float("nan")
+        verdict = "met" if worst <= 150.0 else "MISSED"
+        print(f"JPEG 2000 first image, worst of {len(firsts)} runs (cold pool included): {worst:.1f} ms "
+              f"[target <= 150 ms in every run: {verdict}]")
     from ioreview.imaging.volume import shutdown_decode_pool
 
     shutdown_decode_pool()
