@@ -166,9 +166,11 @@ class UnitOfWork:
         if not self._pending:
             return
         key = None if sealing else self.backend._chain_key(self)
-        last = self.tuples("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        last = self.tuples("SELECT seq, hash, at FROM audit ORDER BY seq DESC LIMIT 1")
         seq, prev = (int(last[0][0]), last[0][1]) if last else (0, GENESIS_HASH)
-        at = utc_now()
+        # never before the previous record: workstations' clocks differ a little, and a clock
+        # stepped back must not look like a record moved in time
+        at = max(utc_now(), last[0][2]) if last else utc_now()
         rows = chain(prev, at, self._pending, key=key, next_seq=seq + 1)
         self.executemany(
             "INSERT INTO audit (seq, at, actor, action, entity, entity_id, before_json,"
