@@ -18,6 +18,9 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QElapsedTimer, Q
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QStyle,
+    QStyleOptionComboBox,
+    QStylePainter,
     QFrame,
     QGridLayout,
     QGroupBox,
@@ -192,8 +195,53 @@ def measurement_for_field(field: Field, measurements: Mapping[str, float]) -> fl
     return None
 
 
+class ChoiceComboBox(QComboBox):
+    """A combo box for protocol choices that never cuts a choice off: the shown choice is
+    elided with "…" when the form is narrow (its full text in the tooltip) and the popup is
+    as wide as the longest choice."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.help_text = ""
+        self.currentIndexChanged.connect(self._update_tooltip)
+
+    def _update_tooltip(self, *_: Any) -> None:
+        parts = [self.currentText()] if self.currentData() is not None else []
+        if self.help_text:
+            parts.append(self.help_text)
+        self.setToolTip("\n\n".join(parts))
+
+    def set_help(self, text: str) -> None:
+        """The field's help, shown in the tooltip under the chosen text."""
+        self.help_text = text
+        self._update_tooltip()
+
+    def paintEvent(self, _event: object) -> None:  # noqa: N802 - Qt API
+        """Draw the frame and the current choice elided to the width available."""
+        painter = QStylePainter(self)
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        field = self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                            QStyle.SubControl.SC_ComboBoxEditField, self)
+        option.currentText = self.fontMetrics().elidedText(
+            option.currentText, Qt.TextElideMode.ElideRight, max(field.width() - 4, 8))
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
+
+    def showPopup(self) -> None:  # noqa: N802 - Qt API
+        """Open the list wide enough for the longest choice."""
+        metrics = self.view().fontMetrics()
+        widest = max((metrics.horizontalAdvance(self.itemText(i)) for i in range(self.count())),
+                     default=0)
+        self.view().setMinimumWidth(widest + 48)
+        super().showPopup()
+
+
 class FieldEditor(QWidget):
-    """One field of the read form: label, editor for its type, unit, range and message."""
+    """One field of the read form: label, editor for its type, unit, range and message.
+
+    The label carries " *" while the field must be answered given the other answers
+    (`set_required`, kept up to date by the form as the answers change)."""
 
     changed = Signal(str)
     fill_requested = Signal(str)
@@ -208,8 +256,10 @@ class FieldEditor(QWidget):
         self.setObjectName(f"field:{key}")
         self._loading = False
         self._raw_error = ""
-        required = field.required
-        self.label = QLabel(label + (" *" if required else ""))
+        #: the field's label without the required marker
+        self.label_text = label
+        self.required_now = bool(field.required)
+        self.label = QLabel(label + (" *" if self.required_now else ""))
         self.label.setWordWrap(True)
         self.label.setMinimumWidth(120)
         help_text = field.help
@@ -218,7 +268,9 @@ class FieldEditor(QWidget):
 
         self.editor: QWidget = self._build_editor()
         self.editor.setObjectName(f"editor:{key}")
-        if help_text:
+        if isinstance(self.editor, ChoiceComboBox):
+            self.editor.set_help(help_text or "")
+        elif help_text:
             self.editor.setToolTip(help_text)
         unit = display_unit(field.unit)
         self.unit_label = QLabel(unit)
@@ -262,7 +314,7 @@ class FieldEditor(QWidget):
         kind = self.kind
         field = self.field
         if kind in ("choice", "presence", "confidence", "boolean"):
-            combo = QComboBox()
+            combo = ChoiceComboBox()
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(10)
@@ -376,6 +428,12 @@ class FieldEditor(QWidget):
         finally:
             self._loading = False
 
+    def set_required(self, required: bool) -> None:
+        """Mark the label with " *" while the field must be answered."""
+        if required != self.required_now:
+            self.required_now = required
+            self.label.setText(self.label_text + (" *" if required else ""))
+
     def set_message(self, text: str) -> None:
         """Show (or clear) the inline problem message of this field."""
         self.message.setText(text)
@@ -463,6 +521,28 @@ class FindingGroup(QGroupBox):
             self.link_button.setVisible(not read_only)
         if self.unlink_button is not None and self.annotation_list is not None:
             self.unlink_button.setVisible(not read_only and self.annotation_list.isVisibleTo(self))
+
+
+def value_text(field: Field, value: Any, locale: str | None = None) -> str:
+    """An answer as the reader chose it: choice labels (in ``locale`` when translated), yes/no,
+    numbers with their unit."""
+    translate = QCoreApplication.translate
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return translate("ReadFormPanel", "Yes") if value else translate("ReadFormPanel", "No")
+    if isinstance(value, (list, tuple)):
+        return ", ".join(value_text(field, v, locale) for v in value)
+    choice = field.choice(value) if field.choices else None
+    if choice is not None:
+        return _label_in(choice, locale, str(value)) or str(value)
+    presence = {"present": translate("FieldEditor", "Present"),
+                "absent": translate("FieldEditor", "Absent"),
+                "indeterminate": translate("FieldEditor", "Indeterminate")}
+    if _type_name(field) == "presence" and str(value) in presence:
+        return presence[str(value)]
+    text = f"{value:g}" if isinstance(value, float) else str(value)
+    return f"{text} {display_unit(field.unit)}".strip()
 
 
 def describe_annotation(annotation: Annotation) -> str:
@@ -753,9 +833,11 @@ class ReadFormPanel(QWidget):
         for key, editor in self.editors.items():
             editor.setVisible(self._is_shown(key, all_values))
         values = {k: v for k, v in all_values.items() if self._is_shown(k, all_values)}
+        for editor in self.editors.values():
+            editor.set_required(readform.is_required(editor.field, values))
         problems = list(readform.validate_read(self.protocol, values, self.modalities or None))
         problems += [readform.FieldProblem(k, e.raw_error, readform.ProblemKind.invalid,
-                                           e.label.text().rstrip(" *"))
+                                           e.label_text)
                      for k, e in self.editors.items() if e.raw_error]
         problems = [p for p in problems if not (p.kind is readform.ProblemKind.missing
                                                 and p.field_key in self.editors
@@ -774,12 +856,17 @@ class ReadFormPanel(QWidget):
             self.summary.setText("")
         elif problems:
             self.summary.setText(self._short_summary(problems))
-            self.summary.setToolTip(readform.missing_summary(problems))
+            self.summary.setToolTip(self.problem_list(problems))
             self.summary.setStyleSheet(f"color: {_ERROR_COLOUR};")
         else:
             self.summary.setText(self.tr("The read is complete and can be signed."))
             self.summary.setStyleSheet("color: #a5d6a7;")
         return problems
+
+    @staticmethod
+    def problem_list(problems: Sequence[FieldProblem]) -> str:
+        """Every problem on its own line (the summary's tooltip)."""
+        return "\n".join(f"• {p.message}" for p in problems)
 
     def _short_summary(self, problems: Sequence[FieldProblem]) -> str:
         """One line: how many answers are missing / invalid / to clear / contradictory."""
@@ -1052,10 +1139,44 @@ class ReadFormPanel(QWidget):
 
         dialog = SignDialog(sign, signer=controller.user_label,
                             meaning=self._signature_meaning(), on_error=self._dialog_error,
+                            summary=self.read_summary(), warning=self.unlinked_warning(),
                             parent=self)
         if dialog.exec() != SignDialog.DialogCode.Accepted or signature is None:
             return
         self._show_signed(signature)
+
+    def read_summary(self) -> list[tuple[str, str]]:
+        """What the reader is about to sign, one (title, text) row per group of the form: the
+        answers given, and per finding its linked annotations and how many are measured."""
+        values = self.values()
+        rows: list[tuple[str, str]] = []
+        for finding_id in self.groups:
+            parts = [f"{self.editors[i.key].label_text}: "
+                     f"{value_text(i.field, values[i.key], self.locale)}"
+                     for i in self._items if i.finding_id == finding_id and i.key in values]
+            if finding_id is not None:
+                linked = [a for a in self.annotations if a.finding_id == finding_id]
+                if linked:
+                    parts.append(self.tr("{n} annotation(s), {m} with measurements").format(
+                        n=len(linked), m=sum(1 for a in linked if a.measurements)))
+            rows.append((self._finding_title(finding_id, self.locale),
+                         "; ".join(parts) or self.tr("nothing answered")))
+        n_unlinked = sum(1 for a in self.annotations if not a.finding_id)
+        if self.key_images or n_unlinked:
+            rows.append((self.tr("Images"), self.tr(
+                "{k} key image(s), {n} annotation(s) linked to no finding").format(
+                k=len(self.key_images), n=n_unlinked)))
+        return rows
+
+    def unlinked_warning(self) -> str:
+        """The warning the sign dialog shows when annotations are linked to no finding."""
+        n = sum(1 for a in self.annotations if not a.finding_id)
+        if not n:
+            return ""
+        return self.tr(
+            "{n} annotation(s) are linked to no finding: they are signed with the read but "
+            "support no finding. To link one, cancel, select it in the viewer and press "
+            "\"Link selected annotation\" under its finding; or sign as it is.").format(n=n)
 
     def _signature_meaning(self) -> str:
         """The meaning the service signs with (`SIGNATURE_MEANING`), in the UI language."""
@@ -1171,7 +1292,8 @@ class ReadFormPanel(QWidget):
         dialog = SignDialog(sign, signer=controller.user_label,
                             meaning=self.tr("I confirm this amended read"),
                             ask_reason=True, title=self.tr("Sign amendment"),
-                            on_error=self._dialog_error, parent=self)
+                            on_error=self._dialog_error, summary=self.read_summary(),
+                            warning=self.unlinked_warning(), parent=self)
         if dialog.exec() != SignDialog.DialogCode.Accepted or signature is None:
             return
         # the service merges the amended answers over the signed ones: show what it stored

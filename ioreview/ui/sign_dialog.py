@@ -3,12 +3,16 @@
 21 CFR Part 11 §11.50/§11.200: a signature shows who signed, when and its meaning, and is
 executed by re-entering a secret. The dialog does not verify anything itself: it hands the
 password (and the reason, for an amendment) to a callable that calls the service, and stays
-open with an inline message when the service rejects it, so nothing typed is lost.
+open with an inline message when the service rejects it, so nothing typed is lost.  Before the
+password it can show what is being signed (a summary, one line per finding) and a warning
+(e.g. annotations linked to no finding), so the signer sees the content of the record.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import html
+from collections.abc import Callable, Sequence
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -16,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -32,7 +37,8 @@ class SignDialog(QDialog):
 
     ``explain`` replaces the read-signing explanation (adjudications, ballots, minutes).
     ``sign(password, reason)`` performs the service call and returns its result, which is
-    kept in `result_value` after `accept`. A `SignatureRejected` (wrong password) or any other
+    kept in `result_value` after `accept`. ``summary`` lists what is signed as (title, text)
+    rows and ``warning`` is shown above the password. A `SignatureRejected` (wrong password) or any other
     `IoreviewError` is shown inline and the dialog stays open; ``on_error`` may claim an error
     (for example an expired session) by returning True, which closes the dialog unsigned.
     """
@@ -47,6 +53,8 @@ class SignDialog(QDialog):
         title: str | None = None,
         explain: str | None = None,
         on_error: Callable[[IoreviewError], bool] | None = None,
+        summary: Sequence[tuple[str, str]] = (),
+        warning: str = "",
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -68,6 +76,29 @@ class SignDialog(QDialog):
             "changed by a signed amendment."))
         self.explain_label.setObjectName("SignExplanation")
         self.explain_label.setWordWrap(True)
+        self.summary_label = QLabel()
+        self.summary_label.setObjectName("SignSummary")
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setTextFormat(Qt.TextFormat.RichText)
+        self.summary_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.summary_label.setContentsMargins(6, 4, 6, 4)
+        self.summary_label.setText("<br>".join(
+            f"<b>{html.escape(title)}</b>: {html.escape(text)}" for title, text in summary))
+        self.summary_area = QScrollArea()
+        self.summary_area.setWidgetResizable(True)
+        self.summary_area.setWidget(self.summary_label)
+        self.summary_area.setMaximumHeight(300)
+        self.summary_area.setVisible(bool(summary))
+        self.summary_caption = QLabel(self.tr("You are signing:"))
+        self.summary_caption.setVisible(bool(summary))
+        self.warning_label = QLabel(warning)
+        self.warning_label.setObjectName("SignWarning")
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setStyleSheet(
+            "background: #4a3b12; color: #ffe08a; padding: 6px; border-radius: 3px;")
+        self.warning_label.setVisible(bool(warning))
+        if summary:
+            self.setMinimumWidth(560)
 
         form = QFormLayout()
         self.reason_edit: QPlainTextEdit | None = None
@@ -99,6 +130,9 @@ class SignDialog(QDialog):
         layout.addWidget(self.meaning_label)
         layout.addWidget(signer_label)
         layout.addWidget(self.explain_label)
+        layout.addWidget(self.summary_caption)
+        layout.addWidget(self.summary_area)
+        layout.addWidget(self.warning_label)
         layout.addLayout(form)
         layout.addWidget(self.message_label)
         layout.addWidget(self.buttons)
