@@ -114,9 +114,11 @@ def time_exports(db: Path, work: Path, runs: int, only: set[str] | None = None) 
 _CHILD = """
 import json, resource, sys
 from ioreview.service import Role, Trial
-db, archive, out = sys.argv[1:4]
+db, archive, out, bench_dir = sys.argv[1:5]
+sys.path.insert(0, bench_dir)
+from bench_service import admin_session
 trial = Trial.open(db, archive_root=archive)
-admin = trial.system_session("bench")
+admin = admin_session(trial)
 if "bench-coordinator" not in {u.username for u in trial.list_users(admin)}:
     trial.create_user(admin, "bench-coordinator", "Bench", Role.COORDINATOR, "bench-export-pw1")
 session = trial.login("bench-coordinator", "bench-export-pw1")
@@ -141,7 +143,7 @@ def memory(trials: list[Path], work: Path) -> None:
         shutil.copy(src, copy / "trial.sqlite")
         out = copy / "out"
         result = subprocess.run([sys.executable, "-c", _CHILD, str(copy / "trial.sqlite"),
-                                 str(folder / "archive"), str(out)],
+                                 str(folder / "archive"), str(out), str(Path(__file__).parent)],
                                 capture_output=True, text=True)
         if result.returncode != 0:
             print(f"  {folder.name}: failed: {result.stderr.strip().splitlines()[-1:]}")

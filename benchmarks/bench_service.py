@@ -67,6 +67,10 @@ def _open_trial(db: str, work: Path) -> Trial:
     return Trial.open(db, archive_root=work / "archive")
 
 
+#: the bench trial's administrator account
+ADMIN = "bench-admin"
+
+
 def _password(username: str) -> str:
     return f"{username}-bench-pass"
 
@@ -180,6 +184,7 @@ def generate(db: str, work: Path, args: argparse.Namespace) -> dict[str, float]:
         with _stage("protocol and accounts", times):
             admin = trial.system_session("bench")
             trial.install_protocol(admin, default_protocol_path())
+            trial.create_user(admin, ADMIN, "Bench administrator", Role.ADMIN, _password(ADMIN))
             for name in readers:
                 trial.create_user(admin, name, f"Bench {name}", Role.READER, _password(name))
         with _stage("import studies", times):
@@ -248,9 +253,16 @@ def _clear_sqlite(db: str, work: Path) -> None:
     (work / META_NAME).unlink(missing_ok=True)
 
 
+def admin_session(trial: Trial) -> Any:
+    """The bench trial's administrator (a trial with accounts gives no workstation session)."""
+    if not trial.has_accounts():
+        return trial.system_session("bench")
+    return trial.login(ADMIN, _password(ADMIN))
+
+
 def _info(trial: Trial) -> dict[str, Any]:
     """`trial.info` as a plain dict."""
-    return trial.info(trial.system_session("bench")).to_json_dict()
+    return trial.info(admin_session(trial)).to_json_dict()
 
 
 def _counts(db: str, work: Path) -> dict[str, Any]:

@@ -199,15 +199,26 @@ def test_role_comes_from_the_database_not_the_session_object(tmp_path):
 
 
 @workflow
-def test_system_session_is_admin_and_audited_as_cli(tmp_path):
-    w = make_world(tmp_path, assign=False)
-    s = w.trial.system_session("alice")
+def test_system_session_only_until_the_first_account(tmp_path):
+    """A trial without accounts belongs to whoever created the file: its workstation session
+    is an administrator audited as cli:<name>, which does not idle out and keeps working in its
+    process after accounts are added; once any account exists no new one is given."""
+    from ioreview.service import Trial
+
+    trial = Trial.open(tmp_path / "fresh.sqlite")
+    s = trial.system_session("alice")
     assert s.role is Role.ADMIN and s.username == "cli:alice"
-    w.trial.create_user(s, "reader9", "Dr Nine", "reader", "nine lives of a cat")
-    record = w.store.audit_records("user")[-1]
+    trial.create_user(s, "reader9", "Dr Nine", "reader", "nine lives of a cat")
+    record = trial.store.audit_records("user")[-1]
     assert record.actor == "cli:alice" and record.action == "create"
+    trial.check_session(s)
+    with pytest.raises(PermissionDenied, match="log in"):
+        trial.system_session("mallory")
+    w = make_world(tmp_path, assign=False)  # a world's own session, taken before its accounts
     w.clock.advance(10 * 3600)
-    w.trial.check_session(s)  # the workstation session does not idle out
+    w.trial.check_session(w.admin)  # the workstation session does not idle out
+    with pytest.raises(PermissionDenied):
+        w.trial.system_session("alice")
 
 
 # -- user management -------------------------------------------------------------------------------

@@ -211,7 +211,7 @@ def test_backup_and_restore_round_trip_on_postgres(postgres_server: str, postgre
     assert restored.audit_length == summary.audit_length and restored.n_signatures == 1
     trial = Trial.open(target, archive_root=tmp_path / "archive2")
     try:
-        report = trial.verify_audit_trail(trial.system_session("t"))
+        report = trial.verify_audit_trail(trial.login("admin", PASSWORDS["admin"]))
         assert report.intact, report.problems
         assert trial.store.missing_protections() == []
     finally:
@@ -251,7 +251,7 @@ def test_postgres_grants_keep_the_application_role_from_changing_the_trail(
         view = trial.open_case(s2, trial.worklist(s2)[0].assignment_id)
         trial.save_draft(s2, view.read_id, complete_values(view.timepoint))
         trial.submit_read(s2, view.read_id, PASSWORDS["reader2"])
-        assert trial.verify_audit_trail(trial.system_session("t")).intact
+        assert trial.verify_audit_trail(trial.login("admin", PASSWORDS["admin"])).intact
         for statement in ("UPDATE audit SET actor = 'x'", "DELETE FROM audit",
                           "TRUNCATE audit", "DELETE FROM audit_seal",
                           "UPDATE signature_record SET meaning = 'x'",

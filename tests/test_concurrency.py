@@ -69,7 +69,7 @@ def test_two_autosavers_and_a_login_loop_lose_nothing(tmp_path: Path) -> None:
     from ioreview.service import Trial
 
     trial = Trial.open(db, archive_root=archive)
-    admin = trial.system_session("test")
+    admin = trial.login("admin", PASSWORDS["admin"])
     report = trial.verify_audit_trail(admin)
     assert report.intact, report.problems
     for reader in ("reader1", "reader2"):

@@ -56,7 +56,7 @@ def _workstation(db: str, archive: str, reader: str, password: str, folder: str,
     durations: list[float] = []
     try:
         trial = Trial.open(db, archive_root=archive)
-        admin = trial.system_session(f"ws-{reader}")
+        admin = trial.login("admin", PASSWORDS["admin"])
         session = trial.login(reader, password)
         done["login"] += 1
         views = [trial.open_case(session, item.assignment_id)
@@ -123,7 +123,7 @@ def test_four_writers_lose_nothing_and_wait_little(tmp_path: Path) -> None:
     from ioreview.service import ReadStatus, Trial
 
     trial = Trial.open(db, archive_root=archive)
-    admin = trial.system_session("test")
+    admin = trial.login("admin", PASSWORDS["admin"])
     assert trial.verify_audit_trail(admin).intact
     durations = sorted(d for _, _, r in results for d in r["durations"])
     assert len(durations) == PROCESSES * WRITES

@@ -60,7 +60,7 @@ def _workstation(db: str, archive: str, work: str, journal: str, seed: int) -> N
 
     rng = random.Random(seed)
     trial = Trial.open(db, archive_root=archive)
-    admin = trial.system_session("crash-test")
+    admin = trial.login("admin", PASSWORDS["admin"])
     reader = rng.choice(READERS)
     session = trial.login(reader, PASSWORDS[reader])
     n = 0
@@ -132,6 +132,9 @@ def test_sigkill_during_import_and_signing_leaves_a_sound_trial(tmp_path: Path, 
     w.trial.close()
     journal = tmp_path / "signatures.txt"
     journal.touch()
+    secret = tmp_path / "admin.pw"
+    secret.write_text(PASSWORDS["admin"] + "\n")
+    secret.chmod(0o600)
     ctx = multiprocessing.get_context("spawn")
     ours, theirs = ctx.Pipe()
     factory = ctx.Process(target=_factory, args=(theirs, db, str(archive),
@@ -173,7 +176,8 @@ def test_sigkill_during_import_and_signing_leaves_a_sound_trial(tmp_path: Path, 
                            for v in history), (kill, line)
             checked = len(lines)
             trial.close()
-            assert main(["--db", db, "--archive", str(archive), "audit"]) == 0, \
+            assert main(["--db", db, "--archive", str(archive), "--user", "admin",
+                         "--password-file", str(secret), "audit"]) == 0, \
                 capsys.readouterr()
             capsys.readouterr()
     finally:

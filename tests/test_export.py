@@ -202,13 +202,13 @@ def test_a_changed_export_record_breaks_its_signature(demo, tmp_path):
     # the manifest anchors the trail: its length and head match
     manifest = json.loads(summary.manifest.read_text("utf-8"))
     assert manifest["audit_length"] > 0
-    assert trial.verify_audit_trail(trial.system_session("t"), [summary.manifest]).intact
+    assert trial.verify_audit_trail(trial.login("admin", "admin-demo"), [summary.manifest]).intact
     trial.close()
     with sqlite3.connect(copy) as conn:
         conn.execute("UPDATE export_record SET manifest_sha256 = ? WHERE id = ?",
                      ("0" * 64, summary.export_id))
     trial = Trial.open(copy, archive_root=archive)
-    problems = trial.verify_audit_trail(trial.system_session("t")).problems
+    problems = trial.verify_audit_trail(trial.login("admin", "admin-demo")).problems
     assert any("export" in p for p in problems)
     trial.close()
 

@@ -173,7 +173,7 @@ def test_cases_locked_before_discordance_was_stored_are_evaluated_at_open(tmp_pa
     old.execute("DELETE FROM discordance_evaluation")
     old.close()
     trial = Trial.open(tmp_path / "trial.sqlite", clock=w.clock)
-    report = trial.progress(trial.system_session("test"))
+    report = trial.progress(trial.login("admin", PASSWORDS["admin"]))
     assert [(c.case_label, c.fields) for c in report.discordant_cases] == [(label, ("side",))]
     causes = [r.after["cause"] for r in trial.store.audit_records("discordance")]
     assert causes == ["locked", "backfill"]

@@ -26,7 +26,7 @@ STUDY_PLAN = (("baseline", "20260309", "CR"), ("post-insertion", "20260310", "CT
 SUBJECTS = ("SUBJ-001", "SUBJ-002", "SUBJ-003")
 PASSWORDS = {"reader1": "reader1-password", "reader2": "reader2-password",
              "reader3": "reader3-password", "coord": "coord-password",
-             "adjudicator": "adjudicator-password"}
+             "adjudicator": "adjudicator-password", "admin": "trial-admin-password"}
 
 
 REAL_KDF_PARAMS = auth.DEFAULT_PARAMS
@@ -130,6 +130,10 @@ def make_world(tmp_path: Path, *, readers: int = 3, assign: bool = True, seed: i
                                                 PASSWORDS["coord"]).id
     world.user_ids["adjudicator"] = trial.create_user(
         admin, "adjudicator", "Adjudicator", Role.ADJUDICATOR, PASSWORDS["adjudicator"]).id
+    # the trial's administrator: once a trial has accounts, a process that opens it again
+    # logs in (no new workstation session; see Accounts.system_session)
+    world.user_ids["admin"] = trial.create_user(admin, "admin", "Trial Administrator",
+                                                Role.ADMIN, PASSWORDS["admin"]).id
     world.headers = add_studies(trial.store, paths=paths)
     trial.build_cases_from_studies(admin, {s: INSERTION for s in SUBJECTS})
     if assign:

@@ -349,8 +349,9 @@ def test_worklist_follows_changes_made_by_other_workstations(tmp_path):
                                                           if n != 2]
     # A new case assigned from another workstation appears in order.
     add_studies_extra(w)
-    other.build_cases_from_studies(other.system_session("coord"))
-    other.generate_assignments(other.system_session("coord"), seed=3)
+    other_coord = other.login("coord", PASSWORDS["coord"])
+    other.build_cases_from_studies(other_coord)
+    other.generate_assignments(other_coord, seed=3)
     grown = w.trial.worklist(here)
     assert len(grown) == len(before) + 1
     assert grown == other.worklist(there)

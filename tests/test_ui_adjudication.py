@@ -59,7 +59,7 @@ def adjudication_template(tmp_path_factory) -> tuple[Path, str]:
         build_database(db, shared_demo_files(tmp_path_factory))
         trial = Trial.open(db)
         try:
-            system = trial.system_session("ui-tests")
+            system = trial.login("admin", PASSWORDS["admin"])
             trial.create_user(system, "adjud2", "Second Adjudicator", "adjudicator",
                               PASSWORDS["adjud2"])
             protocol = trial.active_protocol(system)[1]

@@ -95,8 +95,7 @@ def test_each_role_gets_its_screen(qtbot, trial) -> None:
     adjudication = window_for_session(trial, adjudicator)
     qtbot.addWidget(adjudication)
     assert isinstance(adjudication, AdjudicatorWindow)
-    trial.create_user(trial.system_session("test"), "chair", "Chair", Role.COMMITTEE,
-                      "chair-pass-1")
+    trial.create_user(coordinator, "chair", "Chair", Role.COMMITTEE, "chair-pass-1")
     committee = window_for_session(trial, trial.login("chair", "chair-pass-1"))
     qtbot.addWidget(committee)
     assert isinstance(committee, CommitteeWindow)

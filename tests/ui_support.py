@@ -30,6 +30,7 @@ PASSWORDS = {
     "reader1": "reader1-pass",
     "reader2": "reader2-pass",
     "adjud": "adjud-pass-1",
+    "admin": "ui-admin-pass-1",
 }
 ASSIGNMENT_SEED = 3  # the two readers start with different subjects
 
@@ -93,6 +94,7 @@ def build_database(db_path: Path, demo: DemoFiles | None, *, cases: bool = True)
     try:
         system = trial.system_session("ui-tests")
         trial.create_user(system, "coord", "Casey Coordinator", "coordinator", PASSWORDS["coord"])
+        trial.create_user(system, "admin", "Ada Administrator", "admin", PASSWORDS["admin"])
         trial.create_user(system, "reader1", "Reader One", "reader", PASSWORDS["reader1"])
         trial.create_user(system, "reader2", "Reader Two", "reader", PASSWORDS["reader2"])
         trial.create_user(system, "adjud", "Ada Adjudicator", "adjudicator", PASSWORDS["adjud"])
@@ -107,8 +109,9 @@ def build_database(db_path: Path, demo: DemoFiles | None, *, cases: bool = True)
 
 
 def copy_database(template: Path, target: Path) -> Path:
-    """Copy a closed SQLite database (and any WAL side files) to ``target``."""
-    for suffix in ("", "-wal", "-shm"):
+    """Copy a closed SQLite database (with its WAL side files, its trial key and its audit
+    anchor journal: a trial is the database and the key kept beside it) to ``target``."""
+    for suffix in ("", "-wal", "-shm", ".key", ".anchor"):
         source = Path(str(template) + suffix)
         if source.exists():
             shutil.copy(source, Path(str(target) + suffix))

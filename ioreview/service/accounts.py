@@ -232,13 +232,21 @@ class Accounts:
                 "log in with that account.") from None
 
     def system_session(self, name: str = "cli") -> Session:
-        """An admin-role session for the workstation command line, audited as "cli:<name>"."""
+        """An admin-role session for the workstation that created a trial, audited as
+        "cli:<name>": only while the trial has no user account (until then it belongs to
+        whoever created the file; `ioreview admin init` or the first-run dialog creates the
+        first administrator).  From then on everyone logs in; a workstation session started
+        before keeps its process's work going (the token exists nowhere else)."""
         name = (name or "").strip()
         if not name:
             raise InvalidInput("A workstation session needs a name (e.g. the operator's login).")
         now = self.ctx.clock()
         token = new_token()
         with self.ctx.store.unit_of_work(f"cli:{name}") as uow:
+            if uow.users.count() > 0:
+                raise PermissionDenied(
+                    "This trial has user accounts: log in as one (on the command line: "
+                    "ioreview --user NAME ...).")
             session_id = uow.sessions.add(token_digest(token), None, name, now)
             uow.audit("login", "session", session_id, after={"system": name})
         return Session(0, f"cli:{name}", f"Workstation ({name})", Role.ADMIN, token, now)
