@@ -95,6 +95,145 @@ def test_nothing_reader1_reaches_holds_an_identifying_value(demo) -> None:
         assert str(ds.PatientID).startswith("CASE-")
 
 
+def _assert_handed_out_free_of_phi(result, trial, session, views, secrets, encoded, *,
+                                   tags: bool = True) -> int:
+    """Every header, file and (`tags`) tag row of these (series, reads, extra annotations)
+    hold none of the originals' identifying values; every overlay lies on an image handed
+    out.  Returns the number of annotations checked."""
+    files: set[str] = set()
+    n_overlays = 0
+    for series, reads, own in views:
+        headers = [h for s in series for h in s.headers]
+        assert headers
+        shown = repr(headers) + repr([(s.description, s.modality) for s in series])
+        shown += repr([(r.annotations, r.key_images) for r in reads]) + repr(own)
+        assert not [s for s in secrets if s in shown]
+        handed = {h.sop_instance_uid for h in headers}
+        overlays = [a for r in reads for a in (*r.annotations, *r.key_images)] + list(own)
+        assert {a.sop_instance_uid for a in overlays} <= handed
+        n_overlays += len(overlays)
+        for h in headers:
+            assert Path(h.path).parent.parent == result.archive_root / "readers"
+            files.add(h.path)
+        for h in headers[:3] if tags else ():
+            rows = trial.tags_for_display(session, h.sop_instance_uid)
+            text = " ".join(f"{r.keyword} {r.value}" for r in rows)
+            assert not [s for s in secrets if s in text], h.sop_instance_uid
+    for path in files:
+        data = Path(path).read_bytes()
+        leaked = [b for b in encoded if b in data]
+        assert not leaked, (path, leaked[:3])
+        assert pydicom.dcmread(path, stop_before_pixels=True).PatientIdentityRemoved == "YES"
+    return n_overlays
+
+
+def _sign_discordant_read(trial: Trial) -> str:
+    """A reader who has not signed a case that another reader signed signs it discordantly
+    (extravasation the other way round), with an annotation on every image of its first
+    series and a key image; returns the case's label (it goes to adjudication)."""
+    from ioreview.service import Annotation, KeyImage
+    from ui_support import complete_values
+
+    coordinator = trial.login("coordinator", "coordinator-demo")
+    protocol = trial.active_protocol(coordinator)[1]
+    by_label: dict[str, list[tuple[str, object, object]]] = {}
+    for name in ("reader1", "reader2", "reader3"):
+        session = trial.login(name, f"{name}-demo")
+        for item in trial.worklist(session):
+            by_label.setdefault(item.case_label, []).append((name, session, item))
+    label, signed, unsigned = next(
+        (label, done[0], todo[0]) for label, rows in sorted(by_label.items())
+        for done in [[r for r in rows if r[2].status.value == "submitted"]]
+        for todo in [[r for r in rows if r[2].status.value != "submitted"]] if done and todo)
+    other = trial.open_case(signed[1], signed[2].assignment_id).values
+    name, session, item = unsigned
+    view = trial.open_case(session, item.assignment_id)
+    headers = list(view.series[0].headers)
+    annotations = [Annotation(None, "extravasation", "ellipse", h.sop_instance_uid, 0,
+                              ((5.0, 6.0), (20.0, 24.0)), {}, "leak") for h in headers]
+    present = other.get("extravasation.presence") == "present"
+    trial.save_draft(session, view.read_id,
+                     complete_values(protocol, view.timepoint, extravasation=not present),
+                     annotations=annotations,
+                     key_images=[KeyImage(headers[0].sop_instance_uid, 0, "key")])
+    trial.submit_read(session, view.read_id, f"{name}-demo")
+    return label
+
+
+def test_adjudicators_and_the_committee_get_copies_with_the_readers_overlays(demo) -> None:
+    result, trial = demo
+    secrets = _secrets_of_originals(result.manifest.dicom_dir)
+    encoded = _encoded(secrets)
+    label = _sign_discordant_read(trial)
+    coordinator = trial.login("coordinator", "coordinator-demo")
+    case = next(c for c in trial.adjudication_overview(coordinator).cases
+                if c.case_label == label)
+    assert case.stage == "adjudication"
+    n_overlays = n_views = 0
+    adjudicated: list = []
+    for name in ("adjudicator", "adjudicator2"):
+        session = trial.login(name, f"{name}-demo")
+        views = []
+        for item in trial.adjudication_queue(session):
+            view = trial.open_adjudication(session, item.adjudication_id)
+            views.append((view.series, view.reads, view.annotations))
+        adjudicated += views
+        n_views += len(views)
+        n_overlays += _assert_handed_out_free_of_phi(result, trial, session, views, secrets,
+                                                     encoded)
+    assert n_views == 1 and n_overlays  # the discordant case's adjudication
+    # the coordinator sends it to the committee
+    trial.send_to_panel(coordinator, case.case_id, "test: the committee looks at it")
+    ids = {u.username: u.id for u in trial.list_users(coordinator)}
+    trial.create_panel_session(coordinator, "Meeting", ids["committee"],
+                               [ids["committee"], ids["committee2"], ids["committee3"]],
+                               [case.case_id])
+    for name in ("committee", "committee2", "coordinator"):
+        session = trial.login(name, f"{name}-demo")
+        views = [(case.series, case.reads, ())
+                 for summary in trial.panel_sessions(session)
+                 for case in trial.open_panel_session(session, summary.session_id).cases]
+        n_views += len(views)
+        # the coordinator's tag browser shows the originals (unblinded by design)
+        n_overlays += _assert_handed_out_free_of_phi(result, trial, session, views, secrets,
+                                                     encoded, tags=name != "coordinator")
+    assert n_views == 4 and n_overlays  # the adjudication and 3 x the session's case
+    # the overlays are the readers' own, stored on the originals' UIDs
+    shown = [a for _series, reads, _own in adjudicated for r in reads for a in r.annotations]
+    assert shown
+    with trial.store.unit_of_work("test", write=False) as uow:
+        originals = uow.reader_copies.original_uids([a.sop_instance_uid for a in shown])
+        assert len(originals) == len({a.sop_instance_uid for a in shown})
+        assert not set(originals.values()) & {a.sop_instance_uid for a in shown}
+
+
+def test_hidden_rereads_get_their_copies_when_assigned(demo) -> None:
+    """Made by generate_assignments (in the demo's build, by the coordinator), not at the
+    re-read's first opening (by its reader): the case's series and its priors'."""
+    result, trial = demo
+    with trial.store.unit_of_work("test", write=False) as uow:
+        rereads = [a for c in uow.cases.list() for a in uow.assignments.of_case(c.id)
+                   if a.is_reread]
+        needed = {}
+        for a in rereads:
+            case = uow.cases.get(a.case_id)
+            earlier = [c.id for c in uow.cases.of_subject(case.subject)
+                       if c.days_from_insertion is not None
+                       and case.days_from_insertion is not None
+                       and c.days_from_insertion < case.days_from_insertion]
+            copy_set = uow.reader_copies.assignment_set(a.id)
+            assert copy_set is not None
+            needed[copy_set.id] = {pk for cid in (case.id, *earlier)
+                                   for pk in uow.cases.series_pks(cid)}
+    assert rereads
+    readers = {"reader1", "reader2", "reader3"}
+    for set_id, series in needed.items():
+        made = [r for r in trial.store.audit_records("reader_copy_set", set_id)
+                if r.action in ("create", "copy")]
+        assert made and not {r.actor for r in made} & readers
+        assert series <= {pk for r in made if r.action == "copy" for pk in r.after["series"]}
+
+
 def test_hidden_rereads_share_no_uid_or_path_with_the_original_read(demo) -> None:
     result, trial = demo
     reader = trial.login("reader1", "reader1-demo")

@@ -22,8 +22,8 @@ from ioreview.store import UnitOfWork
 from ioreview.store.records import AdjudicationRecord, DecisionRecord
 
 from . import signatures
-from .blinding import series_views
 from .context import ADMINS, Actor, ServiceContext
+from .reader_copies import case_copy_views, to_copy_uids, to_original_uids
 from .reading import clean_annotations
 from .values import (ADJUDICATION_MEANING, AdjudicationOverview, AdjudicationQueueItem,
                      AdjudicationTask, AdjudicationView, AdjudicatorLoad, Annotation,
@@ -69,12 +69,18 @@ def decision_items_for(protocol: Protocol, items: Sequence[str],
     return tuple(out)
 
 
-def lettered_reads(uow: UnitOfWork, letters: dict[str, tuple[int, int]]
-                   ) -> tuple[LetteredRead, ...]:
-    return tuple(LetteredRead(letter, uow.reads.values(rid, ver),
-                              tuple(uow.reads.annotations(rid, ver)),
-                              tuple(uow.reads.key_images(rid, ver)))
-                 for letter, (rid, ver) in sorted(letters.items()))
+def lettered_reads(uow: UnitOfWork, letters: dict[str, tuple[int, int]],
+                   copy_sets: Sequence[int] | None = None) -> tuple[LetteredRead, ...]:
+    """The reads by letter; with `copy_sets`, their annotations and key images (stored on
+    the originals' UIDs) on the UIDs of those de-identified copies, as handed out."""
+    out = []
+    for letter, (rid, ver) in sorted(letters.items()):
+        annotations = tuple(uow.reads.annotations(rid, ver))
+        key_images = tuple(uow.reads.key_images(rid, ver))
+        if copy_sets is not None:
+            annotations, key_images = to_copy_uids(uow, copy_sets, annotations, key_images)
+        out.append(LetteredRead(letter, uow.reads.values(rid, ver), annotations, key_images))
+    return tuple(out)
 
 
 def adjudication_content(uow: UnitOfWork, record: AdjudicationRecord, signer: str,
@@ -154,18 +160,20 @@ class Adjudication:
         protocol = self.ctx.protocol(uow, evaluation.protocol_version_id)
         values = lettered_values(uow, record.letters)
         signed = uow.signatures.of("adjudication", record.id)
+        # de-identified copies (the case's set); annotations are stored on original UIDs
+        series, copy_sets = case_copy_views(self.ctx, uow, case)
+        own, _keys = to_copy_uids(uow, copy_sets, uow.adjudications.annotations(record.id), ())
         return AdjudicationView(
             record.id, case.label, case.timepoint, case.days_from_insertion,
-            series_views(uow, uow.cases.series_pks(case.id)), protocol,
-            lettered_reads(uow, record.letters),
+            series, protocol, lettered_reads(uow, record.letters, copy_sets),
             decision_items_for(protocol, record.items, values), record.status,
-            tuple(_decision(d) for d in record.decisions),
-            tuple(uow.adjudications.annotations(record.id)),
+            tuple(_decision(d) for d in record.decisions), own,
             _signature_info(signed[-1], uow) if signed else None)
 
     def open_adjudication(self, session: Session, adjudication_id: int) -> AdjudicationView:
-        """Adjudicator: an own adjudication: the blinded images, both reads as Reader A / B
-        (annotations included), the items with the rule and the reason."""
+        """Adjudicator: an own adjudication: the case's de-identified copies, both reads as
+        Reader A / B (annotations included, on the copies' UIDs), the items with the rule and
+        the reason."""
         with self.ctx.use_case(session, ADJUDICATORS, "adjudicate") as (uow, actor):
             record = self._own(uow, actor, adjudication_id)
             uow.audit("open", "adjudication", record.id)
@@ -194,7 +202,9 @@ class Adjudication:
             case = uow.cases.get(record.case_id)
             assert case is not None
             uids = uow.dicom.instance_uids(uow.cases.series_pks(case.id))
-            clean = clean_annotations(protocol, annotations, uids)
+            # drawn on the copies handed out; stored on the originals' UIDs, as reads are
+            originals, _keys = to_original_uids(uow, annotations, None)
+            clean = clean_annotations(protocol, originals or [], uids)
         return decided, clean
 
     def submit_adjudication(self, session: Session, adjudication_id: int,

@@ -8,12 +8,15 @@ import secrets
 from collections import defaultdict
 from collections.abc import Sequence
 
+from adjudication.protocol import Protocol
 from ioreview.errors import InvalidInput, NotFound, ReadLocked
 from ioreview.store import UnitOfWork
 from ioreview.store.records import CaseRecord
 
+from .blinding import prior_cases
 from .cases import new_label
 from .context import ADMINS, ServiceContext, iso
+from .reader_copies import copy_reread_series
 from .values import (AssignmentEntry, AssignmentPurpose, AssignmentSummary, AssignmentTable,
                      ReaderAssignmentTotals, ReadStatus, ReassignmentResult, Role, Session)
 
@@ -118,6 +121,7 @@ class Assignments:
                 counts[usernames[r]] = len(sequence)
             # Insert in a shuffled order so that row ids say nothing about order or re-reads.
             rng.shuffle(rows)
+            rereads: list[int] = []
             for case_id, r, order_index, is_reread in rows:
                 label = new_label(self.ctx, uow) if is_reread else None
                 available = washout_until if is_reread else now
@@ -127,12 +131,27 @@ class Assignments:
                          after={"case": case_id, "reader": r, "order_index": order_index,
                                 "is_reread": is_reread, "label": label,
                                 "available_from": iso(available)})
+                if is_reread:
+                    rereads.append(assignment_id)
+            self._copy_rereads(uow, rereads, protocol)
             n_total = len(rows)
             n_rereads = sum(1 for row in rows if row[3])
             uow.audit("generate", "assignment_run", run_id,
                      after={"seed": seed, "readers": reader_ids, "assignments": n_total,
                             "rereads": n_rereads, "protocol_version": version_id})
             return AssignmentSummary(seed, n_total, n_rereads, counts)
+
+    def _copy_rereads(self, uow: UnitOfWork, assignment_ids: Sequence[int],
+                      protocol: Protocol) -> None:
+        """Each hidden re-read's own de-identified copies, made now so that its first
+        opening writes nothing (reader_copies)."""
+        jobs = []
+        for assignment_id in assignment_ids:
+            assignment = uow.assignments.get(assignment_id)
+            case = uow.cases.get(assignment.case_id) if assignment else None
+            assert assignment is not None and case is not None
+            jobs.append((assignment, case, prior_cases(uow, case, protocol)))
+        copy_reread_series(self.ctx, uow, jobs)
 
 
     def assignment_table(self, session: Session) -> AssignmentTable:

@@ -23,8 +23,8 @@ from ioreview.store.records import PanelCaseRecord, PanelSessionRecord
 
 from . import signatures
 from .adjudication import decision_items_for, lettered_reads
-from .blinding import series_views
 from .context import ADMINS, Actor, ServiceContext
+from .reader_copies import case_copy_views, copy_case_series, existing_case_copy_views
 from .values import (BALLOT_MEANING, CASTING_MEANING, PANEL_MEANING, CaseAdjudicationStatus,
                      PanelCandidates, PanelCaseView, UserInfo,
                      PanelItemView, PanelMember, PanelSessionSummary, PanelSessionView, Role,
@@ -154,7 +154,20 @@ class Panels:
         return {(c.case_id, k): f"{c.case_label} {protocol.label_for(k)}"
                 for c in uow.panels.cases(record.id) for k in c.items}
 
+    def _without_copies(self, uow: UnitOfWork, record: PanelSessionRecord) -> list[int]:
+        """The session's cases whose de-identified copies are not all made yet."""
+        missing = []
+        for c in uow.panels.cases(record.id):
+            case = uow.cases.get(c.case_id)
+            assert case is not None
+            if existing_case_copy_views(uow, case) is None:
+                missing.append(case.id)
+        return missing
+
     def _view(self, uow: UnitOfWork, actor: Actor, record: PanelSessionRecord) -> PanelSessionView:
+        """The session as `actor` may see it; each case's images are its de-identified copies
+        (made first where missing, which needs a write transaction) with the readers'
+        annotations on the copies' UIDs."""
         protocol = self._protocol(uow, record)
         present = self._present(record)
         names = {uid: name for uid, name, _p in record.members}
@@ -164,6 +177,7 @@ class Panels:
         for c in uow.panels.cases(record.id):
             case = uow.cases.get(c.case_id)
             assert case is not None
+            series, copy_sets = case_copy_views(self.ctx, uow, case)
             values = lettered_values(uow, c.letters)
             items = []
             for di in decision_items_for(protocol, c.items, values):
@@ -180,9 +194,9 @@ class Panels:
                     None if hidden else {names.get(m, str(m)): v for m, v in votes.items()},
                     votes.get(actor.user_id or -1), (actor.user_id or -1) in votes, has_cv))
             cases.append(PanelCaseView(c.case_id, case.label, case.timepoint,
-                                       case.days_from_insertion, c.status,
-                                       series_views(uow, uow.cases.series_pks(case.id)),
-                                       lettered_reads(uow, c.letters), tuple(items)))
+                                       case.days_from_insertion, c.status, series,
+                                       lettered_reads(uow, c.letters, copy_sets),
+                                       tuple(items)))
         signed = uow.signatures.of("panel_session", record.id)
         return PanelSessionView(
             record.id, record.title, record.chair, record.chair_id, record.status, record.rule,
@@ -279,6 +293,7 @@ class Panels:
         letters = letters_for(refs, seed)
         primary = [uow.reads.values(*r) for r in (ev.reads if ev else [])]
         items = primary_items(protocol, primary) + protocol.committee_keys()
+        copy_case_series(self.ctx, uow, case_id)  # the images the committee is handed
         uow.panels.add_case(session_id, case_id, ev.id if ev else None, seed, letters, items)
         uow.audit("add_case", "panel_session", session_id,
                   after={"case": case_id, "seed": seed,
@@ -315,10 +330,16 @@ class Panels:
             return [self._summary(uow, r) for r in records]
 
     def open_panel_session(self, session: Session, session_id: int) -> PanelSessionView:
-        """Member or coordinator: the session with its cases (readers as letters), items,
-        tallies, and the votes the caller may see."""
+        """Member or coordinator: the session with its cases (readers as letters; images as
+        de-identified copies), items, tallies, and the votes the caller may see."""
         with self.ctx.use_case(session, ORGANISERS, "see committee sessions",
                                write=False) as (uow, actor):
+            record = self._session(uow, actor, session_id)
+            if not self._without_copies(uow, record):
+                return self._view(uow, actor, record)
+        # copies are made when a case is built or joins a session; one built before copies
+        # existed gets them now
+        with self.ctx.use_case(session, ORGANISERS, "see committee sessions") as (uow, actor):
             record = self._session(uow, actor, session_id)
             return self._view(uow, actor, record)
 

@@ -50,7 +50,8 @@ from .values import (Annotation, BurnedInPreview, BurnedInSeries, KeyImage, Prio
                      SeriesView, Session)
 
 __all__ = ["DAY_ZERO", "ImagesWithheld", "ReaderCopies", "case_copy_views", "copy_case_series",
-           "reader_case_views", "to_copy_uids", "to_original_uids"]
+           "copy_reread_series", "existing_case_copy_views", "reader_case_views",
+           "to_copy_uids", "to_original_uids"]
 
 #: The day a subject's insertion falls on in reader copies (dates keep their distance to it).
 DAY_ZERO = date(2000, 1, 1)
@@ -217,11 +218,12 @@ def copy_case_series(ctx: ServiceContext, uow: UnitOfWork, case_id: int) -> list
     return _make_copies(ctx, uow, copy_set, case, uow.cases.series_pks(case.id))
 
 
-def _withheld_message(label: str, n: int) -> str:
+def _withheld_message(label: str, n: int, *, reader: bool = True) -> str:
     return (f"Case {label} cannot be opened yet: {n} of its series may show text burned into "
             "the images (such as a name or a date) and wait for the coordinator to mask it or "
-            "confirm the images are clean. It stays in your worklist; open another case "
-            "meanwhile.")
+            "confirm the images are clean. "
+            + ("It stays in your worklist; open another case meanwhile." if reader else
+               "Ask the coordinator to review it in the Burned-in text tab."))
 
 
 def reader_case_views(ctx: ServiceContext, uow: UnitOfWork, case: CaseRecord,
@@ -253,12 +255,41 @@ def case_copy_views(ctx: ServiceContext, uow: UnitOfWork, case: CaseRecord
                     ) -> tuple[tuple[SeriesView, ...], list[int]]:
     """The case's own de-identified copies (its primary copy set) for the adjudicator and the
     committee, and the set to pass to `to_copy_uids` for the readers' annotations (stored on
-    original UIDs).  Raises ImagesWithheld while a series waits for the coordinator."""
+    original UIDs); copies missing are made first (a write transaction).  Raises
+    ImagesWithheld while a series waits for the coordinator."""
+    ready = existing_case_copy_views(uow, case)
+    if ready is not None:
+        return ready
     own = _set_for(ctx, uow, case, None)
     withheld = _make_copies(ctx, uow, own, case, uow.cases.series_pks(case.id))
     if withheld:
-        raise ImagesWithheld(_withheld_message(case.label, len(withheld)))
+        raise ImagesWithheld(_withheld_message(case.label, len(withheld), reader=False))
     return _views(uow, own, uow.cases.series_pks(case.id)), [own.id]
+
+
+def existing_case_copy_views(uow: UnitOfWork, case: CaseRecord
+                             ) -> tuple[tuple[SeriesView, ...], list[int]] | None:
+    """`case_copy_views` without writing: None when the case's copy set lacks a series (made
+    when the case was built, so only a case built before copies existed, or one whose
+    burned-in text review is pending, lacks one)."""
+    own = uow.reader_copies.case_set(case.id)
+    pks = uow.cases.series_pks(case.id)
+    if own is None or not set(pks) <= uow.reader_copies.copied_series(own.id):
+        return None
+    return _views(uow, own, pks), [own.id]
+
+
+def copy_reread_series(ctx: ServiceContext, uow: UnitOfWork,
+                       rereads: Sequence[tuple[AssignmentRecord, CaseRecord,
+                                               Sequence[CaseRecord]]]) -> None:
+    """When hidden re-reads are assigned: make each re-read's own copy set (the case and the
+    priors it shows), so that its first opening writes nothing.  Series waiting for the
+    coordinator's burned-in text review are left out; the opening makes them once decided."""
+    for assignment, case, priors in rereads:
+        own = _set_for(ctx, uow, case, assignment)
+        _make_copies(ctx, uow, own, case, uow.cases.series_pks(case.id))
+        for prior in priors:
+            _make_copies(ctx, uow, own, prior, uow.cases.series_pks(prior.id))
 
 
 def _views(uow: UnitOfWork, copy_set: ReaderCopySetRecord, series_pks: Sequence[int]
