@@ -47,7 +47,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 #: commands that only look: they never create a database
-_LOOKING_COMMANDS = frozenset({"info", "audit"})
+_LOOKING_COMMANDS = frozenset({"info", "audit", "backup"})
 #: commands that open no database given by --db
 _NO_DATABASE = frozenset({"render", "view", "demo"})
 
@@ -103,7 +103,7 @@ def _check_db(args: argparse.Namespace) -> None:
     if args.command in _LOOKING_COMMANDS and not path.exists():
         raise CliError(_("no database at {p}: nothing to {what} (import studies or run "
                          "`ioreview demo` first, or give --db)").format(
-            p=path, what="show" if args.command == "info" else "verify"))
+            p=path, what={"info": "show", "audit": "verify"}.get(args.command, "back up")))
     if not path.parent.is_dir():
         if args.db_given:
             raise CliError(_("the folder {d} does not exist: create it first (--db makes a "
@@ -342,13 +342,74 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     trial = _open_trial(args)
-    report = trial.verify_audit_trail(_operator(trial, args))
-    for problem in report.problems:
-        print(problem)
+    session = _operator(trial, args)
+    if args.action == "log":
+        return _audit_log(trial, session, args)
+    report = trial.verify_audit_trail(session, [Path(p) for p in args.anchor or ()])
     if not report.intact:
+        first = report.first_broken
+        if first is not None:
+            where = _("audit record {n}").format(n=first.seq) if first.seq else _("the trail")
+            print(_("FIRST PROBLEM at {where}: {p}").format(where=where, p=first))
+        for problem in report.problems:
+            print(problem)
+        print(_("Audit trail NOT intact: {n} problem(s) in {r} records.").format(
+            n=len(report.problems), r=report.n_records), file=sys.stderr)
         return 1
-    print(_("Audit trail intact: {n} records, hash chain and signatures verified.").format(
-        n=report.n_records))
+    print(_("Audit trail intact: {n} records, keyed chain (key {key}), {s} signatures, domain "
+            "tables cross-checked, {a} anchor(s) outside the database matched; head "
+            "{head}.").format(n=report.n_records, key=report.key_id[:12] or "-",
+                              s=report.n_signatures, a=report.n_anchors,
+                              head=report.head[:16]))
+    return 0
+
+
+def _audit_log(trial: Trial, session: Session, args: argparse.Namespace) -> int:
+    """`audit log`: the records a filter selects, oldest first, as lines or a CSV file."""
+    from ioreview.service.values import AuditLogFilter
+
+    filters = AuditLogFilter(args.by, args.case, args.what, args.since, args.until)
+    if args.csv:
+        summary = trial.export_audit_csv(session, args.csv, filters)
+        print(_("Wrote {n} audit records to {p} (sha256 {sha}).").format(
+            n=summary.n_records, p=summary.path, sha=summary.sha256[:16]))
+        return 0
+    page = trial.audit_log(session, user=args.by, case=args.case, action=args.what,
+                           since=args.since, until=args.until, limit=args.limit)
+    for e in reversed(page.entries):
+        after = "" if e.after is None else json.dumps(e.after, ensure_ascii=False,
+                                                      sort_keys=True)
+        print(f"{e.seq:>7}  {e.at_utc}  {e.actor:<16} {e.action:<20} {e.entity} "
+              f"{e.entity_id}  {after}")
+    if page.total > len(page.entries):
+        print(_("({n} of {total} matching records: the newest; narrow the filter, raise "
+                "--limit, or write them all with --csv FILE)").format(
+            n=len(page.entries), total=page.total), file=sys.stderr)
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    trial = _open_trial(args)
+    summary = trial.backup(_operator(trial, args), args.dest)
+    print(_("Backed up to {dir}: {n} files ({a} archive files), audit trail of {length} records "
+            "(head {head}).").format(dir=summary.folder, n=summary.n_files,
+                                     a=summary.n_archive_files, length=summary.audit_length,
+                                     head=summary.audit_head[:16]))
+    print(_("The trial key is not in the backup: keep a copy of {key} (key {kid}) apart from "
+            "it; a restore needs both.").format(key=summary.key_path, kid=summary.key_id[:12]))
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Verify a backup completely, then restore it into --db (which must be new or empty)."""
+    from ioreview.service.backup import restore
+
+    summary = restore(args.src, args.db, args.archive or None, key_file=args.key)
+    print(_("Restored and verified: {db} ({length} audit records, {s} signatures), archive "
+            "{archive} ({n} files).").format(db=summary.target, length=summary.audit_length,
+                                              s=summary.n_signatures,
+                                              archive=summary.archive_dir,
+                                              n=summary.n_archive_files))
     return 0
 
 
@@ -678,10 +739,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="randomization seed (recorded; random if omitted)")
     p.set_defaults(func=cmd_assign)
 
-    p = command("audit", "verify the audit trail: keyed chain, signatures, cross-checks, anchor")
-    p.add_argument("action", choices=["verify"], nargs="?", default="verify",
-                   help="verify (default): walk the chain and name the first broken record")
+    p = command("audit", "verify the audit trail (keyed chain, signatures, cross-checks, "
+                         "anchors), or list its records")
+    p.add_argument("action", choices=["verify", "log"], nargs="?", default="verify",
+                   help="verify (default): walk the chain and name the first broken record "
+                        "(exit 1 when anything is wrong); log: list records")
+    p.add_argument("--anchor", action="append", metavar="MANIFEST",
+                   help="verify: also compare with the audit head recorded in this export or "
+                        "backup manifest.json (repeatable)")
+    p.add_argument("--by", metavar="USER", help="log: records of this user name only")
+    p.add_argument("--case", metavar="LABEL",
+                   help="log: records of this case (its reads, signatures, adjudication...)")
+    p.add_argument("--what", metavar="ACTION", help="log: records of this action only, e.g. sign")
+    p.add_argument("--since", metavar="DATE", help="log: from this date or ISO time (local)")
+    p.add_argument("--until", metavar="DATE", help="log: up to this date or ISO time (local)")
+    p.add_argument("--limit", type=int, default=200,
+                   help="log: at most this many of the newest matching records (default 200)")
+    p.add_argument("--csv", metavar="FILE",
+                   help="log: write every matching record to this CSV file instead (audited)")
     p.set_defaults(func=cmd_audit)
+
+    p = command("backup", "back the trial up into a new folder (database snapshot, archive, "
+                          "verified manifest; the key is kept apart)")
+    p.add_argument("dest", metavar="DEST", help="a new folder for the backup")
+    p.set_defaults(func=cmd_backup)
+
+    p = command("restore", "verify a backup (manifest, keyed chain, signatures, archive hashes) "
+                           "and restore it into --db, which must be new or empty",
+                trial_data=False)
+    p.add_argument("src", metavar="SRC", help="the backup folder")
+    p.add_argument("--key", metavar="FILE",
+                   help="the trial key file (default: where the backup's manifest says the key "
+                        "was kept)")
+    p.set_defaults(func=cmd_restore)
 
     p = command("export", "export tidy tables, codebook, SDTM-style results, DICOM SR and a "
                           "report into a new folder (a signed record)")
