@@ -252,3 +252,22 @@ def test_tooltips_follow_remapped_keys_and_the_stand_alone_viewer_has_help(qtbot
 
 def tb_groups(tb: GroupedToolBar) -> list[str]:
     return [name for name, group in tb.groups.items() if group.actions_]
+
+
+def test_a_case_with_a_prior_opens_hung_by_the_protocol(qtbot, trial, settings):
+    """The default protocol hangs radiographs 1x2: today's AP beside the prior's AP."""
+    window = open_window(qtbot, trial, settings)
+    items = window.worklist_model.records()
+    session = window.controller.session
+    with_prior = next(it for it in items if trial.open_case(session, it.assignment_id).priors)
+    window.open_assignment(with_prior.assignment_id)
+    viewer = window.viewer.widget
+    left, right = viewer.grid.visible_viewports()
+    assert viewer.grid.layout_name == "1x2"
+    assert left.source.modality == right.source.modality == "DX"
+    assert not left.source.description.startswith("Prior")
+    assert right.source.description.startswith("Prior")
+    view = "AP" if " AP" in left.source.description else "LAT"
+    assert right.source.description.endswith(view)
+    qtbot.waitUntil(lambda: left._stored is not None and right._stored is not None, timeout=10_000)
+    grab(window, "reading_1x2_prior_1280x800")
