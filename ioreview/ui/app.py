@@ -112,7 +112,8 @@ def window_for_session(trial: Trial, session: Session, *, idle_seconds: float | 
     """The main window for the session's role (None when the role has no screen here)."""
     if session.role is Role.READER:
         from ioreview.ui.reading import ReadingWindow
-        return ReadingWindow(trial, session, idle_seconds=idle_seconds)
+        return ReadingWindow(trial, session, idle_seconds=idle_seconds,
+                             database=trial.store.location)
     if session.role in (Role.COORDINATOR, Role.ADMIN):
         from ioreview.ui.coordinator import CoordinatorWindow
         return CoordinatorWindow(trial, session, idle_seconds=idle_seconds)
