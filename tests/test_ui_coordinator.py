@@ -1,12 +1,14 @@
 """The coordinator's window over a real trial: users, import, cases, assignments, progress."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from ioreview.imaging.synthetic_render import US_TEXT_BOX
 from ioreview.ui.coordinator import CoordinatorWindow, UserDialog
 from ioreview.ui.login import LoginDialog
 from ui_support import (
@@ -95,17 +97,60 @@ def test_manage_users(qtbot, window, trial, messages) -> None:
     assert not next(u for u in trial.list_users(window.controller.session)
                     if u.username == "reader3").active
 
-    # a too-short password is refused with the service's explanation
+    # a too-short password is refused inline with the service's explanation, the dialog
+    # keeping what was typed
+    refusals: list[tuple[str, str, bool]] = []
+
     def short(dialog: UserDialog) -> None:
         qtbot.keyClicks(dialog.username, "reader4")
         qtbot.keyClicks(dialog.password, "short")
         qtbot.keyClicks(dialog.password_again, "short")
         dialog._check()
+        refusals.append((dialog.message.text(), dialog.username.text(), dialog.isVisible()))
 
     when_modal(UserDialog, short)
     click(qtbot, tab.add_button)
-    assert len(messages) == 1 and "8" in messages[0]
+    [(text, kept, still_open)] = refusals
+    assert "10" in text and kept == "reader4" and still_open
+    assert messages == []
     assert "reader4" not in column(tab.model, 0)
+
+
+def decide_burned_in_text(qtbot, window: CoordinatorWindow) -> None:
+    """As a coordinator: in the Burned-in text tab, draw a rectangle over the demo ultrasound's
+    patient banner (in its series that say Burned In Annotation YES) and save the mask; confirm
+    the other flagged series clean after looking at them."""
+    window.show_tab(window.burned_in_tab)
+    tab = window.burned_in_tab
+    waiting = [n for n in range(tab.model.rowCount())
+               if tab.model.record(n).status == "flagged"]
+    assert waiting, "the demo's ultrasound cines are flagged"
+    n_masked = 0
+    for row in waiting:
+        tab.view.selectRow(row)
+        series = tab.model.record(row)
+        assert tab.selected() == series and not tab.canvas.rectangles
+        if "YES" in series.reason:
+            banner = tab.canvas._to_widget(US_TEXT_BOX).adjusted(-2, -2, 2, 2)
+            qtbot.mousePress(tab.canvas, Qt.MouseButton.LeftButton, pos=banner.topLeft())
+            qtbot.mouseMove(tab.canvas, banner.center())
+            qtbot.mouseMove(tab.canvas, banner.bottomRight())
+            qtbot.mouseRelease(tab.canvas, Qt.MouseButton.LeftButton, pos=banner.bottomRight())
+            [drawn] = tab.canvas.rectangles
+            r0, c0, r1, c1 = US_TEXT_BOX
+            assert drawn[0] <= r0 and drawn[1] <= c0 and drawn[2] >= r1 and drawn[3] >= c1
+            click(qtbot, tab.save_button)
+            assert "masked" in tab.message.text()
+            n_masked += 1
+        else:
+            click(qtbot, tab.clean_button)
+            assert "confirmed clean" in tab.message.text()
+    assert n_masked
+    statuses = [tab.model.record(n).status for n in range(tab.model.rowCount())]
+    assert "flagged" not in statuses and "masked" in statuses
+    shots = Path(os.environ.get("IOREVIEW_SHOTS", "/tmp/shots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(shots / "coordinator_burned_in.png"))
 
 
 def test_import_build_assign_and_progress(qtbot, window, trial, demo, messages) -> None:
@@ -130,6 +175,9 @@ def test_import_build_assign_and_progress(qtbot, window, trial, demo, messages) 
     assert cases.cases_model.rowCount() == cases.studies_model.rowCount()
     assert all(label.startswith("CASE-") for label in column(cases.cases_model, 0))
     save_screenshot(window, "coordinator_cases")
+
+    # images that may carry burned-in text wait for the coordinator before readers get them
+    decide_burned_in_text(qtbot, window)
 
     # assignments with a recorded seed
     window.show_tab(window.assignments_tab)
