@@ -483,8 +483,16 @@ def _new_password(args: argparse.Namespace, username: str) -> str:
 
 
 def cmd_admin(args: argparse.Namespace) -> int:
-    """`admin init`: the first administrator of a database without accounts."""
+    """`admin init`: the first administrator of a database without accounts; `admin grants
+    ROLE`: the PostgreSQL script that lets the workstations' role use the trial without being
+    able to change audit records or signatures."""
     trial = _open_trial(args)
+    if args.action == "grants":
+        if not args.username:
+            raise CliError(_("admin grants: name the PostgreSQL role the workstations log in as "
+                             "(ioreview --db postgresql://... admin grants ROLE)"))
+        print(trial.postgres_grants(_operator(trial, args), args.username))
+        return 0
     if trial.has_accounts():
         raise CliError(_("this trial already has user accounts; an administrator adds more "
                          "with `ioreview --user ADMIN users add NAME --role ROLE`"))
@@ -711,11 +719,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_users)
 
     p = command("admin", "set up a new trial's first administrator")
-    p.add_argument("action", choices=["init"],
+    p.add_argument("action", choices=["init", "grants"],
                    help="init: create the first administrator of a database without accounts "
-                        "(asked interactively)")
-    p.add_argument("username", nargs="?",
-                   help="the administrator's user name (asked when omitted)")
+                        "(asked interactively); grants: print the SQL that gives a PostgreSQL "
+                        "role what the workstations need, without UPDATE or DELETE on the audit "
+                        "trail and signatures (run it as the database owner)")
+    p.add_argument("username", nargs="?", metavar="NAME",
+                   help="init: the administrator's user name (asked when omitted); grants: the "
+                        "PostgreSQL role")
     p.add_argument("--name", help="printed name, shown on signatures")
     p.add_argument("--password-stdin", action="store_true",
                    help="read the new password from the first line of standard input "

@@ -113,3 +113,26 @@ def test_backup_restore_round_trip_and_a_tampered_backup_is_refused(signed_trial
     code, out, err = run(capsys, "--db", str(again), "restore", str(tmp_path / "bk"))
     assert code == 2 and "ioreview:" in err
     assert not again.exists() or again.stat().st_size == 0
+
+
+def test_admin_grants_is_for_postgresql(signed_trial, capsys):
+    db, archive, who, _read, _label = signed_trial
+    code, _, err = run(capsys, "--db", db, "--archive", archive, *who, "admin", "grants",
+                       "ioreview_app")
+    assert code == 2 and "PostgreSQL" in err
+
+
+@pytest.mark.postgres
+def test_admin_grants_prints_the_script(postgres_url, tmp_path, capsys, monkeypatch,
+                                        fast_kdf):  # noqa: F811
+    monkeypatch.setenv("IOREVIEW_KEY_FILE", str(tmp_path / "trial.key"))
+    w = make_world(tmp_path, readers=1, assign=False, db=postgres_url)
+    w.trial.close()
+    secret = tmp_path / "admin.pw"
+    secret.write_text(PASSWORDS["admin"] + "\n")
+    secret.chmod(0o600)
+    code, out, err = run(capsys, "--db", postgres_url, "--archive", str(tmp_path / "archive"),
+                         "--user", "admin", "--password-file", str(secret), "admin", "grants",
+                         "ioreview_app")
+    assert code == 0, err
+    assert "GRANT" in out and "ioreview_app" in out and "audit" in out
