@@ -11,9 +11,10 @@ their names, and a process writing into the archive leaves a marker in `<archive
 that it removes when it exits.  At the next start `recover` closes the runs of owners that are
 gone as interrupted, and, when there is evidence of a crash (such a run, or a marker of a
 process that is gone), removes their `.part` files and extraction folders and lists the archive
-files no committed row references; those are deleted when no other writer is alive, else only
-once they are older than `ORPHAN_GRACE_S` (a live writer's files belong to a transaction that
-has not committed yet).  Owners on other hosts (a shared archive) are never judged dead, only
+files no committed row references (originals in `<archive>/xx/`, de-identified reader copies in
+`<archive>/readers/xx/`, written before the transaction that records them commits); those are
+deleted when no other writer is alive, else only once they are older than `ORPHAN_GRACE_S` (a
+live writer's files belong to a transaction that has not committed yet).  Owners on other hosts (a shared archive) are never judged dead, only
 their leftovers older than `STALE_S`.
 """
 from __future__ import annotations
@@ -41,6 +42,8 @@ ORPHAN_GRACE_S = 15 * 60.0
 STALE_S = 24 * 3600.0
 WRITERS_DIR = ".writers"
 EXTRACT_PREFIX = ".extract-"
+#: where reader copies live under the archive (`ioreview.importing.READER_COPIES_DIR`)
+READER_COPIES_DIR = "readers"
 _ARCHIVE_NAME = re.compile(r"^[0-9a-f]{64}\.dcm$")
 
 
@@ -200,6 +203,38 @@ def _part_owner(name: str) -> dict[str, Any] | None:
     return _parse_token(stem.rsplit(".", 1)[-1]) if "." in stem else None
 
 
+def _archive_files(folder: Path, now: float, report: RecoveryReport) -> list[Path]:
+    """The archive files in the two-character folders of `folder`; `.part` files of owners
+    that are gone are removed on the way."""
+    candidates: list[Path] = []
+    if not folder.is_dir():
+        return candidates
+    for sub in folder.iterdir():
+        if not sub.is_dir() or len(sub.name) != 2 or sub.name.startswith("."):
+            continue
+        for entry in sub.iterdir():
+            if entry.name.endswith(".part"):
+                if _dead(_part_owner(entry.name), entry, now):
+                    try:
+                        entry.unlink()
+                        report.removed_partials.append(str(entry))
+                    except OSError:
+                        pass
+            elif _ARCHIVE_NAME.match(entry.name):
+                candidates.append(entry)
+    return candidates
+
+
+def _reader_copy_digests(store: TrialStore) -> set[str]:
+    """SHA-256 digests (file names) of every committed reader copy."""
+    with store.unit_of_work("recovery", write=False) as uow:
+        copies = uow.reader_copies
+        sets = copies.sets_of_cases([c.id for c in uow.cases.list()])
+        return {c.sha256 for s in sets
+                for c in copies.copies(s.id, sorted(copies.copied_series(s.id)))
+                if c.sha256}
+
+
 def recover(store: TrialStore, archive_root: Path | None, *, actor: str = "recovery",
             scan_archive: bool = False, now: float | None = None) -> RecoveryReport:
     """Close import runs whose owner is gone, and clean the archive after a crash (see the
@@ -224,46 +259,50 @@ def recover(store: TrialStore, archive_root: Path | None, *, actor: str = "recov
                      now):
                 shutil.rmtree(entry, ignore_errors=True)
                 report.removed_extractions.append(str(entry))
-    candidates: list[Path] = []
-    for sub in root.iterdir():
-        if not sub.is_dir() or len(sub.name) != 2 or sub.name.startswith("."):
-            continue
-        for entry in sub.iterdir():
-            if entry.name.endswith(".part"):
-                if _dead(_part_owner(entry.name), entry, now):
-                    try:
-                        entry.unlink()
-                        report.removed_partials.append(str(entry))
-                    except OSError:
-                        pass
-            elif _ARCHIVE_NAME.match(entry.name):
-                candidates.append(entry)
+    candidates = _archive_files(root, now, report)
+    copies = _archive_files(root / READER_COPIES_DIR, now, report)
     # Writers are looked at after the files were listed: a writer marks itself before it
     # writes, so the writer of any listed file that is still at work is seen here.
     _, live = _writers(root, now)
     referenced = dicom_index.archived_digests(store)
     orphans = [p for p in candidates if p.name[:-4] not in referenced]
-    report.orphans = [str(p) for p in orphans]
-    for p in orphans:
-        if live and _age(p, now) <= ORPHAN_GRACE_S:
-            continue
+    copy_orphans: list[Path] = []
+    referenced_copies: set[str] = set()
+    if copies:
+        referenced_copies = _reader_copy_digests(store)
+        copy_orphans = [p for p in copies if p.name[:-4] not in referenced_copies]
+    report.orphans = [str(p) for p in orphans + copy_orphans]
+    is_copy = set(copy_orphans)
+    due = [p for p in orphans + copy_orphans if not (live and _age(p, now) <= ORPHAN_GRACE_S)]
+    if is_copy.intersection(due):
+        # looked up again: a copy's transaction may have committed meanwhile
+        referenced_copies = _reader_copy_digests(store)
+    removed_copies: list[str] = []
+    for p in due:
         # checked again, one by one: a writer may have begun, or committed, meanwhile
         if _age(p, now) <= ORPHAN_GRACE_S and _writers(root, now)[1]:
             continue
-        if dicom_index.archived_digests(store, [p.name[:-4]]):
+        if p in is_copy:
+            if p.name[:-4] in referenced_copies:
+                continue
+        elif dicom_index.archived_digests(store, [p.name[:-4]]):
             continue
         try:
             p.unlink()
             report.removed_orphans.append(str(p))
+            if p in is_copy:
+                removed_copies.append(p.name)
         except OSError:
             pass
     if report.removed_orphans or report.removed_partials or report.removed_extractions:
+        originals = [Path(p).name for p in report.removed_orphans
+                     if Path(p) not in is_copy]
         with store.unit_of_work(actor) as tx:
             tx.audit("recover", "archive", str(root),
                      after={"removed_partials": len(report.removed_partials),
                             "removed_extractions": len(report.removed_extractions),
-                            "removed_unreferenced": [Path(p).name
-                                                     for p in report.removed_orphans]})
+                            "removed_unreferenced": originals,
+                            "removed_reader_copies": removed_copies})
     for marker in dead_markers:
         _unmark(marker)
     return report

@@ -231,3 +231,88 @@ def test_a_kill_while_extracting_a_zip_is_cleaned_at_the_next_start(tmp_path: Pa
     trial = Trial.open(db, archive_root=archive)
     assert trial.recovery.removed_extractions == [str(left)]
     assert not left.exists()
+
+
+# -- reader copies ------------------------------------------------------------------------------------
+def _trial_with_a_case(tmp_path: Path) -> tuple[Trial, Path]:
+    """A trial whose one case (CT_small) has its de-identified reader copy committed."""
+    from adjudication.protocol import default_protocol_path
+    from ioreview.service import Role
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "ct.dcm").write_bytes(_ct())
+    archive = tmp_path / "archive"
+    trial = Trial.open(tmp_path / "t.sqlite", archive_root=archive)
+    system = trial.system_session("test")
+    trial.create_user(system, "coord", "Coordinator", Role.COORDINATOR, "Tibia-Cortex-93!")
+    admin = trial.login("coord", "Tibia-Cortex-93!")
+    trial.install_protocol(admin, default_protocol_path())
+    trial.import_studies(admin, [src])
+    study = trial.list_studies(admin)[0]
+    trial.create_case(admin, "SUBJ", "post-insertion", 0,
+                      [s.id for s in trial.list_series(admin, study.id)])
+    return trial, archive
+
+
+def _other_uids(tag: int):
+    """A UID map unlike the trial's (as a copy set whose transaction rolled back has)."""
+    import hashlib
+
+    return lambda uid: f"2.25.{int(hashlib.sha256(uid.encode()).hexdigest()[:20], 16)}{tag}"
+
+
+def test_reader_copies_no_record_references_are_swept(tmp_path: Path) -> None:
+    """A copy written for a transaction that rolled back, and a half-written copy of a dead
+    process, go; the committed copy stays; while another writer is alive a young orphan
+    stays until the grace period is over."""
+    from ioreview.importing import READER_COPIES_DIR, archive_reader_copy
+
+    trial, archive = _trial_with_a_case(tmp_path)
+    try:
+        assert recovery.READER_COPIES_DIR == READER_COPIES_DIR
+        [committed] = list((archive / READER_COPIES_DIR).glob("??/*.dcm"))
+        original = next(p for p in archive.glob("??/*.dcm"))
+        # what a rolled-back transaction leaves: a copy under other UIDs, never recorded
+        with pytest.raises(RuntimeError):
+            with trial.store.unit_of_work("tester"):
+                made = archive_reader_copy(original, archive, uid_map=_other_uids(9),
+                                           date_offset_days=None, patient_label="CASE-X")
+                raise RuntimeError("the transaction fails after the copy was written")
+        orphan = Path(made.path)
+        assert orphan.is_file() and orphan.parent.parent == archive / READER_COPIES_DIR
+        dead = _dead_owner()
+        part = orphan.parent / f".{'ab' * 32}.dcm.{owner_token(dead)}.part"
+        part.write_bytes(b"half a copy")
+        writers = archive / recovery.WRITERS_DIR
+        (writers / owner_token(dead)).touch()  # evidence of a crash
+
+        alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        try:
+            live = {"host": dead["host"], "pid": alive.pid,
+                    "start": recovery._start_time(alive.pid)}
+            (writers / owner_token(live)).touch()  # another process writing right now
+            report = recover(trial.store, archive)
+            assert report.orphans == [str(orphan)] and report.removed_orphans == []
+            assert report.removed_partials == [str(part)] and not part.exists()
+            assert orphan.exists() and committed.exists()
+            (writers / owner_token(dead)).touch()
+            later = recover(trial.store, archive,
+                            now=os.path.getmtime(orphan) + recovery.ORPHAN_GRACE_S + 1)
+            assert later.removed_orphans == [str(orphan)] and not orphan.exists()
+        finally:
+            alive.kill()
+            alive.wait()
+        assert committed.exists() and original.exists()
+        [audit] = [r for r in trial.store.audit_records("archive") if r.action == "recover"
+                   and r.after["removed_reader_copies"]]
+        assert audit.after["removed_reader_copies"] == [orphan.name]
+        assert audit.after["removed_unreferenced"] == []
+        # with no other writer alive, an orphan copy goes at once
+        again = archive_reader_copy(original, archive, uid_map=_other_uids(8),
+                                    date_offset_days=None, patient_label="CASE-Y")
+        (writers / owner_token(dead)).touch()
+        assert recover(trial.store, archive).removed_orphans == [again.path]
+        assert committed.exists() and not recover(trial.store, archive).anything
+    finally:
+        trial.close()
