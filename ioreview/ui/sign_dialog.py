@@ -139,9 +139,17 @@ class SignDialog(QDialog):
         (self.reason_edit or self.password_edit).setFocus()
 
     def show_message(self, text: str) -> None:
-        """Show an inline explanation above the buttons."""
+        """Show an inline explanation above the buttons; the dialog grows so that the whole
+        wrapped message shows (a lock-out warning must not be cut off)."""
         self.message_label.setText(text)
         self.message_label.setVisible(bool(text))
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
+            needed = layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth() \
+                else self.sizeHint().height()
+            if self.height() < needed:
+                self.resize(self.width(), needed)
 
     def reason(self) -> str:
         """The amendment reason typed so far (empty when not asked)."""
