@@ -2,6 +2,52 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN" sourcelanguage="en">
 <context>
+    <name>AboutDialog</name>
+    <message>
+        <location filename="../help.py" line="+196"/>
+        <source>About ioreview</source>
+        <translation>关于 ioreview</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Version</source>
+        <translation>版本</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Database</source>
+        <translation>数据库</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>(not known)</source>
+        <translation>（未知）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Active protocol</source>
+        <translation>当前方案</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>(none installed)</source>
+        <translation>（未安装）</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Blinded imaging review for clinical trials.</source>
+        <translation>用于临床试验的盲法影像评估。</translation>
+    </message>
+</context>
+<context>
+    <name>AccountDialogs</name>
+    <message>
+        <location filename="../account_dialogs.py" line="+212"/>
+        <source>Change password…</source>
+        <translation>修改密码…</translation>
+    </message>
+</context>
+<context>
     <name>AdjudicationPanel</name>
     <message>
         <location filename="../adjudication.py" line="+110"/>
@@ -74,7 +120,7 @@
 <context>
     <name>AdjudicationStatusDialog</name>
     <message>
-        <location filename="../coordinator.py" line="+738"/>
+        <location filename="../coordinator.py" line="+785"/>
         <source>Adjudication status of {case}</source>
         <translation>{case} 的裁定状态</translation>
     </message>
@@ -238,7 +284,7 @@
         <translation>各阶段病例：{stages}&lt;br&gt;裁定：{pending} 待处理 · {decided} 已裁定 · 委员会会议：{open} 进行中，{closed} 已结束</translation>
     </message>
     <message>
-        <location line="+23"/>
+        <location line="+33"/>
         <location line="+11"/>
         <source>Adjudication</source>
         <translation>裁定</translation>
@@ -277,7 +323,7 @@
 <context>
     <name>AdjudicatorWindow</name>
     <message>
-        <location filename="../adjudication.py" line="+24"/>
+        <location filename="../adjudication.py" line="+27"/>
         <source>ioreview — adjudication ({user})</source>
         <translation>ioreview — 裁定（{user}）</translation>
     </message>
@@ -342,7 +388,7 @@
         <translation>注销</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+5"/>
         <source>Signed in as {user} (adjudicator)</source>
         <translation>已登录：{user}（裁定者）</translation>
     </message>
@@ -365,6 +411,24 @@
         <location line="+26"/>
         <source>Adjudication of {case} signed.</source>
         <translation>{case} 的裁定已签署。</translation>
+    </message>
+</context>
+<context>
+    <name>AdminArea</name>
+    <message>
+        <location filename="../admin.py" line="+207"/>
+        <source>Audit trail</source>
+        <translation>审计追踪</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Protocol versions</source>
+        <translation>方案版本</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Backup</source>
+        <translation>备份</translation>
     </message>
 </context>
 <context>
@@ -906,7 +970,7 @@
 <context>
     <name>AssignmentsTab</name>
     <message>
-        <location filename="../coordinator.py" line="-386"/>
+        <location filename="../coordinator.py" line="-401"/>
         <source>Use seed</source>
         <translation>使用随机种子</translation>
     </message>
@@ -916,17 +980,7 @@
         <translation>生成阅片分配</translation>
     </message>
     <message>
-        <location line="+7"/>
-        <source>Reader</source>
-        <translation>阅片者</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Assignments</source>
-        <translation>分配数</translation>
-    </message>
-    <message>
-        <location line="+9"/>
+        <location line="+14"/>
         <source>Every unassigned case goes to the protocol&apos;s number of readers, balanced, in a seeded random order per reader; a hidden re-read subset returns after the washout. The seed is recorded in the database.</source>
         <translation>每个未分配的病例按方案规定的阅片者人数均衡分配，每位阅片者的阅片顺序由随机种子单独随机化；隐藏的重复阅片子集在洗脱期后再次分配。随机种子记录在数据库中。</translation>
     </message>
@@ -934,6 +988,140 @@
         <location line="+21"/>
         <source>{n} assignments created ({r} hidden re-reads) with seed {seed}.</source>
         <translation>已使用随机种子 {seed} 创建 {n} 项分配（含 {r} 项隐藏重复阅片）。</translation>
+    </message>
+</context>
+<context>
+    <name>AssignmentsView</name>
+    <message>
+        <location filename="../assignments_view.py" line="+48"/>
+        <source>primary read</source>
+        <translation>主阅片</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>hidden re-read</source>
+        <translation>隐藏重复阅片</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>third read</source>
+        <translation>第三阅片者阅片</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>not started</source>
+        <translation>未开始</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>draft</source>
+        <translation>草稿</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>signed</source>
+        <translation>已签名</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>now</source>
+        <translation>现在</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>from {when}</source>
+        <translation>自 {when} 起</translation>
+    </message>
+    <message>
+        <location line="+117"/>
+        <source>Case</source>
+        <translation>病例</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+28"/>
+        <source>Reader</source>
+        <translation>阅片者</translation>
+    </message>
+    <message>
+        <location line="-27"/>
+        <source>Purpose</source>
+        <translation>阅片类型</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Position</source>
+        <translation>列表位置</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Available</source>
+        <translation>可阅时间</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Label the reader sees</source>
+        <translation>阅片者看到的编号</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Filter by case, reader or status</source>
+        <translation>按病例、阅片者或状态筛选</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Reassign…</source>
+        <translation>重新分配…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Give the selected read (not signed) to another reader, with a reason</source>
+        <translation>将所选（未签名的）阅片转给其他阅片者，需注明原因</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Assigned</source>
+        <translation>已分配</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>In worklist now</source>
+        <translation>当前在工作列表中</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Hidden re-reads</source>
+        <translation>隐藏重复阅片</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Not yet available</source>
+        <translation>尚不可阅</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Assignments (case x reader; coordinator only)</source>
+        <translation>阅片分配（病例 × 阅片者；仅限协调员查看）</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Per reader</source>
+        <translation>按阅片者</translation>
+    </message>
+    <message>
+        <location line="+40"/>
+        <source>Readers&apos; worklists show only what is available now, so their totals are lower than &quot;Assigned&quot;: {hidden} hidden re-read(s) become available only after the washout and are not named as re-reads to the reader (they carry their own case label), and {waiting} assignment(s) in all are not available yet.</source>
+        <translation>阅片者的工作列表只显示当前可阅的分配，因此其总数低于“已分配”：{hidden} 项隐藏重复阅片在洗脱期结束后才可阅，且不会向阅片者标明为重复阅片（它们使用各自的病例编号）；合计有 {waiting} 项分配尚不可阅。</translation>
+    </message>
+    <message>
+        <location line="+48"/>
+        <source>Select an assignment in the table first.</source>
+        <translation>请先在表格中选择一项分配。</translation>
     </message>
 </context>
 <context>
@@ -976,9 +1164,349 @@
     </message>
 </context>
 <context>
+    <name>AuditViewer</name>
+    <message>
+        <location filename="../audit_viewer.py" line="+52"/>
+        <source>(nothing)</source>
+        <translation>（无）</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Record {seq}: {actor} — {action} {entity} {entity_id}</source>
+        <translation>记录 {seq}：{actor} — {action} {entity} {entity_id}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{utc} UTC ({local} local)</source>
+        <translation>{utc} UTC（本地时间 {local}）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Changed: {keys}</source>
+        <translation>已更改：{keys}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Before</source>
+        <translation>更改前</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>After</source>
+        <translation>更改后</translation>
+    </message>
+    <message>
+        <location line="+28"/>
+        <source>Time (UTC)</source>
+        <translation>时间（UTC）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Local time</source>
+        <translation>本地时间</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+117"/>
+        <source>User</source>
+        <translation>用户</translation>
+    </message>
+    <message>
+        <location line="-116"/>
+        <location line="+117"/>
+        <source>Action</source>
+        <translation>操作</translation>
+    </message>
+    <message>
+        <location line="-116"/>
+        <source>Entity</source>
+        <translation>对象</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Id</source>
+        <translation>ID</translation>
+    </message>
+    <message>
+        <location line="+74"/>
+        <location line="+107"/>
+        <location line="+12"/>
+        <source>any</source>
+        <translation>不限</translation>
+    </message>
+    <message>
+        <location line="-93"/>
+        <source>case label</source>
+        <translation>病例编号</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Apply filter</source>
+        <translation>应用筛选</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Clear</source>
+        <translation>清除</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Case</source>
+        <translation>病例</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>From</source>
+        <translation>从</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>To</source>
+        <translation>至</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>Select a record to see its before and after.</source>
+        <translation>选择一条记录以查看其更改前后的内容。</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Export CSV…</source>
+        <translation>导出 CSV…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Verify audit trail</source>
+        <translation>验证审计追踪</translation>
+    </message>
+    <message>
+        <location line="+62"/>
+        <source>No records shown.</source>
+        <translation>未显示任何记录。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+89"/>
+        <source>Audit trail</source>
+        <translation>审计追踪</translation>
+    </message>
+    <message>
+        <location line="-87"/>
+        <source>{n} matching record(s)</source>
+        <translation>{n} 条匹配记录</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <location line="+25"/>
+        <source>Export the audit trail</source>
+        <translation>导出审计追踪</translation>
+    </message>
+    <message>
+        <location line="-24"/>
+        <source>CSV files (*.csv)</source>
+        <translation>CSV 文件 (*.csv)</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Exporting to {path} …</source>
+        <translation>正在导出到 {path} …</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>{n} record(s) exported to {path}</source>
+        <translation>已将 {n} 条记录导出到 {path}</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>The export failed.</source>
+        <translation>导出失败。</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Verifying the audit trail and every signature…</source>
+        <translation>正在验证审计追踪和所有签名…</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>✔ Audit trail intact: {n} records verified, every signature matches what was signed.</source>
+        <translation>✔ 审计追踪完整：已验证 {n} 条记录，所有签名均与所签内容一致。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>✘ Audit trail BROKEN ({n} records checked). First broken record: #{seq} ({kind}): {message}</source>
+        <translation>✘ 审计追踪已被破坏（已检查 {n} 条记录）。第一条损坏的记录：#{seq}（{kind}）：{message}</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>✘ Audit trail BROKEN ({n} records checked). First problem: {first}</source>
+        <translation>✘ 审计追踪已被破坏（已检查 {n} 条记录）。第一个问题：{first}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>({more} more problem(s))</source>
+        <translation>（另有 {more} 个问题）</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>The verification could not run: {error}</source>
+        <translation>无法执行验证：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>BackupTab</name>
+    <message>
+        <location filename="../admin.py" line="-60"/>
+        <source>Back up the trial now…</source>
+        <translation>立即备份试验数据…</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>A backup copies the database (consistently, while others keep working), the case archive and a manifest with the SHA-256 of every file into a new folder. The trial key is not part of the backup: keep it safe separately.</source>
+        <translation>备份会将数据库（在其他用户继续工作的同时保持一致性）、病例归档以及包含每个文件 SHA-256 的清单复制到一个新文件夹中。试验密钥不包含在备份中：请另行妥善保管。</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Folder to create the backup in</source>
+        <translation>创建备份的目标文件夹</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Backing up into {dest} …</source>
+        <translation>正在备份到 {dest} …</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Backup finished in {folder}: {n} files ({archive} case files), audit trail of {length} records, manifest {manifest}. The trial key ({key_id}) is not in the backup; it is kept at {key_path}.</source>
+        <translation>备份已完成，位于 {folder}：共 {n} 个文件（其中病例文件 {archive} 个），审计追踪 {length} 条记录，清单 {manifest}。试验密钥（{key_id}）不在备份中，它保存在 {key_path}。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>(in memory)</source>
+        <translation>（内存中）</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Backup failed: {error}</source>
+        <translation>备份失败：{error}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Backup</source>
+        <translation>备份</translation>
+    </message>
+</context>
+<context>
+    <name>BurnedInTextTab</name>
+    <message>
+        <location filename="../burned_in.py" line="+141"/>
+        <source>Series</source>
+        <translation>序列</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Case</source>
+        <translation>病例</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Modality</source>
+        <translation>模态</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Description</source>
+        <translation>描述</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Frames</source>
+        <translation>帧数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Why flagged</source>
+        <translation>标记原因</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Decided by</source>
+        <translation>决定人</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Preview masked</source>
+        <translation>预览遮盖效果</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Clear rectangles</source>
+        <translation>清除矩形</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Save mask</source>
+        <translation>保存遮盖</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Confirm no burned-in text</source>
+        <translation>确认无烧录文字</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Readers get a flagged series only after its text is masked or it is confirmed clean. Drag on the image to draw rectangles to black out on every frame.</source>
+        <translation>被标记的序列只有在其文字被遮盖或被确认无文字后才会提供给阅片者。在图像上拖动可绘制矩形，矩形区域将在每一帧中涂黑。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Series whose images may carry text</source>
+        <translation>图像中可能含有烧录文字的序列</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>First frame</source>
+        <translation>第一帧</translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>waiting: readers do not get it</source>
+        <translation>待处理：暂不提供给阅片者</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>masked</source>
+        <translation>已遮盖</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>confirmed clean</source>
+        <translation>已确认无文字</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>not flagged</source>
+        <translation>未标记</translation>
+    </message>
+    <message>
+        <location line="+49"/>
+        <source>Series {n}: {k} rectangle(s) masked in the readers&apos; copies.</source>
+        <translation>序列 {n}：已在阅片者副本中遮盖 {k} 个矩形区域。</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Series {n} confirmed clean: readers get it unmasked.</source>
+        <translation>序列 {n} 已确认无文字：阅片者将看到未遮盖的图像。</translation>
+    </message>
+</context>
+<context>
     <name>CaseDialog</name>
     <message>
-        <location filename="../coordinator.py" line="-192"/>
+        <location filename="../coordinator.py" line="-190"/>
         <source>New case</source>
         <translation>新建病例</translation>
     </message>
@@ -1021,7 +1549,7 @@
 <context>
     <name>CaseStage</name>
     <message>
-        <location line="+350"/>
+        <location line="+356"/>
         <source>reading</source>
         <translation>阅片中</translation>
     </message>
@@ -1054,7 +1582,7 @@
 <context>
     <name>CasesTab</name>
     <message>
-        <location line="-343"/>
+        <location line="-349"/>
         <source>Patient ID</source>
         <translation>患者 ID</translation>
     </message>
@@ -1138,7 +1666,7 @@
 <context>
     <name>CastingVoteDialog</name>
     <message>
-        <location filename="../committee.py" line="+368"/>
+        <location filename="../committee.py" line="+370"/>
         <source>I confirm my casting vote as chair</source>
         <translation>本人作为主席确认我的决定性投票</translation>
     </message>
@@ -1151,6 +1679,55 @@
         <location line="+2"/>
         <source>The votes on “{item}” are tied. Choose one of the tied values and sign; the casting vote decides the item.</source>
         <translation>“{item}”的投票持平。请从持平的取值中选择一个并签名；决定票将裁定该项。</translation>
+    </message>
+</context>
+<context>
+    <name>ChangePasswordDialog</name>
+    <message>
+        <location filename="../account_dialogs.py" line="-94"/>
+        <location line="+16"/>
+        <source>Change password</source>
+        <translation>修改密码</translation>
+    </message>
+    <message>
+        <location line="-12"/>
+        <source>Your password was set by an administrator or has expired. Choose a new one before you continue.</source>
+        <translation>您的密码由管理员设置或已过期。请先设置新密码再继续。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Choose a new password for {user}.</source>
+        <translation>请为 {user} 设置新密码。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>At least 10 characters; not a common password and nothing made from your user name or name; not one of your last 5 passwords. A few unrelated words work well.</source>
+        <translation>至少 10 个字符；不能是常见密码，不能由您的用户名或姓名构成；不能与最近 5 次使用的密码相同。由几个互不相关的词组成的密码效果很好。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Current password</source>
+        <translation>当前密码</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>New password</source>
+        <translation>新密码</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Repeat new password</source>
+        <translation>确认新密码</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Enter your current password and the new one.</source>
+        <translation>请输入当前密码和新密码。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The two new passwords differ; type the new one again in both fields.</source>
+        <translation>两次输入的新密码不一致；请在两个输入框中重新输入新密码。</translation>
     </message>
 </context>
 <context>
@@ -1194,7 +1771,7 @@
         <translation>注销</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+5"/>
         <source>Signed in as {user} ({role})</source>
         <translation>已登录：{user}（{role}）</translation>
     </message>
@@ -1501,12 +2078,7 @@ has voted ({voted} of {present})</source>
         <translation>所有项均已裁定；主席可以定稿会议。</translation>
     </message>
     <message>
-        <location line="+6"/>
-        <source>Signed by {signer} on {when}: “{meaning}”</source>
-        <translation>由 {signer} 于 {when} 签署：“{meaning}”</translation>
-    </message>
-    <message>
-        <location line="+17"/>
+        <location line="+21"/>
         <source>Committee session finalised.</source>
         <translation>委员会会议已定稿。</translation>
     </message>
@@ -1514,7 +2086,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>CoordinatorWindow</name>
     <message>
-        <location filename="../coordinator.py" line="+550"/>
+        <location filename="../coordinator.py" line="+566"/>
         <source>ioreview — coordination ({user})</source>
         <translation>ioreview — 试验协调（{user}）</translation>
     </message>
@@ -1560,6 +2132,16 @@ has voted ({voted} of {present})</source>
     </message>
     <message>
         <location line="+4"/>
+        <source>Burned-in text</source>
+        <translation>烧录文字</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>ioreview — administration ({user})</source>
+        <translation>ioreview — 系统管理（{user}）</translation>
+    </message>
+    <message>
+        <location line="+6"/>
         <source>&amp;Session</source>
         <translation>会话(&amp;S)</translation>
     </message>
@@ -1584,7 +2166,7 @@ has voted ({voted} of {present})</source>
         <translation>退出登录</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+5"/>
         <source>&amp;Trial</source>
         <translation>试验(&amp;T)</translation>
     </message>
@@ -1598,11 +2180,16 @@ has voted ({voted} of {present})</source>
         <source>Signed in as {user} ({role})</source>
         <translation>当前登录：{user}（{role}）</translation>
     </message>
+    <message>
+        <location line="+30"/>
+        <source>Case {case} is not past reading yet: it is not in the adjudication list.</source>
+        <translation>病例 {case} 尚未完成阅片：不在裁定列表中。</translation>
+    </message>
 </context>
 <context>
     <name>DecisionEditor</name>
     <message>
-        <location filename="../adjudication.py" line="-429"/>
+        <location filename="../adjudication.py" line="-433"/>
         <source>Rule: {rule} — {reason}</source>
         <translation>规则：{rule} — {reason}</translation>
     </message>
@@ -1635,7 +2222,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>ExportDialog</name>
     <message>
-        <location filename="../export_dialog.py" line="+32"/>
+        <location filename="../export_dialog.py" line="+33"/>
         <source>Export the trial</source>
         <translation>导出试验数据</translation>
     </message>
@@ -1760,7 +2347,7 @@ has voted ({voted} of {present})</source>
         <translation>已导出{n}个文件到{folder}；导出{id}已签名。</translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+15"/>
         <source>The export failed: {error}</source>
         <translation>导出失败：{error}</translation>
     </message>
@@ -1768,8 +2355,9 @@ has voted ({voted} of {present})</source>
 <context>
     <name>FieldEditor</name>
     <message>
-        <location filename="../read_form.py" line="+207"/>
+        <location filename="../read_form.py" line="+283"/>
         <source>From ruler</source>
+        <extracomment>the field&apos;s label without the required marker</extracomment>
         <translation>取自测距</translation>
     </message>
     <message>
@@ -1804,21 +2392,24 @@ has voted ({voted} of {present})</source>
     </message>
     <message>
         <location line="+5"/>
+        <location line="+210"/>
         <source>Present</source>
         <translation>存在</translation>
     </message>
     <message>
-        <location line="+0"/>
+        <location line="-210"/>
+        <location line="+211"/>
         <source>Absent</source>
         <translation>不存在</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="-210"/>
+        <location line="+211"/>
         <source>Indeterminate</source>
         <translation>不确定</translation>
     </message>
     <message>
-        <location line="+63"/>
+        <location line="-148"/>
         <source>not a valid value</source>
         <translation>不是有效值</translation>
     </message>
@@ -1826,7 +2417,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>FinalValue</name>
     <message>
-        <location filename="../coordinator.py" line="-163"/>
+        <location filename="../coordinator.py" line="-204"/>
         <source>readers agree</source>
         <translation>阅片者一致</translation>
     </message>
@@ -1854,7 +2445,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>FinaliseDialog</name>
     <message>
-        <location filename="../committee.py" line="-745"/>
+        <location filename="../committee.py" line="-744"/>
         <source>I confirm this committee decision and its minutes</source>
         <translation>我确认此委员会决定及其会议纪要</translation>
     </message>
@@ -1887,7 +2478,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>FindingGroup</name>
     <message>
-        <location filename="../read_form.py" line="+82"/>
+        <location filename="../read_form.py" line="+88"/>
         <source>Link selected annotation</source>
         <translation>关联所选标注</translation>
     </message>
@@ -1913,15 +2504,191 @@ has voted ({voted} of {present})</source>
     </message>
 </context>
 <context>
+    <name>FirstRunDialog</name>
+    <message>
+        <location filename="../account_dialogs.py" line="+19"/>
+        <source>ioreview — first run</source>
+        <translation>ioreview — 首次运行</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>e.g. admin</source>
+        <translation>例如：admin</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>printed on signatures</source>
+        <translation>将显示在签名上</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>This trial database has no user accounts yet. Create the first administrator: that account then adds the coordinators, readers and adjudicators (Users tab). The same can be done on the command line with &apos;ioreview admin init&apos;.</source>
+        <translation>此试验数据库尚无用户账户。请创建第一个管理员账户：再由该账户添加协调员、阅片者和裁定者（“用户”选项卡）。也可在命令行中使用 “ioreview admin init” 完成同样操作。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>User name</source>
+        <translation>用户名</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Display name</source>
+        <translation>显示名称</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Password</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Repeat password</source>
+        <translation>确认密码</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Create administrator</source>
+        <translation>创建管理员</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Enter a user name.</source>
+        <translation>请输入用户名。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The two passwords differ; type the password again in both fields.</source>
+        <translation>两次输入的密码不一致；请在两个输入框中重新输入密码。</translation>
+    </message>
+</context>
+<context>
+    <name>Help</name>
+    <message>
+        <location filename="../help.py" line="-140"/>
+        <source>Next / previous image</source>
+        <translation>下一幅 / 上一幅图像</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Wheel</source>
+        <translation>滚轮</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Zoom about the cursor</source>
+        <translation>以光标为中心缩放</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Ctrl+Wheel</source>
+        <translation>Ctrl+滚轮</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Maximise a viewport, or restore the layout</source>
+        <translation>最大化视口，或恢复布局</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Double-click</source>
+        <translation>双击</translation>
+    </message>
+    <message>
+        <location line="+69"/>
+        <source>Your worklist</source>
+        <translation>您的工作列表</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The worklist shows your own cases in your own order. Open a case with a double-click or Open case; Next unread opens the first case you have not submitted.</source>
+        <translation>工作列表按您专属的顺序显示分配给您的病例。双击病例或点击“打开病例”即可打开；“下一个未阅病例”会打开您尚未提交的第一个病例。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Cases are pseudonymous. Dates appear as days relative to IO insertion, never as calendar dates, and you will not see other readers&apos; reads. Read each case on its own images.</source>
+        <translation>病例均已假名化。日期以相对骨髓腔内穿刺针置入日的天数显示，从不显示日历日期；您也看不到其他阅片者的阅片结果。请仅依据每个病例自身的图像进行判读。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Looking at the images</source>
+        <translation>浏览图像</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Left-drag changes window/level, right-drag zooms, middle-drag pans, the wheel moves through images. Number keys pick window presets, 0 returns to the window of the image header.</source>
+        <translation>左键拖动调节窗宽/窗位，右键拖动缩放，中键拖动平移，滚轮逐幅翻页。数字键选择窗宽/窗位预设，0 键恢复 DICOM 图像头中的默认窗宽/窗位。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Layouts 1x1, 1x2 and 2x2 are on the Layout group of the toolbar; in 1x2 the current image is hung beside the same view of the prior timepoint when there is one. MPR shows axial, coronal and sagittal reformats of a CT or MR series; click or drag in one pane to move the crosshair and the other panes follow.</source>
+        <translation>1x1、1x2 和 2x2 布局位于工具栏的“布局”组中；在 1x2 布局下，如有既往时间点的检查，当前图像旁会挂出既往时间点的同一体位图像。MPR（多平面重建）显示 CT 或 MR 序列的轴位、冠状位和矢状位重建图像；在任一窗格中点击或拖动可移动十字定位线，其他窗格随之联动。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Hide the worklist or the read form with the toolbar&apos;s panel buttons so the images take the screen.</source>
+        <translation>可使用工具栏上的面板按钮隐藏工作列表或阅片表单，让图像占满屏幕。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Measuring and annotating</source>
+        <translation>测量与标注</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Pick a tool from the Measure or Annotate group (or press its key) and draw on the image. Lengths and areas are in mm and name their calibration: Imager Pixel Spacing is at the detector and is not a patient size unless the magnification is corrected.</source>
+        <translation>从“测量”或“标注”组中选择工具（或按其快捷键），然后在图像上绘制。长度和面积以 mm 为单位，并注明所用的校准方式：成像器像素间距（Imager Pixel Spacing）对应探测器平面，除非已校正放大率，否则并非患者体内的实际尺寸。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Click a field of a finding in the read form before drawing: the new shape documents that finding. Grow region (CT) proposes a collection&apos;s volume and mean HU for you to accept or reject; nothing is filled in without your acceptance.</source>
+        <translation>绘制前先在阅片表单中点击某一所见的字段：新绘制的图形即作为该所见的记录。区域生长（CT）会给出积液/积血的体积和平均 HU，由您决定接受或拒绝；未经您接受，不会自动填写任何内容。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Signing</source>
+        <translation>签名</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Your draft is saved as you work. Submitting signs the read with your password and locks it; a signed read can only be amended with a reason and a new signature.</source>
+        <translation>草稿会在您阅片时自动保存。提交即用您的密码对阅片签名并将其锁定；已签名的阅片只能在注明原因并重新签名后进行修订。</translation>
+    </message>
+    <message>
+        <location line="+68"/>
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Keyboard shortcuts</source>
+        <translation>键盘快捷键</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Reader&apos;s guide</source>
+        <translation>阅片者指南</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>About ioreview</source>
+        <translation>关于 ioreview</translation>
+    </message>
+</context>
+<context>
     <name>ImageViewport</name>
     <message>
-        <location filename="../viewer/viewport.py" line="+314"/>
+        <location filename="../viewer/viewport.py" line="+331"/>
         <source>cannot display: %1</source>
-        <extracomment>MIME type of a series dragged from the browser: the series key as UTF-8 text. Frames up to this many pixels repaint through the cached 32-bit grey table while the window is unchanged (one lookup, no conversion); bigger ones fold in two threads. Colour of a grown region&apos;s overlay (RGB) and its opacity. CLAHE images kept per viewport. extra layers drawn over the image and the annotations: callables (viewport, painter), e.g. other readers&apos; shapes on the adjudication screen</extracomment>
+        <extracomment>MIME type of a series dragged from the browser: the series key as UTF-8 text. Frames up to this many pixels repaint through the cached 32-bit grey table while the window is unchanged (one lookup, no conversion); bigger ones fold in two threads. The window of a colour image shown as stored: every channel&apos;s 0-255 display range. Colour of a grown region&apos;s overlay (RGB) and its opacity. CLAHE images kept per viewport. extra layers drawn over the image and the annotations: callables (viewport, painter), e.g. other readers&apos; shapes on the adjudication screen</extracomment>
         <translation>无法显示：%1</translation>
     </message>
     <message>
-        <location line="+30"/>
+        <location line="+29"/>
+        <source>full range</source>
+        <translation>全范围</translation>
+    </message>
+    <message>
+        <location line="+7"/>
         <source>header</source>
         <translation>DICOM 默认</translation>
     </message>
@@ -1931,12 +2698,12 @@ has voted ({voted} of {present})</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location line="+263"/>
+        <location line="+265"/>
         <source>CLAHE failed: %1</source>
         <translation>CLAHE 失败：%1</translation>
     </message>
     <message>
-        <location line="+135"/>
+        <location line="+137"/>
         <source>Drop a series here</source>
         <translation>将序列拖放到此处</translation>
     </message>
@@ -1965,7 +2732,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>ImportTab</name>
     <message>
-        <location filename="../coordinator.py" line="-648"/>
+        <location filename="../coordinator.py" line="-666"/>
         <source>folder, zip file or DICOMDIR</source>
         <translation>文件夹、zip 文件或 DICOMDIR</translation>
     </message>
@@ -1976,18 +2743,18 @@ has voted ({voted} of {present})</source>
     </message>
     <message>
         <location line="+2"/>
-        <location line="+32"/>
-        <location line="+36"/>
+        <location line="+33"/>
+        <location line="+37"/>
         <source>Import</source>
         <translation>导入</translation>
     </message>
     <message>
-        <location line="-62"/>
+        <location line="-64"/>
         <source>%v of %m files</source>
         <translation>%v / %m 个文件</translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="+19"/>
         <source>Folder with DICOM files</source>
         <translation>包含 DICOM 文件的文件夹</translation>
     </message>
@@ -1997,7 +2764,7 @@ has voted ({voted} of {present})</source>
         <translation>请先选择文件夹。</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+7"/>
         <source>Importing {path} …</source>
         <translation>正在导入 {path} …</translation>
     </message>
@@ -2049,9 +2816,79 @@ has voted ({voted} of {present})</source>
 <context>
     <name>Keymap</name>
     <message>
-        <location filename="../viewer/keymap.py" line="+97"/>
+        <location filename="../viewer/keymap.py" line="+125"/>
+        <source>Move through images</source>
+        <extracomment>Default keys; an action may have several, separated by &quot;;&quot; in settings. The groups of the shortcut sheet, in the order it lists them.</extracomment>
+        <translation>图像翻页</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tools of the left button</source>
+        <translation>左键工具</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Window presets</source>
+        <translation>窗宽/窗位预设</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>View</source>
+        <translation>视图</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Mouse</source>
+        <translation>鼠标</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Window</source>
+        <translation>窗口</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Window/level</source>
+        <translation>窗宽/窗位</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Zoom</source>
+        <translation>缩放</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Pan</source>
+        <translation>平移</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Scroll images</source>
+        <translation>翻页</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Nothing</source>
+        <translation>无操作</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Left-drag</source>
+        <translation>左键拖动</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Right-drag</source>
+        <translation>右键拖动</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Middle-drag</source>
+        <translation>中键拖动</translation>
+    </message>
+    <message>
+        <location line="+21"/>
         <source>Window preset %1</source>
-        <extracomment>Default keys; an action may have several, separated by &quot;;&quot; in settings.</extracomment>
         <translation>窗宽/窗位预设 %1</translation>
     </message>
     <message>
@@ -2124,11 +2961,56 @@ has voted ({voted} of {present})</source>
         <source>Window from the image header</source>
         <translation>使用 DICOM 默认窗宽/窗位</translation>
     </message>
+    <message>
+        <location line="+1"/>
+        <source>Window/level, zoom and pan (no drawing)</source>
+        <translation>窗宽/窗位、缩放和平移（不绘制）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Length</source>
+        <translation>长度</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Angle</source>
+        <translation>角度</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Ellipse ROI</source>
+        <translation>椭圆 ROI</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Polygon ROI</source>
+        <translation>多边形 ROI</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Freehand ROI</source>
+        <translation>手绘 ROI</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Arrow</source>
+        <translation>箭头</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Point</source>
+        <translation>点</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Grow region (CT)</source>
+        <translation>区域生长（CT）</translation>
+    </message>
 </context>
 <context>
     <name>LockOverlay</name>
     <message>
-        <location filename="../lock_screen.py" line="+190"/>
+        <location filename="../lock_screen.py" line="+191"/>
         <source>Session locked</source>
         <translation>会话已锁定</translation>
     </message>
@@ -2158,7 +3040,7 @@ has voted ({voted} of {present})</source>
         <translation>当前登录：{user}</translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="+19"/>
         <source>Enter your password to unlock.</source>
         <translation>请输入密码以解锁。</translation>
     </message>
@@ -2166,7 +3048,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>LoginDialog</name>
     <message>
-        <location filename="../login.py" line="+36"/>
+        <location filename="../login.py" line="+41"/>
         <source>ioreview — log in</source>
         <translation>ioreview — 登录</translation>
     </message>
@@ -2196,14 +3078,22 @@ has voted ({voted} of {present})</source>
         <translation>密码</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+12"/>
         <source>Log in</source>
         <translation>登录</translation>
     </message>
     <message>
-        <location line="+24"/>
+        <location line="+25"/>
         <source>Enter your user name and password.</source>
         <translation>请输入用户名和密码。</translation>
+    </message>
+</context>
+<context>
+    <name>MaskCanvas</name>
+    <message>
+        <location filename="../burned_in.py" line="-132"/>
+        <source>Select a series to see its first frame.</source>
+        <translation>选择一个序列以查看其第一帧。</translation>
     </message>
 </context>
 <context>
@@ -2249,8 +3139,9 @@ has voted ({voted} of {present})</source>
 <context>
     <name>MprView</name>
     <message>
-        <location filename="../viewer/mpr.py" line="+166"/>
+        <location filename="../viewer/mpr.py" line="+291"/>
         <source>Loading volume…</source>
+        <extracomment>The colour of each plane&apos;s reference line (and of its pane&apos;s crosshair lines). A press and release closer than this (pixels) is a click that moves the crosshair. the crosshair: (z, y, x) indices into the volume array</extracomment>
         <translation>正在加载容积数据…</translation>
     </message>
     <message>
@@ -2259,7 +3150,7 @@ has voted ({voted} of {present})</source>
         <translation>容积 %1</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+10"/>
         <source>Cannot reformat: %1</source>
         <translation>无法重建：%1</translation>
     </message>
@@ -2315,7 +3206,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>OutcomesTab</name>
     <message>
-        <location filename="../coordinator.py" line="+589"/>
+        <location filename="../coordinator.py" line="+605"/>
         <source>Case</source>
         <translation>病例</translation>
     </message>
@@ -2477,8 +3368,9 @@ has voted ({voted} of {present})</source>
 <context>
     <name>ProgressTab</name>
     <message>
-        <location filename="../coordinator.py" line="-397"/>
+        <location filename="../coordinator.py" line="-413"/>
         <source>Reader</source>
+        <extracomment>the label of the case whose open discordance was clicked</extracomment>
         <translation>阅片者</translation>
     </message>
     <message>
@@ -2488,24 +3380,24 @@ has voted ({voted} of {present})</source>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+92"/>
+        <location line="+98"/>
         <source>Submitted</source>
         <translation>已提交</translation>
     </message>
     <message>
-        <location line="-91"/>
-        <location line="+93"/>
+        <location line="-97"/>
+        <location line="+99"/>
         <source>In progress</source>
         <translation>进行中</translation>
     </message>
     <message>
-        <location line="-92"/>
-        <location line="+94"/>
+        <location line="-98"/>
+        <location line="+100"/>
         <source>Not started</source>
         <translation>未开始</translation>
     </message>
     <message>
-        <location line="-92"/>
+        <location line="-98"/>
         <source>Done</source>
         <translation>完成率</translation>
     </message>
@@ -2520,12 +3412,12 @@ has voted ({voted} of {present})</source>
         <translation>不一致的项目</translation>
     </message>
     <message>
-        <location line="+4"/>
-        <source>Double-click a case for its adjudication status</source>
-        <translation>双击病例查看其裁定状态</translation>
+        <location line="+5"/>
+        <source>Click a case to show it in the Adjudication tab; double-click for its status</source>
+        <translation>单击病例可在“裁定”选项卡中显示；双击可查看其状态</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+8"/>
         <source>Cases read per reader</source>
         <translation>各阅片者已阅病例数</translation>
     </message>
@@ -2550,15 +3442,93 @@ has voted ({voted} of {present})</source>
         <translation>{total} 个病例中已完成 {complete} 个 · {open} 处不一致待解决</translation>
     </message>
     <message>
-        <location line="+54"/>
+        <location line="+58"/>
         <source>cases</source>
         <translation>病例数</translation>
     </message>
 </context>
 <context>
+    <name>ProtocolVersionsTab</name>
+    <message>
+        <location filename="../admin.py" line="-146"/>
+        <source>Protocol</source>
+        <translation>方案</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Version</source>
+        <translation>版本</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Installed</source>
+        <translation>安装时间</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>SHA-256</source>
+        <translation>SHA-256</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Active</source>
+        <translation>当前启用</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Compare the two selected versions</source>
+        <translation>比较所选的两个版本</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Select two versions to see what changed between them.</source>
+        <translation>请选择两个版本以查看两者之间的变更。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Changed settings and fields</source>
+        <translation>变更的设置和字段</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Protocol file (TOML) line by line</source>
+        <translation>方案文件（TOML）逐行对比</translation>
+    </message>
+    <message>
+        <location line="+42"/>
+        <source>From {old} (installed {t_old}) to {new} (installed {t_new})</source>
+        <translation>从 {old}（安装于 {t_old}）到 {new}（安装于 {t_new}）</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>The two files are identical.</source>
+        <translation>两个文件完全相同。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>No setting or field differs.</source>
+        <translation>没有任何设置或字段存在差异。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>added</source>
+        <translation>已添加</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>removed</source>
+        <translation>已删除</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>changed</source>
+        <translation>已更改</translation>
+    </message>
+</context>
+<context>
     <name>ReadFormPanel</name>
     <message>
-        <location filename="../read_form.py" line="+21"/>
+        <location filename="../read_form.py" line="+43"/>
         <source>image …{uid}</source>
         <translation>图像 …{uid}</translation>
     </message>
@@ -2568,7 +3538,7 @@ has voted ({voted} of {present})</source>
         <translation> 第 {frame} 帧</translation>
     </message>
     <message>
-        <location line="+87"/>
+        <location line="+88"/>
         <source>Submit and sign…</source>
         <translation>提交并签名…</translation>
     </message>
@@ -2593,7 +3563,7 @@ has voted ({voted} of {present})</source>
         <translation>未打开病例 — 在工作列表中双击病例开始阅片。</translation>
     </message>
     <message>
-        <location line="+23"/>
+        <location line="+24"/>
         <source>day {days:+d}</source>
         <translation>{days:+d} 天</translation>
     </message>
@@ -2618,12 +3588,12 @@ has voted ({voted} of {present})</source>
         <translation>阅片</translation>
     </message>
     <message>
-        <location line="+80"/>
+        <location line="+82"/>
         <source>The read is complete and can be signed.</source>
         <translation>阅片已填写完整，可以签名。</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+15"/>
         <source>{n} required answer(s) missing</source>
         <translation>{n} 项必答内容未填</translation>
     </message>
@@ -2698,23 +3668,68 @@ has voted ({voted} of {present})</source>
         <translation>已签名并锁定（第 {v} 版）。如需更改，须提交注明原因并签名的修订。</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+5"/>
+        <source>Version {v}: {manifest}</source>
+        <translation>第 {v} 版：{manifest}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>— reason: {reason}</source>
+        <translation>— 原因：{reason}</translation>
+    </message>
+    <message>
+        <location line="+9"/>
         <source>Amending a signed read: change the values, then sign the amendment. The signed version is kept.</source>
         <translation>正在修订已签名的阅片：修改相应内容后签署修订。已签名的版本将被保留。</translation>
     </message>
     <message>
-        <location line="-913"/>
+        <location line="-1032"/>
         <source>I confirm this read</source>
         <translation>我确认此阅片结果</translation>
     </message>
     <message>
-        <location line="+1020"/>
-        <location line="+48"/>
+        <location line="+467"/>
+        <source>Yes</source>
+        <translation>是</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>No</source>
+        <translation>否</translation>
+    </message>
+    <message>
+        <location line="+627"/>
+        <source>{n} annotation(s), {m} with measurements</source>
+        <translation>{n} 个标注，其中 {m} 个含测量值</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>nothing answered</source>
+        <translation>未作答任何项</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Images</source>
+        <translation>图像</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{k} key image(s), {n} annotation(s) linked to no finding</source>
+        <translation>{k} 幅关键图像，{n} 个标注未关联任何所见</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>{n} annotation(s) are linked to no finding: they are signed with the read but support no finding. To link one, cancel, select it in the viewer and press &quot;Link selected annotation&quot; under its finding; or sign as it is.</source>
+        <translation>{n} 个标注未关联任何所见：它们会随阅片一起签名，但不作为任何所见的依据。如需关联，请取消，在查看器中选中该标注，再点击相应所见下的“关联所选标注”；或按现状签名。</translation>
+    </message>
+    <message>
+        <location line="+77"/>
+        <location line="+49"/>
         <source>Signed</source>
         <translation>已签名</translation>
     </message>
     <message>
-        <location line="-9"/>
+        <location line="-10"/>
         <source>I confirm this amended read</source>
         <translation>本人确认此修订后的阅片</translation>
     </message>
@@ -2733,10 +3748,19 @@ has voted ({voted} of {present})</source>
     </message>
 </context>
 <context>
+    <name>ReadersGuideDialog</name>
+    <message>
+        <location filename="../help.py" line="-66"/>
+        <source>Reader&apos;s guide</source>
+        <translation>阅片者指南</translation>
+    </message>
+</context>
+<context>
     <name>ReadingWindow</name>
     <message>
-        <location filename="../reading.py" line="+441"/>
+        <location filename="../reading.py" line="+491"/>
         <source>ioreview — reading ({user})</source>
+        <extracomment>where the trial database is, for Help &gt; About (the app passes it in)</extracomment>
         <translation>ioreview — 阅片（{user}）</translation>
     </message>
     <message>
@@ -2755,7 +3779,7 @@ has voted ({voted} of {present})</source>
         <translation>下一个未阅病例</translation>
     </message>
     <message>
-        <location line="+39"/>
+        <location line="+42"/>
         <source>&amp;Session</source>
         <translation>会话(&amp;S)</translation>
     </message>
@@ -2780,12 +3804,37 @@ has voted ({voted} of {present})</source>
         <translation>退出登录</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+5"/>
+        <source>&amp;View</source>
+        <translation>视图(&amp;V)</translation>
+    </message>
+    <message>
+        <location line="+7"/>
         <source>Signed in as {user} (reader)</source>
         <translation>当前登录：{user}（阅片者）</translation>
     </message>
     <message>
-        <location line="+31"/>
+        <location line="+16"/>
+        <source>Worklist</source>
+        <translation>工作列表</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Show or hide the worklist</source>
+        <translation>显示或隐藏工作列表</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Read form</source>
+        <translation>阅片表单</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Show or hide the read form</source>
+        <translation>显示或隐藏阅片表单</translation>
+    </message>
+    <message>
+        <location line="+62"/>
         <source>{total} cases · {new} new · {prog} in progress · {done} submitted</source>
         <translation>共 {total} 个病例 · 未阅 {new} · 阅片中 {prog} · 已提交 {done}</translation>
     </message>
@@ -2795,9 +3844,57 @@ has voted ({voted} of {present})</source>
         <translation>您工作列表中的所有病例均已提交。</translation>
     </message>
     <message>
-        <location line="+48"/>
+        <location line="+49"/>
         <source>Read signed and locked.</source>
         <translation>阅片已签名并锁定。</translation>
+    </message>
+</context>
+<context>
+    <name>ReassignDialog</name>
+    <message>
+        <location filename="../assignments_view.py" line="-220"/>
+        <source>Reassign {case}</source>
+        <translation>重新分配 {case}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Case &lt;b&gt;{case}&lt;/b&gt; ({purpose}) is now assigned to &lt;b&gt;{reader}&lt;/b&gt;, read status: {status}.</source>
+        <translation>病例 &lt;b&gt;{case}&lt;/b&gt;（{purpose}）目前分配给 &lt;b&gt;{reader}&lt;/b&gt;，阅片状态：{status}。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>The new reader starts with an empty read. A draft of the current reader is withdrawn: its answers are kept in the audit trail, and the case leaves that reader&apos;s worklist. A hidden re-read of the case that is not signed moves with it.</source>
+        <translation>新阅片者将从空白阅片开始。当前阅片者的草稿将被撤回：其作答内容保留在审计追踪中，该病例也会从该阅片者的工作列表中移除。该病例尚未签名的隐藏重复阅片也一并转移。</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Why does the case go to another reader? (kept in the audit trail)</source>
+        <translation>为何将该病例转给其他阅片者？（记录于审计追踪）</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>New reader</source>
+        <translation>新阅片者</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reason *</source>
+        <translation>原因 *</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Reassign</source>
+        <translation>重新分配</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>No active reader is free of this case: create or activate a reader first.</source>
+        <translation>没有未参与此病例的在职阅片者：请先创建或启用一名阅片者。</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Enter the reason for the reassignment.</source>
+        <translation>请输入重新分配的原因。</translation>
     </message>
 </context>
 <context>
@@ -2880,7 +3977,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>SessionController</name>
     <message>
-        <location filename="../lock_screen.py" line="-169"/>
+        <location filename="../lock_screen.py" line="-171"/>
         <source>Locked after {minutes:g} minutes without activity.</source>
         <translation>{minutes:g} 分钟无操作，已自动锁定。</translation>
     </message>
@@ -2901,9 +3998,37 @@ has voted ({voted} of {present})</source>
     </message>
 </context>
 <context>
+    <name>ShortcutSheetDialog</name>
+    <message>
+        <location filename="../help.py" line="-91"/>
+        <source>Keyboard and mouse shortcuts</source>
+        <translation>键盘与鼠标快捷操作</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Action</source>
+        <translation>操作</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Keys</source>
+        <translation>按键</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>(not bound)</source>
+        <translation>（未绑定）</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Keys can be changed under Help &gt; Key bindings…</source>
+        <translation>可在“帮助 &gt; 快捷键…”中更改按键。</translation>
+    </message>
+</context>
+<context>
     <name>SignDialog</name>
     <message>
-        <location filename="../sign_dialog.py" line="+57"/>
+        <location filename="../sign_dialog.py" line="+65"/>
         <source>Sign read</source>
         <translation>签署阅片</translation>
     </message>
@@ -2928,7 +4053,12 @@ has voted ({voted} of {present})</source>
         <translation>请输入密码以签名。签名后阅片结果即被锁定，只能通过签名修订进行更改。</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+17"/>
+        <source>You are signing:</source>
+        <translation>您正在签署：</translation>
+    </message>
+    <message>
+        <location line="+16"/>
         <source>Why is the read being amended?</source>
         <translation>修订此阅片的原因？</translation>
     </message>
@@ -2948,7 +4078,7 @@ has voted ({voted} of {present})</source>
         <translation>签名</translation>
     </message>
     <message>
-        <location line="+25"/>
+        <location line="+36"/>
         <source>Enter the reason for the amendment.</source>
         <translation>请输入修订原因。</translation>
     </message>
@@ -2961,6 +4091,49 @@ has voted ({voted} of {present})</source>
         <location line="+7"/>
         <source>Signature rejected: {detail}</source>
         <translation>签名被拒绝：{detail}</translation>
+    </message>
+</context>
+<context>
+    <name>Signature</name>
+    <message>
+        <location filename="../read_form.py" line="-1225"/>
+        <source>I confirm this read</source>
+        <translation>我确认此阅片结果</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>I confirm this amended read</source>
+        <translation>本人确认此修订后的阅片</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>I confirm this adjudication</source>
+        <translation>我确认此裁定</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>I confirm my committee votes</source>
+        <translation>我确认我的委员会投票</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>I confirm my casting vote as chair</source>
+        <translation>本人作为主席确认我的决定性投票</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>I confirm this committee decision and its minutes</source>
+        <translation>我确认此委员会决定及其会议纪要</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>I confirm this export</source>
+        <translation>我确认此次导出</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Signed by {name} ({user}) on {utc} UTC ({local} local) — meaning: {meaning}</source>
+        <translation>签名人 {name}（{user}），签名时间 {utc} UTC（本地时间 {local}）— 含义：{meaning}</translation>
     </message>
 </context>
 <context>
@@ -3011,7 +4184,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>UserDialog</name>
     <message>
-        <location filename="../coordinator.py" line="-544"/>
+        <location filename="../coordinator.py" line="-576"/>
         <source>Add user</source>
         <translation>添加用户</translation>
     </message>
@@ -3079,7 +4252,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>UsersTab</name>
     <message>
-        <location line="+13"/>
+        <location line="+20"/>
         <source>User name</source>
         <translation>用户名</translation>
     </message>
@@ -3114,6 +4287,16 @@ has voted ({voted} of {present})</source>
         <translation>已锁定</translation>
     </message>
     <message>
+        <location line="+1"/>
+        <source>Password</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>must be changed</source>
+        <translation>须修改</translation>
+    </message>
+    <message>
         <location line="+3"/>
         <source>Add user…</source>
         <translation>添加用户…</translation>
@@ -3129,13 +4312,20 @@ has voted ({voted} of {present})</source>
         <translation>重置密码…</translation>
     </message>
     <message>
-        <location line="+36"/>
+        <location line="+2"/>
+        <source>Unlock account</source>
+        <translation>解锁账户</translation>
+    </message>
+    <message>
+        <location line="+40"/>
+        <location line="+9"/>
         <location line="+9"/>
         <source>Users</source>
         <translation>用户</translation>
     </message>
     <message>
-        <location line="-9"/>
+        <location line="-18"/>
+        <location line="+9"/>
         <location line="+9"/>
         <source>Select a user first.</source>
         <translation>请先选择一个用户。</translation>
@@ -3250,28 +4440,38 @@ has voted ({voted} of {present})</source>
 <context>
     <name>ViewerWidget</name>
     <message>
-        <location filename="../viewer/viewer_window.py" line="+176"/>
-        <source>Layout %1</source>
-        <translation>布局 %1</translation>
+        <location filename="../viewer/viewer_window.py" line="+118"/>
+        <source>View</source>
+        <translation>视图</translation>
     </message>
     <message>
-        <location line="+6"/>
-        <source>Ellipse</source>
-        <translation>椭圆</translation>
-    </message>
-    <message>
-        <location line="+0"/>
-        <source>Polygon</source>
-        <translation>多边形</translation>
+        <location line="-1"/>
+        <source>Navigate</source>
+        <translation>浏览</translation>
     </message>
     <message>
         <location line="+0"/>
-        <source>Freehand</source>
-        <translation>手绘</translation>
+        <source>Measure</source>
+        <translation>测量</translation>
     </message>
     <message>
-        <location line="+3"/>
-        <source>W/L</source>
+        <location line="+0"/>
+        <source>Annotate</source>
+        <translation>标注</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Assistive tools</source>
+        <translation>辅助工具</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Layout</source>
+        <translation>布局</translation>
+    </message>
+    <message>
+        <location line="+105"/>
+        <source>Window/level</source>
         <translation>窗宽/窗位</translation>
     </message>
     <message>
@@ -3280,7 +4480,51 @@ has voted ({voted} of {present})</source>
         <translation>窗宽/窗位、缩放、平移和翻页；编辑标注</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+2"/>
+        <source>Cine</source>
+        <translation>电影回放</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Play/stop cine</source>
+        <translation>播放/停止电影回放</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Sync</source>
+        <translation>同步</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Synchronise scrolling and zoom of viewports in the same frame of reference</source>
+        <translation>同步同一参考坐标系中各视口的翻页和缩放</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <location line="+6"/>
+        <location line="+4"/>
+        <source>Undo</source>
+        <translation>撤销</translation>
+    </message>
+    <message>
+        <location line="-7"/>
+        <location line="+4"/>
+        <location line="+4"/>
+        <source>Redo</source>
+        <translation>重做</translation>
+    </message>
+    <message>
+        <location line="-1"/>
+        <source>Undo %1</source>
+        <translation>撤销%1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Redo %1</source>
+        <translation>重做%1</translation>
+    </message>
+    <message>
+        <location line="+10"/>
         <source>Grow region</source>
         <translation>区域生长</translation>
     </message>
@@ -3290,7 +4534,7 @@ has voted ({voted} of {present})</source>
         <translation>在 CT 图像上点击积液或积血内部：系统给出其体积和平均 HU，由您决定接受或拒绝</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+6"/>
         <source>Fat map</source>
         <translation>脂肪图</translation>
     </message>
@@ -3310,37 +4554,13 @@ has voted ({voted} of {present})</source>
         <translation>对 X 线片进行限制对比度自适应直方图均衡化（仅供观察）</translation>
     </message>
     <message>
-        <location line="+4"/>
-        <source>Undo</source>
-        <translation>撤销</translation>
-    </message>
-    <message>
-        <location line="+3"/>
-        <source>Redo</source>
-        <translation>重做</translation>
+        <location line="+5"/>
+        <location line="+2"/>
+        <source>Window presets</source>
+        <translation>窗宽/窗位预设</translation>
     </message>
     <message>
         <location line="+5"/>
-        <source>Undo %1</source>
-        <translation>撤销%1</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Redo %1</source>
-        <translation>重做%1</translation>
-    </message>
-    <message>
-        <location line="+9"/>
-        <source>Presets</source>
-        <translation>预设</translation>
-    </message>
-    <message>
-        <location line="+7"/>
-        <source>View</source>
-        <translation>视图</translation>
-    </message>
-    <message>
-        <location line="+4"/>
         <source>Invert grey scale</source>
         <translation>灰阶反转</translation>
     </message>
@@ -3365,42 +4585,7 @@ has voted ({voted} of {present})</source>
         <translation>重置视图</translation>
     </message>
     <message>
-        <location line="+5"/>
-        <source>Key bindings…</source>
-        <translation>快捷键…</translation>
-    </message>
-    <message>
-        <location line="+5"/>
-        <source>Cine</source>
-        <translation>电影回放</translation>
-    </message>
-    <message>
-        <location line="+0"/>
-        <source>Play/stop cine (C)</source>
-        <translation>播放/停止电影回放（C）</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>Sync</source>
-        <translation>同步</translation>
-    </message>
-    <message>
-        <location line="+0"/>
-        <source>Synchronise scrolling and zoom of viewports in the same frame of reference</source>
-        <translation>同步同一参考坐标系中各视口的翻页和缩放</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>MPR</source>
-        <translation>MPR</translation>
-    </message>
-    <message>
-        <location line="+0"/>
-        <source>Axial, coronal and sagittal reformats</source>
-        <translation>轴位、冠状位和矢状位重建</translation>
-    </message>
-    <message>
-        <location line="+1"/>
+        <location line="+3"/>
         <source>Tags</source>
         <translation>标签</translation>
     </message>
@@ -3410,7 +4595,27 @@ has voted ({voted} of {present})</source>
         <translation>当前显示图像的 DICOM 标签</translation>
     </message>
     <message>
-        <location line="+136"/>
+        <location line="+2"/>
+        <source>Key bindings…</source>
+        <translation>快捷键…</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Layout %1</source>
+        <translation>布局 %1</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>MPR</source>
+        <translation>MPR</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Axial, coronal and sagittal reformats</source>
+        <translation>轴位、冠状位和矢状位多平面重建</translation>
+    </message>
+    <message>
+        <location line="+216"/>
         <source>No tags to show for this image</source>
         <translation>此图像没有可显示的标签</translation>
     </message>
@@ -3440,7 +4645,7 @@ has voted ({voted} of {present})</source>
         <translation>%1 mL，平均 %2 HU</translation>
     </message>
     <message>
-        <location line="+56"/>
+        <location line="+57"/>
         <source>Header window</source>
         <translation>DICOM 默认窗宽/窗位</translation>
     </message>
@@ -3479,7 +4684,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>WorklistModel</name>
     <message>
-        <location filename="../reading.py" line="-507"/>
+        <location filename="../reading.py" line="-616"/>
         <source>new</source>
         <translation>未阅</translation>
     </message>
@@ -3527,7 +4732,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>_EmbeddedViewerAdapter</name>
     <message>
-        <location line="+157"/>
+        <location line="+175"/>
         <source>Key image</source>
         <translation>关键图像</translation>
     </message>
@@ -3537,7 +4742,12 @@ has voted ({voted} of {present})</source>
         <translation>将当前显示的图像标记为关键图像或取消标记（K）</translation>
     </message>
     <message>
-        <location line="+34"/>
+        <location line="+5"/>
+        <source>Mark or unmark the image on screen as a key image</source>
+        <translation>将当前显示的图像标记为关键图像或取消标记</translation>
+    </message>
+    <message>
+        <location line="+30"/>
         <source>Prior {timepoint} (day {day}): {description}</source>
         <translation>既往 {timepoint}（第 {day} 天）：{description}</translation>
     </message>
@@ -3564,7 +4774,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>_PlaceholderViewer</name>
     <message>
-        <location filename="../reading.py" line="-139"/>
+        <location filename="../reading.py" line="-158"/>
         <source>No case open</source>
         <translation>未打开病例</translation>
     </message>
@@ -3577,20 +4787,20 @@ has voted ({voted} of {present})</source>
 <context>
     <name>run_app</name>
     <message>
-        <location filename="../app.py" line="+146"/>
-        <location line="+17"/>
+        <location filename="../app.py" line="+147"/>
+        <location line="+15"/>
         <source>ioreview</source>
         <translation>ioreview</translation>
     </message>
     <message>
-        <location line="-16"/>
+        <location line="-14"/>
         <source>Cannot open the trial database {path}:
 {error}</source>
         <translation>无法打开试验数据库 {path}：
 {error}</translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="+15"/>
         <source>There is no screen for the role &apos;{role}&apos; in this version.</source>
         <translation>此版本未提供角色“{role}”的界面。</translation>
     </message>
