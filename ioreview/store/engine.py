@@ -5,6 +5,11 @@ Statements are written once, in portable SQL with `?` placeholders and `RETURNIN
 PostgreSQL backend translates the placeholders.  A write unit of work takes the backend's write
 lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock around the audit
 append), a read-only one takes none.  Nested units of work join the outer one.
+
+Tamper evidence (see `audit.py`): schema 7 seals the audit chain under the trial key and adds
+the triggers that refuse changing the trail, signatures and signed reads (each backend's
+`_protect_records`); from the seal on, audit records are keyed and every commit that appended
+some is anchored in the journal beside the key; `verify_chain` checks all of it.
 """
 from __future__ import annotations
 
