@@ -74,11 +74,14 @@ def record_html(entry: AuditLogEntry) -> str:
         utc=entry.at_utc[:19].replace("T", " "), local=entry.at_local)
     changed = (QCoreApplication.translate("AuditViewer", "Changed: {keys}").format(keys=", ".join(sorted(marked))) if marked
                and entry.before is not None else "")
+    # outside the f-string below: lupdate does not extract tr calls inside f-strings
+    before = QCoreApplication.translate("AuditViewer", "Before")
+    after = QCoreApplication.translate("AuditViewer", "After")
     return (f"<p><b>{html.escape(head)}</b><br>{html.escape(when)}"
             + (f"<br>{html.escape(changed)}" if changed else "") + "</p>"
             "<table width='100%' cellspacing='6'><tr>"
-            f"<th align='left'>{html.escape(QCoreApplication.translate('AuditViewer', 'Before'))}</th>"
-            f"<th align='left'>{html.escape(QCoreApplication.translate('AuditViewer', 'After'))}</th></tr><tr>"
+            f"<th align='left'>{html.escape(before)}</th>"
+            f"<th align='left'>{html.escape(after)}</th></tr><tr>"
             f"<td valign='top' width='50%'>{_json_html(entry.before, marked)}</td>"
             f"<td valign='top' width='50%'>{_json_html(entry.after, marked)}</td>"
             "</tr></table>")

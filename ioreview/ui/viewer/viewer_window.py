@@ -211,7 +211,6 @@ class ViewerWidget(QWidget):
         self.toolbar.add(group, action)
 
     def _build_toolbar(self) -> None:
-        tr = self.tr
         # navigate
         tools = QActionGroup(self)
         self.tool_actions: dict[str, QAction] = {}
@@ -221,14 +220,14 @@ class ViewerWidget(QWidget):
             tools.addAction(act)
             self.tool_actions[name] = act
 
-        tool("navigate", NAVIGATE, tr("Window/level"),
-             tr("Window/level, zoom, pan and scroll; edit annotations"), ViewerAction.TOOL_NAVIGATE)
+        tool("navigate", NAVIGATE, self.tr("Window/level"),
+             self.tr("Window/level, zoom, pan and scroll; edit annotations"), ViewerAction.TOOL_NAVIGATE)
         self.tool_actions[NAVIGATE].setChecked(True)
-        self.cine_action = self._action("navigate", tr("Cine"), lambda: self._on_active(lambda v: v.cine.toggle()),
-                                        tr("Play/stop cine"), True, "cine", ViewerAction.TOGGLE_CINE)
+        self.cine_action = self._action("navigate", self.tr("Cine"), lambda: self._on_active(lambda v: v.cine.toggle()),
+                                        self.tr("Play/stop cine"), True, "cine", ViewerAction.TOGGLE_CINE)
         self.sync_action = self._action(
-            "navigate", tr("Sync"), self._toggle_sync,
-            tr("Synchronise scrolling and zoom of viewports in the same frame of reference"), True, "sync")
+            "navigate", self.tr("Sync"), self._toggle_sync,
+            self.tr("Synchronise scrolling and zoom of viewports in the same frame of reference"), True, "sync")
         self.sync_action.setChecked(True)
         # measure and annotate
         measure_keys = {"length": ViewerAction.TOOL_LENGTH, "angle": ViewerAction.TOOL_ANGLE,
@@ -242,18 +241,18 @@ class ViewerWidget(QWidget):
             if name not in self.tool_actions:  # a kind added later still gets a button
                 tool("annotate", name, kind_title(name), kind_title(name), ViewerAction.TOOL_NAVIGATE)
         stack = self.annotations.undo_stack
-        self.undo_action = QAction(icon("undo"), tr("Undo"), self)
+        self.undo_action = QAction(icon("undo"), self.tr("Undo"), self)
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
         self.undo_action.triggered.connect(stack.undo)
-        self.redo_action = QAction(icon("redo"), tr("Redo"), self)
+        self.redo_action = QAction(icon("redo"), self.tr("Redo"), self)
         self.redo_action.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Shift+Z")])
         self.redo_action.triggered.connect(stack.redo)
-        self._tips[self.undo_action] = (tr("Undo"), None)
-        self._tips[self.redo_action] = (tr("Redo"), None)
+        self._tips[self.undo_action] = (self.tr("Undo"), None)
+        self._tips[self.redo_action] = (self.tr("Redo"), None)
         stack.canUndoChanged.connect(self.undo_action.setEnabled)
         stack.canRedoChanged.connect(self.redo_action.setEnabled)
-        stack.undoTextChanged.connect(lambda t: self._retip(self.undo_action, tr("Undo %1").replace("%1", t) if t else tr("Undo")))
-        stack.redoTextChanged.connect(lambda t: self._retip(self.redo_action, tr("Redo %1").replace("%1", t) if t else tr("Redo")))
+        stack.undoTextChanged.connect(lambda t: self._retip(self.undo_action, self.tr("Undo %1").replace("%1", t) if t else self.tr("Undo")))
+        stack.redoTextChanged.connect(lambda t: self._retip(self.redo_action, self.tr("Redo %1").replace("%1", t) if t else self.tr("Redo")))
         self.undo_action.setEnabled(False)
         self.redo_action.setEnabled(False)
         for act in (self.undo_action, self.redo_action):
@@ -263,52 +262,52 @@ class ViewerWidget(QWidget):
             self.addAction(act)
         # assist
         act = self._action(
-            "assist", tr("Grow region"), lambda: self.set_tool(GROW_REGION),
-            tr("Click inside a collection on CT: proposes its volume and mean HU for you to accept or reject"),
+            "assist", self.tr("Grow region"), lambda: self.set_tool(GROW_REGION),
+            self.tr("Click inside a collection on CT: proposes its volume and mean HU for you to accept or reject"),
             True, "grow_region", ViewerAction.TOOL_GROW_REGION,
         )
         tools.addAction(act)
         self.tool_actions[GROW_REGION] = act
         self.fat_action = self._action(
-            "assist", tr("Fat map"), lambda: self.set_fat_map(self.fat_action.isChecked()),
-            tr("Colour fat-attenuation pixels of CT slices"), True, "fat_map",
+            "assist", self.tr("Fat map"), lambda: self.set_fat_map(self.fat_action.isChecked()),
+            self.tr("Colour fat-attenuation pixels of CT slices"), True, "fat_map",
         )
         self.clahe_action = self._action(
-            "assist", tr("CLAHE"), lambda: self.set_clahe(self.clahe_action.isChecked()),
-            tr("Contrast-limited adaptive histogram equalisation of radiographs (for looking only)"), True, "clahe",
+            "assist", self.tr("CLAHE"), lambda: self.set_clahe(self.clahe_action.isChecked()),
+            self.tr("Contrast-limited adaptive histogram equalisation of radiographs (for looking only)"), True, "clahe",
         )
         # view
         self.preset_menu = QMenu(self)
         self.preset_menu.aboutToShow.connect(self._fill_presets)
-        self.presets_action = QAction(icon("presets"), tr("Window presets"), self)
+        self.presets_action = QAction(icon("presets"), self.tr("Window presets"), self)
         self.presets_action.setMenu(self.preset_menu)
-        self._tips[self.presets_action] = (tr("Window presets"), "0-9")
+        self._tips[self.presets_action] = (self.tr("Window presets"), "0-9")
         self._set_tip(self.presets_action)
         self.toolbar.add("view", self.presets_action)
         self.view_actions: dict[str, QAction] = {}
         for name, text, key, fn in (
-            ("invert", tr("Invert grey scale"), ViewerAction.INVERT, lambda v: v.set_invert(not v.invert)),
-            ("flip_h", tr("Flip horizontally"), ViewerAction.FLIP_HORIZONTAL, lambda v: v.flip_horizontal()),
-            ("flip_v", tr("Flip vertically"), ViewerAction.FLIP_VERTICAL, lambda v: v.flip_vertical()),
-            ("rotate", tr("Rotate 90° clockwise"), ViewerAction.ROTATE, lambda v: v.rotate(90)),
-            ("reset", tr("Reset view"), ViewerAction.RESET, lambda v: v.reset_view(keep_window=False)),
+            ("invert", self.tr("Invert grey scale"), ViewerAction.INVERT, lambda v: v.set_invert(not v.invert)),
+            ("flip_h", self.tr("Flip horizontally"), ViewerAction.FLIP_HORIZONTAL, lambda v: v.flip_horizontal()),
+            ("flip_v", self.tr("Flip vertically"), ViewerAction.FLIP_VERTICAL, lambda v: v.flip_vertical()),
+            ("rotate", self.tr("Rotate 90° clockwise"), ViewerAction.ROTATE, lambda v: v.rotate(90)),
+            ("reset", self.tr("Reset view"), ViewerAction.RESET, lambda v: v.reset_view(keep_window=False)),
         ):
             self.view_actions[name] = self._action("view", text, lambda f=fn: self._on_active(f), text, False, name, key)
-        self.tags_action = self._action("view", tr("Tags"), self.show_tags, tr("DICOM tags of the image on screen"),
+        self.tags_action = self._action("view", self.tr("Tags"), self.show_tags, self.tr("DICOM tags of the image on screen"),
                                         False, "tags")
-        self.key_bindings_action = QAction(tr("Key bindings…"), self)
+        self.key_bindings_action = QAction(self.tr("Key bindings…"), self)
         self.key_bindings_action.triggered.connect(lambda _c=False: self.show_key_bindings())
         # layout
         self.layout_actions: dict[str, QAction] = {}
         group = QActionGroup(self)
         for name in LAYOUTS:
             act = self._action("layout", name, lambda n=name: self.set_layout(n),
-                               tr("Layout %1").replace("%1", name), True, f"layout_{name}")
+                               self.tr("Layout %1").replace("%1", name), True, f"layout_{name}")
             group.addAction(act)
             self.layout_actions[name] = act
         self.layout_actions["1x1"].setChecked(True)
-        self.mpr_action = self._action("layout", tr("MPR"), self._toggle_mpr,
-                                       tr("Axial, coronal and sagittal reformats"), True, "mpr")
+        self.mpr_action = self._action("layout", self.tr("MPR"), self._toggle_mpr,
+                                       self.tr("Axial, coronal and sagittal reformats"), True, "mpr")
 
     def _retip(self, act: QAction, text: str) -> None:
         self._tips[act] = (text, None)
