@@ -50,6 +50,7 @@ from adjudication.paradigms import Decision
 from adjudication.protocol import FieldType
 from ioreview.errors import IoreviewError, SessionExpired
 from ioreview.service import Role
+from ioreview.ui.roles import role_name
 from ioreview.ui.adjudication import READER_COLOURS, ReaderLayers, field_for
 from ioreview.ui.adjudication import value_text as _value_text
 from ioreview.ui.agreement_dashboard import AgreementWindow, agreement_window
@@ -436,7 +437,7 @@ class CommitteeWindow(QMainWindow):
             menu.addAction(action)
         add_change_password_action(menu, self.controller, self, before=logout)
         self.statusBar().showMessage(self.tr("Signed in as {user} ({role})").format(
-            user=self.controller.user_label, role=session.role.value))
+            user=self.controller.user_label, role=role_name(session.role)))
         self.controller.attach(self)
         self.controller.logout_requested.connect(self.log_out)
         self.controller.unlocked.connect(self.refresh)

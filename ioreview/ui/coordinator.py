@@ -59,6 +59,7 @@ from PySide6.QtWidgets import (
 
 from ioreview.errors import IoreviewError
 from ioreview.service import Role
+from ioreview.ui.roles import role_name
 from ioreview.ui.agreement_dashboard import AgreementDashboard
 from ioreview.ui.app import ui_locale
 from ioreview.ui.assignments_view import AssignmentsView
@@ -198,11 +199,8 @@ class UserDialog(_FormDialog):
         self.display_name.setObjectName("new_display_name")
         self.role = QComboBox()
         self.role.setObjectName("new_role")
-        names = {Role.READER: self.tr("reader"), Role.ADJUDICATOR: self.tr("adjudicator"),
-                 Role.COMMITTEE: self.tr("committee"), Role.COORDINATOR: self.tr("coordinator"),
-                 Role.ADMIN: self.tr("admin")}
         for role in Role:
-            self.role.addItem(names[role], role.value)
+            self.role.addItem(role_name(role), role.value)
         self.password = QLineEdit()
         self.password.setObjectName("new_password")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
@@ -245,7 +243,7 @@ class UsersTab(_Tab):
         self.model = RecordTableModel([
             Column(self.tr("User name"), lambda u: u.username),
             Column(self.tr("Display name"), lambda u: u.display_name),
-            Column(self.tr("Role"), lambda u: u.role.value),
+            Column(self.tr("Role"), lambda u: role_name(u.role)),
             Column(self.tr("Active"), lambda u: u.active),
             Column(self.tr("Failed log-ins"), lambda u: u.failed_logins, True),
             Column(self.tr("Locked"), lambda u: self.tr("locked") if u.locked_until else ""),
@@ -1183,7 +1181,7 @@ class CoordinatorWindow(QMainWindow):
         self.export_action.triggered.connect(self.show_export)
         trial_menu.addAction(self.export_action)
         self.statusBar().showMessage(self.tr("Signed in as {user} ({role})").format(
-            user=self.controller.user_label, role=session.role.value))
+            user=self.controller.user_label, role=role_name(session.role)))
         self.controller.attach(self)
         self.controller.logout_requested.connect(self.log_out)
         self.controller.unlocked.connect(lambda: self._on_tab_changed(self.tabs.currentIndex()))

@@ -120,7 +120,7 @@
 <context>
     <name>AdjudicationStatusDialog</name>
     <message>
-        <location filename="../coordinator.py" line="+785"/>
+        <location filename="../coordinator.py" line="+783"/>
         <source>Adjudication status of {case}</source>
         <translation>{case} 的裁定状态</translation>
     </message>
@@ -385,7 +385,7 @@
     <message>
         <location line="+1"/>
         <source>Log out</source>
-        <translation>注销</translation>
+        <translation>退出登录</translation>
     </message>
     <message>
         <location line="+5"/>
@@ -695,17 +695,17 @@
     <message>
         <location line="+1"/>
         <source>Adjudication rate</source>
-        <translation>仲裁率</translation>
+        <translation>裁定率</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Adjudicated items</source>
-        <translation>仲裁项目（支持 / 总数）</translation>
+        <translation>裁定项目（支持 / 总数）</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Adjudicator agreement</source>
-        <translation>仲裁者支持率</translation>
+        <translation>裁定者支持率</translation>
     </message>
     <message>
         <location line="+2"/>
@@ -832,17 +832,17 @@
     <message>
         <location line="+9"/>
         <source>Adjudication per reader</source>
-        <translation>各阅片者的仲裁情况</translation>
+        <translation>各阅片者的裁定情况</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>adjudicator sided with the reader</source>
-        <translation>仲裁者支持该阅片者</translation>
+        <translation>裁定者支持该阅片者</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>adjudication rate</source>
-        <translation>仲裁率</translation>
+        <translation>裁定率</translation>
     </message>
     <message>
         <location line="+34"/>
@@ -1561,7 +1561,7 @@
     <message>
         <location line="+1"/>
         <source>waiting for adjudication</source>
-        <translation>等待仲裁</translation>
+        <translation>等待裁定</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -1666,7 +1666,7 @@
 <context>
     <name>CastingVoteDialog</name>
     <message>
-        <location filename="../committee.py" line="+370"/>
+        <location filename="../committee.py" line="+371"/>
         <source>I confirm my casting vote as chair</source>
         <translation>本人作为主席确认我的决定性投票</translation>
     </message>
@@ -1768,7 +1768,7 @@
     <message>
         <location line="+1"/>
         <source>Log out</source>
-        <translation>注销</translation>
+        <translation>退出登录</translation>
     </message>
     <message>
         <location line="+5"/>
@@ -2429,7 +2429,7 @@ has voted ({voted} of {present})</source>
     <message>
         <location line="+1"/>
         <source>adjudicator</source>
-        <translation>仲裁者</translation>
+        <translation>裁定者</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -2439,7 +2439,7 @@ has voted ({voted} of {present})</source>
     <message>
         <location line="+1"/>
         <source>not adjudicated</source>
-        <translation>未仲裁</translation>
+        <translation>未裁定</translation>
     </message>
 </context>
 <context>
@@ -3964,6 +3964,34 @@ has voted ({voted} of {present})</source>
     </message>
 </context>
 <context>
+    <name>Roles</name>
+    <message>
+        <location filename="../roles.py" line="+14"/>
+        <source>reader</source>
+        <translation>阅片者</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>adjudicator</source>
+        <translation>裁定者</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>committee</source>
+        <translation>委员会成员</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>coordinator</source>
+        <translation>协调员</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>admin</source>
+        <translation>管理员</translation>
+    </message>
+</context>
+<context>
     <name>SeriesBrowser</name>
     <message numerus="yes">
         <location filename="../viewer/browser.py" line="+105"/>
@@ -4184,37 +4212,12 @@ has voted ({voted} of {present})</source>
 <context>
     <name>UserDialog</name>
     <message>
-        <location filename="../coordinator.py" line="-576"/>
+        <location filename="../coordinator.py" line="-573"/>
         <source>Add user</source>
         <translation>添加用户</translation>
     </message>
     <message>
-        <location line="+7"/>
-        <source>reader</source>
-        <translation>阅片者</translation>
-    </message>
-    <message>
-        <location line="+0"/>
-        <source>adjudicator</source>
-        <translation>仲裁者</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>committee</source>
-        <translation>委员会成员</translation>
-    </message>
-    <message>
-        <location line="+0"/>
-        <source>coordinator</source>
-        <translation>协调员</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>admin</source>
-        <translation>管理员</translation>
-    </message>
-    <message>
-        <location line="+9"/>
+        <location line="+15"/>
         <source>User name</source>
         <translation>用户名</translation>
     </message>
