@@ -3,6 +3,11 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The user data directory (default database, PostgreSQL trials' key and anchor files) of the
+# test session is a temporary folder, never the real ~/.local/share/ioreview.
+import tempfile  # noqa: E402
+
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="ioreview-tests-data-")
 
 import secrets
 from collections.abc import Iterator
