@@ -20,6 +20,7 @@ from ioreview.imaging.deid import identifying_text, reader_copy_bytes
 from ioreview.imaging.synthetic import DemoConfig
 from ioreview.imaging.synthetic_render import US_TEXT_BOX
 from ioreview.service import ImagesWithheld, InvalidInput, Role, Trial
+from test_trial_helpers import fast_kdf  # noqa: F401  (a fixture)
 
 _PASSWORD = "Tibia-Cortex-93!"
 _ENCODINGS = ("utf-8", "gb18030", "latin-1", "shift_jis", "euc_kr", "iso2022_jp")
@@ -444,3 +445,77 @@ def test_the_coordinator_masks_by_drawing_on_the_first_frame(tmp_path: Path, qtb
         assert pydicom.dcmread(copy.path).pixel_array[r0:r1, c0:c1].max() == 0
     finally:
         trial.close()
+
+
+# -- adjudication and committee on both backends --------------------------------------------------
+@pytest.mark.usefixtures("trial_backend", "fast_kdf")
+def test_adjudication_and_committee_hand_out_copies_and_map_annotations(tmp_path: Path) -> None:
+    """Both reads carry annotations (drawn on the reader's copy UIDs, stored on originals); the
+    adjudicator and the committee get the case's copies with every overlay on them; the
+    adjudicator's own measurement goes back to the original; a session whose case lost its
+    copies (one built before copies existed) gets them again when opened."""
+    from adjudication.paradigms import Decision
+    from ioreview.service import Annotation
+    from test_adjudication_service import PASSWORDS, _readers_of, _world
+    from test_trial_helpers import complete_values
+
+    w = _world(tmp_path)
+    case = next(c for c in w.trial.list_cases(w.admin) if c.timepoint == "post-insertion")
+    with w.store.unit_of_work("test", write=False) as uow:
+        originals = uow.dicom.instance_uids(uow.cases.series_pks(case.id))
+    for n, reader in enumerate(_readers_of(w, case.id)):
+        session = w.login(reader)
+        with w.store.unit_of_work("test", write=False) as uow:
+            assignment = next(a for a in uow.assignments.of_case(case.id)
+                              if a.reader_id == w.user_ids[reader] and not a.is_reread)
+        view = w.trial.open_case(session, assignment.id)
+        uid = view.series[0].headers[0].sop_instance_uid
+        assert uid not in originals
+        w.trial.save_draft(session, view.read_id,
+                           {**complete_values(), "image_quality": ("adequate", "non_diagnostic")[n]},
+                           annotations=[Annotation(None, None, "point", uid, 0,
+                                                   ((1.0 + n, 2.0),), {}, f"r{n}")])
+        w.trial.submit_read(session, view.read_id, PASSWORDS[reader])
+
+    def check(series, reads) -> set[str]:
+        handed = {h.sop_instance_uid for s in series for h in s.headers}
+        assert handed and not handed & originals
+        shown = {a.sop_instance_uid for r in reads for a in r.annotations}
+        assert len([a for r in reads for a in r.annotations]) == 2 and shown <= handed
+        return handed
+
+    adjudicator = w.login("adjudicator")
+    item = w.trial.adjudication_queue(adjudicator)[0]
+    view = w.trial.open_adjudication(adjudicator, item.adjudication_id)
+    handed = check(view.series, view.reads)
+    mine = sorted(handed)[0]
+    w.trial.submit_adjudication(
+        adjudicator, item.adjudication_id,
+        [Decision(i.key, "A") for i in view.items if not i.committee_only],
+        PASSWORDS["adjudicator"],
+        annotations=[Annotation(None, None, "point", mine, 0, ((3.0, 4.0),), {}, "adj")])
+    again = w.trial.open_adjudication(adjudicator, item.adjudication_id)
+    assert [a.sop_instance_uid for a in again.annotations] == [mine]
+    with w.store.unit_of_work("test", write=False) as uow:
+        [stored] = uow.adjudications.annotations(item.adjudication_id)
+        assert stored.sop_instance_uid == uow.reader_copies.original_uids([mine])[mine]
+        assert stored.sop_instance_uid in originals
+
+    # the committee, after the coordinator sends the case on
+    coord = w.login("coord")
+    w.trial.send_to_panel(coord, case.id, "to the committee")
+    members = [w.user_ids[n] for n in ("chair", "member2", "member3", "member4")]
+    sid = w.trial.create_panel_session(coord, "C1", w.user_ids["chair"], members,
+                                       [case.id]).session_id
+    chair = w.login("chair")
+    [pcase] = w.trial.open_panel_session(chair, sid).cases
+    assert check(pcase.series, pcase.reads) == handed  # the case's one copy set
+    with w.store.unit_of_work("test") as uow:  # as before copies existed
+        copy_set = uow.reader_copies.case_set(case.id)
+        for pk in uow.cases.series_pks(case.id):
+            uow.reader_copies.remove_copies(copy_set.id, pk)
+    [pcase] = w.trial.open_panel_session(chair, sid).cases
+    check(pcase.series, pcase.reads)
+    with w.store.unit_of_work("test", write=False) as uow:
+        assert set(uow.cases.series_pks(case.id)) <= uow.reader_copies.copied_series(
+            copy_set.id)
