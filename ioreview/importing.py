@@ -22,9 +22,8 @@ import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ioreview.imaging.burned_in import MaskRectangle
 from ioreview.imaging.header import InstanceHeader
 from ioreview.imaging.scan import (DICOMDIR_REASON, ScanError, clean_text,
                                    dicomdir_referenced_files, is_dicomdir, scan)
@@ -35,6 +34,9 @@ from ioreview.store import UnitOfWork as Transaction
 from ioreview.store.dicom_index import (Duplicate, IndexWriter, begin_import_run,
                                         close_interrupted_import_run, counts, finish_import_run,
                                         record_import_files)
+
+if TYPE_CHECKING:  # the masking code (numpy, pydicom) loads only when a copy is masked
+    from ioreview.imaging.burned_in import MaskRectangle
 
 __all__ = ["BATCH_SIZE", "POOL_THRESHOLD", "READER_COPIES_DIR", "ArchiveLimits", "Duplicate",
            "ImportSummary", "ReaderCopyFile", "Rejected", "archive_reader_copy", "import_paths"]

@@ -276,3 +276,33 @@ def test_dicomdir() -> None:
     refs = dicomdir_referenced_files(path)
     assert len(refs) == 31 and all(p.is_file() for p in refs)
     assert all(path.parent in p.parents for p in refs)
+
+
+@pytest.mark.parametrize("charset, name, text", [
+    ("ISO_IR 100", "Buc^Jérôme", "Genou gauche"),
+    ("ISO_IR 192", "王^小东=Wang^Xiaodong", "山西白求恩医院\\胫骨"),
+])
+def test_plain_charsets_decode_like_pydicom_without_importing_it(tmp_path: Path, charset: str,
+                                                                name: str, text: str) -> None:
+    """UTF-8 and Latin-1 text is decoded by Python's codecs (no pydicom import at start-up),
+    exactly as pydicom decodes it; invalid bytes still go through pydicom's decoding."""
+    import subprocess
+    import sys
+
+    path = _write(tmp_path / "x.dcm", charset, name, text)
+    ds = pydicom.dcmread(path)
+    h = scan_file(path)
+    assert h.patient_name == str(ds.PatientName) == name
+    shown = ds.StudyDescription
+    assert h.study_description == ("\\".join(shown) if "\\" in text else shown)
+    probe = ("import sys; from ioreview.imaging.scan import scan_file; "
+             f"h = scan_file({str(path)!r}); print(h.patient_name); "
+             "print('pydicom' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out == [name, "False"]
+    bad = _write(tmp_path / "bad.dcm", "ISO_IR 192", name, b"\xff\xfe broken")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = pydicom.dcmread(bad).StudyDescription
+    assert scan_file(bad).study_description == expected.strip()

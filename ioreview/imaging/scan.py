@@ -504,6 +504,8 @@ def _decode_text(raw: bytes, encodings: tuple[str, ...]) -> str:
     Non-ASCII text is decoded inside `_decode_fields`' warning collector."""
     if raw.isascii() and b"\x1b" not in raw:
         text = raw.decode("ascii")
+    elif encodings and encodings[0].startswith(_STRICT):
+        text = raw.decode(encodings[0][len(_STRICT):])
     else:
         from pydicom.charset import decode_bytes
         from pydicom.valuerep import TEXT_VR_DELIMS
@@ -548,8 +550,10 @@ def _decode_pn(raw: bytes, encodings: tuple[str, ...]) -> str:
     """Person name: up to three component groups separated by '=' (PS3.5 6.2.1), each decoded
     on its own so ISO 2022 escape sequences reset at '^' and '=' as pydicom does."""
     raw = raw.rstrip(b" \0")
-    if raw.isascii() and b"\x1b" not in raw:
-        values = raw.decode("ascii").split("\\")
+    plain = encodings and encodings[0].startswith(_STRICT)
+    if (raw.isascii() and b"\x1b" not in raw) or plain:
+        values = (raw.decode(encodings[0][len(_STRICT):]) if plain
+                  else raw.decode("ascii")).split("\\")
         out = []
         for v in values:
             groups = v.split("=")
@@ -603,15 +607,46 @@ def _to_floats(text: str) -> tuple[float, ...] | None:
         return None
 
 
+#: the Defined Terms of Specific Character Set (PS3.3 C.12.1.1.2): a file naming only these has
+#: nothing to be warned about, so ASCII text needs no codec (and no import of pydicom, ~0.3 s of
+#: every import's start-up)
+_DEFINED_CHARSETS = frozenset({
+    "", "ISO_IR 100", "ISO_IR 101", "ISO_IR 109", "ISO_IR 110", "ISO_IR 144", "ISO_IR 127",
+    "ISO_IR 126", "ISO_IR 138", "ISO_IR 148", "ISO_IR 203", "ISO_IR 13", "ISO_IR 166",
+    "ISO_IR 192", "GB18030", "GBK", "ISO 2022 IR 6", "ISO 2022 IR 100", "ISO 2022 IR 101",
+    "ISO 2022 IR 109", "ISO 2022 IR 110", "ISO 2022 IR 144", "ISO 2022 IR 127",
+    "ISO 2022 IR 126", "ISO 2022 IR 138", "ISO 2022 IR 148", "ISO 2022 IR 203",
+    "ISO 2022 IR 13", "ISO 2022 IR 166", "ISO 2022 IR 87", "ISO 2022 IR 159",
+    "ISO 2022 IR 149", "ISO 2022 IR 58",
+})
+
+
+#: single character sets whose text Python decodes exactly as pydicom does (no code extensions;
+#: no byte of a multi-byte character can be taken for a delimiter)
+_PLAIN_CODECS = {"ISO_IR 192": "utf_8", "ISO_IR 100": "latin_1"}
+#: marks an encodings tuple of one Python codec to apply strictly (see `_decode_fields`)
+_STRICT = "strict:"
+
+
 def _decode_fields(found: dict[int, bytes], little: bool, notes: list[str]) -> dict[str, Any]:
     charset = _ascii(found.get(0x00080005, b""))
+    # pydicom decodes non-ASCII text and warns about bytes invalid in the character set:
+    # collect those warnings once for the file (a collector costs ~10 µs)
+    non_ascii = any(_FIELDS[tag][1] in (_TEXT, _PN) and (not raw.isascii() or b"\x1b" in raw)
+                    for tag, raw in found.items() if tag in _FIELDS)
+    if all(v.strip() in _DEFINED_CHARSETS for v in charset.split("\\")):
+        if not non_ascii:
+            return _decode_values(found, little, ())  # ASCII text, a standard character set
+        codec = _PLAIN_CODECS.get(charset.strip())
+        if codec is not None:
+            try:  # UTF-8 or Latin-1 text that decodes cleanly: no pydicom needed
+                return _decode_values(found, little, (_STRICT + codec,))
+            except UnicodeDecodeError:
+                pass  # invalid bytes: pydicom decodes them and says what was wrong
     encodings, charset_notes = _encodings(charset)
     for note in charset_notes:
         _note(notes, note)
-    # pydicom decodes non-ASCII text and warns about bytes invalid in the character set:
-    # collect those warnings once for the file (a collector costs ~10 µs)
-    if any(_FIELDS[tag][1] in (_TEXT, _PN) and (not raw.isascii() or b"\x1b" in raw)
-           for tag, raw in found.items() if tag in _FIELDS):
+    if non_ascii:
         with _noting(notes):
             return _decode_values(found, little, encodings)
     return _decode_values(found, little, encodings)

@@ -11,40 +11,60 @@ stages; `context` holds what they share,
 """
 from __future__ import annotations
 
+from typing import Any
+
 from adjudication.protocol import InvalidProtocol
 from ioreview.errors import (AccountLocked, AuthenticationFailed, BackupRejected, BlindingViolation,
                              InvalidInput, IoreviewError, LoginThrottled, NotFound,
                              PasswordChangeRequired, PermissionDenied, ReadIncomplete,
                              ReadLocked, SessionExpired, SignatureRejected)
-from ioreview.imaging.deid import TagRow
-from ioreview.importing import ImportSummary
 
-from .accounts import Accounts
-from .adjudication import Adjudication
-from .agreement import AgreementFigures
-from .exports.trial_export import EXPORT_MEANING, ExportSummary, Exports
-from .assignments import Assignments
-from .backup import Backups, restore
-from .audit_log import AuditLog
-from .protocol_history import ProtocolHistory
-from .cases import Cases, timepoint_for_days
 from .context import LOCKOUT_S, MAX_FAILED_ATTEMPTS, TOUCH_INTERVAL_S
-from .imports import Imports
-from .monitoring import Monitoring
-from .panels import Panels
-from .protocols import Protocols
-from .reader_copies import ImagesWithheld, ReaderCopies
-from .reading import Reading
-from .tags import Tags
 from .trial import Trial
 from .values import *  # noqa: F403
 from .values import __all__ as _values_all
 
-#: the groups of use cases, each a class whose public methods are use cases exposed on `Trial`
-USE_CASE_GROUPS = (Accounts, Protocols, Imports, Cases, ReaderCopies, Assignments, Reading, Tags,
-                   Monitoring,
-                   Adjudication, Panels, AgreementFigures, Exports, AuditLog,
-                   ProtocolHistory, Backups)
+#: names imported on first use (PEP 562), so that `import ioreview.service` stays light: a
+#: command loads the DICOM, statistics and report code only when it uses it
+_LAZY = {
+    "Accounts": (".accounts", "Accounts"), "Protocols": (".protocols", "Protocols"),
+    "Imports": (".imports", "Imports"), "Cases": (".cases", "Cases"),
+    "timepoint_for_days": (".cases", "timepoint_for_days"),
+    "ReaderCopies": (".reader_copies", "ReaderCopies"),
+    "ImagesWithheld": (".reader_copies", "ImagesWithheld"),
+    "Assignments": (".assignments", "Assignments"), "Reading": (".reading", "Reading"),
+    "Tags": (".tags", "Tags"), "Monitoring": (".monitoring", "Monitoring"),
+    "Adjudication": (".adjudication", "Adjudication"), "Panels": (".panels", "Panels"),
+    "AgreementFigures": (".agreement", "AgreementFigures"),
+    "Exports": (".exports.trial_export", "Exports"),
+    "ExportSummary": (".exports.trial_export", "ExportSummary"),
+    "EXPORT_MEANING": (".exports.trial_export", "EXPORT_MEANING"),
+    "AuditLog": (".audit_log", "AuditLog"),
+    "ProtocolHistory": (".protocol_history", "ProtocolHistory"),
+    "Backups": (".backup", "Backups"), "restore": (".backup", "restore"),
+    "TagRow": ("ioreview.imaging.deid", "TagRow"),
+    "ImportSummary": ("ioreview.importing", "ImportSummary"),
+}
+#: the groups of use cases (names in `_LAZY`), each a class whose public methods are use cases
+#: exposed on `Trial`; `USE_CASE_GROUPS` gives the classes
+_GROUP_NAMES = ("Accounts", "Protocols", "Imports", "Cases", "ReaderCopies", "Assignments",
+                "Reading", "Tags", "Monitoring", "Adjudication", "Panels", "AgreementFigures",
+                "Exports", "AuditLog", "ProtocolHistory", "Backups")
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name == "USE_CASE_GROUPS":
+        value: Any = tuple(__getattr__(n) for n in _GROUP_NAMES)
+    elif name in _LAZY:
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module, __name__), attr)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     *_values_all, "AccountLocked", "AuthenticationFailed", "BlindingViolation", "InvalidInput",

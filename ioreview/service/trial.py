@@ -6,35 +6,81 @@ exposes them under one typed object so callers need not know the grouping.
 """
 from __future__ import annotations
 
+import importlib
 import random
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ioreview.errors import InvalidInput
 from ioreview.recovery import RecoveryReport, recover
 from ioreview.store import TrialStore, open_store
 
-from .accounts import Accounts
-from .adjudication import Adjudication
-from .agreement import AgreementFigures
-from .exports.trial_export import Exports
-from .assignments import Assignments
-from .backup import Backups
-from .audit_log import AuditLog
-from .protocol_history import ProtocolHistory
-from .cases import Cases
 from .context import ServiceContext
 from .discordance import backfill
-from .imports import Imports
-from .monitoring import Monitoring
-from .panels import Panels
-from .protocols import Protocols
-from .reader_copies import ReaderCopies
-from .reading import Reading
-from .tags import Tags
 
 __all__ = ["Trial"]
+
+if TYPE_CHECKING:
+    from .accounts import Accounts
+    from .protocols import Protocols
+    from .imports import Imports
+    from .cases import Cases
+    from .assignments import Assignments
+    from .reading import Reading
+    from .tags import Tags
+    from .reader_copies import ReaderCopies
+    from .monitoring import Monitoring
+    from .adjudication import Adjudication
+    from .panels import Panels
+    from .agreement import AgreementFigures
+    from .exports.trial_export import Exports
+    from .backup import Backups
+    from .audit_log import AuditLog
+    from .protocol_history import ProtocolHistory
+
+_G = TypeVar("_G")
+
+
+class _Group(Generic[_G]):
+    """A group of use cases, created over the trial's context on first use, so a command
+    imports only the modules it needs (start-up: `ioreview import` never loads the export,
+    statistics or report code)."""
+
+    def __init__(self, module: str, cls: str) -> None:
+        self.module, self.cls = module, cls
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, trial: Trial | None, owner: type | None = None) -> Any:
+        if trial is None:
+            return self
+        group = getattr(importlib.import_module(self.module, __package__), self.cls)(trial.ctx)
+        trial.__dict__[self.name] = group  # later look-ups find the instance's attribute
+        return group
+
+
+class _UseCase:
+    """A use case of a group, exposed on `Trial` under its own name."""
+
+    def __init__(self, group: str, method: str = "") -> None:
+        self.group, self.method = group, method
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.method = self.method or name
+
+    def __get__(self, trial: Trial | None, owner: type | None = None) -> Any:
+        if trial is None:
+            return self
+        bound = getattr(getattr(trial, self.group), self.method)
+        trial.__dict__[self.name] = bound
+        return bound
+
 
 
 class Trial:
@@ -54,101 +100,106 @@ class Trial:
                                   label_random=label_random, archive_root=archive_root)
         #: what `Trial.open` found and put right after a crash (nothing when created directly)
         self.recovery = RecoveryReport()
-        self.accounts = Accounts(self.ctx)
-        self.protocols = Protocols(self.ctx)
-        self.imports = Imports(self.ctx)
-        self.cases = Cases(self.ctx)
-        self.assignments = Assignments(self.ctx)
-        self.reading = Reading(self.ctx)
-        self.tags = Tags(self.ctx)
-        self.reader_copies = ReaderCopies(self.ctx)
-        self.monitoring = Monitoring(self.ctx)
-        self.adjudication = Adjudication(self.ctx)
-        self.panels = Panels(self.ctx)
-        self.agreement = AgreementFigures(self.ctx)
-        self.exports = Exports(self.ctx)
-        self.backups = Backups(self.ctx)
-        self.audit_trail = AuditLog(self.ctx)
-        self.protocol_history = ProtocolHistory(self.ctx)
-        # accounts and sessions
-        self.login = self.accounts.login
-        self.system_session = self.accounts.system_session
-        self.check_session = self.accounts.check_session
-        self.unlock = self.accounts.unlock
-        self.logout = self.accounts.logout
-        self.create_user = self.accounts.create_user
-        self.list_users = self.accounts.list_users
-        self.set_user_active = self.accounts.set_user_active
-        self.reset_password = self.accounts.reset_password
-        self.change_password = self.accounts.change_password
-        self.unlock_account = self.accounts.unlock_account
-        self.create_first_admin = self.accounts.create_first_admin
-        self.account_policy = self.accounts.account_policy
-        self.set_account_policy = self.accounts.set_account_policy
-        # protocols
-        self.install_protocol = self.protocols.install_protocol
-        self.active_protocol = self.protocols.active_protocol
-        self.protocol_versions = self.protocols.protocol_versions
-        self.protocol_diff = self.protocol_history.protocol_diff
-        # import and the index
-        self.import_studies = self.imports.import_studies
-        self.info = self.imports.info
-        self.list_studies = self.imports.list_studies
-        self.list_series = self.imports.list_series
-        # cases and assignments
-        self.create_case = self.cases.create_case
-        self.build_cases_from_studies = self.cases.build_cases_from_studies
-        self.list_cases = self.cases.list_cases
-        self.list_burned_in_series = self.reader_copies.list_burned_in_series
-        self.burned_in_preview = self.reader_copies.burned_in_preview
-        self.mask_burned_in_text = self.reader_copies.mask_burned_in_text
-        self.confirm_no_burned_in_text = self.reader_copies.confirm_no_burned_in_text
-        self.generate_assignments = self.assignments.generate_assignments
-        self.assignment_table = self.assignments.assignment_table
-        self.reassign = self.assignments.reassign
-        # reading and signing
-        self.worklist = self.reading.worklist
-        self.open_case = self.reading.open_case
-        self.save_draft = self.reading.save_draft
-        self.validate_read = self.reading.validate_read
-        self.submit_read = self.reading.submit_read
-        self.amend_read = self.reading.amend_read
-        self.read_history = self.reading.read_history
-        # tags and oversight
-        self.tags_for_display = self.tags.tags_for_display
-        self.progress = self.monitoring.progress
-        self.verify_audit_trail = self.monitoring.verify_audit_trail
-        # the audit viewer
-        self.audit_log = self.audit_trail.audit_log
-        self.audit_actions = self.audit_trail.audit_actions
-        self.audit_actors = self.audit_trail.audit_actors
-        self.export_audit_csv = self.audit_trail.export_audit_csv
-        # adjudication and final outcomes
-        self.adjudication_queue = self.adjudication.adjudication_queue
-        self.open_adjudication = self.adjudication.open_adjudication
-        self.submit_adjudication = self.adjudication.submit_adjudication
-        self.adjudication_status = self.adjudication.adjudication_status
-        self.adjudication_overview = self.adjudication.adjudication_overview
-        self.reassign_adjudication = self.adjudication.reassign_adjudication
-        self.send_to_panel = self.adjudication.send_to_panel
-        self.case_outcome = self.adjudication.case_outcome
-        self.final_outcomes = self.adjudication.final_outcomes
-        # committee sessions
-        self.create_panel_session = self.panels.create_panel_session
-        self.committee_candidates = self.panels.committee_candidates
-        self.panel_sessions = self.panels.panel_sessions
-        self.open_panel_session = self.panels.open_panel_session
-        self.record_attendance = self.panels.record_attendance
-        self.cast_votes = self.panels.cast_votes
-        self.cast_deciding_vote = self.panels.cast_deciding_vote
-        self.finalise_panel_session = self.panels.finalise_panel_session
-        # agreement statistics and reader monitoring
-        self.agreement_report = self.agreement.agreement_report
-        # exports
-        self.export_trial = self.exports.export_trial
-        # backup (restore: `ioreview.service.backup.restore`, before any trial is open)
-        self.backup = self.backups.backup
-        self.postgres_grants = self.backups.postgres_grants
+
+    # -- the groups of use cases (each module imported on first use) -------------------------
+    accounts: _Group[Accounts] = _Group(".accounts", "Accounts")
+    protocols: _Group[Protocols] = _Group(".protocols", "Protocols")
+    imports: _Group[Imports] = _Group(".imports", "Imports")
+    cases: _Group[Cases] = _Group(".cases", "Cases")
+    assignments: _Group[Assignments] = _Group(".assignments", "Assignments")
+    reading: _Group[Reading] = _Group(".reading", "Reading")
+    tags: _Group[Tags] = _Group(".tags", "Tags")
+    reader_copies: _Group[ReaderCopies] = _Group(".reader_copies", "ReaderCopies")
+    monitoring: _Group[Monitoring] = _Group(".monitoring", "Monitoring")
+    adjudication: _Group[Adjudication] = _Group(".adjudication", "Adjudication")
+    panels: _Group[Panels] = _Group(".panels", "Panels")
+    agreement: _Group[AgreementFigures] = _Group(".agreement", "AgreementFigures")
+    exports: _Group[Exports] = _Group(".exports.trial_export", "Exports")
+    backups: _Group[Backups] = _Group(".backup", "Backups")
+    audit_trail: _Group[AuditLog] = _Group(".audit_log", "AuditLog")
+    protocol_history: _Group[ProtocolHistory] = _Group(".protocol_history", "ProtocolHistory")
+
+    # -- the use cases, by group ---------------------------------------------------------------
+    #: what `Trial.open` found and put right after a crash (nothing when created directly)
+    # accounts and sessions
+    login = _UseCase("accounts")
+    system_session = _UseCase("accounts")
+    check_session = _UseCase("accounts")
+    unlock = _UseCase("accounts")
+    logout = _UseCase("accounts")
+    create_user = _UseCase("accounts")
+    list_users = _UseCase("accounts")
+    set_user_active = _UseCase("accounts")
+    reset_password = _UseCase("accounts")
+    change_password = _UseCase("accounts")
+    unlock_account = _UseCase("accounts")
+    create_first_admin = _UseCase("accounts")
+    account_policy = _UseCase("accounts")
+    set_account_policy = _UseCase("accounts")
+    # protocols
+    install_protocol = _UseCase("protocols")
+    active_protocol = _UseCase("protocols")
+    protocol_versions = _UseCase("protocols")
+    protocol_diff = _UseCase("protocol_history")
+    # import and the index
+    import_studies = _UseCase("imports")
+    info = _UseCase("imports")
+    list_studies = _UseCase("imports")
+    list_series = _UseCase("imports")
+    # cases and assignments
+    create_case = _UseCase("cases")
+    build_cases_from_studies = _UseCase("cases")
+    list_cases = _UseCase("cases")
+    list_burned_in_series = _UseCase("reader_copies")
+    burned_in_preview = _UseCase("reader_copies")
+    mask_burned_in_text = _UseCase("reader_copies")
+    confirm_no_burned_in_text = _UseCase("reader_copies")
+    generate_assignments = _UseCase("assignments")
+    assignment_table = _UseCase("assignments")
+    reassign = _UseCase("assignments")
+    # reading and signing
+    worklist = _UseCase("reading")
+    open_case = _UseCase("reading")
+    save_draft = _UseCase("reading")
+    validate_read = _UseCase("reading")
+    submit_read = _UseCase("reading")
+    amend_read = _UseCase("reading")
+    read_history = _UseCase("reading")
+    # tags and oversight
+    tags_for_display = _UseCase("tags")
+    progress = _UseCase("monitoring")
+    verify_audit_trail = _UseCase("monitoring")
+    # the audit viewer
+    audit_log = _UseCase("audit_trail")
+    audit_actions = _UseCase("audit_trail")
+    audit_actors = _UseCase("audit_trail")
+    export_audit_csv = _UseCase("audit_trail")
+    # adjudication and final outcomes
+    adjudication_queue = _UseCase("adjudication")
+    open_adjudication = _UseCase("adjudication")
+    submit_adjudication = _UseCase("adjudication")
+    adjudication_status = _UseCase("adjudication")
+    adjudication_overview = _UseCase("adjudication")
+    reassign_adjudication = _UseCase("adjudication")
+    send_to_panel = _UseCase("adjudication")
+    case_outcome = _UseCase("adjudication")
+    final_outcomes = _UseCase("adjudication")
+    # committee sessions
+    create_panel_session = _UseCase("panels")
+    committee_candidates = _UseCase("panels")
+    panel_sessions = _UseCase("panels")
+    open_panel_session = _UseCase("panels")
+    record_attendance = _UseCase("panels")
+    cast_votes = _UseCase("panels")
+    cast_deciding_vote = _UseCase("panels")
+    finalise_panel_session = _UseCase("panels")
+    # agreement statistics and reader monitoring
+    agreement_report = _UseCase("agreement")
+    # exports
+    export_trial = _UseCase("exports")
+    # backup (restore: `ioreview.service.backup.restore`, before any trial is open)
+    backup = _UseCase("backups")
+    postgres_grants = _UseCase("backups")
 
     @classmethod
     def open(cls, db: str | Path, *, idle_timeout_s: float = 900,
