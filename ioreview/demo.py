@@ -72,6 +72,9 @@ def build_demo(out_dir: str | Path, config: DemoConfig = DemoConfig(), *,
     trial = Trial.open(db_path, archive_root=archive)
     location = trial.store.location
     try:
+        if trial.has_accounts():
+            raise InvalidInput(f"{location} already holds a trial (it has user accounts); give "
+                               "the demo an empty database.")
         session = trial.system_session("demo")
         held = trial.info(session)
         if held.instances or held.users or held.cases:

@@ -131,8 +131,8 @@ def test_forced_change_after_login(qtbot, trial) -> None:
 
 
 def test_every_role_window_offers_change_password(qtbot, trial) -> None:
-    trial.create_user(trial.system_session("test"), "chair", "Chair", Role.COMMITTEE,
-                      "chair-pass-1")
+    trial.create_user(trial.login("coord", PASSWORDS["coord"]), "chair", "Chair",
+                      Role.COMMITTEE, "chair-pass-1")
     for name, password in (("reader1", PASSWORDS["reader1"]), ("coord", PASSWORDS["coord"]),
                            ("adjud", PASSWORDS["adjud"]), ("chair", "chair-pass-1")):
         window = window_for_session(trial, trial.login(name, password))
