@@ -94,10 +94,10 @@ def build_database(db_path: Path, demo: DemoFiles | None, *, cases: bool = True)
     try:
         system = trial.system_session("ui-tests")
         trial.create_user(system, "coord", "Casey Coordinator", "coordinator", PASSWORDS["coord"])
-        trial.create_user(system, "admin", "Ada Administrator", "admin", PASSWORDS["admin"])
         trial.create_user(system, "reader1", "Reader One", "reader", PASSWORDS["reader1"])
         trial.create_user(system, "reader2", "Reader Two", "reader", PASSWORDS["reader2"])
         trial.create_user(system, "adjud", "Ada Adjudicator", "adjudicator", PASSWORDS["adjud"])
+        trial.create_user(system, "admin", "Ada Administrator", "admin", PASSWORDS["admin"])
         trial.install_protocol(system, default_protocol_path())
         if demo is not None:
             trial.import_studies(system, [demo.dicom_dir])
