@@ -133,13 +133,19 @@ class Assignments:
                                 "available_from": iso(available)})
                 if is_reread:
                     rereads.append(assignment_id)
-            self._copy_rereads(uow, rereads, protocol)
             n_total = len(rows)
             n_rereads = sum(1 for row in rows if row[3])
             uow.audit("generate", "assignment_run", run_id,
                      after={"seed": seed, "readers": reader_ids, "assignments": n_total,
                             "rereads": n_rereads, "protocol_version": version_id})
-            return AssignmentSummary(seed, n_total, n_rereads, counts)
+            summary = AssignmentSummary(seed, n_total, n_rereads, counts)
+        # each re-read's copies in its own short transaction, so reading workstations are not
+        # held for the whole batch (a re-read left without copies by a crash gets them at its
+        # first opening)
+        for assignment_id in rereads:
+            with self.ctx.use_case(session, ADMINS, "generate assignments") as (uow, _actor):
+                self._copy_rereads(uow, [assignment_id], protocol)
+        return summary
 
     def _copy_rereads(self, uow: UnitOfWork, assignment_ids: Sequence[int],
                       protocol: Protocol) -> None:
