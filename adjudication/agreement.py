@@ -63,11 +63,29 @@ import numpy as np
 
 
 @functools.cache
-def _stats() -> Any:
-    """scipy.stats, imported on first use (it costs ~1 s of start-up to every command)."""
-    from scipy import stats
+def _special() -> Any:
+    """scipy.special, imported on first use (the inverse t and F distributions; scipy.stats
+    would cost every command ~1 s of start-up and every export ~1 s more)."""
+    from scipy import special
 
-    return stats
+    return special
+
+
+def _norm_ppf(p: float) -> float:
+    """The standard normal quantile (scipy.stats.norm.ppf; equal to 1e-15)."""
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(p)
+
+
+def _t_ppf(p: float, df: float) -> float:
+    """Student's t quantile (scipy.stats.t.ppf(p, df): the same cephes routine)."""
+    return float(_special().stdtrit(df, p))
+
+
+def _f_ppf(p: float, dfn: float, dfd: float) -> float:
+    """The F quantile (scipy.stats.f.ppf(p, dfn, dfd): the same cephes routine)."""
+    return float(_special().fdtri(dfn, dfd, p))
 
 __all__ = [
     "Agreement",
@@ -464,7 +482,7 @@ def _clip(lo: float, hi: float, low: float = -1.0, high: float = 1.0) -> tuple[f
 
 
 def _z(confidence: float) -> float:
-    return float(_stats().norm.ppf(0.5 + confidence / 2))
+    return float(_norm_ppf(0.5 + confidence / 2))
 
 
 # --- two raters -----------------------------------------------------------------------------
@@ -561,7 +579,7 @@ def _gwet_ci(value: float, terms: np.ndarray, n: int,
     qt(1 - alpha/2, n-1) * se, clipped to [-1, 1] (irrCAC clips only the upper end)."""
     var = float(((terms - value) ** 2).sum()) / (n * (n - 1))
     se = math.sqrt(var)
-    t = float(_stats().t.ppf(0.5 + confidence / 2, n - 1))
+    t = float(_t_ppf(0.5 + confidence / 2, n - 1))
     return _clip(value - t * se, value + t * se), se
 
 
@@ -1134,8 +1152,8 @@ def icc(ratings: Any, kind: IccKind = "A,1", *, confidence: float = 0.95,
             ci = (value, value)
         else:
             f_obs = msr / error
-            f_lo = f_obs / _stats().f.ppf(1 - alpha / 2, n - 1, df2)
-            f_hi = f_obs * _stats().f.ppf(1 - alpha / 2, df2, n - 1)
+            f_lo = f_obs / _f_ppf(1 - alpha / 2, n - 1, df2)
+            f_hi = f_obs * _f_ppf(1 - alpha / 2, df2, n - 1)
             if single:
                 ci = ((f_lo - 1) / (f_lo + k - 1), (f_hi - 1) / (f_hi + k - 1))
             else:
@@ -1165,8 +1183,8 @@ def icc(ratings: Any, kind: IccKind = "A,1", *, confidence: float = 0.95,
             # A negative ICC(A,1) makes a < 0 and v can fall towards 0, where the F quantile
             # is infinite; v is kept at 1 df or more (only such negative estimates are affected).
             v = max(v, 1.0) if math.isfinite(v) else float((n - 1) * (k - 1))
-            f_star = _stats().f.ppf(1 - alpha / 2, n - 1, v)
-            f_star2 = _stats().f.ppf(1 - alpha / 2, v, n - 1)
+            f_star = _f_ppf(1 - alpha / 2, n - 1, v)
+            f_star2 = _f_ppf(1 - alpha / 2, v, n - 1)
             lo = n * (msr - f_star * mse) / (f_star * (k * msc + (k * n - k - n) * mse) + n * msr)
             hi = n * (f_star2 * msr - mse) / (k * msc + (k * n - k - n) * mse + n * f_star2 * msr)
             if kind == "A,k":
@@ -1224,7 +1242,7 @@ def bland_altman(x1: Sequence[float], x2: Sequence[float], *, confidence: float 
     bias = float(diff.mean())
     sd = float(diff.std(ddof=1))
     z = float(sd_multiplier) if sd_multiplier is not None else _z(0.95)
-    t = float(_stats().t.ppf(0.5 + confidence / 2, n - 1))
+    t = float(_t_ppf(0.5 + confidence / 2, n - 1))
     se_bias = sd / math.sqrt(n)
     se_limit = sd * (math.sqrt(3.0 / n) if limit_se == "1986"
                      else math.sqrt(1.0 / n + z * z / (2.0 * (n - 1))))
