@@ -228,11 +228,7 @@ def _archive_files(folder: Path, now: float, report: RecoveryReport) -> list[Pat
 def _reader_copy_digests(store: TrialStore) -> set[str]:
     """SHA-256 digests (file names) of every committed reader copy."""
     with store.unit_of_work("recovery", write=False) as uow:
-        copies = uow.reader_copies
-        sets = copies.sets_of_cases([c.id for c in uow.cases.list()])
-        return {c.sha256 for s in sets
-                for c in copies.copies(s.id, sorted(copies.copied_series(s.id)))
-                if c.sha256}
+        return uow.reader_copies.digests()
 
 
 def recover(store: TrialStore, archive_root: Path | None, *, actor: str = "recovery",

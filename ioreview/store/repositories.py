@@ -690,6 +690,12 @@ def _mask(r: Mapping[str, Any]) -> BurnedInMaskRecord:
 class ReaderCopyRepository(_Repository):
     """Copy sets, the copies in them, burned-in text reviews and masks."""
 
+    def digests(self) -> set[str]:
+        """The SHA-256 (archive file name) of every committed reader copy (crash recovery's
+        orphan sweep: one query, however many cases)."""
+        return {r[0] for r in self.uow.tuples(
+            "SELECT DISTINCT sha256 FROM reader_copy WHERE sha256 <> ''")}
+
     # copy sets
     def add_set(self, case_id: int, assignment_id: int | None, patient_label: str,
                 date_offset_days: int | None, uid_salt: str, at: str) -> int:
