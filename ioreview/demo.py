@@ -12,7 +12,6 @@ from typing import Any
 
 from ioreview.errors import InvalidInput
 from ioreview.imaging.synthetic import DemoConfig, DemoManifest, generate_demo_trial
-from ioreview.imaging.synthetic_render import US_TEXT_BOX
 
 DB_NAME = "ioreview.sqlite"
 
@@ -90,22 +89,6 @@ def build_demo(out_dir: str | Path, config: DemoConfig = DemoConfig(), *,
                   for u in _users_of(demo_users))
     return DemoResult(root, db_path, manifest.n_files, manifest, users, summary, location,
                       archive)
-
-
-def review_burned_in_text(trial: Any, session: Any) -> tuple[int, int]:
-    """As a coordinator would before readers see the images: mask the ultrasound banner of
-    series that say their pixels carry text (the synthetic machine burns it into
-    `US_TEXT_BOX`), and confirm the other flagged series clean (both audited).  Returns the
-    numbers masked and confirmed."""
-    masked = confirmed = 0
-    for series in trial.list_burned_in_series(session, include_decided=False):
-        if "YES" in series.reason:
-            trial.mask_burned_in_text(session, series.series_pk, [US_TEXT_BOX])
-            masked += 1
-        else:
-            trial.confirm_no_burned_in_text(session, series.series_pk)
-            confirmed += 1
-    return masked, confirmed
 
 
 def _users_of(demo_users: Any) -> list[Any]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from adjudication.protocol import default_protocol_path
 from adjudication.paradigms import Decision
-from ioreview.demo import review_burned_in_text
+from ioreview.imaging.synthetic_render import US_TEXT_BOX
 from ioreview.service import (Annotation, CaseView, ReadStatus, Role, Session, Trial,
                             WorklistItem)
 
@@ -379,3 +379,19 @@ def _committee(trial: Trial, session: Session, users: tuple[DemoUser, ...],
         "of fat embolism syndrome were not met.", chair.password)
     trial.logout(chair_session)
     return 1
+
+
+def review_burned_in_text(trial: Any, session: Any) -> tuple[int, int]:
+    """As a coordinator would before readers see the images: mask the ultrasound banner of
+    series that say their pixels carry text (the synthetic machine burns it into
+    `US_TEXT_BOX`), and confirm the other flagged series clean (both audited).  Returns the
+    numbers masked and confirmed."""
+    masked = confirmed = 0
+    for series in trial.list_burned_in_series(session, include_decided=False):
+        if "YES" in series.reason:
+            trial.mask_burned_in_text(session, series.series_pk, [US_TEXT_BOX])
+            masked += 1
+        else:
+            trial.confirm_no_burned_in_text(session, series.series_pk)
+            confirmed += 1
+    return masked, confirmed

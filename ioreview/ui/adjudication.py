@@ -44,7 +44,7 @@ from adjudication.paradigms import Decision
 from adjudication.protocol import FieldType
 from ioreview.errors import IoreviewError, SessionExpired
 from ioreview.ui.app import ui_locale
-from ioreview.ui.coordinator import readable_time
+from ioreview.ui.tab_base import readable_time
 from ioreview.ui.account_dialogs import add_change_password_action
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.read_form import signature_manifest

@@ -14,7 +14,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QGroupBox, QHBoxL
                                QWidget)
 
 from ioreview.service import BackupSummary, ProtocolDiff, ProtocolVersionInfo, Role
-from ioreview.ui.coordinator import Column, RecordTableModel, _Tab, _table, readable_time
+from ioreview.ui.tab_base import ControllerTab as _Tab
+from ioreview.ui.tab_base import readable_time
+from ioreview.ui.tab_base import table_view as _table
+from ioreview.ui.table_model import Column, RecordTableModel
 from ioreview.ui.workers import TaskHandle, run_in_thread
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QFileDia
 from ioreview.errors import IoreviewError
 from ioreview.service import (AuditExportSummary, AuditLogEntry, AuditLogFilter,
                               AuditReport)
-from ioreview.ui.coordinator import _Tab
+from ioreview.ui.tab_base import ControllerTab as _Tab
 from ioreview.ui.workers import TaskHandle, run_in_thread
 
 if TYPE_CHECKING:

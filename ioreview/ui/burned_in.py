@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ioreview.ui.coordinator import _Tab, _table
+from ioreview.ui.tab_base import ControllerTab as _Tab
+from ioreview.ui.tab_base import table_view as _table
 from ioreview.ui.table_model import Column, RecordTableModel
 
 if TYPE_CHECKING:

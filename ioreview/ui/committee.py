@@ -55,7 +55,7 @@ from ioreview.ui.adjudication import READER_COLOURS, ReaderLayers, field_for
 from ioreview.ui.adjudication import value_text as _value_text
 from ioreview.ui.agreement_dashboard import AgreementWindow, agreement_window
 from ioreview.ui.app import ui_locale
-from ioreview.ui.coordinator import readable_time
+from ioreview.ui.tab_base import readable_time
 from ioreview.ui.account_dialogs import add_change_password_action
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.read_form import signature_manifest

@@ -8,7 +8,7 @@ discordances). Import runs in a worker thread with a progress bar.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING
 
 from PySide6.QtCharts import (
     QBarCategoryAxis,
@@ -19,9 +19,7 @@ from PySide6.QtCharts import (
     QValueAxis,
 )
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QCoreApplication,
-    QDateTime,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -29,7 +27,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QAction, QCloseEvent, QColor, QPainter
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -38,7 +35,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
@@ -66,6 +62,9 @@ from ioreview.ui.assignments_view import AssignmentsView
 from ioreview.ui.account_dialogs import add_change_password_action
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.table_model import Column, RecordTableModel
+from ioreview.ui.tab_base import ControllerTab as _Tab
+from ioreview.ui.tab_base import iso_date, readable_time
+from ioreview.ui.tab_base import table_view as _table
 from ioreview.ui.workers import TaskHandle, run_in_thread
 
 if TYPE_CHECKING:
@@ -90,72 +89,10 @@ __all__ = [
 ]
 
 _Index = QModelIndex | QPersistentModelIndex
-_P = ParamSpec("_P")
-_T = TypeVar("_T")
-
-
-def readable_time(iso: str | None) -> str:
-    """An ISO timestamp as "2026-11-29 21:04" in local time ("" for None)."""
-    if not iso:
-        return ""
-    when = QDateTime.fromString(iso, Qt.DateFormat.ISODateWithMs)
-    if not when.isValid():
-        when = QDateTime.fromString(iso, Qt.DateFormat.ISODate)
-    return when.toLocalTime().toString("yyyy-MM-dd HH:mm") if when.isValid() else iso
-
-
-def iso_date(dicom_date: str | None) -> str:
-    """A DICOM date (DA, "20260623") as ISO 8601 ("2026-06-23"); other text unchanged."""
-    text = (dicom_date or "").strip()
-    if len(text) == 8 and text.isdigit():
-        return f"{text[:4]}-{text[4:6]}-{text[6:]}"
-    return text
 
 
 def _day(days: int | None) -> str:
     return "—" if days is None else f"{days:+d}"
-
-
-def _table(model: QAbstractTableModel, name: str) -> QTableView:
-    view = QTableView()
-    view.setObjectName(name)
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setAlternatingRowColors(True)
-    view.verticalHeader().hide()
-    header = view.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setStretchLastSection(True)
-    return view
-
-
-class _Tab(QWidget):
-    """Base of the tabs: access to the controller and the error boundary."""
-
-    def __init__(self, controller: SessionController, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.controller = controller
-
-    @property
-    def trial(self) -> Trial:
-        """The service this tab forwards the coordinator's intent to."""
-        return self.controller.trial
-
-    def call(self, use_case: Callable[Concatenate[Session, _P], _T], /,
-             *args: _P.args, **kwargs: _P.kwargs) -> _T | None:
-        """Run ``use_case(session, *args, **kwargs)`` (a method of the service, such as
-        ``self.trial.list_users``) as the logged-in user; a service error is shown and None
-        is returned."""
-        try:
-            return use_case(self.controller.session, *args, **kwargs)
-        except IoreviewError as exc:
-            self.controller.report(exc, self)
-            return None
-
-    def refresh(self) -> None:
-        """Reload what the tab shows."""
 
 
 # -- users ----------------------------------------------------------------------------------
