@@ -11,28 +11,26 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QDateTime, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QCoreApplication, QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from ioreview.errors import IoreviewError
 from ioreview.service import AssignmentPurpose, ReadStatus, Role
+from ioreview.ui.tab_base import readable_time, table_view
 from ioreview.ui.table_model import Column, RecordTableModel
 
 if TYPE_CHECKING:
@@ -61,33 +59,11 @@ def status_text(status: ReadStatus) -> str:
     return names.get(status, status.value)
 
 
-def _local_minutes(iso: str) -> str:
-    when = QDateTime.fromString(iso, Qt.DateFormat.ISODateWithMs)
-    if not when.isValid():
-        when = QDateTime.fromString(iso, Qt.DateFormat.ISODate)
-    return when.toLocalTime().toString("yyyy-MM-dd HH:mm") if when.isValid() else iso
-
-
 def _available_text(entry: AssignmentEntry) -> str:
     if entry.available_now:
         return QCoreApplication.translate("AssignmentsView", "now")
     return QCoreApplication.translate("AssignmentsView", "from {when}").format(
-        when=_local_minutes(entry.available_from))
-
-
-def _table(model: RecordTableModel | QSortFilterProxyModel, name: str) -> QTableView:
-    view = QTableView()
-    view.setObjectName(name)
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setAlternatingRowColors(True)
-    view.verticalHeader().hide()
-    header = view.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setStretchLastSection(True)
-    return view
+        when=readable_time(entry.available_from))
 
 
 class ReassignDialog(QDialog):
@@ -201,7 +177,7 @@ class AssignmentsView(QWidget):
         self.proxy.setSourceModel(self.entries_model)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.proxy.setFilterKeyColumn(-1)
-        self.entries_view = _table(self.proxy, "AssignmentTableView")
+        self.entries_view = table_view(self.proxy, "AssignmentTableView")
         self.entries_view.setSortingEnabled(True)
         self.entries_view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.entries_view.doubleClicked.connect(lambda _i: self.reassign_selected())
@@ -223,7 +199,7 @@ class AssignmentsView(QWidget):
             Column(self.tr("Hidden re-reads"), lambda t: t.hidden_rereads, True),
             Column(self.tr("Not yet available"), lambda t: t.not_yet_available, True),
         ], self)
-        self.totals_view = _table(self.totals_model, "ReaderTotalsView")
+        self.totals_view = table_view(self.totals_model, "ReaderTotalsView")
         self.totals_note = QLabel()
         self.totals_note.setObjectName("ReaderTotalsNote")
         self.totals_note.setWordWrap(True)
