@@ -117,3 +117,19 @@ def trial_backend(request: pytest.FixtureRequest) -> Iterator[str]:
         yield request.param
     finally:
         helpers.BACKEND_DB = None
+
+
+@pytest.fixture
+def messages(monkeypatch) -> list[str]:
+    """Message boxes would block a UI test: record their text instead (in the order shown)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    shown: list[str] = []
+
+    def record(_parent, _title, text, *args, **kwargs):
+        shown.append(text)
+        return QMessageBox.StandardButton.Ok
+
+    for name in ("warning", "information", "critical"):
+        monkeypatch.setattr(QMessageBox, name, record)
+    return shown

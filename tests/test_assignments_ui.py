@@ -6,28 +6,16 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ioreview.service import AssignmentPurpose, ReadStatus, Role
-from ioreview.ui.app import apply_theme
 from ioreview.ui.assignments_view import ReassignDialog
 from ioreview.ui.coordinator import CoordinatorWindow
 from ioreview.ui.login import LoginDialog
 from ui_support import (PASSWORDS, FakeClock, build_database, click, complete_values,
-                        open_trial, shared_demo_files, when_modal)
+                        open_trial, save_screenshot, shared_demo_files,
+                        when_modal)
 
-SHOTS = Path("/tmp/shots/I")
 READER3 = "reader3-pass"
-
-
-def shot(widget, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    app = QApplication.instance()
-    if app is not None and app.property("ioreview_themed") is None:
-        apply_theme(app)
-        app.setProperty("ioreview_themed", True)
-    QApplication.processEvents()
-    widget.grab().save(str(SHOTS / f"{name}.png"))
 
 
 @pytest.fixture
@@ -39,19 +27,6 @@ def trial(tmp_path_factory, tmp_path: Path):
     t.create_user(coord, "reader3", "Reader Three", Role.READER, READER3)
     yield t
     t.close()
-
-
-@pytest.fixture
-def messages(monkeypatch) -> list[str]:
-    shown: list[str] = []
-
-    def record(_parent, _title, text, *args, **kwargs):
-        shown.append(text)
-        return QMessageBox.StandardButton.Ok
-
-    for name in ("warning", "information", "critical"):
-        monkeypatch.setattr(QMessageBox, name, record)
-    return shown
 
 
 @pytest.fixture
@@ -96,7 +71,7 @@ def test_reassign_a_draft_through_the_dialog(qtbot, window, trial, messages) -> 
     totals = {r.reader: r for r in view.totals_model.records()}
     assert totals["reader1"].in_worklist == len(trial.worklist(reader1))
     assert totals["reader1"].hidden_rereads >= 1
-    shot(window, "assignments_table")
+    save_screenshot(window, "assignments_table")
 
     # the coordinator filters for the case and selects reader1's row
     qtbot.keyClicks(view.filter_edit, item.case_label)
@@ -114,7 +89,7 @@ def test_reassign_a_draft_through_the_dialog(qtbot, window, trial, messages) -> 
         assert dialog.isVisible() and "reason" in dialog.message.text()
         qtbot.keyClicks(dialog.reason_edit, "Reader 1 is on leave until March")
         dialog.message.setText("")
-        shot(dialog, "reassign_dialog")
+        save_screenshot(dialog, "reassign_dialog")
         click(qtbot, dialog.ok_button)
 
     seen = when_modal(ReassignDialog, fill)

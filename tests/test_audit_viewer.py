@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from ioreview.service import (AuditLogFilter, InvalidInput, NotFound, PermissionDenied)
 from test_trial_helpers import (PASSWORDS, World, complete_values, fast_kdf,  # noqa: F401
                                 make_world)
+from ui_support import save_screenshot
 
 
 def _sign_first_read(w: World, reader: str = "reader1") -> tuple[str, int]:
@@ -129,7 +130,6 @@ class TestAuditLogService:
 
 
 # -- the screen ---------------------------------------------------------------------------------
-SHOTS = Path("/tmp/shots/E")
 
 
 @pytest.fixture(scope="module")
@@ -167,18 +167,8 @@ def _window(qtbot, trial, passwords, user):
 
 
 def _shoot(widget, name: str) -> Path:
-    from PySide6.QtWidgets import QApplication
-
-    from ioreview.ui.app import apply_theme
-
-    app = QApplication.instance()
-    if app.property("ioreview_themed") is None:
-        apply_theme(app)
-        app.setProperty("ioreview_themed", True)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    QApplication.processEvents()
-    path = SHOTS / f"{name}.png"
-    assert widget.grab().save(str(path))
+    path = save_screenshot(widget, name)
+    assert path.is_file()
     return path
 
 

@@ -3,7 +3,6 @@ beside the prior's same view (not beside another view of the same day)."""
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
@@ -16,8 +15,9 @@ from ioreview.ui.view_app import scan_paths
 from ioreview.ui.viewer.browser import series_key
 from ioreview.ui.viewer.hanging import matching_prior, view_of
 from ioreview.ui.viewer.viewer_window import ViewerWidget
+from ui_support import SCREENSHOTS
 
-SHOTS = Path("/tmp/shots/H")
+SHOTS = SCREENSHOTS  # screenshots/ (gitignored), as tests/ui_support.py saves them
 
 
 def _protocol_text() -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QApplication, QComboBox, QDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QComboBox, QDialog, QInputDialog
 
 from ioreview import auth
 from ioreview.service import Annotation, PermissionDenied, Trial
@@ -87,19 +87,6 @@ def trial(adjudication_template, tmp_path):
                    FakeClock())
     yield t
     t.close()
-
-
-@pytest.fixture
-def messages(monkeypatch) -> list[str]:
-    shown: list[str] = []
-
-    def record(_parent, _title, text, *args, **kwargs):
-        shown.append(text)
-        return QMessageBox.StandardButton.Ok
-
-    for name in ("warning", "information", "critical"):
-        monkeypatch.setattr(QMessageBox, name, record)
-    return shown
 
 
 def _shot(widget, name: str) -> None:

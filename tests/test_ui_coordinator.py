@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
 
 from ioreview.imaging.synthetic_render import US_TEXT_BOX
 from ioreview.ui.coordinator import CoordinatorWindow, UserDialog
@@ -38,19 +37,6 @@ def trial(tmp_path: Path):
     t = open_trial(db, FakeClock())
     yield t
     t.close()
-
-
-@pytest.fixture
-def messages(monkeypatch) -> list[str]:
-    shown: list[str] = []
-
-    def record(_parent, _title, text, *args, **kwargs):
-        shown.append(text)
-        return QMessageBox.StandardButton.Ok
-
-    for name in ("warning", "information", "critical"):
-        monkeypatch.setattr(QMessageBox, name, record)
-    return shown
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 its input, unlocking an account and the lock screen, acted out as a user over a real trial."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -14,9 +13,9 @@ from ioreview.ui.account_dialogs import ChangePasswordDialog, FirstRunDialog
 from ioreview.ui.app import window_for_session
 from ioreview.ui.coordinator import CoordinatorWindow, UserDialog
 from ioreview.ui.login import LoginDialog
-from ui_support import PASSWORDS, FakeClock, build_database, open_trial
+from ui_support import SCREENSHOTS, PASSWORDS, FakeClock, build_database, open_trial
 
-SHOTS = Path(os.environ.get("IOREVIEW_SHOTS", "/tmp/shots/B"))
+SHOTS = SCREENSHOTS  # screenshots/ (gitignored), as tests/ui_support.py saves them
 
 
 def _shot(widget, name: str) -> None:

@@ -3,33 +3,20 @@ choices never cut off, one line per missing answer, and a sign dialog that summa
 and warns about an annotation linked to no finding — before the password."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ioreview.service import Annotation, ReadStatus
-from ioreview.ui.app import apply_theme
 from ioreview.ui.login import LoginDialog
 from ioreview.ui.read_form import ChoiceComboBox, ReadFormPanel
 from ioreview.ui.reading import ReadingWindow
 from ioreview.ui.sign_dialog import SignDialog
 from ui_support import (PASSWORDS, FakeClock, build_database, choose, click, copy_database,
-                        open_trial, shared_demo_files, when_modal)
+                        open_trial, save_screenshot, shared_demo_files,
+                        when_modal)
 
-SHOTS = Path("/tmp/shots/I")
-
-
-def shot(widget, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    app = QApplication.instance()
-    if app is not None and app.property("ioreview_themed") is None:
-        apply_theme(app)
-        app.setProperty("ioreview_themed", True)
-    QApplication.processEvents()
-    widget.grab().save(str(SHOTS / f"{name}.png"))
 
 
 @pytest.fixture(scope="module")
@@ -41,26 +28,9 @@ def template(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def trial(template: Path, tmp_path: Path):
-    db = copy_database(template, tmp_path / "trial.sqlite")
-    key = Path(str(template) + ".key")  # the trial key beside the file, when there is one
-    if key.exists():
-        shutil.copy(key, Path(str(db) + ".key"))
-    t = open_trial(db, FakeClock())
+    t = open_trial(copy_database(template, tmp_path / "trial.sqlite"), FakeClock())
     yield t
     t.close()
-
-
-@pytest.fixture
-def messages(monkeypatch) -> list[str]:
-    shown: list[str] = []
-
-    def record(_parent, _title, text, *args, **kwargs):
-        shown.append(text)
-        return QMessageBox.StandardButton.Ok
-
-    for name in ("warning", "information", "critical"):
-        monkeypatch.setattr(QMessageBox, name, record)
-    return shown
 
 
 def open_form(qtbot, trial) -> tuple[ReadingWindow, ReadFormPanel]:
@@ -118,7 +88,7 @@ def test_required_markers_follow_presence_and_long_choices_are_whole(qtbot, tria
     assert any("Compartment" in line for line in lines)
     assert any("Severity" in line for line in lines)
     form.scroll.ensureWidgetVisible(e["extravasation.compartment"])
-    shot(window, "read_form_required_markers")
+    save_screenshot(window, "read_form_required_markers")
     assert messages == []
 
 
@@ -164,7 +134,7 @@ def test_sign_dialog_summarises_the_read_and_warns_about_an_unlinked_annotation(
         seen["before_password"] = str(order.index(dialog.warning_label)
                                       < order.index(dialog.message_label))
         dialog.resize(640, dialog.sizeHint().height())
-        shot(dialog, "sign_dialog_summary_warning")
+        save_screenshot(dialog, "sign_dialog_summary_warning")
         dialog.reject()
 
     when_modal(SignDialog, look_then_cancel)

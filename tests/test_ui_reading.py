@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
 
 from ioreview.service import Annotation, ReadStatus
 from ioreview.ui.login import LoginDialog
@@ -53,21 +52,6 @@ def trial(reading_template: Path, tmp_path: Path, clock: FakeClock):
     t = open_trial(copy_database(reading_template, tmp_path / "trial.sqlite"), clock)
     yield t
     t.close()
-
-
-@pytest.fixture
-def messages(monkeypatch) -> list[str]:
-    """Message boxes would block the test: record their text instead."""
-    shown: list[str] = []
-
-    def record(_parent, _title, text, *args, **kwargs):
-        shown.append(text)
-        return QMessageBox.StandardButton.Ok
-
-    monkeypatch.setattr(QMessageBox, "warning", record)
-    monkeypatch.setattr(QMessageBox, "information", record)
-    monkeypatch.setattr(QMessageBox, "critical", record)
-    return shown
 
 
 def login_through_dialog(qtbot, trial, username: str):

@@ -16,8 +16,9 @@ from ioreview.ui.viewer.keymap import ViewerAction
 from ioreview.ui.viewer.overlays import OverlayText, overlay_layout
 from ioreview.ui.viewer.viewport import ImageViewport
 from test_ui_viewer import click, open_series, pick, study, viewer, wheel  # noqa: F401 - fixtures
+from ui_support import SCREENSHOTS
 
-SHOTS = Path("/tmp/shots/H")
+SHOTS = SCREENSHOTS  # screenshots/ (gitignored), as tests/ui_support.py saves them
 
 
 def assert_laid_out(vp: ImageViewport, original: OverlayText | None = None) -> None:

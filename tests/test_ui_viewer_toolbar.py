@@ -21,9 +21,10 @@ from ioreview.ui.help import AboutDialog, ShortcutSheetDialog
 from ioreview.ui.reading import ReadingWindow
 from ioreview.ui.viewer.keymap import ViewerAction
 from ioreview.ui.viewer.toolbar import GroupedToolBar
-from ui_support import PASSWORDS, FakeClock, build_database, open_trial, shared_demo_files
+from ui_support import (SCREENSHOTS, PASSWORDS, FakeClock, build_database, open_trial,
+                        shared_demo_files)
 
-SHOTS = Path("/tmp/shots/H")
+SHOTS = SCREENSHOTS  # screenshots/ (gitignored), as tests/ui_support.py saves them
 
 
 @pytest.fixture(scope="module")
