@@ -13,7 +13,8 @@ import pytest
 from pydicom.data import get_testdata_file
 
 from adjudication.protocol import default_protocol_path
-from ioreview.cli import build_parser, main
+from ioreview.cli import build_parser
+from test_cli_mistakes import run as run_cli
 
 CT = get_testdata_file("CT_small.dcm")
 ADMIN_PASSWORD = "Proximal-tibia-77"
@@ -21,14 +22,10 @@ READER_PASSWORD = "Marrow-needle-31"
 
 
 def run(capsys, *argv: str, stdin: str | None = None, monkeypatch=None) -> tuple[int, str, str]:
+    """`test_cli_mistakes.run`, with `stdin` as standard input."""
     if stdin is not None:
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return run_cli(capsys, *argv)
 
 
 def secret(folder: Path, name: str, text: str, mode: int = 0o600) -> str:

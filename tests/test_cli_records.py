@@ -8,17 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ioreview.cli import main
+from test_cli_mistakes import run
 from test_trial_helpers import PASSWORDS, complete_values, fast_kdf, make_world  # noqa: F401
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture
