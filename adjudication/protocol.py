@@ -44,6 +44,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
+from adjudication.problems import InvalidProtocol, ProtocolProblem
 from adjudication.conditions import Compare, Condition, ConditionSyntaxError, Truthy, parse_condition
 from adjudication.discordance import (
     DiscordanceRule,
@@ -631,29 +632,6 @@ def _pick_label(translations: Mapping[str, str], locale: str | None, default: st
 
 
 # --- problems ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProtocolProblem:
-    """One thing wrong with a protocol file: line (1-based, None if unknown), field path, message."""
-
-    line: int | None
-    path: str
-    message: str
-
-    def format(self, source: str = "<string>") -> str:
-        """`source:line: path: message`, leaving out what is unknown."""
-        where = f"{source}:{self.line}" if self.line is not None else source
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
-
-
-class InvalidProtocol(Exception):
-    """A protocol file was rejected; `problems` lists everything found, in file order."""
-
-    def __init__(self, source: str, problems: list[ProtocolProblem]) -> None:
-        self.source = source
-        self.problems = list(problems)
-        super().__init__("\n".join(p.format(source) for p in self.problems))
 
 
 # --- locating keys in the source text ---------------------------------------------------------

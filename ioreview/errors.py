@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from adjudication.protocol import InvalidProtocol
+from adjudication.problems import InvalidProtocol
 
 __all__ = [
     "AccountLocked", "AuthenticationFailed", "BackupRejected", "BlindingViolation", "InvalidInput",

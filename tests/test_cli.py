@@ -206,3 +206,32 @@ def test_demo_without_a_display_says_so_at_once_and_still_builds(monkeypatch, tm
     assert err.startswith("ioreview: no display")
     assert "xvfb-run -a ioreview --db" in out and "--user coordinator" in out
     assert (tmp_path / "d" / "ioreview.sqlite").exists()
+
+
+def test_import_command_loads_only_what_importing_needs(tmp_path):
+    """`ioreview import` starts without the protocol parser, the reading / coordination /
+    adjudication result types, pydicom, numpy or pandas (issue 14: start-up is most of a small
+    import's time), and still imports every file."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("CT_small.dcm", "MR_small.dcm"):
+        (src / name).write_bytes(Path(get_testdata_file(name)).read_bytes())
+    probe = (
+        "import runpy, sys\n"
+        f"sys.argv = ['ioreview', '--db', {str(tmp_path / 't.sqlite')!r}, 'import', {str(src)!r},"
+        " '--json']\n"
+        "try:\n    runpy.run_module('ioreview', run_name='__main__')\n"
+        "except SystemExit as e:\n    code = e.code\n"
+        "heavy = ('numpy', 'pydicom', 'pandas', 'sqlite_utils', 'scipy', 'PySide6', 'highdicom',\n"
+        "         'adjudication.protocol', 'adjudication.discordance', 'adjudication.paradigms',\n"
+        "         'ioreview.service.values_reading', 'ioreview.service.values_coordination',\n"
+        "         'ioreview.service.values_adjudication', 'ioreview.service.workflow')\n"
+        "print('LOADED', sorted(m for m in heavy if m in sys.modules), code)\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout
+    summary = json.loads(out[:out.index("LOADED")])
+    assert summary["imported"] == 2
+    assert out.splitlines()[-1] == "LOADED [] 0"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adjudication.protocol import InvalidProtocol
+from adjudication.problems import InvalidProtocol
 from ioreview.errors import (AccountLocked, AuthenticationFailed, BackupRejected, BlindingViolation,
                              InvalidInput, IoreviewError, LoginThrottled, NotFound,
                              PasswordChangeRequired, PermissionDenied, ReadIncomplete,
@@ -21,8 +21,12 @@ from ioreview.errors import (AccountLocked, AuthenticationFailed, BackupRejected
 
 from .context import LOCKOUT_S, MAX_FAILED_ATTEMPTS, TOUCH_INTERVAL_S
 from .trial import Trial
-from .values import *  # noqa: F403
+from . import values as _values
 from .values import __all__ as _values_all
+
+# the values defined in `values` itself; its result types in `values_*` load on first use
+globals().update({name: getattr(_values, name) for name in _values_all
+                  if name not in _values._HOMES})
 
 #: names imported on first use (PEP 562), so that `import ioreview.service` stays light: a
 #: command loads the DICOM, statistics and report code only when it uses it
@@ -60,6 +64,8 @@ def __getattr__(name: str) -> Any:
     elif name in _LAZY:
         module, attr = _LAZY[name]
         value = getattr(importlib.import_module(module, __name__), attr)
+    elif name in _values._HOMES:
+        value = getattr(_values, name)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value

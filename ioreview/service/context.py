@@ -30,9 +30,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from adjudication.protocol import Protocol, parse_protocol
 from ioreview.auth import token_digest
 from ioreview.errors import (AccountLocked, InvalidInput, IoreviewError, NotFound,
                              PasswordChangeRequired, PermissionDenied, SessionExpired)
@@ -40,6 +39,9 @@ from ioreview.store import DatabaseBusy, TrialStore, UnitOfWork
 from ioreview.store.records import UserRecord
 
 from .values import AccountPolicy, Role, Session
+
+if TYPE_CHECKING:
+    from adjudication.protocol import Protocol
 
 __all__ = ["ADMINS", "Actor", "DEFAULT_POLICY", "LOCKOUT_S", "LOGIN_FREE_FAILURES",
            "MAX_FAILED_ATTEMPTS", "MAX_LOGIN_DELAY_S", "READERS", "ServiceContext",
@@ -295,6 +297,8 @@ class ServiceContext:
             row = uow.protocols.get(version_id)
             if row is None or row.text is None:
                 raise NotFound(f"Protocol version {version_id} is not installed.")
+            from adjudication.protocol import parse_protocol
+
             cached = parse_protocol(row.text, f"{row.source} (version id {version_id})")
             self._protocols[version_id] = cached
         return cached

@@ -65,22 +65,3 @@ def evaluate_case(ctx: ServiceContext, uow: UnitOfWork, case_id: int, cause: str
                                        tuple(fields))
     update_case(ctx, uow, evaluation, cause)
     return evaluation
-
-
-def backfill(ctx: ServiceContext) -> int:
-    """Evaluate complete cases that have no standing evaluation (databases from before
-    discordance was persisted) and give evaluated cases without a workflow stage theirs
-    (databases from before adjudication); returns how many cases were brought up to date."""
-    with ctx.store.unit_of_work("system", write=False) as uow:
-        due = uow.discordance.cases_awaiting_evaluation()
-        staged = uow.workflow.cases_without_stage()
-    if not due and not staged:
-        return 0
-    with ctx.store.unit_of_work("system") as uow:
-        for case_id in due:
-            evaluate_case(ctx, uow, case_id, "backfill")
-        for case_id in staged:
-            current = uow.discordance.current(case_id)
-            if current and uow.workflow.get(case_id) is None:
-                update_case(ctx, uow, current[0], "backfill")
-    return len(due) + len(staged)

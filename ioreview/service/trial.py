@@ -18,7 +18,6 @@ from ioreview.recovery import RecoveryReport, recover
 from ioreview.store import TrialStore, open_store
 
 from .context import ServiceContext
-from .discordance import backfill
 
 __all__ = ["Trial"]
 
@@ -212,8 +211,30 @@ class Trial:
         trial = cls(open_store(db), idle_timeout_s=idle_timeout_s, clock=clock,
                     label_random=label_random, archive_root=archive_root)
         trial.recovery = trial._recover_after_crash()
-        backfill(trial.ctx)
+        trial._bring_up_to_date()
         return trial
+
+    def _bring_up_to_date(self) -> int:
+        """Evaluate complete cases that have no standing evaluation (databases from before
+        discordance was persisted) and give evaluated cases without a workflow stage theirs
+        (databases from before adjudication); returns how many cases were brought up to date.
+        The discordance and workflow rules are loaded only when there is such a case."""
+        with self.ctx.store.unit_of_work("system", write=False) as uow:
+            due = uow.discordance.cases_awaiting_evaluation()
+            staged = uow.workflow.cases_without_stage()
+        if not due and not staged:
+            return 0
+        from .discordance import evaluate_case
+        from .workflow import update_case
+
+        with self.ctx.store.unit_of_work("system") as uow:
+            for case_id in due:
+                evaluate_case(self.ctx, uow, case_id, "backfill")
+            for case_id in staged:
+                current = uow.discordance.current(case_id)
+                if current and uow.workflow.get(case_id) is None:
+                    update_case(self.ctx, uow, current[0], "backfill")
+        return len(due) + len(staged)
 
     def _recover_after_crash(self) -> RecoveryReport:
         """At start, as the system (audited): close the import runs of processes that died,
