@@ -163,28 +163,32 @@ for p in sys.argv[1:]:
 
 def whole_process(paths: list[str]) -> None:
     """`ioreview import` of the series as a whole process (start-up included) against a naive
-    pydicom loop as a whole process (issue 14 target: <= 0.75x)."""
+    pydicom loop as a whole process (issue 14 target: <= 0.75x).  Wall-clock time is what the
+    user waits for; the CPU time of the child (user + system) is printed too, because it stays
+    put when other work shares the machine."""
+    import resource
     import subprocess
 
-    def best(argv_for: Callable[[Path], list[str]]) -> float:
-        times = []
+    def median_of_5(argv_for: Callable[[Path], list[str]]) -> tuple[float, float]:
+        walls, cpus = [], []
         for _ in range(5):
             with tempfile.TemporaryDirectory() as tmp:
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 t = time.perf_counter()
                 subprocess.run(argv_for(Path(tmp)), check=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-                times.append(time.perf_counter() - t)
-        times.sort()
-        return times[len(times) // 2]
+                walls.append(time.perf_counter() - t)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        return sorted(walls)[2], sorted(cpus)[2]
 
-    ours = best(lambda tmp: [sys.executable, "-m", "ioreview", "--db", str(tmp / "b.sqlite"),
-                             "import", str(DATA)])
-    naive = best(lambda tmp: [sys.executable, "-c", NAIVE_LOOP, *paths])
-    print(f"whole process, {len(paths)} files (median of 5)")
-    print(f"  {'ioreview import':<52s} {ours * 1000:9.0f} ms")
-    print(f"  {'naive pydicom dcmread loop':<52s} {naive * 1000:9.0f} ms")
-    print(f"  {'ratio (target <= 0.75)':<52s} {ours / naive:9.2f}")
-
+    ours = median_of_5(lambda tmp: [sys.executable, "-m", "ioreview", "--db",
+                                    str(tmp / "b.sqlite"), "import", str(DATA)])
+    naive = median_of_5(lambda tmp: [sys.executable, "-c", NAIVE_LOOP, *paths])
+    print(f"whole process, {len(paths)} files (median of 5)          wall ms    CPU ms")
+    print(f"  {'ioreview import':<52s} {ours[0] * 1000:9.0f} {ours[1] * 1000:9.0f}")
+    print(f"  {'naive pydicom dcmread loop':<52s} {naive[0] * 1000:9.0f} {naive[1] * 1000:9.0f}")
+    print(f"  {'ratio (target <= 0.75)':<52s} {ours[0] / naive[0]:9.2f} {ours[1] / naive[1]:9.2f}")
 
 if __name__ == "__main__":
     sys.exit(main())
