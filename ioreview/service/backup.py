@@ -108,7 +108,7 @@ class Backups:
         staging.mkdir(parents=True, mode=0o700)
         try:
             db_name = DB_FILES[store.dialect]
-            length, head = store.backup_to(staging / db_name)  # type: ignore[attr-defined]
+            length, head = store.backup_to(staging / db_name)
             n_archive = 0
             for path in _archive_files(archive_root):
                 _place(path, staging / ARCHIVE / path.relative_to(archive_root))
@@ -116,8 +116,8 @@ class Backups:
             files = [{"name": p.relative_to(staging).as_posix(), "sha256": _sha256(p),
                       "bytes": p.stat().st_size}
                      for p in sorted(staging.rglob("*")) if p.is_file()]
-            key = store.trial_key  # type: ignore[attr-defined]
-            key_path = store.key_path  # type: ignore[attr-defined]
+            key = store.trial_key
+            key_path = store.key_path
             manifest: dict[str, Any] = {
                 "format": BACKUP_FORMAT,
                 "software": {"name": "ioreview", "version": ioreview.__version__},
@@ -161,11 +161,13 @@ class Backups:
         store = self.ctx.store
         with self.ctx.use_case(session, ADMINS, "see the database grants", write=False):
             pass
-        if store.dialect != "postgresql":
+        from ioreview.store import PostgresStore
+
+        if not isinstance(store, PostgresStore):
             raise InvalidInput("Grants are for a PostgreSQL trial; a SQLite trial is protected "
                                "by its file's permissions and the database's triggers.")
         try:
-            return grants_script(role, store.database_name)  # type: ignore[attr-defined]
+            return grants_script(role, store.database_name)
         except ValueError as exc:
             raise InvalidInput(f"{role!r}: {exc}.") from None
 
