@@ -324,3 +324,42 @@ def test_rejects_annotations_on_images_outside_the_sources(tmp_path, protocol, c
         write_measurement_report(tmp_path / "x.dcm", protocol=protocol, values=VALUES,
                                  annotations=[], observer="READER1", observer_kind="robot",
                                  sources=case["paths"])
+
+
+@pytest.mark.parametrize("deidentified", [False, True])
+def test_documents_from_templates_are_the_documents_highdicom_builds(tmp_path, protocol, case,
+                                                                    monkeypatch, deidentified):
+    """Groups of one shape are built by highdicom once and filled in per document: the bytes
+    must be those of encoding the document highdicom builds whole (same header, so the same
+    creation times), for values, annotations and observers that vary between documents."""
+    from ioreview.imaging import sr
+
+    kwargs = {}
+    if deidentified:
+        table: dict[str, str] = {}
+        kwargs = {"uid_map": lambda uid: table.setdefault(uid, pydicom.uid.generate_uid(
+            prefix="2.25.")), "patient_id": PSEUDONYM}
+    evidence = sr.SrEvidence(case["paths"], **kwargs)
+    base = annotations_for(case)
+    documents = []
+    for n in range(4):  # the same shapes with other values, then other shapes
+        values = {**VALUES, "extravasation.volume_ml": 5.5 + n, "extravasation.confidence": 1 + n}
+        anns = [Ann(a.finding_id, a.kind, a.sop_instance_uid, 0,
+                    tuple((r + n, c + 2 * n) for r, c in a.points),
+                    {k: v * (n + 1) for k, v in a.measurements.items()},
+                    a.label or f"Größe {n}") for a in base]
+        documents.append((values, anns[:3 - n % 2], "READER1" if n < 2 else "READER2", "person"))
+    documents.append(({k: v for k, v in VALUES.items() if not k.startswith("haematoma")}, [],
+                      "ADJUDICATION COMMITTEE", "device"))
+    for n, (values, anns, observer, kind) in enumerate(documents):
+        written = {}
+        for templates in (True, False):
+            monkeypatch.setattr(sr, "_TEMPLATES", templates)
+            path = tmp_path / f"{n}-{templates}.dcm"
+            sr.write_measurement_report(
+                path, protocol=protocol, values=values, annotations=anns, observer=observer,
+                observer_kind=kind, sources=evidence, series_uid="2.25.12345",
+                sop_instance_uid=f"2.25.{1000 + n}", instance_number=n + 1, title=f"doc {n}")
+            written[templates] = path.read_bytes()
+        assert written[True] == written[False], f"document {n}"
+    assert sr._GROUP_TEMPLATES, "no group was built from a template"

@@ -50,19 +50,22 @@ import re
 import struct
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import highdicom as hd
 import numpy as np
 import pydicom
 from highdicom.sr import CodedConcept
 from pydicom.charset import convert_encodings
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_file_meta_info, writers
+from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-from pydicom.valuerep import CUSTOMIZABLE_CHARSET_VR, EXPLICIT_VR_LENGTH_32
+from pydicom.valuerep import CUSTOMIZABLE_CHARSET_VR, DS, EXPLICIT_VR_LENGTH_32
 
 from ioreview.imaging.deid import deidentify_dataset
 
@@ -273,9 +276,18 @@ def _time_point(text: str) -> hd.sr.TimePointContext:
 @functools.lru_cache(maxsize=8192)
 def _measurement_item(name: SrCode, value: float, unit: SrCode,
                       derivation: SrCode | None = None) -> hd.sr.Measurement:
-    return _frozen(hd.sr.Measurement(
-        name=_coded(*name), value=value, unit=_coded(*unit),
-        derivation=None if derivation is None else _coded(*derivation)))
+    return _frozen(_new_measurement(name, value, unit, derivation))
+
+
+def _new_measurement(name: SrCode, value: float, unit: SrCode,
+                     derivation: SrCode | None = None) -> hd.sr.Measurement:
+    return hd.sr.Measurement(name=_coded(*name), value=value, unit=_coded(*unit),
+                             derivation=None if derivation is None else _coded(*derivation))
+
+
+#: (name, value) of a qualitative evaluation; (name, value, unit, derivation) of a measurement
+_EvaluationKey = tuple[SrCode, SrCode]
+_MeasurementKey = tuple[SrCode, float, SrCode, SrCode | None]
 
 
 def _field_key(field: Field) -> SrCode:
@@ -309,10 +321,11 @@ def _is_blank(value: Any) -> bool:
 # ------------------------------------------------------------------ values -> TID 1501 items
 def _field_items(
     protocol: Protocol, finding: Finding | None, field: Field, value: Any,
-) -> tuple[list[hd.sr.QualitativeEvaluation], list[hd.sr.Measurement]]:
+) -> tuple[list[_EvaluationKey], list[_MeasurementKey]]:
+    """The qualitative evaluations and measurements of one recorded value, as code keys."""
     kind = field.type.value
-    evaluations: list[hd.sr.QualitativeEvaluation] = []
-    measurements: list[hd.sr.Measurement] = []
+    evaluations: list[_EvaluationKey] = []
+    measurements: list[_MeasurementKey] = []
     if kind == "text":
         return evaluations, measurements  # free text is not exported (may identify)
     if kind == "presence":
@@ -324,30 +337,30 @@ def _field_items(
         code = codes.get(str(value)) or _PRESENCE_FALLBACK.get(str(value))
         if code is None:
             raise ValueError(f"{finding.id}.presence: {value!r} is not present / absent / indeterminate")
-        evaluations.append(_evaluation(_finding_key(finding), _key(code)))
+        evaluations.append((_finding_key(finding), _key(code)))
     elif kind == "confidence":
         name = _key(protocol.confidence.code) if protocol.confidence.code else _CERTAINTY
-        measurements.append(_measurement_item(name, float(value), _NO_UNITS))
+        measurements.append((name, float(value), _NO_UNITS, None))
     elif kind == "choice":
-        evaluations.append(_evaluation(_field_key(field), _choice_key(field, value)))
+        evaluations.append((_field_key(field), _choice_key(field, value)))
     elif kind == "multi_choice":
         items = [value] if isinstance(value, (str, int)) else list(value)
         for item in items:
-            evaluations.append(_evaluation(_field_key(field), _choice_key(field, item)))
+            evaluations.append((_field_key(field), _choice_key(field, item)))
     elif kind == "boolean":
-        evaluations.append(_evaluation(_field_key(field), _YES if value else _NO))
+        evaluations.append((_field_key(field), _YES if value else _NO))
     elif kind in ("number", "integer"):
         number = float(value)
         if not math.isfinite(number):
             raise ValueError(f"{field.id}: {value!r} is not a finite number")
-        measurements.append(_measurement_item(_field_key(field), number, _unit_key(field.unit)))
+        measurements.append((_field_key(field), number, _unit_key(field.unit), None))
     else:
         raise ValueError(f"{field.id}: field type {kind!r} cannot be exported")
     return evaluations, measurements
 
 
 # ------------------------------------------------------------------ annotation measurements
-def _annotation_measurement(name: str, value: float, modality: str) -> hd.sr.Measurement:
+def _annotation_measurement(name: str, value: float, modality: str) -> _MeasurementKey:
     key = name.replace("\u00b2", "2").replace("\u00b3", "3")
     derivation: SrCode | None = None
     unit: str | None = None
@@ -377,8 +390,8 @@ def _annotation_measurement(name: str, value: float, modality: str) -> hd.sr.Mea
     else:
         units = {"mm": "mm", "cm": "cm", "mm2": "mm2", "ml": "mL", "hu": "[hnsf'U]", "deg": "deg"}
         concept, unit = _local_key(key, key.replace("_", " ")), units.get(suffix.lower())
-    return _measurement_item(_key(concept), float(value), _unit_key(unit),
-                             None if derivation is None else _key(derivation))
+    return (_key(concept), float(value), _unit_key(unit),
+            None if derivation is None else _key(derivation))
 
 
 # ------------------------------------------------------------------ sources
@@ -528,30 +541,29 @@ def write_measurement_report(
     for a in annotations:
         if a.sop_instance_uid not in evidence:
             raise ValueError(f"annotation on {a.sop_instance_uid}: that image is not among the sources")
-    observation_context = _observation_context(observer, observer_kind)  # checks the kind
+    _observation_context(observer, observer_kind)  # checks the kind
     sites = {"fat_embolism": None, **dict(finding_sites or {})}
 
     side = values.get("side")
     laterality = _LATERALITY[side] if isinstance(side, str) and side in _LATERALITY else None
     timepoint = values.get("timepoint")
-    time_point_context = _time_point(str(timepoint)[:64]) if not _is_blank(timepoint) else None
+    time_point = str(timepoint)[:64] if not _is_blank(timepoint) else None
 
-    def site_items(finding_id: str | None) -> list[hd.sr.FindingSite] | None:
+    def site_keys(finding_id: str | None) -> tuple[tuple[SrCode, SrCode | None], ...] | None:
         site = sites.get(finding_id, TIBIA) if finding_id is not None else TIBIA
-        if site is None:
-            return None
-        return [_finding_site(_key(site), laterality)]
-
-    def tracking(identifier: str, *parts: object) -> hd.sr.TrackingIdentifier:
-        return hd.sr.TrackingIdentifier(
-            identifier=identifier[:64], uid=generate_uid(entropy_srcs=[sop_uid, *map(str, parts)]))
+        return None if site is None else ((_key(site), laterality),)
 
     sop_uid = sop_instance_uid or generate_uid()
-    groups: list[Any] = []
 
+    def group(identifier: str, parts: Sequence[object], **spec: Any) -> _Group:
+        return _Group(tracking_text=identifier[:64],
+                      tracking_uid=generate_uid(entropy_srcs=[sop_uid, *map(str, parts)]),
+                      time_point=time_point, **spec)
+
+    groups: list[_Group] = []
     # read-level fields: one image-level group without a finding type
-    read_eval: list[hd.sr.QualitativeEvaluation] = []
-    read_meas: list[hd.sr.Measurement] = []
+    read_eval: list[_EvaluationKey] = []
+    read_meas: list[_MeasurementKey] = []
     by_finding: dict[str, tuple[list[Any], list[Any]]] = {}
     for key, value in values.items():
         if key.startswith("committee.") or _is_blank(value):
@@ -566,37 +578,26 @@ def write_measurement_report(
             got[0].extend(ev)
             got[1].extend(me)
     if read_eval or read_meas:
-        groups.append(hd.sr.MeasurementsAndQualitativeEvaluations(
-            tracking_identifier=tracking("read", "read"),
-            time_point_context=time_point_context,
-            qualitative_evaluations=read_eval or None,
-            measurements=read_meas or None,
-        ))
+        groups.append(group("read", ("read",), evaluations=tuple(read_eval),
+                            measurements=tuple(read_meas)))
     for finding in protocol.findings:  # protocol order, not the dict's
         if finding.id not in by_finding:
             continue
         ev, me = by_finding[finding.id]
         if not ev and not me:
             continue
-        groups.append(hd.sr.MeasurementsAndQualitativeEvaluations(
-            tracking_identifier=tracking(finding.id, "finding", finding.id),
-            time_point_context=time_point_context,
-            finding_type=_finding_concept(finding),
-            finding_sites=site_items(finding.id),
-            qualitative_evaluations=ev or None,
-            measurements=me or None,
-        ))
+        groups.append(group(finding.id, ("finding", finding.id), finding=_finding_key(finding),
+                            sites=site_keys(finding.id), evaluations=tuple(ev),
+                            measurements=tuple(me)))
 
     for i, a in enumerate(annotations):
         src = evidence[a.sop_instance_uid]
         n_frames = int(src.get("NumberOfFrames", 1) or 1)
-        frames = [int(a.frame) + 1] if n_frames > 1 else None
+        frames = (int(a.frame) + 1,) if n_frames > 1 else None
+        if frames is not None and not 1 <= frames[0] <= n_frames:
+            raise ValueError(f"annotation on {a.sop_instance_uid}: frame {int(a.frame) + 1} "
+                             f"of an image of {n_frames} frames")
         graphic_type, data = scoord(a.kind, a.points)
-        region = hd.sr.ImageRegion(
-            graphic_type=graphic_type,
-            graphic_data=data,
-            source_image=hd.sr.SourceImageForRegion.from_source_image(src, referenced_frame_numbers=frames),
-        )
         finding = None
         if a.finding_id:
             try:
@@ -604,42 +605,355 @@ def write_measurement_report(
             except KeyError:
                 finding = None
         modality = str(src.get("Modality", ""))
-        measurements = [
+        measurements = tuple(
             _annotation_measurement(name, value, modality)
             for name, value in sorted((a.measurements or {}).items())
             if value is not None and math.isfinite(float(value))
-        ]
+        )
         label = (a.label or "").strip() or f"{a.finding_id or 'annotation'} {a.kind} {i + 1}"
-        groups.append(hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
-            tracking_identifier=tracking(label, "annotation", i),
-            referenced_region=region,
-            time_point_context=time_point_context,
-            finding_type=_finding_concept(finding) if finding is not None else None,
-            finding_sites=site_items(finding.id if finding is not None else None),
-            measurements=measurements or None,
-            qualitative_evaluations=[_evaluation(_local_key("annotation-kind", "Annotation kind"),
-                                                 _local_key(a.kind, a.kind))],
-        ))
+        groups.append(group(
+            label, ("annotation", i),
+            finding=_finding_key(finding) if finding is not None else None,
+            sites=site_keys(finding.id if finding is not None else None),
+            measurements=measurements,
+            evaluations=((_local_key("annotation-kind", "Annotation kind"),
+                          _local_key(a.kind, a.kind)),),
+            region=(graphic_type, data, str(src.SOPClassUID), str(src.SOPInstanceUID), frames)))
     if not groups:
         raise ValueError("nothing to report: no recorded values and no annotations")
 
-    report = hd.sr.MeasurementReport(
-        observation_context=observation_context,
-        procedure_reported=_procedures(sources.modalities),
-        imaging_measurements=groups,
-        title=_concept(_REPORT_TITLE),
-    )
     header = sources.header(series_uid or generate_uid(), series_number)
-    _save(header, report[0], path, sop_uid=sop_uid, instance_number=instance_number,
+    document = _Document(observer, observer_kind, _procedures(sources.modalities),
+                         tuple(groups))
+    if _TEMPLATES:
+        try:
+            _save_from_templates(header, document, path, sop_uid=sop_uid,
+                                 instance_number=instance_number,
+                                 series_description=title[:64])
+            return sop_uid
+        except _NotEncodable:
+            pass
+    _save(header, document.build()[0], path, sop_uid=sop_uid, instance_number=instance_number,
           series_description=title[:64])
     return sop_uid
 
 
 @functools.lru_cache(maxsize=64)
-def _procedures(modalities: tuple[str, ...]) -> list[CodedConcept]:
+def _procedures(modalities: tuple[str, ...]) -> tuple[SrCode, ...]:
     """Procedure reported (CID 100) of sources of these modalities."""
     procedures = [_PROCEDURES[m] for m in modalities if m in _PROCEDURES]
-    return [_concept(p) for p in dict.fromkeys(procedures)] or [_concept(_IMAGING_PROCEDURE)]
+    return tuple(dict.fromkeys(procedures)) or (_IMAGING_PROCEDURE,)
+
+
+# ------------------------------------------------------------------ the content tree
+# A document is described by plain values first (`_Group`, `_Document`); `build` turns them into
+# highdicom's TID 1500 objects.  highdicom's constructors validate and copy as they go (a
+# finding group ~1-3 ms, an ROI group ~4-8 ms, the report ~3-6 ms): most groups of an export
+# differ only in their tracking identifier and UID, an ROI group also in its coordinates, its
+# image and its measured values.  So each distinct shape is built by highdicom once per
+# process, with stand-in values where a document puts its own, and encoded with those
+# elements left as holes (`_Template`); a document is its templates with its own values
+# encoded into the holes.  `tests/test_sr.py` checks that this gives the same bytes as
+# encoding the document highdicom builds whole (`_TEMPLATES = False`).
+_TEMPLATES = True
+
+_TEXT_VALUE, _UID, _NUMERIC_VALUE, _FLOAT_VALUE = 0x0040A160, 0x0040A124, 0x0040A30A, 0x0040A161
+_GRAPHIC_DATA, _REFERENCED_SOP_INSTANCE = 0x00700022, 0x00081155
+_STAND_IN_TEXT = "ioreview stand-in tracking identifier"
+_STAND_IN_UID = "2.25.271828182845904523536028747135266249"
+_STAND_IN_IMAGE = "2.25.314159265358979323846264338327950288"
+
+
+def _stand_in_value(i: int) -> float:
+    return -987654.5 - 2 * i
+
+
+@dataclass(frozen=True, eq=False)
+class _Group:
+    """One measurement group: image-level (TID 1501) or, with `region`, planar ROI (TID 1410).
+    `region` is (graphic type, (column, row) graphic data, SOP Class UID, SOP Instance UID,
+    frame numbers or None)."""
+
+    tracking_text: str
+    tracking_uid: str
+    time_point: str | None
+    finding: SrCode | None = None
+    sites: tuple[tuple[SrCode, SrCode | None], ...] | None = None
+    evaluations: tuple[_EvaluationKey, ...] = ()
+    measurements: tuple[_MeasurementKey, ...] = ()
+    region: tuple[str, np.ndarray, str, str, tuple[int, ...] | None] | None = None
+
+    def shape(self) -> tuple[Any, ...]:
+        """Everything highdicom's group depends on except the values of the holes."""
+        region = None
+        if self.region is not None:
+            graphic_type, data, sop_class, _sop, frames = self.region
+            region = (graphic_type, data.shape, sop_class, frames)
+        return (self.time_point, self.finding, self.sites, self.evaluations,
+                tuple((n, u, d) for n, _v, u, d in self.measurements), region)
+
+    def build(self) -> Any:
+        """The group as highdicom builds it."""
+        return self._build(self.tracking_text, self.tracking_uid,
+                           [v for _n, v, _u, _d in self.measurements],
+                           None if self.region is None else self.region[1],
+                           None if self.region is None else self.region[3], cached=True)
+
+    def stand_in(self) -> tuple[Any, dict[tuple[int, Any], str]]:
+        """The group built with stand-in values, and the holes: (tag, stand-in value) ->
+        hole name."""
+        values = [_stand_in_value(i) for i in range(len(self.measurements))]
+        holes: dict[tuple[int, Any], str] = {(_TEXT_VALUE, _STAND_IN_TEXT): "text",
+                                             (_UID, _STAND_IN_UID): "uid"}
+        for i, v in enumerate(values):
+            holes[(_NUMERIC_VALUE, str(DS(v, auto_format=True)))] = f"ds{i}"
+            holes[(_FLOAT_VALUE, v)] = f"fd{i}"
+        data = None
+        if self.region is not None:
+            shape = self.region[1].shape
+            data = -7000.5 - np.arange(shape[0] * shape[1], dtype=np.float64).reshape(shape)
+            holes[(_GRAPHIC_DATA, tuple(data.flatten().tolist()))] = "graphic"
+            holes[(_REFERENCED_SOP_INSTANCE, _STAND_IN_IMAGE)] = "image"
+        group = self._build(_STAND_IN_TEXT, _STAND_IN_UID, values, data,
+                            None if data is None else _STAND_IN_IMAGE, cached=False)
+        return group, holes
+
+    def fill(self) -> dict[str, Any]:
+        """This group's values for the holes of its template."""
+        out: dict[str, Any] = {"text": self.tracking_text, "uid": self.tracking_uid}
+        for i, (_n, v, _u, _d) in enumerate(self.measurements):
+            out[f"ds{i}"] = DS(v, auto_format=True)
+            out[f"fd{i}"] = v
+        if self.region is not None:
+            out["graphic"] = self.region[1].flatten().tolist()
+            out["image"] = self.region[3]
+        return out
+
+    def _build(self, text: str, uid: str, values: Sequence[float], data: np.ndarray | None,
+               sop_instance_uid: str | None, *, cached: bool) -> Any:
+        measurement = _measurement_item if cached else _new_measurement
+        measurements = [measurement(n, v, u, d)
+                        for (n, _v, u, d), v in zip(self.measurements, values)]
+        evaluations = [_evaluation(*e) for e in self.evaluations]
+        sites = None if self.sites is None else [_finding_site(*s) for s in self.sites]
+        time_point = None if self.time_point is None else _time_point(self.time_point)
+        tracking = hd.sr.TrackingIdentifier(identifier=text, uid=uid)
+        finding = None if self.finding is None else _coded(*self.finding)
+        if self.region is None:
+            return hd.sr.MeasurementsAndQualitativeEvaluations(
+                tracking_identifier=tracking,
+                time_point_context=time_point,
+                finding_type=finding,
+                finding_sites=sites,
+                qualitative_evaluations=evaluations or None,
+                measurements=measurements or None,
+            )
+        graphic_type, _data, sop_class, _sop, frames = self.region
+        region = hd.sr.ImageRegion(
+            graphic_type=graphic_type,
+            graphic_data=data,
+            source_image=hd.sr.SourceImageForRegion(
+                referenced_sop_class_uid=sop_class, referenced_sop_instance_uid=sop_instance_uid,
+                referenced_frame_numbers=None if frames is None else list(frames)),
+        )
+        return hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
+            tracking_identifier=tracking,
+            referenced_region=region,
+            time_point_context=time_point,
+            finding_type=finding,
+            finding_sites=sites,
+            measurements=measurements or None,
+            qualitative_evaluations=evaluations,
+        )
+
+
+@dataclass(frozen=True)
+class _Document:
+    """A TID 1500 Measurement Report: the observer, the procedure and the groups."""
+
+    observer: str
+    observer_kind: str
+    procedures: tuple[SrCode, ...]
+    groups: tuple[_Group, ...]
+
+    def build(self, groups: Sequence[Any] | None = None) -> Any:
+        """The report as highdicom builds it (of `groups` already built, else of its own)."""
+        return hd.sr.MeasurementReport(
+            observation_context=_observation_context(self.observer, self.observer_kind),
+            procedure_reported=[_concept(p) for p in self.procedures],
+            imaging_measurements=[g.build() for g in self.groups] if groups is None
+            else list(groups),
+            title=_concept(_REPORT_TITLE),
+        )
+
+
+class _Hole(NamedTuple):
+    name: str
+    tag: int
+    vr: str
+
+
+class _Template:
+    """The encoding of a highdicom-built item or element list with holes: bytes, and the
+    places where a document's own element (or, for an item hole, its items) go."""
+
+    def __init__(self, parts: Sequence[bytes | _Hole]) -> None:
+        merged: list[bytes | _Hole] = []
+        for p in parts:
+            if isinstance(p, bytes) and merged and isinstance(merged[-1], bytes):
+                merged[-1] += p
+            else:
+                merged.append(p)
+        self.parts = tuple(merged)
+
+    def render(self, values: Mapping[str, Any], encodings: list[str]) -> bytes:
+        out = []
+        for p in self.parts:
+            if isinstance(p, bytes):
+                out.append(p)
+            elif p.tag == 0:  # item hole: the encoded items themselves
+                out.append(values[p.name])
+            else:
+                out.append(_element_bytes(DataElement(p.tag, p.vr, values[p.name]), encodings))
+        return b"".join(out)
+
+
+def _hole_key(elem: Any) -> Any:
+    value = elem.value
+    if elem.VR in ("FL", "FD"):
+        return tuple(float(v) for v in value) if isinstance(value, (list, MultiValue)) \
+            else float(value)
+    return str(value)
+
+
+def _element_parts(elements: Any, encodings: list[str], holes: Mapping[tuple[int, Any], str],
+                   items: Mapping[int, str], found: set[str], out: list[bytes | _Hole]) -> None:
+    """Encode `elements` as `_element_bytes` does, leaving `holes` (elements by tag and value)
+    and `items` (sequence items by identity) as `_Hole`s."""
+    tags = {tag for tag, _v in holes}
+    for elem in elements:
+        tag = int(elem.tag)
+        if elem.VR == "SQ":
+            out.append(struct.pack("<HH", tag >> 16, tag & 0xFFFF) + b"SQ\0\0\xff\xff\xff\xff")
+            for item in elem.value or ():
+                name = items.get(id(item))
+                if name is not None:
+                    found.add(name)
+                    out.append(_Hole(name, 0, ""))
+                    continue
+                out.append(_ITEM)
+                if "_ioreview_encoded" in item.__dict__:
+                    out.append(_dataset_bytes(item, encodings))
+                else:
+                    if "SpecificCharacterSet" in item:
+                        raise _NotEncodable("a nested Specific Character Set")
+                    _element_parts(item, encodings, holes, items, found, out)
+                out.append(_ITEM_END)
+            out.append(_SEQUENCE_END)
+            continue
+        name = holes.get((tag, _hole_key(elem))) if tag in tags and not elem.is_empty else None
+        if name is not None:
+            if name in found:
+                raise _NotEncodable(f"hole {name} twice")
+            found.add(name)
+            out.append(_Hole(name, tag, elem.VR))
+        else:
+            out.append(_element_bytes(elem, encodings))
+
+
+_GROUP_TEMPLATES: dict[tuple[Any, ...], _Template | None] = {}
+_DOCUMENT_TEMPLATES: dict[tuple[Any, ...], list[tuple[int, _Template]] | None] = {}
+
+
+def _group_template(group: _Group, encodings: list[str]) -> _Template:
+    key = (group.region is None, group.shape(), tuple(encodings))
+    if key not in _GROUP_TEMPLATES:
+        template = None
+        try:
+            built, holes = group.stand_in()
+            if len(built) != 1:
+                raise _NotEncodable("a group of more than one content item")
+            parts: list[bytes | _Hole] = []
+            found: set[str] = set()
+            _element_parts(built[0], encodings, holes, {}, found, parts)
+            if found == set(holes.values()):
+                template = _Template(parts)
+        except _NotEncodable:
+            pass
+        _GROUP_TEMPLATES[key] = template
+    template = _GROUP_TEMPLATES[key]
+    if template is None:
+        raise _NotEncodable("this group has no template")
+    return template
+
+
+@functools.cache
+def _placeholder_group() -> Any:
+    return hd.sr.MeasurementsAndQualitativeEvaluations(
+        tracking_identifier=hd.sr.TrackingIdentifier(identifier="placeholder",
+                                                     uid=_STAND_IN_UID))
+
+
+def _document_template(document: _Document, encodings: list[str]) -> list[tuple[int, _Template]]:
+    """The root content item's elements, each a template; the measurement groups go in the
+    item hole "groups"."""
+    key = (document.observer, document.observer_kind, document.procedures, tuple(encodings))
+    if key not in _DOCUMENT_TEMPLATES:
+        result = None
+        try:
+            placeholder = _placeholder_group()
+            root = document.build([placeholder])[0]
+            result = []
+            found: set[str] = set()
+            for elem in root:
+                parts: list[bytes | _Hole] = []
+                _element_parts([elem], encodings, {}, {id(placeholder[0]): "groups"}, found,
+                               parts)
+                result.append((int(elem.tag), _Template(parts)))
+            if found != {"groups"}:
+                result = None
+        except _NotEncodable:
+            pass
+        _DOCUMENT_TEMPLATES[key] = result
+    result = _DOCUMENT_TEMPLATES[key]
+    if result is None:
+        raise _NotEncodable("this document has no template")
+    return result
+
+
+_OWN_TAGS = frozenset({0x00080018, 0x00200013, 0x0008103E})  # SOP Instance UID, Instance
+# Number, Series Description: a document's own
+
+
+def _save_from_templates(header: Dataset, document: _Document, path: str | os.PathLike[str], *,
+                         sop_uid: str, instance_number: int, series_description: str) -> None:
+    """Write the document as `_save` writes the one highdicom builds, from templates."""
+    memo = header.__dict__.get("_ioreview_parts")
+    if memo is None:
+        encodings = convert_encodings(header.get("SpecificCharacterSet") or "ISO_IR 6")
+        elements = [(int(e.tag), _element_bytes(e, encodings)) for e in header
+                    if int(e.tag) not in _OWN_TAGS]
+        memo = (encodings, elements)
+        object.__setattr__(header, "_ioreview_parts", memo)
+    encodings, elements = memo
+    groups = b"".join(_ITEM + _group_template(g, encodings).render(g.fill(), encodings)
+                      + _ITEM_END for g in document.groups)
+    own = [(0x00080018, _element_bytes(DataElement(0x00080018, "UI", sop_uid), encodings)),
+           (0x00200013, _element_bytes(DataElement(0x00200013, "IS", instance_number), encodings)),
+           (0x0008103E, _element_bytes(DataElement(0x0008103E, "LO", series_description),
+                                       encodings))]
+    content = [(tag, t.render({"groups": groups}, encodings))
+               for tag, t in _document_template(document, encodings)]
+    body = b"".join(b for _tag, b in sorted(elements + own + content, key=lambda x: x[0]))
+    file_meta = FileMetaDataset()
+    for elem in header.file_meta:
+        file_meta.add(elem)
+    file_meta.add_new("MediaStorageSOPInstanceUID", "UI", sop_uid)
+    meta = DicomBytesIO()
+    meta.is_little_endian, meta.is_implicit_VR = True, False
+    write_file_meta_info(meta, file_meta, enforce_standard=True)
+    with open(os.fspath(path), "wb") as f:
+        f.write(b"\0" * 128 + b"DICM" + meta.getvalue() + body)
 
 
 def _save(header: Dataset, content: Dataset, path: str | os.PathLike[str], *, sop_uid: str,
