@@ -175,9 +175,17 @@ def test_narrow_toolbar_folds_groups_into_drop_downs_that_still_reach_every_acti
 
 def test_worklist_and_form_fold_away_and_are_remembered(qtbot, trial, settings):
     window = open_window(qtbot, trial, settings)
-    open_first_case(qtbot, window)
     viewer_width = window.viewer.widget.width()
+    open_first_case(qtbot, window)
+    # at 1280 pixels the worklist folds away by itself when a case opens: the images get room
+    assert not window.worklist_panel.isVisible() and not window.worklist_action.isChecked()
+    assert window.viewer.widget.width() > viewer_width + 200
     tb = toolbar(window)
+    qtbot.mouseClick(visible_button(tb, window.worklist_action), Qt.MouseButton.LeftButton)
+    assert window.worklist_panel.isVisible(), "the reader brings it back"
+    open_first_case(qtbot, window)
+    assert window.worklist_panel.isVisible(), "and then it stays"
+    viewer_width = window.viewer.widget.width()
     qtbot.mouseClick(visible_button(tb, window.worklist_action), Qt.MouseButton.LeftButton)
     qtbot.mouseClick(visible_button(tb, window.form_action), Qt.MouseButton.LeftButton)
     QApplication.processEvents()

@@ -560,7 +560,9 @@ class AdjudicatorWindow(QMainWindow):
         self.queue_view.verticalHeader().hide()
         header = self.queue_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        # every column as wide as its title and cells (a stretched last column was narrower
+        # than "Discordant fields" at 1280 pixels); the queue scrolls sideways when it must
+        header.setStretchLastSection(False)
         header.sectionResized.connect(lambda *_a: self.queue_view.resizeRowsToContents())
         self.queue_view.doubleClicked.connect(lambda index: self.open_row(index.row()))
         self.queue_view.activated.connect(lambda index: self.open_row(index.row()))

@@ -19,7 +19,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QAction, QBrush, QCloseEvent, QColor
+from PySide6.QtGui import QAction, QBrush, QCloseEvent, QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -236,6 +236,14 @@ class ViewerAdapter(QObject):
         self._annotations: list[Annotation] = []
         self._key_images: list[KeyImage] = []
         self._selected: Annotation | None = None
+        self._timepoint_text: Callable[[str], str] = str
+
+    def set_timepoint_names(self, protocol: Protocol | None, locale: str | None) -> None:
+        """Name the priors' timepoints as ``protocol`` does in ``locale`` (None: as stored)."""
+        if locale and protocol is not None:
+            self._timepoint_text = lambda value: protocol.timepoint_label(value, locale)
+        else:
+            self._timepoint_text = str
 
     def set_case(self, series: Sequence[SeriesView], priors: Sequence[PriorView],
                  annotations: Sequence[Annotation], key_images: Sequence[KeyImage]) -> None:
@@ -367,7 +375,7 @@ class _EmbeddedViewerAdapter(ViewerAdapter):
         for prior in priors:
             for s in prior.series:
                 described = self.tr("Prior {timepoint} (day {day}): {description}").format(
-                    timepoint=prior.timepoint, day=prior.days_from_insertion,
+                    timepoint=self._timepoint_text(prior.timepoint), day=prior.days_from_insertion,
                     description=s.description)
                 shown.append(dataclasses.replace(s, description=described))
         self._loading = True
@@ -504,6 +512,7 @@ class ReadingWindow(QMainWindow):
         title.setFont(font)
         self.worklist_summary = QLabel()
         self.worklist_summary.setObjectName("WorklistSummary")
+        self.worklist_summary.setWordWrap(True)  # a narrow worklist at 1280 pixels
         self.open_button = QPushButton(self.tr("Open case"))
         self.open_button.clicked.connect(self._open_selected)
         self.next_button = QPushButton(self.tr("Next unread"))
@@ -518,7 +527,7 @@ class ReadingWindow(QMainWindow):
         wl.addWidget(self.worklist_view, 1)
         wl.addWidget(self.worklist_summary)
         wl.addLayout(buttons)
-        worklist_panel.setMinimumWidth(360)
+        worklist_panel.setMinimumWidth(240)
 
         # viewer + form
         self.viewer = make_viewer(self)
@@ -541,8 +550,12 @@ class ReadingWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setStretchFactor(2, 0)
-        self.splitter.setSizes([370, 730, 480])
         self.splitter.setCollapsible(1, False)
+        #: the reader dragged the splitter (here or in an earlier session): keep their sizes
+        self._panes_set_by_user = False
+        #: the worklist was folded away for the images on opening a case (not remembered)
+        self._worklist_auto_folded = False
+        self._worklist_folded_once = False
         self.setCentralWidget(self.splitter)
         self.worklist_panel = worklist_panel
         self._build_panes()
@@ -595,22 +608,79 @@ class ReadingWindow(QMainWindow):
         self.viewer.add_toolbar_action("layout", self.form_action, "read_form")
         state = self._settings.value("reading/splitter")
         if state is not None:
-            self.splitter.restoreState(state)
+            self._panes_set_by_user = self.splitter.restoreState(state)
         self.worklist_action.setChecked(self._settings.value("reading/worklist", True, type=bool))
         self.form_action.setChecked(self._settings.value("reading/form", True, type=bool))
         self.worklist_panel.setVisible(self.worklist_action.isChecked())
         self.read_form.setVisible(self.form_action.isChecked())
         self.worklist_action.toggled.connect(lambda on: self._show_pane(self.worklist_panel, on))
+        self.worklist_action.triggered.connect(self._worklist_toggled_by_user)
         self.form_action.toggled.connect(lambda on: self._show_pane(self.read_form, on))
-        self.splitter.splitterMoved.connect(lambda _pos, _index: self._remember_panes())
+        self.splitter.splitterMoved.connect(lambda _pos, _index: self._panes_moved())
+
+    def default_pane_sizes(self, width: int) -> list[int]:
+        """Worklist, viewer and read form widths for a window ``width`` pixels wide: the
+        worklist as wide as its columns (at most a fifth of the width), the form a share of the
+        width within bounds, the images the rest (most of it at 1280 pixels as at 1920)."""
+        view = self.worklist_view
+        header = view.horizontalHeader()
+        columns = sum(max(view.sizeHintForColumn(c), header.sectionSizeHint(c))
+                      for c in range(self.worklist_model.columnCount()))
+        columns += 2 * view.frameWidth() + 24  # the panel's margins
+        worklist = max(240, min(columns, 380, round(width * 0.25)))
+        form = max(430, min(520, round(width * 0.27)))
+        return [worklist, max(width - worklist - form, 200), form]
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+        """Until the reader drags the splitter, the panes follow the window's width."""
+        super().resizeEvent(event)
+        if self._worklist_auto_folded and self.width() >= self.FOLD_WORKLIST_BELOW:
+            self.worklist_action.setChecked(True)  # room again: the folded worklist returns
+            self._worklist_auto_folded = False
+            self._worklist_folded_once = False
+        elif self.read_form.case is not None:
+            self._fold_worklist_for_images()
+        self._fit_panes()
+
+    def _fit_panes(self) -> None:
+        if not self._panes_set_by_user:
+            self.splitter.setSizes(self.default_pane_sizes(self.splitter.width() or self.width()))
+
+    def _panes_moved(self) -> None:
+        self._panes_set_by_user = True
+        self._remember_panes()
+
+    #: below this window width, opening a case folds the worklist away so the images get
+    #: most of the screen (worklist, two images and the read form do not fit side by side)
+    FOLD_WORKLIST_BELOW = 1500
+
+    def _fold_worklist_for_images(self) -> None:
+        """On a narrow window, the first case opened folds the worklist away (F6 brings it
+        back, and it stays then); the reader's own choice of panes is still what is kept."""
+        if (self._worklist_folded_once or self.width() >= self.FOLD_WORKLIST_BELOW
+                or not self.worklist_action.isChecked()):
+            return
+        self._worklist_folded_once = True
+        self._worklist_auto_folded = True
+        self.worklist_action.setChecked(False)
+        self.statusBar().showMessage(self.tr(
+            "The worklist is folded away to give the images room: F6 or its toolbar button "
+            "shows it again."), 8000)
+
+    def _worklist_toggled_by_user(self) -> None:
+        self._worklist_folded_once = True
+        self._worklist_auto_folded = False
+        self._remember_panes()
 
     def _show_pane(self, pane: QWidget, shown: bool) -> None:
         pane.setVisible(shown)
         self._remember_panes()
 
     def _remember_panes(self) -> None:
-        self._settings.setValue("reading/splitter", self.splitter.saveState())
-        self._settings.setValue("reading/worklist", self.worklist_action.isChecked())
+        if self._panes_set_by_user:
+            self._settings.setValue("reading/splitter", self.splitter.saveState())
+        self._settings.setValue("reading/worklist",
+                                self.worklist_action.isChecked() or self._worklist_auto_folded)
         self._settings.setValue("reading/form", self.form_action.isChecked())
 
     def _window_actions(self) -> list[QAction]:
@@ -641,6 +711,7 @@ class ReadingWindow(QMainWindow):
         self.worklist_model.set_records(items)
         self._localize_timepoints()
         self._show_worklist_summary()
+        self._fit_panes()
         if keep is not None:
             row = self.worklist_model.row_of(keep)
             if row >= 0:
@@ -701,9 +772,11 @@ class ReadingWindow(QMainWindow):
         self.current_assignment = assignment_id
         self.viewer.set_tool_thresholds(case.protocol.tools)
         self.viewer.set_hanging(case.protocol.hanging)
+        self.viewer.set_timepoint_names(case.protocol, ui_locale())
         self.viewer.set_case(case.series, case.priors, case.annotations, case.key_images)
         self.read_form.load_case(case)
         self.viewer.set_read_only(self.read_form.is_read_only())
+        self._fold_worklist_for_images()
         self.refresh_worklist()
         row = self.worklist_model.row_of(assignment_id)
         if row >= 0:
