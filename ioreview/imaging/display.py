@@ -50,6 +50,7 @@ __all__ = [
     "build_display_lut",
     "to_display_uint8",
     "GreyTable",
+    "table_index",
     "frame_range",
     "rgb_to_uint8",
 ]
@@ -611,7 +612,7 @@ class GreyTable:
     (`frame_range`).  Only integer stored types of at most 16 bits have a table.
     """
 
-    __slots__ = ("dtype", "table", "_lut", "_lo", "_hi")
+    __slots__ = ("dtype", "table", "_lut", "_lo", "_hi", "_ramp", "_buffer")
 
     def __init__(self, dtype: np.dtype | type | str) -> None:
         dt = np.dtype(dtype)
@@ -622,6 +623,8 @@ class GreyTable:
         self._lut: DisplayLut | None = None
         self._lo = 0
         self._hi = -1
+        self._ramp: tuple[int, int, np.ndarray] | None = None
+        self._buffer: np.ndarray | None = None
 
     @staticmethod
     def supports(dtype: np.dtype) -> bool:
@@ -631,14 +634,39 @@ class GreyTable:
         """Entries for stored values lo..hi (inclusive), split where a signed range crosses 0."""
         pieces = [(lo, min(hi, -1)), (max(lo, 0), hi)] if lo < 0 else [(lo, hi)]
         mask = self.table.size - 1
+        linear = lut.scale is not None and lut.offset is not None
+        values = self._values(lo, hi) if linear else None
         for a, b in pieces:
             if b < a:
                 continue
-            grey = _grey_of(lut, np.arange(a, b + 1, dtype=np.int64).astype(self.dtype))
             start = a & mask
             dest = self.table[start : start + (b - a + 1)]
-            np.multiply(grey, np.uint32(0x010101), out=dest, casting="unsafe")
-            dest += np.uint32(0xFF000000)
+            if values is not None:
+                # `_fold` on the values a..b, written straight as grey pixels: the same float32
+                # multiply-add and truncation, without building the stored values first
+                grey = self._scratch(b - a + 1)
+                np.multiply(values[a - lo : b - lo + 1], np.float32(lut.scale), out=grey)
+                grey += np.float32(lut.offset)
+                np.clip(grey, 0.0, 255.0, out=grey)
+                np.copyto(dest, grey, casting="unsafe")
+                dest *= np.uint32(0x010101)
+            else:
+                grey8 = _grey_of(lut, np.arange(a, b + 1, dtype=np.int64).astype(self.dtype))
+                np.multiply(grey8, np.uint32(0x010101), out=dest, casting="unsafe")
+            dest |= np.uint32(0xFF000000)
+
+    def _values(self, lo: int, hi: int) -> np.ndarray:
+        """The stored values lo..hi as float32 (exact for ≤ 16-bit integers), kept between
+        fills: a window drag refills the same range on every step."""
+        got = self._ramp
+        if got is None or got[0] != lo or got[1] != hi:
+            got = self._ramp = (lo, hi, np.arange(lo, hi + 1, dtype=np.float32))
+        return got[2]
+
+    def _scratch(self, n: int) -> np.ndarray:
+        if self._buffer is None or self._buffer.size < n:
+            self._buffer = np.empty(max(n, 4096), dtype=np.float32)
+        return self._buffer[:n]
 
     def prepare(self, lut: DisplayLut, lo: int, hi: int) -> None:
         """Make entries lo..hi valid for `lut` (refilling everything when `lut` is new)."""
@@ -658,18 +686,37 @@ class GreyTable:
             self._hi = hi
 
     def apply(self, stored: np.ndarray, lut: DisplayLut, frame_range: tuple[int, int],
-              out: np.ndarray | None = None) -> np.ndarray:
+              out: np.ndarray | None = None, index: np.ndarray | None = None) -> np.ndarray:
         """`stored` as opaque grey 32-bit pixels (QImage.Format_RGB32 layout), the same grey
-        levels as `to_display_uint8(stored, lut)`.  `frame_range` is (min, max) of `stored`."""
+        levels as `to_display_uint8(stored, lut)`.  `frame_range` is (min, max) of `stored`;
+        `index` is `table_index(stored)` when the caller keeps it for the frame (a window drag
+        applies a new table to the same frame on every step)."""
         arr = np.asarray(stored)
         if arr.dtype != self.dtype:
             raise ValueError(f"stored: dtype {arr.dtype} does not match the table's {self.dtype}")
+        if index is not None and (index.shape != arr.shape or index.dtype != np.intp):
+            raise ValueError(f"index: needs table_index(stored), an intp array of shape {arr.shape}")
         self.prepare(lut, *frame_range)
         if out is None or out.shape != arr.shape or out.dtype != np.uint32 or not out.flags.c_contiguous:
             out = np.empty(arr.shape, dtype=np.uint32)
-        idx = arr.view(np.dtype(f"u{arr.dtype.itemsize}"))  # same item size: fine for any strides
-        np.take(self.table, idx, out=out, mode="wrap")
+        if index is None:
+            index = arr.view(np.dtype(f"u{arr.dtype.itemsize}"))  # same item size: fine for any strides
+        np.take(self.table, index, out=out, mode="wrap")
         return out
+
+
+def table_index(stored: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """The unsigned bit patterns of an integer frame of at most 16 bits as intp: what
+    `np.take` indexes a `GreyTable` with.  `np.take` casts smaller indices to intp into a new
+    array on every call; a caller that keeps this for its frame saves that pass (and the page
+    faults of a fresh array) on every window step.  `out`, when of the right shape, is reused."""
+    arr = np.asarray(stored)
+    if arr.dtype.kind not in "iu" or arr.dtype.itemsize > 2:
+        raise ValueError(f"stored: needs integers of at most 16 bits, not {arr.dtype}")
+    if out is None or out.shape != arr.shape or out.dtype != np.intp or not out.flags.c_contiguous:
+        out = np.empty(arr.shape, dtype=np.intp)
+    np.copyto(out, arr.view(np.dtype(f"u{arr.dtype.itemsize}")), casting="unsafe")
+    return out
 
 
 def frame_range(stored: np.ndarray) -> tuple[int, int]:

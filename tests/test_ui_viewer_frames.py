@@ -1,0 +1,74 @@
+"""Frames painted from the viewport's caches are the frames a fresh pane paints.
+
+A window/level drag repaints through kept state (the view geometry, the frame's table
+indices, the overlay's calibration line and text pixmaps); these tests drive the real
+`ViewerWidget` on the demo study and compare the painted pixels with those of a new
+`ImageViewport` that has seen nothing, given the same source, image, window and view.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
+
+from ioreview.ui.viewer.viewport import ImageViewport
+from test_ui_viewer import drag, open_series, pick, study, viewer  # noqa: F401 - fixtures
+
+
+def fresh_like(qtbot, vp: ImageViewport, interactive: bool) -> ImageViewport:
+    """A new pane showing what `vp` shows: same source, image, window, view and size."""
+    other = ImageViewport(keymap=vp.keymap)
+    qtbot.addWidget(other)
+    other.resize(vp.size())
+    other.set_source(vp.source, vp.index)
+    other.set_window(vp.window, vp.window_name)
+    other.set_invert(vp.invert)
+    other.zoom, other.pan = vp.zoom, QPointF(vp.pan)
+    other.flip_h, other.flip_v, other.rotation = vp.flip_h, vp.flip_v, vp.rotation
+    if interactive:
+        other.mark_interactive()
+    return other
+
+
+def grab(vp: ImageViewport) -> QImage:
+    return vp.grab().toImage()
+
+
+def test_each_frame_of_a_window_drag_is_what_a_fresh_pane_paints(qtbot, viewer, study):
+    vp = open_series(qtbot, viewer, pick(study, "CT"))
+    centre = QPointF(vp.width() / 2, vp.height() / 2)
+    vp._hover = None
+    for k, move in enumerate((QPointF(60, -20), QPointF(-90, 35), QPointF(15, 70))):
+        drag(vp, centre, centre + move, steps=12)  # twelve interactive frames from kept state
+        vp.mark_interactive()
+        shown = grab(vp)
+        assert shown == grab(fresh_like(qtbot, vp, interactive=True)), (k, vp.window)
+    vp._settled()  # the smooth repaint when the user pauses
+    assert grab(vp) == grab(fresh_like(qtbot, vp, interactive=False))
+
+
+def test_view_changes_between_frames_reach_the_painted_frame(qtbot, viewer, study):
+    """Zoom, pan, flips, rotation, resizing and scrolling each change what the kept geometry
+    gives; after each the frame equals a fresh pane's, transform and pixels."""
+    vp = open_series(qtbot, viewer, pick(study, "CT"))
+    steps = (
+        lambda: vp.set_zoom(1.8, QPointF(40, 60)),
+        lambda: vp.set_pan(QPointF(-35, 22)),
+        vp.flip_horizontal,
+        vp.flip_vertical,
+        vp.rotate,
+        lambda: viewer.resize(900, 640),
+        lambda: vp.step(3),
+        lambda: vp.set_invert(True),
+        lambda: vp.reset_view(keep_window=True),
+    )
+    for n, change in enumerate(steps):
+        vp.mark_interactive()
+        change()
+        QApplication.processEvents()
+        vp.mark_interactive()
+        other = fresh_like(qtbot, vp, interactive=True)
+        assert vp.image_transform() == other.image_transform(), n
+        assert vp.effective_zoom() == other.effective_zoom(), n
+        assert vp.overlay() == other.overlay(), n
+        assert grab(vp) == grab(other), n
