@@ -11,6 +11,8 @@ from adjudication.paradigms import Decision
 from adjudication.protocol import default_protocol_path
 from ioreview.service import (BlindingViolation, InvalidInput, PermissionDenied, Role,
                               SignatureRejected)
+from ioreview.store.engine import ProtectedRecord
+
 from test_trial_helpers import PASSWORDS, World, complete_values, fast_kdf, make_world  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("trial_backend", "fast_kdf")
@@ -59,6 +61,15 @@ def _read(w: World, reader: str, case_id: int, values: dict[str, Any]) -> int:
 def _case_with_timepoint(w: World, timepoint: str = "post-insertion") -> tuple[int, dict[str, Any]]:
     case = next(c for c in w.trial.list_cases(w.admin) if c.timepoint == timepoint)
     return case.id, complete_values(timepoint)
+
+
+def _refused(w: World, statements: dict[str, str]) -> None:
+    """Each statement, run straight on the database, is refused by its triggers (schema 10)
+    with the message given; nothing changes."""
+    for statement, message in statements.items():
+        with pytest.raises(ProtectedRecord, match=message):
+            with w.store.unit_of_work("intruder") as uow:
+                uow.execute(statement)
 
 
 def _discordant_case(w: World) -> tuple[int, list[str]]:
@@ -190,6 +201,18 @@ def test_amending_after_adjudication_reopens_and_keeps_the_decision(tmp_path):
     assert status.stage == "concordant" and status.reopened
     assert [t.status for t in status.tasks] == ["superseded"]
     assert len(status.tasks[0].decisions) == len(view.items)
+    # the decision and the superseded adjudication cannot be changed behind the service's back
+    aid = view.adjudication_id
+    _refused(w, {f"UPDATE adjudication_decision SET choice = 'B' WHERE adjudication_id = {aid}":
+                 "signed adjudication",
+                 f"DELETE FROM adjudication_decision WHERE adjudication_id = {aid}":
+                 "signed adjudication",
+                 "INSERT INTO adjudication_decision (adjudication_id, field, choice, value_json)"
+                 f" VALUES ({aid}, 'x', 'A', '1')": "signed adjudication",
+                 f"UPDATE adjudication SET status = 'decided' WHERE id = {aid}":
+                 "signed adjudication",
+                 f"DELETE FROM adjudication WHERE id = {aid}": "signed adjudication"})
+    assert [t.status for t in w.trial.adjudication_status(coord, case_id).tasks] == ["superseded"]
     assert w.trial.verify_audit_trail(w.admin).problems == ()
     actions = [r.action for r in w.store.audit_records("case", case_id)]
     assert "reopen" in actions
@@ -293,4 +316,18 @@ def test_committee_session_votes_tie_casting_vote_and_minutes(tmp_path):
     assert outcome["image_quality"].source == "panel" and "casting" in outcome["image_quality"].detail
     assert outcome["committee.fat_embolism_syndrome"].value == "no"
     assert w.trial.info(w.admin).adjudication["panel_sessions_closed"] == 1
+    assert w.trial.verify_audit_trail(w.admin).problems == ()
+    # signed ballots and the closed session's results and minutes stay as they were signed
+    _refused(w, {f"UPDATE panel_vote SET value_json = '\"B\"' WHERE session_id = {sid}":
+                 "committee votes",
+                 f"DELETE FROM panel_vote WHERE session_id = {sid}": "committee votes",
+                 f"DELETE FROM panel_ballot WHERE session_id = {sid}": "committee votes",
+                 f"UPDATE panel_session SET minutes = 'rewritten' WHERE id = {sid}":
+                 "closed session",
+                 f"UPDATE panel_result SET value_json = '1' WHERE session_id = {sid}":
+                 "closed session",
+                 "INSERT INTO panel_result (session_id, case_id, field, value_json, detail)"
+                 f" VALUES ({sid}, {case_id}, 'x', '1', '')": "closed session",
+                 f"UPDATE panel_case SET items_json = '[]' WHERE session_id = {sid}":
+                 "closed session"})
     assert w.trial.verify_audit_trail(w.admin).problems == ()

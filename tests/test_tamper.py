@@ -182,6 +182,16 @@ def test_the_database_refuses_changes_to_protected_records(victim: Victim):
         f" {version}, '1.2', 0)": "signed read version",
         f"UPDATE review_read SET status = 'in_progress' WHERE id = {read_id}": "locked read",
         f"DELETE FROM review_read WHERE id = {read_id}": "locked read",
+        # schema 10: the demo's decided adjudications and its closed committee session
+        "UPDATE adjudication_decision SET choice = 'B'": "signed adjudication",
+        "DELETE FROM adjudication_decision": "signed adjudication",
+        "UPDATE adjudication SET adjudicator_id = 1 WHERE status = 'decided'":
+            "signed adjudication",
+        "DELETE FROM adjudication WHERE status = 'decided'": "signed adjudication",
+        "UPDATE panel_vote SET value_json = '1'": "committee votes",
+        "DELETE FROM panel_ballot": "committee votes",
+        "UPDATE panel_session SET minutes = 'x' WHERE status = 'closed'": "closed session",
+        "DELETE FROM panel_result": "closed session",
     }
     for statement, message in attempts.items():
         before = conn.total_changes
@@ -411,10 +421,15 @@ def test_postgres_refuses_changes_and_its_chain_is_keyed(postgres_url: str, tmp_
     with store.unit_of_work("tester") as uow:
         uow.audit("create", "thing", 1, after={"v": 1})
         sig = uow.signatures.add("export", 1, 1, _pg_user(uow), "t", "m", "0" * 64)
+        uow.execute("INSERT INTO export_record (created_at, created_by, parameters_json,"
+                    " manifest_sha256, audit_head, identified, n_files) VALUES"
+                    " ('t', 'tester', '{}', ?, ?, 0, 1)", ("0" * 64, "0" * 64))
     for statement in ("UPDATE audit SET actor = 'x'", "DELETE FROM audit",
                       "TRUNCATE audit CASCADE", "DELETE FROM audit_seal",
                       f"UPDATE signature_record SET meaning = 'x' WHERE id = {sig}",
-                      "DELETE FROM signature_record"):
+                      "DELETE FROM signature_record", "UPDATE export_record SET n_files = 2",
+                      "DELETE FROM export_record", "TRUNCATE export_record",
+                      "TRUNCATE panel_vote CASCADE"):
         with pytest.raises(ProtectedRecord, match="refused"):
             with store.unit_of_work("intruder") as uow:
                 uow.execute(statement)

@@ -28,7 +28,7 @@ from .trial_key import TrialKeyError, key_id, load_key, load_or_create_key
 from .audit import (GENESIS_HASH, SEAL_ACTION, Anchor, AuditRecord, ChainProblem,
                     AnchorJournal, PendingAudit, canonical_json, chain, check_anchors,
                     locate_rewrite, read_anchor, utc_now, verify_rows)
-from .migrations import KEYED_AUDIT, MIGRATIONS, Migration, render
+from .migrations import KEYED_AUDIT, MIGRATIONS, SIGNED_DECISIONS, Migration, render
 
 __all__ = ["DatabaseBusy", "ProtectedRecord", "ReadOnlyViolation", "SqlBackend",
            "StoreConflict", "StoreError", "UnitOfWork"]
@@ -36,13 +36,26 @@ __all__ = ["DatabaseBusy", "ProtectedRecord", "ReadOnlyViolation", "SqlBackend",
 _log = logging.getLogger(__name__)
 
 #: what the protective triggers say when they refuse a change (both backends)
+#: (no apostrophes: the messages are quoted inside trigger bodies)
 PROTECTED_MESSAGES = {
     "audit": "audit records cannot be changed or deleted: the audit trail is append-only",
     "audit_seal": "the seal of the audit trail cannot be changed or deleted",
     "signature": "electronic signatures cannot be changed or deleted",
     "read_version": "a signed read version cannot be changed: amend the read instead",
     "locked_read": "a signed, locked read cannot be unlocked or deleted: amend it instead",
+    "adjudication": "a signed adjudication cannot be changed or deleted; an amended read "
+                    "supersedes it",
+    "committee": "signed committee votes, and the decisions and minutes of a closed session, "
+                 "cannot be changed or deleted",
+    "export": "export records cannot be changed or deleted",
 }
+
+#: what a decided adjudication and a decided committee case keep when they are superseded
+ADJUDICATION_SIGNED_COLUMNS = ("case_id", "evaluation_id", "adjudicator_id", "seed",
+                               "letters_json", "items_json", "annotations_json", "created_at",
+                               "decided_at")
+PANEL_CASE_DECIDED_COLUMNS = ("session_id", "case_id", "evaluation_id", "seed", "letters_json",
+                              "items_json")
 
 
 class StoreError(IoreviewError):
@@ -448,6 +461,9 @@ class SqlBackend(ABC):
                     self._protect_records(uow)
                     uow._flush_audit(sealing=True)
                     self._seal_chain(uow)
+                elif m.version == SIGNED_DECISIONS.version and self._table_exists("audit_seal"):
+                    # (without schema 7 yet, its migration protects everything when it applies)
+                    self._protect_records(uow)
             applied.append(m.version)
         return applied
 

@@ -17,13 +17,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .engine import (PROTECTED_MESSAGES, DatabaseBusy, ProtectedRecord, SqlBackend,
+from .engine import (ADJUDICATION_SIGNED_COLUMNS, PANEL_CASE_DECIDED_COLUMNS,
+                     PROTECTED_MESSAGES, DatabaseBusy, ProtectedRecord, SqlBackend,
                      StoreConflict, StoreError, protected_message)
 
 __all__ = ["APPEND_ONLY_TABLES", "PostgresStore", "grants_script", "is_postgres_url"]
 
 #: tables the application role may read and append to, but never change or delete from
-APPEND_ONLY_TABLES = ("audit", "audit_seal", "signature_record", "signature")
+APPEND_ONLY_TABLES = ("audit", "audit_seal", "signature_record", "signature", "panel_ballot",
+                      "panel_vote", "export_record")
 
 _SIGNED_TABLES = ("read_value", "annotation", "key_image")
 
@@ -44,7 +46,21 @@ PROTECTIVE_TRIGGERS: dict[str, tuple[str, str]] = {
     "review_read_locked": ("review_read", "CREATE TRIGGER review_read_locked BEFORE UPDATE OR"
                            " DELETE ON review_read FOR EACH ROW EXECUTE FUNCTION"
                            " ioreview_refuse_unlock()"),
+    # schema 10: signed adjudications, committee votes and decisions, export records
+    **{f"{t}_signed": (t, f"CREATE TRIGGER {t}_signed BEFORE INSERT OR UPDATE OR DELETE ON {t}"
+                          " FOR EACH ROW EXECUTE FUNCTION ioreview_refuse_signed_decision()")
+       for t in ("adjudication", "adjudication_decision", "panel_session", "panel_case",
+                 "panel_ballot", "panel_vote", "panel_result", "export_record")},
+    **{f"{t}_no_truncate": (t, f"CREATE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON {t}"
+                               f" FOR EACH STATEMENT EXECUTE FUNCTION ioreview_refuse('{w}')")
+       for t, w in (("panel_ballot", "committee"), ("panel_vote", "committee"),
+                    ("export_record", "export"))},
 }
+
+
+def _changed(columns: Sequence[str]) -> str:
+    return (f"ROW({', '.join('NEW.' + c for c in columns)}) IS DISTINCT FROM"
+            f" ROW({', '.join('OLD.' + c for c in columns)})")
 
 _TRIGGER_FUNCTIONS = (
     """CREATE OR REPLACE FUNCTION ioreview_refuse() RETURNS trigger LANGUAGE plpgsql AS $f$
@@ -52,6 +68,8 @@ _TRIGGER_FUNCTIONS = (
         RAISE EXCEPTION '%', CASE TG_ARGV[0]
             WHEN 'audit' THEN '""" + PROTECTED_MESSAGES["audit"] + """'
             WHEN 'audit_seal' THEN '""" + PROTECTED_MESSAGES["audit_seal"] + """'
+            WHEN 'committee' THEN '""" + PROTECTED_MESSAGES["committee"] + """'
+            WHEN 'export' THEN '""" + PROTECTED_MESSAGES["export"] + """'
             ELSE '""" + PROTECTED_MESSAGES["signature"] + """' END
             USING ERRCODE = 'insufficient_privilege';
     END $f$""",
@@ -76,6 +94,58 @@ _TRIGGER_FUNCTIONS = (
                 OR NEW.protocol_version_id <> OLD.protocol_version_id
                 OR NEW.submitted_at IS DISTINCT FROM OLD.submitted_at) THEN
             RAISE EXCEPTION '""" + PROTECTED_MESSAGES["locked_read"] + """'
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+        RETURN NEW;
+    END $f$""",
+    # a decided adjudication or committee case may only be marked superseded; decisions of a
+    # decided adjudication, ballots, votes, export records and a closed session's results and
+    # minutes never change
+    """CREATE OR REPLACE FUNCTION ioreview_refuse_signed_decision() RETURNS trigger
+    LANGUAGE plpgsql AS $f$
+    DECLARE refused text := NULL;
+    BEGIN
+        IF TG_TABLE_NAME IN ('panel_ballot', 'panel_vote') AND TG_OP <> 'INSERT' THEN
+            refused := 'committee';
+        ELSIF TG_TABLE_NAME = 'export_record' AND TG_OP <> 'INSERT' THEN
+            refused := 'export';
+        ELSIF TG_TABLE_NAME = 'adjudication' AND TG_OP = 'DELETE' THEN
+            IF OLD.status <> 'pending' THEN refused := 'adjudication'; END IF;
+        ELSIF TG_TABLE_NAME = 'adjudication' AND TG_OP = 'UPDATE' THEN
+            IF OLD.status = 'superseded' OR (OLD.status = 'decided' AND (
+                    NEW.status <> 'superseded' OR NEW.superseded_at IS NULL
+                    OR """ + _changed(ADJUDICATION_SIGNED_COLUMNS) + """)) THEN
+                refused := 'adjudication';
+            END IF;
+        ELSIF TG_TABLE_NAME = 'adjudication_decision' THEN
+            IF EXISTS (SELECT 1 FROM adjudication a WHERE a.status <> 'pending' AND a.id =
+                       CASE WHEN TG_OP = 'INSERT' THEN NEW.adjudication_id
+                            ELSE OLD.adjudication_id END) THEN
+                refused := 'adjudication';
+            END IF;
+        ELSIF TG_TABLE_NAME = 'panel_session' AND TG_OP <> 'INSERT' THEN
+            IF OLD.status = 'closed' THEN refused := 'committee'; END IF;
+        ELSIF TG_TABLE_NAME = 'panel_result' THEN
+            IF EXISTS (SELECT 1 FROM panel_session p WHERE p.status = 'closed' AND p.id =
+                       CASE WHEN TG_OP = 'INSERT' THEN NEW.session_id
+                            ELSE OLD.session_id END) THEN
+                refused := 'committee';
+            END IF;
+        ELSIF TG_TABLE_NAME = 'panel_case' AND TG_OP = 'DELETE' THEN
+            IF OLD.status <> 'open' THEN refused := 'committee'; END IF;
+        ELSIF TG_TABLE_NAME = 'panel_case' AND TG_OP = 'UPDATE' THEN
+            IF OLD.status = 'superseded' OR (OLD.status = 'decided' AND (
+                    NEW.status <> 'superseded' OR NEW.superseded_at IS NULL
+                    OR """ + _changed(PANEL_CASE_DECIDED_COLUMNS) + """)) THEN
+                refused := 'committee';
+            END IF;
+        END IF;
+        IF refused IS NOT NULL THEN
+            RAISE EXCEPTION '%', CASE refused
+                WHEN 'committee' THEN '""" + PROTECTED_MESSAGES["committee"] + """'
+                WHEN 'export' THEN '""" + PROTECTED_MESSAGES["export"] + """'
+                ELSE '""" + PROTECTED_MESSAGES["adjudication"] + """' END
                 USING ERRCODE = 'insufficient_privilege';
         END IF;
         IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;

@@ -26,7 +26,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .engine import (PROTECTED_MESSAGES, DatabaseBusy, ProtectedRecord, SqlBackend,
+from .engine import (ADJUDICATION_SIGNED_COLUMNS, PANEL_CASE_DECIDED_COLUMNS,
+                     PROTECTED_MESSAGES, DatabaseBusy, ProtectedRecord, SqlBackend,
                      StoreConflict, StoreError, protected_message)
 
 __all__ = ["SQLiteStore"]
@@ -36,11 +37,16 @@ def _refuse(message_key: str) -> str:
     return f"SELECT RAISE(ABORT, '{PROTECTED_MESSAGES[message_key]}');"
 
 
+def _unchanged(*columns: str) -> str:
+    return " AND ".join(f"NEW.{c} IS OLD.{c}" for c in columns)
+
+
 _SIGNED_VERSION = ("EXISTS (SELECT 1 FROM signature_record s WHERE s.entity_kind = 'read'"
                    " AND s.entity_id = {row}.read_id AND s.version = {row}.version)")
 
 #: name -> statement of the triggers that keep the audit trail, signatures and signed read
-#: versions append-only (schema 7)
+#: versions append-only (schema 7), and signed adjudications, committee votes and decisions and
+#: export records (schema 10)
 PROTECTIVE_TRIGGERS: dict[str, str] = {
     **{f"{table}_no_{op.lower()}": (
         f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table}"
@@ -64,6 +70,51 @@ PROTECTIVE_TRIGGERS: dict[str, str] = {
     "review_read_locked_delete": (
         "CREATE TRIGGER IF NOT EXISTS review_read_locked_delete BEFORE DELETE ON review_read"
         f" WHEN OLD.status = 'submitted' BEGIN {_refuse('locked_read')} END"),
+    # schema 10: signed adjudications, committee votes and decisions, export records
+    **{f"{table}_no_{op.lower()}": (
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table}"
+        f" BEGIN {_refuse(what)} END")
+       for table, what in (("panel_ballot", "committee"), ("panel_vote", "committee"),
+                           ("export_record", "export"))
+       for op in ("UPDATE", "DELETE")},
+    # a decided adjudication may only be marked superseded (an amendment reopened the case)
+    "adjudication_signed_update": (
+        "CREATE TRIGGER IF NOT EXISTS adjudication_signed_update BEFORE UPDATE ON adjudication"
+        " WHEN OLD.status = 'superseded' OR (OLD.status = 'decided' AND NOT ("
+        "NEW.status = 'superseded' AND NEW.superseded_at IS NOT NULL"
+        f" AND {_unchanged(*ADJUDICATION_SIGNED_COLUMNS)}))"
+        f" BEGIN {_refuse('adjudication')} END"),
+    "adjudication_signed_delete": (
+        "CREATE TRIGGER IF NOT EXISTS adjudication_signed_delete BEFORE DELETE ON adjudication"
+        f" WHEN OLD.status <> 'pending' BEGIN {_refuse('adjudication')} END"),
+    **{f"adjudication_decision_signed_{op.lower()}": (
+        f"CREATE TRIGGER IF NOT EXISTS adjudication_decision_signed_{op.lower()} BEFORE {op}"
+        " ON adjudication_decision WHEN EXISTS (SELECT 1 FROM adjudication a WHERE a.id ="
+        f" {'NEW' if op == 'INSERT' else 'OLD'}.adjudication_id AND a.status <> 'pending')"
+        f" BEGIN {_refuse('adjudication')} END")
+       for op in ("INSERT", "UPDATE", "DELETE")},
+    "panel_session_closed_update": (
+        "CREATE TRIGGER IF NOT EXISTS panel_session_closed_update BEFORE UPDATE ON panel_session"
+        f" WHEN OLD.status = 'closed' BEGIN {_refuse('committee')} END"),
+    "panel_session_closed_delete": (
+        "CREATE TRIGGER IF NOT EXISTS panel_session_closed_delete BEFORE DELETE ON panel_session"
+        f" WHEN OLD.status = 'closed' BEGIN {_refuse('committee')} END"),
+    **{f"panel_result_closed_{op.lower()}": (
+        f"CREATE TRIGGER IF NOT EXISTS panel_result_closed_{op.lower()} BEFORE {op}"
+        " ON panel_result WHEN EXISTS (SELECT 1 FROM panel_session p WHERE p.id ="
+        f" {'NEW' if op == 'INSERT' else 'OLD'}.session_id AND p.status = 'closed')"
+        f" BEGIN {_refuse('committee')} END")
+       for op in ("INSERT", "UPDATE", "DELETE")},
+    # a decided committee case may only be marked superseded
+    "panel_case_decided_update": (
+        "CREATE TRIGGER IF NOT EXISTS panel_case_decided_update BEFORE UPDATE ON panel_case"
+        " WHEN OLD.status = 'superseded' OR (OLD.status = 'decided' AND NOT ("
+        "NEW.status = 'superseded' AND NEW.superseded_at IS NOT NULL"
+        f" AND {_unchanged(*PANEL_CASE_DECIDED_COLUMNS)}))"
+        f" BEGIN {_refuse('committee')} END"),
+    "panel_case_decided_delete": (
+        "CREATE TRIGGER IF NOT EXISTS panel_case_decided_delete BEFORE DELETE ON panel_case"
+        f" WHEN OLD.status <> 'open' BEGIN {_refuse('committee')} END"),
 }
 
 
