@@ -20,12 +20,17 @@ import hmac
 import html
 import json
 import math
+import multiprocessing
+import os
 import shutil
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import ioreview
@@ -130,6 +135,123 @@ def export_content(uow: UnitOfWork, s: SignatureRecord) -> dict[str, Any] | None
 
 
 signatures.CONTENT_BUILDERS["export"] = export_content
+
+
+@dataclass(frozen=True)
+class _UidMap:
+    """The keyed-hash UID replacement of a de-identified export."""
+
+    key: bytes
+
+    def __call__(self, uid: str) -> str:
+        digest = hmac.new(self.key, uid.encode(), hashlib.sha256).digest()
+        return "2.25." + str(int.from_bytes(digest[:16], "big"))
+
+
+@dataclass(frozen=True)
+class _SrDocument:
+    path: Path
+    protocol: Protocol
+    values: Mapping[str, Any]
+    annotations: tuple[Any, ...]
+    observer: str
+    observer_kind: str
+    sop_instance_uid: str
+    instance_number: int
+    title: str
+
+
+@dataclass(frozen=True)
+class _CaseSr:
+    """The DICOM SR documents of one case (and its de-identified images when `images`)."""
+
+    folder: Path
+    sources: Mapping[str, str]
+    uid_map: _UidMap | None
+    patient: str
+    series_uid: str
+    documents: tuple[_SrDocument, ...]
+    images: Path | None
+
+
+def _write_case_sr(task: _CaseSr) -> None:
+    """Write one case's SR documents (and its images)."""
+    from ioreview.imaging.deid import write_deidentified_copy
+    from ioreview.imaging.sr import SrEvidence, write_measurement_report
+
+    task.folder.mkdir(parents=True, exist_ok=True)
+    evidence = SrEvidence(task.sources, uid_map=task.uid_map, date_offset_days=None,
+                          patient_id=task.patient)  # read once for the case's documents
+    for d in task.documents:
+        write_measurement_report(
+            d.path, protocol=d.protocol, values=d.values, annotations=d.annotations,
+            observer=d.observer, observer_kind=d.observer_kind, sources=evidence,
+            series_uid=task.series_uid, sop_instance_uid=d.sop_instance_uid, series_number=900,
+            instance_number=d.instance_number, title=d.title)
+    if task.images is not None:
+        task.images.mkdir(parents=True, exist_ok=True)
+        for uid, src in sorted(task.sources.items()):
+            if task.uid_map is None:
+                shutil.copyfile(src, task.images / f"{uid}.dcm")
+            else:
+                write_deidentified_copy(src, task.images / f"{task.uid_map(uid)}.dcm",
+                                        uid_map=task.uid_map, date_offset_days=None,
+                                        patient_id=task.patient)
+
+
+class _Workers:
+    """The export's worker process: it writes the report (~3 s of matplotlib and WeasyPrint)
+    while this process writes the DICOM SR.  Created on first use, once per export, and shut
+    down at its end; forkserver, so safe once Qt runs, with the report's modules preloaded in
+    the server (a second export in the same process starts its worker warm).  A task depends
+    only on its arguments, so its files do not depend on scheduling; without a worker process
+    tasks run in this process."""
+
+    PRELOAD = ["ioreview.service.exports.report", "weasyprint"]
+
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+        self.pool: ProcessPoolExecutor | None = None
+        self.pending: deque[Future[Any]] = deque()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        if self.processes < 1:
+            done: Future[Any] = Future()
+            done.set_result(fn(*args))
+            return done
+        if self.pool is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(self.PRELOAD)
+            self.pool = ProcessPoolExecutor(max_workers=self.processes, mp_context=context)
+        future = self.pool.submit(fn, *args)
+        self.pending.append(future)
+        return future
+
+    def wait(self) -> None:
+        while self.pending:
+            self.pending.popleft().result()  # a worker's error is raised here
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+
+def _mapping_proxy(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    return MappingProxyType(items)
+
+
+def _reduce_mapping_proxy(m: MappingProxyType[Any, Any]) -> tuple[Any, tuple[dict[Any, Any]]]:
+    return _mapping_proxy, (dict(m),)
+
+
+# the agreement results keep their extras read-only (MappingProxyType): a copy goes to the worker
+ForkingPickler.register(MappingProxyType, _reduce_mapping_proxy)
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+        else (os.cpu_count() or 1)
 
 
 class _Pseudonyms:
@@ -350,6 +472,13 @@ class _Export:
             ) -> list[tuple[Path, int | None]]:
         self.include_sr, self.include_images = include_sr, include_images
         self.sr_files: list[Path] = []
+        self.workers = _Workers(1 if report and _cores() > 1 else 0)
+        try:
+            return self._run(report, language)
+        finally:
+            self.workers.close()
+
+    def _run(self, report: bool, language: str) -> list[tuple[Path, int | None]]:
         writers: dict[str, Any] = {name: TableWriter(t, self.out, self.formats, self.identified)
                                    for name, t in TABLES.items()}
         self.redactor = None if self.identified else self._redactor()
@@ -360,10 +489,14 @@ class _Export:
         total = len(self.cases)
         by_subject: dict[str, list[CaseAtTimepoint]] = defaultdict(list)
         seq: dict[str, int] = defaultdict(int)
+        # with a report, the SR documents are written in a second pass over the cases while a
+        # worker process writes the report (it needs every case's outcome)
+        sr_later = self.include_sr and report and self.workers.processes > 0
+        passes = 2 if sr_later else 1
         for start in range(0, total, CHUNK):
             chunk = self.cases[start:start + CHUNK]
-            self._chunk(chunk, writers, by_subject, seq)
-            self.progress(min(start + CHUNK, total), total)
+            self._chunk(chunk, writers, by_subject, seq, sr=self.include_sr and not sr_later)
+            self.progress(min(start + CHUNK, total), total * passes)
         self.by_subject = by_subject
         self._endpoints(by_subject, writers["subject_endpoints"])
         self._committee(writers)
@@ -376,24 +509,40 @@ class _Export:
             written.extend((p, w.rows) for p in paths)
         for p in self._codebook():
             written.append((p, None))
+        report_files = self._report(language) if report else None
+        if sr_later:
+            for start in range(0, total, CHUNK):
+                self._sr_chunk(self.cases[start:start + CHUNK])
+                self.progress(total + min(start + CHUNK, total), total * passes)
+        self.workers.wait()
         written.extend((p, None) for p in self.sr_files)
-        if report:
-            written.extend((p, None) for p in self._report(language))
+        if report_files is not None:
+            written.extend((p, None) for p in report_files.result())
         return sorted(written, key=lambda x: x[0].relative_to(self.out).as_posix())
 
-    def _chunk(self, cases: Sequence[CaseRecord], w: Mapping[str, TableWriter],
-               by_subject: dict[str, list[CaseAtTimepoint]], seq: dict[str, int]) -> None:
-        uow = self.uow
-        ids = [c.id for c in cases]
-        locked = uow.reads.locked(ids)
+    def _reads_by_case(self, cases: Sequence[CaseRecord]) -> dict[int, list[Any]]:
+        """The locked reads of each case, by reader pseudonym, re-read last."""
         reads_by_case: dict[int, list[Any]] = defaultdict(list)
-        for r in locked:
+        for r in self.uow.reads.locked([c.id for c in cases]):
             reads_by_case[r.case_id].append(r)
+        return {case_id: sorted(rows, key=lambda r: (self.names.person(r.reader_id) or "",
+                                                     r.is_reread, r.read_id))
+                for case_id, rows in reads_by_case.items()}
+
+    def _sr_chunk(self, cases: Sequence[CaseRecord]) -> None:
+        reads_by_case = self._reads_by_case(cases)
+        for case in cases:
+            _stage, outcome, protocol = case_outcome(self.ctx, self.uow, case.id)
+            self._sr(case, self.base(case), reads_by_case.get(case.id, []), outcome, protocol)
+
+    def _chunk(self, cases: Sequence[CaseRecord], w: Mapping[str, TableWriter],
+               by_subject: dict[str, list[CaseAtTimepoint]], seq: dict[str, int], *,
+               sr: bool) -> None:
+        uow = self.uow
+        reads_by_case = self._reads_by_case(cases)
         for case in cases:
             b = self.base(case)
-            rows = sorted(reads_by_case.get(case.id, []),
-                          key=lambda r: (self.names.person(r.reader_id) or "", r.is_reread,
-                                         r.read_id))
+            rows = reads_by_case.get(case.id, [])
             values_now: dict[int, dict[str, Any]] = {}
             for r in rows:
                 self._read_rows(case, b, r, w, values_now)
@@ -413,7 +562,7 @@ class _Export:
             self._discordances(case, b, w["discordances"])
             self._adjudications(case, b, w)
             self._sdtm(case, b, rows, outcome, protocol, w["sdtm_rs"], seq)
-            if self.include_sr:
+            if sr:
                 self._sr(case, b, rows, outcome, protocol)
 
     def _read_rows(self, case: CaseRecord, b: dict[str, Any], r: Any,
@@ -499,9 +648,6 @@ class _Export:
 
     def _sr(self, case: CaseRecord, b: dict[str, Any], reads: Sequence[Any], outcome: Any,
             protocol: Protocol | None) -> None:
-        from ioreview.imaging.deid import write_deidentified_copy
-        from ioreview.imaging.sr import SrEvidence, write_measurement_report
-
         folder = self.out / "sr" / case.label
         jobs: list[tuple[str, str, Protocol, dict[str, Any], list[Any], str]] = []
         for r in reads:
@@ -524,47 +670,39 @@ class _Export:
         sources = self._sources(case, annotated)
         if not sources:
             return
-        folder.mkdir(parents=True, exist_ok=True)
         patient = b["subject_id"] if self.identified else b["subject"]
-        uid_map = None if self.identified else self.uid
         series_uid = self.uid("ioreview-sr-series:" + case.label) if not self.identified \
             else "2.25." + str(int.from_bytes(hashlib.sha256(
                 ("ioreview-sr-series:" + case.label).encode()).digest()[:16], "big"))
-        evidence = SrEvidence(sources, uid_map=uid_map, date_offset_days=None,
-                              patient_id=patient)  # read once for the case's documents
+        documents = []
         for n, (name, observer, proto, values, annotations, kind) in enumerate(jobs, 1):
-            path = folder / name
             sop = self.uid(f"ioreview-sr:{case.label}:{name}") if not self.identified else \
                 "2.25." + str(int.from_bytes(hashlib.sha256(
                     f"ioreview-sr:{case.label}:{name}".encode()).digest()[:16], "big"))
-            write_measurement_report(
-                path, protocol=proto, values=values,
-                annotations=[self._label_redacted(a) for a in annotations
-                             if a.sop_instance_uid in sources],
-                observer=observer, observer_kind=kind, sources=evidence, series_uid=series_uid,
-                sop_instance_uid=sop, series_number=900, instance_number=n,
-                title=f"ioreview {case.label} {name[:-4]}")
-            self.sr_files.append(path)
-        if self.include_images:
-            images = self.out / "images" / case.label
-            images.mkdir(parents=True, exist_ok=True)
-            for uid, src in sorted(sources.items()):
-                dst = images / f"{self.uid(uid)}.dcm"
-                if self.identified:
-                    shutil.copyfile(src, dst)
-                else:
-                    write_deidentified_copy(src, dst, uid_map=self.uid, date_offset_days=None,
-                                            patient_id=patient)
-                self.sr_files.append(dst)
+            documents.append(_SrDocument(
+                folder / name, proto, values,
+                tuple(self._label_redacted(a) for a in annotations
+                      if a.sop_instance_uid in sources),
+                observer, kind, sop, n, f"ioreview {case.label} {name[:-4]}"))
+            self.sr_files.append(folder / name)
+        images = self.out / "images" / case.label if self.include_images else None
+        if images is not None:
+            self.sr_files.extend(images / f"{self.uid(uid)}.dcm" for uid in sorted(sources))
+        _write_case_sr(_CaseSr(
+            folder, sources, None if self.identified else _UidMap(self._uid_key), patient,
+            series_uid, tuple(documents), images))
 
     # -- the report --------------------------------------------------------------------------
-    def _report(self, language: str) -> list[Path]:
+    def _report(self, language: str) -> Future[list[Path]]:
         """report/report.html and report.pdf: summary, agreement, adjudication, outcomes and
-        key images with the readers' shapes burned in (pseudonyms unless identified)."""
+        key images with the readers' shapes burned in (pseudonyms unless identified); written
+        by a worker process."""
         from .report import KeyImage, ReportData, write_report
 
         if self.protocol is None or getattr(self, "agreement", None) is None:
-            return []
+            nothing: Future[list[Path]] = Future()
+            nothing.set_result([])
+            return nothing
         p, lang = self.protocol, (None if language == "en" else language)
         words = _REPORT_WORDS.get(language, _REPORT_WORDS["en"])
         counts = self.uow.dicom.counts()
@@ -595,7 +733,7 @@ class _Export:
             for f in finding.fields:
                 if f.id == "severity":
                     values.update({str(c.value): c.label_in(lang) for c in f.choices})
-        return write_report(ReportData(
+        return self.workers.submit(write_report, ReportData(
             p.title_in(lang), f"ioreview {ioreview.__version__} · audit head "
             f"{self.audit_head[:16]}…", summary, self.agreement,
             adjudication, subjects, labels, self._key_images(KeyImage), language, values),
