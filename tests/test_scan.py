@@ -74,7 +74,7 @@ TEXT_FIELDS = {
     "modality": "Modality", "image_type": "ImageType", "body_part_examined": "BodyPartExamined",
     "frame_of_reference_uid": "FrameOfReferenceUID",
     "photometric_interpretation": "PhotometricInterpretation",
-    "specific_character_set": "SpecificCharacterSet",
+    "specific_character_set": "SpecificCharacterSet", "view_position": "ViewPosition",
 }
 INT_FIELDS = {"rows": "Rows", "columns": "Columns", "bits_allocated": "BitsAllocated",
               "bits_stored": "BitsStored", "pixel_representation": "PixelRepresentation",
@@ -105,6 +105,8 @@ def test_scanner_agrees_with_pydicom(path: str) -> None:
         if expected is not None and len(expected) != n:
             expected = None
         assert getattr(h, field) == expected, (field, name)
+    items = ds.get("ViewCodeSequence")
+    assert h.view_code_meaning == (_text(items[0].get("CodeMeaning")) if items else ""), name
     frames = _int(ds.get("NumberOfFrames"))
     assert h.number_of_frames == (frames if frames and frames > 0 else 1)
     ts = ds.file_meta.get("TransferSyntaxUID") if "TransferSyntaxUID" in ds.file_meta else None
@@ -306,3 +308,131 @@ def test_plain_charsets_decode_like_pydicom_without_importing_it(tmp_path: Path,
         warnings.simplefilter("ignore")
         expected = pydicom.dcmread(bad).StudyDescription
     assert scan_file(bad).study_description == expected.strip()
+
+
+def test_test_files_with_a_view_position_are_compared() -> None:
+    """pydicom's and pydicom-data's radiographs carry View Position (0018,5101): the comparison
+    above covers the new field on real files, not only on files without it."""
+    views = {Path(f).name: scan_file(f, with_sha256=False).view_position for f in READABLE
+             if Path(f).name not in TRUNCATED and "ViewPosition" in _read(f)}
+    assert views.get("RG1_UNCI.dcm") == "PA" and views.get("RG3_UNCI.dcm") == "AP"
+    assert {"AP", "PA", "LL"} <= set(views.values()), views
+
+
+def _write_view(path: Path, syntax: str, *, view: str | bytes = "AP",
+                meaning: str | None = "antero-posterior", charset: str = "ISO_IR 100",
+                undefined_sequence: bool = False, undefined_item: bool = False,
+                nested: bool = False, items: int = 1, as_un: bool = False) -> Path:
+    """A DX header with View Position and a View Code Sequence encoded as asked."""
+    from pydicom.dataelem import DataElement
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import write_dataset
+    from pydicom.uid import generate_uid
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = syntax
+    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"
+    ds.SpecificCharacterSet = charset
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.Modality = "DX"
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    seq = []
+    for n in range(items):
+        item = Dataset()
+        item.CodeValue, item.CodingSchemeDesignator = f"R-1020{n}", "SRT"
+        if nested:  # a nested sequence of undefined length before the Code Meaning
+            inner = Dataset()
+            inner.CodeValue = "X"
+            item.add_new(0x00080051, "SQ", [inner])
+            item[0x00080051].is_undefined_length = True
+            inner.is_undefined_length_sequence_item = True
+        if meaning is not None:
+            item.CodeMeaning = meaning if n == 0 else f"other {n}"
+        item.is_undefined_length_sequence_item = undefined_item
+        seq.append(item)
+    ds.ViewCodeSequence = seq
+    ds["ViewCodeSequence"].is_undefined_length = undefined_sequence
+    ds.add(DataElement(0x00185101, "CS", view))
+    ds.InstanceNumber = 1
+    raw = b""
+    if as_un:  # (0054,0220) as UN: its items in Implicit VR Little Endian (PS3.5 6.2.2)
+        fp = DicomBytesIO()
+        fp.is_little_endian, fp.is_implicit_VR = True, True
+        alone = Dataset()
+        alone.add(ds[0x00540220])
+        write_dataset(fp, alone)
+        length = b"\xff\xff\xff\xff" if undefined_sequence else fp.getvalue()[4:8]
+        raw = b"\x54\x00\x20\x02UN\x00\x00" + length + fp.getvalue()[8:]
+        del ds[0x00540220]  # the last element: appended to the file as it is
+    ds.save_as(path, enforce_file_format=True)
+    with open(path, "ab") as f:
+        f.write(raw)
+    return path
+
+
+@pytest.mark.parametrize("syntax", ["1.2.840.10008.1.2", "1.2.840.10008.1.2.1",
+                                    "1.2.840.10008.1.2.2"], ids=["implicit", "explicit", "big"])
+@pytest.mark.parametrize("options", [
+    {}, {"undefined_sequence": True}, {"undefined_item": True},
+    {"undefined_sequence": True, "undefined_item": True, "nested": True}, {"nested": True},
+    {"items": 3}, {"items": 0}, {"meaning": None}, {"view": ""},
+    {"view": "LATERAL", "meaning": "left lateral"},
+], ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "plain")
+def test_view_position_and_view_code_like_pydicom(tmp_path: Path, syntax: str, options: dict
+                                                  ) -> None:
+    """The scanner's View Position and first View Code Meaning equal pydicom's, however the
+    sequence and its items are encoded (defined or undefined length, nested sequences)."""
+    from ioreview.imaging.scan import header_from_dataset
+
+    path = _write_view(tmp_path / "dx.dcm", syntax, **options)
+    ds = pydicom.dcmread(path)
+    h = scan_file(path)
+    items = ds.get("ViewCodeSequence")
+    meaning = _text(items[0].get("CodeMeaning")) if items else ""
+    assert h.view_position == _text(ds.get("ViewPosition"))
+    assert h.view_code_meaning == meaning
+    assert options.get("items") == 0 or options.get("meaning", "") is None or meaning
+    assert header_from_dataset(ds, path).view_code_meaning == meaning
+    assert h.pixel_data_offset is None and h.instance_number == 1  # the walk went on after it
+
+
+@pytest.mark.parametrize("undefined", [False, True])
+def test_view_code_sequence_as_un(tmp_path: Path, undefined: bool) -> None:
+    path = _write_view(tmp_path / "un.dcm", "1.2.840.10008.1.2.1", as_un=True,
+                       undefined_sequence=undefined, undefined_item=undefined)
+    assert b"\x54\x00\x20\x02UN" in path.read_bytes()
+    h = scan_file(path)
+    assert h.view_code_meaning == "antero-posterior" and h.view_position == "AP"
+    assert h.instance_number == 1
+
+
+def test_chinese_view_texts(tmp_path: Path) -> None:
+    """View texts in a local language are decoded by the Specific Character Set (PS3.5 6.1);
+    View Position is CS, but modalities in the wild write GB18030 text into it."""
+    from ioreview.imaging.scan import header_from_dataset
+
+    path = _write_view(tmp_path / "zh.dcm", "1.2.840.10008.1.2.1", charset="GB18030",
+                       view="ABCD", meaning="前后位")
+    data = path.read_bytes()
+    assert data.count(b"ABCD") == 1 and len("正位".encode("gb18030")) == 4
+    path.write_bytes(data.replace(b"ABCD", "正位".encode("gb18030")))
+    h = scan_file(path)
+    assert h.view_code_meaning == "前后位" and h.view_position == "正位"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = pydicom.dcmread(path)
+    assert header_from_dataset(ds, path).view_position == "正位"
+
+
+def test_a_damaged_view_code_sequence_is_left_out(tmp_path: Path) -> None:
+    """A View Code Sequence whose item is damaged gives no code meaning; the rest of the
+    header is read as before."""
+    path = _write_view(tmp_path / "bad.dcm", "1.2.840.10008.1.2.1")
+    data = path.read_bytes()
+    at = data.index(b"\xfe\xff\x00\xe0")  # the first item's tag
+    path.write_bytes(data[:at] + b"\x00\x00\x00\x00" + data[at + 4:])
+    h = scan_file(path)
+    assert h.view_code_meaning == "" and h.view_position == "AP" and h.instance_number == 1

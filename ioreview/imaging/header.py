@@ -69,6 +69,12 @@ class InstanceHeader:
     instance_number: int | None = None
     content_date: str = ""
     image_type: str = ""
+    #: View Position (0018,5101) as the modality wrote it ("AP", "PA", "LL", "RL", or a
+    #: vendor's or a local language's text; PS3.3 C.8.11.5.1.1); not identifying (PS3.15
+    #: Table E.1-1 keeps it), so readers see it.  `ioreview.ui.viewer.hanging` normalises it.
+    view_position: str = ""
+    #: Code Meaning of the first item of View Code Sequence (0054,0220), e.g. "antero-posterior"
+    view_code_meaning: str = ""
     rows: int | None = None
     columns: int | None = None
     number_of_frames: int = 1

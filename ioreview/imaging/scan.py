@@ -88,6 +88,9 @@ _FIELDS: dict[int, tuple[str, int, int]] = {
     0x00181063: ("frame_time_ms", _FLOAT, 0),
     0x00181114: ("estimated_magnification", _FLOAT, 0),
     0x00181164: ("imager_pixel_spacing", _FLOATS, 2),
+    # View Position is CS (ASCII) in the standard, yet modalities write local-language text
+    # into it ("正位"): decoded by the Specific Character Set like LO text
+    0x00185101: ("view_position", _TEXT, 0),
     0x0020000D: ("study_instance_uid", _UID, 0),
     0x0020000E: ("series_instance_uid", _UID, 0),
     0x00200010: ("study_id", _TEXT, 0),
@@ -112,7 +115,11 @@ _FIELDS: dict[int, tuple[str, int, int]] = {
     0x00281056: ("voi_lut_function", _CODE, 0),
     0x00281052: ("rescale_intercept", _FLOAT, 0),
     0x00281053: ("rescale_slope", _FLOAT, 0),
+    # View Code Sequence: the walker keeps the Code Meaning (0008,0104) of its first item
+    0x00540220: ("view_code_meaning", _TEXT, 0),
 }
+_VIEW_CODE_SEQUENCE = 0x00540220
+_CODE_MEANING = 0x00080104
 #: Red Palette Color LUT Descriptor / Data / Segmented Data (PS3.3 C.7.6.3.1.5-6): only
 #: whether they are present matters (a PALETTE COLOR image without them cannot be shown)
 _PALETTE_TAGS = frozenset({0x00281101, 0x00281201, 0x00281221})
@@ -282,17 +289,66 @@ def _walk(buf: bytes, pos: int, size: int, explicit: bool, little: bool
             if length == _UNDEFINED:
                 unk = vr == b"UN"
                 pos = _skip_undefined(buf, vpos, explicit and not unk, little or unk)
+                if tag == _VIEW_CODE_SEQUENCE:
+                    _keep_code_meaning(found, buf, vpos, pos, explicit and not unk, little or unk)
                 continue
             pos = vpos + length
             if tag in wanted:
                 if pos > n:
                     raise _OutOfData(tag, pos)
-                found[tag] = buf[vpos:pos]
+                if tag == _VIEW_CODE_SEQUENCE:
+                    # PS3.5 6.2.2: a sequence read as UN holds Implicit VR Little Endian items
+                    unk = vr == b"UN"
+                    _keep_code_meaning(found, buf, vpos, pos, explicit and not unk, little or unk)
+                else:
+                    found[tag] = buf[vpos:pos]
     except struct.error:
         raise _OutOfData(tag, n + 1) from None
     if pos > n or (pos == n and not whole):
         raise _OutOfData(tag, pos + 8)
     return found, None, None, None
+
+
+def _keep_code_meaning(found: dict[int, bytes], buf: bytes, pos: int, end: int,
+                       explicit: bool, little: bool) -> None:
+    """Keep, under the sequence's tag, the raw Code Meaning (0008,0104) of the first item of
+    the sequence whose value lies in buf[pos:end] (PS3.5 7.5: items; PS3.3 8.8: code
+    sequence macro).  A damaged or empty sequence keeps nothing: the view is only a hint."""
+    e = "<" if little else ">"
+    try:
+        group, elem, length = struct.unpack_from(e + "HHL", buf, pos)
+        if (group << 16 | elem) != _ITEM:
+            return
+        pos += 8
+        stop = end if length == _UNDEFINED else min(end, pos + length)
+        while pos < stop:
+            if explicit:
+                group, elem, vr, length = struct.unpack_from(e + "HH2sH", buf, pos)
+                if vr in _LONG_VRS:
+                    length = struct.unpack_from(e + "L", buf, pos + 8)[0]
+                    hdr = 12
+                elif vr in _SHORT_VRS:
+                    hdr = 8
+                else:
+                    return
+            else:
+                group, elem, length = struct.unpack_from(e + "HHL", buf, pos)
+                vr, hdr = b"", 8
+            tag = group << 16 | elem
+            if tag == _ITEM_DELIMITER or tag > _CODE_MEANING:
+                return
+            vpos = pos + hdr
+            if length == _UNDEFINED:
+                unk = vr == b"UN"
+                pos = _skip_undefined(buf, vpos, explicit and not unk, little or unk)
+                continue
+            pos = vpos + length
+            if tag == _CODE_MEANING:
+                if pos <= stop:
+                    found[_VIEW_CODE_SEQUENCE] = buf[vpos:pos]
+                return
+    except (struct.error, _Unsupported):
+        return
 
 
 def _parse_meta(buf: bytes) -> tuple[dict[int, bytes], int]:
@@ -710,6 +766,13 @@ def _value_text(value: Any) -> str:
     return _normalise(str(value))
 
 
+def _first_item_element(items: Any, tag: int) -> Any:
+    """The element `tag` of a sequence's first item; None when there is none."""
+    if not items or not hasattr(items[0], "get"):
+        return None
+    return items[0].get(tag)
+
+
 def header_from_dataset(ds: Any, path: str | Path, *, file_size: int | None = None,
                         sha256: str = "") -> InstanceHeader:
     """The header of a data set pydicom has read (pixel-data offset unknown: None).
@@ -720,13 +783,19 @@ def header_from_dataset(ds: Any, path: str | Path, *, file_size: int | None = No
     for tag, (name, kind, count) in _FIELDS.items():
         try:
             elem = ds.get(tag)
+            if elem is not None and tag == _VIEW_CODE_SEQUENCE:
+                elem = _first_item_element(elem.value, _CODE_MEANING)
             if elem is None or elem.value is None or elem.value == "" or elem.value == b"":
                 continue
             value = elem.value
         except Exception:  # noqa: BLE001 - a damaged value is left out (the pixel check names it)
             continue
         try:
-            if kind in (_UID, _CODE, _TEXT, _PN):
+            if tag == 0x00185101 and isinstance(value, str) and not value.isascii():
+                # pydicom decodes CS as ISO 8859-1: the bytes back, decoded as the scanner does
+                charset = _value_text(ds.get("SpecificCharacterSet", ""))
+                fields[name] = _decode_text(value.encode("latin-1"), _encodings(charset)[0])
+            elif kind in (_UID, _CODE, _TEXT, _PN):
                 fields[name] = _value_text(value)
             elif kind == _US:
                 fields[name] = int(value[0] if isinstance(value, (list, tuple)) or
