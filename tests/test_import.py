@@ -192,3 +192,59 @@ def test_pool_scan_gives_the_same_index(tmp_path: Path, monkeypatch: pytest.Monk
     assert (a.imported, len(a.rejected), len(a.duplicates)) == \
         (b.imported, len(b.rejected), len(b.duplicates))
     assert instance_paths(in_process) == instance_paths(pooled)
+
+
+def _radiograph_with_view_code(path: Path) -> Path:
+    """A DX header (no pixels) with View Position LL and a View Code Sequence."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.Modality, ds.SeriesDescription = "DX", "KNEE"
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = "R-10236", "SRT", "left lateral"
+    ds.ViewCodeSequence = [item]
+    ds.ViewPosition = "LL"
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_view_positions_are_indexed(tmp_path: Path, db_url: str, workers: int,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Radiographs of pydicom-data (View Position AP / PA) and one with a View Code Sequence
+    are indexed with their views, in-process and through the scanning pool, on SQLite and
+    PostgreSQL; files without a view read back with none."""
+    import pydicom
+
+    from ioreview import importing
+    from ioreview.store import open_store
+    from ioreview.store.dicom_index import list_series, series_headers
+
+    if workers > 1:
+        monkeypatch.setattr(importing, "_pool_pays", lambda *_args: True)
+    files = [get_testdata_file(n) for n in ("RG1_UNCI.dcm", "RG3_UNCI.dcm", "CT_small.dcm")]
+    files.append(str(_radiograph_with_view_code(tmp_path / "dx.dcm")))
+    expected = {}
+    for f in files:
+        ds = pydicom.dcmread(f, stop_before_pixels=True)
+        items = ds.get("ViewCodeSequence")
+        expected[ds.SOPInstanceUID] = (ds.get("ViewPosition", ""),
+                                       items[0].CodeMeaning if items else "")
+    assert sorted(expected.values()) == [("", ""), ("AP", ""), ("LL", "left lateral"), ("PA", "")]
+    store = open_store(db_url)
+    try:
+        summary = import_paths(store, "tester", files, workers=workers,
+                               archive_root=tmp_path / "archive")
+        assert summary.imported == 4
+        found = {h.sop_instance_uid: (h.view_position, h.view_code_meaning)
+                 for s in list_series(store) for h in series_headers(store, s.id)}
+    finally:
+        store.close()
+    assert found == expected

@@ -258,3 +258,56 @@ def test_a_lost_server_connection_is_one_clear_error(postgres_url):
         with store.unit_of_work("tester", write=False) as uow:
             uow.users.list()
     store.close()
+
+
+def _radiograph(n: int, view: str = "", meaning: str = ""):
+    from ioreview.imaging.header import InstanceHeader
+
+    return InstanceHeader(path=f"/data/dx{n}.dcm", sop_instance_uid=f"1.2.9.1.{n}",
+                          sop_class_uid="1.2.840.10008.5.1.4.1.1.1.1", study_instance_uid="1.2.9",
+                          series_instance_uid="1.2.9.1", patient_id="P9", modality="DX",
+                          instance_number=n, rows=8, columns=8, view_position=view,
+                          view_code_meaning=meaning)
+
+
+def _index(store, headers) -> None:
+    from ioreview.store import dicom_index as di
+
+    with store.unit_of_work("tester") as uow:
+        run = di.begin_import_run(uow, ["/data"], "reference")
+        di.IndexWriter(run).insert(uow, headers, archived=False)
+
+
+def test_each_instances_view_is_stored_and_read_back(store):
+    """Schema 11: View Position and the View Code Sequence's meaning of each instance (views
+    differ between the images of one CR/DX series), and none for an instance without."""
+    from ioreview.store import dicom_index as di
+
+    written = [_radiograph(1, "AP", "antero-posterior"), _radiograph(2, "LL", ""),
+               _radiograph(3), _radiograph(4, "正位", "前后位"), _radiograph(5, "", "lateral")]
+    _index(store, written)
+    pk = di.series_pk_of(store, "1.2.9.1")
+    assert pk is not None
+    read = di.series_headers(store, pk)
+    assert [(h.view_position, h.view_code_meaning) for h in read] == [
+        ("AP", "antero-posterior"), ("LL", ""), ("", ""), ("正位", "前后位"), ("", "lateral")]
+    assert read[0] == written[0]
+
+
+def test_a_database_from_before_schema_11_keeps_working(db_url):
+    """An index written at schema 10 gains the view table on opening; its instances read back
+    without a view, and new imports store theirs."""
+    from ioreview.store import dicom_index as di
+
+    old = open_store(db_url, migrate=False)
+    old.migrate(tuple(m for m in MIGRATIONS if m.version <= 10))
+    assert old.schema_version() == 10
+    _index(old, [_radiograph(1)])  # no view: schema 10's instance table is enough
+    old.close()
+    with open_store(db_url) as s:
+        assert s.schema_version() == max(m.version for m in MIGRATIONS) >= 11
+        _index(s, [_radiograph(2, "PA", "postero-anterior")])
+        pk = di.series_pk_of(s, "1.2.9.1")
+        assert pk is not None
+        assert [(h.instance_number, h.view_position, h.view_code_meaning)
+                for h in di.series_headers(s, pk)] == [(1, "", ""), (2, "PA", "postero-anterior")]

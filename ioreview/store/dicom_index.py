@@ -48,6 +48,10 @@ _INSERT_INSTANCE = (
     f"INSERT INTO instance (series_pk, import_run, archived, {', '.join(INSTANCE_COLS)}) "
     f"VALUES (?, ?, ?, {', '.join('?' * len(INSTANCE_COLS))})"
 )
+#: the view of a radiograph (schema 11: a row beside the instance, only when it names one)
+VIEW_COLS = ("view_position", "view_code_meaning")
+_INSERT_VIEW = ("INSERT INTO instance_view (instance_pk, view_position, view_code_meaning)"
+                " SELECT id, ?, ? FROM instance WHERE sop_instance_uid = ?")
 
 
 def encode_multi(values: Sequence[float] | None) -> str | None:
@@ -151,6 +155,10 @@ class IndexWriter:
             result.inserted.append(h)
         if rows:
             tx.executemany(_INSERT_INSTANCE, rows)
+            views = [(h.view_position or None, h.view_code_meaning or None, h.sop_instance_uid)
+                     for h in result.inserted if h.view_position or h.view_code_meaning]
+            if views:
+                tx.executemany(_INSERT_VIEW, views)
             for h in result.inserted:
                 tx.audit("import", "instance", h.sop_instance_uid,
                          after={"path": h.path, "sha256": h.sha256,
@@ -309,6 +317,8 @@ def _header_from_row(row: dict[str, Any]) -> InstanceHeader:
     for c in PATIENT_COLS + STUDY_COLS:
         if c in row and c != "specific_character_set":
             kw[c] = row[c] or ""
+    for c in VIEW_COLS:
+        kw[c] = row.get(c) or ""
     return InstanceHeader(study_instance_uid=row["study_instance_uid"],
                           series_instance_uid=row["series_instance_uid"], **kw)
 
@@ -319,9 +329,10 @@ _HEADER_SELECT = (
     " se.frame_of_reference_uid, st.study_instance_uid, st.study_date, st.study_time,"
     " st.study_id, st.study_description, st.accession_number, st.institution_name,"
     " st.referring_physician_name, p.patient_id, p.issuer_of_patient_id, p.patient_name,"
-    " p.patient_birth_date, p.patient_sex"
+    " p.patient_birth_date, p.patient_sex, v.view_position, v.view_code_meaning"
     " FROM instance i JOIN series se ON se.id = i.series_pk"
-    " JOIN study st ON st.id = se.study_pk JOIN patient p ON p.id = st.patient_pk")
+    " JOIN study st ON st.id = se.study_pk JOIN patient p ON p.id = st.patient_pk"
+    " LEFT JOIN instance_view v ON v.instance_pk = i.id")
 
 
 def series_headers(source: Source, series_pk: int) -> list[InstanceHeader]:
