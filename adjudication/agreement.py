@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -90,6 +91,8 @@ def _f_ppf(p: float, dfn: float, dfd: float) -> float:
 __all__ = [
     "Agreement",
     "AgreementError",
+    "AgreementReason",
+    "REASON_MESSAGES",
     "InvalidOption",
     "InvalidRatings",
     "KappaParadox",
@@ -102,6 +105,7 @@ __all__ = [
     "UnknownCategory",
     "bland_altman",
     "cohen_kappa",
+    "explain",
     "fleiss_kappa",
     "gwet_ac1",
     "icc",
@@ -122,8 +126,72 @@ DEFAULT_SEED = 0
 
 # --- errors ---------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class AgreementReason:
+    """Why a statistic is undefined, as a stable code and its parameters (texts), so a user
+    interface can say it in its own language; the English message stays the exception's."""
+
+    code: str
+    params: dict[str, str]
+
+
+#: The English message of each reason code (``{name}`` are the parameters).  `explain` reads a
+#: message back into its code and parameters, so a message that travelled as text (a report's
+#: "why undefined" column) can still be shown translated.
+REASON_MESSAGES: dict[str, str] = {
+    "too_few_subjects": "{what} needs at least {minimum} subject(s) with complete ratings; "
+                        "got {n}",
+    "too_few_subjects_dropped": "{what} needs at least {minimum} subject(s) with complete "
+                                "ratings; got {n} ({dropped} more left out for a missing rating)",
+    "single_label": "{what} is undefined: both raters used only {used} on all {n} subjects "
+                    "(chance agreement 1, kappa 0/0); report percent agreement and AC1, or pass "
+                    "categories= with the full set",
+    "chance_agreement_one": "{what} is undefined: chance agreement is 1 (both raters used only "
+                            "{used}); report percent agreement and AC1 instead",
+    "one_category": "{what} is undefined with one category ({used}): chance agreement 1/q is 1. "
+                    "Pass categories= with every label a reader could choose (e.g. ['present', "
+                    "'absent'])",
+    "too_few_units": "{what} needs at least 2 units rated by two or more raters; got {n}",
+    "no_variance": "{what} is undefined: every rating is the same value (no variance between "
+                   "or within subjects)",
+    "too_few_pairs": "{what} need at least 2 pairs of measurements; got {n} ({dropped} dropped "
+                     "for a missing value)",
+}
+
+
+def _message(code: str, **params: Any) -> tuple[str, AgreementReason]:
+    texts = {k: str(v) for k, v in params.items()}
+    return REASON_MESSAGES[code].format(**texts), AgreementReason(code, texts)
+
+
+_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
+def explain(message: str) -> AgreementReason | None:
+    """The code and parameters of a message made from `REASON_MESSAGES` (None for any other
+    message)."""
+    # the longer of two messages with the same beginning first ("... got {n}" and "... got
+    # {n} ({dropped} more left out ...)")
+    for code, template in sorted(REASON_MESSAGES.items(), key=lambda item: -len(item[1])):
+        pattern = _PATTERNS.get(code)
+        if pattern is None:
+            parts = re.split(r"\{(\w+)\}", template)
+            regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)"
+                            for i, part in enumerate(parts))
+            pattern = _PATTERNS[code] = re.compile(regex + r"\Z", re.S)
+        match = pattern.match(message)
+        if match:
+            return AgreementReason(code, match.groupdict())
+    return None
+
+
 class AgreementError(ValueError):
-    """An agreement statistic cannot be computed for these ratings; the message says why."""
+    """An agreement statistic cannot be computed for these ratings; the message says why
+    (and `reason`, where it is one of `REASON_MESSAGES`, as a code with parameters)."""
+
+    def __init__(self, message: str, reason: AgreementReason | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason if reason is not None else explain(message)
 
 
 class TooFewSubjects(AgreementError):
@@ -472,9 +540,10 @@ def _check_confidence(confidence: float) -> float:
 
 def _need_subjects(n: int, minimum: int, what: str, dropped: int = 0) -> None:
     if n < minimum:
-        note = f" ({dropped} more left out for a missing rating)" if dropped else ""
-        raise TooFewSubjects(f"{what} needs at least {minimum} subject(s) with complete ratings; "
-                             f"got {n}{note}")
+        if dropped:
+            raise TooFewSubjects(*_message("too_few_subjects_dropped", what=what,
+                                           minimum=minimum, n=n, dropped=dropped))
+        raise TooFewSubjects(*_message("too_few_subjects", what=what, minimum=minimum, n=n))
 
 
 def _clip(lo: float, hi: float, low: float = -1.0, high: float = 1.0) -> tuple[float, float]:
@@ -544,9 +613,7 @@ def cohen_kappa(r1: Sequence[Hashable], r2: Sequence[Hashable], weights: Weights
     _need_subjects(p.n, 2, what, p.dropped)
     q, n = p.q, p.n
     if q < 2:
-        raise UndefinedStatistic(f"{what} is undefined: both raters used only {p.labels!r} on all "
-                                 f"{n} subjects (chance agreement 1, kappa 0/0); report percent "
-                                 "agreement and AC1, or pass categories= with the full set")
+        raise UndefinedStatistic(*_message("single_label", what=what, used=repr(p.labels), n=n))
     table = np.bincount(p.c1 * q + p.c2, minlength=q * q).reshape(q, q).astype(float)
     prob = table / n
     row, col = prob.sum(axis=1), prob.sum(axis=0)
@@ -555,8 +622,7 @@ def cohen_kappa(r1: Sequence[Hashable], r2: Sequence[Hashable], weights: Weights
     pe = float((w * np.outer(row, col)).sum())
     if 1.0 - pe <= 1e-12:
         used = sorted({p.labels[i] for i in np.flatnonzero(row + col)}, key=p.labels.index)
-        raise UndefinedStatistic(f"{what} is undefined: chance agreement is 1 (both raters used "
-                                 f"only {used!r}); report percent agreement and AC1 instead")
+        raise UndefinedStatistic(*_message("chance_agreement_one", what=what, used=repr(used)))
     kappa = min(max((po - pe) / (1.0 - pe), -1.0), 1.0)      # clip rounding only
     w_row = w @ col            # sum_j p.j w_ij
     w_col = row @ w            # sum_i p_i. w_ij
@@ -598,9 +664,7 @@ def pabak(r1: Sequence[Hashable], r2: Sequence[Hashable],
     p = _pairs(r1, r2, categories, what=what)
     _need_subjects(p.n, 2, what, p.dropped)
     if p.q < 2:
-        raise UndefinedStatistic(f"{what} is undefined with one category ({p.labels!r}): chance "
-                                 "agreement 1/q is 1. Pass categories= with every label a reader "
-                                 "could choose (e.g. ['present', 'absent'])")
+        raise UndefinedStatistic(*_message("one_category", what=what, used=repr(p.labels)))
     pe = 1.0 / p.q
     agree = (p.c1 == p.c2).astype(float)
     po = float(agree.mean())
@@ -953,7 +1017,7 @@ def krippendorff_alpha(data: Any, level: Level = "nominal", *,
 
 def _need_pairable(n: int, what: str) -> None:
     if n < 2:
-        raise TooFewSubjects(f"{what} needs at least 2 units rated by two or more raters; got {n}")
+        raise TooFewSubjects(*_message("too_few_units", what=what, n=n))
 
 
 def _alpha_from(within: np.ndarray, total: np.ndarray, spread: np.ndarray) -> np.ndarray:
@@ -1121,8 +1185,7 @@ def icc(ratings: Any, kind: IccKind = "A,1", *, confidence: float = 0.95,
     centred = x - x.mean()
     ss_total = float((centred ** 2).sum())
     if ss_total <= x.size * (1e-14 * float(np.abs(x).max())) ** 2:
-        raise UndefinedStatistic(f"{what} is undefined: every rating is the same value (no "
-                                 "variance between or within subjects)")
+        raise UndefinedStatistic(*_message("no_variance", what=what))
     # sums of squares below rounding noise of the total are zero (e.g. perfect agreement)
     ss_rows, ss_cols = (float(s) if s > 1e-12 * ss_total else 0.0 for s in (
         k * (centred.mean(axis=1) ** 2).sum(), n * (centred.mean(axis=0) ** 2).sum()))
@@ -1237,8 +1300,8 @@ def bland_altman(x1: Sequence[float], x2: Sequence[float], *, confidence: float 
     diff = v1[keep] - v2[keep]
     n = len(diff)
     if n < 2:
-        raise TooFewSubjects(f"{what} need at least 2 pairs of measurements; got {n} "
-                             f"({int((~keep).sum())} dropped for a missing value)")
+        raise TooFewSubjects(*_message("too_few_pairs", what=what, n=n,
+                                       dropped=int((~keep).sum())))
     bias = float(diff.mean())
     sd = float(diff.std(ddof=1))
     z = float(sd_multiplier) if sd_multiplier is not None else _z(0.95)
