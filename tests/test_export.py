@@ -204,12 +204,19 @@ def test_a_changed_export_record_breaks_its_signature(demo, tmp_path):
     assert manifest["audit_length"] > 0
     assert trial.verify_audit_trail(trial.login("admin", "admin-demo"), [summary.manifest]).intact
     trial.close()
+    change = ("UPDATE export_record SET manifest_sha256 = ? WHERE id = ?",
+              ("0" * 64, summary.export_id))
     with sqlite3.connect(copy) as conn:
-        conn.execute("UPDATE export_record SET manifest_sha256 = ? WHERE id = ?",
-                     ("0" * 64, summary.export_id))
+        with pytest.raises(sqlite3.IntegrityError, match="export records cannot be changed"):
+            conn.execute(*change)
+    # someone who can write the file drops the trigger first: the signature still tells
+    with sqlite3.connect(copy) as conn:
+        conn.execute("DROP TRIGGER export_record_no_update")
+        conn.execute(*change)
     trial = Trial.open(copy, archive_root=archive)
     problems = trial.verify_audit_trail(trial.login("admin", "admin-demo")).problems
     assert any("export" in p for p in problems)
+    assert any("export_record_no_update" in p for p in problems)
     trial.close()
 
 
