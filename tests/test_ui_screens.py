@@ -272,7 +272,73 @@ def demo(tmp_path_factory) -> Iterator[tuple[Path, dict[str, str]]]:
 
     root = tmp_path_factory.mktemp("screens-demo")
     result = build_demo(root / "demo", DemoConfig.small())
-    yield root / "demo", {u.username: u.password for u in result.users}
+    passwords = {u.username: u.password for u in result.users}
+    trial = Trial.open(root / "demo" / "ioreview.sqlite")
+    try:
+        give_adjudicator_and_committee_work(trial, passwords)
+    finally:
+        trial.close()
+    yield root / "demo", passwords
+
+
+def give_adjudicator_and_committee_work(trial: Trial, passwords: dict[str, str]) -> None:
+    """The small demo ends with nothing to adjudicate: two readers sign reads that differ from
+    their colleague's (extravasation present), so two cases wait for adjudication; one stays in
+    "adjudicator"'s queue, the other is decided and sent to the committee, whose open session
+    has everyone present and one ballot cast."""
+    from adjudication.paradigms import Decision
+    from ui_support import complete_values
+
+    def log_in(name: str):
+        return trial.login(name, passwords[name])
+
+    for reader in ("reader2", "reader3"):  # reader1's cases stay as the reading test expects
+        session = log_in(reader)
+        item = next(i for i in trial.worklist(session) if i.status.value == "new"
+                    and any(o.case_label == i.case_label and o.status.value == "submitted"
+                            for o in trial.worklist(log_in("reader1"))))
+        case = trial.open_case(session, item.assignment_id)
+        trial.save_draft(session, case.read_id,
+                         complete_values(case.protocol, case.timepoint, extravasation=True))
+        trial.submit_read(session, case.read_id, passwords[reader])
+    queues = {name: (s, trial.adjudication_queue(s))
+              for name in ("adjudicator", "adjudicator2") for s in [log_in(name)]}
+    waiting = [(name, item) for name, (_s, q) in queues.items() for item in q]
+    assert len(waiting) == 2, waiting
+    keep = next((w for w in waiting if w[0] == "adjudicator"), waiting[0])
+    if keep[0] != "adjudicator":  # both went to adjudicator2: hand one over
+        coordinator = log_in("coordinator")
+        ids = {u.username: u.id for u in trial.list_users(coordinator)}
+        overview = trial.adjudication_overview(coordinator)
+        case = next(c for c in overview.cases if c.case_label == keep[1].case_label)
+        trial.reassign_adjudication(coordinator, case.case_id, ids["adjudicator"])
+    name, item = next(w for w in waiting if w is not keep)
+    session = queues[name][0]
+    view = trial.open_adjudication(session, item.adjudication_id)
+    trial.submit_adjudication(session, item.adjudication_id,
+                              [Decision(i.key, "A") for i in view.items], passwords[name])
+    coordinator = log_in("coordinator")
+    ids = {u.username: u.id for u in trial.list_users(coordinator)}
+    case = next(c for c in trial.adjudication_overview(coordinator).cases
+                if c.case_label == item.case_label)
+    trial.send_to_panel(coordinator, case.case_id,
+                        "Committee to rule on fat embolism syndrome")
+    members = ["committee", "committee2", "committee3"]
+    summary = trial.create_panel_session(coordinator, "Committee meeting 1", ids["committee"],
+                                         [ids[m] for m in members], [case.case_id])
+    trial.record_attendance(log_in("committee"), summary.session_id,
+                            dict.fromkeys((ids[m] for m in members), True))
+    member = log_in("committee2")
+    panel = trial.open_panel_session(member, summary.session_id)
+
+    def no_criteria(key: str) -> object:  # the committee's clinical questions: none met
+        field = panel.protocol.committee_field(key)
+        return [] if field.type.value == "multi_choice" else "no" if field.choices else False
+
+    trial.cast_votes(member, summary.session_id, case.case_id,
+                     [Decision(i.key, "own", no_criteria(i.key)) if i.committee_only
+                      else Decision(i.key, "A") for i in panel.cases[0].items],
+                     passwords["committee2"])
 
 
 @pytest.fixture
@@ -439,6 +505,8 @@ def test_admin_screens(qtbot, trial, lang) -> None:
 
 
 def test_adjudicator_and_committee_windows(qtbot, trial, lang) -> None:
+    """The adjudicator's queue with a case open (forms side by side, decisions), the
+    committee's list of sessions and its open session (attendance, items, ballot)."""
     from ioreview.ui.adjudication import AdjudicatorWindow
     from ioreview.ui.committee import CommitteeWindow
 
@@ -447,7 +515,92 @@ def test_adjudicator_and_committee_windows(qtbot, trial, lang) -> None:
                                                             passwords["adjudicator"])))
     committee = _show(qtbot, CommitteeWindow(t, t.login("committee", passwords["committee"])))
     problems: list[str] = []
+    assert adjudicator.queue(), "the fixture leaves a case in the adjudicator's queue"
+    assert committee.sessions_model.rowCount() == 1
     for size in SIZES:
+        problems += shoot(committee, "committee_sessions", lang, size)
+    adjudicator.open_row(0)
+    committee.open_row(0)
+    assert committee.case is not None
+    for size in SIZES:
+        adjudicator.resize(*size)
+        _wait_images(qtbot, adjudicator.viewer.widget)
         problems += shoot(adjudicator, "adjudicator", lang, size)
-        problems += shoot(committee, "committee", lang, size)
+        committee.resize(*size)
+        _wait_images(qtbot, committee.viewer.widget)
+        problems += shoot(committee, "committee_session", lang, size)
     assert not problems, "\n".join(problems)
+
+
+def test_every_role_window_has_the_same_session_menu_and_its_own_help(qtbot, trial) -> None:
+    """Reader, adjudicator, committee member and coordinator: one Session menu (Refresh F5,
+    Lock screen Ctrl+L, Change password…, Log out) and Help with the shortcut sheet, the
+    role's guide and About."""
+    from ioreview.ui.adjudication import AdjudicatorWindow
+    from ioreview.ui.committee import CommitteeWindow
+    from ioreview.ui.coordinator import CoordinatorWindow
+    from ioreview.ui.reading import ReadingWindow
+
+    t, passwords = trial
+    settings = QSettings(str(Path(t.store.location).with_name("ui.ini")),
+                         QSettings.Format.IniFormat)
+    windows = {
+        "reader": ReadingWindow(t, t.login("reader1", passwords["reader1"]), settings=settings,
+                                database=t.store.location),
+        "adjudicator": AdjudicatorWindow(t, t.login("adjudicator", passwords["adjudicator"])),
+        "committee": CommitteeWindow(t, t.login("committee", passwords["committee"])),
+        "coordinator": CoordinatorWindow(t, t.login("coordinator", passwords["coordinator"])),
+    }
+    for guide, window in windows.items():
+        _show(qtbot, window)
+        menus = [a.text().replace("&", "") for a in window.menuBar().actions()]
+        assert menus[0] == "Session" and menus[-1] == "Help", (guide, menus)
+        session = [(a.text(), a.shortcut().toString()) for a in window.session_menu.actions()
+                   if not a.isSeparator()]
+        assert session == [("Refresh", "F5"), ("Lock screen", "Ctrl+L"),
+                           ("Change password…", ""), ("Log out", "")], (guide, session)
+        help_menu = window.help_menu
+        assert help_menu.guide == guide
+        sheet = help_menu.show_shortcuts()
+        rows = dict(sheet.shown_text())
+        assert rows["Lock screen"] == "Ctrl+L" and rows["Refresh"] == "F5", guide
+        assert ("Length" in rows) == (guide != "coordinator"), guide  # the viewer's keys
+        sheet.close()
+        text = help_menu.show_guide().text.toPlainText()
+        assert len(text) > 200, guide
+        help_menu.dialog.close()
+        about = help_menu.show_about()
+        assert dict(about.rows)["Database"] == t.store.location, guide
+        about.close()
+        window.session_menu.lock_action.trigger()
+        assert window.controller.locked, guide
+        window.controller.unlock(passwords[{"reader": "reader1"}.get(guide, guide)])
+        assert not window.controller.locked, guide
+
+
+def test_the_adjudicators_tools_are_all_on_screen_at_1280(qtbot, trial) -> None:
+    """The viewer's toolbar runs across the adjudicator's (and the committee's) window: at
+    1280x800 every tool has its own button inside the window, none folded into a drop-down."""
+    from ioreview.ui.adjudication import AdjudicatorWindow
+
+    t, passwords = trial
+    window = _show(qtbot, AdjudicatorWindow(t, t.login("adjudicator", passwords["adjudicator"])))
+    window.resize(1280, 800)
+    window.open_row(0)
+    QApplication.processEvents()
+    toolbar = window.viewer.toolbar()
+    assert toolbar.parentWidget() is window
+    assert not window.queue_panel.isVisible()  # folded away for the images; F6 brings it back
+    actions = toolbar.all_actions()
+    assert window.queue_action in actions and len(actions) >= 25
+    for action in actions:
+        group = toolbar.group_of(action)
+        button = group.buttons[action]
+        assert not group.folded and button.isVisible(), action.text()
+        rect = QRect(button.mapTo(window, button.rect().topLeft()), button.size())
+        assert window.rect().contains(rect), action.text()
+    window.queue_action.trigger()
+    assert window.queue_panel.isVisible()
+    window.resize(1920, 1080)
+    QApplication.processEvents()
+    assert window.queue_panel.isVisible()

@@ -13,8 +13,26 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QAction, QBrush, QCloseEvent, QColor, QPainter, QPainterPath, QPen
+from PySide6.QtCore import (
+    QCoreApplication,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPointF,
+    QRectF,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import (
+    QAction,
+    QBrush,
+    QCloseEvent,
+    QColor,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -45,10 +63,11 @@ from adjudication.protocol import FieldType
 from ioreview.errors import IoreviewError, SessionExpired
 from ioreview.ui.app import ui_locale
 from ioreview.ui.tab_base import readable_time
-from ioreview.ui.account_dialogs import add_change_password_action
+from ioreview.ui.help import add_help_menu
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.read_form import signature_manifest
 from ioreview.ui.reading import ViewerAdapter, make_viewer
+from ioreview.ui.session_menu import add_session_menu
 from ioreview.ui.sign_dialog import SignDialog
 from ioreview.ui.table_model import Column, RecordTableModel
 
@@ -110,8 +129,61 @@ def value_text(protocol: Protocol, key: str, value: Any, locale: str | None = No
         return (QCoreApplication.translate("AdjudicationPanel", "yes") if value
                 else QCoreApplication.translate("AdjudicationPanel", "no"))
     text = one(value)
-    return f"{text} {field.unit}" if field.unit and not field.choices else text
+    return f"{text} {unit_text(field.unit)}" if field.unit and not field.choices else text
 
+
+#: UCUM units as readers write them ("[hnsf'U]" is the Hounsfield unit)
+_UNIT_TEXT = {"[hnsf'U]": "HU"}
+
+
+def unit_text(unit: str) -> str:
+    """A protocol's (UCUM) unit as it is shown: "HU", not "[hnsf'U]"."""
+    return _UNIT_TEXT.get(unit, unit)
+
+
+
+class _ProtocolNames:
+    """Timepoints and discordant fields as the active protocol names them in the UI
+    language (the service hands the queue English field labels and stored timepoints)."""
+
+    def __init__(self) -> None:
+        self.protocol: Protocol | None = None
+        self._locale: str | None = None
+        self._by_label: dict[str, str] = {}
+
+    def set_protocol(self, protocol: Protocol, locale: str | None) -> None:
+        self.protocol, self._locale = protocol, locale
+        keys = [*protocol.keys(), *(f"committee.{f.id}" for f in protocol.committee_fields)]
+        self._by_label = {}
+        for key in keys:
+            try:
+                self._by_label.setdefault(protocol.label_for(key), key)
+            except KeyError:
+                continue
+
+    def timepoint(self, value: str) -> str:
+        if self.protocol is None or not self._locale:
+            return value
+        return self.protocol.timepoint_label(value, self._locale)
+
+    def field(self, label: str) -> str:
+        key = self._by_label.get(label)
+        if self.protocol is None or key is None or not self._locale:
+            return label
+        return self.protocol.label_for(key, self._locale)
+
+
+class _QueueModel(RecordTableModel):
+    """The queue; the last column's tooltip lists every discordant field."""
+
+    tooltip: Any = None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if (role == Qt.ItemDataRole.ToolTipRole and index.isValid() and self.tooltip is not None
+                and index.column() == self.columnCount() - 1):
+            return self.tooltip(self.record(index.row()))
+        return super().data(index, role)
 
 
 # -- the readers' annotations over the viewer ----------------------------------------------
@@ -264,13 +336,26 @@ class DecisionEditor(QGroupBox):
     def __init__(self, protocol: Protocol, item: DecisionItem, letters: Sequence[str],
                  values: dict[str, Any], locale: str | None,
                  parent: QWidget | None = None) -> None:
-        super().__init__(item.label, parent)
+        super().__init__(parent)
         self.setObjectName(f"decision:{item.key}")
         self.key = item.key
         field = field_for(protocol, item.key)
         assert field is not None, item.key  # the service names only the protocol's fields
         self.field = field
         layout = QVBoxLayout(self)
+        # the field's name as a wrapping heading (a group box title never wraps, and
+        # "Extravasation / compartment involvement: Compartment" is wider than the panel)
+        try:
+            name = protocol.label_for(item.key, locale)
+        except KeyError:
+            name = item.label
+        self.heading = QLabel(name)
+        self.heading.setObjectName("DecisionField")
+        self.heading.setWordWrap(True)
+        font = self.heading.font()
+        font.setBold(True)
+        self.heading.setFont(font)
+        layout.addWidget(self.heading)
         why = QLabel(self.tr("Rule: {rule} — {reason}").format(rule=item.rule,
                                                                reason=item.reason))
         why.setObjectName("DecisionReason")
@@ -299,15 +384,19 @@ class DecisionEditor(QGroupBox):
         self.choices[self.OWN] = own
         row.addWidget(own)
         layout.addLayout(row)
-        own_row = QHBoxLayout()
+        # the own value under its button, shown once "Own value" is chosen (eight disabled
+        # editors made the list of decisions hard to scan); the rationale under it
         self.editor = self._make_editor(locale)
         self.editor.setObjectName("own_value")
         self.rationale = QLineEdit()
         self.rationale.setObjectName("rationale")
         self.rationale.setPlaceholderText(self.tr("Rationale (required for an own value)"))
-        own_row.addWidget(self.editor, 1)
-        own_row.addWidget(self.rationale, 2)
-        layout.addLayout(own_row)
+        self.own_box = QWidget()
+        own_layout = QVBoxLayout(self.own_box)
+        own_layout.setContentsMargins(18, 0, 0, 0)
+        own_layout.addWidget(self.editor)
+        layout.addWidget(self.own_box)
+        layout.addWidget(self.rationale)
         self.group.buttonToggled.connect(self._sync)
         self._sync()
 
@@ -329,7 +418,7 @@ class DecisionEditor(QGroupBox):
             spin.setRange(low, high)
             spin.setDecimals(0 if f.type is FieldType.integer else 2)
             if f.unit:
-                spin.setSuffix(f" {f.unit}")
+                spin.setSuffix(f" {unit_text(f.unit)}")
             return spin
         if f.type is FieldType.text:
             return QLineEdit()
@@ -345,6 +434,7 @@ class DecisionEditor(QGroupBox):
     def _sync(self, *_args: Any) -> None:
         own = self.choices[self.OWN].isChecked()
         self.editor.setEnabled(own)
+        self.own_box.setVisible(own)
 
     def choose(self, choice: str) -> None:
         """Pick a reader's letter or "own" (as clicking its button)."""
@@ -437,6 +527,7 @@ class AdjudicationPanel(QWidget):
         self.view = None
         self.title.setText(self.tr("No case open"))
         self.forms.clear()
+        self.forms.clearSpans()
         self.forms.setRowCount(0)
         self.forms.setColumnCount(0)
         self._set_editors([])
@@ -481,13 +572,36 @@ class AdjudicationPanel(QWidget):
         self.forms.setColumnCount(1 + len(letters))
         self.forms.setHorizontalHeaderLabels(
             [self.tr("Field")] + [self.tr("Reader {letter}").format(letter=x) for x in letters])
-        self.forms.setRowCount(len(keys))
+        self.forms.setRowCount(0)
         reasons = {i.key: i for i in view.items}
-        for row, key in enumerate(keys):
+        finding_shown: str | None = None
+        for key in keys:
+            # the fields under a heading row per finding: "Compartment" under "Extravasation /
+            # compartment involvement" instead of both in one narrow cell
             try:
-                label = protocol.label_for(key, locale)
+                finding, f = protocol.locate(key)
+                label = f.label_in(locale)
             except KeyError:
-                label = key
+                finding = None
+                try:
+                    label = protocol.label_for(key, locale)
+                except KeyError:
+                    label = key
+            if finding is not None and finding.id != finding_shown:
+                finding_shown = finding.id
+                row = self.forms.rowCount()
+                self.forms.insertRow(row)
+                heading = QTableWidgetItem(finding.label_in(locale))
+                heading_font = heading.font()
+                heading_font.setBold(True)
+                heading.setFont(heading_font)
+                heading.setForeground(QBrush(QColor("#9fb8d8")))
+                self.forms.setItem(row, 0, heading)
+                self.forms.setSpan(row, 0, 1, 1 + len(letters))
+            elif finding is None:
+                finding_shown = None
+            row = self.forms.rowCount()
+            self.forms.insertRow(row)
             cells = [QTableWidgetItem(label)] + [
                 QTableWidgetItem(value_text(protocol, key, values[x].get(key), locale))
                 for x in letters]
@@ -503,6 +617,7 @@ class AdjudicationPanel(QWidget):
                 self.forms.setItem(row, column, cell)
         header = self.forms.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.forms.setWordWrap(True)
         self.forms.resizeRowsToContents()
         self._set_editors([DecisionEditor(protocol, item, letters, values, locale)
                            for item in view.items])
@@ -541,14 +656,18 @@ class AdjudicatorWindow(QMainWindow):
         self.setWindowTitle(self.tr("ioreview — adjudication ({user})").format(
             user=self.controller.user_label))
 
-        self.queue_model = RecordTableModel([
+        #: the active protocol's names for timepoints and fields in the UI language
+        self._names = _ProtocolNames()
+        self.queue_model = _QueueModel([
             Column(self.tr("Case"), lambda q: q.case_label),
-            Column(self.tr("Timepoint"), lambda q: q.timepoint),
+            Column(self.tr("Timepoint"), lambda q: self._names.timepoint(q.timepoint)),
             Column(self.tr("Day"), lambda q: "—" if q.days_from_insertion is None
                    else f"{q.days_from_insertion:+d}", True),
             Column(self.tr("Waiting since"), lambda q: readable_time(q.waiting_since)),
-            Column(self.tr("Discordant fields"), lambda q: "\n".join(q.items)),
+            Column(self.tr("Discordant fields"),
+                   lambda q: ", ".join(self._names.field(label) for label in q.items)),
         ], self)
+        self.queue_model.tooltip = lambda q: "\n".join(self._names.field(x) for x in q.items)
         self.queue_view = QTableView()
         self.queue_view.setObjectName("AdjudicationQueue")
         self.queue_view.setModel(self.queue_model)
@@ -556,14 +675,13 @@ class AdjudicatorWindow(QMainWindow):
         self.queue_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.queue_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.queue_view.setAlternatingRowColors(True)
-        self.queue_view.setWordWrap(True)
+        self.queue_view.setWordWrap(False)
+        self.queue_view.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.queue_view.verticalHeader().hide()
         header = self.queue_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        # every column as wide as its title and cells (a stretched last column was narrower
-        # than "Discordant fields" at 1280 pixels); the queue scrolls sideways when it must
-        header.setStretchLastSection(False)
-        header.sectionResized.connect(lambda *_a: self.queue_view.resizeRowsToContents())
+        # the discordant fields take the rest of the row, elided (all of them in the tooltip)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self.queue_view.doubleClicked.connect(lambda index: self.open_row(index.row()))
         self.queue_view.activated.connect(lambda index: self.open_row(index.row()))
         title = QLabel(self.tr("My adjudication queue"))
@@ -577,12 +695,13 @@ class AdjudicatorWindow(QMainWindow):
         self.open_button = QPushButton(self.tr("Open case"))
         self.open_button.clicked.connect(self._open_selected)
         queue_panel = QWidget()
+        queue_panel.setObjectName("QueuePanel")
         ql = QVBoxLayout(queue_panel)
         ql.addWidget(title)
         ql.addWidget(self.queue_view, 1)
         ql.addWidget(self.queue_summary)
         ql.addWidget(self.open_button)
-        queue_panel.setMinimumWidth(300)
+        self.queue_panel = queue_panel
 
         self.viewer = make_viewer(self)
         self.layers = ReaderLayers(self.viewer, self)
@@ -593,27 +712,110 @@ class AdjudicatorWindow(QMainWindow):
         self.splitter.addWidget(self.viewer.widget)
         self.splitter.addWidget(self.panel)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([470, 610, 520])
+        self.splitter.setCollapsible(1, False)
+        self.splitter.splitterMoved.connect(lambda _pos, _index: self._panes_moved())
+        #: the adjudicator dragged the splitter: the panes keep their sizes from then on
+        self._panes_set_by_user = False
+        #: the queue was folded away for the images on opening a case at a narrow width
+        self._queue_folded_once = False
+        self._queue_auto_folded = False
         self.setCentralWidget(self.splitter)
 
-        menu = self.menuBar().addMenu(self.tr("&Session"))
-        refresh = QAction(self.tr("Refresh queue"), self)
-        refresh.setShortcut("F5")
-        refresh.triggered.connect(self.refresh_queue)
-        lock = QAction(self.tr("Lock screen"), self)
-        lock.setShortcut("Ctrl+L")
-        lock.triggered.connect(lambda: self.controller.lock(self.tr("Locked by the user.")))
-        logout = QAction(self.tr("Log out"), self)
-        logout.triggered.connect(self.log_out)
-        for action in (refresh, lock, logout):
-            menu.addAction(action)
-        add_change_password_action(menu, self.controller, self, before=logout)
+        # the viewer's toolbar across the window (nothing folds into drop-downs at 1280 pixels)
+        toolbar = self.viewer.toolbar()
+        if toolbar is not None:
+            self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+        self.queue_action = QAction(self.tr("Queue"), self)
+        self.queue_action.setObjectName("QueueAction")
+        self.queue_action.setCheckable(True)
+        self.queue_action.setChecked(True)
+        self.queue_action.setShortcut("F6")
+        self.queue_action.setToolTip(self.tr("Show or hide the adjudication queue"))
+        self.queue_action.toggled.connect(self._show_queue)
+        self.queue_action.triggered.connect(self._queue_toggled_by_user)
+        self.decisions_action = QAction(self.tr("Reads and decisions"), self)
+        self.decisions_action.setObjectName("DecisionsAction")
+        self.decisions_action.setCheckable(True)
+        self.decisions_action.setChecked(True)
+        self.decisions_action.setShortcut("F7")
+        self.decisions_action.setToolTip(self.tr("Show or hide the reads and the decisions"))
+        self.decisions_action.toggled.connect(self.panel.setVisible)
+        self.viewer.add_toolbar_action("layout", self.queue_action, "worklist")
+        self.viewer.add_toolbar_action("layout", self.decisions_action, "read_form")
+
+        self.session_menu = add_session_menu(self, self.controller, refresh=self.refresh_queue,
+                                             log_out=self.log_out)
+        view_menu = self.menuBar().addMenu(self.tr("&View"))
+        view_menu.addAction(self.queue_action)
+        view_menu.addAction(self.decisions_action)
+        self.help_menu = add_help_menu(self, "adjudicator", keymap=self.viewer.keymap(),
+                                       key_bindings=self.viewer.key_bindings_action(),
+                                       database=trial.store.location,
+                                       protocol=self._protocol_name, extra=[self.viewer.widget])
         self.statusBar().showMessage(self.tr("Signed in as {user} (adjudicator)").format(
             user=self.controller.user_label))
         self.controller.attach(self)
         self.controller.logout_requested.connect(self.log_out)
         self.resize(1600, 1000)
         self.refresh_queue()
+
+    # -- panes ----------------------------------------------------------------------------------
+    #: below this width, opening a case folds the queue away so the images get room (F6)
+    FOLD_QUEUE_BELOW = 1500
+
+    def default_pane_sizes(self, width: int) -> list[int]:
+        """Queue, viewer and decisions widths for a window ``width`` pixels wide: the queue as
+        wide as its columns (a quarter of the width at most), the reads and decisions a share
+        within bounds, the images the rest."""
+        header = self.queue_view.horizontalHeader()
+        columns = sum(max(self.queue_view.sizeHintForColumn(c), header.sectionSizeHint(c))
+                      for c in range(self.queue_model.columnCount()))
+        columns += 2 * self.queue_view.frameWidth() + 24
+        queue = max(280, min(columns, round(width * 0.3))) if self.queue_action.isChecked() else 0
+        panel = max(460, min(620, round(width * 0.34))) if self.decisions_action.isChecked() else 0
+        return [queue, max(width - queue - panel, 300), panel]
+
+    def _fit_panes(self) -> None:
+        if not self._panes_set_by_user:
+            self.splitter.setSizes(self.default_pane_sizes(self.splitter.width() or self.width()))
+
+    def _panes_moved(self) -> None:
+        self._panes_set_by_user = True
+
+    def _queue_toggled_by_user(self) -> None:
+        self._queue_folded_once = True
+        self._queue_auto_folded = False
+
+    def _show_queue(self, shown: bool) -> None:
+        self.queue_panel.setVisible(shown)
+        self._fit_panes()
+
+    def _fold_queue_for_images(self) -> None:
+        """On a narrow window the first case opened folds the queue away (F6 brings it back)."""
+        if self._queue_folded_once or self.width() >= self.FOLD_QUEUE_BELOW:
+            return
+        self._queue_folded_once = True
+        if self.queue_action.isChecked():
+            self.queue_action.setChecked(False)
+            self._queue_auto_folded = True
+            self.statusBar().showMessage(self.tr(
+                "The queue is folded away to give the images room: F6 or its toolbar button "
+                "shows it again."), 8000)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+        """Until the adjudicator drags the splitter, the panes follow the window's width."""
+        super().resizeEvent(event)
+        if self._queue_auto_folded and self.width() >= self.FOLD_QUEUE_BELOW:
+            self._queue_auto_folded = False  # room again: the folded queue comes back
+            self._queue_folded_once = False
+            self.queue_action.setChecked(True)
+        elif self.current is not None:
+            self._fold_queue_for_images()
+        self._fit_panes()
+
+    def _protocol_name(self) -> tuple[str, str]:
+        protocol = self._names.protocol
+        return ("", "") if protocol is None else (protocol.id, protocol.version)
 
     # -- queue ----------------------------------------------------------------------------------
     def refresh_queue(self) -> None:
@@ -626,8 +828,15 @@ class AdjudicatorWindow(QMainWindow):
             self.queue_summary.setText(str(exc))
             self.controller.report(exc, self)
             return
+        if self._names.protocol is None:
+            try:
+                self._names.set_protocol(
+                    self.controller.trial.active_protocol(self.controller.session)[1],
+                    ui_locale())
+            except IoreviewError:
+                pass
         self.queue_model.set_records(items)
-        self.queue_view.resizeRowsToContents()
+        self._fit_panes()
         self.queue_summary.setText(self.tr("{n} case(s) waiting for your decision").format(
             n=len(items)))
 
@@ -661,6 +870,7 @@ class AdjudicatorWindow(QMainWindow):
         self.viewer.set_read_only(view.status != "pending")
         self.layers.set_reads(view.reads)
         self.panel.load(view, self.layers)
+        self._fold_queue_for_images()
         for row, item in enumerate(self.queue()):
             if item.adjudication_id == adjudication_id:
                 self.queue_view.selectRow(row)

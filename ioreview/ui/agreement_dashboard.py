@@ -51,6 +51,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from adjudication.agreement import explain
 from adjudication.protocol import MODALITIES
 from ioreview.errors import IoreviewError
 from ioreview.ui.app import ui_locale
@@ -386,10 +387,11 @@ class AgreementDashboard(QWidget):
             return "" if h is None else self._stat_names.get(h.name, h.name)
 
         def note(f: FieldAgreement) -> str:
-            reasons = [f"{fig.name}: {fig.error}" for fig in f.figures if fig.error]
+            reasons = [f"{self._stat_names.get(fig.name, fig.name)}: "
+                       f"{self.reason_text(fig.error)}" for fig in f.figures if fig.error]
             if f.limits_error:
                 reasons.append(self.tr("limits of agreement: {reason}").format(
-                    reason=f.limits_error))
+                    reason=self.reason_text(f.limits_error)))
             return "; ".join(reasons)
 
         def limits(f: FieldAgreement) -> str:
@@ -591,6 +593,35 @@ class AgreementDashboard(QWidget):
         self._draw_adjudicator_bars(report.readers)
         self._draw_read_time(report.order)
 
+    def reason_text(self, message: str | None) -> str:
+        """Why a statistic is undefined, in the UI language (`adjudication.agreement` gives
+        the reason as a code with parameters; an unknown one is shown as it came)."""
+        reason = explain(message or "")
+        if reason is None:
+            return message or ""
+        p = reason.params
+        if reason.code == "too_few_subjects":
+            return self.tr("needs at least {minimum} subject(s) with complete ratings; got {n}"
+                           ).format(minimum=p["minimum"], n=p["n"])
+        if reason.code == "too_few_subjects_dropped":
+            return self.tr("needs at least {minimum} subject(s) with complete ratings; got {n} "
+                           "({dropped} more left out for a missing rating)").format(
+                minimum=p["minimum"], n=p["n"], dropped=p["dropped"])
+        if reason.code in ("chance_agreement_one", "single_label"):
+            return self.tr("undefined: both readers gave one and the same answer on every case, "
+                           "so chance agreement is 1; see percent agreement and AC1")
+        if reason.code == "one_category":
+            return self.tr("undefined: only one answer occurs on these cases")
+        if reason.code == "too_few_units":
+            return self.tr("needs at least 2 cases read by two or more readers; got {n}").format(
+                n=p["n"])
+        if reason.code == "no_variance":
+            return self.tr("undefined: every value is the same (no variance)")
+        if reason.code == "too_few_pairs":
+            return self.tr("needs at least 2 pairs of measurements; got {n} ({dropped} left "
+                           "out for a missing value)").format(n=p["n"], dropped=p["dropped"])
+        return message or ""
+
     def _list_notes(self, fields: Sequence[FieldAgreement]) -> None:
         self.undefined_list.clear()
         self.paradox_list.clear()
@@ -601,7 +632,7 @@ class AgreementDashboard(QWidget):
                                             .format(field=self._label(f.key, f.label),
                                                     statistic=self._stat_names.get(h.name,
                                                                                    h.name),
-                                                    n=f.n, reason=h.error))
+                                                    n=f.n, reason=self.reason_text(h.error)))
             if f.paradox:
                 self.paradox_list.addItem(self.tr(
                     "{field}: kappa {kappa} with {percent} agreement (prevalence {prev}); "

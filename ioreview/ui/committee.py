@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QCloseEvent, QColor
+from PySide6.QtGui import QCloseEvent, QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -51,15 +51,16 @@ from adjudication.protocol import FieldType
 from ioreview.errors import IoreviewError, SessionExpired
 from ioreview.service import Role
 from ioreview.ui.roles import role_name
-from ioreview.ui.adjudication import READER_COLOURS, ReaderLayers, field_for
+from ioreview.ui.adjudication import READER_COLOURS, ReaderLayers, field_for, unit_text
 from ioreview.ui.adjudication import value_text as _value_text
 from ioreview.ui.agreement_dashboard import AgreementWindow, agreement_window
 from ioreview.ui.app import ui_locale
 from ioreview.ui.tab_base import readable_time
-from ioreview.ui.account_dialogs import add_change_password_action
+from ioreview.ui.help import add_help_menu
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.read_form import signature_manifest
 from ioreview.ui.reading import ViewerAdapter, make_viewer
+from ioreview.ui.session_menu import add_session_menu
 from ioreview.ui.sign_dialog import SignDialog
 from ioreview.ui.table_model import Column, RecordTableModel
 
@@ -264,7 +265,7 @@ class _OwnValueEditor(QWidget):
             low, high = field.range if field is not None and field.range else (0, 10_000)
             spin.setRange(low, high)  # type: ignore[arg-type]
             if field is not None and field.unit:
-                spin.setSuffix(f" {field.unit}")
+                spin.setSuffix(f" {unit_text(field.unit)}")
             self._get = spin.value
             self._set = lambda v: spin.setValue(v or 0)
             layout.addWidget(spin)
@@ -424,23 +425,19 @@ class CommitteeWindow(QMainWindow):
         outer.addWidget(self.pages, 1)
         self.setCentralWidget(central)
 
-        menu = self.menuBar().addMenu(self.tr("&Session"))
-        refresh = QAction(self.tr("Refresh"), self)
-        refresh.setShortcut("F5")
-        refresh.triggered.connect(self.refresh)
-        lock = QAction(self.tr("Lock screen"), self)
-        lock.setShortcut("Ctrl+L")
-        lock.triggered.connect(lambda: self.controller.lock(self.tr("Locked by the user.")))
-        logout = QAction(self.tr("Log out"), self)
-        logout.triggered.connect(self.log_out)
-        for action in (refresh, lock, logout):
-            menu.addAction(action)
-        add_change_password_action(menu, self.controller, self, before=logout)
+        self.session_menu = add_session_menu(self, self.controller, refresh=self.refresh,
+                                             log_out=self.log_out)
+        self.help_menu = add_help_menu(self, "committee", keymap=self.viewer.keymap(),
+                                       key_bindings=self.viewer.key_bindings_action(),
+                                       database=trial.store.location,
+                                       protocol=self._protocol_name, extra=[self.viewer.widget])
         self.statusBar().showMessage(self.tr("Signed in as {user} ({role})").format(
             user=self.controller.user_label, role=role_name(session.role)))
         self.controller.attach(self)
         self.controller.logout_requested.connect(self.log_out)
         self.controller.unlocked.connect(self.refresh)
+        self.pages.currentChanged.connect(self._page_changed)
+        self._page_changed(self.pages.currentIndex())
         self.resize(1600, 1000)
         self._can_create = self._creation_possible()
         self.new_button.setVisible(self._can_create)
@@ -510,6 +507,7 @@ class CommitteeWindow(QMainWindow):
         self.attendance_layout = QVBoxLayout(self.attendance_group)
         self.quorum_label = QLabel()
         self.quorum_label.setObjectName("QuorumLabel")
+        self.quorum_label.setWordWrap(True)
         self.attendance_button = QPushButton(self.tr("Record attendance"))
         self.attendance_button.setObjectName("RecordAttendance")
         self.attendance_button.clicked.connect(self.record_attendance)
@@ -525,12 +523,17 @@ class CommitteeWindow(QMainWindow):
         ll.addWidget(QLabel(self.tr("Cases")))
         ll.addWidget(self.case_list, 1)
         ll.addWidget(self.annotation_group)
-        left.setMinimumWidth(260)
+        left.setMinimumWidth(180)
 
         # centre: the viewer
         self.viewer: ViewerAdapter = make_viewer(self)
         self.viewer.set_read_only(True)
         self.layers = ReaderLayers(self.viewer, self)
+        # the viewer's toolbar across the window (shown with a session), so none of its tools
+        # fold into drop-downs at 1280 pixels
+        self.viewer_toolbar = self.viewer.toolbar()
+        if self.viewer_toolbar is not None:
+            self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.viewer_toolbar)
 
         # right: items, ballot, finalise, minutes
         self.case_heading = QLabel()
@@ -578,19 +581,57 @@ class CommitteeWindow(QMainWindow):
         rl.addLayout(ballot_row)
         rl.addLayout(finalise_row)
         rl.addWidget(self.minutes_group)
-        right.setMinimumWidth(620)
+        right.setMinimumWidth(520)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.viewer.widget)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([265, 445, 890])
+        self.splitter.setCollapsible(1, False)
+        self.splitter.splitterMoved.connect(lambda _pos, _index: self._panes_moved())
+        #: the member dragged the splitter: the panes keep their sizes from then on
+        self._panes_set_by_user = False
+        self._left_pane = left
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
         layout.addWidget(self.splitter, 1)
         return page
+
+    # -- panes ------------------------------------------------------------------------------
+    def _page_changed(self, index: int) -> None:
+        if self.viewer_toolbar is not None:
+            self.viewer_toolbar.setVisible(index == 1)
+
+    def default_pane_sizes(self, width: int) -> list[int]:
+        """Attendance and cases, images, and the items and ballot for a ``width`` wide
+        window: the items get the larger share (their table has a column per reader, the vote
+        and the tally), the images the rest."""
+        left = max(190, min(280, round(width * 0.15)))
+        right = max(620, min(900, round(width * 0.5)))  # a column per reader, vote, tally
+        return [left, max(width - left - right, 300), right]
+
+    def _fit_panes(self) -> None:
+        if not self._panes_set_by_user:
+            self.splitter.setSizes(self.default_pane_sizes(self.splitter.width() or self.width()))
+
+    def _panes_moved(self) -> None:
+        self._panes_set_by_user = True
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+        """Until the member drags the splitter, the panes follow the window's width."""
+        super().resizeEvent(event)
+        self._fit_panes()
+
+    def _protocol_name(self) -> tuple[str, str]:
+        if self.view is not None:
+            return self.view.protocol.id, self.view.protocol.version
+        try:
+            protocol = self.trial.active_protocol(self.session)[1]
+        except IoreviewError:
+            return "", ""
+        return protocol.id, protocol.version
 
     # -- errors -----------------------------------------------------------------------------
     def report(self, exc: IoreviewError) -> None:
@@ -813,8 +854,10 @@ class CommitteeWindow(QMainWindow):
             self.items_table.setRowCount(0)
             return
         day = "—" if case.days_from_insertion is None else f"{case.days_from_insertion:+d}"
+        locale = ui_locale()
         self.case_heading.setText(self.tr("Case {case} · {timepoint} · day {day}").format(
-            case=case.case_label, timepoint=case.timepoint, day=day))
+            case=case.case_label, timepoint=view.protocol.timepoint_label(case.timepoint, locale)
+            if locale else case.timepoint, day=day))
         letters = sorted(r.letter for r in case.reads)
         if reload_images:
             self._show_toggles(letters)
@@ -837,7 +880,9 @@ class CommitteeWindow(QMainWindow):
         for letter in letters:
             read = next(r for r in case.reads if r.letter == letter) if case else None
             n = len(read.annotations) if read is not None else 0
-            box = QCheckBox(self.tr("Reader {letter} ({n} annotations)").format(
+            # under the "Readers' annotations" title: the count alone (the left pane is narrow)
+            box = QCheckBox(self.tr("Reader {letter} ({n})").format(letter=letter, n=n))
+            box.setToolTip(self.tr("Show or hide Reader {letter}'s {n} annotation(s)").format(
                 letter=letter, n=n))
             box.setObjectName(f"annotations_{letter}")
             colour = READER_COLOURS.get(letter, QColor("#e0e0e0")).name()
@@ -874,8 +919,13 @@ class CommitteeWindow(QMainWindow):
         self.vote_editors.clear()
         self.casting_buttons.clear()
         can_vote = self._can_vote(case)
+        locale = ui_locale()
+        widest_vote = 170
         for row, item in enumerate(case.items):
-            label = item.label
+            try:
+                label = protocol.label_for(item.key, locale)
+            except KeyError:
+                label = item.label
             field_cell = QTableWidgetItem(label)
             if item.committee_only:
                 field_cell.setText(self.tr("{label}\n(committee only)").format(label=label))
@@ -896,6 +946,12 @@ class CommitteeWindow(QMainWindow):
                 editor = VoteEditor(item, field_for(protocol, item.key))
                 self.vote_editors[item.key] = editor
                 table.setCellWidget(row, vote_col, editor)
+                # as wide as a criterion's checkbox; long choice lists elide in their combo
+                for combo in editor.findChildren(QComboBox):
+                    combo.setSizeAdjustPolicy(
+                        QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+                    combo.setMinimumContentsLength(12)
+                widest_vote = min(max(widest_vote, editor.own.sizeHint().width() + 8), 205)
             tally_cell = QTableWidgetItem(self.tally_text(item))
             tally_cell.setForeground(QColor(self._tally_colour(item)))
             table.setItem(row, vote_col + 1, tally_cell)
@@ -907,13 +963,15 @@ class CommitteeWindow(QMainWindow):
                 table.setCellWidget(row, vote_col + 2, button)
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        table.setColumnWidth(0, 165)
+        table.setColumnWidth(0, 136)
+        header.setMinimumSectionSize(64)
         for col in range(1, len(letters) + 1):
-            table.setColumnWidth(col, 110)
-        table.setColumnWidth(vote_col, 170)
+            table.setColumnWidth(col, 90)
+        table.setColumnWidth(vote_col, widest_vote)
         if chair_casts:
             table.setColumnWidth(vote_col + 2, 120)
         header.setSectionResizeMode(vote_col + 1, QHeaderView.ResizeMode.Stretch)
+        table.setWordWrap(True)
         table.resizeRowsToContents()
 
     def _vote_text(self, protocol: Protocol, item: PanelItemView) -> str:
@@ -1053,8 +1111,12 @@ class CommitteeWindow(QMainWindow):
             self.finalise_label.setText(self.tr("Closed {when}.").format(
                 when=readable_time(view.closed_at)))
         elif blocker:
-            self.finalise_label.setText(self.tr("Not ready to finalise: {why}").format(
-                why=blocker))
+            waiting = sum(1 for c in view.cases for i in c.items
+                          if i.status != TallyStatus.DECIDED.value)
+            self.finalise_label.setText(self.tr(
+                "Not ready to finalise: {n} item(s) are not decided yet.").format(n=waiting)
+                if waiting else self.tr("Not ready to finalise: {why}").format(why=blocker))
+            self.finalise_label.setToolTip(blocker)
         else:
             self.finalise_label.setText(self.tr("Every item is decided; the chair can "
                                                 "finalise the session."))

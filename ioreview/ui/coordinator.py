@@ -59,7 +59,8 @@ from ioreview.ui.roles import role_name
 from ioreview.ui.agreement_dashboard import AgreementDashboard
 from ioreview.ui.app import ui_locale
 from ioreview.ui.assignments_view import AssignmentsView
-from ioreview.ui.account_dialogs import add_change_password_action
+from ioreview.ui.help import add_help_menu
+from ioreview.ui.session_menu import add_session_menu
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.table_model import Column, RecordTableModel
 from ioreview.ui.tab_base import ControllerTab as _Tab
@@ -1100,23 +1101,16 @@ class CoordinatorWindow(QMainWindow):
         self.progress_tab.case_requested.connect(self.show_case_adjudication)
         self.setCentralWidget(self.tabs)
 
-        menu = self.menuBar().addMenu(self.tr("&Session"))
-        refresh = QAction(self.tr("Refresh"), self)
-        refresh.setShortcut("F5")
-        refresh.triggered.connect(lambda: self._on_tab_changed(self.tabs.currentIndex()))
-        lock = QAction(self.tr("Lock screen"), self)
-        lock.setShortcut("Ctrl+L")
-        lock.triggered.connect(lambda: self.controller.lock(self.tr("Locked by the user.")))
-        logout = QAction(self.tr("Log out"), self)
-        logout.triggered.connect(self.log_out)
-        for action in (refresh, lock, logout):
-            menu.addAction(action)
-        add_change_password_action(menu, self.controller, self, before=logout)
+        self.session_menu = add_session_menu(
+            self, self.controller, refresh=lambda: self._on_tab_changed(self.tabs.currentIndex()),
+            log_out=self.log_out)
         trial_menu = self.menuBar().addMenu(self.tr("&Trial"))
         self.export_action = QAction(self.tr("Export…"), self)
         self.export_action.setShortcut("Ctrl+E")
         self.export_action.triggered.connect(self.show_export)
         trial_menu.addAction(self.export_action)
+        self.help_menu = add_help_menu(self, "coordinator", database=trial.store.location,
+                                       protocol=self._protocol_name)
         self.statusBar().showMessage(self.tr("Signed in as {user} ({role})").format(
             user=self.controller.user_label, role=role_name(session.role)))
         self.controller.attach(self)
@@ -1124,6 +1118,13 @@ class CoordinatorWindow(QMainWindow):
         self.controller.unlocked.connect(lambda: self._on_tab_changed(self.tabs.currentIndex()))
         self.resize(1280, 820)
         self.users_tab.refresh()
+
+    def _protocol_name(self) -> tuple[str, str]:
+        try:
+            protocol = self.controller.trial.active_protocol(self.controller.session)[1]
+        except IoreviewError:
+            return "", ""
+        return protocol.id, protocol.version
 
     def show_export(self) -> None:
         """The export dialog (tables, codebook, SDTM-style results, SR, report; signed)."""

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMainWindow,
-    QMenu,
     QPushButton,
     QSplitter,
     QTableView,
@@ -41,9 +40,9 @@ from ioreview.errors import IoreviewError
 from ioreview.service import KeyImage, ReadStatus
 from ioreview.ui.app import ui_locale
 from ioreview.ui.help import AboutInfo, HelpMenu
-from ioreview.ui.account_dialogs import add_change_password_action
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.read_form import FindingGroup, ReadFormPanel
+from ioreview.ui.session_menu import add_session_menu
 from ioreview.ui.table_model import RecordTableModel
 from ioreview.ui.viewer.keymap import Keymap
 
@@ -561,18 +560,8 @@ class ReadingWindow(QMainWindow):
         self._build_panes()
 
         # menu
-        session_menu = self.menuBar().addMenu(self.tr("&Session"))
-        refresh = QAction(self.tr("Refresh worklist"), self)
-        refresh.setShortcut("F5")
-        refresh.triggered.connect(self.refresh_worklist)
-        lock = QAction(self.tr("Lock screen"), self)
-        lock.setShortcut("Ctrl+L")
-        lock.triggered.connect(lambda: self.controller.lock(self.tr("Locked by the user.")))
-        logout = QAction(self.tr("Log out"), self)
-        logout.triggered.connect(self.log_out)
-        for action in (refresh, lock, logout):
-            session_menu.addAction(action)
-        add_change_password_action(session_menu, self.controller, self, before=logout)
+        self.session_menu = add_session_menu(self, self.controller,
+                                             refresh=self.refresh_worklist, log_out=self.log_out)
         view_menu = self.menuBar().addMenu(self.tr("&View"))
         view_menu.addAction(self.worklist_action)
         view_menu.addAction(self.form_action)
@@ -685,7 +674,8 @@ class ReadingWindow(QMainWindow):
 
     def _window_actions(self) -> list[QAction]:
         """The window's actions with shortcuts, for the Help menu's shortcut sheet."""
-        actions = [a for menu in self.menuBar().findChildren(QMenu) for a in menu.actions()]
+        actions = [a for m in self.menuBar().actions() if m.menu() is not None
+                   for a in m.menu().actions()]
         actions += self.viewer.widget.actions()
         return list(dict.fromkeys(a for a in actions if not a.isSeparator() and a.shortcuts()))
 

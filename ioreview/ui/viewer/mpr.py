@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QLineF, QObject, QPointF, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QLineF, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
@@ -31,6 +31,14 @@ PLANES: tuple[str, ...] = ("axial", "coronal", "sagittal")
 PLANE_COLOURS: dict[str, str] = {"axial": "#3d9be9", "coronal": "#5cc05c", "sagittal": "#f0a030"}
 #: A press and release closer than this (pixels) is a click that moves the crosshair.
 CLICK_SLOP = 3.0
+
+
+def plane_title(plane: str) -> str:
+    """A plane's name in the UI language, for the pane's overlay ("CT 轴位"); the value of
+    `PLANES` itself stays the code the viewer compares."""
+    return {"axial": QCoreApplication.translate("MprView", "axial"),
+            "coronal": QCoreApplication.translate("MprView", "coronal"),
+            "sagittal": QCoreApplication.translate("MprView", "sagittal")}.get(plane, plane)
 
 
 class ReformatSource(QObject):
