@@ -7,10 +7,11 @@ indices, the overlay's calibration line and text pixmaps); these tests drive the
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QFont, QImage
 from PySide6.QtWidgets import QApplication
 
+from ioreview.ui.viewer.overlays import OverlayText, clear_overlay_caches, overlay_fonts, overlay_layout
 from ioreview.ui.viewer.viewport import ImageViewport
 from test_ui_viewer import drag, open_series, pick, study, viewer  # noqa: F401 - fixtures
 
@@ -72,3 +73,28 @@ def test_view_changes_between_frames_reach_the_painted_frame(qtbot, viewer, stud
         assert vp.effective_zoom() == other.effective_zoom(), n
         assert vp.overlay() == other.overlay(), n
         assert grab(vp) == grab(other), n
+
+
+def test_a_window_drag_lays_out_the_overlay_as_from_scratch(qtbot):
+    """Each step of a drag re-places only the window line when nothing else can move; the
+    layout is the one computed with every cache empty, at sizes where the corners share the
+    bottom band, where lines wrap, and where the window line is the widest."""
+    font, big = overlay_fonts(QFont())
+    markers = {"left": "R", "right": "L", "top": "A", "bottom": "P"}
+    calibrations = ("mm (Pixel Spacing, in patient)", "px", "mm (Imager Pixel Spacing corrected by Estimated "
+                    "Radiographic Magnification Factor)")
+    readout = "(1120, 2233)  -1045 HU  Fat map -190..-30 HU  Cine 12 fps  CLAHE: computing…"
+    for size in ((1000, 1000), (420, 330), (260, 200), (170, 150)):
+        rect = QRectF(0, 0, *size)
+        for calibration in calibrations:
+            for name in ("", "abdomen", "a very long window name given by the modality"):
+                texts = [
+                    OverlayText(["CT chest", "CT", "Series 3"], ["Im 12 / 40", "Pos -120.5 mm", "512 × 512"],
+                                [f"W {400 + 37 * k}  L {40 - 13 * k}" + (f"  ({name})" if name else ""), "Zoom 195%",
+                                 calibration], [["(120, 233)  -45 HU"], [], [readout]][k % 3])
+                    for k in range(9)
+                ]
+                warm = [overlay_layout(rect, t, markers, font, big) for t in texts]
+                for t, got in zip(texts, warm):
+                    clear_overlay_caches()
+                    assert got == overlay_layout(rect, t, markers, font, big), (size, t.bottom_left)

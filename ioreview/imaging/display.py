@@ -12,6 +12,7 @@ the nearest grey level.
 """
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -86,7 +87,7 @@ class Window:
         object.__setattr__(self, "function", fn)
         object.__setattr__(self, "center", float(self.center))
         object.__setattr__(self, "width", float(self.width))
-        if not np.isfinite(self.center):
+        if not math.isfinite(self.center):  # a float by now: math is ~10x cheaper than numpy here
             raise ValueError(f"center: must be finite, not {self.center}")
         if fn == "LINEAR" and not self.width >= 1:
             raise ValueError(f"width: must be >= 1 for LINEAR (PS3.3 C.11.2.1.2.1), not {self.width}")
@@ -537,9 +538,9 @@ def build_display_lut(
         raise ValueError(f"dtype: stored values must be integers, not {dt}")
     if dt.kind == "b":
         dt = np.dtype(np.uint8)
-    if not np.isfinite(slope) or slope == 0:
+    if not math.isfinite(slope) or slope == 0:
         raise ValueError(f"slope: must be finite and non-zero, not {slope}")
-    if not np.isfinite(intercept):
+    if not math.isfinite(intercept):
         raise ValueError(f"intercept: must be finite, not {intercept}")
     if window is None:
         lo, hi = _stored_range(dt, bits_stored)

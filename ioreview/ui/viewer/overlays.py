@@ -345,6 +345,9 @@ _METRICS: dict[str, QFontMetricsF] = {}
 _ASCENTS: dict[str, float] = {}
 _MARKS: OrderedDict[tuple[Any, ...], tuple[tuple[PlacedLine, ...], float, tuple[float, float], bool]] = OrderedDict()
 _BANDS: OrderedDict[tuple[Any, ...], tuple[PlacedLine, ...]] = OrderedDict()
+#: bottom bands by everything but their first left line: (that line, left width, widest other
+#: left line, lines), so a window/level drag re-places one line (`_with_first_line`)
+_FIRST_LINE: OrderedDict[tuple[Any, ...], tuple[str, float, float, tuple[PlacedLine, ...]]] = OrderedDict()
 
 
 def _metrics(font: QFont, key: str) -> QFontMetricsF:
@@ -445,9 +448,9 @@ def _place_markers(inner: QRectF, markers: dict[str, str] | None, bm: QFontMetri
 
 
 def _place_band(band: str, inner: tuple[float, float, float, float], left_lines: Sequence[str], right_lines: Sequence[str], reserve_w: float,
-                usable: float, limit: float, lh: float, measure: Any, elide: Any) -> tuple[PlacedLine, ...]:
-    """The lines of the top ("t") or bottom ("b") band: the two corners share its width.
-    `inner` is (left, top, width, height) inside the margins."""
+                usable: float, limit: float, lh: float, measure: Any, elide: Any) -> tuple[tuple[PlacedLine, ...], float]:
+    """The lines of the top ("t") or bottom ("b") band, and the width the left corner got: the
+    two corners share the band's width.  `inner` is (left, top, width, height) inside the margins."""
     left, top, inner_w, inner_h = inner
     right, bottom = left + inner_w, top + inner_h
     natural_l = max((measure(t) for t in left_lines), default=0.0)
@@ -470,7 +473,29 @@ def _place_band(band: str, inner: tuple[float, float, float, float], left_lines:
             y = top + i * lh if band == "t" else bottom - (n - i) * lh
             x = left if corner[1] == "l" else right - w
             placed.append(PlacedLine(corner, t, QRectF(x, y, w, lh), corner[1] == "r"))
-    return tuple(placed)
+    return tuple(placed), width_l
+
+
+def _with_first_line(before: tuple[str, float, float, tuple[PlacedLine, ...]], first: str, measure: Any
+                     ) -> tuple[PlacedLine, ...] | None:
+    """The bottom band laid out before with another first bottom-left line (the window line,
+    which is all a window/level drag changes), or None when the change could move anything.
+
+    `before` is (first line then, the width the left corner got, the widest of the other
+    left lines, the band's lines).  When both first lines fit that width unbroken and neither
+    is the corner's widest line, `_place_band` shares the band alike and puts every other line
+    where it was: only the first line's text and width differ."""
+    old, width_l, widest_rest, placed = before
+    new_w, old_w = measure(first), measure(old)
+    if not (0.0 < width_l and max(new_w, old_w) <= min(width_l, widest_rest)):
+        return None
+    for i, line in enumerate(placed):
+        if line.corner == "bl":
+            if line.text != old:
+                return None
+            r = line.rect
+            return placed[:i] + (PlacedLine("bl", first, QRectF(r.x(), r.y(), new_w, r.height()), False),) + placed[i + 1:]
+    return placed
 
 
 def overlay_layout(rect: QRectF, text: OverlayText, markers: dict[str, str] | None, font: QFont,
@@ -530,8 +555,18 @@ def overlay_layout(rect: QRectF, text: OverlayText, markers: dict[str, str] | No
                     tuple(right_lines), reserve_w, limit, font_key)
         lines_of_band = _BANDS.get(band_key)
         if lines_of_band is None:
-            lines_of_band = _place_band(band, box, left_lines, right_lines, reserve_w, usable, limit, lh,
-                                        measure, elide)
+            rest_key = (band_key[:2] + (band_key[2][1:],) + band_key[3:]) if band == "b" and left_lines else None
+            before = _FIRST_LINE.get(rest_key) if rest_key is not None else None
+            if before is not None:
+                lines_of_band = _with_first_line(before, left_lines[0], measure)
+            if lines_of_band is None:
+                lines_of_band, width_l = _place_band(band, box, left_lines, right_lines, reserve_w, usable, limit,
+                                                     lh, measure, elide)
+                if rest_key is not None:
+                    widest_rest = max((measure(t) for t in left_lines[1:]), default=0.0)
+                    _FIRST_LINE[rest_key] = (left_lines[0], width_l, widest_rest, lines_of_band)
+                    if len(_FIRST_LINE) > 64:
+                        _FIRST_LINE.popitem(last=False)
             _BANDS[band_key] = lines_of_band
             if len(_BANDS) > 128:
                 _BANDS.popitem(last=False)
@@ -541,6 +576,14 @@ def overlay_layout(rect: QRectF, text: OverlayText, markers: dict[str, str] | No
     if len(_LAYOUTS) > 64:
         _LAYOUTS.popitem(last=False)
     return layout
+
+
+def clear_overlay_caches() -> None:
+    """Forget every cached layout, line width and text pixmap (they are keyed by font, text
+    and size, so this is only needed to measure or check the uncached path)."""
+    for cache in (_TEXT_CACHE, _SEEN, _BLOCK_CACHE, _LAST_BLOCK, _STYLES, _ADVANCES, _LAYOUTS, _WIDTHS, _METRICS,
+                  _ASCENTS, _MARKS, _BANDS, _FIRST_LINE):
+        cache.clear()
 
 
 def paint_overlay(p: QPainter, rect: QRectF, text: OverlayText, markers: dict[str, str] | None, colour: QColor) -> None:
