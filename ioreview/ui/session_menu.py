@@ -14,28 +14,29 @@ from ioreview.ui.lock_screen import SessionController
 __all__ = ["SessionMenu", "add_session_menu"]
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("SessionMenu", text)
-
-
 class SessionMenu(QMenu):
     """Session: Refresh, Lock screen, Change password…, Log out (its actions as attributes)."""
 
     def __init__(self, window: QMainWindow, controller: SessionController, *,
                  refresh: Callable[[], None], log_out: Callable[[], None]) -> None:
-        super().__init__(_tr("&Session"), window)
+        super().__init__(QCoreApplication.translate("SessionMenu", "&Session"), window)
         self.setObjectName("SessionMenu")
-        self.refresh_action = QAction(_tr("Refresh"), window)
+        self.refresh_action = QAction(
+            QCoreApplication.translate("SessionMenu", "Refresh"), window)
         self.refresh_action.setObjectName("RefreshAction")
         self.refresh_action.setShortcut("F5")
-        self.refresh_action.setToolTip(_tr("Load what is new from the trial database"))
+        self.refresh_action.setToolTip(QCoreApplication.translate(
+            "SessionMenu", "Load what is new from the trial database"))
         self.refresh_action.triggered.connect(lambda _checked=False: refresh())
-        self.lock_action = QAction(_tr("Lock screen"), window)
+        self.lock_action = QAction(
+            QCoreApplication.translate("SessionMenu", "Lock screen"), window)
         self.lock_action.setObjectName("LockAction")
         self.lock_action.setShortcut("Ctrl+L")
         self.lock_action.triggered.connect(
-            lambda _checked=False: controller.lock(_tr("Locked by the user.")))
-        self.logout_action = QAction(_tr("Log out"), window)
+            lambda _checked=False: controller.lock(
+                QCoreApplication.translate("SessionMenu", "Locked by the user.")))
+        self.logout_action = QAction(
+            QCoreApplication.translate("SessionMenu", "Log out"), window)
         self.logout_action.setObjectName("LogOutAction")
         self.logout_action.triggered.connect(lambda _checked=False: log_out())
         for action in (self.refresh_action, self.lock_action, self.logout_action):

@@ -4,7 +4,7 @@
 <context>
     <name>AboutDialog</name>
     <message>
-        <location filename="../help.py" line="+196"/>
+        <location filename="../help.py" line="+294"/>
         <source>About ioreview</source>
         <translation>关于 ioreview</translation>
     </message>
@@ -50,7 +50,7 @@
 <context>
     <name>AdjudicationPanel</name>
     <message>
-        <location filename="../adjudication.py" line="+110"/>
+        <location filename="../adjudication.py" line="+129"/>
         <source>yes</source>
         <extracomment>The colour of each reader&apos;s annotations (the adjudicator&apos;s own use the viewer&apos;s colour). radio buttons drawn visibly on the dark theme</extracomment>
         <translation>是</translation>
@@ -61,7 +61,7 @@
         <translation>否</translation>
     </message>
     <message>
-        <location line="+279"/>
+        <location line="+350"/>
         <location line="+48"/>
         <source>No case open</source>
         <translation>未打开病例</translation>
@@ -82,7 +82,7 @@
         <translation>裁定</translation>
     </message>
     <message>
-        <location line="+43"/>
+        <location line="+44"/>
         <source>Case {case} · {timepoint} · day {day}</source>
         <translation>病例 {case} · {timepoint} · 第 {day} 天</translation>
     </message>
@@ -102,12 +102,12 @@
         <translation>阅片者 {letter}</translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+37"/>
         <source>Discordant — {rule}: {reason}</source>
         <translation>不一致 — {rule}：{reason}</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+17"/>
         <source>{n} item(s) to decide</source>
         <translation>{n} 项待裁定</translation>
     </message>
@@ -120,7 +120,7 @@
 <context>
     <name>AdjudicationStatusDialog</name>
     <message>
-        <location filename="../coordinator.py" line="+783"/>
+        <location filename="../coordinator.py" line="+721"/>
         <source>Adjudication status of {case}</source>
         <translation>{case} 的裁定状态</translation>
     </message>
@@ -328,8 +328,9 @@
         <translation>ioreview — 裁定（{user}）</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+6"/>
         <source>Case</source>
+        <extracomment>the active protocol&apos;s names for timepoints and fields in the UI language</extracomment>
         <translation>病例</translation>
     </message>
     <message>
@@ -353,7 +354,7 @@
         <translation>不一致字段</translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="+20"/>
         <source>My adjudication queue</source>
         <translation>我的裁定队列</translation>
     </message>
@@ -363,42 +364,49 @@
         <translation>打开病例</translation>
     </message>
     <message>
-        <location line="+22"/>
-        <source>&amp;Session</source>
-        <translation>会话(&amp;S)</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Refresh queue</source>
-        <translation>刷新队列</translation>
-    </message>
-    <message>
-        <location line="+3"/>
-        <source>Lock screen</source>
-        <translation>锁定屏幕</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>Locked by the user.</source>
-        <translation>已由用户锁定。</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Log out</source>
-        <translation>退出登录</translation>
+        <location line="+33"/>
+        <source>Queue</source>
+        <extracomment>the adjudicator dragged the splitter: the panes keep their sizes from then on the queue was folded away for the images on opening a case at a narrow width</extracomment>
+        <translation>队列</translation>
     </message>
     <message>
         <location line="+5"/>
+        <source>Show or hide the adjudication queue</source>
+        <translation>显示或隐藏裁定队列</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Reads and decisions</source>
+        <translation>阅片与裁定</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Show or hide the reads and the decisions</source>
+        <translation>显示或隐藏阅片结果与裁定</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>&amp;View</source>
+        <translation>视图(&amp;V)</translation>
+    </message>
+    <message>
+        <location line="+7"/>
         <source>Signed in as {user} (adjudicator)</source>
         <translation>已登录：{user}（裁定者）</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="+47"/>
+        <source>The queue is folded away to give the images room: F6 or its toolbar button shows it again.</source>
+        <extracomment>below this width, opening a case folds the queue away so the images get room (F6)</extracomment>
+        <translation>已收起队列，为图像留出空间：按 F6 或其工具栏按钮可重新显示。</translation>
+    </message>
+    <message>
+        <location line="+38"/>
         <source>{n} case(s) waiting for your decision</source>
         <translation>{n} 个病例等待您裁定</translation>
     </message>
     <message>
-        <location line="+51"/>
+        <location line="+52"/>
         <source>I confirm this adjudication</source>
         <translation>我确认此裁定</translation>
     </message>
@@ -416,7 +424,7 @@
 <context>
     <name>AdminArea</name>
     <message>
-        <location filename="../admin.py" line="+207"/>
+        <location filename="../admin.py" line="+210"/>
         <source>Audit trail</source>
         <translation>审计追踪</translation>
     </message>
@@ -434,7 +442,7 @@
 <context>
     <name>AgreementDashboard</name>
     <message>
-        <location filename="../agreement_dashboard.py" line="+106"/>
+        <location filename="../agreement_dashboard.py" line="+107"/>
         <source>undefined</source>
         <extracomment>the modalities offered first in the filter (the others follow alphabetically)</extracomment>
         <translation>无法计算</translation>
@@ -580,7 +588,7 @@
         <translation>尚未计算。</translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+15"/>
         <source>limits of agreement: {reason}</source>
         <translation>一致性界限：{reason}</translation>
     </message>
@@ -709,12 +717,12 @@
     </message>
     <message>
         <location line="+2"/>
-        <location line="+332"/>
+        <location line="+361"/>
         <source>RDI</source>
         <translation>RDI</translation>
     </message>
     <message>
-        <location line="-331"/>
+        <location line="-360"/>
         <source>Periods out of limits</source>
         <translation>超出控制限的时段</translation>
     </message>
@@ -770,7 +778,42 @@
         <translation>当前筛选范围内尚无已签署的隐藏重复阅片：重复阅片在方案规定的洗脱期后才会分配给阅片者。</translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="+19"/>
+        <source>needs at least {minimum} subject(s) with complete ratings; got {n}</source>
+        <translation>至少需要 {minimum} 名评定完整的受试者；当前为 {n} 名</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>needs at least {minimum} subject(s) with complete ratings; got {n} ({dropped} more left out for a missing rating)</source>
+        <translation>至少需要 {minimum} 名评定完整的受试者；当前为 {n} 名（另有 {dropped} 名因缺少评定而未计入）</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>undefined: both readers gave one and the same answer on every case, so chance agreement is 1; see percent agreement and AC1</source>
+        <translation>无法计算：两位阅片者在每个病例上都给出同一答案，机遇一致性为 1；请参阅一致百分比与 AC1</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>undefined: only one answer occurs on these cases</source>
+        <translation>无法计算：这些病例中只出现一种答案</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>needs at least 2 cases read by two or more readers; got {n}</source>
+        <translation>至少需要 2 个由两位或以上阅片者阅读的病例；当前为 {n} 个</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>undefined: every value is the same (no variance)</source>
+        <translation>无法计算：所有数值均相同（无变异）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>needs at least 2 pairs of measurements; got {n} ({dropped} left out for a missing value)</source>
+        <translation>至少需要 2 对测量值；当前为 {n} 对（{dropped} 对因缺失值而未计入）</translation>
+    </message>
+    <message>
+        <location line="+10"/>
         <source>{field} ({statistic}, n = {n}): {reason}</source>
         <translation>{field}（{statistic}，n = {n}）：{reason}</translation>
     </message>
@@ -993,7 +1036,7 @@
 <context>
     <name>AssignmentsView</name>
     <message>
-        <location filename="../assignments_view.py" line="+48"/>
+        <location filename="../assignments_view.py" line="+46"/>
         <source>primary read</source>
         <translation>主阅片</translation>
     </message>
@@ -1023,7 +1066,7 @@
         <translation>已签名</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+6"/>
         <source>now</source>
         <translation>现在</translation>
     </message>
@@ -1033,7 +1076,7 @@
         <translation>自 {when} 起</translation>
     </message>
     <message>
-        <location line="+117"/>
+        <location line="+102"/>
         <source>Case</source>
         <translation>病例</translation>
     </message>
@@ -1398,7 +1441,7 @@
 <context>
     <name>BurnedInTextTab</name>
     <message>
-        <location filename="../burned_in.py" line="+141"/>
+        <location filename="../burned_in.py" line="+142"/>
         <source>Series</source>
         <translation>序列</translation>
     </message>
@@ -1666,7 +1709,7 @@
 <context>
     <name>CastingVoteDialog</name>
     <message>
-        <location filename="../committee.py" line="+371"/>
+        <location filename="../committee.py" line="+372"/>
         <source>I confirm my casting vote as chair</source>
         <translation>本人作为主席确认我的决定性投票</translation>
     </message>
@@ -1733,7 +1776,7 @@
 <context>
     <name>ChartPanel</name>
     <message>
-        <location filename="../agreement_dashboard.py" line="-734"/>
+        <location filename="../agreement_dashboard.py" line="-764"/>
         <source>Save PNG…</source>
         <translation>保存 PNG…</translation>
     </message>
@@ -1746,37 +1789,12 @@
         <translation>ioreview — 委员会（{user}）</translation>
     </message>
     <message>
-        <location line="+18"/>
-        <source>&amp;Session</source>
-        <translation>会话(&amp;S)</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Refresh</source>
-        <translation>刷新</translation>
-    </message>
-    <message>
-        <location line="+3"/>
-        <source>Lock screen</source>
-        <translation>锁定屏幕</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>Locked by the user.</source>
-        <translation>已由用户锁定。</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Log out</source>
-        <translation>退出登录</translation>
-    </message>
-    <message>
-        <location line="+5"/>
+        <location line="+24"/>
         <source>Signed in as {user} ({role})</source>
         <translation>已登录：{user}（{role}）</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+15"/>
         <source>My committee sessions</source>
         <translation>我的委员会会议</translation>
     </message>
@@ -1811,7 +1829,7 @@
         <translation>出席</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+5"/>
         <source>Record attendance</source>
         <translation>记录出席</translation>
     </message>
@@ -1826,13 +1844,13 @@
         <translation>病例</translation>
     </message>
     <message>
-        <location line="+23"/>
-        <location line="+456"/>
+        <location line="+28"/>
+        <location line="+511"/>
         <source>Sign ballot</source>
         <translation>签署选票</translation>
     </message>
     <message>
-        <location line="-453"/>
+        <location line="-508"/>
         <source>Finalise…</source>
         <translation>定稿…</translation>
     </message>
@@ -1842,8 +1860,9 @@
         <translation>会议纪要</translation>
     </message>
     <message>
-        <location line="+85"/>
+        <location line="+123"/>
         <source>You sit on no committee session yet.</source>
+        <extracomment>the member dragged the splitter: the panes keep their sizes from then on</extracomment>
         <translation>您尚未参加任何委员会会议。</translation>
     </message>
     <message>
@@ -1913,17 +1932,12 @@
         <translation>此会议没有病例。</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+5"/>
         <source>Case {case} · {timepoint} · day {day}</source>
         <translation>病例 {case} · {timepoint} · 第 {day} 天</translation>
     </message>
     <message>
-        <location line="+24"/>
-        <source>Reader {letter} ({n} annotations)</source>
-        <translation>阅片者 {letter}（{n} 个标注）</translation>
-    </message>
-    <message>
-        <location line="+21"/>
+        <location line="+48"/>
         <source>Reader {letter}</source>
         <translation>阅片者 {letter}</translation>
     </message>
@@ -1933,7 +1947,17 @@
         <translation>字段</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="-21"/>
+        <source>Reader {letter} ({n})</source>
+        <translation>阅片者 {letter}（{n}）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Show or hide Reader {letter}&apos;s {n} annotation(s)</source>
+        <translation>显示或隐藏阅片者 {letter} 的 {n} 个标注</translation>
+    </message>
+    <message>
+        <location line="+22"/>
         <source>Your vote</source>
         <translation>您的投票</translation>
     </message>
@@ -1943,7 +1967,7 @@
         <translation>计票</translation>
     </message>
     <message>
-        <location line="+19"/>
+        <location line="+24"/>
         <source>{label}
 (committee only)</source>
         <translation>{label}
@@ -1960,12 +1984,12 @@
         <translation>未投票</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+16"/>
         <source>Casting vote…</source>
         <translation>决定票…</translation>
     </message>
     <message>
-        <location line="+19"/>
+        <location line="+21"/>
         <source>{value} (Reader {letter})</source>
         <translation>{value}（阅片者 {letter}）</translation>
     </message>
@@ -2068,7 +2092,12 @@ has voted ({voted} of {present})</source>
         <translation>已于 {when} 结束。</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+6"/>
+        <source>Not ready to finalise: {n} item(s) are not decided yet.</source>
+        <translation>尚不能定稿：还有 {n} 项未作决定。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Not ready to finalise: {why}</source>
         <translation>尚不能定稿：{why}</translation>
     </message>
@@ -2141,32 +2170,7 @@ has voted ({voted} of {present})</source>
         <translation>ioreview — 系统管理（{user}）</translation>
     </message>
     <message>
-        <location line="+6"/>
-        <source>&amp;Session</source>
-        <translation>会话(&amp;S)</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Refresh</source>
-        <translation>刷新</translation>
-    </message>
-    <message>
-        <location line="+3"/>
-        <source>Lock screen</source>
-        <translation>锁定屏幕</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>Locked by the user.</source>
-        <translation>已由用户锁定。</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Log out</source>
-        <translation>退出登录</translation>
-    </message>
-    <message>
-        <location line="+5"/>
+        <location line="+9"/>
         <source>&amp;Trial</source>
         <translation>试验(&amp;T)</translation>
     </message>
@@ -2176,12 +2180,12 @@ has voted ({voted} of {present})</source>
         <translation>导出…</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+6"/>
         <source>Signed in as {user} ({role})</source>
         <translation>当前登录：{user}（{role}）</translation>
     </message>
     <message>
-        <location line="+30"/>
+        <location line="+37"/>
         <source>Case {case} is not past reading yet: it is not in the adjudication list.</source>
         <translation>病例 {case} 尚未完成阅片：不在裁定列表中。</translation>
     </message>
@@ -2189,7 +2193,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>DecisionEditor</name>
     <message>
-        <location filename="../adjudication.py" line="-433"/>
+        <location filename="../adjudication.py" line="-560"/>
         <source>Rule: {rule} — {reason}</source>
         <translation>规则：{rule} — {reason}</translation>
     </message>
@@ -2204,12 +2208,12 @@ has voted ({voted} of {present})</source>
         <translation>自定取值</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+12"/>
         <source>Rationale (required for an own value)</source>
         <translation>理由（自定取值时必填）</translation>
     </message>
     <message>
-        <location line="+32"/>
+        <location line="+35"/>
         <source>yes</source>
         <translation>是</translation>
     </message>
@@ -2445,7 +2449,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>FinaliseDialog</name>
     <message>
-        <location filename="../committee.py" line="-744"/>
+        <location filename="../committee.py" line="-805"/>
         <source>I confirm this committee decision and its minutes</source>
         <translation>我确认此委员会决定及其会议纪要</translation>
     </message>
@@ -2564,7 +2568,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>Help</name>
     <message>
-        <location filename="../help.py" line="-140"/>
+        <location filename="../help.py" line="-221"/>
         <source>Next / previous image</source>
         <translation>下一幅 / 上一幅图像</translation>
     </message>
@@ -2596,6 +2600,7 @@ has voted ({voted} of {present})</source>
     <message>
         <location line="+69"/>
         <source>Your worklist</source>
+        <extracomment>the roles that have a guide (the Help menu of each role&apos;s window opens its own)</extracomment>
         <translation>您的工作列表</translation>
     </message>
     <message>
@@ -2645,31 +2650,142 @@ has voted ({voted} of {present})</source>
     </message>
     <message>
         <location line="+3"/>
+        <location line="+19"/>
         <source>Signing</source>
         <translation>签名</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="-18"/>
         <source>Your draft is saved as you work. Submitting signs the read with your password and locks it; a signed read can only be amended with a reason and a new signature.</source>
         <translation>草稿会在您阅片时自动保存。提交即用您的密码对阅片签名并将其锁定；已签名的阅片只能在注明原因并重新签名后进行修订。</translation>
     </message>
     <message>
-        <location line="+68"/>
+        <location line="+7"/>
+        <source>Your queue</source>
+        <translation>您的队列</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The queue lists the cases waiting for your decision, oldest first, with the fields the two reads disagree on. Open a case with a double-click or Open case.</source>
+        <translation>队列按时间先后列出等待您裁定的病例，并显示两份阅片结果不一致的字段。双击或点击“打开病例”即可打开病例。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Deciding</source>
+        <translation>裁定</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The readers appear as Reader A and Reader B, drawn per case; their annotations are drawn in their colours and can be hidden with the checkboxes above the forms. The discordant fields are highlighted and each names the rule that flagged it.</source>
+        <translation>阅片者以“阅片者 A”和“阅片者 B”显示，每个病例单独随机分配；他们的标注以各自的颜色绘制，可用表单上方的复选框隐藏。不一致的字段会高亮显示，并注明判定其不一致的规则。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>For every discordant field accept Reader A&apos;s or Reader B&apos;s value, or give your own value with a rationale. You may measure in the viewer; your measurements are kept with the adjudication.</source>
+        <translation>对每个不一致的字段，采纳阅片者 A 或阅片者 B 的值，或给出您自己的值并说明理由。您可以在阅片器中测量；您的测量结果随裁定一同保存。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Sign adjudication asks for your password; the signed decision is final for the case and leaves your queue. A case whose reads are amended later comes back with the earlier decision kept.</source>
+        <translation>“签署裁定”需要输入您的密码；签署后的裁定即为该病例的最终结果，病例随即离开您的队列。若此后阅片结果被修订，病例会重新回到队列，先前的裁定仍予保留。</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Sessions</source>
+        <translation>会议</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The list shows the committee sessions you are a member of. The chair records who is present; votes count once the quorum is present.</source>
+        <translation>列表显示您作为成员参加的委员会会议。主席记录出席情况；达到法定人数后投票方才有效。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Voting</source>
+        <translation>投票</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>For every item of a case choose Reader A&apos;s or Reader B&apos;s value, or your own; questions for the committee only (such as Gurd&apos;s criteria) take your own answer. Sign ballot asks for your password. Votes may stay hidden until everyone present has voted.</source>
+        <translation>对病例的每一项，选择阅片者 A 或阅片者 B 的值，或给出您自己的值；仅由委员会回答的问题（如 Gurd 标准）需填写您自己的答案。“签署选票”需要输入您的密码。在所有出席者投票之前，票数可能保持隐藏。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>On a tie the chair gives the casting vote. When every item is decided, the chair finalises the session with minutes and a signature.</source>
+        <translation>票数相同时由主席投决定票。所有项目均作出决定后，主席以会议纪要和签名为会议定稿。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Setting up a trial</source>
+        <translation>建立试验</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Users: add readers, adjudicators, committee members and coordinators; each chooses a password at the first log-in. Import: index DICOM folders, zip files or DICOMDIRs. Cases: build pseudonymous cases (subject x timepoint) from the studies.</source>
+        <translation>用户：添加阅片者、裁定者、委员会成员和协调员；每人在首次登录时设置密码。导入：为 DICOM 文件夹、zip 文件或 DICOMDIR 建立索引。病例：由检查生成假名化病例（受试者 × 时间点）。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Burned-in text: series that may carry names in their pixels are held back from readers until you mask the text or confirm that there is none.</source>
+        <translation>烧录文字：像素中可能带有姓名的序列在您遮盖文字或确认没有文字之前，不会分发给阅片者。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Running the reads</source>
+        <translation>组织阅片</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Assignments: generate each reader&apos;s seeded worklist (hidden re-reads are marked for you only) and reassign a case with a reason. Progress shows reads and open discordances; a click on a discordance opens its case in Adjudication.</source>
+        <translation>分配：按随机种子生成每位阅片者的工作列表（隐藏的重复阅片仅对您标出），并可注明理由重新分配病例。进度：显示阅片情况和未解决的不一致；点击某个不一致即可在“裁定”中打开其病例。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Adjudication: see where every discordant case stands, reassign an adjudication or send a case to the committee. Outcomes: the final values per case and the endpoints per subject. Agreement: inter- and intra-reader agreement and reader monitoring.</source>
+        <translation>裁定：查看每个不一致病例的进展，重新分配裁定或将病例提交委员会。结果：每个病例的最终值和每名受试者的终点。一致性：阅片者间与阅片者内一致性及阅片者监测。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Records</source>
+        <translation>记录</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Trial &gt; Export writes the tables, codebook, SR and report, signed by you. The Audit tab lists every recorded action.</source>
+        <translation>“试验 &gt; 导出”生成数据表、编码手册、SR 和报告，并由您签署。“审计”标签页列出所有已记录的操作。</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Adjudicator&apos;s guide</source>
+        <translation>裁定者指南</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Committee member&apos;s guide</source>
+        <translation>委员会成员指南</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Coordinator&apos;s guide</source>
+        <translation>协调员指南</translation>
+    </message>
+    <message>
+        <location line="+71"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+9"/>
         <source>Keyboard shortcuts</source>
         <translation>键盘快捷键</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="-82"/>
         <source>Reader&apos;s guide</source>
         <translation>阅片者指南</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+90"/>
         <source>About ioreview</source>
         <translation>关于 ioreview</translation>
     </message>
@@ -2677,13 +2793,13 @@ has voted ({voted} of {present})</source>
 <context>
     <name>ImageViewport</name>
     <message>
-        <location filename="../viewer/viewport.py" line="+331"/>
+        <location filename="../viewer/viewport.py" line="+344"/>
         <source>cannot display: %1</source>
         <extracomment>MIME type of a series dragged from the browser: the series key as UTF-8 text. Frames up to this many pixels repaint through the cached 32-bit grey table while the window is unchanged (one lookup, no conversion); bigger ones fold in two threads. The window of a colour image shown as stored: every channel&apos;s 0-255 display range. Colour of a grown region&apos;s overlay (RGB) and its opacity. CLAHE images kept per viewport. extra layers drawn over the image and the annotations: callables (viewport, painter), e.g. other readers&apos; shapes on the adjudication screen</extracomment>
         <translation>无法显示：%1</translation>
     </message>
     <message>
-        <location line="+29"/>
+        <location line="+30"/>
         <source>full range</source>
         <translation>全范围</translation>
     </message>
@@ -2698,17 +2814,17 @@ has voted ({voted} of {present})</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location line="+265"/>
+        <location line="+280"/>
         <source>CLAHE failed: %1</source>
         <translation>CLAHE 失败：%1</translation>
     </message>
     <message>
-        <location line="+137"/>
+        <location line="+147"/>
         <source>Drop a series here</source>
         <translation>将序列拖放到此处</translation>
     </message>
     <message>
-        <location line="+95"/>
+        <location line="+102"/>
         <source>Cine %1 fps</source>
         <extracomment>Largest pre-scaled image, in widget areas; above it (zoomed in) only the visible part is drawn through the painter transform. Pre-scaling only when the image&apos;s edges fall this close to whole device pixels (fit to window, whole-pixel pans): a fractional offset is drawn through the painter transform so that it stays exact rather than moved up to half a pixel.</extracomment>
         <translation>电影回放 %1 fps</translation>
@@ -3139,9 +3255,25 @@ has voted ({voted} of {present})</source>
 <context>
     <name>MprView</name>
     <message>
-        <location filename="../viewer/mpr.py" line="+291"/>
+        <location filename="../viewer/mpr.py" line="+39"/>
+        <source>axial</source>
+        <extracomment>The colour of each plane&apos;s reference line (and of its pane&apos;s crosshair lines). A press and release closer than this (pixels) is a click that moves the crosshair.</extracomment>
+        <translation>轴位</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>coronal</source>
+        <translation>冠状位</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>sagittal</source>
+        <translation>矢状位</translation>
+    </message>
+    <message>
+        <location line="+258"/>
         <source>Loading volume…</source>
-        <extracomment>The colour of each plane&apos;s reference line (and of its pane&apos;s crosshair lines). A press and release closer than this (pixels) is a click that moves the crosshair. the crosshair: (z, y, x) indices into the volume array</extracomment>
+        <extracomment>the crosshair: (z, y, x) indices into the volume array</extracomment>
         <translation>正在加载容积数据…</translation>
     </message>
     <message>
@@ -3742,23 +3874,16 @@ has voted ({voted} of {present})</source>
 <context>
     <name>ReaderLayers</name>
     <message>
-        <location filename="../adjudication.py" line="-100"/>
+        <location filename="../adjudication.py" line="-117"/>
         <source>Reader {letter}</source>
+        <extracomment>UCUM units as readers write them (&quot;[hnsf&apos;U]&quot; is the Hounsfield unit)</extracomment>
         <translation>阅片者 {letter}</translation>
-    </message>
-</context>
-<context>
-    <name>ReadersGuideDialog</name>
-    <message>
-        <location filename="../help.py" line="-66"/>
-        <source>Reader&apos;s guide</source>
-        <translation>阅片者指南</translation>
     </message>
 </context>
 <context>
     <name>ReadingWindow</name>
     <message>
-        <location filename="../reading.py" line="+491"/>
+        <location filename="../reading.py" line="+498"/>
         <source>ioreview — reading ({user})</source>
         <extracomment>where the trial database is, for Help &gt; About (the app passes it in)</extracomment>
         <translation>ioreview — 阅片（{user}）</translation>
@@ -3769,7 +3894,7 @@ has voted ({voted} of {present})</source>
         <translation>我的工作列表</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+9"/>
         <source>Open case</source>
         <translation>打开病例</translation>
     </message>
@@ -3779,33 +3904,9 @@ has voted ({voted} of {present})</source>
         <translation>下一个未阅病例</translation>
     </message>
     <message>
-        <location line="+42"/>
-        <source>&amp;Session</source>
-        <translation>会话(&amp;S)</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Refresh worklist</source>
-        <translation>刷新工作列表</translation>
-    </message>
-    <message>
-        <location line="+3"/>
-        <source>Lock screen</source>
-        <translation>锁定屏幕</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>Locked by the user.</source>
-        <translation>已由用户锁定。</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Log out</source>
-        <translation>退出登录</translation>
-    </message>
-    <message>
-        <location line="+5"/>
+        <location line="+48"/>
         <source>&amp;View</source>
+        <extracomment>the reader dragged the splitter (here or in an earlier session): keep their sizes the worklist was folded away for the images on opening a case (not remembered)</extracomment>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
@@ -3834,7 +3935,13 @@ has voted ({voted} of {present})</source>
         <translation>显示或隐藏阅片表单</translation>
     </message>
     <message>
-        <location line="+62"/>
+        <location line="+61"/>
+        <source>The worklist is folded away to give the images room: F6 or its toolbar button shows it again.</source>
+        <extracomment>below this window width, opening a case folds the worklist away so the images get most of the screen (worklist, two images and the read form do not fit side by side)</extracomment>
+        <translation>已收起工作列表，为图像留出空间：按 F6 或其工具栏按钮可重新显示。</translation>
+    </message>
+    <message>
+        <location line="+60"/>
         <source>{total} cases · {new} new · {prog} in progress · {done} submitted</source>
         <translation>共 {total} 个病例 · 未阅 {new} · 阅片中 {prog} · 已提交 {done}</translation>
     </message>
@@ -3844,7 +3951,7 @@ has voted ({voted} of {present})</source>
         <translation>您工作列表中的所有病例均已提交。</translation>
     </message>
     <message>
-        <location line="+49"/>
+        <location line="+51"/>
         <source>Read signed and locked.</source>
         <translation>阅片已签名并锁定。</translation>
     </message>
@@ -4026,9 +4133,42 @@ has voted ({voted} of {present})</source>
     </message>
 </context>
 <context>
+    <name>SessionMenu</name>
+    <message>
+        <location filename="../session_menu.py" line="+22"/>
+        <source>&amp;Session</source>
+        <translation>会话(&amp;S)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Load what is new from the trial database</source>
+        <translation>从试验数据库载入最新内容</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Lock screen</source>
+        <translation>锁定屏幕</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Locked by the user.</source>
+        <translation>已由用户锁定。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Log out</source>
+        <translation>退出登录</translation>
+    </message>
+</context>
+<context>
     <name>ShortcutSheetDialog</name>
     <message>
-        <location filename="../help.py" line="-91"/>
+        <location filename="../help.py" line="-247"/>
         <source>Keyboard and mouse shortcuts</source>
         <translation>键盘与鼠标快捷操作</translation>
     </message>
@@ -4687,7 +4827,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>WorklistModel</name>
     <message>
-        <location filename="../reading.py" line="-616"/>
+        <location filename="../reading.py" line="-680"/>
         <source>new</source>
         <translation>未阅</translation>
     </message>
@@ -4735,7 +4875,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>_EmbeddedViewerAdapter</name>
     <message>
-        <location line="+175"/>
+        <location line="+183"/>
         <source>Key image</source>
         <translation>关键图像</translation>
     </message>
@@ -4777,7 +4917,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>_PlaceholderViewer</name>
     <message>
-        <location filename="../reading.py" line="-158"/>
+        <location filename="../reading.py" line="-166"/>
         <source>No case open</source>
         <translation>未打开病例</translation>
     </message>
