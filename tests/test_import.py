@@ -248,3 +248,22 @@ def test_view_positions_are_indexed(tmp_path: Path, db_url: str, workers: int,
     finally:
         store.close()
     assert found == expected
+
+
+def test_a_reader_copy_keeps_the_view(tmp_path: Path) -> None:
+    """The de-identified reader copy keeps View Position and the View Code Sequence (PS3.15
+    Table E.1-1 lists neither), so the reader's blinded header names the view."""
+    from ioreview.importing import archive_reader_copy
+
+    original = _radiograph_with_view_code(tmp_path / "dx.dcm")
+    made = archive_reader_copy(original, tmp_path / "archive", uid_map=lambda u: u + ".9",
+                               date_offset_days=None, patient_label="CASE-0001")
+    assert made.header.view_position == "LL"
+    assert made.header.view_code_meaning == "left lateral"
+    assert made.header.sop_instance_uid != _sop_uid(original)
+
+
+def _sop_uid(path: Path) -> str:
+    import pydicom
+
+    return str(pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID)
