@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Discordance",
+    "DiscordanceReason",
     "DiscordanceRule",
     "Mismatch",
     "NoDiscordance",
@@ -76,27 +77,79 @@ def _same(a: Any, b: Any) -> bool:
 
 
 @dataclass(frozen=True)
+class DiscordanceReason:
+    """Why two values are discordant, as a stable code with its parameters (the values as
+    recorded, the thresholds as numbers), so a user interface can say it in its own language
+    with the protocol's labels; `text` is the English reason (codebooks, exports, the audit
+    trail), the same as `DiscordanceRule.compare` returns.
+
+    Codes and parameters: ``one_empty`` (`empty`: the letter "A" or "B" of the read that left
+    it empty, `value`: the other's), ``values_differ`` (`a`, `b`), ``steps_apart`` (`a`, `b`,
+    `gap`, `steps`), ``numeric_difference`` (`a`, `b`, `difference`, `relative_difference`,
+    `absolute`, `relative`, `unit`), ``presence_differs`` (`a`, `b`, and `confidence_a`,
+    `confidence_b` where the rule judges confidence too), ``confidence_across`` (`a`, `b`,
+    `midpoint`).
+    """
+
+    code: str
+    params: dict[str, Any]
+    text: str
+
+
+@dataclass(frozen=True)
 class DiscordanceRule:
-    """Base of the rule variants; `compare` returns a reason when two values are discordant."""
+    """Base of the rule variants; `explain` says why two values are discordant (a code with
+    parameters and the English text), `compare` gives the text alone."""
 
     kind: ClassVar[RuleKind]
 
-    def compare(self, a: Any, b: Any, field: Field | None = None) -> str | None:
-        """The reason `a` and `b` are discordant, or None when they agree well enough."""
+    def explain(self, a: Any, b: Any, field: Field | None = None) -> DiscordanceReason | None:
+        """Why `a` and `b` are discordant, or None when they agree well enough."""
         raise NotImplementedError
+
+    def compare(self, a: Any, b: Any, field: Field | None = None) -> str | None:
+        """The reason `a` and `b` are discordant in English, or None when they agree well
+        enough."""
+        reason = self.explain(a, b, field)
+        return None if reason is None else reason.text
 
     def describe(self) -> str:
         """The rule in words, for codebooks and adjudicator screens."""
         raise NotImplementedError
 
+    def parameters(self) -> dict[str, Any]:
+        """The rule's thresholds by name (with `kind`, what a user interface needs to say the
+        rule in its own language)."""
+        return {}
+
     @staticmethod
-    def _one_empty(a: Any, b: Any) -> str | None:
+    def _one_empty(a: Any, b: Any) -> DiscordanceReason | None:
+        """None when both hold a value; a reason when one is empty; `_BOTH_EMPTY` when both."""
         ea, eb = is_empty(a), is_empty(b)
         if ea and eb:
-            return ""
+            return _BOTH_EMPTY
         if ea != eb:
-            return f"Reader {'A' if ea else 'B'} left it empty, the other recorded {_show(b if ea else a)}"
+            value = b if ea else a
+            letter = "A" if ea else "B"
+            return DiscordanceReason(
+                "one_empty", {"empty": letter, "value": value},
+                f"Reader {letter} left it empty, the other recorded {_show(value)}")
         return None
+
+
+#: both values empty: not discordant (a marker `_one_empty` returns)
+_BOTH_EMPTY = DiscordanceReason("both_empty", {}, "")
+
+
+def _differ(a: Any, b: Any) -> DiscordanceReason:
+    return DiscordanceReason("values_differ", {"a": a, "b": b}, f"{_show(a)} vs {_show(b)}")
+
+
+def _empty_or(reason: DiscordanceReason | None) -> tuple[bool, DiscordanceReason | None]:
+    """(decided, reason) from `_one_empty`: decided when at least one value is empty."""
+    if reason is None:
+        return False, None
+    return True, None if reason is _BOTH_EMPTY else reason
 
 
 @dataclass(frozen=True)
@@ -105,13 +158,13 @@ class Mismatch(DiscordanceRule):
 
     kind: ClassVar[RuleKind] = RuleKind.mismatch
 
-    def compare(self, a: Any, b: Any, field: Field | None = None) -> str | None:
-        empty = self._one_empty(a, b)
-        if empty is not None:
-            return empty or None
+    def explain(self, a: Any, b: Any, field: Field | None = None) -> DiscordanceReason | None:
+        decided, empty = _empty_or(self._one_empty(a, b))
+        if decided:
+            return empty
         if _same(a, b):
             return None
-        return f"{_show(a)} vs {_show(b)}"
+        return _differ(a, b)
 
     def describe(self) -> str:
         return "any difference"
@@ -123,7 +176,7 @@ class NoDiscordance(DiscordanceRule):
 
     kind: ClassVar[RuleKind] = RuleKind.none
 
-    def compare(self, a: Any, b: Any, field: Field | None = None) -> str | None:
+    def explain(self, a: Any, b: Any, field: Field | None = None) -> DiscordanceReason | None:
         return None
 
     def describe(self) -> str:
@@ -152,21 +205,26 @@ class OrdinalDifference(DiscordanceRule):
             return None
         return float(value)
 
-    def compare(self, a: Any, b: Any, field: Field | None = None) -> str | None:
-        empty = self._one_empty(a, b)
-        if empty is not None:
-            return empty or None
+    def explain(self, a: Any, b: Any, field: Field | None = None) -> DiscordanceReason | None:
+        decided, empty = _empty_or(self._one_empty(a, b))
+        if decided:
+            return empty
         pa, pb = self.position(a, field), self.position(b, field)
         if pa is None or pb is None:
-            return None if _same(a, b) else f"{_show(a)} vs {_show(b)}"
+            return None if _same(a, b) else _differ(a, b)
         gap = abs(pa - pb)
         if gap >= self.steps:
             word = "step" if gap == 1 else "steps"
-            return f"{_show(a)} vs {_show(b)}: {gap:g} {word} apart (threshold {self.steps})"
+            return DiscordanceReason(
+                "steps_apart", {"a": a, "b": b, "gap": gap, "steps": self.steps},
+                f"{_show(a)} vs {_show(b)}: {gap:g} {word} apart (threshold {self.steps})")
         return None
 
     def describe(self) -> str:
         return f"{self.steps} or more steps apart"
+
+    def parameters(self) -> dict[str, Any]:
+        return {"steps": self.steps}
 
 
 @dataclass(frozen=True)
@@ -195,23 +253,29 @@ class NumericDifference(DiscordanceRule):
             return False
         return diff > self.absolute and rel > self.relative
 
-    def compare(self, a: Any, b: Any, field: Field | None = None) -> str | None:
-        empty = self._one_empty(a, b)
-        if empty is not None:
-            return empty or None
+    def explain(self, a: Any, b: Any, field: Field | None = None) -> DiscordanceReason | None:
+        decided, empty = _empty_or(self._one_empty(a, b))
+        if decided:
+            return empty
         if isinstance(a, bool) or isinstance(b, bool) or not all(isinstance(v, (int, float)) for v in (a, b)):
-            return None if _same(a, b) else f"{_show(a)} vs {_show(b)}"
+            return None if _same(a, b) else _differ(a, b)
         if not self.is_discordant(a, b):
             return None
         diff, rel = self.differences(a, b)
-        unit = f" {field.unit}" if field is not None and field.unit else ""
-        return (
+        raw_unit = field.unit if field is not None and field.unit else ""
+        unit = f" {raw_unit}" if raw_unit else ""
+        return DiscordanceReason(
+            "numeric_difference",
+            {"a": a, "b": b, "difference": diff, "relative_difference": rel,
+             "absolute": self.absolute, "relative": self.relative, "unit": raw_unit},
             f"{_show(a)} vs {_show(b)}: differ by {diff:g}{unit} ({rel:.0%}), "
-            f"more than {self.absolute:g}{unit} and {self.relative:.0%}"
-        )
+            f"more than {self.absolute:g}{unit} and {self.relative:.0%}")
 
     def describe(self) -> str:
         return f"differ by more than {self.absolute:g} and by more than {self.relative:.0%}"
+
+    def parameters(self) -> dict[str, Any]:
+        return {"absolute": self.absolute, "relative": self.relative}
 
 
 @dataclass(frozen=True)
@@ -224,24 +288,34 @@ class PresenceOrConfidence(DiscordanceRule):
 
     kind: ClassVar[RuleKind] = RuleKind.presence_or_confidence_across_indeterminate
 
-    def compare(self, a: Any, b: Any, field: Field | None = None) -> str | None:
-        empty = self._one_empty(a, b)
-        if empty is not None:
-            return empty or None
+    def explain(self, a: Any, b: Any, field: Field | None = None) -> DiscordanceReason | None:
+        decided, empty = _empty_or(self._one_empty(a, b))
+        if decided:
+            return empty
         if a == b:
             return None
-        return f"presence {_show(a)} vs {_show(b)}"
+        return DiscordanceReason("presence_differs", {"a": a, "b": b},
+                                 f"presence {_show(a)} vs {_show(b)}")
 
     @staticmethod
-    def compare_confidence(a: Any, b: Any, midpoint: float) -> str | None:
-        """A reason when confidences `a` and `b` lie strictly on opposite sides of `midpoint`."""
+    def explain_confidence(a: Any, b: Any, midpoint: float) -> DiscordanceReason | None:
+        """Why confidences `a` and `b` are discordant: they lie strictly on opposite sides of
+        `midpoint` (None otherwise)."""
         if isinstance(a, bool) or isinstance(b, bool):
             return None
         if not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
             return None
         if (a - midpoint) * (b - midpoint) < 0:
-            return f"confidence {a:g} vs {b:g} lies on opposite sides of indeterminate ({midpoint:g})"
+            return DiscordanceReason(
+                "confidence_across", {"a": a, "b": b, "midpoint": midpoint},
+                f"confidence {a:g} vs {b:g} lies on opposite sides of indeterminate ({midpoint:g})")
         return None
+
+    @classmethod
+    def compare_confidence(cls, a: Any, b: Any, midpoint: float) -> str | None:
+        """A reason when confidences `a` and `b` lie strictly on opposite sides of `midpoint`."""
+        reason = cls.explain_confidence(a, b, midpoint)
+        return None if reason is None else reason.text
 
     def describe(self) -> str:
         return "presence differs, or confidence on opposite sides of indeterminate"
@@ -305,6 +379,8 @@ class Discordance:
     value_b: Any
     rule: DiscordanceRule
     reason: str
+    #: the reason as a code with parameters (`reason` is its English text)
+    detail: DiscordanceReason | None = None
 
 
 def _presence_active(values: Mapping[str, Any], finding: Finding) -> bool:
@@ -335,26 +411,29 @@ def find_discordant_fields(
         rule = field.discordance
         if finding is not None and finding.presence:
             if field.type.value == "presence":
-                reason = rule.compare(a, b, field)
-                if reason:
+                detail = rule.explain(a, b, field)
+                if detail is not None and detail.text:
                     if isinstance(rule, PresenceOrConfidence):
                         ckey = f"{finding.id}.confidence"
-                        reason += f" (confidence {_show(read_a.get(ckey))} vs {_show(read_b.get(ckey))})"
-                    out.append(Discordance(key, a, b, rule, reason))
+                        ca, cb = read_a.get(ckey), read_b.get(ckey)
+                        detail = DiscordanceReason(
+                            detail.code, {**detail.params, "confidence_a": ca, "confidence_b": cb},
+                            detail.text + f" (confidence {_show(ca)} vs {_show(cb)})")
+                    out.append(Discordance(key, a, b, rule, detail.text, detail))
                 elif isinstance(rule, PresenceOrConfidence):
                     ckey = f"{finding.id}.confidence"
                     ca, cb = read_a.get(ckey), read_b.get(ckey)
-                    creason = rule.compare_confidence(ca, cb, midpoint)
-                    if creason:
-                        out.append(Discordance(ckey, ca, cb, rule, creason))
+                    cdetail = rule.explain_confidence(ca, cb, midpoint)
+                    if cdetail is not None:
+                        out.append(Discordance(ckey, ca, cb, rule, cdetail.text, cdetail))
                 continue
             if field.id == "confidence" and isinstance(finding.presence_field.discordance, PresenceOrConfidence):
                 continue  # judged together with presence above
             if not (_presence_active(read_a, finding) and _presence_active(read_b, finding)):
                 continue
-        reason = rule.compare(a, b, field)
-        if reason:
-            out.append(Discordance(key, a, b, rule, reason))
+        detail = rule.explain(a, b, field)
+        if detail is not None and detail.text:
+            out.append(Discordance(key, a, b, rule, detail.text, detail))
     return out
 
 

@@ -224,3 +224,47 @@ def test_one_reader_left_a_detail_empty(protocol: Protocol) -> None:
     assert d.key == "extravasation.volume_ml" and d.value_b is None
     assert d.reason.startswith("Reader B left it empty")
     assert math.isclose(d.value_a, 40.0)
+
+
+# -- reasons as codes with parameters (a user interface says them in its own language) -----------
+def test_every_discordance_carries_its_reason_as_a_code_with_the_recorded_values(
+        protocol: Protocol) -> None:
+    a = with_extravasation()
+    b = with_extravasation(presence="indeterminate", confidence=3, severity="mild",
+                           compartment=["lateral"], volume_ml=80.0)
+    found = {d.key: d for d in find_discordant_fields(protocol, a, b)}
+    for d in found.values():
+        assert d.detail is not None and d.detail.text == d.reason
+    sev = found["extravasation.severity"].detail
+    assert (sev.code, sev.params) == ("steps_apart", {"a": "moderate", "b": "mild", "gap": 1.0,
+                                                      "steps": 1})
+    assert found["extravasation.presence"].detail.params == {
+        "a": "present", "b": "indeterminate", "confidence_a": 5, "confidence_b": 3}
+    comp = found["extravasation.compartment"].detail
+    assert (comp.code, comp.params) == ("values_differ", {"a": ["anterior"], "b": ["lateral"]})
+    assert comp.text == "['anterior'] vs ['lateral']"  # the English text as before
+    vol = found["extravasation.volume_ml"].detail
+    assert vol.code == "numeric_difference"
+    assert vol.params["unit"] == "mL" and math.isclose(vol.params["difference"], 40.0)
+    assert math.isclose(vol.params["relative_difference"], 0.5)
+
+
+def test_reason_codes_of_empty_values_and_confidence(protocol: Protocol) -> None:
+    a, b = with_extravasation(), with_extravasation()
+    del b["extravasation.volume_ml"]
+    (d,) = find_discordant_fields(protocol, a, b)
+    assert (d.detail.code, d.detail.params) == ("one_empty", {"empty": "B", "value": 40.0})
+    a, b = base_read(), base_read()
+    a["fracture.presence"] = b["fracture.presence"] = "indeterminate"
+    a["fracture.confidence"], b["fracture.confidence"] = 2, 4
+    (d,) = find_discordant_fields(protocol, a, b)
+    assert (d.detail.code, d.detail.params) == ("confidence_across",
+                                                {"a": 2, "b": 4, "midpoint": 3.0})
+    assert Mismatch().explain(None, "") is None and Mismatch().compare(None, []) is None
+
+
+def test_rules_name_their_thresholds() -> None:
+    assert OrdinalDifference(2).parameters() == {"steps": 2}
+    assert NumericDifference(relative=0.3, absolute=5).parameters() == {"absolute": 5,
+                                                                         "relative": 0.3}
+    assert Mismatch().parameters() == {} == PresenceOrConfidence().parameters()
