@@ -222,3 +222,44 @@ def test_qm_is_compiled_from_the_ts(tmp_path: Path) -> None:
 def test_every_message_has_the_context_it_is_looked_up_with() -> None:
     orphans = [message.findtext("source") for context, message in _messages(TS) if not context]
     assert not orphans, orphans
+
+
+def test_every_translated_text_is_a_literal_lupdate_can_extract() -> None:
+    """`tr(text)` / `translate("Context", text)` with an f-string, or with a variable in a module
+    that declares no QT_TRANSLATE_NOOP texts for that lookup, never reaches the .ts: the text
+    stays English in a Chinese window.  (A variable is fine where the values it takes are
+    declared with QT_TRANSLATE_NOOP, as signature meanings and annotation kinds are.)"""
+    import ast
+
+    bad = []
+    for path in sorted(UI_DIR.rglob("*.py")):
+        source = path.read_text("utf-8")
+        for node in ast.walk(ast.parse(source)):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+            if name == "tr" and node.args:
+                text = node.args[0]
+            elif (name == "translate" and len(node.args) >= 2
+                  and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                text = node.args[1]
+            else:
+                continue
+            if isinstance(text, ast.Constant) and isinstance(text.value, str):
+                continue
+            if isinstance(text, ast.JoinedStr) or "QT_TRANSLATE_NOOP(" not in source:
+                bad.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)[:80]}")
+    assert not bad, "\n".join(bad)
+
+
+def test_annotation_kinds_and_signature_meanings_are_translated() -> None:
+    from ioreview.service.values import (ADJUDICATION_MEANING, AMENDMENT_MEANING,
+                                         ANNOTATION_KINDS, BALLOT_MEANING, CASTING_MEANING,
+                                         PANEL_MEANING, SIGNATURE_MEANING)
+
+    translated = {(c, m.findtext("source")) for c, m in _messages(TS)
+                  if (m.findtext("translation") or "").strip()}
+    assert {("ReadFormPanel", k) for k in ANNOTATION_KINDS} <= translated
+    meanings = {SIGNATURE_MEANING, AMENDMENT_MEANING, ADJUDICATION_MEANING, BALLOT_MEANING,
+                CASTING_MEANING, PANEL_MEANING}
+    assert {("Signature", m) for m in meanings} <= translated

@@ -64,6 +64,14 @@ _ERROR_COLOUR = "#ff8a80"
 # The service's signature meaning (`SIGNATURE_MEANING`) as a literal, so that lupdate extracts
 # it for `ReadFormPanel._signature_meaning`, which translates the service's constant.
 _TRANSLATED_MEANINGS = (QT_TRANSLATE_NOOP("ReadFormPanel", "I confirm this read"),)
+# The annotation kinds (ioreview.service.values.ANNOTATION_KINDS), for `describe_annotation`.
+_ANNOTATION_KINDS = (
+    QT_TRANSLATE_NOOP("ReadFormPanel", "arrow"), QT_TRANSLATE_NOOP("ReadFormPanel", "length"),
+    QT_TRANSLATE_NOOP("ReadFormPanel", "angle"), QT_TRANSLATE_NOOP("ReadFormPanel", "ellipse"),
+    QT_TRANSLATE_NOOP("ReadFormPanel", "polygon"),
+    QT_TRANSLATE_NOOP("ReadFormPanel", "freehand"),
+    QT_TRANSLATE_NOOP("ReadFormPanel", "point"), QT_TRANSLATE_NOOP("ReadFormPanel", "region"),
+)
 # Every meaning a signature is recorded with (ioreview.service.values), for the manifestation.
 _SIGNATURE_MEANINGS = (
     QT_TRANSLATE_NOOP("Signature", "I confirm this read"),

@@ -2359,7 +2359,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>FieldEditor</name>
     <message>
-        <location filename="../read_form.py" line="+283"/>
+        <location filename="../read_form.py" line="+291"/>
         <source>From ruler</source>
         <extracomment>the field&apos;s label without the required marker</extracomment>
         <translation>取自测距</translation>
@@ -3815,12 +3815,52 @@ has voted ({voted} of {present})</source>
         <translation>正在修订已签名的阅片：修改相应内容后签署修订。已签名的版本将被保留。</translation>
     </message>
     <message>
-        <location line="-1032"/>
+        <location line="-1040"/>
         <source>I confirm this read</source>
         <translation>我确认此阅片结果</translation>
     </message>
     <message>
-        <location line="+467"/>
+        <location line="+3"/>
+        <source>arrow</source>
+        <translation>箭头</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>length</source>
+        <translation>长度</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>angle</source>
+        <translation>角度</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>ellipse</source>
+        <translation>椭圆</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>polygon</source>
+        <translation>多边形</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>freehand</source>
+        <translation>手绘</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>point</source>
+        <translation>点</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>region</source>
+        <translation>区域</translation>
+    </message>
+    <message>
+        <location line="+468"/>
         <source>Yes</source>
         <translation>是</translation>
     </message>
