@@ -118,6 +118,7 @@ _FIELDS: dict[int, tuple[str, int, int]] = {
     # View Code Sequence: the walker keeps the Code Meaning (0008,0104) of its first item
     0x00540220: ("view_code_meaning", _TEXT, 0),
 }
+_VIEW_POSITION = 0x00185101
 _VIEW_CODE_SEQUENCE = 0x00540220
 _CODE_MEANING = 0x00080104
 #: Red Palette Color LUT Descriptor / Data / Segmented Data (PS3.3 C.7.6.3.1.5-6): only
@@ -791,7 +792,7 @@ def header_from_dataset(ds: Any, path: str | Path, *, file_size: int | None = No
         except Exception:  # noqa: BLE001 - a damaged value is left out (the pixel check names it)
             continue
         try:
-            if tag == 0x00185101 and isinstance(value, str) and not value.isascii():
+            if tag == _VIEW_POSITION and isinstance(value, str) and not value.isascii():
                 # pydicom decodes CS as ISO 8859-1: the bytes back, decoded as the scanner does
                 charset = _value_text(ds.get("SpecificCharacterSet", ""))
                 fields[name] = _decode_text(value.encode("latin-1"), _encodings(charset)[0])
