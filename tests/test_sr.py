@@ -48,24 +48,25 @@ def protocol():
     return load_default_protocol()
 
 
-@pytest.fixture(scope="module")
-def case(tmp_path_factory) -> dict:
+def write_case(root: Path, name: str = "sr", *, patient_id: str = PATIENT_ID,
+               patient_name: str = PATIENT_NAME, birth_date: str = BIRTH_DATE, sex: str = "M",
+               study_date: str = STUDY_DATE, accession: str = "ACC99123") -> dict:
     """A small CT slice and a radiograph of one patient and study, written as files."""
-    root = tmp_path_factory.mktemp("sr_sources")
+    root.mkdir(parents=True, exist_ok=True)
     ps = sd.PatientStudy(
-        patient_id=PATIENT_ID, patient_name=PATIENT_NAME, character_set="ISO_IR 100",
-        birth_date=BIRTH_DATE, sex="M", study_uid=sd.seeded_uid("sr", "study"),
-        study_date=STUDY_DATE, study_time="101500", study_id="4711", accession_number="ACC99123",
+        patient_id=patient_id, patient_name=patient_name, character_set="ISO_IR 100",
+        birth_date=birth_date, sex=sex, study_uid=sd.seeded_uid(name, "study"),
+        study_date=study_date, study_time="101500", study_id="4711", accession_number=accession,
         study_description="Tibia IO site", institution_name=INSTITUTION,
         referring_physician="Doctor^Referring",
     )
-    ct_series = sd.SeriesInfo(uid=sd.seeded_uid("sr", "ct"), number=2, description="CT leg",
+    ct_series = sd.SeriesInfo(uid=sd.seeded_uid(name, "ct"), number=2, description="CT leg",
                               modality="CT", laterality="L",
-                              frame_of_reference_uid=sd.seeded_uid("sr", "for"))
-    dx_series = sd.SeriesInfo(uid=sd.seeded_uid("sr", "dx"), number=3, description="DX tibia",
+                              frame_of_reference_uid=sd.seeded_uid(name, "for"))
+    dx_series = sd.SeriesInfo(uid=sd.seeded_uid(name, "dx"), number=3, description="DX tibia",
                               modality="DX", laterality="L")
     rng = np.random.default_rng(5)
-    ct_uid, dx_uid = sd.seeded_uid("sr", "ct", 1), sd.seeded_uid("sr", "dx", 1)
+    ct_uid, dx_uid = sd.seeded_uid(name, "ct", 1), sd.seeded_uid(name, "dx", 1)
     ct = sd.ct_slice(ps, ct_series, ct_uid, 1, (rng.integers(900, 1200, (64, 64))).astype(np.int16),
                      (-50.0, -50.0, 10.0), 0.8, 2.0, 2.0)
     dx = sd.dx_image(ps, dx_series, dx_uid, 1, rng.integers(0, 4095, (64, 48)).astype(np.uint16),
@@ -78,7 +79,13 @@ def case(tmp_path_factory) -> dict:
                                              ds.StudyInstanceUID, ds.FrameOfReferenceUID if "FrameOfReferenceUID" in ds else None) if u
     }
     return {"ct": ct_uid, "dx": dx_uid, "paths": {k: str(v) for k, v in paths.items()},
-            "originals": originals, "study_date": STUDY_DATE}
+            "originals": originals, "study_date": study_date}
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory) -> dict:
+    """A small CT slice and a radiograph of one patient and study, written as files."""
+    return write_case(tmp_path_factory.mktemp("sr_sources"))
 
 
 VALUES = {
@@ -363,3 +370,59 @@ def test_documents_from_templates_are_the_documents_highdicom_builds(tmp_path, p
             written[templates] = path.read_bytes()
         assert written[True] == written[False], f"document {n}"
     assert sr._GROUP_TEMPLATES, "no group was built from a template"
+
+
+@pytest.mark.parametrize("deidentified", [False, True])
+def test_headers_from_a_template_are_the_headers_highdicom_builds(tmp_path, protocol, monkeypatch,
+                                                                 deidentified):
+    """The header of a case whose evidence has the shape of an earlier case's is that header
+    with the case's own copied attributes, series, evidence and content date: the documents'
+    bytes must equal those highdicom builds whole (the clock frozen: highdicom writes the
+    time of construction), for patients, studies and dates that differ."""
+    import datetime as dt
+    import types
+
+    import highdicom.base
+    import highdicom.base_content
+
+    from ioreview.imaging import sr
+
+    class Frozen(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls(2026, 11, 30, 3, 4, 5, 678901)
+
+    clock = types.SimpleNamespace(datetime=Frozen, date=dt.date, time=dt.time)
+    monkeypatch.setattr(highdicom.base, "datetime", clock)
+    monkeypatch.setattr(highdicom.base_content, "datetime", clock)
+    monkeypatch.setattr(sr, "_HEADER_TEMPLATES", {})
+    cases = [write_case(tmp_path / "a", "header-a"),
+             write_case(tmp_path / "b", "header-b", patient_id="MRN-1", patient_name="Li^Na",
+                        birth_date="19790101", study_date="20250102", accession="X7"),
+             write_case(tmp_path / "c", "header-c", patient_id="MRN-22", patient_name="Wang^Fang",
+                        sex="F", birth_date="", study_date="20230630", accession="")]
+    for n, c in enumerate(cases):
+        kwargs: dict = {}
+        if deidentified:
+            table: dict[str, str] = {}
+            kwargs = {"uid_map": lambda uid, table=table: table.setdefault(
+                uid, pydicom.uid.generate_uid(prefix="2.25.")), "patient_id": f"SUBJ-00{n}",
+                "date_offset_days": 10 * n}
+        written = {}
+        for templates in (True, False):
+            monkeypatch.setattr(sr, "_TEMPLATES", templates)
+            evidence = sr.SrEvidence(c["paths"], **kwargs)
+            path = tmp_path / f"{n}-{templates}.dcm"
+            sr.write_measurement_report(
+                path, protocol=protocol, values=VALUES, annotations=annotations_for(c),
+                observer="READER1", observer_kind="person", sources=evidence,
+                series_uid=f"2.25.{777 + n}", sop_instance_uid=f"2.25.{1000 + n}",
+                instance_number=1, title=f"case {n}")
+            written[templates] = path.read_bytes()
+        assert written[True] == written[False], f"case {n}"
+        ds = pydicom.dcmread(tmp_path / f"{n}-True.dcm")
+        assert ds.PatientID == (f"SUBJ-00{n}" if deidentified else ["MRN-88231", "MRN-1",
+                                                                      "MRN-22"][n])
+    # a template per shape: the cases whose first image (lowest UID) is a CT share one
+    firsts = {sorted(c["paths"])[0] == c["ct"] for c in cases}
+    assert len(sr._HEADER_TEMPLATES) == len(firsts) < len(cases)

@@ -65,7 +65,7 @@ from pydicom.filewriter import write_file_meta_info, writers
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-from pydicom.valuerep import CUSTOMIZABLE_CHARSET_VR, DS, EXPLICIT_VR_LENGTH_32
+from pydicom.valuerep import CUSTOMIZABLE_CHARSET_VR, DA, DS, EXPLICIT_VR_LENGTH_32, TM
 
 from ioreview.imaging.deid import deidentify_dataset
 
@@ -469,35 +469,187 @@ class SrEvidence:
 
     def header(self, series_uid: str, series_number: int) -> Dataset:
         """The Comprehensive 3D SR document without content and per-instance attributes, as
-        highdicom builds it from the evidence (built once per series)."""
+        highdicom builds it from the evidence (built once per series; from a template when
+        evidence of the same shape was seen before, see `_HeaderTemplate`)."""
         key = (series_uid, series_number)
         if key not in self._headers:
-            content_date, content_time = _content_datetime(self.first, self.deidentified)
-            stub = hd.sr.ContainerContentItem(name=_concept(_REPORT_TITLE), template_id="1500")
-            stub.ContentSequence = hd.sr.ContentSequence([hd.sr.CodeContentItem(
-                name=_concept(_LANGUAGE), value=_concept(_ENGLISH),
-                relationship_type=hd.sr.RelationshipTypeValues.HAS_CONCEPT_MOD)])
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # e.g. highdicom's notes on copied patient attributes
-                sr = hd.sr.Comprehensive3DSR(
-                    evidence=[self.datasets[u] for u in sorted(self.datasets)],
-                    content=stub,
-                    series_instance_uid=series_uid,
-                    series_number=series_number,
-                    sop_instance_uid=generate_uid(),
-                    instance_number=1,
-                    manufacturer=_MANUFACTURER,
-                    is_complete=True,
-                    is_final=True,
-                    series_description="-",
-                    content_date=content_date,
-                    content_time=content_time,
-                )
-            for elem in stub:  # the content comes per document
-                del sr[elem.tag]
-            _finish(sr, self.first, self.deidentified, self.patient_id)
-            self._headers[key] = sr
+            shape = _header_shape(self, series_number) if _TEMPLATES else None
+            template = _HEADER_TEMPLATES.get(shape) if shape is not None else None
+            header = template.fill(self, series_uid) if template is not None else None
+            if header is None:
+                header = self._build_header(series_uid, series_number)
+                if shape is not None and shape not in _HEADER_TEMPLATES:
+                    _HEADER_TEMPLATES[shape] = _HeaderTemplate(header, shape)
+            self._headers[key] = header
         return self._headers[key]
+
+    def _build_header(self, series_uid: str, series_number: int) -> Dataset:
+        content_date, content_time = _content_datetime(self.first, self.deidentified)
+        stub = hd.sr.ContainerContentItem(name=_concept(_REPORT_TITLE), template_id="1500")
+        stub.ContentSequence = hd.sr.ContentSequence([hd.sr.CodeContentItem(
+            name=_concept(_LANGUAGE), value=_concept(_ENGLISH),
+            relationship_type=hd.sr.RelationshipTypeValues.HAS_CONCEPT_MOD)])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. highdicom's notes on copied patient attributes
+            sr = hd.sr.Comprehensive3DSR(
+                evidence=[self.datasets[u] for u in sorted(self.datasets)],
+                content=stub,
+                series_instance_uid=series_uid,
+                series_number=series_number,
+                sop_instance_uid=generate_uid(),
+                instance_number=1,
+                manufacturer=_MANUFACTURER,
+                is_complete=True,
+                is_final=True,
+                series_description="-",
+                content_date=content_date,
+                content_time=content_time,
+            )
+        for elem in stub:  # the content comes per document
+            del sr[elem.tag]
+        _finish(sr, self.first, self.deidentified, self.patient_id)
+        return sr
+
+
+# ------------------------------------------------------------------ the header of a case
+# highdicom builds a case's header (~10-30 ms: it looks every copied attribute up in the
+# standard's module tables and checks the source's IOD for pixel data on each construction).
+# What it builds depends on the evidence in a few ways only: the root attributes of the Patient
+# and Study modules of the first image's IOD are copied as they are (PS3.3 C.7.1.1, C.7.2.1);
+# the evidence is listed by study and series (Current Requested Procedure Evidence, PS3.3
+# C.17.2); the first image's equipment becomes a Contributing Equipment item; the rest is
+# constant.  So the header of a case whose first image has the same IOD, the same copied
+# attributes present, the same equipment, character set and de-identification flags is the
+# header highdicom built for an earlier such case with the copied attributes, the series UID,
+# the evidence and the content date replaced (`tests/test_sr.py` compares the bytes).  Times
+# highdicom takes from the clock (instance creation, its own contribution) are those of the
+# first such header of the process.
+_HEADER_TEMPLATES: dict[tuple[Any, ...], _HeaderTemplate] = {}
+_EQUIPMENT_KEYWORDS = ("Manufacturer", "ManufacturerModelName", "SoftwareVersions",
+                       "DeviceSerialNumber", "InstitutionName", "InstitutionalDepartmentName",
+                       "InstitutionAddress", "StationName", "AcquisitionDateTime",
+                       "AcquisitionDate", "AcquisitionTime")
+_DEID_KEYWORDS = ("PatientIdentityRemoved", "DeidentificationMethod",
+                  "DeidentificationMethodCodeSequence", "LongitudinalTemporalInformationModified")
+_SERIES_INSTANCE_UID, _CONTENT_DATE, _CONTENT_TIME = 0x0020000E, 0x00080023, 0x00080033
+_EVIDENCE_SEQUENCES = frozenset({0x0040A375, 0x0040A385})  # Current Requested Procedure /
+# Pertinent Other Evidence Sequence
+_FINISHED_TAGS = frozenset({0x00080110, 0x00100010, 0x00100020})  # set again by `_finish`
+
+
+@functools.lru_cache(maxsize=64)
+def _copied_tags(sop_class_uid: str) -> frozenset[int] | None:
+    """The root attributes of the Patient and Study modules of the IOD of `sop_class_uid`, the
+    attributes highdicom copies from the first evidence image (None: an IOD it does not know)."""
+    from highdicom._standard_utils import (get_iod_module_map, get_module_attribute_map,
+                                           get_sop_class_iod_map)
+    from pydicom.datadict import tag_for_keyword
+
+    iod = get_sop_class_iod_map().get(sop_class_uid)
+    if iod is None:
+        return None
+    tags: set[int] = set()
+    for module in get_iod_module_map()[iod]:
+        if module["ie"] not in ("Patient", "Study"):
+            continue
+        for item in get_module_attribute_map()[module["key"]]:
+            if len(item["path"]) == 0:
+                tag = tag_for_keyword(str(item["keyword"]))
+                if tag is None:
+                    return None
+                tags.add(int(tag))
+    return frozenset(tags)
+
+
+def _header_shape(evidence: SrEvidence, series_number: int) -> tuple[Any, ...] | None:
+    """Everything highdicom's header depends on except the values `_HeaderTemplate.fill` puts
+    in (None: no template for this evidence)."""
+    first = evidence.first
+    sop_class = str(first.get("SOPClassUID", ""))
+    tags = _copied_tags(sop_class)
+    if tags is None:
+        return None
+    copied = tuple((tag, first[tag].VR) for tag in sorted(tags) if tag in first)
+    equipment = tuple(repr(first.get(kw)) for kw in _EQUIPMENT_KEYWORDS)
+    flags = tuple(str(first[kw].value) if kw in first else None for kw in _DEID_KEYWORDS)
+    return (sop_class, series_number, evidence.deidentified, evidence.patient_id is None,
+            repr(first.get("SpecificCharacterSet")), copied, equipment, flags)
+
+
+def _references(groups: Mapping[tuple[str, str], list[Dataset]]) -> list[Dataset]:
+    """Evidence items by study and series, as highdicom's `sr.utils._create_references`."""
+    studies: dict[str, list[Dataset]] = {}
+    for (study_uid, series_uid), instances in groups.items():
+        series = Dataset()
+        series.SeriesInstanceUID = series_uid
+        series.ReferencedSOPSequence = instances
+        studies.setdefault(study_uid, []).append(series)
+    items = []
+    for study_uid, series_items in studies.items():
+        study = Dataset()
+        study.StudyInstanceUID = study_uid
+        study.ReferencedSeriesSequence = series_items
+        items.append(study)
+    return items
+
+
+class _HeaderTemplate:
+    """A header highdicom built, to be filled with the copied attributes, series UID, evidence
+    and content date of another case of the same shape."""
+
+    def __init__(self, header: Dataset, shape: tuple[Any, ...]) -> None:
+        self.header = header
+        self.tags = _copied_tags(shape[0]) or frozenset()
+        self.deidentified = shape[2]
+        self.drop = self.tags | _EVIDENCE_SEQUENCES | _FINISHED_TAGS | {_SERIES_INSTANCE_UID} | (
+            {_CONTENT_DATE, _CONTENT_TIME} if self.deidentified else set())
+
+    def fill(self, evidence: SrEvidence, series_uid: str) -> Dataset | None:
+        """The header of `evidence` (None when its values would make highdicom refuse it)."""
+        first = evidence.first
+        try:  # what highdicom's constructor checks of the values (PS3.5 DA, TM; CID 7455)
+            DA(first.PatientBirthDate)
+            DA(first.StudyDate)
+            TM(first.StudyTime)
+            if first.PatientSex not in (None, ""):
+                hd.PatientSexValues(first.PatientSex)
+        except (AttributeError, ValueError):
+            return None
+        sr = Dataset()
+        for elem in self.header:
+            if int(elem.tag) not in self.drop:
+                sr.add(elem)
+        for tag in self.tags:
+            if tag in first:
+                sr.add(first[tag])
+        sr.add_new(_SERIES_INSTANCE_UID, "UI", series_uid)
+        study_uid = str(first.StudyInstanceUID)
+        same: dict[tuple[str, str], list[Dataset]] = {}
+        other: dict[tuple[str, str], list[Dataset]] = {}
+        seen: set[str] = set()
+        for uid in sorted(evidence.datasets):  # highdicom's `sr.utils.collect_evidence`
+            ds = evidence.datasets[uid]
+            if ds.SOPInstanceUID in seen:
+                continue
+            item = Dataset()
+            item.ReferencedSOPClassUID = ds.SOPClassUID
+            item.ReferencedSOPInstanceUID = ds.SOPInstanceUID
+            group = same if ds.StudyInstanceUID == study_uid else other
+            group.setdefault((ds.StudyInstanceUID, ds.SeriesInstanceUID), []).append(item)
+            seen.add(ds.SOPInstanceUID)
+        if same:
+            sr.CurrentRequestedProcedureEvidenceSequence = _references(same)
+        if other:
+            sr.PertinentOtherEvidenceSequence = _references(other)
+        if self.deidentified:
+            content_date, content_time = _content_datetime(first, True)
+            sr.add_new(_CONTENT_DATE, "DA", DA(content_date))
+            sr.add_new(_CONTENT_TIME, "TM", TM(content_time))
+        sr.file_meta = FileMetaDataset()
+        for elem in self.header.file_meta:
+            sr.file_meta.add(elem)
+        _finish(sr, first, self.deidentified, evidence.patient_id)
+        return sr
 
 
 # ------------------------------------------------------------------ the report
