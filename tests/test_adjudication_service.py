@@ -94,7 +94,8 @@ def test_two_plus_one_from_discordance_to_a_signed_decision(tmp_path):
     adj_name = status.tasks[0].adjudicator
     adj = w.login(adj_name)
     queue = w.trial.adjudication_queue(adj)
-    assert len(queue) == 1 and "Image quality" in queue[0].items
+    # the queue names the fields to decide by key (the screen labels them in its language)
+    assert len(queue) == 1 and queue[0].items[:2] == ("image_quality", "extravasation.presence")
     view = w.trial.open_adjudication(adj, queue[0].adjudication_id)
     assert [r.letter for r in view.reads] == ["A", "B"]
     keys = [i.key for i in view.items]
@@ -105,6 +106,15 @@ def test_two_plus_one_from_discordance_to_a_signed_decision(tmp_path):
     quality = view.items[0]
     a_value = next(r.values["image_quality"] for r in view.reads if r.letter == "A")
     assert quality.reason.startswith(f"'{a_value}'")  # reasons read in letter order
+    # ... and as codes with the values as recorded, for a screen in another language
+    b_value = next(r.values["image_quality"] for r in view.reads if r.letter == "B")
+    assert (quality.rule_code, quality.rule_params) == ("ordinal_difference", {"steps": 2})
+    (why,) = quality.reasons
+    assert (why.letters, why.code) == (("A", "B"), "steps_apart")
+    assert (why.params["a"], why.params["b"]) == (a_value, b_value)
+    compartment = next(i for i in view.items if i.key == "extravasation.compartment")
+    assert [r.code for r in compartment.reasons] == ["follows_presence"]
+    assert compartment.reason == "follows the finding's presence decision"
     present = next(r.letter for r in view.reads if r.values.get("extravasation.presence") == "present")
     decisions = [Decision("image_quality", "own", "adequate", "both views diagnostic")]
     decisions += [Decision(k, present) for k in keys if k != "image_quality"]
@@ -275,6 +285,10 @@ def test_committee_session_votes_tie_casting_vote_and_minutes(tmp_path):
     assert not view.quorum_met and "Quorum" in (view.finalise_blocker or "")
     keys = [i.key for i in view.cases[0].items]
     assert "committee.fat_embolism_syndrome" in keys
+    # members by their printed names (user names stay beside them)
+    assert {m.username: m.display_name for m in view.members}["member2"] == "Member2"
+    assert {m.display_name for m in summary.members} == {"Chair", "Member2", "Member3",
+                                                           "Member4"}
     m2 = w.login("member2")
     with pytest.raises(InvalidInput, match="present"):
         w.trial.cast_votes(m2, sid, case_id, [Decision(k, "A") for k in keys],

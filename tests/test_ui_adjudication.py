@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QApplication, QComboBox, QDialog, QInputDialog
+from PySide6.QtWidgets import QApplication, QComboBox, QDialog, QInputDialog, QLabel
 
 from ioreview import auth
 from ioreview.service import Annotation, PermissionDenied, Trial
@@ -162,7 +162,10 @@ def test_adjudicator_decides_and_signs_a_discordant_case(qtbot, trial, adjudicat
     rows = {panel.forms.item(r, 0).text(): r for r in range(panel.forms.rowCount())}
     quality_row = rows["Image quality"]
     assert "Discordant" in panel.forms.item(quality_row, 1).toolTip()
-    assert panel.editor("image_quality").findChild(type(panel.title), "DecisionReason").text()
+    why = panel.editor("image_quality").findChild(type(panel.title), "DecisionReason").text()
+    # the rule and the readers' values as the form names them (choice labels, not codes)
+    assert "2 or more steps apart" in why and "Non-diagnostic" in why and "Adequate" in why
+    assert "'non_diagnostic'" not in why and "non_diagnostic" not in why
 
     # decide: image quality as an own value with a rationale, everything else: the reader
     # who saw the extravasation
@@ -317,3 +320,39 @@ def test_a_reader_reaches_no_adjudication(qtbot, trial, messages):
     assert window.queue_view.model().rowCount() == 0
     assert not window.open_button.isEnabled()
     assert messages and "adjudication" in messages[0].lower()
+
+
+def test_rules_and_reasons_in_chinese_with_the_protocols_labels(qtbot, trial,
+                                                                 adjudication_template, qapp):
+    """In the Chinese UI the rule and reason lines name the readers' values by the protocol's
+    Chinese choice labels, and the queue names the discordant fields in Chinese."""
+    from ioreview.ui.app import install_translators
+
+    label = adjudication_template[1]
+    name = _adjudicator_of(trial, label)
+    installed = install_translators(qapp, "zh_CN")
+    try:
+        window = adjudicator_window(trial, trial.login(name, PASSWORDS[name]))
+        qtbot.addWidget(window)
+        window.resize(1600, 1000)
+        window.show()
+        qtbot.waitExposed(window)
+        fields = window.queue_view.model().index(0, 4).data()
+        window.open_row(0)
+        protocol = window.panel.view.protocol
+        assert protocol.label_for("image_quality", "zh_CN") in fields
+        assert "Image quality" not in fields
+        quality = protocol.field("image_quality")
+        why = window.panel.editor("image_quality").findChild(QLabel, "DecisionReason").text()
+        for value in ("adequate", "non_diagnostic"):
+            assert quality.choice(value).label_in("zh_CN") in why
+            assert value not in why
+        presence = window.panel.editor("extravasation.presence").findChild(
+            QLabel, "DecisionReason").text()
+        field = protocol.field("extravasation.presence")
+        assert field.choice("present").label_in("zh_CN") in presence
+        assert "'present'" not in presence
+        window.close()
+    finally:
+        for translator in installed:
+            qapp.removeTranslator(translator)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from adjudication.discordance import NoDiscordance, find_discordant_fields
+from adjudication.discordance import DiscordanceRule, NoDiscordance, find_discordant_fields
 from adjudication.paradigms import (AdjudicationError, Decision, Event, Stage, advance,
                                     subject_endpoints, CaseAtTimepoint, validate_decisions)
 from adjudication.protocol import Protocol
@@ -29,6 +29,7 @@ from .values import (ADJUDICATION_MEANING, AdjudicationOverview, AdjudicationQue
                      AdjudicationTask, AdjudicationView, AdjudicatorLoad, Annotation,
                      CaseAdjudicationStatus, CaseOutcomeView, DecisionItem, FinalValueView,
                      LetteredRead, Role, Session, SignatureInfo, SubjectOutcomeView)
+from .values_adjudication import ItemReason
 from .workflow import case_outcome, eligible_adjudicators, lettered_values, open_adjudication
 
 __all__ = ["Adjudication", "decision_items_for", "lettered_reads", "adjudication_content"]
@@ -46,6 +47,7 @@ def decision_items_for(protocol: Protocol, items: Sequence[str],
     (compared in letter order, so "Reader A" in a reason is the A on screen)."""
     letters = sorted(values)
     reasons: dict[str, tuple[str, str]] = {}
+    coded: dict[str, tuple[DiscordanceRule, list[ItemReason]]] = {}
     for i, x in enumerate(letters):
         for y in letters[i + 1:]:
             for d in find_discordant_fields(protocol, values[x], values[y]):
@@ -55,17 +57,34 @@ def decision_items_for(protocol: Protocol, items: Sequence[str],
                     text = f"{x} vs {y}: {text}"
                 rule, old = reasons.get(d.key, (d.rule.describe(), ""))
                 reasons[d.key] = (rule, f"{old}; {text}" if old else text)
+                if d.detail is not None:
+                    params = dict(d.detail.params)
+                    if "empty" in params:  # the pair's "A"/"B" as the letter on screen
+                        params["empty"] = x if params["empty"] == "A" else y
+                    coded.setdefault(d.key, (d.rule, []))[1].append(
+                        ItemReason((x, y), d.detail.code, params))
     out = []
     for key in items:
         if key.startswith("committee."):
             out.append(DecisionItem(key, protocol.label_for(key), "committee-only",
-                                    "decided by the committee", True))
+                                    "decided by the committee", True, "committee_only", {},
+                                    (ItemReason((), "committee_decides", {}),)))
             continue
         field = protocol.field(key)
-        rule = ("judged with the finding's presence"
-                if isinstance(field.discordance, NoDiscordance) else field.discordance.describe())
+        with_presence = isinstance(field.discordance, NoDiscordance)
+        rule = ("judged with the finding's presence" if with_presence
+                else field.discordance.describe())
         rule, reason = reasons.get(key, (rule, "follows the finding's presence decision"))
-        out.append(DecisionItem(key, protocol.label_for(key), rule, reason))
+        if key in coded:
+            flagged_by, why = coded[key]
+            out.append(DecisionItem(key, protocol.label_for(key), rule, reason, False,
+                                    flagged_by.kind.value, flagged_by.parameters(), tuple(why)))
+        else:
+            out.append(DecisionItem(
+                key, protocol.label_for(key), rule, reason, False,
+                "with_presence" if with_presence else field.discordance.kind.value,
+                {} if with_presence else field.discordance.parameters(),
+                (ItemReason((), "follows_presence", {}),)))
     return tuple(out)
 
 
@@ -143,12 +162,9 @@ class Adjudication:
             for r in uow.adjudications.pending_for(actor.user_id or 0):
                 case = uow.cases.get(r.case_id)
                 assert case is not None
-                evaluation = uow.discordance.current(r.case_id)
-                protocol = self.ctx.protocol(uow, evaluation[0].protocol_version_id) \
-                    if evaluation else self.ctx.require_active(uow)[1]
                 out.append(AdjudicationQueueItem(
                     r.id, case.label, case.timepoint, case.days_from_insertion, r.created_at,
-                    tuple(protocol.label_for(k) for k in r.items)))
+                    tuple(r.items)))
             return out
 
     def _view(self, uow: UnitOfWork, record: AdjudicationRecord) -> AdjudicationView:

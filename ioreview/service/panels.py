@@ -87,6 +87,15 @@ signatures.CONTENT_BUILDERS["panel_session"] = (
     lambda uow, s: session_content(uow, s.entity_id, s.signer, s.meaning, s.signed_at))
 
 
+def _members(uow: UnitOfWork, record: PanelSessionRecord) -> tuple[PanelMember, ...]:
+    """The session's members with their printed names (the committee sees one another by
+    name; readers stay letters)."""
+    printed = {u.id: u.display_name for u in uow.users.list()}
+    return tuple(PanelMember(uid, name, present, uid == record.chair_id,
+                             printed.get(uid) or name)
+                 for uid, name, present in record.members)
+
+
 class Panels:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -136,8 +145,7 @@ class Panels:
         return PanelSessionSummary(
             record.id, record.title, record.chair, record.status, record.created_at,
             record.closed_at, len(uow.panels.cases(record.id)),
-            tuple(PanelMember(uid, name, present, uid == record.chair_id)
-                  for uid, name, present in record.members))
+            _members(uow, record))
 
     def _blocker(self, uow: UnitOfWork, record: PanelSessionRecord, minutes: str = "x") -> str | None:
         tallies = {k: v[0] for k, v in self._tallies(uow, record).items()}
@@ -201,8 +209,7 @@ class Panels:
         return PanelSessionView(
             record.id, record.title, record.chair, record.chair_id, record.status, record.rule,
             record.quorum, record.hidden_votes,
-            tuple(PanelMember(uid, name, p, uid == record.chair_id)
-                  for uid, name, p in record.members),
+            _members(uow, record),
             len(present) >= record.quorum, protocol, tuple(cases), record.minutes,
             record.closed_at, None if closed else self._blocker(uow, record),
             _sig(signed[-1], uow) if signed else None)

@@ -3,7 +3,7 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ioreview.imaging.header import SeriesView
@@ -14,19 +14,37 @@ from .values_reading import SignatureInfo
 if TYPE_CHECKING:
     from adjudication.protocol import Protocol
 
-__all__ = ['DecisionItem', 'LetteredRead', 'AdjudicationQueueItem', 'AdjudicationView', 'AdjudicationTask', 'CaseAdjudicationStatus', 'AdjudicatorLoad', 'AdjudicationOverview', 'FinalValueView', 'CaseOutcomeView', 'SubjectOutcomeView', 'PanelCandidates', 'PanelMember', 'PanelSessionSummary', 'PanelItemView', 'PanelCaseView', 'PanelSessionView']
+__all__ = ['ItemReason', 'DecisionItem', 'LetteredRead', 'AdjudicationQueueItem', 'AdjudicationView', 'AdjudicationTask', 'CaseAdjudicationStatus', 'AdjudicatorLoad', 'AdjudicationOverview', 'FinalValueView', 'CaseOutcomeView', 'SubjectOutcomeView', 'PanelCandidates', 'PanelMember', 'PanelSessionSummary', 'PanelItemView', 'PanelCaseView', 'PanelSessionView']
+
+
+@dataclass(frozen=True)
+class ItemReason:
+    """One reason an item is to be decided, as a code with parameters so a screen can say it
+    in its own language with the protocol's labels (`adjudication.discordance.DiscordanceReason`
+    codes and parameters, the reader "A"/"B" of ``one_empty`` already the letter on screen;
+    also ``committee_decides`` and ``follows_presence``, without parameters).  `letters` are
+    the two reads compared (empty when the reason compares none)."""
+
+    letters: tuple[str, ...]
+    code: str
+    params: dict[str, Any]
 
 
 @dataclass(frozen=True)
 class DecisionItem:
     """One field to decide for a case: its label, the rule that flagged it and why (reasons
-    name the readers by letter)."""
+    name the readers by letter).  `rule` and `reason` are English (the coordinator's table,
+    exports); `rule_code` (a `RuleKind` value, ``committee_only`` or ``with_presence``) with
+    `rule_params` and `reasons` say the same as codes, where the item was evaluated now."""
 
     key: str
     label: str
     rule: str
     reason: str
     committee_only: bool = False
+    rule_code: str = ""
+    rule_params: dict[str, Any] = field(default_factory=dict)
+    reasons: tuple[ItemReason, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,7 +64,7 @@ class AdjudicationQueueItem:
     timepoint: str
     days_from_insertion: int | None
     waiting_since: str
-    items: tuple[str, ...]  # the labels of the fields to decide
+    items: tuple[str, ...]  # the keys of the fields to decide (Protocol.label_for names them)
 
 
 @dataclass(frozen=True)
@@ -158,6 +176,7 @@ class PanelMember:
     username: str
     present: bool
     is_chair: bool
+    display_name: str = ""  # the printed name (the user name where none is recorded)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
     QCoreApplication,
     QModelIndex,
     QObject,
@@ -86,7 +87,8 @@ if TYPE_CHECKING:
     from ioreview.ui.viewer.viewport import ImageViewport
 
 __all__ = ["AdjudicationPanel", "AdjudicatorWindow", "DecisionEditor", "ReaderLayers",
-           "READER_COLOURS", "adjudicator_window", "readable_time", "value_text"]
+           "READER_COLOURS", "adjudicator_window", "readable_time", "reason_text", "rule_text",
+           "value_text"]
 
 #: The colour of each reader's annotations (the adjudicator's own use the viewer's colour).
 READER_COLOURS: dict[str, QColor] = {
@@ -142,35 +144,113 @@ def unit_text(unit: str) -> str:
 
 
 
+#: the rules (`DecisionItem.rule_code`) and reasons (`ItemReason.code`) in words; {x} and {y}
+#: are the letters of the two reads compared, {a} and {b} their values as the form shows them
+_RULES = {
+    "mismatch": QT_TRANSLATE_NOOP("DecisionReasons", "any difference"),
+    "none": QT_TRANSLATE_NOOP("DecisionReasons", "not adjudicated"),
+    "ordinal_difference": QT_TRANSLATE_NOOP("DecisionReasons", "{steps} or more steps apart"),
+    "numeric": QT_TRANSLATE_NOOP(
+        "DecisionReasons", "differ by more than {absolute} and by more than {relative}"),
+    "presence_or_confidence_across_indeterminate": QT_TRANSLATE_NOOP(
+        "DecisionReasons", "presence differs, or confidence on opposite sides of indeterminate"),
+    "committee_only": QT_TRANSLATE_NOOP("DecisionReasons", "the committee's question"),
+    "with_presence": QT_TRANSLATE_NOOP("DecisionReasons", "judged with the finding's presence"),
+}
+_REASONS = {
+    "one_empty": QT_TRANSLATE_NOOP(
+        "DecisionReasons", "Reader {empty} left it empty; Reader {other} recorded {value}"),
+    "values_differ": QT_TRANSLATE_NOOP("DecisionReasons", "{x}: {a} · {y}: {b}"),
+    "presence_differs": QT_TRANSLATE_NOOP("DecisionReasons", "{x}: {a} · {y}: {b}"),
+    "with_confidence": QT_TRANSLATE_NOOP("DecisionReasons", "(confidence {a} vs {b})"),
+    "steps_apart": QT_TRANSLATE_NOOP(
+        "DecisionReasons", "{x}: {a} · {y}: {b}, {gap} step(s) apart (threshold {steps})"),
+    "numeric_difference": QT_TRANSLATE_NOOP(
+        "DecisionReasons", "{x}: {a} · {y}: {b}, a difference of {difference} ({relative}), "
+        "more than {threshold} and {threshold_relative}"),
+    "confidence_across": QT_TRANSLATE_NOOP(
+        "DecisionReasons", "confidence {x}: {a} · {y}: {b}, on opposite sides of "
+        "indeterminate ({midpoint})"),
+    "committee_decides": QT_TRANSLATE_NOOP("DecisionReasons", "decided by the committee"),
+    "follows_presence": QT_TRANSLATE_NOOP(
+        "DecisionReasons", "follows the decision on the finding's presence"),
+}
+
+
+def _words(templates: dict[str, str], code: str) -> str:
+    return QCoreApplication.translate("DecisionReasons", templates[code])
+
+
+def rule_text(protocol: Protocol, item: DecisionItem) -> str:
+    """The rule that flagged an item in the UI language (`DecisionItem.rule_code` and its
+    parameters; the service's English text where the item carries no known code)."""
+    code, p = item.rule_code, item.rule_params
+    if code not in _RULES:
+        return item.rule
+    field = field_for(protocol, item.key)
+    unit = f" {unit_text(field.unit)}" if field is not None and field.unit else ""
+    return _words(_RULES, code).format(
+        steps=p.get("steps", 1), absolute=f"{p.get('absolute', 0):g}{unit}",
+        relative=f"{p.get('relative', 0):.0%}")
+
+
+def reason_text(protocol: Protocol, item: DecisionItem, locale: str | None) -> str:
+    """Why an item is to be decided, in the UI language: the readers by letter, their values
+    as the form shows them (choice labels, units) (`DecisionItem.reasons`; the service's
+    English text where the item carries none or an unknown code)."""
+    if not item.reasons or any(r.code not in _REASONS for r in item.reasons):
+        return item.reason
+    confidence_key = item.key.rsplit(".", 1)[0] + ".confidence"
+
+    def shown(v: Any, key: str = item.key) -> str:
+        return value_text(protocol, key, v, locale)
+
+    parts = []
+    for r in item.reasons:
+        p = r.params
+        x, y = r.letters if len(r.letters) == 2 else ("A", "B")
+        unit = f" {unit_text(p['unit'])}" if p.get("unit") else ""
+        key = confidence_key if r.code == "confidence_across" else item.key
+        text = _words(_REASONS, r.code).format(
+            x=x, y=y, a=shown(p.get("a"), key), b=shown(p.get("b"), key),
+            empty=p.get("empty", ""), other=y if p.get("empty") == x else x,
+            value=shown(p.get("value")), gap=f"{p.get('gap', 0):g}", steps=p.get("steps", ""),
+            difference=f"{p.get('difference', 0):g}{unit}",
+            relative=f"{p.get('relative_difference', 0):.0%}",
+            threshold=f"{p.get('absolute', 0):g}{unit}",
+            threshold_relative=f"{p.get('relative', 0):.0%}",
+            midpoint=f"{p.get('midpoint', 0):g}")
+        if "confidence_a" in p:
+            text += " " + _words(_REASONS, "with_confidence").format(
+                a=shown(p["confidence_a"], confidence_key),
+                b=shown(p["confidence_b"], confidence_key))
+        parts.append(text)
+    return "; ".join(parts)
+
+
 class _ProtocolNames:
-    """Timepoints and discordant fields as the active protocol names them in the UI
-    language (the service hands the queue English field labels and stored timepoints)."""
+    """Timepoints and discordant fields (value keys) as the active protocol names them in the
+    UI language."""
 
     def __init__(self) -> None:
         self.protocol: Protocol | None = None
         self._locale: str | None = None
-        self._by_label: dict[str, str] = {}
 
     def set_protocol(self, protocol: Protocol, locale: str | None) -> None:
         self.protocol, self._locale = protocol, locale
-        keys = [*protocol.keys(), *(f"committee.{f.id}" for f in protocol.committee_fields)]
-        self._by_label = {}
-        for key in keys:
-            try:
-                self._by_label.setdefault(protocol.label_for(key), key)
-            except KeyError:
-                continue
 
     def timepoint(self, value: str) -> str:
         if self.protocol is None or not self._locale:
             return value
         return self.protocol.timepoint_label(value, self._locale)
 
-    def field(self, label: str) -> str:
-        key = self._by_label.get(label)
-        if self.protocol is None or key is None or not self._locale:
-            return label
-        return self.protocol.label_for(key, self._locale)
+    def field(self, key: str) -> str:
+        if self.protocol is None:
+            return key
+        try:
+            return self.protocol.label_for(key, self._locale)
+        except KeyError:
+            return key
 
 
 class _QueueModel(RecordTableModel):
@@ -356,8 +436,8 @@ class DecisionEditor(QGroupBox):
         font.setBold(True)
         self.heading.setFont(font)
         layout.addWidget(self.heading)
-        why = QLabel(self.tr("Rule: {rule} — {reason}").format(rule=item.rule,
-                                                               reason=item.reason))
+        why = QLabel(self.tr("Rule: {rule} — {reason}").format(
+            rule=rule_text(protocol, item), reason=reason_text(protocol, item, locale)))
         why.setObjectName("DecisionReason")
         why.setWordWrap(True)
         why.setStyleSheet("color: #f0b27a;")
@@ -609,7 +689,8 @@ class AdjudicationPanel(QWidget):
                 if key in reasons:
                     cell.setBackground(QBrush(_DISCORDANT))
                     cell.setToolTip(self.tr("Discordant — {rule}: {reason}").format(
-                        rule=reasons[key].rule, reason=reasons[key].reason))
+                        rule=rule_text(protocol, reasons[key]),
+                        reason=reason_text(protocol, reasons[key], locale)))
                     if column == 0:
                         f = cell.font()
                         f.setBold(True)
@@ -665,7 +746,7 @@ class AdjudicatorWindow(QMainWindow):
                    else f"{q.days_from_insertion:+d}", True),
             Column(self.tr("Waiting since"), lambda q: readable_time(q.waiting_since)),
             Column(self.tr("Discordant fields"),
-                   lambda q: ", ".join(self._names.field(label) for label in q.items)),
+                   lambda q: ", ".join(self._names.field(key) for key in q.items)),
         ], self)
         self.queue_model.tooltip = lambda q: "\n".join(self._names.field(x) for x in q.items)
         self.queue_view = QTableView()
