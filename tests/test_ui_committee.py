@@ -166,7 +166,7 @@ def test_committee_session_from_creation_to_signed_minutes(qtbot, trial):
     chair = _window(qtbot, trial, "chair")
     assert chair.new_button.isVisible()
     assert trial.committee_candidates(chair.session).cases == ()
-    assert chair.sessions_model.index(0, 1).data() == "chair"
+    assert chair.sessions_model.index(0, 1).data() == "Chair"  # the printed name
     chair.open_row(0)
     assert "Quorum: 0 of 4 present" in chair.quorum_label.text()
     assert not chair.finalise_button.isEnabled()
@@ -183,6 +183,10 @@ def test_committee_session_from_creation_to_signed_minutes(qtbot, trial):
     chair.reader_toggles["A"].setChecked(True)
     assert chair.shown_annotations() == {"A": 2, "B": 2}
 
+    # attendance by the members' printed names (user names in the tooltips)
+    assert sorted(b.text() for b in chair.attendance_boxes.values()) == [
+        "Chair (chair)", "Member2", "Member3", "Member4"]
+    assert sorted(b.toolTip() for b in chair.attendance_boxes.values()) == sorted(COMMITTEE)
     # attendance: the chair ticks everyone
     for box in chair.attendance_boxes.values():
         assert box.isEnabled()

@@ -70,6 +70,7 @@ if TYPE_CHECKING:
         CaseAdjudicationStatus,
         PanelCaseView,
         PanelItemView,
+        PanelMember,
         PanelSessionSummary,
         PanelSessionView,
         Session,
@@ -78,7 +79,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = ["CommitteeWindow", "FinaliseDialog", "NewPanelSessionDialog", "PanelSessionsModel",
-           "VoteEditor", "committee_window"]
+           "VoteEditor", "committee_window", "member_name"]
 
 #: accounts that may sit on a committee (the service checks it again)
 MEMBER_ROLES = (Role.COMMITTEE, Role.ADJUDICATOR)
@@ -91,6 +92,12 @@ def value_text(protocol: Protocol, key: str, value: Any) -> str:
 
 
 # -- the session list -------------------------------------------------------------------------
+def member_name(member: PanelMember) -> str:
+    """A committee member as the screens name them: the printed name (the user name where none
+    is recorded)."""
+    return member.display_name or member.username
+
+
 class PanelSessionsModel(RecordTableModel):
     """The member's committee sessions: title, chair, status, cases, members, created, closed."""
 
@@ -100,10 +107,11 @@ class PanelSessionsModel(RecordTableModel):
                   SessionStatus.CLOSED.value: self.tr("closed")}
         self.columns = [
             Column(self.tr("Title"), lambda s: s.title),
-            Column(self.tr("Chair"), lambda s: s.chair),
+            Column(self.tr("Chair"), lambda s: next(
+                (member_name(m) for m in s.members if m.is_chair), s.chair)),
             Column(self.tr("Status"), lambda s: status.get(s.status, s.status)),
             Column(self.tr("Cases"), lambda s: s.n_cases, align_right=True),
-            Column(self.tr("Members"), lambda s: ", ".join(m.username for m in s.members)),
+            Column(self.tr("Members"), lambda s: ", ".join(member_name(m) for m in s.members)),
             Column(self.tr("Created"), lambda s: readable_time(s.created_at)),
             Column(self.tr("Closed"), lambda s: readable_time(s.closed_at)),
         ]
@@ -771,7 +779,8 @@ class CommitteeWindow(QMainWindow):
             view.rule, view.rule)
         self.session_title.setText(self.tr(
             "{title} · chair {chair} · {status} · {rule} vote").format(
-            title=view.title, chair=view.chair, status=status, rule=rule))
+            title=view.title, chair=next((member_name(m) for m in view.members if m.is_chair),
+                                         view.chair), status=status, rule=rule))
 
     def _show_attendance(self) -> None:
         view = self.view
@@ -786,8 +795,9 @@ class CommitteeWindow(QMainWindow):
         self.attendance_boxes.clear()
         editable = self.is_chair and self.is_open
         for member in view.members:
-            text = member.username + (self.tr(" (chair)") if member.is_chair else "")
+            text = member_name(member) + (self.tr(" (chair)") if member.is_chair else "")
             box = QCheckBox(text)
+            box.setToolTip(member.username)
             box.setChecked(member.present)
             box.setEnabled(editable)
             self.attendance_boxes[member.user_id] = box
