@@ -8,7 +8,10 @@ adjudications), and the memory of exports of growing trials.
    case with simulated values and annotations, an adjudicator who decides every discordant
    case.  Times, as whole calls of `Trial.export_trial`: the tables (CSV + Parquet), the
    tables with the DICOM SR of every signed read and final outcome, and (when the report
-   module is present) the tables with SR and the HTML/PDF report (target <= 5 s).
+   module is present) the tables with SR and the HTML/PDF report (target <= 5 s), each with
+   the split the export reports (`ExportSummary.timings`): this process gathering the
+   report's inputs, writing the tables and the SR, the worker writing the report (wall clock
+   and CPU seconds), and this process's wait for the worker at the end.
 2. For each trial database given with --memory-trials (e.g. bench_service's 500- and
    10,000-case trials under /tmp/ioreview-bench-service/), exports its tables in a child
    process on a copy of the database and prints the child's peak RSS: memory that does not
@@ -95,7 +98,7 @@ def time_exports(db: Path, work: Path, runs: int, only: set[str] | None = None) 
         key = "-".join(sorted(options)) or "tables"
         if only and key not in only:
             continue
-        times = []
+        times, parts = [], []
         for run in range(runs):
             out = work / "out" / f"{key}-{run}"
             shutil.rmtree(out, ignore_errors=True)
@@ -103,11 +106,22 @@ def time_exports(db: Path, work: Path, runs: int, only: set[str] | None = None) 
             summary = trial.export_trial(session, out, PASSWORD, formats=("csv", "parquet"),
                                          **options)
             times.append(time.perf_counter() - t0)
+            parts.append(summary.timings)
         load = os.getloadavg()[0]
         print(f"  {label:<24} median {statistics.median(times):6.2f} s, {min(times):.2f}-"
               f"{max(times):.2f} s over {runs} runs ({len(summary.files)} files; load "
               f"{load:.2f})"
               f"{'  (target <= 5 s)' if 'SR + report' in label else ''}", flush=True)
+        split = []
+        for part in ("gather", "tables", "sr", "report_worker"):
+            if any(f"{part}_s" in p for p in parts):
+                wall = statistics.median(p.get(f"{part}_s", 0.0) for p in parts)
+                cpu = statistics.median(p.get(f"{part}_cpu_s", 0.0) for p in parts)
+                split.append(f"{part.replace('_', ' ')} {wall:.2f} s (CPU {cpu:.2f})")
+        if any("report_wait_s" in p for p in parts):
+            wait = statistics.median(p.get("report_wait_s", 0.0) for p in parts)
+            split.append(f"waiting for the report {wait:.2f} s")
+        print(f"  {'':<24} medians: {'; '.join(split)}", flush=True)
     trial.close()
 
 

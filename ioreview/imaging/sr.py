@@ -65,7 +65,7 @@ from pydicom.filewriter import write_file_meta_info, writers
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-from pydicom.valuerep import CUSTOMIZABLE_CHARSET_VR, DA, DS, EXPLICIT_VR_LENGTH_32, TM
+from pydicom.valuerep import CUSTOMIZABLE_CHARSET_VR, DA, DS, EXPLICIT_VR_LENGTH_32, TM, DSfloat
 
 from ioreview.imaging.deid import deidentify_dataset
 
@@ -603,6 +603,19 @@ class _HeaderTemplate:
         self.deidentified = shape[2]
         self.drop = self.tags | _EVIDENCE_SEQUENCES | _FINISHED_TAGS | {_SERIES_INSTANCE_UID} | (
             {_CONTENT_DATE, _CONTENT_TIME} if self.deidentified else set())
+        #: the header's elements every header filled from it shares, and their encodings
+        self.shared = {int(e.tag): e for e in header if int(e.tag) not in self.drop}
+        self.encoded: dict[tuple[int, tuple[str, ...]], bytes] = {}
+
+    def element_bytes(self, elem: Any, encodings: list[str]) -> bytes:
+        """`_element_bytes` of an element of a filled header, encoded once when shared."""
+        tag = int(elem.tag)
+        if self.shared.get(tag) is not elem:
+            return _element_bytes(elem, encodings)
+        key = (tag, tuple(encodings))
+        if key not in self.encoded:
+            self.encoded[key] = _element_bytes(elem, encodings)
+        return self.encoded[key]
 
     def fill(self, evidence: SrEvidence, series_uid: str) -> Dataset | None:
         """The header of `evidence` (None when its values would make highdicom refuse it)."""
@@ -616,9 +629,8 @@ class _HeaderTemplate:
         except (AttributeError, ValueError):
             return None
         sr = Dataset()
-        for elem in self.header:
-            if int(elem.tag) not in self.drop:
-                sr.add(elem)
+        for elem in self.shared.values():
+            sr.add(elem)
         for tag in self.tags:
             if tag in first:
                 sr.add(first[tag])
@@ -649,6 +661,7 @@ class _HeaderTemplate:
         for elem in self.header.file_meta:
             sr.file_meta.add(elem)
         _finish(sr, first, self.deidentified, evidence.patient_id)
+        object.__setattr__(sr, "_ioreview_template", self)
         return sr
 
 
@@ -966,8 +979,51 @@ class _Template:
             elif p.tag == 0:  # item hole: the encoded items themselves
                 out.append(values[p.name])
             else:
-                out.append(_element_bytes(DataElement(p.tag, p.vr, values[p.name]), encodings))
+                value = values[p.name]
+                data = _value_bytes(p.vr, value)
+                if data is None:
+                    out.append(_element_bytes(DataElement(p.tag, p.vr, value), encodings))
+                else:
+                    out.append(_HEADS[p.tag, p.vr] + (
+                        struct.pack("<HI", 0, len(data)) if p.vr in EXPLICIT_VR_LENGTH_32
+                        else struct.pack("<H", len(data))) + data)
         return b"".join(out)
+
+
+class _Heads(dict[tuple[int, str], bytes]):
+    def __missing__(self, key: tuple[int, str]) -> bytes:
+        tag, vr = key
+        head = struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr.encode("ascii")
+        self[key] = head
+        return head
+
+
+_HEADS = _Heads()
+
+
+def _value_bytes(vr: str, value: Any) -> bytes | None:
+    """The encoded value of a hole as pydicom's writers encode it (explicit VR little endian),
+    for the VRs and values the holes hold; None for anything else (then pydicom encodes it).
+    A UID is padded with NUL, text and number strings with a space (PS3.5 6.2); ASCII text
+    encodes alike in every character set the SR may declare."""
+    if vr == "UI" and isinstance(value, str) and value.isascii():
+        data = value.encode("ascii")
+        return data + b"\0" if len(data) % 2 else data
+    if vr in ("UT", "LO", "SH", "LT", "ST") and isinstance(value, str) and value.isascii():
+        data = value.encode("ascii")
+        return data + b" " if len(data) % 2 else data
+    if vr == "DS" and isinstance(value, DSfloat):
+        text = value.original_string if hasattr(value, "original_string") else str(value)
+        data = text.encode("ascii")
+        return data + b" " if len(data) % 2 else data
+    if vr == "FD" and type(value) is float:
+        return struct.pack("<d", value)
+    if vr == "FL" and isinstance(value, list) and all(type(v) is float for v in value):
+        try:
+            return struct.pack(f"<{len(value)}f", *value)
+        except (OverflowError, struct.error):
+            return None
+    return None
 
 
 def _hole_key(elem: Any) -> Any:
@@ -1083,8 +1139,10 @@ def _save_from_templates(header: Dataset, document: _Document, path: str | os.Pa
     memo = header.__dict__.get("_ioreview_parts")
     if memo is None:
         encodings = convert_encodings(header.get("SpecificCharacterSet") or "ISO_IR 6")
-        elements = [(int(e.tag), _element_bytes(e, encodings)) for e in header
-                    if int(e.tag) not in _OWN_TAGS]
+        template = header.__dict__.get("_ioreview_template")
+        elements = [(int(e.tag), template.element_bytes(e, encodings) if template is not None
+                     else _element_bytes(e, encodings))
+                    for e in header if int(e.tag) not in _OWN_TAGS]
         memo = (encodings, elements)
         object.__setattr__(header, "_ioreview_parts", memo)
     encodings, elements = memo
@@ -1097,6 +1155,14 @@ def _save_from_templates(header: Dataset, document: _Document, path: str | os.Pa
     content = [(tag, t.render({"groups": groups}, encodings))
                for tag, t in _document_template(document, encodings)]
     body = b"".join(b for _tag, b in sorted(elements + own + content, key=lambda x: x[0]))
+    with open(os.fspath(path), "wb") as f:
+        f.write(b"\0" * 128 + b"DICM" + _file_meta_bytes(header, sop_uid) + body)
+
+
+_MEDIA_STORAGE_SOP_INSTANCE, _GROUP_LENGTH = 0x00020003, 0x00020000
+
+
+def _pydicom_file_meta(header: Dataset, sop_uid: str) -> bytes:
     file_meta = FileMetaDataset()
     for elem in header.file_meta:
         file_meta.add(elem)
@@ -1104,8 +1170,41 @@ def _save_from_templates(header: Dataset, document: _Document, path: str | os.Pa
     meta = DicomBytesIO()
     meta.is_little_endian, meta.is_implicit_VR = True, False
     write_file_meta_info(meta, file_meta, enforce_standard=True)
-    with open(os.fspath(path), "wb") as f:
-        f.write(b"\0" * 128 + b"DICM" + meta.getvalue() + body)
+    return meta.getvalue()
+
+
+def _file_meta_bytes(header: Dataset, sop_uid: str) -> bytes:
+    """The File Meta Information of a document of `header` (PS3.10 7.1): the header's, with
+    the document's Media Storage SOP Instance UID and the group length that follows from it.
+    Encoded here from the header's elements once pydicom's encoding of the header's first
+    document showed the same bytes, else by pydicom every time."""
+    memo = header.__dict__.get("_ioreview_meta")
+    if memo is False:
+        return _pydicom_file_meta(header, sop_uid)
+    if memo is None:
+        before: list[bytes] = []
+        after: list[bytes] = []
+        try:
+            for elem in header.file_meta:
+                tag = int(elem.tag)
+                if tag not in (_GROUP_LENGTH, _MEDIA_STORAGE_SOP_INSTANCE):
+                    (before if tag < _MEDIA_STORAGE_SOP_INSTANCE else after).append(
+                        _element_bytes(elem, ["iso8859"]))
+        except _NotEncodable:
+            object.__setattr__(header, "_ioreview_meta", False)
+            return _pydicom_file_meta(header, sop_uid)
+        memo = (b"".join(before), b"".join(after))
+    uid = _value_bytes("UI", sop_uid)
+    if uid is None:
+        return _pydicom_file_meta(header, sop_uid)
+    body = (memo[0] + _HEADS[_MEDIA_STORAGE_SOP_INSTANCE, "UI"] + struct.pack("<H", len(uid))
+            + uid + memo[1])
+    meta = struct.pack("<HH2sHI", 0x0002, 0x0000, b"UL", 4, len(body)) + body
+    if "_ioreview_meta" not in header.__dict__:  # the first document: check against pydicom
+        checked = _pydicom_file_meta(header, sop_uid)
+        object.__setattr__(header, "_ioreview_meta", memo if checked == meta else False)
+        return checked
+    return meta
 
 
 def _save(header: Dataset, content: Dataset, path: str | os.PathLike[str], *, sop_uid: str,

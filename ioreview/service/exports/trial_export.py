@@ -23,10 +23,12 @@ import math
 import multiprocessing
 import os
 import shutil
+import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
@@ -87,6 +89,10 @@ class ExportSummary:
     audit_head: str
     identified: bool
     signature: SignatureInfo
+    #: where the time went, for benchmarks: wall-clock and CPU seconds of this process's parts
+    #: ("gather" the report's inputs, "tables", "sr") and of the report's worker
+    #: ("report_worker"), and how long this process waited for the worker ("report_wait_s")
+    timings: Mapping[str, float] = field(default_factory=dict)
 
 
 def _sha256(path: Path) -> str:
@@ -172,6 +178,32 @@ class _CaseSr:
     series_uid: str
     documents: tuple[_SrDocument, ...]
     images: Path | None
+
+
+def _timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, float, float]:
+    """fn(*args), with the wall-clock and CPU seconds it took (in the process that ran it)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = fn(*args)
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+class _Clock:
+    """Wall-clock and CPU seconds of the parts of an export, added up by name."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = defaultdict(float)
+
+    def add(self, name: str, wall: float, cpu: float) -> None:
+        self.timings[f"{name}_s"] += wall
+        self.timings[f"{name}_cpu_s"] += cpu
+
+    @contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - wall, time.process_time() - cpu)
 
 
 def _write_case_sr(task: _CaseSr) -> None:
@@ -376,7 +408,7 @@ class Exports:
             out.rmdir()
         staging.rename(out)
         return ExportSummary(export_id, out, files, out / "manifest.json", audit_head,
-                             identified, signature)
+                             identified, signature, dict(exporter.timings))
 
 
 class _Export:
@@ -472,6 +504,9 @@ class _Export:
             ) -> list[tuple[Path, int | None]]:
         self.include_sr, self.include_images = include_sr, include_images
         self.sr_files: list[Path] = []
+        self.agreement: AgreementReport | None = None
+        self.clock = _Clock()
+        self.timings = self.clock.timings
         self.workers = _Workers(1 if report and _cores() > 1 else 0)
         try:
             return self._run(report, language)
@@ -489,14 +524,29 @@ class _Export:
         total = len(self.cases)
         by_subject: dict[str, list[CaseAtTimepoint]] = defaultdict(list)
         seq: dict[str, int] = defaultdict(int)
-        # with a report, the SR documents are written in a second pass over the cases while a
-        # worker process writes the report (it needs every case's outcome)
-        sr_later = self.include_sr and report and self.workers.processes > 0
-        passes = 2 if sr_later else 1
+        # with a report and a worker process, the report's inputs (every case's outcome, the
+        # agreement figures, the key images) are gathered first and the worker writes the
+        # report while this process writes the tables and the DICOM SR
+        early = report and self.workers.processes > 0
+        outcomes: dict[int, tuple[Any, Any, Protocol | None]] | None = None
+        report_files: Future[tuple[list[Path], float, float]] | None = None
+        start_wall, start_cpu = time.perf_counter(), time.process_time()
+        if early:
+            outcomes = {}
+            for case in self.cases:
+                outcomes[case.id] = case_outcome(self.ctx, self.uow, case.id)
+                by_subject[case.subject].append(CaseAtTimepoint(
+                    case.label, case.timepoint, case.days_from_insertion, outcomes[case.id][1]))
+            self.by_subject = by_subject
+            self.agreement = self.report_for()
+            report_files = self._report(language)
+            self.clock.add("gather", time.perf_counter() - start_wall,
+                           time.process_time() - start_cpu)
         for start in range(0, total, CHUNK):
             chunk = self.cases[start:start + CHUNK]
-            self._chunk(chunk, writers, by_subject, seq, sr=self.include_sr and not sr_later)
-            self.progress(min(start + CHUNK, total), total * passes)
+            self._chunk(chunk, writers, None if early else by_subject, seq,
+                        sr=self.include_sr, outcomes=outcomes)
+            self.progress(min(start + CHUNK, total), total)
         self.by_subject = by_subject
         self._endpoints(by_subject, writers["subject_endpoints"])
         self._committee(writers)
@@ -509,15 +559,19 @@ class _Export:
             written.extend((p, w.rows) for p in paths)
         for p in self._codebook():
             written.append((p, None))
-        report_files = self._report(language) if report else None
-        if sr_later:
-            for start in range(0, total, CHUNK):
-                self._sr_chunk(self.cases[start:start + CHUNK])
-                self.progress(total + min(start + CHUNK, total), total * passes)
+        self.clock.add("tables", time.perf_counter() - start_wall - self.timings["gather_s"]
+                       - self.timings["sr_s"], time.process_time() - start_cpu
+                       - self.timings["gather_cpu_s"] - self.timings["sr_cpu_s"])
+        if report and not early:
+            report_files = self._report(language)
+        waited = time.perf_counter()
         self.workers.wait()
         written.extend((p, None) for p in self.sr_files)
         if report_files is not None:
-            written.extend((p, None) for p in report_files.result())
+            paths, wall, cpu = report_files.result()
+            self.clock.add("report_worker", wall, cpu)
+            written.extend((p, None) for p in paths)
+        self.timings["report_wait_s"] = time.perf_counter() - waited
         return sorted(written, key=lambda x: x[0].relative_to(self.out).as_posix())
 
     def _reads_by_case(self, cases: Sequence[CaseRecord]) -> dict[int, list[Any]]:
@@ -529,15 +583,11 @@ class _Export:
                                                      r.is_reread, r.read_id))
                 for case_id, rows in reads_by_case.items()}
 
-    def _sr_chunk(self, cases: Sequence[CaseRecord]) -> None:
-        reads_by_case = self._reads_by_case(cases)
-        for case in cases:
-            _stage, outcome, protocol = case_outcome(self.ctx, self.uow, case.id)
-            self._sr(case, self.base(case), reads_by_case.get(case.id, []), outcome, protocol)
-
     def _chunk(self, cases: Sequence[CaseRecord], w: Mapping[str, TableWriter],
-               by_subject: dict[str, list[CaseAtTimepoint]], seq: dict[str, int], *,
-               sr: bool) -> None:
+               by_subject: dict[str, list[CaseAtTimepoint]] | None, seq: dict[str, int], *,
+               sr: bool, outcomes: dict[int, tuple[Any, Any, Protocol | None]] | None) -> None:
+        """The table rows (and SR documents) of `cases`; `outcomes` the cases' outcomes when
+        gathered before (each is used once and dropped), `by_subject` collects them when not."""
         uow = self.uow
         reads_by_case = self._reads_by_case(cases)
         for case in cases:
@@ -546,9 +596,11 @@ class _Export:
             values_now: dict[int, dict[str, Any]] = {}
             for r in rows:
                 self._read_rows(case, b, r, w, values_now)
-            stage, outcome, protocol = case_outcome(self.ctx, uow, case.id)
-            by_subject[case.subject].append(CaseAtTimepoint(
-                case.label, case.timepoint, case.days_from_insertion, outcome))
+            stage, outcome, protocol = outcomes.pop(case.id) if outcomes is not None \
+                else case_outcome(self.ctx, uow, case.id)
+            if by_subject is not None:
+                by_subject[case.subject].append(CaseAtTimepoint(
+                    case.label, case.timepoint, case.days_from_insertion, outcome))
             if outcome is not None and protocol is not None:
                 for v in outcome.values:
                     finding = v.key.split(".")[0] if "." in v.key else None
@@ -648,6 +700,11 @@ class _Export:
 
     def _sr(self, case: CaseRecord, b: dict[str, Any], reads: Sequence[Any], outcome: Any,
             protocol: Protocol | None) -> None:
+        with self.clock.part("sr"):
+            self._case_sr(case, b, reads, outcome, protocol)
+
+    def _case_sr(self, case: CaseRecord, b: dict[str, Any], reads: Sequence[Any], outcome: Any,
+                 protocol: Protocol | None) -> None:
         folder = self.out / "sr" / case.label
         jobs: list[tuple[str, str, Protocol, dict[str, Any], list[Any], str]] = []
         for r in reads:
@@ -693,15 +750,15 @@ class _Export:
             series_uid, tuple(documents), images))
 
     # -- the report --------------------------------------------------------------------------
-    def _report(self, language: str) -> Future[list[Path]]:
+    def _report(self, language: str) -> Future[tuple[list[Path], float, float]]:
         """report/report.html and report.pdf: summary, agreement, adjudication, outcomes and
         key images with the readers' shapes burned in (pseudonyms unless identified); written
         by a worker process."""
         from .report import KeyImage, ReportData, write_report
 
-        if self.protocol is None or getattr(self, "agreement", None) is None:
-            nothing: Future[list[Path]] = Future()
-            nothing.set_result([])
+        if self.protocol is None or self.agreement is None:
+            nothing: Future[tuple[list[Path], float, float]] = Future()
+            nothing.set_result(([], 0.0, 0.0))
             return nothing
         p, lang = self.protocol, (None if language == "en" else language)
         words = _REPORT_WORDS.get(language, _REPORT_WORDS["en"])
@@ -733,7 +790,7 @@ class _Export:
             for f in finding.fields:
                 if f.id == "severity":
                     values.update({str(c.value): c.label_in(lang) for c in f.choices})
-        return self.workers.submit(write_report, ReportData(
+        return self.workers.submit(_timed, write_report, ReportData(
             p.title_in(lang), f"ioreview {ioreview.__version__} · audit head "
             f"{self.audit_head[:16]}…", summary, self.agreement,
             adjudication, subjects, labels, self._key_images(KeyImage), language, values),
@@ -922,7 +979,7 @@ class _Export:
         return trial_agreement(self.protocol, reads, discordances, adjudications)
 
     def _agreement(self, w: TableWriter) -> None:
-        report = self.report_for()
+        report = self.agreement or self.report_for()
         if report is None:
             return
         self.agreement = report
