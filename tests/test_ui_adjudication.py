@@ -356,3 +356,39 @@ def test_rules_and_reasons_in_chinese_with_the_protocols_labels(qtbot, trial,
     finally:
         for translator in installed:
             qapp.removeTranslator(translator)
+
+
+def test_readers_labels_at_one_spot_do_not_print_over_each_other(qtbot, trial,
+                                                                  adjudication_template):
+    """Two findings marked with the same shape (the demo's readers do that), and both readers
+    on one spot: each label and measurement block gets its own place on the pane."""
+    import dataclasses
+
+    from ioreview.service import LetteredRead
+
+    label = adjudication_template[1]
+    name = _adjudicator_of(trial, label)
+    window = adjudicator_window(trial, trial.login(name, PASSWORDS[name]))
+    qtbot.addWidget(window)
+    window.resize(1600, 1000)
+    window.show()
+    qtbot.waitExposed(window)
+    window.open_row(0)
+    pane = window.viewer.widget.active_viewport()
+    uid = window.viewer.current_image()[0]
+    a = next(x for r in window.panel.view.reads for x in r.annotations
+             if x.sop_instance_uid == uid)
+    same = [dataclasses.replace(a, label=text) for text in ("extravasation", "haematoma")]
+    window.layers.set_reads([LetteredRead("A", {}, tuple(same), ()),
+                             LetteredRead("B", {}, (same[0],), ())])
+
+    def painted() -> bool:
+        pane.grab()
+        return len(window.layers.text_blocks(pane)) == 3
+
+    qtbot.waitUntil(painted, timeout=5000)
+    blocks = window.layers.text_blocks(pane)
+    for i, one in enumerate(blocks):
+        for other in blocks[i + 1:]:
+            assert not one.intersects(other), (one, other)
+    window.close()

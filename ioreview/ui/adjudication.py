@@ -281,6 +281,8 @@ class ReaderLayers(QObject):
         self._layers: dict[str, tuple[Any, ...]] = {}
         self._shown: dict[str, bool] = {}
         self._watched: list[QObject] = []
+        #: the text blocks of the last paint of each pane (what `text_blocks` returns)
+        self._blocks: dict[int, list[QRectF]] = {}
 
     def set_reads(self, reads: Sequence[LetteredRead]) -> None:
         """Show the annotations of these reads (all layers visible)."""
@@ -310,6 +312,10 @@ class ReaderLayers(QObject):
         return {letter: [a.to_trial() for a in items] if self._shown[letter] else []
                 for letter, items in sorted(self._layers.items())}
 
+    def text_blocks(self, vp: ImageViewport) -> list[QRectF]:
+        """Where the readers' label and measurement texts went on `vp` at its last paint."""
+        return list(self._blocks.get(id(vp), ()))
+
     def _viewports(self) -> list[ImageViewport]:
         try:
             from ioreview.ui.viewer.viewport import ImageViewport
@@ -327,6 +333,7 @@ class ReaderLayers(QObject):
     def _forget(self, vp: QObject) -> None:
         if vp in self._watched:
             self._watched.remove(vp)
+        self._blocks.pop(id(vp), None)
 
     def repaint(self) -> None:
         """Redraw every pane."""
@@ -338,6 +345,8 @@ class ReaderLayers(QObject):
     def _paint(self, vp: ImageViewport, p: QPainter) -> None:
         """The pane's extra layer: after its image and the adjudicator's own shapes, the
         readers' shapes in their colours."""
+        placed: list[QRectF] = []  # the text blocks drawn so far on this pane
+        self._blocks[id(vp)] = placed
         ref = vp.current_ref()
         if ref is None or not any(self._shown.values()):
             return
@@ -351,10 +360,10 @@ class ReaderLayers(QObject):
             colour = READER_COLOURS.get(letter, QColor("#ffffff"))
             for a in items:
                 if a.sop_instance_uid == ref.header.sop_instance_uid and a.frame == ref.frame:
-                    self._paint_one(p, vp, measure(a, context), letter, colour)
+                    self._paint_one(p, vp, measure(a, context), letter, colour, placed)
 
     def _paint_one(self, p: QPainter, vp: ImageViewport, a: Any, letter: str,
-                   colour: QColor) -> None:
+                   colour: QColor, placed: list[QRectF]) -> None:
         screen = [vp.image_to_widget(pt) for pt in a.points]
         if not screen:
             return
@@ -396,7 +405,20 @@ class ReaderLayers(QObject):
         anchor = max(screen, key=lambda q: (q.x(), -q.y())) + QPointF(8, -4)
         if anchor.x() + width > vp.width():  # keep the text on the pane
             anchor.setX(max(min(q.x() for q in screen) - width - 8, 2.0))
-        y = anchor.y()
+        # shapes at the same place (two findings marked on one spot, both readers on the same
+        # collection) would print their texts over each other: a block that meets one drawn
+        # before goes below it
+        block = QRectF(anchor.x() - 2, anchor.y() - fm.ascent(), width + 6,
+                       fm.height() * len(lines))
+        moved = True
+        while moved:
+            moved = False
+            for other in placed:
+                if block.intersects(other):
+                    block.moveTop(other.bottom() + 2)
+                    moved = True
+        placed.append(block)
+        y = block.top() + fm.ascent()
         for line in lines:
             rect = QRectF(anchor.x(), y - fm.ascent(), fm.horizontalAdvance(line) + 2,
                           fm.height())
