@@ -22,6 +22,7 @@ from PySide6.QtCore import (
     QPointF,
     QRectF,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import (
@@ -87,8 +88,8 @@ if TYPE_CHECKING:
     from ioreview.ui.viewer.viewport import ImageViewport
 
 __all__ = ["AdjudicationPanel", "AdjudicatorWindow", "DecisionEditor", "ReaderLayers",
-           "READER_COLOURS", "adjudicator_window", "readable_time", "reason_text", "rule_text",
-           "value_text"]
+           "READER_COLOURS", "adjudicator_window", "fit_rows_on_resize", "readable_time",
+           "reason_text", "rule_text", "value_text", "widest_word"]
 
 #: The colour of each reader's annotations (the adjudicator's own use the viewer's colour).
 READER_COLOURS: dict[str, QColor] = {
@@ -179,6 +180,26 @@ _REASONS = {
 
 def _words(templates: dict[str, str], code: str) -> str:
     return QCoreApplication.translate("DecisionReasons", templates[code])
+
+
+def fit_rows_on_resize(table: QTableWidget) -> None:
+    """Re-fit the rows' heights whenever a column changes width: wrapped values then get the
+    lines they need instead of ending in "…" (rows fitted before the table was laid out keep a
+    single line)."""
+    timer = QTimer(table)
+    timer.setSingleShot(True)
+    timer.setInterval(0)
+    timer.timeout.connect(table.resizeRowsToContents)
+    table.horizontalHeader().sectionResized.connect(lambda *_args: timer.start())
+
+
+def widest_word(table: QTableWidget, column: int) -> int:
+    """The width of the longest word in ``column`` (a column narrower than that elides it
+    even where the text wraps), with the cell's padding."""
+    fm = table.fontMetrics()
+    words = [w for row in range(table.rowCount())
+             if (cell := table.item(row, column)) is not None for w in cell.text().split()]
+    return max((fm.horizontalAdvance(w) for w in words), default=0) + 16
 
 
 def rule_text(protocol: Protocol, item: DecisionItem) -> str:
@@ -593,6 +614,7 @@ class AdjudicationPanel(QWidget):
         self.forms.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.forms.verticalHeader().hide()
         self.forms.setWordWrap(True)
+        fit_rows_on_resize(self.forms)
         self.decisions_box = QWidget()
         self.decisions_layout = QVBoxLayout(self.decisions_box)
         self.decisions_layout.addStretch(1)
@@ -708,6 +730,7 @@ class AdjudicationPanel(QWidget):
                 QTableWidgetItem(value_text(protocol, key, values[x].get(key), locale))
                 for x in letters]
             for column, cell in enumerate(cells):
+                cell.setToolTip(cell.text())
                 if key in reasons:
                     cell.setBackground(QBrush(_DISCORDANT))
                     cell.setToolTip(self.tr("Discordant — {rule}: {reason}").format(

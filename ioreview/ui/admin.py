@@ -54,9 +54,11 @@ class ProtocolVersionsTab(_Tab):
         self.model = RecordTableModel([
             Column(self.tr("Protocol"), lambda v: v.protocol_id),
             Column(self.tr("Version"), lambda v: v.version),
-            Column(self.tr("Installed"), lambda v: readable_time(v.installed_at)),
-            Column(self.tr("SHA-256"), lambda v: v.sha256[:16] + "…"),
             Column(self.tr("Active"), lambda v: v.active),
+            Column(self.tr("Installed"), lambda v: readable_time(v.installed_at)),
+            # the whole digest in the column that takes the rest of the width (it is what an
+            # administrator compares with a protocol file's checksum)
+            Column(self.tr("SHA-256"), lambda v: v.sha256),
         ], self)
         self.table = _table(self.model, "ProtocolVersionsView")
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)

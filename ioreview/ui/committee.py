@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QColor, QResizeEvent
+from PySide6.QtGui import QAction, QCloseEvent, QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -51,7 +51,8 @@ from adjudication.protocol import FieldType
 from ioreview.errors import IoreviewError, SessionExpired
 from ioreview.service import Role
 from ioreview.ui.roles import role_name
-from ioreview.ui.adjudication import READER_COLOURS, ReaderLayers, field_for, unit_text
+from ioreview.ui.adjudication import (READER_COLOURS, ReaderLayers, field_for,
+                                     fit_rows_on_resize, unit_text, widest_word)
 from ioreview.ui.adjudication import value_text as _value_text
 from ioreview.ui.agreement_dashboard import AgreementWindow, agreement_window
 from ioreview.ui.app import ui_locale
@@ -435,6 +436,8 @@ class CommitteeWindow(QMainWindow):
 
         self.session_menu = add_session_menu(self, self.controller, refresh=self.refresh,
                                              log_out=self.log_out)
+        view_menu = self.menuBar().addMenu(self.tr("&View"))
+        view_menu.addAction(self.side_action)
         self.help_menu = add_help_menu(self, "committee", keymap=self.viewer.keymap(),
                                        key_bindings=self.viewer.key_bindings_action(),
                                        database=trial.store.location,
@@ -522,15 +525,19 @@ class CommitteeWindow(QMainWindow):
         self.case_list = QListWidget()
         self.case_list.setObjectName("PanelCases")
         self.case_list.currentRowChanged.connect(self._on_case_changed)
-        self.annotation_group = QGroupBox(self.tr("Readers' annotations"))
-        self.annotation_layout = QVBoxLayout(self.annotation_group)
+        # the readers' annotation toggles sit over the items (they stay at hand when the
+        # attendance and cases fold away for the images)
+        self.annotation_group = QWidget()
+        self.annotation_group.setObjectName("ReadersAnnotations")
+        self.annotation_layout = QHBoxLayout(self.annotation_group)
+        self.annotation_layout.setContentsMargins(0, 0, 0, 0)
         left = QWidget()
+        left.setObjectName("AttendanceAndCases")
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
         ll.addWidget(self.attendance_group)
         ll.addWidget(QLabel(self.tr("Cases")))
         ll.addWidget(self.case_list, 1)
-        ll.addWidget(self.annotation_group)
         left.setMinimumWidth(180)
 
         # centre: the viewer
@@ -553,6 +560,7 @@ class CommitteeWindow(QMainWindow):
         self.items_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.items_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.items_table.setWordWrap(True)
+        fit_rows_on_resize(self.items_table)
         self.ballot_label = QLabel()
         self.ballot_label.setObjectName("BallotStatus")
         self.ballot_label.setWordWrap(True)
@@ -585,6 +593,7 @@ class CommitteeWindow(QMainWindow):
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
         rl.addWidget(self.case_heading)
+        rl.addWidget(self.annotation_group)
         rl.addWidget(self.items_table, 1)
         rl.addLayout(ballot_row)
         rl.addLayout(finalise_row)
@@ -601,6 +610,18 @@ class CommitteeWindow(QMainWindow):
         #: the member dragged the splitter: the panes keep their sizes from then on
         self._panes_set_by_user = False
         self._left_pane = left
+        #: attendance and cases fold away for the images on a narrow window (F6)
+        self.side_action = QAction(self.tr("Attendance and cases"), self)
+        self.side_action.setObjectName("AttendanceAction")
+        self.side_action.setCheckable(True)
+        self.side_action.setChecked(True)
+        self.side_action.setShortcut("F6")
+        self.side_action.setToolTip(self.tr("Show or hide the attendance and the cases"))
+        self.side_action.toggled.connect(self._show_side)
+        self.side_action.triggered.connect(self._side_toggled_by_user)
+        self.viewer.add_toolbar_action("layout", self.side_action, "worklist")
+        self._side_folded_once = False
+        self._side_auto_folded = False
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
@@ -616,7 +637,7 @@ class CommitteeWindow(QMainWindow):
         """Attendance and cases, images, and the items and ballot for a ``width`` wide
         window: the items get the larger share (their table has a column per reader, the vote
         and the tally), the images the rest."""
-        left = max(190, min(280, round(width * 0.15)))
+        left = max(190, min(280, round(width * 0.15))) if self.side_action.isChecked() else 0
         right = max(620, min(900, round(width * 0.5)))  # a column per reader, vote, tally
         return [left, max(width - left - right, 300), right]
 
@@ -627,9 +648,39 @@ class CommitteeWindow(QMainWindow):
     def _panes_moved(self) -> None:
         self._panes_set_by_user = True
 
+    #: below this width, opening a session folds attendance and cases away for the images
+    FOLD_SIDE_BELOW = 1500
+
+    def _show_side(self, shown: bool) -> None:
+        self._left_pane.setVisible(shown)
+        self._fit_panes()
+
+    def _side_toggled_by_user(self) -> None:
+        self._side_folded_once = True
+        self._side_auto_folded = False
+
+    def _fold_side_for_images(self) -> None:
+        """On a narrow window the first session opened folds attendance and cases away (F6
+        brings them back)."""
+        if self._side_folded_once or self.width() >= self.FOLD_SIDE_BELOW:
+            return
+        self._side_folded_once = True
+        if self.side_action.isChecked():
+            self.side_action.setChecked(False)
+            self._side_auto_folded = True
+            self.statusBar().showMessage(self.tr(
+                "Attendance and cases are folded away to give the images room: F6 or its "
+                "toolbar button shows them again."), 8000)
+
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
         """Until the member drags the splitter, the panes follow the window's width."""
         super().resizeEvent(event)
+        if self._side_auto_folded and self.width() >= self.FOLD_SIDE_BELOW:
+            self._side_auto_folded = False  # room again: attendance and cases come back
+            self._side_folded_once = False
+            self.side_action.setChecked(True)
+        elif self.view is not None and self.pages.currentIndex() == 1:
+            self._fold_side_for_images()
         self._fit_panes()
 
     def _protocol_name(self) -> tuple[str, str]:
@@ -757,6 +808,7 @@ class CommitteeWindow(QMainWindow):
         if not keep_case:
             self.case_index = 0
         self.pages.setCurrentIndex(1)
+        self._fold_side_for_images()
         self._show_header()
         self._show_attendance()
         self._show_cases(reload_images)
@@ -890,8 +942,8 @@ class CommitteeWindow(QMainWindow):
         for letter in letters:
             read = next(r for r in case.reads if r.letter == letter) if case else None
             n = len(read.annotations) if read is not None else 0
-            # under the "Readers' annotations" title: the count alone (the left pane is narrow)
-            box = QCheckBox(self.tr("Reader {letter} ({n})").format(letter=letter, n=n))
+            box = QCheckBox(self.tr("Reader {letter}'s annotations ({n})").format(
+                letter=letter, n=n))
             box.setToolTip(self.tr("Show or hide Reader {letter}'s {n} annotation(s)").format(
                 letter=letter, n=n))
             box.setObjectName(f"annotations_{letter}")
@@ -946,7 +998,9 @@ class CommitteeWindow(QMainWindow):
             for col, letter in enumerate(letters, start=1):
                 text = ("—" if item.committee_only
                         else value_text(protocol, item.key, item.reader_values.get(letter)))
-                table.setItem(row, col, QTableWidgetItem(text))
+                cell = QTableWidgetItem(text)
+                cell.setToolTip(text)
+                table.setItem(row, col, cell)
             vote_col = len(letters) + 1
             if item.has_my_vote or not can_vote:
                 text = (self._vote_text(protocol, item) if item.has_my_vote
@@ -975,8 +1029,8 @@ class CommitteeWindow(QMainWindow):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         table.setColumnWidth(0, 136)
         header.setMinimumSectionSize(64)
-        for col in range(1, len(letters) + 1):
-            table.setColumnWidth(col, 90)
+        for col in range(1, len(letters) + 1):  # "Intramedullary" whole, not "Intramedull…"
+            table.setColumnWidth(col, max(90, min(widest_word(table, col), 150)))
         table.setColumnWidth(vote_col, widest_vote)
         if chair_casts:
             table.setColumnWidth(vote_col + 2, 120)
