@@ -50,7 +50,7 @@
 <context>
     <name>AdjudicationPanel</name>
     <message>
-        <location filename="../adjudication.py" line="+129"/>
+        <location filename="../adjudication.py" line="+132"/>
         <source>yes</source>
         <extracomment>The colour of each reader&apos;s annotations (the adjudicator&apos;s own use the viewer&apos;s colour). radio buttons drawn visibly on the dark theme</extracomment>
         <translation>是</translation>
@@ -61,8 +61,8 @@
         <translation>否</translation>
     </message>
     <message>
-        <location line="+350"/>
-        <location line="+48"/>
+        <location line="+470"/>
+        <location line="+49"/>
         <source>No case open</source>
         <translation>未打开病例</translation>
     </message>
@@ -102,12 +102,12 @@
         <translation>阅片者 {letter}</translation>
     </message>
     <message>
-        <location line="+37"/>
+        <location line="+38"/>
         <source>Discordant — {rule}: {reason}</source>
         <translation>不一致 — {rule}：{reason}</translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="+18"/>
         <source>{n} item(s) to decide</source>
         <translation>{n} 项待裁定</translation>
     </message>
@@ -120,7 +120,7 @@
 <context>
     <name>AdjudicationStatusDialog</name>
     <message>
-        <location filename="../coordinator.py" line="+721"/>
+        <location filename="../coordinator.py" line="+730"/>
         <source>Adjudication status of {case}</source>
         <translation>{case} 的裁定状态</translation>
     </message>
@@ -239,7 +239,7 @@
         <translation>不一致字段</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+5"/>
         <source>Reassign…</source>
         <translation>重新分配…</translation>
     </message>
@@ -424,7 +424,7 @@
 <context>
     <name>AdminArea</name>
     <message>
-        <location filename="../admin.py" line="+210"/>
+        <location filename="../admin.py" line="+212"/>
         <source>Audit trail</source>
         <translation>审计追踪</translation>
     </message>
@@ -1013,7 +1013,7 @@
 <context>
     <name>AssignmentsTab</name>
     <message>
-        <location filename="../coordinator.py" line="-401"/>
+        <location filename="../coordinator.py" line="-411"/>
         <source>Use seed</source>
         <translation>使用随机种子</translation>
     </message>
@@ -1592,7 +1592,7 @@
 <context>
     <name>CaseStage</name>
     <message>
-        <location line="+356"/>
+        <location line="+365"/>
         <source>reading</source>
         <translation>阅片中</translation>
     </message>
@@ -1625,7 +1625,7 @@
 <context>
     <name>CasesTab</name>
     <message>
-        <location line="-349"/>
+        <location line="-358"/>
         <source>Patient ID</source>
         <translation>患者 ID</translation>
     </message>
@@ -1709,7 +1709,7 @@
 <context>
     <name>CastingVoteDialog</name>
     <message>
-        <location filename="../committee.py" line="+372"/>
+        <location filename="../committee.py" line="+381"/>
         <source>I confirm my casting vote as chair</source>
         <translation>本人作为主席确认我的决定性投票</translation>
     </message>
@@ -1789,7 +1789,12 @@
         <translation>ioreview — 委员会（{user}）</translation>
     </message>
     <message>
-        <location line="+24"/>
+        <location line="+20"/>
+        <source>&amp;View</source>
+        <translation type="unfinished">视图(&amp;V)</translation>
+    </message>
+    <message>
+        <location line="+6"/>
         <source>Signed in as {user} ({role})</source>
         <translation>已登录：{user}（{role}）</translation>
     </message>
@@ -1834,23 +1839,18 @@
         <translation>记录出席</translation>
     </message>
     <message>
-        <location line="+6"/>
-        <source>Readers&apos; annotations</source>
-        <translation>阅片者标注</translation>
-    </message>
-    <message>
-        <location line="+6"/>
+        <location line="+17"/>
         <source>Cases</source>
         <translation>病例</translation>
     </message>
     <message>
         <location line="+28"/>
-        <location line="+511"/>
+        <location line="+562"/>
         <source>Sign ballot</source>
         <translation>签署选票</translation>
     </message>
     <message>
-        <location line="-508"/>
+        <location line="-559"/>
         <source>Finalise…</source>
         <translation>定稿…</translation>
     </message>
@@ -1860,9 +1860,25 @@
         <translation>会议纪要</translation>
     </message>
     <message>
-        <location line="+123"/>
+        <location line="+32"/>
+        <source>Attendance and cases</source>
+        <extracomment>the member dragged the splitter: the panes keep their sizes from then on attendance and cases fold away for the images on a narrow window (F6)</extracomment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Show or hide the attendance and the cases</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+53"/>
+        <source>Attendance and cases are folded away to give the images room: F6 or its toolbar button shows them again.</source>
+        <extracomment>below this width, opening a session folds attendance and cases away for the images</extracomment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+76"/>
         <source>You sit on no committee session yet.</source>
-        <extracomment>the member dragged the splitter: the panes keep their sizes from then on</extracomment>
         <translation>您尚未参加任何委员会会议。</translation>
     </message>
     <message>
@@ -1871,13 +1887,13 @@
         <translation>委员会会议已创建。</translation>
     </message>
     <message>
-        <location line="+32"/>
-        <location line="+50"/>
+        <location line="+33"/>
+        <location line="+52"/>
         <source>open</source>
         <translation>进行中</translation>
     </message>
     <message>
-        <location line="-50"/>
+        <location line="-52"/>
         <source>closed {when}</source>
         <translation>已于 {when} 结束</translation>
     </message>
@@ -1897,12 +1913,12 @@
         <translation>{title} · 主席 {chair} · {status} · {rule}表决</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+17"/>
         <source> (chair)</source>
         <translation>（主席）</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+8"/>
         <source>Quorum: {present} of {members} present ({quorum} needed)</source>
         <translation>法定人数：{members} 人中 {present} 人出席（需 {quorum} 人）</translation>
     </message>
@@ -1937,22 +1953,28 @@
         <translation>病例 {case} · {timepoint} · 第 {day} 天</translation>
     </message>
     <message>
-        <location line="+48"/>
+        <location line="+25"/>
+        <source>Reader {letter}&apos;s annotations ({n})</source>
+        <translation type="unfinished">阅片者 {letter} 的标注（{n}）</translation>
+    </message>
+    <message>
+        <location line="+23"/>
         <source>Reader {letter}</source>
         <translation>阅片者 {letter}</translation>
     </message>
     <message>
-        <location line="-1"/>
+        <location line="+99"/>
+        <source>{voted} of {present} voted
+(hidden)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-100"/>
         <source>Field</source>
         <translation>字段</translation>
     </message>
     <message>
-        <location line="-21"/>
-        <source>Reader {letter} ({n})</source>
-        <translation>阅片者 {letter}（{n}）</translation>
-    </message>
-    <message>
-        <location line="+1"/>
+        <location line="-20"/>
         <source>Show or hide Reader {letter}&apos;s {n} annotation(s)</source>
         <translation>显示或隐藏阅片者 {letter} 的 {n} 个标注</translation>
     </message>
@@ -1979,12 +2001,17 @@
         <translation>此问题仅由委员会回答；阅片者不会看到。</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+12"/>
         <source>not voted</source>
         <translation>未投票</translation>
     </message>
     <message>
         <location line="+16"/>
+        <source>The votes stay hidden until everyone present has voted.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>Casting vote…</source>
         <translation>决定票…</translation>
     </message>
@@ -1994,14 +2021,7 @@
         <translation>{value}（阅片者 {letter}）</translation>
     </message>
     <message>
-        <location line="+20"/>
-        <source>hidden until everyone present
-has voted ({voted} of {present})</source>
-        <translation>在所有出席者投票前隐藏
-（{present} 人中已投 {voted} 人）</translation>
-    </message>
-    <message>
-        <location line="+4"/>
+        <location line="+24"/>
         <source>Decided: {value}</source>
         <translation>已裁定：{value}</translation>
     </message>
@@ -2115,7 +2135,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>CoordinatorWindow</name>
     <message>
-        <location filename="../coordinator.py" line="+566"/>
+        <location filename="../coordinator.py" line="+587"/>
         <source>ioreview — coordination ({user})</source>
         <translation>ioreview — 试验协调（{user}）</translation>
     </message>
@@ -2193,7 +2213,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>DecisionEditor</name>
     <message>
-        <location filename="../adjudication.py" line="-560"/>
+        <location filename="../adjudication.py" line="-563"/>
         <source>Rule: {rule} — {reason}</source>
         <translation>规则：{rule} — {reason}</translation>
     </message>
@@ -2221,6 +2241,86 @@ has voted ({voted} of {present})</source>
         <location line="+1"/>
         <source>no</source>
         <translation>否</translation>
+    </message>
+</context>
+<context>
+    <name>DecisionReasons</name>
+    <message>
+        <location line="-401"/>
+        <source>any difference</source>
+        <extracomment>UCUM units as readers write them (&quot;[hnsf&apos;U]&quot; is the Hounsfield unit) the rules (`DecisionItem.rule_code`) and reasons (`ItemReason.code`) in words; {x} and {y} are the letters of the two reads compared, {a} and {b} their values as the form shows them</extracomment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>not adjudicated</source>
+        <translation type="unfinished">未裁定</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{steps} or more steps apart</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>differ by more than {absolute} and by more than {relative}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>presence differs, or confidence on opposite sides of indeterminate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>the committee&apos;s question</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>judged with the finding&apos;s presence</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Reader {empty} left it empty; Reader {other} recorded {value}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+1"/>
+        <source>{x}: {a} · {y}: {b}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>(confidence {a} vs {b})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{x}: {a} · {y}: {b}, {gap} step(s) apart (threshold {steps})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{x}: {a} · {y}: {b}, a difference of {difference} ({relative}), more than {threshold} and {threshold_relative}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>confidence {x}: {a} · {y}: {b}, on opposite sides of indeterminate ({midpoint})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>decided by the committee</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>follows the decision on the finding&apos;s presence</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -2421,7 +2521,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>FinalValue</name>
     <message>
-        <location filename="../coordinator.py" line="-204"/>
+        <location filename="../coordinator.py" line="-215"/>
         <source>readers agree</source>
         <translation>阅片者一致</translation>
     </message>
@@ -2449,7 +2549,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>FinaliseDialog</name>
     <message>
-        <location filename="../committee.py" line="-805"/>
+        <location filename="../committee.py" line="-863"/>
         <source>I confirm this committee decision and its minutes</source>
         <translation>我确认此委员会决定及其会议纪要</translation>
     </message>
@@ -2848,7 +2948,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>ImportTab</name>
     <message>
-        <location filename="../coordinator.py" line="-666"/>
+        <location filename="../coordinator.py" line="-676"/>
         <source>folder, zip file or DICOMDIR</source>
         <translation>文件夹、zip 文件或 DICOMDIR</translation>
     </message>
@@ -3255,9 +3355,8 @@ has voted ({voted} of {present})</source>
 <context>
     <name>MprView</name>
     <message>
-        <location filename="../viewer/mpr.py" line="+39"/>
+        <location filename="../viewer/overlays.py" line="+70"/>
         <source>axial</source>
-        <extracomment>The colour of each plane&apos;s reference line (and of its pane&apos;s crosshair lines). A press and release closer than this (pixels) is a click that moves the crosshair.</extracomment>
         <translation>轴位</translation>
     </message>
     <message>
@@ -3271,9 +3370,9 @@ has voted ({voted} of {present})</source>
         <translation>矢状位</translation>
     </message>
     <message>
-        <location line="+258"/>
+        <location filename="../viewer/mpr.py" line="+291"/>
         <source>Loading volume…</source>
-        <extracomment>the crosshair: (z, y, x) indices into the volume array</extracomment>
+        <extracomment>The colour of each plane&apos;s reference line (and of its pane&apos;s crosshair lines). A press and release closer than this (pixels) is a click that moves the crosshair. the crosshair: (z, y, x) indices into the volume array</extracomment>
         <translation>正在加载容积数据…</translation>
     </message>
     <message>
@@ -3338,7 +3437,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>OutcomesTab</name>
     <message>
-        <location filename="../coordinator.py" line="+605"/>
+        <location filename="../coordinator.py" line="+615"/>
         <source>Case</source>
         <translation>病例</translation>
     </message>
@@ -3418,7 +3517,7 @@ has voted ({voted} of {present})</source>
         <translation>{timepoint}（第 {day} 天）</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+3"/>
         <source>Worst severity</source>
         <translation>最严重程度</translation>
     </message>
@@ -3451,7 +3550,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>PanelSessionsModel</name>
     <message>
-        <location filename="../committee.py" line="-103"/>
+        <location filename="../committee.py" line="-104"/>
         <source>open</source>
         <extracomment>accounts that may sit on a committee (the service checks it again)</extracomment>
         <translation>进行中</translation>
@@ -3472,7 +3571,7 @@ has voted ({voted} of {present})</source>
         <translation>主席</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
@@ -3500,7 +3599,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>ProgressTab</name>
     <message>
-        <location filename="../coordinator.py" line="-413"/>
+        <location filename="../coordinator.py" line="-424"/>
         <source>Reader</source>
         <extracomment>the label of the case whose open discordance was clicked</extracomment>
         <translation>阅片者</translation>
@@ -3512,24 +3611,24 @@ has voted ({voted} of {present})</source>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+98"/>
+        <location line="+99"/>
         <source>Submitted</source>
         <translation>已提交</translation>
     </message>
     <message>
-        <location line="-97"/>
-        <location line="+99"/>
+        <location line="-98"/>
+        <location line="+100"/>
         <source>In progress</source>
         <translation>进行中</translation>
     </message>
     <message>
-        <location line="-98"/>
-        <location line="+100"/>
+        <location line="-99"/>
+        <location line="+101"/>
         <source>Not started</source>
         <translation>未开始</translation>
     </message>
     <message>
-        <location line="-98"/>
+        <location line="-99"/>
         <source>Done</source>
         <translation>完成率</translation>
     </message>
@@ -3574,7 +3673,7 @@ has voted ({voted} of {present})</source>
         <translation>{total} 个病例中已完成 {complete} 个 · {open} 处不一致待解决</translation>
     </message>
     <message>
-        <location line="+58"/>
+        <location line="+67"/>
         <source>cases</source>
         <translation>病例数</translation>
     </message>
@@ -3582,7 +3681,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>ProtocolVersionsTab</name>
     <message>
-        <location filename="../admin.py" line="-146"/>
+        <location filename="../admin.py" line="-148"/>
         <source>Protocol</source>
         <translation>方案</translation>
     </message>
@@ -3592,22 +3691,22 @@ has voted ({voted} of {present})</source>
         <translation>版本</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>Installed</source>
         <translation>安装时间</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+3"/>
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="-4"/>
         <source>Active</source>
         <translation>当前启用</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+9"/>
         <source>Compare the two selected versions</source>
         <translation>比较所选的两个版本</translation>
     </message>
@@ -3914,9 +4013,9 @@ has voted ({voted} of {present})</source>
 <context>
     <name>ReaderLayers</name>
     <message>
-        <location filename="../adjudication.py" line="-117"/>
+        <location filename="../adjudication.py" line="+246"/>
         <source>Reader {letter}</source>
-        <extracomment>UCUM units as readers write them (&quot;[hnsf&apos;U]&quot; is the Hounsfield unit)</extracomment>
+        <extracomment>the text blocks of the last paint of each pane (what `text_blocks` returns)</extracomment>
         <translation>阅片者 {letter}</translation>
     </message>
 </context>
@@ -4392,7 +4491,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>UserDialog</name>
     <message>
-        <location filename="../coordinator.py" line="-573"/>
+        <location filename="../coordinator.py" line="-582"/>
         <source>Add user</source>
         <translation>添加用户</translation>
     </message>
@@ -4550,7 +4649,7 @@ has voted ({voted} of {present})</source>
 <context>
     <name>ViewerOverlay</name>
     <message>
-        <location filename="../viewer/overlays.py" line="+26"/>
+        <location filename="../viewer/overlays.py" line="-46"/>
         <source>mm (Pixel Spacing, in patient)</source>
         <translation>mm（像素间距，患者平面）</translation>
     </message>
@@ -4575,7 +4674,7 @@ has voted ({voted} of {present})</source>
         <translation>px（未校准）</translation>
     </message>
     <message>
-        <location line="+51"/>
+        <location line="+60"/>
         <source>Series %1</source>
         <translation>序列 %1</translation>
     </message>

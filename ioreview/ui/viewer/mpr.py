@@ -33,14 +33,6 @@ PLANE_COLOURS: dict[str, str] = {"axial": "#3d9be9", "coronal": "#5cc05c", "sagi
 CLICK_SLOP = 3.0
 
 
-def plane_title(plane: str) -> str:
-    """A plane's name in the UI language, for the pane's overlay ("CT 轴位"); the value of
-    `PLANES` itself stays the code the viewer compares."""
-    return {"axial": QCoreApplication.translate("MprView", "axial"),
-            "coronal": QCoreApplication.translate("MprView", "coronal"),
-            "sagittal": QCoreApplication.translate("MprView", "sagittal")}.get(plane, plane)
-
-
 class ReformatSource(QObject):
     """One plane of a loaded volume, shaped like a `SeriesLoader` for the viewport."""
 

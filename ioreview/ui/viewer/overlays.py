@@ -64,6 +64,14 @@ def slice_position(header: InstanceHeader) -> float | None:
     return (b * f - c * e) * x + (c * d - a * f) * y + (a * e - b * d) * z
 
 
+def plane_title(plane: str) -> str:
+    """A plane's name in the UI language, for the pane's overlay ("CT 轴位"); the value of
+    `PLANES` itself stays the code the viewer compares."""
+    return {"axial": QCoreApplication.translate("MprView", "axial"),
+            "coronal": QCoreApplication.translate("MprView", "coronal"),
+            "sagittal": QCoreApplication.translate("MprView", "sagittal")}.get(plane, plane)
+
+
 def overlay_text(
     *,
     header: InstanceHeader | None,
@@ -83,7 +91,8 @@ def overlay_text(
     shape: tuple[int, int] | None = None,
 ) -> OverlayText:
     """The corner lines for the image on screen (no identifying values, by construction)."""
-    tl = [line for line in (description, " ".join(x for x in (modality, plane) if x)) if line]
+    tl = [line for line in (description, " ".join(x for x in (modality, plane_title(plane)) if x))
+          if line]
     if header is not None and header.series_number is not None:
         tl.append(QCoreApplication.translate("ViewerOverlay", "Series %1").replace("%1", str(header.series_number)))
     tr_lines = [QCoreApplication.translate("ViewerOverlay", "Im %1 / %2").replace("%1", str(index + 1)).replace("%2", str(count))]
