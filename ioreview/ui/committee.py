@@ -1018,6 +1018,9 @@ class CommitteeWindow(QMainWindow):
                 widest_vote = min(max(widest_vote, editor.own.sizeHint().width() + 8), 205)
             tally_cell = QTableWidgetItem(self.tally_text(item))
             tally_cell.setForeground(QColor(self._tally_colour(item)))
+            if item.votes is None:
+                tally_cell.setToolTip(self.tr(
+                    "The votes stay hidden until everyone present has voted."))
             table.setItem(row, vote_col + 1, tally_cell)
             if chair_casts and item.status == TallyStatus.TIE.value and not item.casting:
                 button = QPushButton(self.tr("Casting vote…"))
@@ -1060,9 +1063,9 @@ class CommitteeWindow(QMainWindow):
         """What the tally column says about ``item``."""
         assert self.view is not None
         status = TallyStatus(item.status)
-        if item.votes is None:
-            return self.tr("hidden until everyone present\nhas voted ({voted} of {present})"
-                           ).format(voted=item.voted, present=item.present)
+        if item.votes is None:  # why it is hidden: the cell's tooltip
+            return self.tr("{voted} of {present} voted\n(hidden)").format(
+                voted=item.voted, present=item.present)
         counts = self._counts_text(item)
         if status is TallyStatus.DECIDED:
             text = self.tr("Decided: {value}").format(

@@ -431,7 +431,7 @@ class CasesTab(_Tab):
         self.cases_model = RecordTableModel([
             Column(self.tr("Case label"), lambda c: c.label),
             Column(self.tr("Subject"), lambda c: c.subject),
-            Column(self.tr("Timepoint"), lambda c: c.timepoint),
+            Column(self.tr("Timepoint"), lambda c: self.timepoint_name(c.timepoint)),
             Column(self.tr("Day"), lambda c: "" if c.days_from_insertion is None
                    else f"{c.days_from_insertion:+d}", True),
             Column(self.tr("Series"), lambda c: c.n_series, True),
@@ -675,7 +675,8 @@ class ProgressTab(_Tab):
         if active is None:
             return
         protocol = active[1]
-        self._field_labels = {key: protocol.label_for(key) for key in protocol.keys()}
+        self._field_labels = {key: protocol.label_for(key, ui_locale())
+                              for key in protocol.keys()}
 
     def _draw_chart(self, per_reader: Sequence[ReaderProgress]) -> None:
         self.chart.removeAllSeries()
@@ -702,7 +703,15 @@ class ProgressTab(_Tab):
         categories.append(readers)
         values = QValueAxis()
         values.setLabelFormat("%d")
-        values.setRange(0, max([r.assigned for r in per_reader] + [1]))
+        most = max([r.assigned for r in per_reader] + [1])
+        values.setRange(0, most)
+        # whole cases: a tick per case up to 10, else a nice step ("0 1 3 4 6" read as a bug)
+        if most <= 10:
+            values.setTickCount(most + 1)
+        else:
+            values.setTickType(QValueAxis.TickType.TicksDynamic)
+            values.setTickAnchor(0)
+            values.setTickInterval(max(1, round(most / 5 / 5) * 5) if most > 25 else 5)
         values.setTitleText(self.tr("cases"))
         self.chart.addAxis(categories, Qt.AlignmentFlag.AlignLeft)
         self.chart.addAxis(values, Qt.AlignmentFlag.AlignBottom)
@@ -800,7 +809,8 @@ class AdjudicationTab(_Tab):
             Column(self.tr("Stage"), lambda c: stage_text(c.stage)),
             Column(self.tr("Adjudicator"), lambda c: c.tasks[-1].adjudicator if c.tasks else ""),
             Column(self.tr("Reopened"), lambda c: c.reopened),
-            Column(self.tr("Discordant fields"), lambda c: "; ".join(i.label for i in c.items)),
+            Column(self.tr("Discordant fields"),
+                   lambda c: "; ".join(self.field_name(i.key, i.label) for i in c.items)),
         ], self)
         self.cases_view = _table(self.cases_model, "AdjudicationCasesView")
         self.cases_view.doubleClicked.connect(lambda _i: self.show_status())
@@ -960,9 +970,9 @@ class OutcomesTab(_Tab):
         self.protocol: Protocol | None = None
         self.values_model = RecordTableModel([
             Column(self.tr("Case"), lambda r: r[0].case_label),
-            Column(self.tr("Timepoint"), lambda r: r[0].timepoint),
+            Column(self.tr("Timepoint"), lambda r: self.timepoint_name(r[0].timepoint)),
             Column(self.tr("Stage"), lambda r: stage_text(r[0].stage)),
-            Column(self.tr("Field"), lambda r: r[1].label if r[1] else ""),
+            Column(self.tr("Field"), lambda r: self._field_name(r[1]) if r[1] else ""),
             Column(self.tr("Value"), lambda r: self._value_text(r[1]) if r[1] else ""),
             Column(self.tr("Source"), lambda r: source_text(r[1].source) if r[1] else ""),
             Column(self.tr("Detail"), lambda r: r[1].detail if r[1] else ""),
@@ -979,7 +989,8 @@ class OutcomesTab(_Tab):
                    else self.tr("yes") if r[1].present_any else self.tr("no")),
             Column(self.tr("First timepoint"), lambda r: "" if r[1].first_timepoint is None
                    else self.tr("{timepoint} (day {day})").format(
-                       timepoint=r[1].first_timepoint, day=_day(r[1].first_day))),
+                       timepoint=self.timepoint_name(r[1].first_timepoint),
+                       day=_day(r[1].first_day))),
             Column(self.tr("Worst severity"),
                    lambda r: "" if r[1].worst_severity is None else self._value_text_of(
                        f"{r[1].finding}.severity", r[1].worst_severity)),
@@ -1012,6 +1023,16 @@ class OutcomesTab(_Tab):
             return _value(value)
         text = value_text(self.protocol, key, value, ui_locale())
         return f"{value:.4g}" if isinstance(value, float) and text == str(value) else text
+
+    def _field_name(self, final: FinalValueView) -> str:
+        """The field as the protocol names it in the UI language (the service's English
+        label where the protocol does not know the key)."""
+        if self.protocol is None:
+            return final.label
+        try:
+            return self.protocol.label_for(final.key, ui_locale())
+        except KeyError:
+            return final.label
 
     def _value_text(self, final: FinalValueView) -> str:
         if isinstance(final.value, float):

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidge
 from ioreview.errors import IoreviewError
 
 if TYPE_CHECKING:
+    from adjudication.protocol import Protocol
     from ioreview.service import Session, Trial
     from ioreview.ui.lock_screen import SessionController
 
@@ -60,6 +61,40 @@ class ControllerTab(QWidget):
     def __init__(self, controller: SessionController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
+        self._protocol: Protocol | None = None
+
+    def _active_protocol(self) -> Protocol | None:
+        if self._protocol is None:
+            try:
+                self._protocol = self.trial.active_protocol(self.controller.session)[1]
+            except IoreviewError:
+                return None
+        return self._protocol
+
+    def timepoint_name(self, value: str | None) -> str:
+        """A stored timepoint ("post-insertion") as the active protocol names it in the UI
+        language; the value itself in English or when there is no active protocol."""
+        from ioreview.ui.app import ui_locale
+
+        locale = ui_locale()
+        if not value or not locale:
+            return value or ""
+        protocol = self._active_protocol()
+        return value if protocol is None else protocol.timepoint_label(value, locale)
+
+    def field_name(self, key: str, label: str) -> str:
+        """A value key as the active protocol names it in the UI language; `label` (the
+        service's English label) in English or for a key the protocol does not know."""
+        from ioreview.ui.app import ui_locale
+
+        locale = ui_locale()
+        protocol = self._active_protocol() if locale else None
+        if protocol is None:
+            return label
+        try:
+            return protocol.label_for(key, locale)
+        except KeyError:
+            return label
 
     @property
     def trial(self) -> Trial:
