@@ -155,6 +155,9 @@ def memory(trials: list[Path], work: Path) -> None:
         shutil.rmtree(copy, ignore_errors=True)
         copy.mkdir(parents=True)
         shutil.copy(src, copy / "trial.sqlite")
+        for sidecar in ("trial.sqlite.key", "trial.sqlite.anchor"):  # the trial key, the anchor
+            if (folder / sidecar).exists():
+                shutil.copy(folder / sidecar, copy / sidecar)
         out = copy / "out"
         result = subprocess.run([sys.executable, "-c", _CHILD, str(copy / "trial.sqlite"),
                                  str(folder / "archive"), str(out), str(Path(__file__).parent)],
