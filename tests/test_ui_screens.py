@@ -489,7 +489,29 @@ def test_coordinator_tabs(qtbot, trial, lang) -> None:
                             timeout=60_000)
         for size in SIZES:
             problems += shoot(window, f"coordinator_{name}", lang, size)
+        if lang != "en" and name != "AuditViewer":  # the trail's own codes, as recorded
+            users = {u.username for u in t.list_users(session)}
+            problems += [f"coordinator_{name} {lang}: {p}" for p in english_cells(tab, users)]
     assert not problems, "\n".join(problems)
+
+
+def english_cells(widget: QWidget, names: set[str]) -> list[str]:
+    """Table cells of ``widget``'s visible tables that show a protocol label or timepoint (or
+    a translated UI text) in English (user ``names`` are names, not English)."""
+    from PySide6.QtWidgets import QTableView
+
+    problems = []
+    for view in widget.findChildren(QTableView):
+        model = view.model()
+        if model is None or not view.isVisibleTo(widget):
+            continue
+        for row in range(model.rowCount()):
+            for column in range(model.columnCount()):
+                text = model.index(row, column).data()
+                if isinstance(text, str) and text not in names and _is_english_source(text):
+                    problems.append(f"English in a table cell: {view.objectName()} "
+                                    f"[{row}, {column}] {text[:80]!r}")
+    return list(dict.fromkeys(problems))
 
 
 def test_admin_screens(qtbot, trial, lang) -> None:
