@@ -114,11 +114,11 @@ def time_exports(db: Path, work: Path, runs: int, only: set[str] | None = None) 
               f"{'  (target <= 5 s)' if 'SR + report' in label else ''}", flush=True)
         split = []
         for part in ("gather", "tables", "sr", "report_worker"):
-            if any(f"{part}_s" in p for p in parts):
+            if any(p.get(f"{part}_s") for p in parts):
                 wall = statistics.median(p.get(f"{part}_s", 0.0) for p in parts)
                 cpu = statistics.median(p.get(f"{part}_cpu_s", 0.0) for p in parts)
                 split.append(f"{part.replace('_', ' ')} {wall:.2f} s (CPU {cpu:.2f})")
-        if any("report_wait_s" in p for p in parts):
+        if any(p.get("report_worker_s") for p in parts):
             wait = statistics.median(p.get("report_wait_s", 0.0) for p in parts)
             split.append(f"waiting for the report {wait:.2f} s")
         print(f"  {'':<24} medians: {'; '.join(split)}", flush=True)
