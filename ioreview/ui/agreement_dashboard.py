@@ -680,7 +680,8 @@ class AgreementDashboard(QWidget):
         lowest = min([-0.2] + [f.headline.result.ci[0] for f in shown
                                if f.headline and f.headline.result])
         axis_min = max(low_end, math.floor((lowest - 0.02) / 0.2) * 0.2)  # ticks at 0.2 steps
-        x_axis.setRange(axis_min, high_end)
+        # a little room beyond both ends, so a marker at 1.00 is drawn whole, not halved
+        x_axis.setRange(axis_min - 0.04, high_end + 0.04)
         x_axis.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
         for k in range(round(axis_min / 0.2), round(high_end / 0.2) + 1):
             x_axis.append(f"{k * 0.2:.1f}".replace("-0.0", "0.0"), round(k * 0.2, 10))
@@ -690,7 +691,7 @@ class AgreementDashboard(QWidget):
         panel.chart.addAxis(y_axis, Qt.AlignmentFlag.AlignLeft)
 
         def clip(v: float) -> float:
-            return min(high_end, max(x_axis.min(), v))
+            return min(high_end, max(axis_min, v))
 
         zero = QLineSeries()
         zero.append(0.0, -0.75)
