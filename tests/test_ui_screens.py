@@ -555,6 +555,11 @@ def test_adjudicator_and_committee_windows(qtbot, trial, lang) -> None:
         committee.resize(*size)
         _wait_images(qtbot, committee.viewer.widget)
         problems += shoot(committee, "committee_session", lang, size)
+        # below 1500 px attendance and cases fold away for the images (F6 brings them back)
+        assert committee.attendance_group.isVisible() == (size[0] >= 1500), size
+        share = 0.45 if size[0] < 1500 else 0.35  # ~450 px of 1280 before the fold
+        assert committee.viewer.widget.width() >= share * size[0], committee.viewer.widget.width()
+        assert all(box.isVisible() for box in committee.reader_toggles.values())
     assert not problems, "\n".join(problems)
 
 

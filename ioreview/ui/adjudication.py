@@ -845,6 +845,7 @@ class AdjudicatorWindow(QMainWindow):
         #: the queue was folded away for the images on opening a case at a narrow width
         self._queue_folded_once = False
         self._queue_auto_folded = False
+        self._fold_message = ""
         self.setCentralWidget(self.splitter)
 
         # the viewer's toolbar across the window (nothing folds into drop-downs at 1280 pixels)
@@ -924,9 +925,10 @@ class AdjudicatorWindow(QMainWindow):
         if self.queue_action.isChecked():
             self.queue_action.setChecked(False)
             self._queue_auto_folded = True
-            self.statusBar().showMessage(self.tr(
+            self._fold_message = self.tr(
                 "The queue is folded away to give the images room: F6 or its toolbar button "
-                "shows it again."), 8000)
+                "shows it again.")
+            self.statusBar().showMessage(self._fold_message, 8000)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
         """Until the adjudicator drags the splitter, the panes follow the window's width."""
@@ -935,6 +937,8 @@ class AdjudicatorWindow(QMainWindow):
             self._queue_auto_folded = False  # room again: the folded queue comes back
             self._queue_folded_once = False
             self.queue_action.setChecked(True)
+            if self.statusBar().currentMessage() == self._fold_message:
+                self.statusBar().clearMessage()  # no longer true
         elif self.current is not None:
             self._fold_queue_for_images()
         self._fit_panes()

@@ -622,6 +622,7 @@ class CommitteeWindow(QMainWindow):
         self.viewer.add_toolbar_action("layout", self.side_action, "worklist")
         self._side_folded_once = False
         self._side_auto_folded = False
+        self._fold_message = ""
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
@@ -668,9 +669,10 @@ class CommitteeWindow(QMainWindow):
         if self.side_action.isChecked():
             self.side_action.setChecked(False)
             self._side_auto_folded = True
-            self.statusBar().showMessage(self.tr(
+            self._fold_message = self.tr(
                 "Attendance and cases are folded away to give the images room: F6 or its "
-                "toolbar button shows them again."), 8000)
+                "toolbar button shows them again.")
+            self.statusBar().showMessage(self._fold_message, 8000)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
         """Until the member drags the splitter, the panes follow the window's width."""
@@ -679,6 +681,8 @@ class CommitteeWindow(QMainWindow):
             self._side_auto_folded = False  # room again: attendance and cases come back
             self._side_folded_once = False
             self.side_action.setChecked(True)
+            if self.statusBar().currentMessage() == self._fold_message:
+                self.statusBar().clearMessage()  # no longer true
         elif self.view is not None and self.pages.currentIndex() == 1:
             self._fold_side_for_images()
         self._fit_panes()
