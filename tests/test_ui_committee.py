@@ -183,6 +183,9 @@ def test_committee_session_from_creation_to_signed_minutes(qtbot, trial):
     chair.reader_toggles["A"].setChecked(True)
     assert chair.shown_annotations() == {"A": 2, "B": 2}
 
+    # why each item is before the committee: the rule and the readers' values, on the field
+    tips = [chair.items_table.item(r, 0).toolTip() for r in range(chair.items_table.rowCount())]
+    assert any(t.startswith("Rule: ") and "A: " in t for t in tips), tips
     # attendance by the members' printed names (user names in the tooltips)
     assert sorted(b.text() for b in chair.attendance_boxes.values()) == [
         "Chair (chair)", "Member2", "Member3", "Member4"]

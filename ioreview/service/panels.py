@@ -200,7 +200,8 @@ class Panels:
                     {letter: v.get(di.key) for letter, v in values.items()}, t.status.value,
                     t.value, t.counts if not hidden else (), t.voted, t.present,
                     None if hidden else {names.get(m, str(m)): v for m, v in votes.items()},
-                    votes.get(actor.user_id or -1), (actor.user_id or -1) in votes, has_cv))
+                    votes.get(actor.user_id or -1), (actor.user_id or -1) in votes, has_cv,
+                    di))
             cases.append(PanelCaseView(c.case_id, case.label, case.timepoint,
                                        case.days_from_insertion, c.status, series,
                                        lettered_reads(uow, c.letters, copy_sets),

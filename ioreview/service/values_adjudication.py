@@ -210,6 +210,7 @@ class PanelItemView:
     my_vote: Any
     has_my_vote: bool
     casting: bool
+    why: DecisionItem | None = None  # the rule that flagged the item and the reasons
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,8 @@ from ioreview.errors import IoreviewError, SessionExpired
 from ioreview.service import Role
 from ioreview.ui.roles import role_name
 from ioreview.ui.adjudication import (READER_COLOURS, ReaderLayers, field_for,
-                                     fit_rows_on_resize, unit_text, widest_word)
+                                     fit_rows_on_resize, reason_text, rule_text, unit_text,
+                                     widest_word)
 from ioreview.ui.adjudication import value_text as _value_text
 from ioreview.ui.agreement_dashboard import AgreementWindow, agreement_window
 from ioreview.ui.app import ui_locale
@@ -993,6 +994,10 @@ class CommitteeWindow(QMainWindow):
             except KeyError:
                 label = item.label
             field_cell = QTableWidgetItem(label)
+            if item.why is not None and not item.committee_only:
+                field_cell.setToolTip(self.tr("Rule: {rule} — {reason}").format(
+                    rule=rule_text(protocol, item.why),
+                    reason=reason_text(protocol, item.why, locale)))
             if item.committee_only:
                 field_cell.setText(self.tr("{label}\n(committee only)").format(label=label))
                 field_cell.setForeground(QColor("#ce93d8"))
