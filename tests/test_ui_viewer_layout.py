@@ -146,6 +146,32 @@ def test_layout_engine_at_sizes_no_viewport_reaches(qtbot):
             assert "Radiographic Magnification Factor)" in " ".join(corner_lines)  # wrapped, not cut
 
 
+def test_a_narrow_pane_keeps_its_window_line_whole_beside_the_orientation_letter(qtbot):
+    """An MPR pane at 1280 pixels is ~230 wide: with nothing in the bottom-right corner the
+    window line may pass above the bottom letter; only the row beside the letter stops before
+    it (elided), and nothing collides at any size."""
+    from PySide6.QtGui import QFont
+
+    text = OverlayText(["LOWER LEG AXIAL 5mm", "CT coronal"], ["Im 33 / 64", "64 × 12"],
+                       ["窗宽 400 窗位 50（DICOM 默认）", "缩放 362%",
+                        "mm（像素间距，患者体内尺寸）"], [])
+    markers = {"left": "R", "right": "L", "top": "H", "bottom": "F"}
+    font = QFont()
+    font.setPointSizeF(9.0)
+    big = QFont(font)
+    big.setPointSizeF(11.0)
+    big.setBold(True)
+    for w, h in [(230, 690), (260, 500), (200, 300), (160, 160), (120, 400), (600, 400)]:
+        rect = QRectF(0, 0, w, h)
+        layout = overlay_layout(rect, text, markers, font, big)
+        for line in layout.lines:
+            assert rect.contains(line.rect), (w, h, line.text)
+        for a, b in itertools.combinations(layout.lines, 2):
+            assert not a.rect.intersects(b.rect), (w, h, a.text, b.text)
+        if w >= 230:
+            assert text.bottom_left[0] in [ln.text for ln in layout.lines], (w, h)
+
+
 def _rgb_file(path: Path) -> Path:
     """A small RGB ultrasound image (Doppler-like colour over grey) written with pydicom."""
     from pydicom.dataset import Dataset, FileMetaDataset

@@ -7,6 +7,7 @@ institution, calendar dates; `IDENTIFYING_FIELDS`) are never read here, whoever 
 """
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
@@ -457,7 +458,8 @@ def _place_markers(inner: QRectF, markers: dict[str, str] | None, bm: QFontMetri
 
 
 def _place_band(band: str, inner: tuple[float, float, float, float], left_lines: Sequence[str], right_lines: Sequence[str], reserve_w: float,
-                usable: float, limit: float, lh: float, measure: Any, elide: Any) -> tuple[tuple[PlacedLine, ...], float]:
+                usable: float, limit: float, lh: float, measure: Any, elide: Any,
+                letter_h: float = 0.0) -> tuple[tuple[PlacedLine, ...], float]:
     """The lines of the top ("t") or bottom ("b") band, and the width the left corner got: the
     two corners share the band's width.  `inner` is (left, top, width, height) inside the margins."""
     left, top, inner_w, inner_h = inner
@@ -476,9 +478,23 @@ def _place_band(band: str, inner: tuple[float, float, float, float], left_lines:
     placed: list[PlacedLine] = []
     for corner, lines, width in ((band + "l", left_lines, width_l), (band + "r", right_lines, width_r)):
         wrapped = [piece for t in lines for piece in _wrap(t, width, measure, elide)][:max_lines]
+        other = right_lines if corner[1] == "l" else left_lines
+        if reserve_w and not other and len(wrapped) > 1:
+            # The other corner is empty: only the row beside the orientation letter (the band's
+            # outer row) must stop before it; the rows above (below) it may use the band's
+            # width, and the outer row is elided rather than wrapped (a narrow MPR pane keeps
+            # its window line whole).
+            wide = [piece for t in lines for piece in _wrap(t, inner_w, measure, elide)][:max_lines]
+            beside = math.ceil(letter_h / lh - 0.01)  # rows the (taller) letter reaches into
+            if len(wide) > beside:
+                rows = range(len(wide) - beside, len(wide)) if band == "b" else range(beside)
+                for i in rows:
+                    if measure(wide[i]) > width:
+                        wide[i] = elide(wide[i], width)
+                wrapped = wide
         n = len(wrapped)
         for i, t in enumerate(wrapped):
-            w = min(measure(t), width)
+            w = min(measure(t), inner_w)
             y = top + i * lh if band == "t" else bottom - (n - i) * lh
             x = left if corner[1] == "l" else right - w
             placed.append(PlacedLine(corner, t, QRectF(x, y, w, lh), corner[1] == "r"))
@@ -560,7 +576,7 @@ def overlay_layout(rect: QRectF, text: OverlayText, markers: dict[str, str] | No
             other = text.bottom_left if band == "t" else text.top_left
             other_r = text.bottom_right if band == "t" else text.top_right
             limit = box[3] / 2 if (other or other_r) else box[3]
-        band_key = (band, box, tuple(left_lines),
+        band_key = (band, box, tuple(left_lines), big_key,
                     tuple(right_lines), reserve_w, limit, font_key)
         lines_of_band = _BANDS.get(band_key)
         if lines_of_band is None:
@@ -570,7 +586,7 @@ def overlay_layout(rect: QRectF, text: OverlayText, markers: dict[str, str] | No
                 lines_of_band = _with_first_line(before, left_lines[0], measure)
             if lines_of_band is None:
                 lines_of_band, width_l = _place_band(band, box, left_lines, right_lines, reserve_w, usable, limit,
-                                                     lh, measure, elide)
+                                                     lh, measure, elide, bm.height())
                 if rest_key is not None:
                     widest_rest = max((measure(t) for t in left_lines[1:]), default=0.0)
                     _FIRST_LINE[rest_key] = (left_lines[0], width_l, widest_rest, lines_of_band)
