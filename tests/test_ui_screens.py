@@ -423,8 +423,13 @@ def _pick_cases(window) -> tuple[int, int]:
 
 
 def _wait_images(qtbot, viewer) -> None:
+    """Until the panes show their images and the series browser its thumbnails."""
+    from ioreview.ui.viewer.browser import SeriesBrowser
+
     qtbot.waitUntil(lambda: all(vp.source is None or vp._stored is not None
                                 for vp in viewer.grid.visible_viewports()), timeout=10_000)
+    for browser in viewer.findChildren(SeriesBrowser):
+        qtbot.waitUntil(lambda b=browser: b.thumbnails_pending == 0, timeout=20_000)
 
 
 def test_reading_window(qtbot, trial, lang, settings) -> None:

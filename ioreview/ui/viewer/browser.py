@@ -109,8 +109,19 @@ class SeriesBrowser(QListWidget):
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             self.addItem(item)
             self._items[key] = item
+        self._fit_grid([item.text() for item in self._items.values()])
         if series:
             QTimer.singleShot(self.THUMBNAIL_DELAY_MS, self, lambda: self._start_thumbnails(list(series), generation))
+
+    def _fit_grid(self, texts: Sequence[str]) -> None:
+        """Cells tall enough for the longest title under a thumbnail (a prior's "Prior
+        baseline (day -3): KNEE/TIB-FIB AP" takes four lines), up to six lines."""
+        fm = self.fontMetrics()
+        width = THUMB + 20
+        flags = int(Qt.AlignmentFlag.AlignHCenter) | int(Qt.TextFlag.TextWordWrap)
+        tallest = max((fm.boundingRect(0, 0, width, 10 * THUMB, flags, text).height()
+                       for text in texts), default=0)
+        self.setGridSize(QSize(THUMB + 28, THUMB + 14 + min(max(tallest, 40), 6 * fm.height())))
 
     def _start_thumbnails(self, series: list[SeriesView], generation: int) -> None:
         if generation != self._generation:  # other series were set meanwhile
