@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
+import pydicom
 import pytest
 
 from ioreview.cli import main as cli_main
@@ -235,3 +236,41 @@ def test_export_command_reads_the_password_from_stdin(demo, tmp_path, monkeypatc
     code = cli_main(["--db", str(db), "export", "--out", str(tmp_path / "cli2"), "--user",
                      "coordinator"])
     assert code == 2 and "--password-file" in capsys.readouterr().err
+
+
+def test_images_with_unreviewed_burned_in_text_are_withheld_and_sr_still_written(demo, tmp_path):
+    """A series whose burned-in text was neither masked nor cleared leaves no image in a
+    de-identified export (the manifest counts it); its header still serves as SR evidence (no
+    pixel reaches an SR); masked series leave with the coordinator's mask applied."""
+    db, archive, phi = demo
+    copy = tmp_path / "copy.sqlite"
+    copy.write_bytes(Path(db).read_bytes())
+    for sidecar in (".key", ".anchor"):
+        Path(f"{copy}{sidecar}").write_bytes(Path(f"{db}{sidecar}").read_bytes())
+    with sqlite3.connect(copy) as conn:
+        masked = [pk for (pk,) in conn.execute(
+            "SELECT series_pk FROM burned_in_review WHERE status = 'masked'")]
+        # an unreviewed flag on every reviewed series: as if nobody had looked yet
+        conn.execute("UPDATE burned_in_review SET status = 'flagged', mask_id = NULL"
+                     " WHERE status <> 'not_flagged'")
+        n_flagged = conn.execute(
+            "SELECT COUNT(*) FROM burned_in_review WHERE status = 'flagged'").fetchone()[0]
+    assert masked and n_flagged
+    trial = Trial.open(copy, archive_root=archive)
+    summary = _export(trial, tmp_path / "x", formats=("csv",), include_sr=True,
+                      include_images=True)
+    trial.close()
+    manifest = json.loads(summary.manifest.read_text("utf-8"))
+    assert manifest["images_withheld"] > 0
+    images = sorted((tmp_path / "x" / "images").rglob("*.dcm"))
+    named = {f["name"] for f in manifest["files"]}
+    assert all(p.relative_to(tmp_path / "x").as_posix() in named for p in images)
+    assert all(pydicom.dcmread(p, stop_before_pixels=True).get("BurnedInAnnotation", "NO")
+               != "YES" for p in images)
+    assert sorted((tmp_path / "x" / "sr").rglob("*.dcm"))
+    # the untouched demo: masked series leave masked, none withheld
+    trial = _trial(demo)
+    summary = _export(trial, tmp_path / "y", formats=("csv",), include_sr=True,
+                      include_images=True)
+    trial.close()
+    assert json.loads(summary.manifest.read_text("utf-8"))["images_withheld"] == 0

@@ -408,7 +408,10 @@ def _read_sources(
         if str(ds.SOPInstanceUID) != uid:
             raise ValueError(f"{sources[uid]}: SOP Instance UID {ds.SOPInstanceUID} is not {uid}")
         if uid_map is not None:
-            ds = deidentify_dataset(ds, uid_map=uid_map, date_offset_days=date_offset_days)
+            # header only (read without pixels, and an SR carries none): burned-in text in the
+            # image's pixels does not reach the SR, so it is no reason to refuse the evidence
+            ds = deidentify_dataset(ds, uid_map=uid_map, date_offset_days=date_offset_days,
+                                    allow_burned_in=True)
         # a weight or size of 0 means "unknown" in many files: drop it rather than copy it
         for kw in ("PatientWeight", "PatientSize"):
             if kw in ds and (ds[kw].value in (None, "") or float(ds[kw].value) == 0):

@@ -50,8 +50,8 @@ from .values import (Annotation, BurnedInPreview, BurnedInSeries, KeyImage, Prio
                      SeriesView, Session)
 
 __all__ = ["DAY_ZERO", "ImagesWithheld", "ReaderCopies", "case_copy_views", "copy_case_series",
-           "copy_reread_series", "existing_case_copy_views", "reader_case_views",
-           "to_copy_uids", "to_original_uids"]
+           "copy_reread_series", "existing_case_copy_views", "pixel_release",
+           "reader_case_views", "to_copy_uids", "to_original_uids"]
 
 #: The day a subject's insertion falls on in reader copies (dates keep their distance to it).
 DAY_ZERO = date(2000, 1, 1)
@@ -123,6 +123,31 @@ def review_series(ctx: ServiceContext, uow: UnitOfWork, series_pks: Iterable[int
             assert review is not None
             found[pk] = review
     return found
+
+
+def pixel_release(uow: UnitOfWork, series_pks: Iterable[int]
+                  ) -> dict[int, tuple[tuple[MaskRectangle, ...], bool] | None]:
+    """For pixels that leave the tool (exported images): per series, the mask rectangles to
+    apply and whether the coordinator found the pixels clean, or None for a series withheld
+    (flagged and undecided, or never reviewed and flagged now).  Reads only: nothing is
+    recorded, so a read-only export can ask."""
+    pks = list(dict.fromkeys(int(pk) for pk in series_pks))
+    found = {r.series_pk: r for r in uow.reader_copies.reviews(pks)}
+    todo = [pk for pk in pks if pk not in found]
+    headers_of = dicom_index.series_headers_of(uow, todo) if todo else {}
+    out: dict[int, tuple[tuple[MaskRectangle, ...], bool] | None] = {}
+    for pk in pks:
+        review = found.get(pk)
+        if review is None:
+            facts = series_text_facts([h.path for h in headers_of.get(pk, [])])
+            out[pk] = None if (facts and burned_in_reason(**facts)) else ((), False)
+        elif review.status == FLAGGED:
+            out[pk] = None
+        else:
+            mask = uow.reader_copies.mask(review.mask_id) if review.status == MASKED else None
+            out[pk] = (tuple(MaskRectangle(*r) for r in mask.rectangles) if mask else (),
+                       review.status in (MASKED, CLEAN))
+    return out
 
 
 def _set_for(ctx: ServiceContext, uow: UnitOfWork, case: CaseRecord,

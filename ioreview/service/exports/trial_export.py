@@ -178,6 +178,9 @@ class _CaseSr:
     series_uid: str
     documents: tuple[_SrDocument, ...]
     images: Path | None
+    #: per source written to `images` (de-identified exports): the burned-in text review's
+    #: mask rectangles and whether the pixels were found clean; sources not here are withheld
+    release: Mapping[str, tuple[tuple[Any, ...], bool]] | None = None
 
 
 def _timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, float, float]:
@@ -208,7 +211,7 @@ class _Clock:
 
 def _write_case_sr(task: _CaseSr) -> None:
     """Write one case's SR documents (and its images)."""
-    from ioreview.imaging.deid import write_deidentified_copy
+    from ioreview.imaging.deid import reader_copy_bytes
     from ioreview.imaging.sr import SrEvidence, write_measurement_report
 
     task.folder.mkdir(parents=True, exist_ok=True)
@@ -225,10 +228,14 @@ def _write_case_sr(task: _CaseSr) -> None:
         for uid, src in sorted(task.sources.items()):
             if task.uid_map is None:
                 shutil.copyfile(src, task.images / f"{uid}.dcm")
-            else:
-                write_deidentified_copy(src, task.images / f"{task.uid_map(uid)}.dcm",
-                                        uid_map=task.uid_map, date_offset_days=None,
-                                        patient_id=task.patient)
+                continue
+            release = (task.release or {}).get(uid)
+            if release is None:
+                continue  # burned-in text not masked or cleared: withheld (the manifest counts it)
+            # the reader copy's policy: Basic Profile, Clean Descriptors, the coordinator's masks
+            (task.images / f"{task.uid_map(uid)}.dcm").write_bytes(reader_copy_bytes(
+                src, uid_map=task.uid_map, date_offset_days=None, patient_label=task.patient,
+                rectangles=release[0], pixels_checked=release[1]))
 
 
 class _Workers:
@@ -377,6 +384,7 @@ class Exports:
                 "exported_at": self.ctx.now_iso(), "exported_by": actor.username,
                 "parameters": params, "audit_head": audit_head, "audit_length": audit_length,
                 "redactions": exporter.redactions(),
+                **({"images_withheld": exporter.images_withheld} if include_images else {}),
                 "files": [{"name": f.name, "rows": f.rows, "sha256": f.sha256,
                            "bytes": f.size} for f in files],
             }
@@ -504,6 +512,10 @@ class _Export:
             ) -> list[tuple[Path, int | None]]:
         self.include_sr, self.include_images = include_sr, include_images
         self.sr_files: list[Path] = []
+        #: the series each SR source image belongs to; exported images withheld for burned-in
+        #: text that was neither masked nor cleared
+        self._series_of: dict[str, int] = {}
+        self.images_withheld = 0
         self.agreement: AgreementReport | None = None
         self.clock = _Clock()
         self.timings = self.clock.timings
@@ -696,6 +708,7 @@ class _Export:
                     where = self.uow.dicom.instance_location(h.sop_instance_uid)
                     if where is not None:
                         out[h.sop_instance_uid] = where.path
+                        self._series_of[h.sop_instance_uid] = pk
         return out
 
     def _sr(self, case: CaseRecord, b: dict[str, Any], reads: Sequence[Any], outcome: Any,
@@ -743,11 +756,19 @@ class _Export:
                 observer, kind, sop, n, f"ioreview {case.label} {name[:-4]}"))
             self.sr_files.append(folder / name)
         images = self.out / "images" / case.label if self.include_images else None
+        release = None
+        if images is not None and not self.identified:
+            from ..reader_copies import pixel_release
+
+            by_series = pixel_release(self.uow, set(self._series_of[u] for u in sources))
+            release = {u: r for u in sources if (r := by_series[self._series_of[u]]) is not None}
+            self.images_withheld += len(sources) - len(release)
         if images is not None:
-            self.sr_files.extend(images / f"{self.uid(uid)}.dcm" for uid in sorted(sources))
+            self.sr_files.extend(images / f"{self.uid(uid)}.dcm" for uid in sorted(sources)
+                                 if release is None or uid in release)
         _write_case_sr(_CaseSr(
             folder, sources, None if self.identified else _UidMap(self._uid_key), patient,
-            series_uid, tuple(documents), images))
+            series_uid, tuple(documents), images, release))
 
     # -- the report --------------------------------------------------------------------------
     def _report(self, language: str) -> Future[tuple[list[Path], float, float]]:
