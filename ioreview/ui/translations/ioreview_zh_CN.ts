@@ -364,7 +364,7 @@
         <translation>打开病例</translation>
     </message>
     <message>
-        <location line="+33"/>
+        <location line="+34"/>
         <source>Queue</source>
         <extracomment>the adjudicator dragged the splitter: the panes keep their sizes from then on the queue was folded away for the images on opening a case at a narrow width</extracomment>
         <translation>队列</translation>
@@ -401,7 +401,7 @@
         <translation>已收起队列，为图像留出空间：按 F6 或其工具栏按钮可重新显示。</translation>
     </message>
     <message>
-        <location line="+38"/>
+        <location line="+41"/>
         <source>{n} case(s) waiting for your decision</source>
         <translation>{n} 个病例等待您裁定</translation>
     </message>
@@ -717,12 +717,12 @@
     </message>
     <message>
         <location line="+2"/>
-        <location line="+361"/>
+        <location line="+362"/>
         <source>RDI</source>
         <translation>RDI</translation>
     </message>
     <message>
-        <location line="-360"/>
+        <location line="-361"/>
         <source>Periods out of limits</source>
         <translation>超出控制限的时段</translation>
     </message>
@@ -838,7 +838,7 @@
         <translation>各字段的阅片者间一致性（95% CI）</translation>
     </message>
     <message>
-        <location line="+33"/>
+        <location line="+34"/>
         <source>kappa / weighted kappa / ICC(A,1)</source>
         <translation>kappa / 加权 kappa / ICC(A,1)</translation>
     </message>
@@ -1709,7 +1709,7 @@
 <context>
     <name>CastingVoteDialog</name>
     <message>
-        <location filename="../committee.py" line="+381"/>
+        <location filename="../committee.py" line="+382"/>
         <source>I confirm my casting vote as chair</source>
         <translation>本人作为主席确认我的决定性投票</translation>
     </message>
@@ -1776,7 +1776,7 @@
 <context>
     <name>ChartPanel</name>
     <message>
-        <location filename="../agreement_dashboard.py" line="-764"/>
+        <location filename="../agreement_dashboard.py" line="-765"/>
         <source>Save PNG…</source>
         <translation>保存 PNG…</translation>
     </message>
@@ -1791,7 +1791,7 @@
     <message>
         <location line="+20"/>
         <source>&amp;View</source>
-        <translation type="unfinished">视图(&amp;V)</translation>
+        <translation>视图(&amp;V)</translation>
     </message>
     <message>
         <location line="+6"/>
@@ -1845,12 +1845,12 @@
     </message>
     <message>
         <location line="+28"/>
-        <location line="+562"/>
+        <location line="+570"/>
         <source>Sign ballot</source>
         <translation>签署选票</translation>
     </message>
     <message>
-        <location line="-559"/>
+        <location line="-567"/>
         <source>Finalise…</source>
         <translation>定稿…</translation>
     </message>
@@ -1863,21 +1863,21 @@
         <location line="+32"/>
         <source>Attendance and cases</source>
         <extracomment>the member dragged the splitter: the panes keep their sizes from then on attendance and cases fold away for the images on a narrow window (F6)</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>出席与病例</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Show or hide the attendance and the cases</source>
-        <translation type="unfinished"></translation>
+        <translation>显示或隐藏出席情况与病例</translation>
     </message>
     <message>
-        <location line="+53"/>
+        <location line="+54"/>
         <source>Attendance and cases are folded away to give the images room: F6 or its toolbar button shows them again.</source>
         <extracomment>below this width, opening a session folds attendance and cases away for the images</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>已收起出席与病例，为图像留出空间：按 F6 或其工具栏按钮可重新显示。</translation>
     </message>
     <message>
-        <location line="+76"/>
+        <location line="+79"/>
         <source>You sit on no committee session yet.</source>
         <translation>您尚未参加任何委员会会议。</translation>
     </message>
@@ -1955,7 +1955,7 @@
     <message>
         <location line="+25"/>
         <source>Reader {letter}&apos;s annotations ({n})</source>
-        <translation type="unfinished">阅片者 {letter} 的标注（{n}）</translation>
+        <translation>阅片者 {letter} 的标注（{n}）</translation>
     </message>
     <message>
         <location line="+23"/>
@@ -1963,13 +1963,19 @@
         <translation>阅片者 {letter}</translation>
     </message>
     <message>
-        <location line="+99"/>
-        <source>{voted} of {present} voted
-(hidden)</source>
-        <translation type="unfinished"></translation>
+        <location line="+25"/>
+        <source>Rule: {rule} — {reason}</source>
+        <translation>规则：{rule} — {reason}</translation>
     </message>
     <message>
-        <location line="-100"/>
+        <location line="+78"/>
+        <source>{voted} of {present} voted
+(hidden)</source>
+        <translation>{present} 人中已有 {voted} 人投票
+（隐藏）</translation>
+    </message>
+    <message>
+        <location line="-104"/>
         <source>Field</source>
         <translation>字段</translation>
     </message>
@@ -1989,7 +1995,7 @@
         <translation>计票</translation>
     </message>
     <message>
-        <location line="+24"/>
+        <location line="+28"/>
         <source>{label}
 (committee only)</source>
         <translation>{label}
@@ -2008,7 +2014,7 @@
     <message>
         <location line="+16"/>
         <source>The votes stay hidden until everyone present has voted.</source>
-        <translation type="unfinished"></translation>
+        <translation>在所有出席者投票之前，票数保持隐藏。</translation>
     </message>
     <message>
         <location line="+3"/>
@@ -2213,7 +2219,7 @@
 <context>
     <name>DecisionEditor</name>
     <message>
-        <location filename="../adjudication.py" line="-563"/>
+        <location filename="../adjudication.py" line="-567"/>
         <source>Rule: {rule} — {reason}</source>
         <translation>规则：{rule} — {reason}</translation>
     </message>
@@ -2249,78 +2255,78 @@
         <location line="-401"/>
         <source>any difference</source>
         <extracomment>UCUM units as readers write them (&quot;[hnsf&apos;U]&quot; is the Hounsfield unit) the rules (`DecisionItem.rule_code`) and reasons (`ItemReason.code`) in words; {x} and {y} are the letters of the two reads compared, {a} and {b} their values as the form shows them</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>任何差异</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>not adjudicated</source>
-        <translation type="unfinished">未裁定</translation>
+        <translation>不裁定</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>{steps} or more steps apart</source>
-        <translation type="unfinished"></translation>
+        <translation>相差 {steps} 级或以上</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>differ by more than {absolute} and by more than {relative}</source>
-        <translation type="unfinished"></translation>
+        <translation>差值超过 {absolute} 且超过 {relative}</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>presence differs, or confidence on opposite sides of indeterminate</source>
-        <translation type="unfinished"></translation>
+        <translation>是否存在不同，或置信度分处“不确定”两侧</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>the committee&apos;s question</source>
-        <translation type="unfinished"></translation>
+        <translation>委员会专属问题</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>judged with the finding&apos;s presence</source>
-        <translation type="unfinished"></translation>
+        <translation>随该发现是否存在一并判定</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Reader {empty} left it empty; Reader {other} recorded {value}</source>
-        <translation type="unfinished"></translation>
+        <translation>阅片者 {empty} 未填写；阅片者 {other} 记录为 {value}</translation>
     </message>
     <message>
         <location line="+2"/>
         <location line="+1"/>
         <source>{x}: {a} · {y}: {b}</source>
-        <translation type="unfinished"></translation>
+        <translation>{x}：{a} · {y}：{b}</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>(confidence {a} vs {b})</source>
-        <translation type="unfinished"></translation>
+        <translation>（置信度 {a} 对 {b}）</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>{x}: {a} · {y}: {b}, {gap} step(s) apart (threshold {steps})</source>
-        <translation type="unfinished"></translation>
+        <translation>{x}：{a} · {y}：{b}，相差 {gap} 级（阈值 {steps}）</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>{x}: {a} · {y}: {b}, a difference of {difference} ({relative}), more than {threshold} and {threshold_relative}</source>
-        <translation type="unfinished"></translation>
+        <translation>{x}：{a} · {y}：{b}，差值 {difference}（{relative}），超过 {threshold} 且超过 {threshold_relative}</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>confidence {x}: {a} · {y}: {b}, on opposite sides of indeterminate ({midpoint})</source>
-        <translation type="unfinished"></translation>
+        <translation>置信度 {x}：{a} · {y}：{b}，分处“不确定”（{midpoint}）两侧</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>decided by the committee</source>
-        <translation type="unfinished"></translation>
+        <translation>由委员会决定</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>follows the decision on the finding&apos;s presence</source>
-        <translation type="unfinished"></translation>
+        <translation>随该发现是否存在的裁定而定</translation>
     </message>
 </context>
 <context>
@@ -2549,7 +2555,7 @@
 <context>
     <name>FinaliseDialog</name>
     <message>
-        <location filename="../committee.py" line="-863"/>
+        <location filename="../committee.py" line="-871"/>
         <source>I confirm this committee decision and its minutes</source>
         <translation>我确认此委员会决定及其会议纪要</translation>
     </message>
@@ -3355,7 +3361,7 @@
 <context>
     <name>MprView</name>
     <message>
-        <location filename="../viewer/overlays.py" line="+70"/>
+        <location filename="../viewer/overlays.py" line="+71"/>
         <source>axial</source>
         <translation>轴位</translation>
     </message>
