@@ -292,8 +292,11 @@ def deidentify_dataset(
     uid_map: Callable[[str], str],
     date_offset_days: int | None,
     allow_burned_in: bool = False,
+    copy_first: bool = True,
 ) -> Dataset:
-    """A de-identified copy of `ds` under the same policy; `ds` itself is not changed.
+    """A de-identified copy of `ds` under the same policy; `ds` itself is not changed (with
+    `copy_first=False`, for a dataset the caller read for this alone, `ds` is changed and
+    returned: deep-copying a header costs as much as de-identifying it).
 
     Hidden elements are removed, or emptied where the image IODs require them (Type 2:
     Patient's Name and ID, Study Date, Accession Number...); private tags are removed; UIDs
@@ -312,7 +315,7 @@ def deidentify_dataset(
             "header de-identification cannot remove it: exclude the series or clean its pixels "
             "first (PS3.15 E.3.1 Clean Pixel Data Option)."
         )
-    out = copy.deepcopy(ds)
+    out = copy.deepcopy(ds) if copy_first else ds
     meta = getattr(out, "file_meta", None)
     if meta:
         _deidentify(meta, uid_map, date_offset_days)

@@ -411,7 +411,7 @@ def _read_sources(
             # header only (read without pixels, and an SR carries none): burned-in text in the
             # image's pixels does not reach the SR, so it is no reason to refuse the evidence
             ds = deidentify_dataset(ds, uid_map=uid_map, date_offset_days=date_offset_days,
-                                    allow_burned_in=True)
+                                    allow_burned_in=True, copy_first=False)
         # a weight or size of 0 means "unknown" in many files: drop it rather than copy it
         for kw in ("PatientWeight", "PatientSize"):
             if kw in ds and (ds[kw].value in (None, "") or float(ds[kw].value) == 0):
