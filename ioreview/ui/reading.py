@@ -73,6 +73,13 @@ _STATUS_COLOURS = {
 }
 
 
+def timepoint_namer(protocol: Protocol | None, locale: str | None) -> Callable[[str], str]:
+    """Timepoints as ``protocol`` names them in ``locale`` (None: as stored)."""
+    if locale and protocol is not None:
+        return lambda value: protocol.timepoint_label(value, locale)
+    return str
+
+
 class WorklistModel(RecordTableModel):
     """The reader's own worklist: order, case label, timepoint, day, status."""
 
@@ -85,10 +92,7 @@ class WorklistModel(RecordTableModel):
 
     def set_timepoint_names(self, protocol: Protocol | None, locale: str | None) -> None:
         """Show timepoints as ``protocol`` names them in ``locale`` (None: as stored)."""
-        if locale and protocol is not None:
-            self._timepoint_text = lambda value: protocol.timepoint_label(value, locale)
-        else:
-            self._timepoint_text = str
+        self._timepoint_text = timepoint_namer(protocol, locale)
         if self._records:
             self.dataChanged.emit(self.index(0, 2), self.index(len(self._records) - 1, 2))
 
@@ -239,10 +243,7 @@ class ViewerAdapter(QObject):
 
     def set_timepoint_names(self, protocol: Protocol | None, locale: str | None) -> None:
         """Name the priors' timepoints as ``protocol`` does in ``locale`` (None: as stored)."""
-        if locale and protocol is not None:
-            self._timepoint_text = lambda value: protocol.timepoint_label(value, locale)
-        else:
-            self._timepoint_text = str
+        self._timepoint_text = timepoint_namer(protocol, locale)
 
     def set_case(self, series: Sequence[SeriesView], priors: Sequence[PriorView],
                  annotations: Sequence[Annotation], key_images: Sequence[KeyImage]) -> None:
