@@ -63,7 +63,7 @@ from PySide6.QtWidgets import (
 from adjudication.paradigms import Decision
 from adjudication.protocol import FieldType
 from ioreview.errors import IoreviewError, SessionExpired
-from ioreview.ui.app import ui_locale
+from ioreview.ui.translation import ui_locale
 from ioreview.ui.tab_base import readable_time
 from ioreview.ui.help import add_help_menu
 from ioreview.ui.lock_screen import SessionController

@@ -54,7 +54,7 @@ from PySide6.QtWidgets import (
 from adjudication.agreement import explain
 from adjudication.protocol import MODALITIES
 from ioreview.errors import IoreviewError
-from ioreview.ui.app import ui_locale
+from ioreview.ui.translation import ui_locale
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.table_model import Column, RecordTableModel
 from ioreview.ui.workers import TaskHandle, run_in_thread

@@ -56,7 +56,7 @@ from ioreview.ui.adjudication import (READER_COLOURS, ReaderLayers, field_for,
                                      widest_word)
 from ioreview.ui.adjudication import value_text as _value_text
 from ioreview.ui.agreement_dashboard import AgreementWindow, agreement_window
-from ioreview.ui.app import ui_locale
+from ioreview.ui.translation import ui_locale
 from ioreview.ui.tab_base import readable_time
 from ioreview.ui.help import add_help_menu
 from ioreview.ui.lock_screen import SessionController

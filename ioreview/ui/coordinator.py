@@ -57,7 +57,7 @@ from ioreview.errors import IoreviewError
 from ioreview.service import Role
 from ioreview.ui.roles import role_name
 from ioreview.ui.agreement_dashboard import AgreementDashboard
-from ioreview.ui.app import ui_locale
+from ioreview.ui.translation import ui_locale
 from ioreview.ui.assignments_view import AssignmentsView
 from ioreview.ui.help import add_help_menu
 from ioreview.ui.session_menu import add_session_menu

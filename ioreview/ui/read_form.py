@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 from adjudication import readform
 from ioreview.errors import IoreviewError, ReadIncomplete, SessionExpired
 from ioreview.service import SIGNATURE_MEANING, ReadStatus, ReadVersion
-from ioreview.ui.app import ui_locale
+from ioreview.ui.translation import ui_locale
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.sign_dialog import SignDialog
 

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from ioreview import __version__
 from ioreview.errors import IoreviewError
 from ioreview.service import KeyImage, ReadStatus
-from ioreview.ui.app import ui_locale
+from ioreview.ui.translation import ui_locale
 from ioreview.ui.help import AboutInfo, HelpMenu
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.read_form import FindingGroup, ReadFormPanel

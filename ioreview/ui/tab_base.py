@@ -74,7 +74,7 @@ class ControllerTab(QWidget):
     def timepoint_name(self, value: str | None) -> str:
         """A stored timepoint ("post-insertion") as the active protocol names it in the UI
         language; the value itself in English or when there is no active protocol."""
-        from ioreview.ui.app import ui_locale
+        from ioreview.ui.translation import ui_locale
 
         locale = ui_locale()
         if not value or not locale:
@@ -85,7 +85,7 @@ class ControllerTab(QWidget):
     def field_name(self, key: str, label: str) -> str:
         """A value key as the active protocol names it in the UI language; `label` (the
         service's English label) in English or for a key the protocol does not know."""
-        from ioreview.ui.app import ui_locale
+        from ioreview.ui.translation import ui_locale
 
         locale = ui_locale()
         protocol = self._active_protocol() if locale else None

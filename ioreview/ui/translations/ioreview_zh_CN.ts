@@ -4028,7 +4028,7 @@
 <context>
     <name>ReadingWindow</name>
     <message>
-        <location filename="../reading.py" line="+498"/>
+        <location filename="../reading.py" line="+499"/>
         <source>ioreview — reading ({user})</source>
         <extracomment>where the trial database is, for Help &gt; About (the app passes it in)</extracomment>
         <translation>ioreview — 阅片（{user}）</translation>
@@ -4972,7 +4972,7 @@
 <context>
     <name>WorklistModel</name>
     <message>
-        <location filename="../reading.py" line="-680"/>
+        <location filename="../reading.py" line="-677"/>
         <source>new</source>
         <translation>未阅</translation>
     </message>
@@ -5020,7 +5020,7 @@
 <context>
     <name>_EmbeddedViewerAdapter</name>
     <message>
-        <location line="+183"/>
+        <location line="+180"/>
         <source>Key image</source>
         <translation>关键图像</translation>
     </message>
@@ -5062,7 +5062,7 @@
 <context>
     <name>_PlaceholderViewer</name>
     <message>
-        <location filename="../reading.py" line="-166"/>
+        <location filename="../reading.py" line="-163"/>
         <source>No case open</source>
         <translation>未打开病例</translation>
     </message>
@@ -5075,7 +5075,7 @@
 <context>
     <name>run_app</name>
     <message>
-        <location filename="../app.py" line="+147"/>
+        <location filename="../app.py" line="+98"/>
         <location line="+15"/>
         <source>ioreview</source>
         <translation>ioreview</translation>
