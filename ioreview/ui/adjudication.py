@@ -63,6 +63,7 @@ from PySide6.QtWidgets import (
 from adjudication.paradigms import Decision
 from adjudication.protocol import FieldType
 from ioreview.errors import IoreviewError, SessionExpired
+from ioreview.ui.pane_fold import PaneFold
 from ioreview.ui.translation import ui_locale
 from ioreview.ui.tab_base import readable_time
 from ioreview.ui.help import add_help_menu
@@ -842,10 +843,6 @@ class AdjudicatorWindow(QMainWindow):
         self.splitter.splitterMoved.connect(lambda _pos, _index: self._panes_moved())
         #: the adjudicator dragged the splitter: the panes keep their sizes from then on
         self._panes_set_by_user = False
-        #: the queue was folded away for the images on opening a case at a narrow width
-        self._queue_folded_once = False
-        self._queue_auto_folded = False
-        self._fold_message = ""
         self.setCentralWidget(self.splitter)
 
         # the viewer's toolbar across the window (nothing folds into drop-downs at 1280 pixels)
@@ -859,7 +856,10 @@ class AdjudicatorWindow(QMainWindow):
         self.queue_action.setShortcut("F6")
         self.queue_action.setToolTip(self.tr("Show or hide the adjudication queue"))
         self.queue_action.toggled.connect(self._show_queue)
-        self.queue_action.triggered.connect(self._queue_toggled_by_user)
+        #: the queue folds away for the images on opening a case at a narrow width
+        self.queue_fold = PaneFold(self, self.queue_action, lambda: self.tr(
+            "The queue is folded away to give the images room: F6 or its toolbar button "
+            "shows it again."))
         self.decisions_action = QAction(self.tr("Reads and decisions"), self)
         self.decisions_action.setObjectName("DecisionsAction")
         self.decisions_action.setCheckable(True)
@@ -887,9 +887,6 @@ class AdjudicatorWindow(QMainWindow):
         self.refresh_queue()
 
     # -- panes ----------------------------------------------------------------------------------
-    #: below this width, opening a case folds the queue away so the images get room (F6)
-    FOLD_QUEUE_BELOW = 1500
-
     def default_pane_sizes(self, width: int) -> list[int]:
         """Queue, viewer and decisions widths for a window ``width`` pixels wide: the queue as
         wide as its columns (a quarter of the width at most), the reads and decisions a share
@@ -909,38 +906,14 @@ class AdjudicatorWindow(QMainWindow):
     def _panes_moved(self) -> None:
         self._panes_set_by_user = True
 
-    def _queue_toggled_by_user(self) -> None:
-        self._queue_folded_once = True
-        self._queue_auto_folded = False
-
     def _show_queue(self, shown: bool) -> None:
         self.queue_panel.setVisible(shown)
         self._fit_panes()
 
-    def _fold_queue_for_images(self) -> None:
-        """On a narrow window the first case opened folds the queue away (F6 brings it back)."""
-        if self._queue_folded_once or self.width() >= self.FOLD_QUEUE_BELOW:
-            return
-        self._queue_folded_once = True
-        if self.queue_action.isChecked():
-            self.queue_action.setChecked(False)
-            self._queue_auto_folded = True
-            self._fold_message = self.tr(
-                "The queue is folded away to give the images room: F6 or its toolbar button "
-                "shows it again.")
-            self.statusBar().showMessage(self._fold_message, 8000)
-
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
         """Until the adjudicator drags the splitter, the panes follow the window's width."""
         super().resizeEvent(event)
-        if self._queue_auto_folded and self.width() >= self.FOLD_QUEUE_BELOW:
-            self._queue_auto_folded = False  # room again: the folded queue comes back
-            self._queue_folded_once = False
-            self.queue_action.setChecked(True)
-            if self.statusBar().currentMessage() == self._fold_message:
-                self.statusBar().clearMessage()  # no longer true
-        elif self.current is not None:
-            self._fold_queue_for_images()
+        self.queue_fold.window_resized(self.current is not None)
         self._fit_panes()
 
     def _protocol_name(self) -> tuple[str, str]:
@@ -1000,7 +973,7 @@ class AdjudicatorWindow(QMainWindow):
         self.viewer.set_read_only(view.status != "pending")
         self.layers.set_reads(view.reads)
         self.panel.load(view, self.layers)
-        self._fold_queue_for_images()
+        self.queue_fold.fold_for_images()
         for row, item in enumerate(self.queue()):
             if item.adjudication_id == adjudication_id:
                 self.queue_view.selectRow(row)

@@ -50,6 +50,7 @@ from adjudication.paradigms import Decision
 from adjudication.protocol import FieldType
 from ioreview.errors import IoreviewError, SessionExpired
 from ioreview.service import Role
+from ioreview.ui.pane_fold import PaneFold
 from ioreview.ui.roles import role_name
 from ioreview.ui.adjudication import (READER_COLOURS, ReaderLayers, field_for,
                                      fit_rows_on_resize, reason_text, rule_text, unit_text,
@@ -619,11 +620,11 @@ class CommitteeWindow(QMainWindow):
         self.side_action.setShortcut("F6")
         self.side_action.setToolTip(self.tr("Show or hide the attendance and the cases"))
         self.side_action.toggled.connect(self._show_side)
-        self.side_action.triggered.connect(self._side_toggled_by_user)
         self.viewer.add_toolbar_action("layout", self.side_action, "worklist")
-        self._side_folded_once = False
-        self._side_auto_folded = False
-        self._fold_message = ""
+        #: attendance and cases fold away for the images on opening a session when narrow
+        self.side_fold = PaneFold(self, self.side_action, lambda: self.tr(
+            "Attendance and cases are folded away to give the images room: F6 or its "
+            "toolbar button shows them again."))
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
@@ -650,42 +651,14 @@ class CommitteeWindow(QMainWindow):
     def _panes_moved(self) -> None:
         self._panes_set_by_user = True
 
-    #: below this width, opening a session folds attendance and cases away for the images
-    FOLD_SIDE_BELOW = 1500
-
     def _show_side(self, shown: bool) -> None:
         self._left_pane.setVisible(shown)
         self._fit_panes()
 
-    def _side_toggled_by_user(self) -> None:
-        self._side_folded_once = True
-        self._side_auto_folded = False
-
-    def _fold_side_for_images(self) -> None:
-        """On a narrow window the first session opened folds attendance and cases away (F6
-        brings them back)."""
-        if self._side_folded_once or self.width() >= self.FOLD_SIDE_BELOW:
-            return
-        self._side_folded_once = True
-        if self.side_action.isChecked():
-            self.side_action.setChecked(False)
-            self._side_auto_folded = True
-            self._fold_message = self.tr(
-                "Attendance and cases are folded away to give the images room: F6 or its "
-                "toolbar button shows them again.")
-            self.statusBar().showMessage(self._fold_message, 8000)
-
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
         """Until the member drags the splitter, the panes follow the window's width."""
         super().resizeEvent(event)
-        if self._side_auto_folded and self.width() >= self.FOLD_SIDE_BELOW:
-            self._side_auto_folded = False  # room again: attendance and cases come back
-            self._side_folded_once = False
-            self.side_action.setChecked(True)
-            if self.statusBar().currentMessage() == self._fold_message:
-                self.statusBar().clearMessage()  # no longer true
-        elif self.view is not None and self.pages.currentIndex() == 1:
-            self._fold_side_for_images()
+        self.side_fold.window_resized(self.view is not None and self.pages.currentIndex() == 1)
         self._fit_panes()
 
     def _protocol_name(self) -> tuple[str, str]:
@@ -813,7 +786,7 @@ class CommitteeWindow(QMainWindow):
         if not keep_case:
             self.case_index = 0
         self.pages.setCurrentIndex(1)
-        self._fold_side_for_images()
+        self.side_fold.fold_for_images()
         self._show_header()
         self._show_attendance()
         self._show_cases(reload_images)

@@ -42,6 +42,7 @@ from ioreview.ui.translation import ui_locale
 from ioreview.ui.help import AboutInfo, HelpMenu
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.read_form import FindingGroup, ReadFormPanel
+from ioreview.ui.pane_fold import PaneFold
 from ioreview.ui.session_menu import add_session_menu
 from ioreview.ui.table_model import RecordTableModel
 from ioreview.ui.viewer.keymap import Keymap
@@ -553,9 +554,6 @@ class ReadingWindow(QMainWindow):
         self.splitter.setCollapsible(1, False)
         #: the reader dragged the splitter (here or in an earlier session): keep their sizes
         self._panes_set_by_user = False
-        #: the worklist was folded away for the images on opening a case (not remembered)
-        self._worklist_auto_folded = False
-        self._worklist_folded_once = False
         self.setCentralWidget(self.splitter)
         self.worklist_panel = worklist_panel
         self._build_panes()
@@ -604,7 +602,11 @@ class ReadingWindow(QMainWindow):
         self.worklist_panel.setVisible(self.worklist_action.isChecked())
         self.read_form.setVisible(self.form_action.isChecked())
         self.worklist_action.toggled.connect(lambda on: self._show_pane(self.worklist_panel, on))
-        self.worklist_action.triggered.connect(self._worklist_toggled_by_user)
+        #: the worklist folds away for the images on opening a case (not remembered)
+        self.worklist_fold = PaneFold(self, self.worklist_action, lambda: self.tr(
+            "The worklist is folded away to give the images room: F6 or its toolbar button "
+            "shows it again."))
+        self.worklist_action.triggered.connect(self._remember_panes)
         self.form_action.toggled.connect(lambda on: self._show_pane(self.read_form, on))
         self.splitter.splitterMoved.connect(lambda _pos, _index: self._panes_moved())
 
@@ -624,12 +626,7 @@ class ReadingWindow(QMainWindow):
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
         """Until the reader drags the splitter, the panes follow the window's width."""
         super().resizeEvent(event)
-        if self._worklist_auto_folded and self.width() >= self.FOLD_WORKLIST_BELOW:
-            self.worklist_action.setChecked(True)  # room again: the folded worklist returns
-            self._worklist_auto_folded = False
-            self._worklist_folded_once = False
-        elif self.read_form.case is not None:
-            self._fold_worklist_for_images()
+        self.worklist_fold.window_resized(self.read_form.case is not None)
         self._fit_panes()
 
     def _fit_panes(self) -> None:
@@ -640,28 +637,6 @@ class ReadingWindow(QMainWindow):
         self._panes_set_by_user = True
         self._remember_panes()
 
-    #: below this window width, opening a case folds the worklist away so the images get
-    #: most of the screen (worklist, two images and the read form do not fit side by side)
-    FOLD_WORKLIST_BELOW = 1500
-
-    def _fold_worklist_for_images(self) -> None:
-        """On a narrow window, the first case opened folds the worklist away (F6 brings it
-        back, and it stays then); the reader's own choice of panes is still what is kept."""
-        if (self._worklist_folded_once or self.width() >= self.FOLD_WORKLIST_BELOW
-                or not self.worklist_action.isChecked()):
-            return
-        self._worklist_folded_once = True
-        self._worklist_auto_folded = True
-        self.worklist_action.setChecked(False)
-        self.statusBar().showMessage(self.tr(
-            "The worklist is folded away to give the images room: F6 or its toolbar button "
-            "shows it again."), 8000)
-
-    def _worklist_toggled_by_user(self) -> None:
-        self._worklist_folded_once = True
-        self._worklist_auto_folded = False
-        self._remember_panes()
-
     def _show_pane(self, pane: QWidget, shown: bool) -> None:
         pane.setVisible(shown)
         self._remember_panes()
@@ -670,7 +645,7 @@ class ReadingWindow(QMainWindow):
         if self._panes_set_by_user:
             self._settings.setValue("reading/splitter", self.splitter.saveState())
         self._settings.setValue("reading/worklist",
-                                self.worklist_action.isChecked() or self._worklist_auto_folded)
+                                self.worklist_action.isChecked() or self.worklist_fold.auto_folded)
         self._settings.setValue("reading/form", self.form_action.isChecked())
 
     def _window_actions(self) -> list[QAction]:
@@ -767,7 +742,7 @@ class ReadingWindow(QMainWindow):
         self.viewer.set_case(case.series, case.priors, case.annotations, case.key_images)
         self.read_form.load_case(case)
         self.viewer.set_read_only(self.read_form.is_read_only())
-        self._fold_worklist_for_images()
+        self.worklist_fold.fold_for_images()
         self.refresh_worklist()
         row = self.worklist_model.row_of(assignment_id)
         if row >= 0:

@@ -50,7 +50,7 @@
 <context>
     <name>AdjudicationPanel</name>
     <message>
-        <location filename="../adjudication.py" line="+132"/>
+        <location filename="../adjudication.py" line="+133"/>
         <source>yes</source>
         <extracomment>The colour of each reader&apos;s annotations (the adjudicator&apos;s own use the viewer&apos;s colour). radio buttons drawn visibly on the dark theme</extracomment>
         <translation>是</translation>
@@ -364,9 +364,9 @@
         <translation>打开病例</translation>
     </message>
     <message>
-        <location line="+34"/>
+        <location line="+30"/>
         <source>Queue</source>
-        <extracomment>the adjudicator dragged the splitter: the panes keep their sizes from then on the queue was folded away for the images on opening a case at a narrow width</extracomment>
+        <extracomment>the adjudicator dragged the splitter: the panes keep their sizes from then on</extracomment>
         <translation>队列</translation>
     </message>
     <message>
@@ -375,7 +375,7 @@
         <translation>显示或隐藏裁定队列</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+6"/>
         <source>Reads and decisions</source>
         <translation>阅片与裁定</translation>
     </message>
@@ -395,13 +395,13 @@
         <translation>已登录：{user}（裁定者）</translation>
     </message>
     <message>
-        <location line="+47"/>
+        <location line="-21"/>
         <source>The queue is folded away to give the images room: F6 or its toolbar button shows it again.</source>
-        <extracomment>below this width, opening a case folds the queue away so the images get room (F6)</extracomment>
+        <extracomment>the queue folds away for the images on opening a case at a narrow width</extracomment>
         <translation>已收起队列，为图像留出空间：按 F6 或其工具栏按钮可重新显示。</translation>
     </message>
     <message>
-        <location line="+41"/>
+        <location line="+82"/>
         <source>{n} case(s) waiting for your decision</source>
         <translation>{n} 个病例等待您裁定</translation>
     </message>
@@ -1709,7 +1709,7 @@
 <context>
     <name>CastingVoteDialog</name>
     <message>
-        <location filename="../committee.py" line="+382"/>
+        <location filename="../committee.py" line="+383"/>
         <source>I confirm my casting vote as chair</source>
         <translation>本人作为主席确认我的决定性投票</translation>
     </message>
@@ -1845,12 +1845,12 @@
     </message>
     <message>
         <location line="+28"/>
-        <location line="+570"/>
+        <location line="+542"/>
         <source>Sign ballot</source>
         <translation>签署选票</translation>
     </message>
     <message>
-        <location line="-567"/>
+        <location line="-539"/>
         <source>Finalise…</source>
         <translation>定稿…</translation>
     </message>
@@ -1871,13 +1871,13 @@
         <translation>显示或隐藏出席情况与病例</translation>
     </message>
     <message>
-        <location line="+54"/>
+        <location line="+5"/>
         <source>Attendance and cases are folded away to give the images room: F6 or its toolbar button shows them again.</source>
-        <extracomment>below this width, opening a session folds attendance and cases away for the images</extracomment>
+        <extracomment>attendance and cases fold away for the images on opening a session when narrow</extracomment>
         <translation>已收起出席与病例，为图像留出空间：按 F6 或其工具栏按钮可重新显示。</translation>
     </message>
     <message>
-        <location line="+79"/>
+        <location line="+100"/>
         <source>You sit on no committee session yet.</source>
         <translation>您尚未参加任何委员会会议。</translation>
     </message>
@@ -2219,7 +2219,7 @@
 <context>
     <name>DecisionEditor</name>
     <message>
-        <location filename="../adjudication.py" line="-567"/>
+        <location filename="../adjudication.py" line="-539"/>
         <source>Rule: {rule} — {reason}</source>
         <translation>规则：{rule} — {reason}</translation>
     </message>
@@ -2555,7 +2555,7 @@
 <context>
     <name>FinaliseDialog</name>
     <message>
-        <location filename="../committee.py" line="-871"/>
+        <location filename="../committee.py" line="-843"/>
         <source>I confirm this committee decision and its minutes</source>
         <translation>我确认此委员会决定及其会议纪要</translation>
     </message>
@@ -4028,7 +4028,7 @@
 <context>
     <name>ReadingWindow</name>
     <message>
-        <location filename="../reading.py" line="+499"/>
+        <location filename="../reading.py" line="+500"/>
         <source>ioreview — reading ({user})</source>
         <extracomment>where the trial database is, for Help &gt; About (the app passes it in)</extracomment>
         <translation>ioreview — 阅片（{user}）</translation>
@@ -4049,9 +4049,9 @@
         <translation>下一个未阅病例</translation>
     </message>
     <message>
-        <location line="+48"/>
+        <location line="+45"/>
         <source>&amp;View</source>
-        <extracomment>the reader dragged the splitter (here or in an earlier session): keep their sizes the worklist was folded away for the images on opening a case (not remembered)</extracomment>
+        <extracomment>the reader dragged the splitter (here or in an earlier session): keep their sizes</extracomment>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
@@ -4080,13 +4080,13 @@
         <translation>显示或隐藏阅片表单</translation>
     </message>
     <message>
-        <location line="+61"/>
+        <location line="+13"/>
         <source>The worklist is folded away to give the images room: F6 or its toolbar button shows it again.</source>
-        <extracomment>below this window width, opening a case folds the worklist away so the images get most of the screen (worklist, two images and the read form do not fit side by side)</extracomment>
+        <extracomment>the worklist folds away for the images on opening a case (not remembered)</extracomment>
         <translation>已收起工作列表，为图像留出空间：按 F6 或其工具栏按钮可重新显示。</translation>
     </message>
     <message>
-        <location line="+60"/>
+        <location line="+85"/>
         <source>{total} cases · {new} new · {prog} in progress · {done} submitted</source>
         <translation>共 {total} 个病例 · 未阅 {new} · 阅片中 {prog} · 已提交 {done}</translation>
     </message>
@@ -4972,7 +4972,7 @@
 <context>
     <name>WorklistModel</name>
     <message>
-        <location filename="../reading.py" line="-677"/>
+        <location filename="../reading.py" line="-651"/>
         <source>new</source>
         <translation>未阅</translation>
     </message>
