@@ -58,9 +58,13 @@ PROTECTIVE_TRIGGERS: dict[str, tuple[str, str]] = {
 }
 
 
-def _changed(columns: Sequence[str]) -> str:
-    return (f"ROW({', '.join('NEW.' + c for c in columns)}) IS DISTINCT FROM"
-            f" ROW({', '.join('OLD.' + c for c in columns)})")
+def _not_only_superseded(kept: Sequence[str]) -> str:
+    """An UPDATE of a superseded row, or of a decided one that does more than mark it
+    superseded (status, time) with the `kept` columns as they were."""
+    return ("OLD.status = 'superseded' OR (OLD.status = 'decided' AND ("
+            "NEW.status <> 'superseded' OR NEW.superseded_at IS NULL"
+            f" OR ROW({', '.join('NEW.' + c for c in kept)}) IS DISTINCT FROM"
+            f" ROW({', '.join('OLD.' + c for c in kept)})))")
 
 _TRIGGER_FUNCTIONS = (
     """CREATE OR REPLACE FUNCTION ioreview_refuse() RETURNS trigger LANGUAGE plpgsql AS $f$
@@ -113,9 +117,7 @@ _TRIGGER_FUNCTIONS = (
         ELSIF TG_TABLE_NAME = 'adjudication' AND TG_OP = 'DELETE' THEN
             IF OLD.status <> 'pending' THEN refused := 'adjudication'; END IF;
         ELSIF TG_TABLE_NAME = 'adjudication' AND TG_OP = 'UPDATE' THEN
-            IF OLD.status = 'superseded' OR (OLD.status = 'decided' AND (
-                    NEW.status <> 'superseded' OR NEW.superseded_at IS NULL
-                    OR """ + _changed(ADJUDICATION_SIGNED_COLUMNS) + """)) THEN
+            IF """ + _not_only_superseded(ADJUDICATION_SIGNED_COLUMNS) + """ THEN
                 refused := 'adjudication';
             END IF;
         ELSIF TG_TABLE_NAME = 'adjudication_decision' THEN
@@ -135,9 +137,7 @@ _TRIGGER_FUNCTIONS = (
         ELSIF TG_TABLE_NAME = 'panel_case' AND TG_OP = 'DELETE' THEN
             IF OLD.status <> 'open' THEN refused := 'committee'; END IF;
         ELSIF TG_TABLE_NAME = 'panel_case' AND TG_OP = 'UPDATE' THEN
-            IF OLD.status = 'superseded' OR (OLD.status = 'decided' AND (
-                    NEW.status <> 'superseded' OR NEW.superseded_at IS NULL
-                    OR """ + _changed(PANEL_CASE_DECIDED_COLUMNS) + """)) THEN
+            IF """ + _not_only_superseded(PANEL_CASE_DECIDED_COLUMNS) + """ THEN
                 refused := 'committee';
             END IF;
         END IF;

@@ -37,8 +37,12 @@ def _refuse(message_key: str) -> str:
     return f"SELECT RAISE(ABORT, '{PROTECTED_MESSAGES[message_key]}');"
 
 
-def _unchanged(*columns: str) -> str:
-    return " AND ".join(f"NEW.{c} IS OLD.{c}" for c in columns)
+def _not_only_superseded(kept: Sequence[str]) -> str:
+    """An UPDATE of a superseded row, or of a decided one that does more than mark it
+    superseded (status, time) with the `kept` columns as they were."""
+    unchanged = " AND ".join(f"NEW.{c} IS OLD.{c}" for c in kept)
+    return ("OLD.status = 'superseded' OR (OLD.status = 'decided' AND NOT ("
+            f"NEW.status = 'superseded' AND NEW.superseded_at IS NOT NULL AND {unchanged}))")
 
 
 _SIGNED_VERSION = ("EXISTS (SELECT 1 FROM signature_record s WHERE s.entity_kind = 'read'"
@@ -80,9 +84,7 @@ PROTECTIVE_TRIGGERS: dict[str, str] = {
     # a decided adjudication may only be marked superseded (an amendment reopened the case)
     "adjudication_signed_update": (
         "CREATE TRIGGER IF NOT EXISTS adjudication_signed_update BEFORE UPDATE ON adjudication"
-        " WHEN OLD.status = 'superseded' OR (OLD.status = 'decided' AND NOT ("
-        "NEW.status = 'superseded' AND NEW.superseded_at IS NOT NULL"
-        f" AND {_unchanged(*ADJUDICATION_SIGNED_COLUMNS)}))"
+        f" WHEN {_not_only_superseded(ADJUDICATION_SIGNED_COLUMNS)}"
         f" BEGIN {_refuse('adjudication')} END"),
     "adjudication_signed_delete": (
         "CREATE TRIGGER IF NOT EXISTS adjudication_signed_delete BEFORE DELETE ON adjudication"
@@ -108,9 +110,7 @@ PROTECTIVE_TRIGGERS: dict[str, str] = {
     # a decided committee case may only be marked superseded
     "panel_case_decided_update": (
         "CREATE TRIGGER IF NOT EXISTS panel_case_decided_update BEFORE UPDATE ON panel_case"
-        " WHEN OLD.status = 'superseded' OR (OLD.status = 'decided' AND NOT ("
-        "NEW.status = 'superseded' AND NEW.superseded_at IS NOT NULL"
-        f" AND {_unchanged(*PANEL_CASE_DECIDED_COLUMNS)}))"
+        f" WHEN {_not_only_superseded(PANEL_CASE_DECIDED_COLUMNS)}"
         f" BEGIN {_refuse('committee')} END"),
     "panel_case_decided_delete": (
         "CREATE TRIGGER IF NOT EXISTS panel_case_decided_delete BEFORE DELETE ON panel_case"
