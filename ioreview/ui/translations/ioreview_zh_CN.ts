@@ -3361,8 +3361,9 @@
 <context>
     <name>MprView</name>
     <message>
-        <location filename="../viewer/overlays.py" line="+71"/>
+        <location filename="../viewer/overlays.py" line="+69"/>
         <source>axial</source>
+        <extracomment>the planes&apos; names, translated where drawn (`plane_title`)</extracomment>
         <translation>轴位</translation>
     </message>
     <message>
@@ -4655,7 +4656,7 @@
 <context>
     <name>ViewerOverlay</name>
     <message>
-        <location filename="../viewer/overlays.py" line="-46"/>
+        <location filename="../viewer/overlays.py" line="-44"/>
         <source>mm (Pixel Spacing, in patient)</source>
         <translation>mm（像素间距，患者平面）</translation>
     </message>
@@ -4680,7 +4681,7 @@
         <translation>px（未校准）</translation>
     </message>
     <message>
-        <location line="+60"/>
+        <location line="+66"/>
         <source>Series %1</source>
         <translation>序列 %1</translation>
     </message>

@@ -14,7 +14,7 @@ from typing import Any
 from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPixmap, QTransform
 
 from ioreview.imaging.header import InstanceHeader
@@ -65,12 +65,18 @@ def slice_position(header: InstanceHeader) -> float | None:
     return (b * f - c * e) * x + (c * d - a * f) * y + (a * e - b * d) * z
 
 
+#: the planes' names, translated where drawn (`plane_title`)
+_PLANES = {"axial": QT_TRANSLATE_NOOP("MprView", "axial"),
+           "coronal": QT_TRANSLATE_NOOP("MprView", "coronal"),
+           "sagittal": QT_TRANSLATE_NOOP("MprView", "sagittal")}
+
+
 def plane_title(plane: str) -> str:
     """A plane's name in the UI language, for the pane's overlay ("CT 轴位"); the value of
-    `PLANES` itself stays the code the viewer compares."""
-    return {"axial": QCoreApplication.translate("MprView", "axial"),
-            "coronal": QCoreApplication.translate("MprView", "coronal"),
-            "sagittal": QCoreApplication.translate("MprView", "sagittal")}.get(plane, plane)
+    `PLANES` itself stays the code the viewer compares.  One lookup per paint: this runs in
+    the render loop."""
+    name = _PLANES.get(plane)
+    return QCoreApplication.translate("MprView", name) if name else plane
 
 
 def overlay_text(
