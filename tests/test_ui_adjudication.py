@@ -105,6 +105,17 @@ def _adjudicator_of(trial: Trial, label: str) -> str:
     return trial.adjudication_status(coord, case.id).tasks[0].adjudicator
 
 
+def _open_adjudicator_window(qtbot, trial: Trial, label: str):
+    """The window of the adjudicator of the case `label`, logged in, shown at 1600x1000."""
+    name = _adjudicator_of(trial, label)
+    window = adjudicator_window(trial, trial.login(name, PASSWORDS[name]))
+    qtbot.addWidget(window)
+    window.resize(1600, 1000)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
 def _colour_pixels(image, colour: QColor) -> int:
     """How many pixels of ``image`` are (nearly) ``colour``."""
     n = 0
@@ -121,11 +132,7 @@ def test_adjudicator_decides_and_signs_a_discordant_case(qtbot, trial, adjudicat
                                                          messages):
     label = adjudication_template[1]
     name = _adjudicator_of(trial, label)
-    window = adjudicator_window(trial, trial.login(name, PASSWORDS[name]))
-    qtbot.addWidget(window)
-    window.resize(1600, 1000)
-    window.show()
-    qtbot.waitExposed(window)
+    window = _open_adjudicator_window(qtbot, trial, label)
     model = window.queue_view.model()
     assert model.rowCount() == 1
     assert model.index(0, 0).data() == label
@@ -329,14 +336,9 @@ def test_rules_and_reasons_in_chinese_with_the_protocols_labels(qtbot, trial,
     from ioreview.ui.app import install_translators
 
     label = adjudication_template[1]
-    name = _adjudicator_of(trial, label)
     installed = install_translators(qapp, "zh_CN")
     try:
-        window = adjudicator_window(trial, trial.login(name, PASSWORDS[name]))
-        qtbot.addWidget(window)
-        window.resize(1600, 1000)
-        window.show()
-        qtbot.waitExposed(window)
+        window = _open_adjudicator_window(qtbot, trial, label)
         fields = window.queue_view.model().index(0, 4).data()
         window.open_row(0)
         protocol = window.panel.view.protocol
@@ -367,12 +369,7 @@ def test_readers_labels_at_one_spot_do_not_print_over_each_other(qtbot, trial,
     from ioreview.service import LetteredRead
 
     label = adjudication_template[1]
-    name = _adjudicator_of(trial, label)
-    window = adjudicator_window(trial, trial.login(name, PASSWORDS[name]))
-    qtbot.addWidget(window)
-    window.resize(1600, 1000)
-    window.show()
-    qtbot.waitExposed(window)
+    window = _open_adjudicator_window(qtbot, trial, label)
     window.open_row(0)
     pane = window.viewer.widget.active_viewport()
     uid = window.viewer.current_image()[0]
