@@ -830,10 +830,20 @@ _GRAPHIC_DATA, _REFERENCED_SOP_INSTANCE = 0x00700022, 0x00081155
 _STAND_IN_TEXT = "ioreview stand-in tracking identifier"
 _STAND_IN_UID = "2.25.271828182845904523536028747135266249"
 _STAND_IN_IMAGE = "2.25.314159265358979323846264338327950288"
+_STAND_IN_TIME_POINT = "ioreview stand-in time point"
+#: points of a stand-in region by graphic type (any count that highdicom accepts: the Graphic
+#: Data element is a hole, its length follows the document's points)
+_STAND_IN_POINTS = {"POINT": 1, "MULTIPOINT": 2, "POLYLINE": 2, "CIRCLE": 2, "ELLIPSE": 4}
 
 
 def _stand_in_value(i: int) -> float:
     return -987654.5 - 2 * i
+
+
+@functools.lru_cache(maxsize=4096)
+def _code_item(code: SrCode, encodings: tuple[str, ...]) -> bytes:
+    """The encoded item of a code sequence that holds `code` (a code hole's value)."""
+    return _ITEM + _dataset_bytes(_coded(*code), list(encodings)) + _ITEM_END
 
 
 @dataclass(frozen=True, eq=False)
@@ -852,13 +862,16 @@ class _Group:
     region: tuple[str, np.ndarray, str, str, tuple[int, ...] | None] | None = None
 
     def shape(self) -> tuple[Any, ...]:
-        """Everything highdicom's group depends on except the values of the holes."""
+        """Everything highdicom's group depends on except the values of the holes: which
+        optional items it has and how many, not their codes, texts or numbers."""
         region = None
         if self.region is not None:
-            graphic_type, data, sop_class, _sop, frames = self.region
-            region = (graphic_type, data.shape, sop_class, frames)
-        return (self.time_point, self.finding, self.sites, self.evaluations,
-                tuple((n, u, d) for n, _v, u, d in self.measurements), region)
+            graphic_type, _data, sop_class, _sop, frames = self.region
+            region = (graphic_type, sop_class, frames)
+        return (self.time_point is None, self.finding is None,
+                None if self.sites is None else tuple(lat is None for _s, lat in self.sites),
+                len(self.evaluations), tuple(d is None for _n, _v, _u, d in self.measurements),
+                region)
 
     def build(self) -> Any:
         """The group as highdicom builds it."""
@@ -867,31 +880,88 @@ class _Group:
                            None if self.region is None else self.region[1],
                            None if self.region is None else self.region[3], cached=True)
 
-    def stand_in(self) -> tuple[Any, dict[tuple[int, Any], str]]:
-        """The group built with stand-in values, and the holes: (tag, stand-in value) ->
-        hole name."""
-        values = [_stand_in_value(i) for i in range(len(self.measurements))]
+    def stand_in(self) -> tuple[Any, dict[tuple[int, Any], str], dict[int, str]]:
+        """The group built with stand-in values and codes, and its holes: (tag, stand-in
+        value) -> hole name for elements, id(stand-in code) -> hole name for the items of
+        codes (each code of the group is an item of a code sequence, PS3.3 8.8)."""
         holes: dict[tuple[int, Any], str] = {(_TEXT_VALUE, _STAND_IN_TEXT): "text",
                                              (_UID, _STAND_IN_UID): "uid"}
-        for i, v in enumerate(values):
+        items: dict[int, str] = {}
+        keep: list[CodedConcept] = []  # ids stay those of these objects while they live
+
+        def code(name: str) -> CodedConcept:
+            concept = CodedConcept(value=f"STANDIN{len(keep)}", scheme_designator="99STANDIN",
+                                   meaning=f"stand-in {len(keep)}")
+            keep.append(concept)
+            items[id(concept)] = name
+            return concept
+
+        measurements = []
+        for i, (_n, _v, _u, d) in enumerate(self.measurements):
+            v = _stand_in_value(i)
             holes[(_NUMERIC_VALUE, str(DS(v, auto_format=True)))] = f"ds{i}"
             holes[(_FLOAT_VALUE, v)] = f"fd{i}"
-        data = None
-        if self.region is not None:
-            shape = self.region[1].shape
-            data = -7000.5 - np.arange(shape[0] * shape[1], dtype=np.float64).reshape(shape)
+            measurements.append(hd.sr.Measurement(
+                name=code(f"mn{i}"), value=v, unit=code(f"mu{i}"),
+                derivation=None if d is None else code(f"md{i}")))
+        evaluations = [hd.sr.QualitativeEvaluation(code(f"en{i}"), code(f"ev{i}"))
+                       for i in range(len(self.evaluations))]
+        sites = None if self.sites is None else [
+            hd.sr.FindingSite(anatomic_location=code(f"site{i}"),
+                              laterality=None if lat is None else code(f"lat{i}"))
+            for i, (_s, lat) in enumerate(self.sites)]
+        time_point = None
+        if self.time_point is not None:
+            holes[(_TEXT_VALUE, _STAND_IN_TIME_POINT)] = "time"
+            time_point = hd.sr.TimePointContext(time_point=_STAND_IN_TIME_POINT)
+        tracking = hd.sr.TrackingIdentifier(identifier=_STAND_IN_TEXT, uid=_STAND_IN_UID)
+        finding = None if self.finding is None else code("finding")
+        if self.region is None:
+            group = hd.sr.MeasurementsAndQualitativeEvaluations(
+                tracking_identifier=tracking, time_point_context=time_point,
+                finding_type=finding, finding_sites=sites,
+                qualitative_evaluations=evaluations or None,
+                measurements=measurements or None)
+        else:
+            graphic_type, _data, sop_class, _sop, frames = self.region
+            n = _STAND_IN_POINTS[graphic_type]
+            data = -7000.5 - np.arange(2 * n, dtype=np.float64).reshape(n, 2)
             holes[(_GRAPHIC_DATA, tuple(data.flatten().tolist()))] = "graphic"
             holes[(_REFERENCED_SOP_INSTANCE, _STAND_IN_IMAGE)] = "image"
-        group = self._build(_STAND_IN_TEXT, _STAND_IN_UID, values, data,
-                            None if data is None else _STAND_IN_IMAGE, cached=False)
-        return group, holes
+            region = hd.sr.ImageRegion(
+                graphic_type=graphic_type, graphic_data=data,
+                source_image=hd.sr.SourceImageForRegion(
+                    referenced_sop_class_uid=sop_class,
+                    referenced_sop_instance_uid=_STAND_IN_IMAGE,
+                    referenced_frame_numbers=None if frames is None else list(frames)))
+            group = hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
+                tracking_identifier=tracking, referenced_region=region,
+                time_point_context=time_point, finding_type=finding, finding_sites=sites,
+                measurements=measurements or None, qualitative_evaluations=evaluations)
+        object.__setattr__(group, "_ioreview_stand_ins", keep)
+        return group, holes, items
 
-    def fill(self) -> dict[str, Any]:
+    def fill(self, encodings: tuple[str, ...]) -> dict[str, Any]:
         """This group's values for the holes of its template."""
         out: dict[str, Any] = {"text": self.tracking_text, "uid": self.tracking_uid}
-        for i, (_n, v, _u, _d) in enumerate(self.measurements):
+        if self.time_point is not None:
+            out["time"] = self.time_point
+        if self.finding is not None:
+            out["finding"] = _code_item(self.finding, encodings)
+        for i, (site, lat) in enumerate(self.sites or ()):
+            out[f"site{i}"] = _code_item(site, encodings)
+            if lat is not None:
+                out[f"lat{i}"] = _code_item(lat, encodings)
+        for i, (name, value) in enumerate(self.evaluations):
+            out[f"en{i}"] = _code_item(name, encodings)
+            out[f"ev{i}"] = _code_item(value, encodings)
+        for i, (n, v, u, d) in enumerate(self.measurements):
             out[f"ds{i}"] = DS(v, auto_format=True)
             out[f"fd{i}"] = v
+            out[f"mn{i}"] = _code_item(n, encodings)
+            out[f"mu{i}"] = _code_item(u, encodings)
+            if d is not None:
+                out[f"md{i}"] = _code_item(d, encodings)
         if self.region is not None:
             out["graphic"] = self.region[1].flatten().tolist()
             out["image"] = self.region[3]
@@ -986,10 +1056,12 @@ class _Template:
                 data = _value_bytes(p.vr, value)
                 if data is None:
                     out.append(_element_bytes(DataElement(p.tag, p.vr, value), encodings))
+                elif p.vr in EXPLICIT_VR_LENGTH_32:
+                    out.append(_HEADS[p.tag, p.vr] + struct.pack("<HI", 0, len(data)) + data)
+                elif len(data) > 0xFFFF:  # e.g. an outline of many points: pydicom writes it
+                    raise _NotEncodable(f"{p.name}: {len(data)} bytes")
                 else:
-                    out.append(_HEADS[p.tag, p.vr] + (
-                        struct.pack("<HI", 0, len(data)) if p.vr in EXPLICIT_VR_LENGTH_32
-                        else struct.pack("<H", len(data))) + data)
+                    out.append(_HEADS[p.tag, p.vr] + struct.pack("<H", len(data)) + data)
         return b"".join(out)
 
 
@@ -1076,26 +1148,29 @@ _GROUP_TEMPLATES: dict[tuple[Any, ...], _Template | None] = {}
 _DOCUMENT_TEMPLATES: dict[tuple[Any, ...], list[tuple[int, _Template]] | None] = {}
 
 
-def _group_template(group: _Group, encodings: list[str]) -> _Template:
-    key = (group.region is None, group.shape(), tuple(encodings))
-    if key not in _GROUP_TEMPLATES:
+def _group_template(group: _Group, encodings: tuple[str, ...]) -> _Template:
+    key = (group.region is None, group.shape(), encodings)
+    template = _GROUP_TEMPLATES.get(key, _MISSING)
+    if template is _MISSING:
         template = None
         try:
-            built, holes = group.stand_in()
+            built, holes, items = group.stand_in()
             if len(built) != 1:
                 raise _NotEncodable("a group of more than one content item")
             parts: list[bytes | _Hole] = []
             found: set[str] = set()
-            _element_parts(built[0], encodings, holes, {}, found, parts)
-            if found == set(holes.values()):
+            _element_parts(built[0], list(encodings), holes, items, found, parts)
+            if found == set(holes.values()) | set(items.values()):
                 template = _Template(parts)
         except _NotEncodable:
             pass
         _GROUP_TEMPLATES[key] = template
-    template = _GROUP_TEMPLATES[key]
     if template is None:
         raise _NotEncodable("this group has no template")
     return template
+
+
+_MISSING: Any = object()
 
 
 @functools.cache
@@ -1149,8 +1224,9 @@ def _save_from_templates(header: Dataset, document: _Document, path: str | os.Pa
         memo = (encodings, elements)
         object.__setattr__(header, "_ioreview_parts", memo)
     encodings, elements = memo
-    groups = b"".join(_ITEM + _group_template(g, encodings).render(g.fill(), encodings)
-                      + _ITEM_END for g in document.groups)
+    codings = tuple(encodings)
+    groups = b"".join([_ITEM + _group_template(g, codings).render(g.fill(codings), encodings)
+                       + _ITEM_END for g in document.groups])
     own = [(0x00080018, _element_bytes(DataElement(0x00080018, "UI", sop_uid), encodings)),
            (0x00200013, _element_bytes(DataElement(0x00200013, "IS", instance_number), encodings)),
            (0x0008103E, _element_bytes(DataElement(0x0008103E, "LO", series_description),
