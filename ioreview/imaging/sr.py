@@ -407,6 +407,13 @@ def _read_sources(
             ds = pydicom.dcmread(os.fspath(sources[uid]), stop_before_pixels=True)
         if str(ds.SOPInstanceUID) != uid:
             raise ValueError(f"{sources[uid]}: SOP Instance UID {ds.SOPInstanceUID} is not {uid}")
+        used = _used_tags(str(ds.get("SOPClassUID", "")))
+        if used is not None:
+            # the rest is never looked at: not converting it from its raw bytes (nor
+            # de-identifying it) is most of the time a header costs; de-identification works
+            # element by element, so the kept elements come out as from the whole header
+            for tag in [t for t in ds.keys() if t not in used]:
+                del ds[tag]
         if uid_map is not None:
             # header only (read without pixels, and an SR carries none): burned-in text in the
             # image's pixels does not reach the SR, so it is no reason to refuse the evidence
@@ -562,6 +569,28 @@ def _copied_tags(sop_class_uid: str) -> frozenset[int] | None:
                     return None
                 tags.add(int(tag))
     return frozenset(tags)
+
+
+#: what the SR takes from a source besides the copied Patient and Study attributes: what
+#: highdicom's `Comprehensive3DSR` reads of its evidence (`sr.sop._SR`, `collect_evidence`,
+#: `ContributingEquipment.for_image_acquisition`) and what this module reads
+_USED_KEYWORDS = ("SpecificCharacterSet", "SOPClassUID", "SOPInstanceUID", "StudyInstanceUID",
+                  "SeriesInstanceUID", "PatientID", "PatientName", "PatientBirthDate",
+                  "PatientSex", "AccessionNumber", "StudyID", "StudyDate", "StudyTime",
+                  "ReferringPhysicianName", "Modality", "NumberOfFrames", "PatientWeight",
+                  "PatientSize", "BurnedInAnnotation", *_EQUIPMENT_KEYWORDS, *_DEID_KEYWORDS)
+
+
+@functools.lru_cache(maxsize=64)
+def _used_tags(sop_class_uid: str) -> frozenset[int] | None:
+    """The attributes of a source of `sop_class_uid` that an SR document's header can depend
+    on (None: an IOD highdicom does not know, keep everything)."""
+    from pydicom.datadict import tag_for_keyword
+
+    copied = _copied_tags(sop_class_uid)
+    if copied is None:
+        return None
+    return copied | {int(tag_for_keyword(kw)) for kw in _USED_KEYWORDS}  # type: ignore[arg-type]
 
 
 def _header_shape(evidence: SrEvidence, series_number: int) -> tuple[Any, ...] | None:
