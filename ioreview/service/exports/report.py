@@ -3,40 +3,38 @@
 What the issue asks a charter report to show: the trial summary, inter-reader agreement per field
 (table and forest plot of each field's headline statistic with its 95% CI, GRRAS: Kottner et al.
 2011), the adjudication summary, per-subject complication outcomes, and key images with the
-readers' annotations burned in.  Jinja2 lays the page out (autoescaped), matplotlib draws the
-charts and images (Figure objects on Agg, no pyplot state), WeasyPrint prints the page to PDF.
+readers' annotations burned in.  Jinja2 lays the page out (autoescaped), Pillow draws the forest
+plot and burns the shapes into the key images, WeasyPrint prints the page to PDF.
+
+Cost: the report is written by the export's worker process, whose imports count.  matplotlib
+(~0.7 s to import, ~0.1 s a figure) is not used: Pillow, which WeasyPrint imports anyway, draws
+the two kinds of picture in a few milliseconds.  Charts are PNG, RGB without alpha (WeasyPrint
+draws SVG text letter by letter, and splits an alpha channel into a second image).
 
 The HTML is self-contained (images as data URIs) and byte-identical for the same data: no dates,
-matplotlib metadata off; charts are PNG (WeasyPrint draws SVG text as paths ~50x slower).  The
-PDF carries WeasyPrint's creation date.
-Chinese text needs a CJK font: the page and the charts ask for Noto Sans CJK SC, then WenQuanYi
-Micro Hei (Debian's fonts-noto-cjk, fonts-wqy-microhei).
+no image metadata.  The PDF carries WeasyPrint's creation date.
+Chinese text needs a CJK font: the page and the charts ask for WenQuanYi Micro Hei, then Noto
+Sans CJK SC (Debian's fonts-wqy-microhei, fonts-noto-cjk).
 """
 from __future__ import annotations
 
 import base64
 import io
-import logging
 import math
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import matplotlib
 import numpy as np
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
-from matplotlib.figure import Figure as MplFigure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Ellipse, Polygon
+from PIL import Image, ImageDraw, ImageFont
 
 from ioreview.imaging.render import render_frame
-
-# WenQuanYi has no bold face: matplotlib says so on every bold label; the regular face is used.
-logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
 if TYPE_CHECKING:
     from adjudication.reliability import AgreementReport, FieldAgreement
@@ -57,6 +55,15 @@ ROWS_PER_PLOT = 28
 LEFT_LIMIT = -2.0
 #: long side of a key image in the report, in pixels
 KEY_IMAGE_PX = 512
+#: resolution of the forest plot (7.2 inches wide)
+FOREST_DPI = 160
+#: zlib level of the report's PNGs: WeasyPrint decodes and re-compresses them into the PDF
+FAST_PNG = 1
+#: font files of the charts (Pillow finds them in the system's font folders), with the face
+#: index in a collection
+_CJK_FILES = (("wqy-microhei.ttc", 0), ("NotoSansCJK-Regular.ttc", 2))
+_LATIN_FILES = (("DejaVuSans.ttf", 0),)
+_BOLD_FILES = (("DejaVuSans-Bold.ttf", 0), *_LATIN_FILES)
 #: colours of the readers' shapes (a colour per letter or reader id, in sorted order)
 SHAPE_COLOURS = ("#ffd400", "#00e5ff", "#ff4fd8", "#7cff4f", "#ff8c1a", "#b08cff")
 
@@ -223,11 +230,9 @@ def render_html(data: ReportData) -> str:
     plotted = [f for f in fields if f.headline is not None and f.headline.result is not None]
     undefined = [(_field_label(f, labels), _reason(f.headline))
                  for f in fields if f.headline is None or f.headline.result is None]
-    with _rc():
-        # PNG, not SVG: WeasyPrint draws an SVG with text as paths ~50x slower
-        plots = [_png_uri(_forest_plot(chunk, labels, h), dpi=160, tight=True)
-                 for chunk in _chunks(plotted, ROWS_PER_PLOT)]
-        images = [_key_image(k, i, h) for i, k in enumerate(data.key_images, start=1)]
+    plots = [_png_uri(_forest_plot(chunk, labels, h, data.language))
+             for chunk in _chunks(plotted, ROWS_PER_PLOT)]
+    images = [_key_image(k, i, h) for i, k in enumerate(data.key_images, start=1)]
     findings, subject_rows = _subject_table(data, h)
     env = _environment()
     template = env.get_template("report.html.j2")
@@ -305,51 +310,91 @@ def _is_wide(text: str) -> bool:
 
 
 def _forest_plot(fields: Sequence[FieldAgreement], labels: Mapping[str, str],
-                 h: Mapping[str, str]) -> MplFigure:
-    """One row per field: the headline statistic and its 95% CI, top to bottom in table order."""
+                 h: Mapping[str, str], language: str) -> Image.Image:
+    """One row per field: the headline statistic and its 95% CI, top to bottom in table order;
+    drawn with Pillow at twice FOREST_DPI and halved (anti-aliased lines and text)."""
     names = [_field_label(f, labels) for f in fields]
-    wide = any(_is_wide(n) for n in names)
+    wide = any(_is_wide(n) for n in names) or language.startswith("zh")
     names = [_wrap(n, 22 if wide else 44) for n in names]
-    heights = [0.3 + 0.16 * n.count("\n") for n in names]
-    fig = MplFigure(figsize=(7.2, 0.9 + sum(heights)), dpi=100)
-    ax = fig.add_subplot()
-    ys: list[float] = []
-    y = 0.0
-    for hgt in heights:
-        ys.append(-(y + hgt / 2))
-        y += hgt
-    lo_all: list[float] = []
-    values: list[tuple[float, float, FieldAgreement]] = []
-    for f, yy in zip(fields, ys):
-        r = f.headline.result  # type: ignore[union-attr]
-        lo, hi = r.ci
-        lo_all.append(lo)
-        ax.plot([lo, hi], [yy, yy], color="#445", linewidth=1.2, solid_capstyle="butt")
-        ax.plot([lo, lo], [yy - 0.06, yy + 0.06], color="#445", linewidth=1.0)
-        ax.plot([hi, hi], [yy - 0.06, yy + 0.06], color="#445", linewidth=1.0)
-        values.append((r.value, yy, f))
-    left = max(LEFT_LIMIT, min([-1.0, *lo_all]))
-    for value, yy, f in values:
-        # an estimate beyond the axis (an ICC far below -1) shows as a triangle at its edge
-        marker = _MARKERS.get(f.kind, "o") if value >= left else "<"
-        ax.plot([max(value, left)], [yy], marker=marker, markersize=5, linestyle="",
-                color="#c0392b" if f.key.endswith(".presence") else "#1f4e79")
-    ax.set_xlim(left - 0.05, 1.05)
-    ax.set_ylim(-y - 0.05, 0.05)
-    ax.axvline(0.0, color="#888", linewidth=0.8)
+    s = 2 * FOREST_DPI  # pixels per inch while drawing
+    font = _font(wide, round(7.5 / 72 * s))
+    small = _font(wide, round(7 / 72 * s))
+    axis_font = _font(wide, round(8 / 72 * s))
+    line_h = round(0.13 * s)
+    heights = [round((0.3 + 0.16 * n.count("\n")) * s) for n in names]
+    label_w = max((font.getlength(line) for n in names for line in n.split("\n")), default=0)
+    x0 = round(label_w + 0.12 * s)  # the axis' left edge
+    x1 = round(7.2 * s) - round(0.1 * s)
+    top = round(0.3 * s)  # the legend above the rows
+    bottom = top + sum(heights)
+    size = (round(7.2 * s), bottom + round(0.55 * s))
+    im = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(im)
+    values = [f.headline.result for f in fields]  # type: ignore[union-attr]
+    left = max(LEFT_LIMIT, min([-1.0, *(r.ci[0] for r in values)]))
+    lo_x, hi_x = left - 0.05, 1.05
+
+    def px(v: float) -> float:
+        return x0 + (v - lo_x) / (hi_x - lo_x) * (x1 - x0)
+
+    thin, mid = max(1, round(s / 120)), max(1, round(s / 80))
     for x in (0.2, 0.4, 0.6, 0.8):
-        ax.axvline(x, color="#ddd", linewidth=0.6, zorder=0)
-    ax.set_yticks(ys)
-    ax.set_yticklabels(names, fontsize=7.5)
-    ax.tick_params(axis="x", labelsize=7.5)
-    ax.set_xlabel(h["x_axis"], fontsize=8)
-    handles = [Line2D([], [], marker=m, color="#1f4e79", linestyle="", markersize=5,
-                      label=h[k]) for k, m in _MARKERS.items()]
-    ax.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.0),
-              ncol=3, frameon=False, borderaxespad=0.2)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    return fig
+        draw.line([(px(x), top), (px(x), bottom)], fill="#dddddd", width=thin)
+    draw.line([(px(0.0), top), (px(0.0), bottom)], fill="#888888", width=mid)
+    draw.line([(x0, top), (x0, bottom)], fill="#000000", width=thin)  # the axes' spines
+    draw.line([(x0, bottom), (x1, bottom)], fill="#000000", width=thin)
+    step = 0.25 if left >= -1.0 else 0.5
+    tick = math.ceil(lo_x / step) * step
+    while tick <= hi_x + 1e-9:
+        draw.line([(px(tick), bottom), (px(tick), bottom + 0.05 * s)], fill="#000000",
+                  width=thin)
+        draw.text((px(tick), bottom + 0.07 * s), f"{tick:.2f}", fill="#000000", font=font,
+                  anchor="ma")
+        tick += step
+    draw.text(((x0 + x1) / 2, bottom + 0.3 * s), h["x_axis"], fill="#000000", font=axis_font,
+              anchor="ma")
+    cap, mark = 0.06 * s, 0.035 * s  # half-height of the CI whiskers, marker radius
+    y = top
+    for name, hgt, f, r in zip(names, heights, fields, values):
+        yy = y + hgt / 2
+        y += hgt
+        draw.line([(x0 - 0.05 * s, yy), (x0, yy)], fill="#000000", width=thin)
+        lines = name.split("\n")
+        for i, line in enumerate(lines):
+            draw.text((x0 - 0.07 * s, yy + (i - (len(lines) - 1) / 2) * line_h), line,
+                      fill="#000000", font=font, anchor="rm")
+        lo, hi = max(r.ci[0], lo_x), min(r.ci[1], hi_x)
+        draw.line([(px(lo), yy), (px(hi), yy)], fill="#444455", width=round(s / 60))
+        for end in (lo, hi):
+            draw.line([(px(end), yy - cap), (px(end), yy + cap)], fill="#444455",
+                      width=mid)
+        colour = "#c0392b" if f.key.endswith(".presence") else "#1f4e79"
+        # an estimate beyond the axis (an ICC far below -1) shows as a triangle at its edge
+        kind = f.kind if r.value >= left else "beyond"
+        _marker(draw, kind, (px(max(r.value, left)), yy), mark, colour)
+    legend_x = x0
+    for kind in _MARKERS:
+        _marker(draw, kind, (legend_x + mark, top / 2), mark, "#1f4e79")
+        draw.text((legend_x + 3 * mark, top / 2), h[kind], fill="#000000", font=small,
+                  anchor="lm")
+        legend_x += 3 * mark + small.getlength(h[kind]) + 0.25 * s
+    return im.reduce(2)
+
+
+def _marker(draw: ImageDraw.ImageDraw, kind: str, at: tuple[float, float], r: float,
+            colour: str) -> None:
+    """The forest plot's marker of a scale: circle nominal, square ordinal, diamond numeric, a
+    left-pointing triangle for an estimate beyond the axis."""
+    x, y = at
+    if kind == "ordinal":
+        draw.rectangle([x - r * 0.85, y - r * 0.85, x + r * 0.85, y + r * 0.85], fill=colour)
+    elif kind == "numeric":
+        draw.polygon([(x, y - r * 1.1), (x + r * 0.8, y), (x, y + r * 1.1), (x - r * 0.8, y)],
+                     fill=colour)
+    elif kind == "beyond":
+        draw.polygon([(x - r, y), (x + r * 0.8, y - r), (x + r * 0.8, y + r)], fill=colour)
+    else:
+        draw.ellipse([x - r, y - r, x + r, y + r], fill=colour)
 
 
 # -- reader monitoring, subjects ---------------------------------------------------------------
@@ -411,11 +456,11 @@ def _subject_table(data: ReportData, h: Mapping[str, str]
 # -- key images ----------------------------------------------------------------------------------
 def _key_image(k: KeyImage, number: int, h: Mapping[str, str]) -> dict[str, Any]:
     pixels = render_frame(k.path, k.frame)
-    fig = _burn_in(pixels, k.shapes)
+    image = _burn_in(pixels, k.shapes)
     legend = [{"tag": i, "reader": r, "kind": h.get(kind, kind), "label": label, "colour": c}
               for i, ((r, kind, _pts, label), c) in enumerate(zip(k.shapes, _colours(k.shapes)),
                                                               start=1)]
-    return {"number": number, "caption": k.caption, "uri": _png_uri(fig), "legend": legend}
+    return {"number": number, "caption": k.caption, "uri": _png_uri(image), "legend": legend}
 
 
 def _colours(shapes: Sequence[tuple[str, str, Any, str]]) -> list[str]:
@@ -424,58 +469,78 @@ def _colours(shapes: Sequence[tuple[str, str, Any, str]]) -> list[str]:
     return [index[s[0]] for s in shapes]
 
 
-def _burn_in(pixels: np.ndarray, shapes: Sequence[tuple[str, str, Any, str]]) -> MplFigure:
-    """The image scaled to KEY_IMAGE_PX on its long side, each shape drawn over it in its
-    reader's colour with its number (the legend under the image gives reader, kind and label)."""
-    rows, cols = pixels.shape[:2]
-    dpi = 100
-    scale = KEY_IMAGE_PX / max(rows, cols)
-    fig = MplFigure(figsize=(cols * scale / dpi, rows * scale / dpi), dpi=dpi)
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_axis_off()
-    if pixels.ndim == 2:
-        ax.imshow(pixels, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-    else:
-        ax.imshow(pixels, interpolation="nearest")
-    ax.set_xlim(-0.5, cols - 0.5)
-    ax.set_ylim(rows - 0.5, -0.5)
-    for i, ((_reader, kind, points, _label), colour) in enumerate(
-            zip(shapes, _colours(shapes)), start=1):
+def _burn_in(pixels: np.ndarray, shapes: Sequence[tuple[str, str, Any, str]]) -> Image.Image:
+    """The image scaled to KEY_IMAGE_PX on its long side (nearest neighbour, so pixels stay
+    sharp), each shape drawn over it in its reader's colour with its number (the legend under
+    the image gives reader, kind and label).  The shapes are drawn at twice the size on a
+    transparent layer and halved, so that their edges are anti-aliased."""
+    for _reader, kind, _points, _label in shapes:
         if kind not in SHAPE_KINDS:
             raise ValueError(f"key image shape: unknown kind {kind!r} (one of "
                              f"{', '.join(sorted(SHAPE_KINDS))})")
-        _draw_shape(ax, kind, [(float(r), float(c)) for r, c in points], colour)
+    rows, cols = pixels.shape[:2]
+    scale = KEY_IMAGE_PX / max(rows, cols)
+    size = (max(1, round(cols * scale)), max(1, round(rows * scale)))
+    base = Image.fromarray(np.ascontiguousarray(pixels)).convert("RGB").resize(
+        size, Image.Resampling.NEAREST)
+    if not shapes:
+        return base
+    s = 2 * scale  # layer pixels per image pixel
+    layer = Image.new("RGBA", (size[0] * 2, size[1] * 2), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    font = _font(False, 40, bold=True)
+    for i, ((_reader, kind, points, _label), colour) in enumerate(
+            zip(shapes, _colours(shapes)), start=1):
+        pts = [((float(c) + 0.5) * s, (float(r) + 0.5) * s) for r, c in points]
+        _draw_shape(draw, kind, pts, colour, s)
         if points:
             r0, c0 = min(points, key=lambda p: (p[0], p[1]))
-            right = c0 > cols * 0.8
-            below = r0 < rows * 0.06
-            ax.text(c0, r0 + (2 if below else -2), str(i), color=colour, fontsize=15,
-                    fontweight="bold", va="top" if below else "bottom",
-                    ha="right" if right else "left",
-                    bbox={"facecolor": "black", "alpha": 0.6, "pad": 1.2, "edgecolor": "none"})
-    return fig
+            x, y = (float(c0) + 0.5) * s, (float(r0) + 0.5) * s
+            right, below = c0 > cols * 0.8, r0 < rows * 0.06
+            anchor = ("r" if right else "l") + ("a" if below else "d")
+            y += 4 if below else -4
+            box = draw.textbbox((x, y), str(i), font=font, anchor=anchor)
+            draw.rectangle([box[0] - 3, box[1] - 3, box[2] + 3, box[3] + 3],
+                           fill=(0, 0, 0, 153))
+            draw.text((x, y), str(i), fill=colour, font=font, anchor=anchor)
+    base.paste(layer.reduce(2), (0, 0), layer.reduce(2))
+    return base
 
 
-def _draw_shape(ax: Any, kind: str, pts: list[tuple[float, float]], colour: str) -> None:
-    xy = [(c, r) for r, c in pts]
-    style = {"color": colour, "linewidth": 1.5}
+def _draw_shape(draw: ImageDraw.ImageDraw, kind: str, xy: list[tuple[float, float]],
+                colour: str, s: float) -> None:
+    """One shape on the double-size layer (`xy` already in layer pixels)."""
     if not xy:
         return
+    width = 4
     if kind == "ellipse" and len(xy) >= 2:
-        (x0, y0), (x1, y1) = xy[0], xy[1]
-        ax.add_patch(Ellipse(((x0 + x1) / 2, (y0 + y1) / 2), abs(x1 - x0), abs(y1 - y0),
-                             fill=False, edgecolor=colour, linewidth=1.5))
+        (xa, ya), (xb, yb) = xy[0], xy[1]
+        draw.ellipse([min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)], outline=colour,
+                     width=width)
     elif kind in ("polygon", "freehand") or (kind == "region" and len(xy) >= 3):
-        ax.add_patch(Polygon(xy, closed=True, fill=False, edgecolor=colour, linewidth=1.5))
+        draw.line([*xy, xy[0]], fill=colour, width=width, joint="curve")
     elif kind == "arrow" and len(xy) >= 2:
         # drawn from the tail (second point) to the head (first point), as the viewer does
-        ax.annotate("", xy=xy[0], xytext=xy[1],
-                    arrowprops={"arrowstyle": "-|>", "color": colour, "linewidth": 1.5})
+        (hx, hy), (tx, ty) = xy[0], xy[1]
+        length = math.hypot(hx - tx, hy - ty) or 1.0
+        ux, uy = (hx - tx) / length, (hy - ty) / length
+        head = 22.0
+        bx, by = hx - ux * head, hy - uy * head
+        draw.line([(tx, ty), (bx, by)], fill=colour, width=width)
+        draw.polygon([(hx, hy), (bx - uy * head * 0.4, by + ux * head * 0.4),
+                      (bx + uy * head * 0.4, by - ux * head * 0.4)], fill=colour)
     elif kind in ("length", "angle") and len(xy) >= 2:
-        ax.plot([p[0] for p in xy], [p[1] for p in xy], marker="+", markersize=6, **style)
+        draw.line(xy, fill=colour, width=width, joint="curve")
+        for x, y in xy:
+            _plus(draw, x, y, 8, colour, width)
     else:  # point, or a region given by its seed
-        ax.plot([xy[0][0]], [xy[0][1]], marker="+", markersize=10, markeredgewidth=1.8,
-                color=colour, linestyle="")
+        _plus(draw, xy[0][0], xy[0][1], 14, colour, 4)
+
+
+def _plus(draw: ImageDraw.ImageDraw, x: float, y: float, r: float, colour: str,
+          width: int) -> None:
+    draw.line([(x - r, y), (x + r, y)], fill=colour, width=width)
+    draw.line([(x, y - r), (x, y + r)], fill=colour, width=width)
 
 
 # -- output helpers ------------------------------------------------------------------------------
@@ -485,17 +550,24 @@ def _fonts(language: str) -> tuple[str, ...]:
     return FONT_FAMILIES if language.startswith("zh") else ("DejaVu Sans", *CJK_FONTS)
 
 
-def _rc() -> Any:
-    """Fonts with CJK glyphs while the figures of one report are built and saved (matplotlib
-    reads fonts when text is created); restored afterwards."""
-    return matplotlib.rc_context({"font.family": list(FONT_FAMILIES),
-                                  "axes.unicode_minus": False})
+@lru_cache(maxsize=None)
+def _font(wide: bool, size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
+    """A font for the charts: DejaVu Sans, or with `wide` the first CJK font found (its Latin
+    glyphs serve the rest of the text); Pillow's own font when none is installed."""
+    files = _CJK_FILES if wide else (_BOLD_FILES if bold else _LATIN_FILES)
+    for name, index in files:
+        try:
+            return ImageFont.truetype(name, size, index=index)
+        except OSError:
+            continue
+    return ImageFont.load_default(size)  # type: ignore[return-value]
 
 
-def _png_uri(fig: MplFigure, dpi: float | None = None, tight: bool = False) -> str:
+def _png_uri(image: Image.Image) -> str:
+    """A PNG data URI (RGB, no metadata: WeasyPrint embeds it without an alpha mask, and the
+    same pixels give the same bytes)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None}, dpi=dpi or fig.dpi,
-                bbox_inches="tight" if tight else None)
+    image.save(buf, format="PNG", compress_level=FAST_PNG)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
