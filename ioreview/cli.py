@@ -20,13 +20,14 @@ found problems) exits 1; a closed pipe (`ioreview users | head -1`) ends the out
 from __future__ import annotations
 
 import argparse
+import gc
 import getpass
 import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ioreview import __version__
 from ioreview.paths import default_db_path
@@ -853,5 +854,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def run() -> NoReturn:
+    """The `ioreview` command: `main`, then exit without the interpreter's last garbage
+    collection walking every object the command loaded (`gc.freeze`; ~1 s after an export)."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -254,6 +254,43 @@ def _clean(value: Any, type_: str) -> Any:
     return str(value)
 
 
+_MAX_STRING_BYTES = 2**31 - 1  # an Arrow `string` column's 32-bit offsets
+
+
+def arrow_column(values: Sequence[Any], type_: str) -> Any:
+    """A column's cleaned values (`_clean`: str, int, float, bool or None) as the Arrow
+    array `pyarrow.array(values, type)` gives, built from its buffers (validity bitmap,
+    offsets, data).  `pyarrow.array` imports pandas (~0.5 s) on first use to ask whether its
+    input is a pandas object; an export never hands it one."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = len(values)
+    valid = np.fromiter((v is not None for v in values), dtype=bool, count=n)
+    nulls = n - int(np.count_nonzero(valid))
+    validity = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    if type_ == "string":
+        data = [b"" if v is None else v.encode("utf-8") for v in values]
+        ends = np.cumsum(np.fromiter((len(d) for d in data), dtype=np.int64, count=n))
+        if n and ends[-1] > _MAX_STRING_BYTES:
+            return pa.array(list(values), type=pa.string())  # more than one chunk's worth
+        offsets = np.zeros(n + 1, dtype=np.int32)
+        offsets[1:] = ends
+        buffers = [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))]
+    elif type_ == "integer":
+        buffers = [validity, pa.py_buffer(np.fromiter((0 if v is None else v for v in values),
+                                                      dtype=np.int64, count=n))]
+    elif type_ == "number":
+        buffers = [validity, pa.py_buffer(np.fromiter((0.0 if v is None else v for v in values),
+                                                      dtype=np.float64, count=n))]
+    elif type_ == "boolean":
+        bits = np.fromiter((v is True for v in values), dtype=bool, count=n)
+        buffers = [validity, pa.py_buffer(np.packbits(bits, bitorder="little"))]
+    else:
+        raise ValueError(f"unknown column type {type_!r}")
+    return pa.Array.from_buffers(_arrow_type(type_), n, buffers, null_count=nulls)
+
+
 class TableWriter:
     """Writes one table in every requested format, batch by batch."""
 
@@ -317,8 +354,7 @@ class TableWriter:
             import pyarrow as pa
 
             cols = list(zip(*rows))
-            arrays = [pa.array(list(col), type=_arrow_type(c.type))
-                      for col, c in zip(cols, self.columns)]
+            arrays = [arrow_column(col, c.type) for col, c in zip(cols, self.columns)]
             self._parquet.write_table(pa.Table.from_arrays(arrays, schema=self._schema))
 
     def close(self) -> list[Path]:
