@@ -1,5 +1,5 @@
-"""What the export's report worker process loads before its first task (the forkserver's
-preload): the report module and WeasyPrint.
+"""The export's report worker: what it loads before its first task (`load`, run by the
+forkserver's preload module `_report_preload`) and its task (`write_report`).
 
 WeasyPrint finds its native libraries (GObject, Pango, HarfBuzz, fontconfig) through cffi,
 trying several names per library for the different platforms.  For every name that is not a
@@ -40,24 +40,29 @@ def cached_library_lookup() -> Iterator[None]:
         ctypes.util.find_library = original
 
 
+_loaded = False
+
+
 def load() -> None:
-    """Import WeasyPrint and the report module (idempotent), then leave what exists to the
+    """Import WeasyPrint and the report module (once), then leave what exists to the
     permanent generation of the garbage collector (`gc.freeze`, as its documentation advises
     before forking): the forked worker's collections, and the server's at its exit, then
     skip these long-lived module objects (~1 s less), and their pages stay shared."""
+    global _loaded
+    if _loaded:
+        return
     with cached_library_lookup():
         import weasyprint  # noqa: F401
 
         from . import report  # noqa: F401
     gc.freeze()
+    _loaded = True
 
 
 def write_report(data: ReportData, out_dir: Path) -> list[Path]:
     """The report's task: `report.write_report` (in the worker, or in this process on a
     machine with one core)."""
+    load()
     from .report import write_report as write
 
     return write(data, out_dir)
-
-
-load()

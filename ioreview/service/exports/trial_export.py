@@ -248,7 +248,7 @@ class _Workers:
     only on its arguments, so its files do not depend on scheduling; without a worker process
     tasks run in this process."""
 
-    PRELOAD = ["ioreview.service.exports.report_worker"]
+    PRELOAD = ["ioreview.service.exports._report_preload"]
 
     def __init__(self, processes: int) -> None:
         self.processes = processes
