@@ -58,6 +58,7 @@ import numpy as np
 import pydicom
 from highdicom.sr import CodedConcept
 from pydicom.charset import convert_encodings
+from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomBytesIO
@@ -476,6 +477,9 @@ class SrEvidence:
         self.first = self.datasets[sorted(self.datasets)[0]]
         self.modalities = tuple(sorted({str(ds.get("Modality", "")) for ds in self.datasets.values()}))
         self._headers: dict[tuple[str, int], Dataset] = {}
+        self._encoded: dict[tuple[str, int], _EncodedHeader] = {}
+        #: the template an encoded header came from: `header` fills the same one
+        self._template_of: dict[tuple[str, int], _HeaderTemplate] = {}
 
     def header(self, series_uid: str, series_number: int) -> Dataset:
         """The Comprehensive 3D SR document without content and per-instance attributes, as
@@ -485,6 +489,7 @@ class SrEvidence:
         if key not in self._headers:
             shape = _header_shape(self, series_number) if _TEMPLATES else None
             template = _HEADER_TEMPLATES.get(shape) if shape is not None else None
+            template = self._template_of.get(key, template)
             header = template.fill(self, series_uid) if template is not None else None
             if header is None:
                 header = self._build_header(series_uid, series_number)
@@ -492,6 +497,32 @@ class SrEvidence:
                     _HEADER_TEMPLATES[shape] = _HeaderTemplate(header, shape)
             self._headers[key] = header
         return self._headers[key]
+
+    def encoded_header(self, series_uid: str, series_number: int) -> _EncodedHeader:
+        """`header` encoded: its elements but a document's own (`_OWN_TAGS`), each encoded,
+        and the Dataset whose file meta a document's file meta is made of.  From a template,
+        this is encoded without building the header Dataset (checked against encoding the
+        Dataset on each template's first case)."""
+        key = (series_uid, series_number)
+        if key not in self._encoded:
+            encoded = None
+            shape = _header_shape(self, series_number) if _TEMPLATES else None
+            template = _HEADER_TEMPLATES.get(shape) if shape is not None else None
+            if template is not None and template.direct is not False:
+                encoded = template.encode(self, series_uid)
+                if encoded is not None and template.direct is None:  # its first case: check
+                    if _encode_header(self.header(series_uid, series_number)).elements \
+                            != encoded.elements:
+                        template.direct = False
+                        encoded = None
+                    else:
+                        template.direct = True
+                if encoded is not None:
+                    self._template_of[key] = template
+            if encoded is None:
+                encoded = _encode_header(self.header(series_uid, series_number))
+            self._encoded[key] = encoded
+        return self._encoded[key]
 
     def _build_header(self, series_uid: str, series_number: int) -> Dataset:
         content_date, content_time = _content_datetime(self.first, self.deidentified)
@@ -601,7 +632,7 @@ def _header_shape(evidence: SrEvidence, series_number: int) -> tuple[Any, ...] |
     tags = _copied_tags(sop_class)
     if tags is None:
         return None
-    copied = tuple((tag, first[tag].VR) for tag in sorted(tags) if tag in first)
+    copied = tuple((tag, first[tag].VR) for tag in sorted(int(t) for t in first.keys() if t in tags))
     equipment = tuple(repr(first.get(kw)) for kw in _EQUIPMENT_KEYWORDS)
     flags = tuple(str(first[kw].value) if kw in first else None for kw in _DEID_KEYWORDS)
     return (sop_class, series_number, evidence.deidentified, evidence.patient_id is None,
@@ -638,6 +669,9 @@ class _HeaderTemplate:
         #: the header's elements every header filled from it shares, and their encodings
         self.shared = {int(e.tag): e for e in header if int(e.tag) not in self.drop}
         self.encoded: dict[tuple[int, tuple[str, ...]], bytes] = {}
+        #: `encode` gives the bytes of `fill`'s header: None until checked on a first case
+        self.direct: bool | None = None
+        self._direct_shared: list[tuple[int, bytes]] | None = None
 
     def element_bytes(self, elem: Any, encodings: list[str]) -> bytes:
         """`_element_bytes` of an element of a filled header, encoded once when shared."""
@@ -649,9 +683,8 @@ class _HeaderTemplate:
             self.encoded[key] = _element_bytes(elem, encodings)
         return self.encoded[key]
 
-    def fill(self, evidence: SrEvidence, series_uid: str) -> Dataset | None:
-        """The header of `evidence` (None when its values would make highdicom refuse it)."""
-        first = evidence.first
+    @staticmethod
+    def _accepts(first: Dataset) -> bool:
         try:  # what highdicom's constructor checks of the values (PS3.5 DA, TM; CID 7455)
             DA(first.PatientBirthDate)
             DA(first.StudyDate)
@@ -659,6 +692,64 @@ class _HeaderTemplate:
             if first.PatientSex not in (None, ""):
                 hd.PatientSexValues(first.PatientSex)
         except (AttributeError, ValueError):
+            return False
+        return True
+
+    def encode(self, evidence: SrEvidence, series_uid: str) -> _EncodedHeader | None:
+        """What `_encode_header` gives for `fill`'s header, encoded from the evidence's values
+        without building that Dataset (None when highdicom would refuse the values)."""
+        first = evidence.first
+        if not self._accepts(first):
+            return None
+        encodings = convert_encodings(self.header.get("SpecificCharacterSet") or "ISO_IR 6")
+        if self._direct_shared is None:
+            self._direct_shared = [(tag, self.element_bytes(e, encodings))
+                                   for tag, e in self.shared.items() if tag not in _OWN_TAGS]
+        out = dict(self._direct_shared)
+        for tag in first.keys():
+            if tag in self.tags:
+                out[int(tag)] = _element_bytes(first[tag], encodings)
+        out[_SERIES_INSTANCE_UID] = _ui_bytes(_SERIES_INSTANCE_UID, series_uid)
+        study_uid = str(first.StudyInstanceUID)
+        same: dict[tuple[str, str], list[bytes]] = {}
+        other: dict[tuple[str, str], list[bytes]] = {}
+        seen: set[str] = set()
+        for uid in sorted(evidence.datasets):  # highdicom's `sr.utils.collect_evidence`
+            ds = evidence.datasets[uid]
+            sop = str(ds.SOPInstanceUID)
+            if sop in seen:
+                continue
+            group = same if ds.StudyInstanceUID == study_uid else other
+            group.setdefault((str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID)), []).append(
+                _ui_bytes(0x00081150, str(ds.SOPClassUID)) + _ui_bytes(0x00081155, sop))
+            seen.add(sop)
+        for tag, groups in ((0x0040A375, same), (0x0040A385, other)):
+            if groups:
+                out[tag] = _encoded_references(tag, groups)
+        if self.deidentified:
+            content_date, content_time = _content_datetime(first, True)
+            out[_CONTENT_DATE] = _element_bytes(
+                DataElement(_CONTENT_DATE, "DA", DA(content_date)), encodings)
+            out[_CONTENT_TIME] = _element_bytes(
+                DataElement(_CONTENT_TIME, "TM", TM(content_time)), encodings)
+        # `_finish`
+        out[0x00080110] = _element_bytes(_coding_scheme_element(), encodings)
+        if self.deidentified:
+            for kw in _DEID_KEYWORDS:
+                if kw in first:
+                    elem = first[kw]
+                    out[int(elem.tag)] = _element_bytes(
+                        DataElement(elem.tag, dictionary_VR(elem.tag), elem.value), encodings)
+            for tag in _INSTITUTION_TAGS:
+                out.pop(tag, None)
+        if evidence.patient_id is not None:
+            out.update(_patient_elements(evidence.patient_id, encodings))
+        return _EncodedHeader(encodings, sorted(out.items()), self.header)
+
+    def fill(self, evidence: SrEvidence, series_uid: str) -> Dataset | None:
+        """The header of `evidence` (None when its values would make highdicom refuse it)."""
+        first = evidence.first
+        if not self._accepts(first):
             return None
         sr = Dataset()
         for elem in self.shared.values():
@@ -819,18 +910,20 @@ def write_measurement_report(
     if not groups:
         raise ValueError("nothing to report: no recorded values and no annotations")
 
-    header = sources.header(series_uid or generate_uid(), series_number)
+    series_uid = series_uid or generate_uid()
     document = _Document(observer, observer_kind, _procedures(sources.modalities),
                          tuple(groups))
     if _TEMPLATES:
         try:
-            _save_from_templates(header, document, path, sop_uid=sop_uid,
+            _save_from_templates(sources.encoded_header(series_uid, series_number), document,
+                                 path, sop_uid=sop_uid,
                                  instance_number=instance_number,
                                  series_description=title[:64])
             return sop_uid
         except _NotEncodable:
             pass
-    _save(header, document.build()[0], path, sop_uid=sop_uid, instance_number=instance_number,
+    _save(sources.header(series_uid, series_number), document.build()[0], path,
+          sop_uid=sop_uid, instance_number=instance_number,
           series_description=title[:64])
     return sop_uid
 
@@ -1240,19 +1333,72 @@ _OWN_TAGS = frozenset({0x00080018, 0x00200013, 0x0008103E})  # SOP Instance UID,
 # Number, Series Description: a document's own
 
 
-def _save_from_templates(header: Dataset, document: _Document, path: str | os.PathLike[str], *,
-                         sop_uid: str, instance_number: int, series_description: str) -> None:
+class _EncodedHeader(NamedTuple):
+    """A header's elements but a document's own, by tag in tag order, each encoded; and the
+    Dataset whose file meta every document of the header has (`_file_meta_bytes`)."""
+
+    encodings: list[str]
+    elements: list[tuple[int, bytes]]
+    meta: Dataset
+
+
+def _encode_header(header: Dataset) -> _EncodedHeader:
+    encodings = convert_encodings(header.get("SpecificCharacterSet") or "ISO_IR 6")
+    template = header.__dict__.get("_ioreview_template")
+    elements = [(int(e.tag), template.element_bytes(e, encodings) if template is not None
+                 else _element_bytes(e, encodings))
+                for e in header if int(e.tag) not in _OWN_TAGS]
+    return _EncodedHeader(encodings, elements,
+                          template.header if template is not None else header)
+
+
+def _ui_bytes(tag: int, uid: str) -> bytes:
+    data = _value_bytes("UI", uid)
+    if data is None:
+        return _element_bytes(DataElement(tag, "UI", uid), [])
+    return _HEADS[tag, "UI"] + struct.pack("<H", len(data)) + data
+
+
+def _sequence_bytes(tag: int, items: Sequence[bytes]) -> bytes:
+    return b"".join([_HEADS[tag, "SQ"], b"\0\0\xff\xff\xff\xff",
+                     *(_ITEM + item + _ITEM_END for item in items), _SEQUENCE_END])
+
+
+def _encoded_references(tag: int, groups: Mapping[tuple[str, str], list[bytes]]) -> bytes:
+    """`_references` encoded (items' elements in tag order, as a Dataset iterates them):
+    Referenced Series Sequence (0008,1115) before Study Instance UID (0020,000D), Referenced
+    SOP Sequence (0008,1199) before Series Instance UID (0020,000E)."""
+    studies: dict[str, list[bytes]] = {}
+    for (study_uid, series_uid), instances in groups.items():
+        studies.setdefault(study_uid, []).append(
+            _sequence_bytes(0x00081199, instances) + _ui_bytes(0x0020000E, series_uid))
+    return _sequence_bytes(tag, [_sequence_bytes(0x00081115, series) + _ui_bytes(0x0020000D, study)
+                                 for study, series in studies.items()])
+
+
+_INSTITUTION_TAGS = (0x00080080, 0x00080081, 0x00081040)  # Name, Address, Department
+
+
+def _coding_scheme_element() -> DataElement:
+    scheme = Dataset()
+    scheme.CodingSchemeDesignator = LOCAL_SCHEME
+    scheme.CodingSchemeName = _LOCAL_SCHEME_NAME
+    scheme.CodingSchemeResponsibleOrganization = _MANUFACTURER
+    return DataElement(0x00080110, "SQ", DicomSequence([scheme]))
+
+
+def _patient_elements(patient_id: str, encodings: list[str]) -> dict[int, bytes]:
+    ds = Dataset()
+    ds.PatientID = patient_id
+    ds.PatientName = patient_id if "^" in patient_id else f"{patient_id}^"
+    return {int(e.tag): _element_bytes(e, encodings) for e in ds}
+
+
+def _save_from_templates(header: _EncodedHeader, document: _Document,
+                         path: str | os.PathLike[str], *, sop_uid: str, instance_number: int,
+                         series_description: str) -> None:
     """Write the document as `_save` writes the one highdicom builds, from templates."""
-    memo = header.__dict__.get("_ioreview_parts")
-    if memo is None:
-        encodings = convert_encodings(header.get("SpecificCharacterSet") or "ISO_IR 6")
-        template = header.__dict__.get("_ioreview_template")
-        elements = [(int(e.tag), template.element_bytes(e, encodings) if template is not None
-                     else _element_bytes(e, encodings))
-                    for e in header if int(e.tag) not in _OWN_TAGS]
-        memo = (encodings, elements)
-        object.__setattr__(header, "_ioreview_parts", memo)
-    encodings, elements = memo
+    encodings, elements = header.encodings, header.elements
     codings = tuple(encodings)
     groups = b"".join([_ITEM + _group_template(g, codings).render(g.fill(codings), encodings)
                        + _ITEM_END for g in document.groups])
@@ -1264,7 +1410,7 @@ def _save_from_templates(header: Dataset, document: _Document, path: str | os.Pa
                for tag, t in _document_template(document, encodings)]
     body = b"".join(b for _tag, b in sorted(elements + own + content, key=lambda x: x[0]))
     with open(os.fspath(path), "wb") as f:
-        f.write(b"\0" * 128 + b"DICM" + _file_meta_bytes(header, sop_uid) + body)
+        f.write(b"\0" * 128 + b"DICM" + _file_meta_bytes(header.meta, sop_uid) + body)
 
 
 _MEDIA_STORAGE_SOP_INSTANCE, _GROUP_LENGTH = 0x00020003, 0x00020000
