@@ -1,0 +1,130 @@
+"""The SR export's templates (`ioreview.imaging.sr`): measurement groups that differ only in
+their codes, texts and numbers share one highdicom-built template, and a header encoded
+straight from a header template has the bytes of the header Dataset filled from it; in
+both cases the documents are those highdicom builds whole."""
+from __future__ import annotations
+
+import datetime as dt
+import types
+
+import highdicom.base
+import highdicom.base_content
+import pydicom
+import pytest
+from test_sr import PSEUDONYM, VALUES, Ann, annotations_for, write_case
+
+from adjudication.protocol import load_default_protocol
+from ioreview.imaging import sr
+
+
+@pytest.fixture(scope="module")
+def protocol():
+    return load_default_protocol()
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """highdicom writes the time of construction into a header: the same time for all."""
+
+    class Frozen(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls(2026, 11, 30, 3, 4, 5, 678901)
+
+    clock = types.SimpleNamespace(datetime=Frozen, date=dt.date, time=dt.time)
+    monkeypatch.setattr(highdicom.base, "datetime", clock)
+    monkeypatch.setattr(highdicom.base_content, "datetime", clock)
+
+
+def _uid_map():
+    table: dict[str, str] = {}
+    return lambda uid: table.setdefault(uid, pydicom.uid.generate_uid(prefix="2.25."))
+
+
+def _both_ways(tmp_path, monkeypatch, name, evidence, **kwargs) -> tuple[bytes, bytes]:
+    written = {}
+    for templates in (True, False):
+        monkeypatch.setattr(sr, "_TEMPLATES", templates)
+        path = tmp_path / f"{name}-{templates}.dcm"
+        sr.write_measurement_report(path, sources=evidence, series_uid="2.25.4242",
+                                    instance_number=1, title=name, **kwargs)
+        written[templates] = path.read_bytes()
+    monkeypatch.setattr(sr, "_TEMPLATES", True)
+    return written[True], written[False]
+
+
+@pytest.mark.parametrize("deidentified", [False, True])
+def test_groups_differing_in_codes_texts_and_points_share_a_template(
+        tmp_path, protocol, monkeypatch, deidentified):
+    """Other choices, presence values, side, timepoint and outline point counts are holes of
+    the same templates: the second document builds no new group template, and both are the
+    documents highdicom builds whole."""
+    monkeypatch.setattr(sr, "_GROUP_TEMPLATES", {})
+    case = write_case(tmp_path / "src", "group-templates")
+    kwargs = {"uid_map": _uid_map(), "patient_id": PSEUDONYM} if deidentified else {}
+    evidence = sr.SrEvidence(case["paths"], **kwargs)
+    other_values = {**VALUES, "image_quality": "limited", "side": "right",
+                    "timepoint": "follow-up", "extravasation.presence": "absent",
+                    "extravasation.compartment": ["subcutaneous", "knee_joint"],
+                    "extravasation.severity": "severe", "haematoma.presence": "present",
+                    "extravasation.contrast_extravasation": False,
+                    "needle_position.tip_position": "cortex"}
+    base = annotations_for(case)
+    other_anns = [Ann(a.finding_id, a.kind, a.sop_instance_uid, 0,
+                      a.points + ((a.points[-1][0] + 3.0, a.points[-1][1] + 5.0),)
+                      if a.kind == "polygon" else a.points,
+                      {k: v + 1.25 for k, v in a.measurements.items()}, a.label)
+                  for a in base]
+    counts = []
+    for n, (values, anns) in enumerate(((VALUES, base), (other_values, other_anns))):
+        new, whole = _both_ways(tmp_path, monkeypatch, f"doc{n}", evidence, protocol=protocol,
+                                values=values, annotations=anns, observer="READER1",
+                                observer_kind="person", sop_instance_uid=f"2.25.{500 + n}")
+        assert new == whole, f"document {n}"
+        counts.append(len(sr._GROUP_TEMPLATES))
+        assert all(t is not None for t in sr._GROUP_TEMPLATES.values())
+    assert counts[0] == counts[1] > 0
+    ds = pydicom.dcmread(tmp_path / "doc1-True.dcm")
+    text = str(ds.ContentSequence)
+    assert "follow-up" in text and "Right" in text and "post-insertion" not in text
+
+
+@pytest.mark.parametrize("deidentified", [False, True])
+def test_a_header_encoded_from_its_template_is_the_filled_header(
+        tmp_path, protocol, monkeypatch, frozen_clock, deidentified):
+    """Evidence of one study, of two studies (Pertinent Other Evidence) and of other
+    patients: `_HeaderTemplate.encode` gives the elements of the header `fill` builds, and the
+    documents are those highdicom builds whole."""
+    monkeypatch.setattr(sr, "_HEADER_TEMPLATES", {})
+    a = write_case(tmp_path / "a", "direct-a")
+    a2 = write_case(tmp_path / "a2", "direct-a2", study_date="20240601")  # a later study
+    b = write_case(tmp_path / "b", "direct-b", patient_id="MRN-5", patient_name="Li^Na",
+                   birth_date="19800202", study_date="20250303", accession="Q1")
+    c = write_case(tmp_path / "c", "direct-c", patient_id="MRN-6", patient_name="Wu^Yi",
+                   sex="F", birth_date="", study_date="20230101", accession="")
+    variants = [a["paths"], b["paths"], {**a["paths"], **a2["paths"]}, c["paths"],
+                {**b["paths"], **a2["paths"]}]
+    checked = 0
+    for n, paths in enumerate(variants):
+        kwargs = {"uid_map": _uid_map(), "patient_id": f"SUBJ-{n}",
+                  "date_offset_days": 7 * n} if deidentified else {}
+        evidence = sr.SrEvidence(paths, **kwargs)
+        first_case = [c_ for c_ in (a, a2, b, c) if sorted(paths)[0] in c_["paths"]][0]
+        new, whole = _both_ways(tmp_path, monkeypatch, f"case{n}", evidence, protocol=protocol,
+                                values=VALUES, annotations=annotations_for(first_case),
+                                observer="READER1", observer_kind="person",
+                                sop_instance_uid=f"2.25.{900 + n}")
+        assert new == whole, f"case {n}"
+        template = sr._HEADER_TEMPLATES.get(sr._header_shape(evidence, 1))
+        if template is not None and template.header is not None:
+            fresh = sr.SrEvidence(paths, **kwargs)
+            encoded = template.encode(fresh, "2.25.4242")
+            if encoded is not None:
+                filled = template.fill(fresh, "2.25.4242")
+                assert encoded.elements == sr._encode_header(filled).elements, f"case {n}"
+                checked += 1
+    assert checked >= 3
+    assert all(t.direct is not False for t in sr._HEADER_TEMPLATES.values())
+    assert any(t.direct for t in sr._HEADER_TEMPLATES.values())
+    two_studies = pydicom.dcmread(tmp_path / "case2-True.dcm")
+    assert "PertinentOtherEvidenceSequence" in two_studies
