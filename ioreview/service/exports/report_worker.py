@@ -1,5 +1,6 @@
 """The export's report worker: what it loads before its first task (`load`, run by the
-forkserver's preload module `_report_preload`) and its task (`write_report`).
+forkserver's preload module `_report_preload`) and its tasks: the agreement figures and the
+report (`agreement_and_report`), or the report alone (`write_report`).
 
 WeasyPrint finds its native libraries (GObject, Pango, HarfBuzz, fontconfig) through cffi,
 trying several names per library for the different platforms.  For every name that is not a
@@ -18,11 +19,41 @@ import gc
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .report import ReportData
+    from adjudication.protocol import Protocol
+    from adjudication.reliability import (AdjudicationRow, AgreementReport, DiscordanceRow,
+                                          ReadRow)
+
+
+def _mapping_proxy(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    return MappingProxyType(items)
+
+
+def _reduce_mapping_proxy(m: MappingProxyType[Any, Any]) -> tuple[Any, tuple[dict[Any, Any]]]:
+    return _mapping_proxy, (dict(m),)
+
+
+# the agreement figures keep their extras read-only (MappingProxyType): a copy crosses between
+# the export and its worker, both ways
+ForkingPickler.register(MappingProxyType, _reduce_mapping_proxy)
+
+
+@dataclass(frozen=True)
+class ReportJob:
+    """The report's task: `report.ReportData`'s fields but the agreement figures, and either
+    those figures or what the worker computes them from (`trial_agreement`'s arguments)."""
+
+    fields: Mapping[str, Any]
+    agreement: AgreementReport | None = None
+    agreement_inputs: tuple[Protocol, Sequence[ReadRow], Sequence[DiscordanceRow],
+                            Sequence[AdjudicationRow]] | None = None
 
 
 @contextmanager
@@ -55,14 +86,30 @@ def load() -> None:
         import weasyprint  # noqa: F401
 
         from . import report  # noqa: F401
+    from adjudication import agreement, reliability  # noqa: F401
+
+    agreement._special()  # SciPy's inverse t and F distributions (~0.3 s)
     gc.freeze()
     _loaded = True
 
 
-def write_report(data: ReportData, out_dir: Path) -> list[Path]:
-    """The report's task: `report.write_report` (in the worker, or in this process on a
-    machine with one core)."""
+def write_report(job: ReportJob, out_dir: Path) -> tuple[list[Path], AgreementReport | None]:
+    """The report of `job`, whose agreement figures are given (in the worker, or in this
+    process on a machine with one core): its files, and the figures."""
     load()
+    from .report import ReportData
     from .report import write_report as write
 
-    return write(data, out_dir)
+    assert job.agreement is not None
+    return write(ReportData(agreement=job.agreement, **job.fields), out_dir), job.agreement
+
+
+def agreement_and_report(job: ReportJob, out_dir: Path
+                         ) -> tuple[list[Path], AgreementReport | None]:
+    """The agreement figures from `job.agreement_inputs`, then the report: its files, and the
+    figures (the export's agreement table)."""
+    from adjudication.reliability import trial_agreement
+
+    assert job.agreement_inputs is not None
+    agreement = trial_agreement(*job.agreement_inputs)
+    return write_report(ReportJob(job.fields, agreement), out_dir)

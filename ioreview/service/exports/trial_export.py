@@ -32,15 +32,13 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import ioreview
 from adjudication.paradigms import CaseAtTimepoint, subject_endpoints
 from adjudication.protocol import COMMITTEE_PREFIX, Protocol
-from adjudication.reliability import AgreementReport, trial_agreement
+from adjudication.reliability import AgreementReport, reader_counts, trial_agreement
 from ioreview.auth import verify_password
 from ioreview.errors import InvalidInput, SignatureRejected
 from ioreview.imaging.measure import calibration_for, value_unit
@@ -256,6 +254,7 @@ class _Workers:
         self.pending: deque[Future[Any]] = deque()
         self._lock = threading.Lock()
         self._starting: threading.Thread | None = None
+        self._handing: list[threading.Thread] = []
 
     def _pool(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -282,13 +281,30 @@ class _Workers:
             pass
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """`fn(*args)` in the worker; returns at once: a thread hands the task to the pool,
+        whose first submit blocks until the worker process has started."""
+        outer: Future[Any] = Future()
         if self.processes < 1:
-            done: Future[Any] = Future()
-            done.set_result(fn(*args))
-            return done
-        future = self._pool().submit(fn, *args)
-        self.pending.append(future)
-        return future
+            try:
+                outer.set_result(fn(*args))
+            except Exception as exc:  # noqa: BLE001 - raised where the result is asked
+                outer.set_exception(exc)
+            self.pending.append(outer)
+            return outer
+
+        def hand_over() -> None:
+            try:
+                inner = self._pool().submit(fn, *args)
+            except BaseException as exc:  # noqa: BLE001 - raised where the result is asked
+                outer.set_exception(exc)
+                return
+            inner.add_done_callback(lambda done: _settle_future(outer, done))
+
+        thread = threading.Thread(target=hand_over, name="ioreview-export-submit", daemon=True)
+        thread.start()
+        self._handing.append(thread)
+        self.pending.append(outer)
+        return outer
 
     def wait(self) -> None:
         while self.pending:
@@ -298,9 +314,22 @@ class _Workers:
         if self._starting is not None:
             self._starting.join()
             self._starting = None
+        for thread in self._handing:
+            thread.join()
+        self._handing.clear()
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
+
+
+def _settle_future(outer: Future[Any], done: Future[Any]) -> None:
+    """Give `outer` the outcome of the pool's future `done`."""
+    if done.cancelled():
+        outer.cancel()
+    elif done.exception() is not None:
+        outer.set_exception(done.exception())
+    else:
+        outer.set_result(done.result())
 
 
 @contextmanager
@@ -316,18 +345,6 @@ def _collector_skips_older_objects() -> Iterator[Callable[[], None]]:
         yield gc.freeze
     finally:
         gc.unfreeze()
-
-
-def _mapping_proxy(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:
-    return MappingProxyType(items)
-
-
-def _reduce_mapping_proxy(m: MappingProxyType[Any, Any]) -> tuple[Any, tuple[dict[Any, Any]]]:
-    return _mapping_proxy, (dict(m),)
-
-
-# the agreement results keep their extras read-only (MappingProxyType): a copy goes to the worker
-ForkingPickler.register(MappingProxyType, _reduce_mapping_proxy)
 
 
 def _cores() -> int:
@@ -585,7 +602,9 @@ class _Export:
         # report while this process writes the tables and the DICOM SR
         early = report and self.workers.processes > 0
         outcomes: dict[int, tuple[Any, Any, Protocol | None]] | None = None
-        report_files: Future[tuple[list[Path], float, float]] | None = None
+        report_files: Future[tuple[tuple[list[Path], AgreementReport | None], float, float]] \
+            | None = None
+        report_paths: list[Path] = []
         start_wall, start_cpu = time.perf_counter(), time.process_time()
         if early:
             outcomes = {}
@@ -594,7 +613,6 @@ class _Export:
                 by_subject[case.subject].append(CaseAtTimepoint(
                     case.label, case.timepoint, case.days_from_insertion, outcomes[case.id][1]))
             self.by_subject = by_subject
-            self.agreement = self.report_for()
             report_files = self._report(language)
             self.clock.add("gather", time.perf_counter() - start_wall,
                            time.process_time() - start_cpu)
@@ -608,6 +626,12 @@ class _Export:
         self.by_subject = by_subject
         self._endpoints(by_subject, writers["subject_endpoints"])
         self._committee(writers)
+        waited = time.perf_counter()
+        if report_files is not None:  # the worker computed the agreement figures
+            (report_paths, agreement), wall, cpu = report_files.result()
+            self.agreement = agreement or self.agreement
+            self.clock.add("report_worker", wall, cpu)
+        self.timings["report_wait_s"] = time.perf_counter() - waited
         self._agreement(writers["agreement"])
         self._users(writers["users"])
         self._fields(writers["fields"])
@@ -618,18 +642,15 @@ class _Export:
         for p in self._codebook():
             written.append((p, None))
         self.clock.add("tables", time.perf_counter() - start_wall - self.timings["gather_s"]
-                       - self.timings["sr_s"], time.process_time() - start_cpu
-                       - self.timings["gather_cpu_s"] - self.timings["sr_cpu_s"])
+                       - self.timings["sr_s"] - self.timings["report_wait_s"],
+                       time.process_time() - start_cpu - self.timings["gather_cpu_s"]
+                       - self.timings["sr_cpu_s"])
         if report and not early:
-            report_files = self._report(language)
-        waited = time.perf_counter()
+            (report_paths, _), wall, cpu = self._report(language).result()
+            self.clock.add("report_worker", wall, cpu)
         self.workers.wait()
         written.extend((p, None) for p in self.sr_files)
-        if report_files is not None:
-            paths, wall, cpu = report_files.result()
-            self.clock.add("report_worker", wall, cpu)
-            written.extend((p, None) for p in paths)
-        self.timings["report_wait_s"] = time.perf_counter() - waited
+        written.extend((p, None) for p in report_paths)
         return sorted(written, key=lambda x: x[0].relative_to(self.out).as_posix())
 
     def _reads_by_case(self, cases: Sequence[CaseRecord]) -> dict[int, list[Any]]:
@@ -817,17 +838,26 @@ class _Export:
             series_uid, tuple(documents), images, release))
 
     # -- the report --------------------------------------------------------------------------
-    def _report(self, language: str) -> Future[tuple[list[Path], float, float]]:
+    def _report(self, language: str
+                ) -> Future[tuple[tuple[list[Path], AgreementReport | None], float, float]]:
         """report/report.html and report.pdf: summary, agreement, adjudication, outcomes and
         key images with the readers' shapes burned in (pseudonyms unless identified); written
         by a worker process."""
-        from .report import KeyImage, ReportData
-        from .report_worker import write_report
+        from .report import KeyImage
+        from .report_worker import ReportJob, agreement_and_report, write_report
 
-        if self.protocol is None or self.agreement is None:
-            nothing: Future[tuple[list[Path], float, float]] = Future()
-            nothing.set_result(([], 0.0, 0.0))
+        if self.protocol is None:
+            nothing: Future[tuple[tuple[list[Path], AgreementReport | None], float, float]] = Future()
+            nothing.set_result((([], None), 0.0, 0.0))
             return nothing
+        # without the agreement figures yet, the worker computes them (~0.5 s with SciPy's
+        # import) before it writes the report, and hands them back for the agreement table
+        inputs = None
+        if self.agreement is None:
+            inputs = collect(self.uow, self.names.people)
+            n_readers, n_rereads = reader_counts(inputs[0])
+        else:
+            n_readers, n_rereads = self.agreement.n_readers, self.agreement.n_rereads
         p, lang = self.protocol, (None if language == "en" else language)
         words = _REPORT_WORDS.get(language, _REPORT_WORDS["en"])
         counts = self.uow.dicom.counts()
@@ -838,9 +868,9 @@ class _Export:
                    (words["paradigm"], p.paradigm.value),
                    (words["subjects"], str(len(self.names.subjects))),
                    (words["cases"], str(counts.cases)),
-                   (words["readers"], str(self.agreement.n_readers)),
+                   (words["readers"], str(n_readers)),
                    (words["reads"], str(counts.reads_by_status.get("submitted", 0))),
-                   (words["rereads"], str(self.agreement.n_rereads))]
+                   (words["rereads"], str(n_rereads))]
         adjudication = [(words["stage"] + " " + k, str(v)) for k, v in sorted(stages.items())]
         adjudication += [(words["pending"], str(sum(w.get("pending", 0) for w in workload.values()))),
                          (words["decided"], str(sum(w.get("decided", 0) for w in workload.values()))),
@@ -858,11 +888,15 @@ class _Export:
             for f in finding.fields:
                 if f.id == "severity":
                     values.update({str(c.value): c.label_in(lang) for c in f.choices})
-        return self.workers.submit(_timed, write_report, ReportData(
-            p.title_in(lang), f"ioreview {ioreview.__version__} · audit head "
-            f"{self.audit_head[:16]}…", summary, self.agreement,
-            adjudication, subjects, labels, self._key_images(KeyImage), language, values),
-            self.out / "report")
+        job = ReportJob(
+            dict(title=p.title_in(lang), generated=f"ioreview {ioreview.__version__} · audit "
+                 f"head {self.audit_head[:16]}…", summary=summary, adjudication=adjudication,
+                 subjects=subjects, finding_labels=labels,
+                 key_images=self._key_images(KeyImage), language=language,
+                 value_labels=values),
+            self.agreement, None if inputs is None else (p, *inputs))
+        return self.workers.submit(_timed, agreement_and_report if inputs else write_report, job,
+                                   self.out / "report")
 
     def _key_images(self, key_image: Any, limit: int = 6) -> list[Any]:
         """Up to `limit` images with readers' annotations, from decided or discordant cases
