@@ -44,6 +44,7 @@ a calendar date of them.
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import os
 import re
@@ -65,8 +66,9 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_file_meta_info, writers
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-from pydicom.valuerep import CUSTOMIZABLE_CHARSET_VR, DA, DS, EXPLICIT_VR_LENGTH_32, TM, DSfloat
+from pydicom.uid import PYDICOM_ROOT_UID, ExplicitVRLittleEndian, generate_uid
+from pydicom.valuerep import (CUSTOMIZABLE_CHARSET_VR, DA, DS, EXPLICIT_VR_LENGTH_32, TM, DSfloat,
+                              format_number_as_ds)
 
 from ioreview.imaging.deid import deidentify_dataset
 
@@ -320,6 +322,28 @@ def _is_blank(value: Any) -> bool:
 
 
 # ------------------------------------------------------------------ values -> TID 1501 items
+_FIELDS_OF: dict[int, tuple[Any, dict[str, tuple[Any, Any]]]] = {}
+
+
+def _fields_of(protocol: Protocol) -> dict[str, tuple[Finding | None, Field]]:
+    """`protocol.locate` as a table: value key -> (finding or None, field), first one kept."""
+    entry = _FIELDS_OF.get(id(protocol))
+    if entry is None or entry[0] is not protocol:
+        table: dict[str, tuple[Any, Any]] = {}
+        for key, finding, field in protocol.iter_fields():
+            table.setdefault(key, (finding, field))
+        if len(_FIELDS_OF) >= 64:
+            _FIELDS_OF.clear()
+        entry = _FIELDS_OF[id(protocol)] = (protocol, table)  # holds it: the id stays its
+    return entry[1]
+
+
+def _derived_uid(parts: Sequence[str]) -> str:
+    """`pydicom.uid.generate_uid(entropy_srcs=parts)` (same digits), as a plain string."""
+    digest = hashlib.sha512("".join(parts).encode("utf-8")).hexdigest()
+    return f"{PYDICOM_ROOT_UID}{int(digest, 16)}"[:64]
+
+
 def _field_items(
     protocol: Protocol, finding: Finding | None, field: Field, value: Any,
 ) -> tuple[list[_EvaluationKey], list[_MeasurementKey]]:
@@ -708,7 +732,7 @@ class _HeaderTemplate:
         out = dict(self._direct_shared)
         for tag in first.keys():
             if tag in self.tags:
-                out[int(tag)] = _element_bytes(first[tag], encodings)
+                out[int(tag)] = _copied_bytes(first[tag], encodings)
         out[_SERIES_INSTANCE_UID] = _ui_bytes(_SERIES_INSTANCE_UID, series_uid)
         study_uid = str(first.StudyInstanceUID)
         same: dict[tuple[str, str], list[bytes]] = {}
@@ -733,7 +757,7 @@ class _HeaderTemplate:
             out[_CONTENT_TIME] = _element_bytes(
                 DataElement(_CONTENT_TIME, "TM", TM(content_time)), encodings)
         # `_finish`
-        out[0x00080110] = _element_bytes(_coding_scheme_element(), encodings)
+        out[0x00080110] = _coding_scheme_bytes(tuple(encodings))
         if self.deidentified:
             for kw in _DEID_KEYWORDS:
                 if kw in first:
@@ -845,7 +869,7 @@ def write_measurement_report(
 
     def group(identifier: str, parts: Sequence[object], **spec: Any) -> _Group:
         return _Group(tracking_text=identifier[:64],
-                      tracking_uid=generate_uid(entropy_srcs=[sop_uid, *map(str, parts)]),
+                      tracking_uid=_derived_uid([sop_uid, *map(str, parts)]),
                       time_point=time_point, **spec)
 
     groups: list[_Group] = []
@@ -856,7 +880,7 @@ def write_measurement_report(
     for key, value in values.items():
         if key.startswith("committee.") or _is_blank(value):
             continue
-        finding, field = protocol.locate(key)
+        finding, field = _fields_of(protocol).get(key) or protocol.locate(key)
         ev, me = _field_items(protocol, finding, field, value)
         if finding is None:
             read_eval += ev
@@ -1078,7 +1102,7 @@ class _Group:
             out[f"en{i}"] = _code_item(name, encodings)
             out[f"ev{i}"] = _code_item(value, encodings)
         for i, (n, v, u, d) in enumerate(self.measurements):
-            out[f"ds{i}"] = DS(v, auto_format=True)
+            out[f"ds{i}"] = _ds_value(v)
             out[f"fd{i}"] = v
             out[f"mn{i}"] = _code_item(n, encodings)
             out[f"mu{i}"] = _code_item(u, encodings)
@@ -1198,11 +1222,25 @@ class _Heads(dict[tuple[int, str], bytes]):
 _HEADS = _Heads()
 
 
+class _Raw(bytes):
+    """A hole's value already encoded (padded, without tag, VR and length)."""
+
+
+@functools.lru_cache(maxsize=8192)
+def _ds_value(value: float) -> _Raw:
+    """The encoded Numeric Value of `value` as highdicom writes it (`DS(value,
+    auto_format=True)`: `format_number_as_ds`, padded with a space)."""
+    data = format_number_as_ds(value).encode("ascii")
+    return _Raw(data + b" " if len(data) % 2 else data)
+
+
 def _value_bytes(vr: str, value: Any) -> bytes | None:
     """The encoded value of a hole as pydicom's writers encode it (explicit VR little endian),
     for the VRs and values the holes hold; None for anything else (then pydicom encodes it).
     A UID is padded with NUL, text and number strings with a space (PS3.5 6.2); ASCII text
     encodes alike in every character set the SR may declare."""
+    if type(value) is _Raw:
+        return value
     if vr == "UI" and isinstance(value, str) and value.isascii():
         data = value.encode("ascii")
         return data + b"\0" if len(data) % 2 else data
@@ -1379,6 +1417,29 @@ def _encoded_references(tag: int, groups: Mapping[tuple[str, str], list[bytes]])
 _INSTITUTION_TAGS = (0x00080080, 0x00080081, 0x00081040)  # Name, Address, Department
 
 
+_COPIED_BYTES: dict[tuple[int, str, str, tuple[str, ...]], bytes] = {}
+
+
+def _copied_bytes(elem: DataElement, encodings: list[str]) -> bytes:
+    """`_element_bytes` of a copied attribute; a text value seen before is encoded once (a
+    writer's bytes follow from the tag, VR, value and character set alone)."""
+    value = elem.value
+    if type(value) is not str or len(value) > 64:
+        return _element_bytes(elem, encodings)
+    key = (int(elem.tag), elem.VR, value, tuple(encodings))
+    data = _COPIED_BYTES.get(key)
+    if data is None:
+        if len(_COPIED_BYTES) >= 16384:
+            _COPIED_BYTES.clear()
+        data = _COPIED_BYTES[key] = _element_bytes(elem, encodings)
+    return data
+
+
+@functools.lru_cache(maxsize=64)
+def _coding_scheme_bytes(encodings: tuple[str, ...]) -> bytes:
+    return _element_bytes(_coding_scheme_element(), list(encodings))
+
+
 def _coding_scheme_element() -> DataElement:
     scheme = Dataset()
     scheme.CodingSchemeDesignator = LOCAL_SCHEME
@@ -1388,10 +1449,9 @@ def _coding_scheme_element() -> DataElement:
 
 
 def _patient_elements(patient_id: str, encodings: list[str]) -> dict[int, bytes]:
-    ds = Dataset()
-    ds.PatientID = patient_id
-    ds.PatientName = patient_id if "^" in patient_id else f"{patient_id}^"
-    return {int(e.tag): _element_bytes(e, encodings) for e in ds}
+    name = patient_id if "^" in patient_id else f"{patient_id}^"
+    return {0x00100020: _element_bytes(DataElement(0x00100020, "LO", patient_id), encodings),
+            0x00100010: _element_bytes(DataElement(0x00100010, "PN", name), encodings)}
 
 
 def _save_from_templates(header: _EncodedHeader, document: _Document,
