@@ -1,5 +1,3 @@
-import sys
+from ioreview.cli import run
 
-from ioreview.cli import main
-
-sys.exit(main())
+run()
