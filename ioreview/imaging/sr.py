@@ -59,7 +59,7 @@ import numpy as np
 import pydicom
 from highdicom.sr import CodedConcept
 from pydicom.charset import convert_encodings
-from pydicom.datadict import dictionary_VR
+from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomBytesIO
@@ -440,6 +440,7 @@ def _read_sources(
             for tag in [t for t in ds.keys() if t not in used]:
                 del ds[tag]
         if uid_map is not None:
+            del ds.file_meta  # never used as evidence: not de-identified either
             # header only (read without pixels, and an SR carries none): burned-in text in the
             # image's pixels does not reach the SR, so it is no reason to refuse the evidence
             ds = deidentify_dataset(ds, uid_map=uid_map, date_offset_days=date_offset_days,
@@ -596,6 +597,8 @@ _EQUIPMENT_KEYWORDS = ("Manufacturer", "ManufacturerModelName", "SoftwareVersion
                        "AcquisitionDate", "AcquisitionTime")
 _DEID_KEYWORDS = ("PatientIdentityRemoved", "DeidentificationMethod",
                   "DeidentificationMethodCodeSequence", "LongitudinalTemporalInformationModified")
+_EQUIPMENT_TAGS = tuple(int(tag_for_keyword(kw)) for kw in _EQUIPMENT_KEYWORDS)  # type: ignore[arg-type]
+_DEID_TAGS = tuple(int(tag_for_keyword(kw)) for kw in _DEID_KEYWORDS)  # type: ignore[arg-type]
 _SERIES_INSTANCE_UID, _CONTENT_DATE, _CONTENT_TIME = 0x0020000E, 0x00080023, 0x00080033
 _EVIDENCE_SEQUENCES = frozenset({0x0040A375, 0x0040A385})  # Current Requested Procedure /
 # Pertinent Other Evidence Sequence
@@ -608,7 +611,6 @@ def _copied_tags(sop_class_uid: str) -> frozenset[int] | None:
     attributes highdicom copies from the first evidence image (None: an IOD it does not know)."""
     from highdicom._standard_utils import (get_iod_module_map, get_module_attribute_map,
                                            get_sop_class_iod_map)
-    from pydicom.datadict import tag_for_keyword
 
     iod = get_sop_class_iod_map().get(sop_class_uid)
     if iod is None:
@@ -640,8 +642,6 @@ _USED_KEYWORDS = ("SpecificCharacterSet", "SOPClassUID", "SOPInstanceUID", "Stud
 def _used_tags(sop_class_uid: str) -> frozenset[int] | None:
     """The attributes of a source of `sop_class_uid` that an SR document's header can depend
     on (None: an IOD highdicom does not know, keep everything)."""
-    from pydicom.datadict import tag_for_keyword
-
     copied = _copied_tags(sop_class_uid)
     if copied is None:
         return None
@@ -657,10 +657,12 @@ def _header_shape(evidence: SrEvidence, series_number: int) -> tuple[Any, ...] |
     if tags is None:
         return None
     copied = tuple((tag, first[tag].VR) for tag in sorted(int(t) for t in first.keys() if t in tags))
-    equipment = tuple(repr(first.get(kw)) for kw in _EQUIPMENT_KEYWORDS)
-    flags = tuple(str(first[kw].value) if kw in first else None for kw in _DEID_KEYWORDS)
+    equipment = tuple(None if (e := first.get(tag)) is None else (e.VR, str(e.value))
+                      for tag in _EQUIPMENT_TAGS)
+    flags = tuple(str(first[tag].value) if tag in first else None for tag in _DEID_TAGS)
+    charset = first.get(0x00080005)
     return (sop_class, series_number, evidence.deidentified, evidence.patient_id is None,
-            repr(first.get("SpecificCharacterSet")), copied, equipment, flags)
+            None if charset is None else str(charset.value), copied, equipment, flags)
 
 
 def _references(groups: Mapping[tuple[str, str], list[Dataset]]) -> list[Dataset]:
