@@ -41,6 +41,7 @@ import tomllib
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field as dc_field, replace
 from enum import Enum
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -587,10 +588,15 @@ class Protocol:
 
     def locate(self, key: str) -> tuple[Finding | None, Field]:
         """(finding or None, field) for a value key; KeyError when unknown."""
+        return self._fields_by_key[key]
+
+    @cached_property
+    def _fields_by_key(self) -> dict[str, tuple[Finding | None, Field]]:
+        """`locate`'s index (an export looks up every value's field: ~15,000 times)."""
+        index: dict[str, tuple[Finding | None, Field]] = {}
         for k, finding, f in self.iter_fields():
-            if k == key:
-                return finding, f
-        raise KeyError(key)
+            index.setdefault(k, (finding, f))
+        return index
 
     def label_for(self, key: str, locale: str | None = None) -> str:
         """A reader-facing name of a value key, e.g. "Extravasation: Volume" (in `locale` when

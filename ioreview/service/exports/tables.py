@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -241,17 +241,18 @@ def _arrow_type(t: str) -> Any:
             "boolean": pa.bool_()}[t]
 
 
+def _finite(value: Any) -> float | None:
+    f = float(value)
+    return f if math.isfinite(f) else None
+
+
+#: a present value of a column of each type, as written (`_clean`)
+_CLEANERS: dict[str, Callable[[Any], Any]] = {"number": _finite, "integer": int, "boolean": bool,
+                                              "string": str}
+
+
 def _clean(value: Any, type_: str) -> Any:
-    if value is None:
-        return None
-    if type_ == "number":
-        f = float(value)
-        return None if not math.isfinite(f) else f
-    if type_ == "integer":
-        return int(value)
-    if type_ == "boolean":
-        return bool(value)
-    return str(value)
+    return None if value is None else _CLEANERS.get(type_, str)(value)
 
 
 _MAX_STRING_BYTES = 2**31 - 1  # an Arrow `string` column's 32-bit offsets
@@ -298,6 +299,7 @@ class TableWriter:
                  batch: int = 5000) -> None:
         self.table = table
         self.columns = table.columns_for(identified)
+        self._cleaners = [(c.name, _CLEANERS.get(c.type, str)) for c in self.columns]
         self.out_dir = out_dir
         self.formats = tuple(formats)
         self.rows = 0
@@ -327,7 +329,9 @@ class TableWriter:
 
     def write(self, row: dict[str, Any]) -> None:
         """Add a row given as column -> value (identified-only columns are dropped)."""
-        self._pending.append(tuple(_clean(row.get(c.name), c.type) for c in self.columns))
+        get = row.get
+        self._pending.append(tuple(None if (v := get(name)) is None else clean(v)
+                                   for name, clean in self._cleaners))
         if len(self._pending) >= self._batch:
             self.flush()
 

@@ -514,6 +514,8 @@ class _Export:
         self.t0 = t0 or 0.0
         key = uow.exports.key_seed() or "ioreview"
         self._uid_key = hashlib.sha256(("uid:" + key).encode()).digest()
+        #: the RS columns of each field, by protocol (id, version) and value key
+        self._sdtm_tests: dict[tuple[str, Any], dict[str, dict[str, Any]]] = {}
         self.timepoints = {tp: i for i, tp in
                            enumerate(self.protocol.timepoints if self.protocol else (), 1)}
 
@@ -692,7 +694,7 @@ class _Export:
                                              "detail": v.detail})
             self._discordances(case, b, w["discordances"])
             self._adjudications(case, b, w)
-            self._sdtm(case, b, rows, outcome, protocol, w["sdtm_rs"], seq)
+            self._sdtm(case, b, rows, outcome, protocol, w["sdtm_rs"], seq, values_now)
             if sr:
                 self._sr(case, b, rows, outcome, protocol)
 
@@ -964,7 +966,10 @@ class _Export:
                               w["annotations"])
 
     def _sdtm(self, case: CaseRecord, b: dict[str, Any], reads: Sequence[Any], outcome: Any,
-              protocol: Protocol | None, w: TableWriter, seq: dict[str, int]) -> None:
+              protocol: Protocol | None, w: TableWriter, seq: dict[str, int],
+              values_now: Mapping[int, dict[str, Any]]) -> None:
+        """The case's SDTM-style RS rows; `values_now` the values of each read's current
+        version (read for the reads table already)."""
         if protocol is None:
             active = self.protocol
             if active is None:
@@ -979,24 +984,30 @@ class _Export:
             letters = {letter: rid for letter, (rid, _v) in adjudication.letters.items()}
         decided = {d.field: d for d in adjudication.decisions} if letters else {}
 
+        tests = self._sdtm_tests.setdefault((protocol.id, protocol.version), {})
+        visit = {"VISITNUM": self.timepoints.get(case.timepoint), "VISIT": case.timepoint,
+                 "RSDY": case.days_from_insertion}
+
         def row(key: str, value: Any, evaluator: str, evaluator_id: str | None,
                 accepted: bool) -> None:
             seq[subject] += 1
-            field = protocol.any_field(key)
+            test = tests.get(key)
+            if test is None:  # the columns that depend on the field alone, once per field
+                test = tests[key] = {
+                    "STUDYID": protocol.id, "DOMAIN": "RS",
+                    "RSTESTCD": key.replace(".", "")[:8].upper(),
+                    "RSTEST": protocol.label_for(key)[:200],
+                    "RSCAT": key.split(".")[0].upper() if "." in key else "READ",
+                    "RSORRESU": protocol.any_field(key).unit}
             text = value_text(value)
-            w.write({"STUDYID": protocol.id, "DOMAIN": "RS", "USUBJID": subject,
-                     "RSSEQ": seq[subject], "RSGRPID": case.label,
-                     "RSTESTCD": key.replace(".", "")[:8].upper(),
-                     "RSTEST": protocol.label_for(key)[:200],
-                     "RSCAT": key.split(".")[0].upper() if "." in key else "READ",
-                     "RSORRES": text, "RSSTRESC": text, "RSSTRESN": _number(value),
-                     "RSORRESU": field.unit, "RSEVAL": evaluator, "RSEVALID": evaluator_id,
-                     "RSACPTFL": "Y" if accepted else None,
-                     "VISITNUM": self.timepoints.get(case.timepoint),
-                     "VISIT": case.timepoint, "RSDY": case.days_from_insertion})
+            w.write({**test, **visit, "USUBJID": subject, "RSSEQ": seq[subject],
+                     "RSGRPID": case.label, "RSORRES": text, "RSSTRESC": text,
+                     "RSSTRESN": _number(value), "RSEVAL": evaluator, "RSEVALID": evaluator_id,
+                     "RSACPTFL": "Y" if accepted else None})
 
         primary = [r for r in reads if not r.is_reread]
-        values_of = {r.read_id: self.uow.reads.values(r.read_id, r.version) for r in primary}
+        values_of = {r.read_id: values_now[r.read_id] if r.read_id in values_now
+                     else self.uow.reads.values(r.read_id, r.version) for r in primary}
         for key in protocol.keys():
             src = sources.get(key)
             for r in primary:
