@@ -436,21 +436,21 @@ class SqlBackend(ABC):
         if current == newest and self._applied_versions() >= {m.version for m in migrations}:
             return []
         applied = []
+        # one transaction for every pending migration: a new database is created whole or
+        # not at all, with one durable commit instead of one per migration (~10 ms each)
         with self.unit_of_work("system") as uow:
             uow.execute(render("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER"
                                " PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
                                self.dialect))
-        for m in sorted(migrations, key=lambda m: m.version):
-            with self.unit_of_work("system") as uow:
-                self._lock_audit_chain(uow)
-                # another process may have migrated meanwhile
-                current = int(uow.scalar(
-                    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
-                self._refuse_newer(current, newest)
+            self._lock_audit_chain(uow)
+            # another process may have migrated meanwhile
+            current = int(uow.scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
+            self._refuse_newer(current, newest)
+            done = {int(v) for (v,) in uow.tuples("SELECT version FROM schema_migrations")}
+            for m in sorted(migrations, key=lambda m: m.version):
                 # every missing version applies, also one numbered below the newest applied
                 # (a migration that landed after a later-numbered one in development)
-                if uow.scalar("SELECT 1 FROM schema_migrations WHERE version = ?",
-                              (m.version,)):
+                if m.version in done:
                     continue
                 for stmt in m.statements:
                     uow.execute(render(stmt, self.dialect))
@@ -461,10 +461,11 @@ class SqlBackend(ABC):
                     self._protect_records(uow)
                     uow._flush_audit(sealing=True)
                     self._seal_chain(uow)
-                elif m.version == SIGNED_DECISIONS.version and self._table_exists("audit_seal"):
+                elif m.version == SIGNED_DECISIONS.version and \
+                        (KEYED_AUDIT.version in done or KEYED_AUDIT.version in applied):
                     # (without schema 7 yet, its migration protects everything when it applies)
                     self._protect_records(uow)
-            applied.append(m.version)
+                applied.append(m.version)
         return applied
 
     def _applied_versions(self) -> set[int]:
