@@ -156,3 +156,60 @@ def test_unknown_language_and_shape_are_refused(material, ct_file, tmp_path):
                                              (("A", "blob", ((1.0, 1.0),), ""),)),))
     with pytest.raises(ValueError, match="blob"):
         render_html(bad)
+
+
+def _images(html: str) -> list:
+    """The page's embedded PNGs, decoded with Pillow."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    return [Image.open(io.BytesIO(base64.b64decode(uri)))
+            for uri in re.findall(r'src="data:image/png;base64,([^"]+)"', html)]
+
+
+def test_charts_are_rgb_and_the_shapes_are_burned_in(material, ct_file):
+    """The forest plot is 7.2 in at 160 dpi and each key image KEY_IMAGE_PX on its long side,
+    both RGB without alpha (WeasyPrint would embed an alpha channel as a second image); the
+    readers' shapes are in the key image's pixels, in their reader's colour."""
+    from dataclasses import replace
+
+    from ioreview.service.exports.report import KEY_IMAGE_PX, SHAPE_COLOURS
+
+    forest, key = _images(render_html(_data(material, ct_file)))
+    assert forest.mode == key.mode == "RGB"
+    assert forest.width == round(7.2 * 160)
+    assert key.size == (KEY_IMAGE_PX, KEY_IMAGE_PX)  # the 128-pixel CT, 4 screen pixels each
+    # reader A (the first colour) marked the point (row 100, col 100): the centre of its cross
+    expected = tuple(int(SHAPE_COLOURS[0][i:i + 2], 16) for i in (1, 3, 5))
+    centre = round((100 + 0.5) * KEY_IMAGE_PX / 128)
+    assert all(abs(a - b) <= 40 for a, b in zip(key.getpixel((centre, centre)), expected))
+    # reader B's length line runs along row 90 from column 20 to 70: drawn in the second colour
+    expected_b = tuple(int(SHAPE_COLOURS[1][i:i + 2], 16) for i in (1, 3, 5))
+    row = round((90 + 0.5) * KEY_IMAGE_PX / 128)
+    assert all(abs(a - b) <= 40 for a, b in zip(key.getpixel((45 * 4, row)), expected_b))
+    # the same image without shapes has none of those colours there
+    plain = _images(render_html(replace(_data(material, ct_file), key_images=(
+        KeyImage(str(ct_file), 0, "plain"),))))[1]
+    assert plain.getpixel((centre, centre)) != key.getpixel((centre, centre))
+
+
+def test_writing_a_report_leaves_the_collector_as_it_was(material, ct_file, tmp_path):
+    """write_report pauses the cyclic garbage collector while WeasyPrint works and restores
+    the caller's setting, on and off; warm_up (the worker's preload) writes nothing."""
+    import gc
+
+    from ioreview.service.exports.report import warm_up
+
+    warm_up()
+    assert gc.isenabled()
+    data = _data(material, ct_file)
+    write_report(data, tmp_path / "on", pdf=False)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        write_report(data, tmp_path / "off", pdf=False)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
