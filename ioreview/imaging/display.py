@@ -598,6 +598,10 @@ def to_display_uint8(stored: np.ndarray, lut: DisplayLut, out: np.ndarray | None
     return out
 
 
+_F0, _F255 = np.float32(0.0), np.float32(255.0)
+_GREY_RGB, _OPAQUE = np.uint32(0x010101), np.uint32(0xFF000000)
+
+
 class GreyTable:
     """A reusable stored-value -> 0xFFgggggg table for one `DisplayLut` at a time, filled only
     over the stored values actually met.
@@ -645,16 +649,19 @@ class GreyTable:
             if values is not None:
                 # `_fold` on the values a..b, written straight as grey pixels: the same float32
                 # multiply-add and truncation, without building the stored values first
+                # (the ufuncs themselves, not np.clip's Python wrappers: this runs on every
+                # step of a window drag, where the wrappers cost more than the arithmetic)
                 grey = self._scratch(b - a + 1)
                 np.multiply(values[a - lo : b - lo + 1], np.float32(lut.scale), out=grey)
-                grey += np.float32(lut.offset)
-                np.clip(grey, 0.0, 255.0, out=grey)
+                np.add(grey, np.float32(lut.offset), out=grey)
+                np.minimum(grey, _F255, out=grey)
+                np.maximum(grey, _F0, out=grey)
                 np.copyto(dest, grey, casting="unsafe")
-                dest *= np.uint32(0x010101)
+                np.multiply(dest, _GREY_RGB, out=dest)
             else:
                 grey8 = _grey_of(lut, np.arange(a, b + 1, dtype=np.int64).astype(self.dtype))
                 np.multiply(grey8, np.uint32(0x010101), out=dest, casting="unsafe")
-            dest |= np.uint32(0xFF000000)
+            np.bitwise_or(dest, _OPAQUE, out=dest)
 
     def _values(self, lo: int, hi: int) -> np.ndarray:
         """The stored values lo..hi as float32 (exact for ≤ 16-bit integers), kept between
@@ -702,7 +709,7 @@ class GreyTable:
             out = np.empty(arr.shape, dtype=np.uint32)
         if index is None:
             index = arr.view(np.dtype(f"u{arr.dtype.itemsize}"))  # same item size: fine for any strides
-        np.take(self.table, index, out=out, mode="wrap")
+        self.table.take(index, out=out, mode="wrap")
         return out
 
 

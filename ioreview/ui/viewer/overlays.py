@@ -79,6 +79,13 @@ def plane_title(plane: str) -> str:
     return QCoreApplication.translate("MprView", name) if name else plane
 
 
+def window_line(window: tuple[float, float], window_name: str = "") -> str:
+    """The overlay's window line for (centre, width): the first bottom-left line of
+    `overlay_text`, and the only one a window/level drag changes."""
+    wl = QCoreApplication.translate("ViewerOverlay", "W %1  L %2").replace("%1", f"{window[1]:.0f}").replace("%2", f"{window[0]:.0f}")
+    return f"{wl}  ({window_name})" if window_name else wl
+
+
 def overlay_text(
     *,
     header: InstanceHeader | None,
@@ -120,10 +127,7 @@ def overlay_text(
         tr_lines.append(QCoreApplication.translate("ViewerOverlay", "Loading %1 / %2").replace("%1", str(loaded[0])).replace("%2", str(loaded[1])))
     bl: list[str] = []
     if window is not None:
-        wl = QCoreApplication.translate("ViewerOverlay", "W %1  L %2").replace("%1", f"{window[1]:.0f}").replace("%2", f"{window[0]:.0f}")
-        if window_name:
-            wl += f"  ({window_name})"
-        bl.append(wl)
+        bl.append(window_line(window, window_name))
     if inverted:
         bl.append(QCoreApplication.translate("ViewerOverlay", "Inverted"))
     bl.append(QCoreApplication.translate("ViewerOverlay", "Zoom %1%").replace("%1", f"{zoom * 100:.0f}"))
@@ -172,7 +176,8 @@ def orientation_markers(
     return {"right": _letters(right), "left": _letters(-right), "bottom": _letters(down), "top": _letters(-down)}
 
 
-_TEXT_CACHE: OrderedDict[tuple[str, str, str, float], QPixmap] = OrderedDict()
+#: outlined lines rendered once: (pixmap, its logical width) by (text, font key, colour, dpr)
+_TEXT_CACHE: OrderedDict[tuple[str, str, str, float], tuple[QPixmap, float]] = OrderedDict()
 _TEXT_CACHE_SIZE = 600
 
 
@@ -180,20 +185,21 @@ def text_pixmap(text: str, font: QFont, colour: QColor, dpr: float = 1.0) -> QPi
     """`text` with a dark outline, rendered once and cached: overlay lines repeat frame after
     frame, and blitting a small pixmap is several times cheaper than shaping text again."""
     key = (text, font.key(), colour.name(QColor.NameFormat.HexArgb), dpr)
-    pm = _TEXT_CACHE.get(key)
-    if pm is not None:
+    got = _TEXT_CACHE.get(key)
+    if got is not None:
         _TEXT_CACHE.move_to_end(key)
-        return pm
-    return _render_text(key, font, colour, QFontMetricsF(font))
+        return got[0]
+    return _render_text(key, font, colour, QFontMetricsF(font))[0]
 
 
-def _render_text(key: tuple[str, str, str, float], font: QFont, colour: QColor, fm: QFontMetricsF) -> QPixmap:
+def _render_text(key: tuple[str, str, str, float], font: QFont, colour: QColor, fm: QFontMetricsF
+                 ) -> tuple[QPixmap, float]:
     """Render and cache the outlined line `key` = (text, font key, colour name, dpr)."""
     pm, _ = _outlined((key[0],), font, colour, fm, key[3], fm.height(), False)
-    _TEXT_CACHE[key] = pm
+    got = _TEXT_CACHE[key] = (pm, pm.width() / pm.devicePixelRatioF())
     if len(_TEXT_CACHE) > _TEXT_CACHE_SIZE:
         _TEXT_CACHE.popitem(last=False)
-    return pm
+    return got
 
 
 def _outlined(
@@ -221,16 +227,18 @@ def _outlined(
 
 _SEEN: OrderedDict[tuple[str, str, str, float], None] = OrderedDict()
 _OUTLINE = QColor(0, 0, 0, 210)
+_NO_PEN = Qt.PenStyle.NoPen
 
 
 class _TextStyle:
     """What every line drawn with one font and colour shares, looked up once per paint."""
 
-    __slots__ = ("font", "fm", "colour", "font_key", "colour_name", "dpr")
+    __slots__ = ("font", "fm", "ascent", "colour", "font_key", "colour_name", "dpr")
 
     def __init__(self, p: QPainter, colour: QColor) -> None:
         self.font = p.font()
         self.fm = QFontMetricsF(self.font)
+        self.ascent = self.fm.ascent()
         self.colour = colour
         self.font_key = self.font.key()
         self.colour_name = colour.name(QColor.NameFormat.HexArgb)
@@ -246,28 +254,30 @@ def draw_text_line(p: QPainter, x: float, baseline: float, text: str, colour: QC
     return _draw_line(p, _TextStyle(p, colour), x, baseline, text, align_right)
 
 
-def _draw_line(p: QPainter, style: _TextStyle, x: float, baseline: float, text: str, align_right: bool) -> float:
-    """`draw_text_line` with the font and colour lookups of `style` already done."""
+def _draw_line(p: QPainter, style: _TextStyle, x: float, baseline: float, text: str, align_right: bool,
+               want_width: bool = True) -> float:
+    """`draw_text_line` with the font and colour lookups of `style` already done.  Without
+    `want_width` a left-aligned line seen for the first time is not measured (returns -1.0):
+    the window line of a drag is such a line on every frame."""
     key = (text, style.font_key, style.colour_name, style.dpr)
-    pm = _TEXT_CACHE.get(key)
-    if pm is None:
+    got = _TEXT_CACHE.get(key)
+    if got is None:
         if key not in _SEEN:
             _SEEN[key] = None
             if len(_SEEN) > _TEXT_CACHE_SIZE:
                 _SEEN.popitem(last=False)
-            w = style.fm.horizontalAdvance(text)
+            w = style.fm.horizontalAdvance(text) if want_width or align_right else -1.0
             left = x - w if align_right else x
             p.setPen(_OUTLINE)
             p.drawText(QPointF(left + 1.0, baseline + 1.0), text)
             p.setPen(style.colour)
             p.drawText(QPointF(left, baseline), text)
             return w
-        pm = _render_text(key, style.font, style.colour, style.fm)
+        got = _render_text(key, style.font, style.colour, style.fm)
     else:
         _TEXT_CACHE.move_to_end(key)
-    w = pm.width() / pm.devicePixelRatioF()
-    left = x - w if align_right else x
-    p.drawPixmap(QPointF(left, baseline - style.fm.ascent()), pm)
+    pm, w = got
+    p.drawPixmap(QPointF(x - w if align_right else x, baseline - style.ascent), pm)
     return w
 
 
@@ -296,13 +306,13 @@ def _draw_block(
             _LAST_BLOCK.popitem(last=False)
         if not steady:
             for i, line in enumerate(lines):
-                _draw_line(p, style, x, first_baseline + i * line_height, line, align_right)
+                _draw_line(p, style, x, first_baseline + i * line_height, line, align_right, False)
             return
         cached = _render_block(key, style, line_height)
     else:
         _BLOCK_CACHE.move_to_end(key)
     pm, w = cached
-    p.drawPixmap(QPointF(x - w if align_right else x, first_baseline - style.fm.ascent()), pm)
+    p.drawPixmap(QPointF(x - w if align_right else x, first_baseline - style.ascent), pm)
 
 
 def _render_block(key: tuple[Any, ...], style: _TextStyle, line_height: float) -> tuple[QPixmap, float]:
@@ -331,7 +341,9 @@ def _overlay_styles(p: QPainter, colour: QColor) -> tuple[QFont, _TextStyle, QFo
     """The corner font and the marker font with their metrics, built once per base font,
     colour and pixel ratio (building fonts and metrics on every frame costs ~0.1 ms)."""
     base = p.font()
-    key = (base.family(), base.pointSizeF(), base.pixelSize(), base.weight(), colour.rgba(), p.device().devicePixelRatioF())
+    # QFont.key() names family, size, weight, style and hints in one call (a call per
+    # attribute, the weight an enum, costs several times more on every frame)
+    key = (base.key(), colour.rgba(), p.device().devicePixelRatioF())
     styles = _STYLES.get(key)
     if styles is None:
         font, big = overlay_fonts(base)
@@ -602,7 +614,10 @@ def overlay_layout(rect: QRectF, text: OverlayText, markers: dict[str, str] | No
             if len(_BANDS) > 128:
                 _BANDS.popitem(last=False)
         placed.extend(lines_of_band)
-    layout = OverlayLayout(tuple(placed), lh, _ASCENTS.setdefault(font_key, fm.ascent()))
+    ascent = _ASCENTS.get(font_key)
+    if ascent is None:
+        ascent = _ASCENTS[font_key] = fm.ascent()
+    layout = OverlayLayout(tuple(placed), lh, ascent)
     _LAYOUTS[key] = layout
     if len(_LAYOUTS) > 64:
         _LAYOUTS.popitem(last=False)
@@ -633,13 +648,13 @@ def paint_overlay(p: QPainter, rect: QRectF, text: OverlayText, markers: dict[st
             continue
         right = corner[1] == "r"
         x = lines[0].rect.right() if right else lines[0].rect.left()
-        _draw_block(p, style, (device, corner), x, lines[0].rect.top() + style.fm.ascent(), layout.line_height,
+        _draw_block(p, style, (device, corner), x, lines[0].rect.top() + style.ascent, layout.line_height,
                     [ln.text for ln in lines], right)
     marks = [ln for ln in layout.lines if ln.corner in ("left", "right", "top", "bottom")]
     if marks:
         p.setFont(big)
         for ln in marks:
             x = ln.rect.right() if ln.align_right else ln.rect.left()
-            _draw_line(p, big_style, x, ln.rect.top() + big_style.fm.ascent(), ln.text, ln.align_right)
+            _draw_line(p, big_style, x, ln.rect.top() + big_style.ascent, ln.text, ln.align_right, False)
         p.setFont(font)
-    p.setPen(Qt.PenStyle.NoPen)
+    p.setPen(_NO_PEN)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
-from PySide6.QtCore import QMimeData, QPointF, QRect, QRectF, QSize, QSizeF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QMimeData, QPointF, QRect, QRectF, QSize, QSizeF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
@@ -70,6 +70,7 @@ from ioreview.ui.viewer.overlays import (
     orientation_markers,
     overlay_text,
     paint_overlay,
+    window_line,
 )
 from ioreview.ui.viewer.series_loader import ImageRef
 from ioreview.ui.viewer.tools import NAVIGATE, AnnotationTools, ImageContext
@@ -83,6 +84,17 @@ SERIES_MIME = "application/x-ioreview-series"
 _RGB32_TABLE_MAX_PIXELS = 1 << 20
 
 _BLACK = QColor(0, 0, 0)
+_ANTIALIASING = QPainter.RenderHint.Antialiasing
+#: the overlay text colour, parsed once per `theme.OVERLAY_TEXT` value (not on every frame)
+_OVERLAY_COLOUR: tuple[str, QColor] = ("", QColor())
+
+
+def _overlay_colour() -> QColor:
+    global _OVERLAY_COLOUR
+    name = theme.OVERLAY_TEXT
+    if _OVERLAY_COLOUR[0] != name:
+        _OVERLAY_COLOUR = (name, QColor(name))
+    return _OVERLAY_COLOUR[1]
 
 #: The window of a colour image shown as stored: every channel's 0-255 display range.
 RGB_FULL_WINDOW = Window(127.5, 256.0)
@@ -190,6 +202,8 @@ class ImageViewport(QWidget):
         self._background_key: tuple[Any, ...] | None = None
         self._background_rects: list[QRect] = []
         self._overlay_calibration: tuple[Any, str] | None = None
+        #: the last corner text with what it was made from (inputs but the window, window)
+        self._overlay_text: tuple[tuple[Any, ...], tuple[float, float] | None, OverlayText] | None = None
         self._qimage: QImage | None = None
         #: extra layers drawn over the image and the annotations: callables (viewport, painter),
         #: e.g. other readers' shapes on the adjudication screen
@@ -793,7 +807,7 @@ class ImageViewport(QWidget):
                 for ov in overlays:
                     p.drawImage(QPointF(0.0, 0.0), ov)
                 p.restore()
-            p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            p.setRenderHint(_ANTIALIASING, True)
             self.tools.paint(p)
             for layer in self.extra_layers:
                 p.save()
@@ -802,7 +816,7 @@ class ImageViewport(QWidget):
         else:
             p.fillRect(self.rect(), QColor(0, 0, 0))
         if self.show_overlays and self.source is not None:
-            paint_overlay(p, QRectF(self.rect()), self.overlay(), self._markers(), QColor(theme.OVERLAY_TEXT))
+            paint_overlay(p, QRectF(self.rect()), self.overlay(), self._markers(), _overlay_colour())
         if self.message:
             p.setPen(QColor(theme.TEXT))
             p.drawText(QRectF(self.rect()).adjusted(20, 20, -20, -20), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
@@ -918,23 +932,33 @@ class ImageViewport(QWidget):
         cal_key = (self.source, self.index)
         if self._overlay_calibration is None or self._overlay_calibration[0] != cal_key:
             self._overlay_calibration = (cal_key, calibration_text(self.calibration()))
-        return overlay_text(
-            header=h,
-            description=self.source.description if self.source is not None else "",
-            modality=self.source.modality if self.source is not None else "",
-            index=self.index,
-            count=self.source.count if self.source is not None else 0,
-            frame=ref.frame if ref is not None else 0,
-            window=(self.window.center, self.window.width) if self.window is not None and self._stored is not None else None,
-            window_name=self.window_name,
-            zoom=self.effective_zoom(),
-            calibration_label=self._overlay_calibration[1],
-            inverted=self.invert,
-            extra_bottom_right=extra,
-            plane=self.plane,
-            loaded=self._loaded,
-            shape=self.image_shape(),
+        source = self.source
+        window = (self.window.center, self.window.width) if self.window is not None and self._stored is not None else None
+        inputs = (
+            h, source.description if source is not None else "", source.modality if source is not None else "",
+            self.index, source.count if source is not None else 0, ref.frame if ref is not None else 0,
+            self.window_name, self.effective_zoom(), self._overlay_calibration[1], self.invert, extra, self.plane,
+            self._loaded, self.image_shape(), window is None,
         )
+        last = self._overlay_text
+        if last is not None and last[0] == inputs:
+            # Only the window moved (a window/level drag): the other lines are the ones
+            # `overlay_text` gave for these inputs; the window line is its first bottom-left line.
+            if last[1] == window:
+                return last[2]
+            before = last[2]
+            text = OverlayText(list(before.top_left), list(before.top_right),
+                               [window_line(window, self.window_name)] + before.bottom_left[1:],
+                               list(before.bottom_right))
+        else:
+            text = overlay_text(
+                header=h, description=inputs[1], modality=inputs[2], index=self.index, count=inputs[4],
+                frame=inputs[5], window=window, window_name=self.window_name, zoom=inputs[7],
+                calibration_label=inputs[8], inverted=self.invert, extra_bottom_right=extra, plane=self.plane,
+                loaded=self._loaded, shape=inputs[13],
+            )
+        self._overlay_text = (inputs, window, text)
+        return text
 
     def overlay_layout(self) -> OverlayLayout:
         """Where the corner text and orientation letters go in this pane (as painted)."""
@@ -975,6 +999,13 @@ class ImageViewport(QWidget):
         value = float(modality_lut(np.asarray([v]), slope, intercept)[0])
         unit = value_unit(h)
         return [f"({ci}, {ri})  {value:.0f} {unit}".rstrip()]
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:  # the kept corner text is in the old language
+            self._overlay_text = None
+            self._overlay_calibration = None
+            self.update()
+        super().changeEvent(event)
 
     def sizeHint(self) -> QSize:
         return QSize(512, 512)
