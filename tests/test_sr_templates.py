@@ -128,3 +128,24 @@ def test_a_header_encoded_from_its_template_is_the_filled_header(
     assert any(t.direct for t in sr._HEADER_TEMPLATES.values())
     two_studies = pydicom.dcmread(tmp_path / "case2-True.dcm")
     assert "PertinentOtherEvidenceSequence" in two_studies
+
+
+def test_highdicom_builds_the_same_header_with_the_module_map_decoded_by_module(
+        tmp_path, monkeypatch, frozen_clock):
+    """While highdicom builds a header it reads its module attribute map through
+    `_module_attributes` (decoded by module): the header is the one it builds with its own
+    map, every module equals highdicom's, and the whole file was never decoded."""
+    import contextlib
+
+    from highdicom._standard_utils import get_module_attribute_map
+
+    case = write_case(tmp_path / "src", "lazy-map")
+    evidence = sr.SrEvidence(case["paths"], uid_map=_uid_map(), patient_id=PSEUDONYM)
+    lazy = sr._encode_header(evidence._build_header("2.25.77", 1))
+    assert sr._module_attributes()._all is None
+    assert highdicom.base.get_module_attribute_map is get_module_attribute_map  # put back
+    monkeypatch.setattr(sr, "_lazy_module_map", contextlib.nullcontext)
+    own = sr._encode_header(evidence._build_header("2.25.77", 1))
+    assert lazy.elements == own.elements
+    full = get_module_attribute_map()
+    assert all(sr._ModuleAttributes()[key] == full[key] for key in list(full)[::7])

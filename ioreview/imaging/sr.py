@@ -45,12 +45,16 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import math
 import os
+import pkgutil
 import re
 import struct
+import threading
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -555,7 +559,7 @@ class SrEvidence:
         stub.ContentSequence = hd.sr.ContentSequence([hd.sr.CodeContentItem(
             name=_concept(_LANGUAGE), value=_concept(_ENGLISH),
             relationship_type=hd.sr.RelationshipTypeValues.HAS_CONCEPT_MOD)])
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _lazy_module_map():
             warnings.simplefilter("ignore")  # e.g. highdicom's notes on copied patient attributes
             sr = hd.sr.Comprehensive3DSR(
                 evidence=[self.datasets[u] for u in sorted(self.datasets)],
@@ -605,12 +609,93 @@ _EVIDENCE_SEQUENCES = frozenset({0x0040A375, 0x0040A385})  # Current Requested P
 _FINISHED_TAGS = frozenset({0x00080110, 0x00100010, 0x00100020})  # set again by `_finish`
 
 
+class _ModuleAttributes(Mapping[str, list[Any]]):
+    """highdicom's module attribute map (`highdicom._standard_utils.get_module_attribute_map`:
+    PS3.3 module key -> its attributes), each module decoded from highdicom's JSON file when
+    first asked for: decoding the whole 22 MB file cost every exporting process ~0.3-0.5 s of
+    CPU for the few modules an SR header needs.  Iterating (or a key not found by its place in
+    the file) decodes the whole file, so it behaves as the dict highdicom returns."""
+
+    _FILE = "_standard/module_attribute_map.json"
+
+    def __init__(self) -> None:
+        self._text: str | None = None
+        self._modules: dict[str, list[Any]] = {}
+        self._all: dict[str, list[Any]] | None = None
+        self._lock = threading.Lock()
+
+    def _source(self) -> str:
+        if self._text is None:
+            data = pkgutil.get_data("highdicom", self._FILE)
+            if data is None:
+                raise FileNotFoundError(f"highdicom {self._FILE}")
+            self._text = data.decode("utf-8")
+        return self._text
+
+    def _whole(self) -> dict[str, list[Any]]:
+        if self._all is None:
+            self._all = json.loads(self._source())
+        return self._all
+
+    def __getitem__(self, key: str) -> list[Any]:
+        with self._lock:
+            if key in self._modules:
+                return self._modules[key]
+            if self._all is None:
+                text = self._source()
+                # the file is indented by two spaces a level: the top level keys, and only
+                # they, start a line indented by two spaces (else: no match, whole file)
+                at = text.find(f'\n  {json.dumps(key)}: [')
+                if at >= 0:
+                    value, _end = json.JSONDecoder().raw_decode(text, text.index("[", at))
+                    self._modules[key] = value
+                    return value
+            return self._whole()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        with self._lock:
+            return iter(self._whole())
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._whole())
+
+
+@functools.cache
+def _module_attributes() -> _ModuleAttributes:
+    return _ModuleAttributes()
+
+
+_PATCH_LOCK = threading.Lock()
+
+
+@contextmanager
+def _lazy_module_map() -> Iterator[None]:
+    """highdicom's SR constructor reads the module attribute map (copying the Patient and
+    Study modules, checking IODs): while it builds a header, it gets `_module_attributes()`,
+    the same content decoded by module.  highdicom's own function is put back afterwards."""
+    import highdicom._standard_utils
+    import highdicom.base
+
+    modules = [m for m in (highdicom.base, highdicom._standard_utils)
+               if callable(getattr(m, "get_module_attribute_map", None))]
+    lazy = _module_attributes()
+    with _PATCH_LOCK:
+        originals = [(m, m.get_module_attribute_map) for m in modules]
+        for m in modules:
+            m.get_module_attribute_map = lambda: lazy  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            for m, original in originals:
+                m.get_module_attribute_map = original  # type: ignore[attr-defined]
+
+
 @functools.lru_cache(maxsize=64)
 def _copied_tags(sop_class_uid: str) -> frozenset[int] | None:
     """The root attributes of the Patient and Study modules of the IOD of `sop_class_uid`, the
     attributes highdicom copies from the first evidence image (None: an IOD it does not know)."""
-    from highdicom._standard_utils import (get_iod_module_map, get_module_attribute_map,
-                                           get_sop_class_iod_map)
+    from highdicom._standard_utils import get_iod_module_map, get_sop_class_iod_map
 
     iod = get_sop_class_iod_map().get(sop_class_uid)
     if iod is None:
@@ -619,7 +704,7 @@ def _copied_tags(sop_class_uid: str) -> frozenset[int] | None:
     for module in get_iod_module_map()[iod]:
         if module["ie"] not in ("Patient", "Study"):
             continue
-        for item in get_module_attribute_map()[module["key"]]:
+        for item in _module_attributes()[module["key"]]:
             if len(item["path"]) == 0:
                 tag = tag_for_keyword(str(item["keyword"]))
                 if tag is None:
