@@ -389,3 +389,42 @@ def test_readers_labels_at_one_spot_do_not_print_over_each_other(qtbot, trial,
         for other in blocks[i + 1:]:
             assert not one.intersects(other), (one, other)
     window.close()
+
+
+def test_coordinator_status_dialog_says_rules_and_reasons_in_chinese(qtbot, trial,
+                                                                      adjudication_template, qapp):
+    """The coordinator's adjudication status names the discordant fields, rules and reasons
+    in the UI language from the rules' codes (evaluations store English text only); the
+    service keeps the stored English text beside the codes."""
+    from ioreview.ui.app import install_translators
+    from ioreview.ui.coordinator import AdjudicationStatusDialog
+
+    label = adjudication_template[1]
+    coord = trial.login("coord", PASSWORDS["coord"])
+    case = next(c for c in trial.list_cases(coord) if c.label == label)
+    status = trial.adjudication_status(coord, case.id)
+    item = next(i for i in status.items if i.key == "image_quality")
+    assert item.rule_code == "ordinal_difference" and item.reasons[0].code == "steps_apart"
+    assert "non_diagnostic" in item.reason or "Non-diagnostic" in item.reason  # stored English
+    protocol = trial.active_protocol(coord)[1]
+    installed = install_translators(qapp, "zh_CN")
+    try:
+        dialog = AdjudicationStatusDialog(status, None, protocol)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        _shot(dialog, "coordinator_status_zh")
+        model = dialog.items_model
+        rows = {model.index(r, 0).data(): (model.index(r, 1).data(), model.index(r, 2).data())
+                for r in range(model.rowCount())}
+        name = protocol.label_for("image_quality", "zh_CN")
+        assert name in rows and "Image quality" not in rows
+        rule, why = rows[name]
+        quality = protocol.field("image_quality")
+        for value in ("adequate", "non_diagnostic"):
+            assert quality.choice(value).label_in("zh_CN") in why
+            assert value not in why
+        assert rule != item.rule and why != item.reason
+        dialog.close()
+    finally:
+        for translator in installed:
+            qapp.removeTranslator(translator)

@@ -9,6 +9,7 @@ transaction as for reads."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from adjudication.discordance import DiscordanceRule, NoDiscordance, find_discordant_fields
@@ -292,9 +293,24 @@ class Adjudication:
         evaluation = uow.discordance.current(case_id)
         items: tuple[DecisionItem, ...] = ()
         if evaluation:
-            protocol = self.ctx.protocol(uow, evaluation[0].protocol_version_id)
-            items = tuple(DecisionItem(f.field, protocol.label_for(f.field), f.rule, f.reason)
-                          for f in evaluation[0].fields)
+            # the items again from the evaluated reads (readers lettered in the evaluation's
+            # order, as in its stored English reasons), with the rules and reasons as codes the
+            # coordinator's screen says in its language; the stored text where a read is gone
+            e = evaluation[0]
+            protocol = self.ctx.protocol(uow, e.protocol_version_id)
+            refs = [(int(r), int(v)) for r, v in e.reads]
+            values_by_ref = uow.reads.values_of(refs)
+            stored = {f.field: f for f in e.fields}
+            if 2 <= len(refs) <= 8 and all(values_by_ref.get(ref) for ref in refs):
+                items = tuple(
+                    replace(item, rule=stored[item.key].rule, reason=stored[item.key].reason)
+                    if item.key in stored else item
+                    for item in decision_items_for(
+                        protocol, [f.field for f in e.fields],
+                        {"ABCDEFGH"[i]: values_by_ref[ref] for i, ref in enumerate(refs)}))
+            else:
+                items = tuple(DecisionItem(f.field, protocol.label_for(f.field), f.rule,
+                                           f.reason) for f in e.fields)
         reads = {r.read_id: r.reader_id for r in uow.assignments.primary_reads(case_id)}
         third = uow.assignments.third_read(case_id)
         if third is not None:

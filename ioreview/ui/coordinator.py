@@ -8,7 +8,7 @@ discordances). Import runs in a worker thread with a progress bar.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCharts import (
     QBarCategoryAxis,
@@ -667,7 +667,8 @@ class ProgressTab(_Tab):
             return
         status = self.call(self.trial.adjudication_status, case.id)
         if status is not None:
-            AdjudicationStatusDialog(status, self).exec()
+            active = self.call(self.trial.active_protocol)
+            AdjudicationStatusDialog(status, self, active[1] if active else None).exec()
 
     def _load_field_labels(self) -> None:
         """Reader-facing names of the protocol's value keys (for the discordance list)."""
@@ -724,28 +725,39 @@ class AdjudicationStatusDialog(QDialog):
     """Where one case stands: stage, discordant fields with rule and reason, adjudications
     (reader names behind the letters: the coordinator only), committee sessions."""
 
-    def __init__(self, status: CaseAdjudicationStatus, parent: QWidget | None = None) -> None:
+    def __init__(self, status: CaseAdjudicationStatus, parent: QWidget | None = None,
+                 protocol: Protocol | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("AdjudicationStatusDialog")
         self.setWindowTitle(self.tr("Adjudication status of {case}").format(
             case=status.case_label))
-        self.resize(820, 480)
+        self.resize(1000, 480)
+        timepoint = status.timepoint if protocol is None else \
+            protocol.timepoint_label(status.timepoint, ui_locale())
         summary = QLabel(self.tr(
             "Subject {subject} · {timepoint} · day {day} · paradigm {paradigm} · stage "
             "<b>{stage}</b>{reopened}").format(
-            subject=status.subject, timepoint=status.timepoint,
-            day=_day(status.days_from_insertion), paradigm=status.paradigm, stage=stage_text(status.stage),
+            subject=status.subject, timepoint=timepoint,
+            day=_day(status.days_from_insertion), paradigm=paradigm_text(status.paradigm),
+            stage=stage_text(status.stage),
             reopened=self.tr(" · reopened") if status.reopened else ""))
         summary.setWordWrap(True)
-        self.items_model = RecordTableModel([
-            Column(self.tr("Field"), lambda i: i.label),
-            Column(self.tr("Rule"), lambda i: i.rule),
-            Column(self.tr("Reason"), lambda i: i.reason),
-        ], self)
+        if protocol is not None:  # the field, rule and reason in the UI language
+            from ioreview.ui.adjudication import reason_text, rule_text
+
+            locale = ui_locale()
+            columns = [Column(self.tr("Field"), lambda i: _label_in(protocol, i, locale)),
+                       Column(self.tr("Rule"), lambda i: rule_text(protocol, i)),
+                       Column(self.tr("Reason"), lambda i: reason_text(protocol, i, locale))]
+        else:
+            columns = [Column(self.tr("Field"), lambda i: i.label),
+                       Column(self.tr("Rule"), lambda i: i.rule),
+                       Column(self.tr("Reason"), lambda i: i.reason)]
+        self.items_model = RecordTableModel(columns, self)
         self.items_model.set_records(status.items)
         self.tasks_model = RecordTableModel([
             Column(self.tr("Adjudicator"), lambda t: t.adjudicator),
-            Column(self.tr("Status"), lambda t: t.status),
+            Column(self.tr("Status"), lambda t: adjudication_status_text(t.status)),
             Column(self.tr("Created"), lambda t: readable_time(t.created_at)),
             Column(self.tr("Decided"), lambda t: readable_time(t.decided_at)),
             Column(self.tr("Readers"), lambda t: ", ".join(
@@ -771,6 +783,31 @@ class AdjudicationStatusDialog(QDialog):
         if extra:
             layout.addWidget(QLabel(" · ".join(extra)))
         layout.addWidget(buttons)
+
+
+def _label_in(protocol: Protocol, item: Any, locale: str | None) -> str:
+    """A decision item's field as the protocol names it in `locale` (the service's label
+    where the protocol does not know the key)."""
+    try:
+        return protocol.label_for(item.key, locale)
+    except KeyError:
+        return str(item.label)
+
+
+def paradigm_text(paradigm: str) -> str:
+    """How a case's disagreements are resolved, in words (the stored value as a fallback)."""
+    names = {"two_plus_one": QCoreApplication.translate("Paradigm", "2 readers + adjudicator"),
+             "two_of_three": QCoreApplication.translate("Paradigm", "2 of 3 readers"),
+             "consensus_panel": QCoreApplication.translate("Paradigm", "consensus committee")}
+    return names.get(paradigm, paradigm)
+
+
+def adjudication_status_text(status: str) -> str:
+    """An adjudication's status in words (the stored value as a fallback)."""
+    names = {"pending": QCoreApplication.translate("AdjudicationStatus", "pending"),
+             "decided": QCoreApplication.translate("AdjudicationStatus", "decided"),
+             "superseded": QCoreApplication.translate("AdjudicationStatus", "superseded")}
+    return names.get(status, status)
 
 
 def stage_text(stage: str) -> str:
@@ -949,7 +986,8 @@ class AdjudicationTab(_Tab):
             return
         status = self.call(self.trial.adjudication_status, case.case_id)
         if status is not None:
-            AdjudicationStatusDialog(status, self).exec()
+            active = self.call(self.trial.active_protocol)
+            AdjudicationStatusDialog(status, self, active[1] if active else None).exec()
 
 
 def source_text(source: str) -> str:
