@@ -85,7 +85,8 @@ def load() -> None:
     with cached_library_lookup():
         import weasyprint  # noqa: F401
 
-        from . import report  # noqa: F401
+        from . import report
+    report.warm_up()  # the template, fonts and WeasyPrint's first layout, before the fork
     from adjudication import agreement, reliability  # noqa: F401
 
     agreement._special()  # SciPy's inverse t and F distributions (~0.3 s)
