@@ -72,7 +72,7 @@ from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import PYDICOM_ROOT_UID, ExplicitVRLittleEndian, generate_uid
 from pydicom.valuerep import (CUSTOMIZABLE_CHARSET_VR, DA, DS, EXPLICIT_VR_LENGTH_32, TM, DSfloat,
-                              format_number_as_ds)
+                              PersonName, format_number_as_ds)
 
 from ioreview.imaging.deid import deidentify_dataset
 
@@ -1278,23 +1278,26 @@ class _Template:
         self.parts = tuple(merged)
 
     def render(self, values: Mapping[str, Any], encodings: list[str]) -> bytes:
-        out = []
+        out: list[bytes] = []
+        append = out.append
         for p in self.parts:
             if isinstance(p, bytes):
-                out.append(p)
-            elif p.tag == 0:  # item hole: the encoded items themselves
-                out.append(values[p.name])
+                append(p)
+                continue
+            name, tag, vr = p
+            if tag == 0:  # item hole: the encoded items themselves
+                append(values[name])
+                continue
+            value = values[name]
+            data = _value_bytes(vr, value)
+            if data is None:
+                append(_element_bytes(DataElement(tag, vr, value), encodings))
+            elif vr in EXPLICIT_VR_LENGTH_32:
+                append(_HEADS[tag, vr] + struct.pack("<HI", 0, len(data)) + data)
+            elif len(data) > 0xFFFF:  # e.g. an outline of many points: pydicom writes it
+                raise _NotEncodable(f"{name}: {len(data)} bytes")
             else:
-                value = values[p.name]
-                data = _value_bytes(p.vr, value)
-                if data is None:
-                    out.append(_element_bytes(DataElement(p.tag, p.vr, value), encodings))
-                elif p.vr in EXPLICIT_VR_LENGTH_32:
-                    out.append(_HEADS[p.tag, p.vr] + struct.pack("<HI", 0, len(data)) + data)
-                elif len(data) > 0xFFFF:  # e.g. an outline of many points: pydicom writes it
-                    raise _NotEncodable(f"{p.name}: {len(data)} bytes")
-                else:
-                    out.append(_HEADS[p.tag, p.vr] + struct.pack("<H", len(data)) + data)
+                append(_HEADS[tag, vr] + struct.pack("<H", len(data)) + data)
         return b"".join(out)
 
 
@@ -1511,7 +1514,9 @@ def _copied_bytes(elem: DataElement, encodings: list[str]) -> bytes:
     """`_element_bytes` of a copied attribute; a text value seen before is encoded once (a
     writer's bytes follow from the tag, VR, value and character set alone)."""
     value = elem.value
-    if type(value) is not str or len(value) > 64:
+    if type(value) is PersonName and not str(value):
+        value = ""  # an emptied name (de-identified)
+    elif type(value) is not str or len(value) > 64:
         return _element_bytes(elem, encodings)
     key = (int(elem.tag), elem.VR, value, tuple(encodings))
     data = _COPIED_BYTES.get(key)
