@@ -593,7 +593,12 @@ class SrEvidence:
 # header highdicom built for an earlier such case with the copied attributes, the series UID,
 # the evidence and the content date replaced (`tests/test_sr.py` compares the bytes).  Times
 # highdicom takes from the clock (instance creation, its own contribution) are those of the
-# first such header of the process.
+# first such header of the process.  A document is written from the header's encoded
+# elements (`_EncodedHeader`); a template encodes them straight from the evidence's values
+# (`_HeaderTemplate.encode`) without building the header Dataset, checked against encoding
+# the filled Dataset on its first case (`tests/test_sr_templates.py` on several).  A source
+# header keeps only the attributes a header can depend on (`_used_tags`) before it is
+# de-identified.
 _HEADER_TEMPLATES: dict[tuple[Any, ...], _HeaderTemplate] = {}
 _EQUIPMENT_KEYWORDS = ("Manufacturer", "ManufacturerModelName", "SoftwareVersions",
                        "DeviceSerialNumber", "InstitutionName", "InstitutionalDepartmentName",
@@ -1054,8 +1059,14 @@ def _procedures(modalities: tuple[str, ...]) -> tuple[SrCode, ...]:
 # image and its measured values.  So each distinct shape is built by highdicom once per
 # process, with stand-in values where a document puts its own, and encoded with those
 # elements left as holes (`_Template`); a document is its templates with its own values
-# encoded into the holes.  `tests/test_sr.py` checks that this gives the same bytes as
-# encoding the document highdicom builds whole (`_TEMPLATES = False`).
+# encoded into the holes.  A shape is the structure only (`_Group.shape`: which optional
+# items, how many evaluations, sites and measurements, the graphic type): every code (finding,
+# site, laterality, evaluation name and value, measurement name, unit, derivation) is an item
+# of a code sequence and a hole of its own, filled with that code's encoding (`_code_item`),
+# the time point is a text hole and Graphic Data takes any number of points; the benchmark
+# trial's 5,200 groups have 10 shapes.  `tests/test_sr.py` and `tests/test_sr_templates.py`
+# check that this gives the same bytes as encoding the document highdicom builds whole
+# (`_TEMPLATES = False`).
 _TEMPLATES = True
 
 _TEXT_VALUE, _UID, _NUMERIC_VALUE, _FLOAT_VALUE = 0x0040A160, 0x0040A124, 0x0040A30A, 0x0040A161
