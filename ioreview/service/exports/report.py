@@ -226,21 +226,39 @@ def write_report(data: ReportData, out_dir: Path, *, pdf: bool = True) -> list[P
 
 def warm_up() -> None:
     """Pay once, before any report, what the first report pays on top of its own work: the
-    template's compilation, the chart fonts, and WeasyPrint's first layout (fontconfig's font
-    list, Pango's fonts for the page's font stacks, cffi's parsing of the C types it uses).
-    For a process that forks workers (the export's forkserver preload): they inherit all of it.
-    """
-    _template()
+    template's compilation, the chart fonts, and WeasyPrint's first page (fontconfig's font
+    list, Pango's Latin and CJK fonts, cffi's parsing of the C types that layout, drawing,
+    images and font subsetting use): the page template laid out and printed with a row of
+    every kind, English and Chinese words and a tiny picture (~0.3 s).  For a process that forks
+    workers (the export's forkserver preload): they inherit all of it."""
     for wide in (False, True):
-        _font(wide, 10)
+        _font(wide, round(7.5 / 72 * 2 * FOREST_DPI))
     _font(False, 40, bold=True)
     from weasyprint import HTML
 
-    spans = "".join(f'<p style="font-family: {", ".join(repr(f) for f in _fonts(lang))}">'
-                    f"<b>{_HEADINGS[lang]['summary']}</b> {_HEADINGS[lang]['agreement']}</p>"
-                    for lang in LANGUAGES)
-    HTML(string=f"<html><body>{spans}<table><tr><td>—</td></tr></table></body></html>"
-         ).write_pdf(io.BytesIO())
+    picture = _png_uri(Image.new("RGB", (8, 8), "#1f4e79"))
+    zh = _HEADINGS["zh_CN"]
+    for language in ("en",):  # one page; its Chinese words load the CJK font too
+        h = {k: f"{v} {zh.get(k, '')}" for k, v in _HEADINGS[language].items()}
+        row = {"label": h["field"], "presence": True, "kind": h["nominal"], "n": 1,
+               "statistic": "kappa", "estimate": "0.50 (0.10 to 0.90)", "estimable": True,
+               "percent": "50%", "alpha": "—", "prevalence": "10%", "paradox": True}
+        cells = [{"text": h[state], "state": state, "detail": h["indeterminate"]}
+                 for state in ("present", "absent", "pending")]
+        text = _template().render(
+            h=h, lang=language.replace("_", "-"), title=h["summary"], generated="—",
+            summary=[(h["subject"], "1")], method=h["method"],
+            rows=[row, {**row, "presence": False, "estimable": False, "paradox": False}],
+            plots=[picture], undefined=[(h["field"], h["undefined"])],
+            readers=[{"reader": "R1", "cases": 1, "adjudication_rate": "—",
+                      "agreement_rate": "—", "rdi": "—"}],
+            adjudication=[(h["adjudication"], "1")], findings=[h["field"]] * 3,
+            subjects=[{"subject": "S1", "cells": cells, "complete": "1/2", "incomplete": True}],
+            images=[{"number": 1, "caption": h["key_images"], "uri": picture,
+                     "legend": [{"tag": 1, "reader": "R1", "kind": h["shape"], "label": "x",
+                                 "colour": SHAPE_COLOURS[0]}]}],
+            fonts=Markup(", ".join(f'"{f}"' for f in _fonts(language))))
+        HTML(string=text).write_pdf(io.BytesIO())
 
 
 @contextmanager
