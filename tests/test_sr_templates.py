@@ -149,3 +149,26 @@ def test_highdicom_builds_the_same_header_with_the_module_map_decoded_by_module(
     assert lazy.elements == own.elements
     full = get_module_attribute_map()
     assert all(sr._ModuleAttributes()[key] == full[key] for key in list(full)[::7])
+
+
+@pytest.mark.parametrize("deidentified", [False, True])
+def test_a_header_from_the_kept_source_attributes_is_the_header_of_the_whole_source(
+        tmp_path, monkeypatch, frozen_clock, deidentified):
+    """A source keeps only the attributes an SR header can depend on (`_used_tags`): the
+    header highdicom builds from it is the one it builds from the whole source header."""
+    case = write_case(tmp_path / "src", "kept-attributes")
+    kwargs = {"uid_map": _uid_map(), "patient_id": PSEUDONYM} if deidentified else {}
+    kept = sr.SrEvidence(case["paths"], **kwargs)
+    monkeypatch.setattr(sr, "_used_tags", lambda sop_class_uid: None)
+    whole = sr.SrEvidence(case["paths"], **kwargs)
+    assert len(whole.first) > len(kept.first)
+    assert sr._encode_header(kept._build_header("2.25.88", 1)).elements == \
+        sr._encode_header(whole._build_header("2.25.88", 1)).elements
+
+
+def test_numeric_values_are_encoded_as_highdicom_writes_them():
+    """Numeric Value as `DS(value, auto_format=True)`, -0.0 after 0.0 included (equal keys of
+    a cache, not equal texts)."""
+    for v in (0.0, -0.0, 1.5, -2.25, 123456.789012345, 1e-9, 0.0):
+        text = str(pydicom.valuerep.DS(v, auto_format=True))
+        assert bytes(sr._ds_value(v)).rstrip(b" ") == text.encode("ascii"), v

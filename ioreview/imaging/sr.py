@@ -1327,12 +1327,19 @@ class _Raw(bytes):
     """A hole's value already encoded (padded, without tag, VR and length)."""
 
 
-@functools.lru_cache(maxsize=8192)
 def _ds_value(value: float) -> _Raw:
     """The encoded Numeric Value of `value` as highdicom writes it (`DS(value,
     auto_format=True)`: `format_number_as_ds`, padded with a space)."""
+    # 0.0 and -0.0 are one key of a cache but not one text
+    return _ds_encoded(value) if value else _ds_text(value)
+
+
+def _ds_text(value: float) -> _Raw:
     data = format_number_as_ds(value).encode("ascii")
     return _Raw(data + b" " if len(data) % 2 else data)
+
+
+_ds_encoded = functools.lru_cache(maxsize=8192)(_ds_text)
 
 
 def _value_bytes(vr: str, value: Any) -> bytes | None:
