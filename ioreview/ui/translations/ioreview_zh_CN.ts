@@ -118,34 +118,55 @@
     </message>
 </context>
 <context>
+    <name>AdjudicationStatus</name>
+    <message>
+        <location filename="../coordinator.py" line="+807"/>
+        <source>pending</source>
+        <translation>待裁定</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>decided</source>
+        <translation>已裁定</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>superseded</source>
+        <translation>已被取代</translation>
+    </message>
+</context>
+<context>
     <name>AdjudicationStatusDialog</name>
     <message>
-        <location filename="../coordinator.py" line="+730"/>
+        <location line="-77"/>
         <source>Adjudication status of {case}</source>
         <translation>{case} 的裁定状态</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+6"/>
         <source>Subject {subject} · {timepoint} · day {day} · paradigm {paradigm} · stage &lt;b&gt;{stage}&lt;/b&gt;{reopened}</source>
         <translation>受试者 {subject} · {timepoint} · 第 {day} 天 · 裁定模式 {paradigm} · 阶段 &lt;b&gt;{stage}&lt;/b&gt;{reopened}</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+5"/>
         <source> · reopened</source>
         <translation> · 已重新开启</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+6"/>
+        <location line="+4"/>
         <source>Field</source>
         <translation>字段</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="-3"/>
+        <location line="+4"/>
         <source>Rule</source>
         <translation>规则</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="-3"/>
+        <location line="+4"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
@@ -198,7 +219,7 @@
 <context>
     <name>AdjudicationTab</name>
     <message>
-        <location line="+38"/>
+        <location line="+63"/>
         <location line="+9"/>
         <source>Adjudicator</source>
         <translation>裁定者</translation>
@@ -1013,7 +1034,7 @@
 <context>
     <name>AssignmentsTab</name>
     <message>
-        <location filename="../coordinator.py" line="-411"/>
+        <location filename="../coordinator.py" line="-448"/>
         <source>Use seed</source>
         <translation>使用随机种子</translation>
     </message>
@@ -1592,7 +1613,7 @@
 <context>
     <name>CaseStage</name>
     <message>
-        <location line="+365"/>
+        <location line="+402"/>
         <source>reading</source>
         <translation>阅片中</translation>
     </message>
@@ -1625,7 +1646,7 @@
 <context>
     <name>CasesTab</name>
     <message>
-        <location line="-358"/>
+        <location line="-395"/>
         <source>Patient ID</source>
         <translation>患者 ID</translation>
     </message>
@@ -2141,7 +2162,7 @@
 <context>
     <name>CoordinatorWindow</name>
     <message>
-        <location filename="../coordinator.py" line="+587"/>
+        <location filename="../coordinator.py" line="+625"/>
         <source>ioreview — coordination ({user})</source>
         <translation>ioreview — 试验协调（{user}）</translation>
     </message>
@@ -2899,9 +2920,9 @@
 <context>
     <name>ImageViewport</name>
     <message>
-        <location filename="../viewer/viewport.py" line="+344"/>
+        <location filename="../viewer/viewport.py" line="+358"/>
         <source>cannot display: %1</source>
-        <extracomment>MIME type of a series dragged from the browser: the series key as UTF-8 text. Frames up to this many pixels repaint through the cached 32-bit grey table while the window is unchanged (one lookup, no conversion); bigger ones fold in two threads. The window of a colour image shown as stored: every channel&apos;s 0-255 display range. Colour of a grown region&apos;s overlay (RGB) and its opacity. CLAHE images kept per viewport. extra layers drawn over the image and the annotations: callables (viewport, painter), e.g. other readers&apos; shapes on the adjudication screen</extracomment>
+        <extracomment>MIME type of a series dragged from the browser: the series key as UTF-8 text. Frames up to this many pixels repaint through the cached 32-bit grey table while the window is unchanged (one lookup, no conversion); bigger ones fold in two threads. the overlay text colour, parsed once per `theme.OVERLAY_TEXT` value (not on every frame) The window of a colour image shown as stored: every channel&apos;s 0-255 display range. Colour of a grown region&apos;s overlay (RGB) and its opacity. CLAHE images kept per viewport. the last corner text with what it was made from (inputs but the window, window) extra layers drawn over the image and the annotations: callables (viewport, painter), e.g. other readers&apos; shapes on the adjudication screen</extracomment>
         <translation>无法显示：%1</translation>
     </message>
     <message>
@@ -2954,7 +2975,7 @@
 <context>
     <name>ImportTab</name>
     <message>
-        <location filename="../coordinator.py" line="-676"/>
+        <location filename="../coordinator.py" line="-714"/>
         <source>folder, zip file or DICOMDIR</source>
         <translation>文件夹、zip 文件或 DICOMDIR</translation>
     </message>
@@ -3444,7 +3465,7 @@
 <context>
     <name>OutcomesTab</name>
     <message>
-        <location filename="../coordinator.py" line="+615"/>
+        <location filename="../coordinator.py" line="+653"/>
         <source>Case</source>
         <translation>病例</translation>
     </message>
@@ -3604,9 +3625,27 @@
     </message>
 </context>
 <context>
+    <name>Paradigm</name>
+    <message>
+        <location filename="../coordinator.py" line="-248"/>
+        <source>2 readers + adjudicator</source>
+        <translation>2位阅片者 + 裁定者</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>2 of 3 readers</source>
+        <translation>3位阅片者中的2位</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>consensus committee</source>
+        <translation>共识委员会</translation>
+    </message>
+</context>
+<context>
     <name>ProgressTab</name>
     <message>
-        <location filename="../coordinator.py" line="-424"/>
+        <location line="-216"/>
         <source>Reader</source>
         <extracomment>the label of the case whose open discordance was clicked</extracomment>
         <translation>阅片者</translation>
@@ -3618,24 +3657,24 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+99"/>
+        <location line="+100"/>
         <source>Submitted</source>
         <translation>已提交</translation>
     </message>
     <message>
-        <location line="-98"/>
-        <location line="+100"/>
+        <location line="-99"/>
+        <location line="+101"/>
         <source>In progress</source>
         <translation>进行中</translation>
     </message>
     <message>
-        <location line="-99"/>
-        <location line="+101"/>
+        <location line="-100"/>
+        <location line="+102"/>
         <source>Not started</source>
         <translation>未开始</translation>
     </message>
     <message>
-        <location line="-99"/>
+        <location line="-100"/>
         <source>Done</source>
         <translation>完成率</translation>
     </message>
@@ -3680,7 +3719,7 @@
         <translation>{total} 个病例中已完成 {complete} 个 · {open} 处不一致待解决</translation>
     </message>
     <message>
-        <location line="+67"/>
+        <location line="+68"/>
         <source>cases</source>
         <translation>病例数</translation>
     </message>
@@ -4498,7 +4537,7 @@
 <context>
     <name>UserDialog</name>
     <message>
-        <location filename="../coordinator.py" line="-582"/>
+        <location filename="../coordinator.py" line="-583"/>
         <source>Add user</source>
         <translation>添加用户</translation>
     </message>
@@ -4681,7 +4720,7 @@
         <translation>px（未校准）</translation>
     </message>
     <message>
-        <location line="+66"/>
+        <location line="+73"/>
         <source>Series %1</source>
         <translation>序列 %1</translation>
     </message>
@@ -4711,12 +4750,12 @@
         <translation>加载中 %1 / %2</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="-42"/>
         <source>W %1  L %2</source>
         <translation>窗宽 %1  窗位 %2</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+47"/>
         <source>Inverted</source>
         <translation>反相</translation>
     </message>
