@@ -577,6 +577,9 @@ class _Export:
         #: text that was neither masked nor cleared
         self._series_of: dict[str, int] = {}
         self.images_withheld = 0
+        #: the values and annotations of each (read, version) of the case being written, read
+        #: once for the tables and the SR
+        self._case_reads: dict[tuple[int, int], tuple[dict[str, Any], list[Any]]] = {}
         self.agreement: AgreementReport | None = None
         self.clock = _Clock()
         self.timings = self.clock.timings
@@ -675,6 +678,7 @@ class _Export:
             b = self.base(case)
             rows = reads_by_case.get(case.id, [])
             values_now: dict[int, dict[str, Any]] = {}
+            self._case_reads = {}
             for r in rows:
                 self._read_rows(case, b, r, w, values_now)
             stage, outcome, protocol = outcomes.pop(case.id) if outcomes is not None \
@@ -707,6 +711,8 @@ class _Export:
         signed = {s.version: s for s in uow.signatures.of("read", r.read_id)}
         for version in range(1, r.version + 1):
             values = uow.reads.values(r.read_id, version)
+            annotations = list(uow.reads.annotations(r.read_id, version))
+            self._case_reads[(r.read_id, version)] = (values, annotations)  # for the SR
             if version == r.version:
                 values_now[r.read_id] = values
             s = signed.get(version)
@@ -730,8 +736,8 @@ class _Export:
                                   "finding": finding.id if finding else None,
                                   "value": value_text(v), "value_number": _number(v),
                                   "unit": field.unit})
-            self._annotations(case, b, reader, r.read_id, version,
-                              uow.reads.annotations(r.read_id, version), w["annotations"])
+            self._annotations(case, b, reader, r.read_id, version, annotations,
+                              w["annotations"])
 
     def _annotations(self, case: CaseRecord, b: dict[str, Any], observer: str | None,
                      read_id: int | None, version: int | None, annotations: Sequence[Any],
@@ -794,8 +800,11 @@ class _Export:
             reader = self.names.person(r.reader_id) or "READER"
             for version in range(1, r.version + 1):
                 name = f"{reader}{'-reread' if r.is_reread else ''}-v{version}.dcm"
-                jobs.append((name, reader, proto, self.uow.reads.values(r.read_id, version),
-                             list(self.uow.reads.annotations(r.read_id, version)), "person"))
+                loaded = self._case_reads.get((r.read_id, version))
+                values, annotations = loaded if loaded is not None else (
+                    self.uow.reads.values(r.read_id, version),
+                    list(self.uow.reads.annotations(r.read_id, version)))
+                jobs.append((name, reader, proto, values, list(annotations), "person"))
         if outcome is not None and protocol is not None:
             own: list[Any] = []
             adjudication = self.uow.adjudications.current(case.id)
