@@ -213,3 +213,22 @@ def test_writing_a_report_leaves_the_collector_as_it_was(material, ct_file, tmp_
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_not_estimable_reasons_in_the_reports_language(material, ct_file):
+    """A field whose statistic is not estimable says why in the report's language: the
+    statistic's reason code in Chinese, its English message in English."""
+    from adjudication.agreement import REASON_MESSAGES
+    from adjudication.reliability import Figure as StatFigure
+
+    from ioreview.service.exports.report import _reason
+
+    message = REASON_MESSAGES["too_few_subjects"].format(what="Cohen's kappa", minimum=2, n=0)
+    figure = StatFigure("kappa", None, message)
+    assert _reason(figure, "en") == message
+    zh = _reason(figure, "zh_CN")
+    assert "需要至少 2 个" in zh and "needs" not in zh
+    assert _reason(StatFigure("kappa", None, "something else"), "zh_CN") == "something else"
+    assert _reason(None, "zh_CN") == "未计算"
+    html = render_html(_data(material, ct_file, "zh_CN"))
+    assert "needs at least" not in html and "is undefined" not in html

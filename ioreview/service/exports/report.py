@@ -3,13 +3,12 @@
 What the issue asks a charter report to show: the trial summary, inter-reader agreement per field
 (table and forest plot of each field's headline statistic with its 95% CI, GRRAS: Kottner et al.
 2011), the adjudication summary, per-subject complication outcomes, and key images with the
-readers' annotations burned in.  Jinja2 lays the page out (autoescaped), Pillow draws the forest
-plot and burns the shapes into the key images, WeasyPrint prints the page to PDF.
+readers' annotations burned in.  Jinja2 lays the page out (autoescaped), matplotlib draws the
+forest plot, Pillow burns the shapes into the key images, WeasyPrint prints the page to PDF.
 
-Cost: the report is written by the export's worker process, whose imports count.  matplotlib
-(~0.7 s to import, ~0.1 s a figure) is not used: Pillow, which WeasyPrint imports anyway, draws
-the two kinds of picture in a few milliseconds.  Charts are PNG, RGB without alpha (WeasyPrint
-draws SVG text letter by letter, and splits an alpha channel into a second image).
+Cost: the report is written by the export's worker process, which loads these libraries before
+the export needs it (`warm_up`, the forkserver's preload).  Charts are PNG, RGB without alpha
+(WeasyPrint draws SVG text letter by letter, and splits an alpha channel into a second image).
 
 The HTML is self-contained (images as data URIs) and byte-identical for the same data: no dates,
 no image metadata.  The PDF carries WeasyPrint's creation date.
@@ -234,7 +233,15 @@ def warm_up() -> None:
     for wide in (False, True):
         _font(wide, round(7.5 / 72 * 2 * FOREST_DPI))
     _font(False, 40, bold=True)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     from weasyprint import HTML
+
+    with _chart_fonts():  # matplotlib's font list and its Latin and CJK fonts
+        fig = Figure(figsize=(1, 1), dpi=20)
+        FigureCanvasAgg(fig)
+        fig.add_subplot().set_xlabel(f"{_HEADINGS['en']['x_axis']} {_HEADINGS['zh_CN']['x_axis']}")
+        fig.savefig(io.BytesIO(), format="png")
 
     picture = _png_uri(Image.new("RGB", (8, 8), "#1f4e79"))
     zh = _HEADINGS["zh_CN"]
@@ -282,7 +289,7 @@ def render_html(data: ReportData) -> str:
     fields = _ordered_fields(data.agreement.fields)
     rows = [_field_row(f, labels, h) for f in fields]
     plotted = [f for f in fields if f.headline is not None and f.headline.result is not None]
-    undefined = [(_field_label(f, labels), _reason(f.headline))
+    undefined = [(_field_label(f, labels), _reason(f.headline, data.language))
                  for f in fields if f.headline is None or f.headline.result is None]
     plots = [_png_uri(_forest_plot(chunk, labels, h, data.language))
              for chunk in _chunks(plotted, ROWS_PER_PLOT)]
@@ -313,10 +320,44 @@ def _field_label(f: FieldAgreement, labels: Mapping[str, str]) -> str:
     return f.label
 
 
-def _reason(fig: StatFigure | None) -> str:
+#: why a statistic is not estimable, by `adjudication.agreement` reason code, in the report's
+#: languages other than English (English: the statistic's own message)
+_REASONS: dict[str, dict[str, str]] = {
+    "zh_CN": {
+        "not_computed": "未计算",
+        "too_few_subjects": "{what} 需要至少 {minimum} 个评分完整的受试者；实有 {n} 个",
+        "too_few_subjects_dropped": "{what} 需要至少 {minimum} 个评分完整的受试者；实有 {n} 个"
+                                    "（另有 {dropped} 个因缺少评分未计入）",
+        "single_label": "{what} 无法定义：两位阅片者在全部 {n} 个受试者上只用了 {used}（机遇一致性"
+                        "为 1）；请参看一致百分比和 AC1",
+        "chance_agreement_one": "{what} 无法定义：机遇一致性为 1（两位阅片者只用了 {used}）；请参看"
+                                "一致百分比和 AC1",
+        "one_category": "{what} 无法定义：只出现一个类别（{used}）",
+        "too_few_units": "{what} 需要至少 2 个由两位或以上阅片者评定的单位；实有 {n} 个",
+        "no_variance": "{what} 无法定义：所有评分都相同（无变异）",
+        "too_few_pairs": "{what} 需要至少 2 对测量值；实有 {n} 对（{dropped} 对因缺值未计入）",
+    },
+}
+
+
+def _reason(fig: StatFigure | None, language: str = "en") -> str:
+    """Why a field's headline statistic is not estimable, in the report's language (the
+    statistic's English message where the reason has no code or translation)."""
+    words = _REASONS.get(language)
     if fig is None:
-        return "not computed"
-    return fig.error or ""
+        return words["not_computed"] if words else "not computed"
+    message = fig.error or ""
+    if words is None:
+        return message
+    from adjudication.agreement import explain
+
+    reason = explain(message)
+    if reason is None or reason.code not in words:
+        return message
+    try:
+        return words[reason.code].format(**reason.params)
+    except (KeyError, IndexError):
+        return message
 
 
 def _estimate(fig: StatFigure | None) -> str:
@@ -363,90 +404,73 @@ def _is_wide(text: str) -> bool:
 
 def _forest_plot(fields: Sequence[FieldAgreement], labels: Mapping[str, str],
                  h: Mapping[str, str], language: str) -> Image.Image:
-    """One row per field: the headline statistic and its 95% CI, top to bottom in table order;
-    drawn with Pillow at twice FOREST_DPI and halved (anti-aliased lines and text)."""
+    """One row per field: the headline statistic and its 95% CI, top to bottom in table order
+    (matplotlib's object-oriented API on its Agg canvas, no pyplot), as an RGB image."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
     names = [_field_label(f, labels) for f in fields]
     wide = any(_is_wide(n) for n in names) or language.startswith("zh")
     names = [_wrap(n, 22 if wide else 44) for n in names]
-    s = 2 * FOREST_DPI  # pixels per inch while drawing
-    font = _font(wide, round(7.5 / 72 * s))
-    small = _font(wide, round(7 / 72 * s))
-    axis_font = _font(wide, round(8 / 72 * s))
-    line_h = round(0.13 * s)
-    heights = [round((0.3 + 0.16 * n.count("\n")) * s) for n in names]
-    label_w = max((font.getlength(line) for n in names for line in n.split("\n")), default=0)
-    x0 = round(label_w + 0.12 * s)  # the axis' left edge
-    x1 = round(7.2 * s) - round(0.1 * s)
-    top = round(0.3 * s)  # the legend above the rows
-    bottom = top + sum(heights)
-    size = (round(7.2 * s), bottom + round(0.55 * s))
-    im = Image.new("RGB", size, "white")
-    draw = ImageDraw.Draw(im)
-    values = [f.headline.result for f in fields]  # type: ignore[union-attr]
-    left = max(LEFT_LIMIT, min([-1.0, *(r.ci[0] for r in values)]))
-    lo_x, hi_x = left - 0.05, 1.05
-
-    def px(v: float) -> float:
-        return x0 + (v - lo_x) / (hi_x - lo_x) * (x1 - x0)
-
-    thin, mid = max(1, round(s / 120)), max(1, round(s / 80))
-    for x in (0.2, 0.4, 0.6, 0.8):
-        draw.line([(px(x), top), (px(x), bottom)], fill="#dddddd", width=thin)
-    draw.line([(px(0.0), top), (px(0.0), bottom)], fill="#888888", width=mid)
-    draw.line([(x0, top), (x0, bottom)], fill="#000000", width=thin)  # the axes' spines
-    draw.line([(x0, bottom), (x1, bottom)], fill="#000000", width=thin)
-    step = 0.25 if left >= -1.0 else 0.5
-    tick = math.ceil(lo_x / step) * step
-    while tick <= hi_x + 1e-9:
-        draw.line([(px(tick), bottom), (px(tick), bottom + 0.05 * s)], fill="#000000",
-                  width=thin)
-        draw.text((px(tick), bottom + 0.07 * s), f"{tick:.2f}", fill="#000000", font=font,
-                  anchor="ma")
-        tick += step
-    draw.text(((x0 + x1) / 2, bottom + 0.3 * s), h["x_axis"], fill="#000000", font=axis_font,
-              anchor="ma")
-    cap, mark = 0.06 * s, 0.035 * s  # half-height of the CI whiskers, marker radius
-    y = top
-    for name, hgt, f, r in zip(names, heights, fields, values):
-        yy = y + hgt / 2
-        y += hgt
-        draw.line([(x0 - 0.05 * s, yy), (x0, yy)], fill="#000000", width=thin)
-        lines = name.split("\n")
-        for i, line in enumerate(lines):
-            draw.text((x0 - 0.07 * s, yy + (i - (len(lines) - 1) / 2) * line_h), line,
-                      fill="#000000", font=font, anchor="rm")
-        lo, hi = max(r.ci[0], lo_x), min(r.ci[1], hi_x)
-        draw.line([(px(lo), yy), (px(hi), yy)], fill="#444455", width=round(s / 60))
-        for end in (lo, hi):
-            draw.line([(px(end), yy - cap), (px(end), yy + cap)], fill="#444455",
-                      width=mid)
-        colour = "#c0392b" if f.key.endswith(".presence") else "#1f4e79"
-        # an estimate beyond the axis (an ICC far below -1) shows as a triangle at its edge
-        kind = f.kind if r.value >= left else "beyond"
-        _marker(draw, kind, (px(max(r.value, left)), yy), mark, colour)
-    legend_x = x0
-    for kind in _MARKERS:
-        _marker(draw, kind, (legend_x + mark, top / 2), mark, "#1f4e79")
-        draw.text((legend_x + 3 * mark, top / 2), h[kind], fill="#000000", font=small,
-                  anchor="lm")
-        legend_x += 3 * mark + small.getlength(h[kind]) + 0.25 * s
-    return im.reduce(2)
+    heights = [0.3 + 0.16 * n.count("\n") for n in names]
+    with _chart_fonts():
+        # constrained layout keeps the page width and fits the labels inside it
+        fig = Figure(figsize=(7.2, 0.9 + sum(heights)), dpi=FOREST_DPI, layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        ys: list[float] = []
+        y = 0.0
+        for hgt in heights:
+            ys.append(-(y + hgt / 2))
+            y += hgt
+        values = [f.headline.result for f in fields]  # type: ignore[union-attr]
+        left = max(LEFT_LIMIT, min([-1.0, *(r.ci[0] for r in values)]))
+        for f, r, yy in zip(fields, values, ys):
+            lo, hi = r.ci
+            ax.plot([lo, hi], [yy, yy], color="#445", linewidth=1.2, solid_capstyle="butt")
+            ax.plot([lo, lo], [yy - 0.06, yy + 0.06], color="#445", linewidth=1.0)
+            ax.plot([hi, hi], [yy - 0.06, yy + 0.06], color="#445", linewidth=1.0)
+            # an estimate beyond the axis (an ICC far below -1) shows as a triangle at its edge
+            marker = _MARKERS.get(f.kind, "o") if r.value >= left else "<"
+            ax.plot([max(r.value, left)], [yy], marker=marker, markersize=5, linestyle="",
+                    color="#c0392b" if f.key.endswith(".presence") else "#1f4e79")
+        ax.set_xlim(left - 0.05, 1.05)
+        ax.set_ylim(-y - 0.05, 0.05)
+        ax.axvline(0.0, color="#888", linewidth=0.8)
+        for x in (0.2, 0.4, 0.6, 0.8):
+            ax.axvline(x, color="#ddd", linewidth=0.6, zorder=0)
+        ax.set_yticks(ys)
+        ax.set_yticklabels(names, fontsize=7.5)
+        ax.tick_params(axis="x", labelsize=7.5)
+        ax.set_xlabel(h["x_axis"], fontsize=8)
+        handles = [Line2D([], [], marker=m, color="#1f4e79", linestyle="", markersize=5,
+                          label=h[k]) for k, m in _MARKERS.items()]
+        ax.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.0),
+                  ncol=3, frameon=False, borderaxespad=0.2)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=FOREST_DPI, metadata={"Software": None},
+                    facecolor="white")
+    buf.seek(0)
+    with Image.open(buf) as png:
+        return png.convert("RGB")  # WeasyPrint embeds an alpha channel as a second image
 
 
-def _marker(draw: ImageDraw.ImageDraw, kind: str, at: tuple[float, float], r: float,
-            colour: str) -> None:
-    """The forest plot's marker of a scale: circle nominal, square ordinal, diamond numeric, a
-    left-pointing triangle for an estimate beyond the axis."""
-    x, y = at
-    if kind == "ordinal":
-        draw.rectangle([x - r * 0.85, y - r * 0.85, x + r * 0.85, y + r * 0.85], fill=colour)
-    elif kind == "numeric":
-        draw.polygon([(x, y - r * 1.1), (x + r * 0.8, y), (x, y + r * 1.1), (x - r * 0.8, y)],
-                     fill=colour)
-    elif kind == "beyond":
-        draw.polygon([(x - r, y), (x + r * 0.8, y - r), (x + r * 0.8, y + r)], fill=colour)
-    else:
-        draw.ellipse([x - r, y - r, x + r, y + r], fill=colour)
+@contextmanager
+def _chart_fonts() -> Iterator[None]:
+    """Fonts with CJK glyphs while a chart is built and saved (matplotlib reads fonts when
+    text is created); matplotlib's settings are restored afterwards."""
+    import logging
+
+    import matplotlib
+
+    # the CJK font has no bold face: matplotlib says so on every chart; nothing to act on
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+    with matplotlib.rc_context({"font.family": list(FONT_FAMILIES),
+                                "axes.unicode_minus": False}):
+        yield
 
 
 # -- reader monitoring, subjects ---------------------------------------------------------------

@@ -239,7 +239,7 @@ def _write_case_sr(task: _CaseSr) -> None:
 
 
 class _Workers:
-    """The export's worker process: it writes the report (~3 s of matplotlib and WeasyPrint)
+    """The export's worker process: it computes the agreement figures and writes the report (~2 s)
     while this process writes the DICOM SR.  Created on first use, once per export, and shut
     down at its end; forkserver, so safe once Qt runs, with the report's modules preloaded in
     the server (a second export in the same process starts its worker warm).  A task depends
