@@ -386,11 +386,14 @@ class AnnotationTools:
 
     def paint(self, p: QPainter) -> None:
         """Draw the annotations of the image on screen and the shape being drawn."""
+        visible = self._visible()
+        if not visible and not self._draft:
+            return  # nothing to draw (most frames): no font to make
         selected = self.model.selected
         font = QFont(p.font())
         font.setPointSizeF(max(font.pointSizeF(), 9.0))
         p.setFont(font)
-        for a in self._visible():
+        for a in visible:
             self._paint_one(p, a, a.uid == selected)
         if self._draft:
             pts = list(self._draft) + ([self._cursor] if self._cursor is not None else [])
