@@ -153,6 +153,7 @@ def whole_process(db: Path, work: Path, runs: int) -> None:
                         "--format", "csv,parquet", "--include-sr", "--report"],
                        check=True, stdout=subprocess.DEVNULL)
         walls.append(time.perf_counter() - t0)
+        print(f"    run {run + 1}: {walls[-1]:.2f} s", flush=True)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         shutil.rmtree(copy, ignore_errors=True)

@@ -274,3 +274,23 @@ def test_images_with_unreviewed_burned_in_text_are_withheld_and_sr_still_written
                       include_images=True)
     trial.close()
     assert json.loads(summary.manifest.read_text("utf-8"))["images_withheld"] == 0
+
+
+def test_full_export_with_the_report_written_by_the_worker_process(demo, tmp_path):
+    """Tables, SR and the report in one export: the report comes from the worker process (on
+    a machine with more than one core), is listed in the manifest with its hash, and the
+    agreement table is written alongside."""
+    trial = _trial(demo)
+    summary = _export(trial, tmp_path / "out", formats=("csv",), include_sr=True, report=True)
+    out = tmp_path / "out"
+    html, pdf = out / "report" / "report.html", out / "report" / "report.pdf"
+    assert html.is_file() and pdf.read_bytes()[:5] == b"%PDF-"
+    assert "<html" in html.read_text(encoding="utf-8")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    listed = json.dumps(manifest)
+    assert "report/report.pdf" in listed and "report/report.html" in listed
+    assert len((out / "agreement.csv").read_text(encoding="utf-8").splitlines()) > 1
+    assert any((out / "sr").rglob("*.dcm"))
+    if (os.cpu_count() or 1) > 1 and len(os.sched_getaffinity(0)) > 1:
+        assert summary.timings["report_worker_s"] > 0 and summary.timings["gather_s"] > 0
+    trial.close()

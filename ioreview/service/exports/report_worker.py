@@ -1,6 +1,5 @@
 """The export's report worker: what it loads before its first task (`load`, run by the
-forkserver's preload module `_report_preload`) and its tasks: the agreement figures and the
-report (`agreement_and_report`), or the report alone (`write_report`).
+forkserver's preload module `_report_preload`) and its task (`write_report`).
 
 WeasyPrint finds its native libraries (GObject, Pango, HarfBuzz, fontconfig) through cffi,
 trying several names per library for the different platforms.  For every name that is not a
@@ -17,9 +16,8 @@ import ctypes.util
 import functools
 import gc
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
@@ -27,9 +25,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from adjudication.protocol import Protocol
-    from adjudication.reliability import (AdjudicationRow, AgreementReport, DiscordanceRow,
-                                          ReadRow)
+    from adjudication.reliability import AgreementReport
 
 
 def _mapping_proxy(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:
@@ -40,20 +36,17 @@ def _reduce_mapping_proxy(m: MappingProxyType[Any, Any]) -> tuple[Any, tuple[dic
     return _mapping_proxy, (dict(m),)
 
 
-# the agreement figures keep their extras read-only (MappingProxyType): a copy crosses between
-# the export and its worker, both ways
+# the agreement figures keep their extras read-only (MappingProxyType): a copy goes to the worker
 ForkingPickler.register(MappingProxyType, _reduce_mapping_proxy)
 
 
 @dataclass(frozen=True)
 class ReportJob:
-    """The report's task: `report.ReportData`'s fields but the agreement figures, and either
-    those figures or what the worker computes them from (`trial_agreement`'s arguments)."""
+    """The report's task: `report.ReportData`'s fields but the agreement figures, and those
+    figures."""
 
     fields: Mapping[str, Any]
-    agreement: AgreementReport | None = None
-    agreement_inputs: tuple[Protocol, Sequence[ReadRow], Sequence[DiscordanceRow],
-                            Sequence[AdjudicationRow]] | None = None
+    agreement: AgreementReport
 
 
 @contextmanager
@@ -87,30 +80,15 @@ def load() -> None:
 
         from . import report
     report.warm_up()  # the template, fonts and WeasyPrint's first layout, before the fork
-    from adjudication import agreement, reliability  # noqa: F401
-
-    agreement._special()  # SciPy's inverse t and F distributions (~0.3 s)
     gc.freeze()
     _loaded = True
 
 
-def write_report(job: ReportJob, out_dir: Path) -> tuple[list[Path], AgreementReport | None]:
-    """The report of `job`, whose agreement figures are given (in the worker, or in this
-    process on a machine with one core): its files, and the figures."""
+def write_report(job: ReportJob, out_dir: Path) -> list[Path]:
+    """The report of `job` (in the worker, or in this process on a machine with one core):
+    its files."""
     load()
     from .report import ReportData
     from .report import write_report as write
 
-    assert job.agreement is not None
-    return write(ReportData(agreement=job.agreement, **job.fields), out_dir), job.agreement
-
-
-def agreement_and_report(job: ReportJob, out_dir: Path
-                         ) -> tuple[list[Path], AgreementReport | None]:
-    """The agreement figures from `job.agreement_inputs`, then the report: its files, and the
-    figures (the export's agreement table)."""
-    from adjudication.reliability import trial_agreement
-
-    assert job.agreement_inputs is not None
-    agreement = trial_agreement(*job.agreement_inputs)
-    return write_report(ReportJob(job.fields, agreement), out_dir)
+    return write(ReportData(agreement=job.agreement, **job.fields), out_dir)

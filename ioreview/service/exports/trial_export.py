@@ -38,7 +38,7 @@ from typing import Any
 import ioreview
 from adjudication.paradigms import CaseAtTimepoint, subject_endpoints
 from adjudication.protocol import COMMITTEE_PREFIX, Protocol
-from adjudication.reliability import AgreementReport, reader_counts, trial_agreement
+from adjudication.reliability import AgreementReport, trial_agreement
 from ioreview.auth import verify_password
 from ioreview.errors import InvalidInput, SignatureRejected
 from ioreview.imaging.measure import calibration_for, value_unit
@@ -607,8 +607,7 @@ class _Export:
         # report while this process writes the tables and the DICOM SR
         early = report and self.workers.processes > 0
         outcomes: dict[int, tuple[Any, Any, Protocol | None]] | None = None
-        report_files: Future[tuple[tuple[list[Path], AgreementReport | None], float, float]] \
-            | None = None
+        report_files: Future[tuple[list[Path], float, float]] | None = None
         report_paths: list[Path] = []
         start_wall, start_cpu = time.perf_counter(), time.process_time()
         if early:
@@ -618,6 +617,8 @@ class _Export:
                 by_subject[case.subject].append(CaseAtTimepoint(
                     case.label, case.timepoint, case.days_from_insertion, outcomes[case.id][1]))
             self.by_subject = by_subject
+            # the agreement figures here, while the worker is still loading its modules
+            self.agreement = self.report_for()
             report_files = self._report(language)
             self.clock.add("gather", time.perf_counter() - start_wall,
                            time.process_time() - start_cpu)
@@ -631,12 +632,6 @@ class _Export:
         self.by_subject = by_subject
         self._endpoints(by_subject, writers["subject_endpoints"])
         self._committee(writers)
-        waited = time.perf_counter()
-        if report_files is not None:  # the worker computed the agreement figures
-            (report_paths, agreement), wall, cpu = report_files.result()
-            self.agreement = agreement or self.agreement
-            self.clock.add("report_worker", wall, cpu)
-        self.timings["report_wait_s"] = time.perf_counter() - waited
         self._agreement(writers["agreement"])
         self._users(writers["users"])
         self._fields(writers["fields"])
@@ -647,13 +642,16 @@ class _Export:
         for p in self._codebook():
             written.append((p, None))
         self.clock.add("tables", time.perf_counter() - start_wall - self.timings["gather_s"]
-                       - self.timings["sr_s"] - self.timings["report_wait_s"],
-                       time.process_time() - start_cpu - self.timings["gather_cpu_s"]
-                       - self.timings["sr_cpu_s"])
+                       - self.timings["sr_s"], time.process_time() - start_cpu
+                       - self.timings["gather_cpu_s"] - self.timings["sr_cpu_s"])
         if report and not early:
-            (report_paths, _), wall, cpu = self._report(language).result()
-            self.clock.add("report_worker", wall, cpu)
+            report_files = self._report(language)
+        waited = time.perf_counter()
         self.workers.wait()
+        if report_files is not None:
+            report_paths, wall, cpu = report_files.result()
+            self.clock.add("report_worker", wall, cpu)
+        self.timings["report_wait_s"] = time.perf_counter() - waited
         written.extend((p, None) for p in self.sr_files)
         written.extend((p, None) for p in report_paths)
         return sorted(written, key=lambda x: x[0].relative_to(self.out).as_posix())
@@ -849,26 +847,18 @@ class _Export:
             series_uid, tuple(documents), images, release))
 
     # -- the report --------------------------------------------------------------------------
-    def _report(self, language: str
-                ) -> Future[tuple[tuple[list[Path], AgreementReport | None], float, float]]:
+    def _report(self, language: str) -> Future[tuple[list[Path], float, float]]:
         """report/report.html and report.pdf: summary, agreement, adjudication, outcomes and
         key images with the readers' shapes burned in (pseudonyms unless identified); written
         by a worker process."""
         from .report import KeyImage
-        from .report_worker import ReportJob, agreement_and_report, write_report
+        from .report_worker import ReportJob, write_report
 
-        if self.protocol is None:
-            nothing: Future[tuple[tuple[list[Path], AgreementReport | None], float, float]] = Future()
-            nothing.set_result((([], None), 0.0, 0.0))
+        if self.protocol is None or self.agreement is None:
+            nothing: Future[tuple[list[Path], float, float]] = Future()
+            nothing.set_result(([], 0.0, 0.0))
             return nothing
-        # without the agreement figures yet, the worker computes them (~0.5 s with SciPy's
-        # import) before it writes the report, and hands them back for the agreement table
-        inputs = None
-        if self.agreement is None:
-            inputs = collect(self.uow, self.names.people)
-            n_readers, n_rereads = reader_counts(inputs[0])
-        else:
-            n_readers, n_rereads = self.agreement.n_readers, self.agreement.n_rereads
+        n_readers, n_rereads = self.agreement.n_readers, self.agreement.n_rereads
         p, lang = self.protocol, (None if language == "en" else language)
         words = _REPORT_WORDS.get(language, _REPORT_WORDS["en"])
         counts = self.uow.dicom.counts()
@@ -905,9 +895,8 @@ class _Export:
                  subjects=subjects, finding_labels=labels,
                  key_images=self._key_images(KeyImage), language=language,
                  value_labels=values),
-            self.agreement, None if inputs is None else (p, *inputs))
-        return self.workers.submit(_timed, agreement_and_report if inputs else write_report, job,
-                                   self.out / "report")
+            self.agreement)
+        return self.workers.submit(_timed, write_report, job, self.out / "report")
 
     def _key_images(self, key_image: Any, limit: int = 6) -> list[Any]:
         """Up to `limit` images with readers' annotations, from decided or discordant cases
