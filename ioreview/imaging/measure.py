@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
-from skimage.draw import ellipse, polygon
 
 from ioreview.imaging.header import InstanceHeader
 
@@ -236,6 +235,8 @@ def ellipse_mask(shape: tuple[int, int], center: Point, radii: tuple[float, floa
     if rr_ <= 0 or cr_ <= 0:
         raise ValueError(f"radii: must be positive, got {radii!r}")
     mask = np.zeros(shape, dtype=bool)
+    from skimage.draw import ellipse  # (scikit-image loads on first use: ~0.1 s)
+
     rr, cc = ellipse(r, c, rr_, cr_, shape=shape)
     mask[rr, cc] = True
     return mask
@@ -249,6 +250,8 @@ def polygon_mask(shape: tuple[int, int], points: Sequence[Point]) -> np.ndarray:
     if len(pts) < 3:
         raise ValueError(f"points: a polygon needs at least 3 points, got {len(pts)}")
     mask = np.zeros(shape, dtype=bool)
+    from skimage.draw import polygon
+
     rr, cc = polygon(pts[:, 0], pts[:, 1], shape=shape)
     mask[rr, cc] = True
     return mask

@@ -25,7 +25,6 @@ import re
 import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,10 +36,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ioreview.imaging.render import render_frame
 
+from .report_data import KeyImage, ReportData
+
 if TYPE_CHECKING:
     from adjudication.reliability import AgreementReport, FieldAgreement
     from adjudication.reliability import Figure as StatFigure
-    from ioreview.service.values import SubjectOutcomeView
 
 __all__ = ["KeyImage", "ReportData", "write_report", "warm_up", "LANGUAGES", "SHAPE_KINDS"]
 
@@ -67,41 +67,6 @@ _LATIN_FILES = (("DejaVuSans.ttf", 0),)
 _BOLD_FILES = (("DejaVuSans-Bold.ttf", 0), *_LATIN_FILES)
 #: colours of the readers' shapes (a colour per letter or reader id, in sorted order)
 SHAPE_COLOURS = ("#ffd400", "#00e5ff", "#ff4fd8", "#7cff4f", "#ff8c1a", "#b08cff")
-
-
-@dataclass(frozen=True)
-class KeyImage:
-    """One image with the readers' shapes to burn in.
-
-    `shapes`: (letter or reader id, kind, points as (row, col) pixels, label); kinds as in
-    `SHAPE_KINDS` (an ellipse is given by two opposite corners of its bounding box, as the
-    viewer stores it)."""
-
-    path: str
-    frame: int
-    caption: str
-    shapes: tuple[tuple[str, str, tuple[tuple[float, float], ...], str], ...] = ()
-
-
-@dataclass(frozen=True)
-class ReportData:
-    """Everything the report shows, already blinded and in the report's language.
-
-    `finding_labels` maps finding ids to labels; it may also map whole field keys
-    ("extravasation.volume_ml") to their labels, which the agreement table and forest plot then
-    use instead of the protocol's English field label.  `value_labels` (optional) translates
-    stored values shown in the outcomes table: timepoints and severity choices."""
-
-    title: str
-    generated: str
-    summary: Sequence[tuple[str, str]]
-    agreement: AgreementReport
-    adjudication: Sequence[tuple[str, str]]
-    subjects: Sequence[SubjectOutcomeView]
-    finding_labels: Mapping[str, str]
-    key_images: Sequence[KeyImage]
-    language: str = "en"
-    value_labels: Mapping[str, str] = field(default_factory=dict)
 
 
 _HEADINGS: dict[str, dict[str, str]] = {

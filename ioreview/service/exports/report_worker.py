@@ -88,7 +88,7 @@ def write_report(job: ReportJob, out_dir: Path) -> list[Path]:
     """The report of `job` (in the worker, or in this process on a machine with one core):
     its files."""
     load()
-    from .report import ReportData
     from .report import write_report as write
+    from .report_data import ReportData
 
     return write(ReportData(agreement=job.agreement, **job.fields), out_dir)

@@ -851,7 +851,7 @@ class _Export:
         """report/report.html and report.pdf: summary, agreement, adjudication, outcomes and
         key images with the readers' shapes burned in (pseudonyms unless identified); written
         by a worker process."""
-        from .report import KeyImage
+        from .report_data import KeyImage
         from .report_worker import ReportJob, write_report
 
         if self.protocol is None or self.agreement is None:
