@@ -43,6 +43,25 @@ class Ann:
     label: str = ""
 
 
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """highdicom writes the time of construction into a header: the same time for all."""
+    import datetime as dt
+    import types
+
+    import highdicom.base
+    import highdicom.base_content
+
+    class Frozen(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls(2026, 11, 30, 3, 4, 5, 678901)
+
+    clock = types.SimpleNamespace(datetime=Frozen, date=dt.date, time=dt.time)
+    monkeypatch.setattr(highdicom.base, "datetime", clock)
+    monkeypatch.setattr(highdicom.base_content, "datetime", clock)
+
+
 @pytest.fixture(scope="module")
 def protocol():
     return load_default_protocol()
@@ -374,27 +393,13 @@ def test_documents_from_templates_are_the_documents_highdicom_builds(tmp_path, p
 
 @pytest.mark.parametrize("deidentified", [False, True])
 def test_headers_from_a_template_are_the_headers_highdicom_builds(tmp_path, protocol, monkeypatch,
-                                                                 deidentified):
+                                                                 frozen_clock, deidentified):
     """The header of a case whose evidence has the shape of an earlier case's is that header
     with the case's own copied attributes, series, evidence and content date: the documents'
     bytes must equal those highdicom builds whole (the clock frozen: highdicom writes the
     time of construction), for patients, studies and dates that differ."""
-    import datetime as dt
-    import types
-
-    import highdicom.base
-    import highdicom.base_content
-
     from ioreview.imaging import sr
 
-    class Frozen(dt.datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return cls(2026, 11, 30, 3, 4, 5, 678901)
-
-    clock = types.SimpleNamespace(datetime=Frozen, date=dt.date, time=dt.time)
-    monkeypatch.setattr(highdicom.base, "datetime", clock)
-    monkeypatch.setattr(highdicom.base_content, "datetime", clock)
     monkeypatch.setattr(sr, "_HEADER_TEMPLATES", {})
     cases = [write_case(tmp_path / "a", "header-a"),
              write_case(tmp_path / "b", "header-b", patient_id="MRN-1", patient_name="Li^Na",

@@ -4,14 +4,10 @@ straight from a header template has the bytes of the header Dataset filled from 
 both cases the documents are those highdicom builds whole."""
 from __future__ import annotations
 
-import datetime as dt
-import types
-
 import highdicom.base
-import highdicom.base_content
 import pydicom
 import pytest
-from test_sr import PSEUDONYM, VALUES, Ann, annotations_for, write_case
+from test_sr import PSEUDONYM, VALUES, Ann, annotations_for, frozen_clock, write_case  # noqa: F401
 
 from adjudication.protocol import load_default_protocol
 from ioreview.imaging import sr
@@ -20,20 +16,6 @@ from ioreview.imaging import sr
 @pytest.fixture(scope="module")
 def protocol():
     return load_default_protocol()
-
-
-@pytest.fixture
-def frozen_clock(monkeypatch):
-    """highdicom writes the time of construction into a header: the same time for all."""
-
-    class Frozen(dt.datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return cls(2026, 11, 30, 3, 4, 5, 678901)
-
-    clock = types.SimpleNamespace(datetime=Frozen, date=dt.date, time=dt.time)
-    monkeypatch.setattr(highdicom.base, "datetime", clock)
-    monkeypatch.setattr(highdicom.base_content, "datetime", clock)
 
 
 def _uid_map():
