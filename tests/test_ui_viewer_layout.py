@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtWidgets import QApplication
 
 from ioreview.ui.viewer.keymap import ViewerAction
-from ioreview.ui.viewer.overlays import OverlayText, overlay_layout
+from ioreview.ui.viewer.overlays import OverlayText, overlay_fonts, overlay_layout
 from ioreview.ui.viewer.viewport import ImageViewport
 from test_ui_viewer import click, open_series, pick, study, viewer, wheel  # noqa: F401 - fixtures
 from ui_support import SCREENSHOTS
@@ -115,6 +115,15 @@ def test_mpr_panes_lay_out_their_overlays_and_share_a_crosshair(qtbot, viewer, s
     viewer.grab().save(str(SHOTS / "viewer_mpr_crosshair.png"))
 
 
+def _assert_inside_and_apart(rect: QRectF, lines) -> None:
+    """Every laid-out line inside `rect`, and no two lines overlapping."""
+    w, h = rect.width(), rect.height()
+    for line in lines:
+        assert rect.contains(line.rect), (w, h, line.text)
+    for a, b in itertools.combinations(lines, 2):
+        assert not a.rect.intersects(b.rect), (w, h, a.text, b.text)
+
+
 def test_layout_engine_at_sizes_no_viewport_reaches(qtbot):
     """The layout alone: long corner texts in tiny and wide rectangles never collide."""
     from PySide6.QtGui import QFont
@@ -127,18 +136,11 @@ def test_layout_engine_at_sizes_no_viewport_reaches(qtbot):
         ["(383, 401)  2123 HU", "Cine 15 fps"],
     )
     markers = {"left": "R", "right": "L", "top": "A", "bottom": "P"}
-    font = QFont()
-    font.setPointSizeF(9.0)
-    big = QFont(font)
-    big.setPointSizeF(11.0)
-    big.setBold(True)
+    font, big = overlay_fonts(QFont())
     for w, h in [(2000, 1200), (900, 900), (420, 760), (300, 300), (180, 120), (90, 90), (40, 40)]:
         rect = QRectF(0, 0, w, h)
         layout = overlay_layout(rect, text, markers, font, big)
-        for line in layout.lines:
-            assert rect.contains(line.rect), (w, h, line.text)
-        for a, b in itertools.combinations(layout.lines, 2):
-            assert not a.rect.intersects(b.rect), (w, h, a.text, b.text)
+        _assert_inside_and_apart(rect, layout.lines)
         corner_lines = [ln.text for ln in layout.lines if ln.corner in ("tl", "tr", "bl", "br")]
         if w >= 2000:
             assert len(corner_lines) == 13  # every line whole
@@ -156,18 +158,11 @@ def test_a_narrow_pane_keeps_its_window_line_whole_beside_the_orientation_letter
                        ["窗宽 400 窗位 50（DICOM 默认）", "缩放 362%",
                         "mm（像素间距，患者体内尺寸）"], [])
     markers = {"left": "R", "right": "L", "top": "H", "bottom": "F"}
-    font = QFont()
-    font.setPointSizeF(9.0)
-    big = QFont(font)
-    big.setPointSizeF(11.0)
-    big.setBold(True)
+    font, big = overlay_fonts(QFont())
     for w, h in [(230, 690), (260, 500), (200, 300), (160, 160), (120, 400), (600, 400)]:
         rect = QRectF(0, 0, w, h)
         layout = overlay_layout(rect, text, markers, font, big)
-        for line in layout.lines:
-            assert rect.contains(line.rect), (w, h, line.text)
-        for a, b in itertools.combinations(layout.lines, 2):
-            assert not a.rect.intersects(b.rect), (w, h, a.text, b.text)
+        _assert_inside_and_apart(rect, layout.lines)
         if w >= 230:
             assert text.bottom_left[0] in [ln.text for ln in layout.lines], (w, h)
 
