@@ -26,7 +26,6 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import (
-    QAction,
     QBrush,
     QCloseEvent,
     QColor,
@@ -63,7 +62,7 @@ from PySide6.QtWidgets import (
 from adjudication.paradigms import Decision
 from adjudication.protocol import FieldType
 from ioreview.errors import IoreviewError, SessionExpired
-from ioreview.ui.pane_fold import PaneFold
+from ioreview.ui.pane_fold import PaneFold, SplitterFit, pane_action
 from ioreview.ui.translation import ui_locale
 from ioreview.ui.tab_base import readable_time
 from ioreview.ui.help import add_help_menu
@@ -840,32 +839,23 @@ class AdjudicatorWindow(QMainWindow):
         self.splitter.addWidget(self.panel)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setCollapsible(1, False)
-        self.splitter.splitterMoved.connect(lambda _pos, _index: self._panes_moved())
-        #: the adjudicator dragged the splitter: the panes keep their sizes from then on
-        self._panes_set_by_user = False
+        #: the panes follow the window's width until the adjudicator drags the splitter
+        self.pane_sizes = SplitterFit(self, self.splitter, self.default_pane_sizes)
         self.setCentralWidget(self.splitter)
 
         # the viewer's toolbar across the window (nothing folds into drop-downs at 1280 pixels)
         toolbar = self.viewer.toolbar()
         if toolbar is not None:
             self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
-        self.queue_action = QAction(self.tr("Queue"), self)
-        self.queue_action.setObjectName("QueueAction")
-        self.queue_action.setCheckable(True)
-        self.queue_action.setChecked(True)
-        self.queue_action.setShortcut("F6")
-        self.queue_action.setToolTip(self.tr("Show or hide the adjudication queue"))
+        self.queue_action = pane_action(self, self.tr("Queue"), "F6", self.tr(
+            "Show or hide the adjudication queue"), "QueueAction")
         self.queue_action.toggled.connect(self._show_queue)
         #: the queue folds away for the images on opening a case at a narrow width
         self.queue_fold = PaneFold(self, self.queue_action, lambda: self.tr(
             "The queue is folded away to give the images room: F6 or its toolbar button "
             "shows it again."))
-        self.decisions_action = QAction(self.tr("Reads and decisions"), self)
-        self.decisions_action.setObjectName("DecisionsAction")
-        self.decisions_action.setCheckable(True)
-        self.decisions_action.setChecked(True)
-        self.decisions_action.setShortcut("F7")
-        self.decisions_action.setToolTip(self.tr("Show or hide the reads and the decisions"))
+        self.decisions_action = pane_action(self, self.tr("Reads and decisions"), "F7", self.tr(
+            "Show or hide the reads and the decisions"), "DecisionsAction")
         self.decisions_action.toggled.connect(self.panel.setVisible)
         self.viewer.add_toolbar_action("layout", self.queue_action, "worklist")
         self.viewer.add_toolbar_action("layout", self.decisions_action, "read_form")
@@ -899,22 +889,15 @@ class AdjudicatorWindow(QMainWindow):
         panel = max(460, min(620, round(width * 0.34))) if self.decisions_action.isChecked() else 0
         return [queue, max(width - queue - panel, 300), panel]
 
-    def _fit_panes(self) -> None:
-        if not self._panes_set_by_user:
-            self.splitter.setSizes(self.default_pane_sizes(self.splitter.width() or self.width()))
-
-    def _panes_moved(self) -> None:
-        self._panes_set_by_user = True
-
     def _show_queue(self, shown: bool) -> None:
         self.queue_panel.setVisible(shown)
-        self._fit_panes()
+        self.pane_sizes.fit()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
         """Until the adjudicator drags the splitter, the panes follow the window's width."""
         super().resizeEvent(event)
         self.queue_fold.window_resized(self.current is not None)
-        self._fit_panes()
+        self.pane_sizes.fit()
 
     def _protocol_name(self) -> tuple[str, str]:
         protocol = self._names.protocol
@@ -939,7 +922,7 @@ class AdjudicatorWindow(QMainWindow):
             except IoreviewError:
                 pass
         self.queue_model.set_records(items)
-        self._fit_panes()
+        self.pane_sizes.fit()
         self.queue_summary.setText(self.tr("{n} case(s) waiting for your decision").format(
             n=len(items)))
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QCloseEvent, QColor, QResizeEvent
+from PySide6.QtGui import QCloseEvent, QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -50,7 +50,7 @@ from adjudication.paradigms import Decision
 from adjudication.protocol import FieldType
 from ioreview.errors import IoreviewError, SessionExpired
 from ioreview.service import Role
-from ioreview.ui.pane_fold import PaneFold
+from ioreview.ui.pane_fold import PaneFold, SplitterFit, pane_action
 from ioreview.ui.roles import role_name
 from ioreview.ui.adjudication import (READER_COLOURS, ReaderLayers, field_for,
                                      fit_rows_on_resize, reason_text, rule_text, unit_text,
@@ -608,17 +608,12 @@ class CommitteeWindow(QMainWindow):
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setCollapsible(1, False)
-        self.splitter.splitterMoved.connect(lambda _pos, _index: self._panes_moved())
-        #: the member dragged the splitter: the panes keep their sizes from then on
-        self._panes_set_by_user = False
+        #: the panes follow the window's width until the member drags the splitter
+        self.pane_sizes = SplitterFit(self, self.splitter, self.default_pane_sizes)
         self._left_pane = left
         #: attendance and cases fold away for the images on a narrow window (F6)
-        self.side_action = QAction(self.tr("Attendance and cases"), self)
-        self.side_action.setObjectName("AttendanceAction")
-        self.side_action.setCheckable(True)
-        self.side_action.setChecked(True)
-        self.side_action.setShortcut("F6")
-        self.side_action.setToolTip(self.tr("Show or hide the attendance and the cases"))
+        self.side_action = pane_action(self, self.tr("Attendance and cases"), "F6", self.tr(
+            "Show or hide the attendance and the cases"), "AttendanceAction")
         self.side_action.toggled.connect(self._show_side)
         self.viewer.add_toolbar_action("layout", self.side_action, "worklist")
         #: attendance and cases fold away for the images on opening a session when narrow
@@ -644,22 +639,15 @@ class CommitteeWindow(QMainWindow):
         right = max(620, min(900, round(width * 0.5)))  # a column per reader, vote, tally
         return [left, max(width - left - right, 300), right]
 
-    def _fit_panes(self) -> None:
-        if not self._panes_set_by_user:
-            self.splitter.setSizes(self.default_pane_sizes(self.splitter.width() or self.width()))
-
-    def _panes_moved(self) -> None:
-        self._panes_set_by_user = True
-
     def _show_side(self, shown: bool) -> None:
         self._left_pane.setVisible(shown)
-        self._fit_panes()
+        self.pane_sizes.fit()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
         """Until the member drags the splitter, the panes follow the window's width."""
         super().resizeEvent(event)
         self.side_fold.window_resized(self.view is not None and self.pages.currentIndex() == 1)
-        self._fit_panes()
+        self.pane_sizes.fit()
 
     def _protocol_name(self) -> tuple[str, str]:
         if self.view is not None:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QMainWindow, QSplitter, QWidget
 
-__all__ = ["FOLD_BELOW", "PaneFold"]
+__all__ = ["FOLD_BELOW", "PaneFold", "SplitterFit", "pane_action"]
 
 #: below this window width, opening a case folds the side pane away: the side pane, the images
 #: and the form or decisions do not fit side by side
@@ -59,3 +60,38 @@ class PaneFold:
                 self.window.statusBar().clearMessage()  # no longer true
         elif case_open:
             self.fold_for_images()
+
+
+def pane_action(parent: QObject, text: str, shortcut: str, tip: str, name: str = "") -> QAction:
+    """The checked, checkable action that shows and hides a side pane (toolbar, View menu)."""
+    action = QAction(text, parent)
+    if name:
+        action.setObjectName(name)
+    action.setCheckable(True)
+    action.setChecked(True)
+    action.setShortcut(shortcut)
+    action.setToolTip(tip)
+    return action
+
+
+class SplitterFit:
+    """A window's panes sized by `sizes(width)` whenever it asks (`fit`), until the user drags
+    the splitter (`set_by_user`; also true for sizes restored from an earlier session)."""
+
+    def __init__(self, window: QWidget, splitter: QSplitter, sizes: Callable[[int], list[int]],
+                 moved: Callable[[], None] | None = None) -> None:
+        self.window = window
+        self.splitter = splitter
+        self.sizes = sizes
+        self.set_by_user = False
+        self._moved = moved
+        splitter.splitterMoved.connect(lambda _pos, _index: self.dragged())
+
+    def fit(self) -> None:
+        if not self.set_by_user:
+            self.splitter.setSizes(self.sizes(self.splitter.width() or self.window.width()))
+
+    def dragged(self) -> None:
+        self.set_by_user = True
+        if self._moved is not None:
+            self._moved()

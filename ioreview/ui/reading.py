@@ -42,7 +42,7 @@ from ioreview.ui.translation import ui_locale
 from ioreview.ui.help import AboutInfo, HelpMenu
 from ioreview.ui.lock_screen import SessionController
 from ioreview.ui.read_form import FindingGroup, ReadFormPanel
-from ioreview.ui.pane_fold import PaneFold
+from ioreview.ui.pane_fold import PaneFold, SplitterFit, pane_action
 from ioreview.ui.session_menu import add_session_menu
 from ioreview.ui.table_model import RecordTableModel
 from ioreview.ui.viewer.keymap import Keymap
@@ -552,8 +552,10 @@ class ReadingWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setStretchFactor(2, 0)
         self.splitter.setCollapsible(1, False)
-        #: the reader dragged the splitter (here or in an earlier session): keep their sizes
-        self._panes_set_by_user = False
+        #: the panes follow the window's width until the reader drags the splitter (here or
+        #: in an earlier session)
+        self.pane_sizes = SplitterFit(self, self.splitter, self.default_pane_sizes,
+                                      moved=self._remember_panes)
         self.setCentralWidget(self.splitter)
         self.worklist_panel = worklist_panel
         self._build_panes()
@@ -584,19 +586,15 @@ class ReadingWindow(QMainWindow):
         toolbar = self.viewer.toolbar()
         if toolbar is not None:
             self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
-        self.worklist_action = QAction(self.tr("Worklist"), self)
-        self.worklist_action.setCheckable(True)
-        self.worklist_action.setShortcut("F6")
-        self.worklist_action.setToolTip(self.tr("Show or hide the worklist"))
-        self.form_action = QAction(self.tr("Read form"), self)
-        self.form_action.setCheckable(True)
-        self.form_action.setShortcut("F7")
-        self.form_action.setToolTip(self.tr("Show or hide the read form"))
+        self.worklist_action = pane_action(self, self.tr("Worklist"), "F6",
+                                           self.tr("Show or hide the worklist"))
+        self.form_action = pane_action(self, self.tr("Read form"), "F7",
+                                       self.tr("Show or hide the read form"))
         self.viewer.add_toolbar_action("layout", self.worklist_action, "worklist")
         self.viewer.add_toolbar_action("layout", self.form_action, "read_form")
         state = self._settings.value("reading/splitter")
         if state is not None:
-            self._panes_set_by_user = self.splitter.restoreState(state)
+            self.pane_sizes.set_by_user = self.splitter.restoreState(state)
         self.worklist_action.setChecked(self._settings.value("reading/worklist", True, type=bool))
         self.form_action.setChecked(self._settings.value("reading/form", True, type=bool))
         self.worklist_panel.setVisible(self.worklist_action.isChecked())
@@ -608,7 +606,6 @@ class ReadingWindow(QMainWindow):
             "shows it again."))
         self.worklist_action.triggered.connect(self._remember_panes)
         self.form_action.toggled.connect(lambda on: self._show_pane(self.read_form, on))
-        self.splitter.splitterMoved.connect(lambda _pos, _index: self._panes_moved())
 
     def default_pane_sizes(self, width: int) -> list[int]:
         """Worklist, viewer and read form widths for a window ``width`` pixels wide: the
@@ -627,22 +624,14 @@ class ReadingWindow(QMainWindow):
         """Until the reader drags the splitter, the panes follow the window's width."""
         super().resizeEvent(event)
         self.worklist_fold.window_resized(self.read_form.case is not None)
-        self._fit_panes()
-
-    def _fit_panes(self) -> None:
-        if not self._panes_set_by_user:
-            self.splitter.setSizes(self.default_pane_sizes(self.splitter.width() or self.width()))
-
-    def _panes_moved(self) -> None:
-        self._panes_set_by_user = True
-        self._remember_panes()
+        self.pane_sizes.fit()
 
     def _show_pane(self, pane: QWidget, shown: bool) -> None:
         pane.setVisible(shown)
         self._remember_panes()
 
     def _remember_panes(self) -> None:
-        if self._panes_set_by_user:
+        if self.pane_sizes.set_by_user:
             self._settings.setValue("reading/splitter", self.splitter.saveState())
         self._settings.setValue("reading/worklist",
                                 self.worklist_action.isChecked() or self.worklist_fold.auto_folded)
@@ -677,7 +666,7 @@ class ReadingWindow(QMainWindow):
         self.worklist_model.set_records(items)
         self._localize_timepoints()
         self._show_worklist_summary()
-        self._fit_panes()
+        self.pane_sizes.fit()
         if keep is not None:
             row = self.worklist_model.row_of(keep)
             if row >= 0:
