@@ -5,6 +5,7 @@ both cases the documents are those highdicom builds whole."""
 from __future__ import annotations
 
 import highdicom.base
+import numpy as np
 import pydicom
 import pytest
 from test_sr import PSEUDONYM, VALUES, Ann, annotations_for, frozen_clock, write_case  # noqa: F401
@@ -130,7 +131,28 @@ def test_highdicom_builds_the_same_header_with_the_module_map_decoded_by_module(
     own = sr._encode_header(evidence._build_header("2.25.77", 1))
     assert lazy.elements == own.elements
     full = get_module_attribute_map()
-    assert all(sr._ModuleAttributes()[key] == full[key] for key in list(full)[::7])
+    by_module = sr._ModuleAttributes()
+    assert set(by_module._index()) == set(full)  # every module is found where it starts
+    assert all(by_module[key] == full[key] for key in list(full)[::7])
+    assert by_module._all is None
+
+
+def test_image_regions_are_built_without_decoding_the_whole_module_map(frozen_clock):
+    """highdicom asks of every image region whether its source's IOD has pixel data; a
+    group's template is built with the module map decoded by module, and the map is
+    highdicom's own again afterwards."""
+    from highdicom._standard_utils import get_module_attribute_map
+
+    sr._GROUP_TEMPLATES.clear()
+    sr._module_attributes.cache_clear()
+    group = sr._Group(tracking_text="t", tracking_uid="2.25.1", time_point=None,
+                      evaluations=(), measurements=(),
+                      region=("POLYLINE", np.array([[1.0, 2.0], [3.0, 4.0]]),
+                              "1.2.840.10008.5.1.4.1.1.2", "2.25.2", None))
+    assert sr._group_template(group, ("ISO_IR 100",)) is not None
+    assert sr._module_attributes()._modules  # asked for, by module
+    assert sr._module_attributes()._all is None
+    assert highdicom._standard_utils.get_module_attribute_map is get_module_attribute_map
 
 
 @pytest.mark.parametrize("deidentified", [False, True])

@@ -626,6 +626,7 @@ class _ModuleAttributes(Mapping[str, list[Any]]):
     def __init__(self) -> None:
         self._text: str | None = None
         self._modules: dict[str, list[Any]] = {}
+        self._starts: dict[str, int] | None = None
         self._all: dict[str, list[Any]] | None = None
         self._lock = threading.Lock()
 
@@ -647,15 +648,21 @@ class _ModuleAttributes(Mapping[str, list[Any]]):
             if key in self._modules:
                 return self._modules[key]
             if self._all is None:
-                text = self._source()
-                # the file is indented by two spaces a level: the top level keys, and only
-                # they, start a line indented by two spaces (else: no match, whole file)
-                at = text.find(f'\n  {json.dumps(key)}: [')
-                if at >= 0:
-                    value, _end = json.JSONDecoder().raw_decode(text, text.index("[", at))
+                at = self._index().get(key)
+                if at is not None:
+                    value, _end = json.JSONDecoder().raw_decode(self._source(), at)
                     self._modules[key] = value
                     return value
             return self._whole()[key]
+
+    def _index(self) -> dict[str, int]:
+        """Where each module's list starts in the file.  The file is indented by two spaces a
+        level: the top level keys, and only they, start a line indented by two spaces (a key
+        not found here is looked up in the whole file)."""
+        if self._starts is None:
+            self._starts = {json.loads(f'"{m.group(1)}"'): m.end() - 1 for m in
+                            re.finditer(r'\n  "((?:[^"\\\n]|\\.)*)": \[', self._source())}
+        return self._starts
 
     def __iter__(self) -> Iterator[str]:
         with self._lock:
@@ -671,27 +678,40 @@ def _module_attributes() -> _ModuleAttributes:
     return _ModuleAttributes()
 
 
-_PATCH_LOCK = threading.Lock()
+_PATCH_LOCK = threading.RLock()
+_patch_depth = 0
 
 
 @contextmanager
 def _lazy_module_map() -> Iterator[None]:
-    """highdicom's SR constructor reads the module attribute map (copying the Patient and
-    Study modules, checking IODs): while it builds a header, it gets `_module_attributes()`,
-    the same content decoded by module.  highdicom's own function is put back afterwards."""
+    """highdicom reads the module attribute map while it builds (the SR constructor copies the
+    Patient and Study modules and checks IODs; every `ImageRegion` asks whether its source
+    image's IOD has pixel data): while it builds, it gets `_module_attributes()`, the same
+    content decoded by module.  highdicom's own function is put back afterwards.  Reentrant:
+    a build inside a build keeps the outer one's."""
+    global _patch_depth
     import highdicom._standard_utils
     import highdicom.base
 
-    modules = [m for m in (highdicom.base, highdicom._standard_utils)
-               if callable(getattr(m, "get_module_attribute_map", None))]
-    lazy = _module_attributes()
     with _PATCH_LOCK:
+        if _patch_depth:
+            _patch_depth += 1
+            try:
+                yield
+            finally:
+                _patch_depth -= 1
+            return
+        modules = [m for m in (highdicom.base, highdicom._standard_utils)
+                   if callable(getattr(m, "get_module_attribute_map", None))]
+        lazy = _module_attributes()
         originals = [(m, m.get_module_attribute_map) for m in modules]
         for m in modules:
             m.get_module_attribute_map = lambda: lazy  # type: ignore[attr-defined]
+        _patch_depth = 1
         try:
             yield
         finally:
+            _patch_depth = 0
             for m, original in originals:
                 m.get_module_attribute_map = original  # type: ignore[attr-defined]
 
@@ -1231,13 +1251,15 @@ class _Group:
                 measurements=measurements or None,
             )
         graphic_type, _data, sop_class, _sop, frames = self.region
-        region = hd.sr.ImageRegion(
-            graphic_type=graphic_type,
-            graphic_data=data,
-            source_image=hd.sr.SourceImageForRegion(
-                referenced_sop_class_uid=sop_class, referenced_sop_instance_uid=sop_instance_uid,
-                referenced_frame_numbers=None if frames is None else list(frames)),
-        )
+        with _lazy_module_map():
+            region = hd.sr.ImageRegion(
+                graphic_type=graphic_type,
+                graphic_data=data,
+                source_image=hd.sr.SourceImageForRegion(
+                    referenced_sop_class_uid=sop_class,
+                    referenced_sop_instance_uid=sop_instance_uid,
+                    referenced_frame_numbers=None if frames is None else list(frames)),
+            )
         return hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
             tracking_identifier=tracking,
             referenced_region=region,
@@ -1422,7 +1444,8 @@ def _group_template(group: _Group, encodings: tuple[str, ...]) -> _Template:
     if template is _MISSING:
         template = None
         try:
-            built, holes, items = group.stand_in()
+            with _lazy_module_map():
+                built, holes, items = group.stand_in()
             if len(built) != 1:
                 raise _NotEncodable("a group of more than one content item")
             parts: list[bytes | _Hole] = []
