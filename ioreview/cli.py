@@ -530,6 +530,10 @@ def cmd_password(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.report:  # the report's worker loads its libraries while the trial opens
+        from ioreview.service.exports.report_worker import start_server
+
+        start_server()
     trial = _open_trial(args)
     session = _operator(trial, args)
     password = getattr(args, "password", None)

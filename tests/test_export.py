@@ -238,6 +238,31 @@ def test_export_command_reads_the_password_from_stdin(demo, tmp_path, monkeypatc
     assert code == 2 and "--password-file" in capsys.readouterr().err
 
 
+def test_export_command_with_the_report_as_a_user_runs_it(demo, tmp_path):
+    """`ioreview export --report` in its own process: the command starts the report worker's
+    server before it opens the trial, the worker is forked from it, and the report is written
+    (in Chinese here) beside the tables."""
+    import sys
+
+    db, archive, _phi = demo
+    secret = tmp_path / "password"
+    secret.write_text("coordinator-demo\n")
+    secret.chmod(0o600)
+    out = tmp_path / "with-report"
+    done = subprocess.run(
+        [sys.executable, "-m", "ioreview", "--db", str(db), "--archive", str(archive),
+         "--user", "coordinator", "--password-file", str(secret), "export", "--out", str(out),
+         "--format", "csv", "--report", "--lang", "zh_CN"],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Exported" in done.stdout
+    assert (out / "report" / "report.pdf").read_bytes().startswith(b"%PDF-")
+    assert 'lang="zh-CN"' in (out / "report" / "report.html").read_text(encoding="utf-8")
+    assert (out / "reads.csv").exists()
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert "report/report.pdf" in {f["name"] for f in manifest["files"]}
+
+
 def test_images_with_unreviewed_burned_in_text_are_withheld_and_sr_still_written(demo, tmp_path):
     """A series whose burned-in text was neither masked nor cleared leaves no image in a
     de-identified export (the manifest counts it); its header still serves as SR evidence (no

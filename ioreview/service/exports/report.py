@@ -206,7 +206,7 @@ def warm_up() -> None:
         fig = Figure(figsize=(1, 1), dpi=20)
         FigureCanvasAgg(fig)
         fig.add_subplot().set_xlabel(f"{_HEADINGS['en']['x_axis']} {_HEADINGS['zh_CN']['x_axis']}")
-        fig.savefig(io.BytesIO(), format="png")
+        fig.canvas.draw()
 
     picture = _png_uri(Image.new("RGB", (8, 8), "#1f4e79"))
     zh = _HEADINGS["zh_CN"]
@@ -415,12 +415,12 @@ def _forest_plot(fields: Sequence[FieldAgreement], labels: Mapping[str, str],
                   ncol=3, frameon=False, borderaxespad=0.2)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=FOREST_DPI, metadata={"Software": None},
-                    facecolor="white")
-    buf.seek(0)
-    with Image.open(buf) as png:
-        return png.convert("RGB")  # WeasyPrint embeds an alpha channel as a second image
+        fig.set_facecolor("white")
+        # the canvas's pixels as they are (the PNG that `savefig` writes, pixel for pixel,
+        # without encoding and decoding it); RGB: WeasyPrint embeds an alpha channel as a
+        # second image
+        fig.canvas.draw()
+        return Image.fromarray(np.asarray(fig.canvas.buffer_rgba())[..., :3])
 
 
 @contextmanager

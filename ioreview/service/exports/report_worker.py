@@ -1,5 +1,7 @@
-"""The export's report worker: what it loads before its first task (`load`, run by the
-forkserver's preload module `_report_preload`) and its task (`write_report`).
+"""The export's report worker: the process context it runs in (`worker_context`, a forkserver
+whose preload module `_report_preload` runs `load`), what it loads before its first task
+(`load`), its task (`write_report`), and `start_server`, which a command that is about to
+export with a report calls first, so that the server loads while the command opens the trial.
 
 WeasyPrint finds its native libraries (GObject, Pango, HarfBuzz, fontconfig) through cffi,
 trying several names per library for the different platforms.  For every name that is not a
@@ -15,10 +17,13 @@ from __future__ import annotations
 import ctypes.util
 import functools
 import gc
+import multiprocessing
+import os
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.context import BaseContext
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from types import MappingProxyType
@@ -62,6 +67,37 @@ def cached_library_lookup() -> Iterator[None]:
         yield
     finally:
         ctypes.util.find_library = original
+
+
+#: imported by the forkserver before it forks a worker
+PRELOAD = ["ioreview.service.exports._report_preload"]
+
+
+def cores() -> int:
+    """The CPU cores this process may run on: the report gets its own process from 2."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+        else (os.cpu_count() or 1)
+
+
+def worker_context() -> BaseContext:
+    """The context of the export's worker process: forkserver (safe once Qt runs), its server
+    preloading the report's modules when this call is the first to start it."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
+
+
+def start_server() -> None:
+    """Start the worker's forkserver now, without waiting for it (on a machine with more than
+    one core): it loads WeasyPrint and the report module (~2 s) while the caller opens the
+    trial and logs in; the export's worker is then forked from it.  Called by `ioreview
+    export --report` before anything else; an export works the same without it."""
+    if cores() < 2:
+        return
+    from multiprocessing import forkserver
+
+    worker_context()
+    forkserver.ensure_running()
 
 
 _loaded = False

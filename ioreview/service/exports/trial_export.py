@@ -21,7 +21,6 @@ import hmac
 import html
 import json
 import math
-import multiprocessing
 import os
 import shutil
 import threading
@@ -246,8 +245,6 @@ class _Workers:
     only on its arguments, so its files do not depend on scheduling; without a worker process
     tasks run in this process."""
 
-    PRELOAD = ["ioreview.service.exports._report_preload"]
-
     def __init__(self, processes: int) -> None:
         self.processes = processes
         self.pool: ProcessPoolExecutor | None = None
@@ -259,9 +256,10 @@ class _Workers:
     def _pool(self) -> ProcessPoolExecutor:
         with self._lock:
             if self.pool is None:
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(self.PRELOAD)
-                self.pool = ProcessPoolExecutor(max_workers=self.processes, mp_context=context)
+                from .report_worker import worker_context
+
+                self.pool = ProcessPoolExecutor(max_workers=self.processes,
+                                                mp_context=worker_context())
             return self.pool
 
     def start(self) -> None:
@@ -345,11 +343,6 @@ def _collector_skips_older_objects() -> Iterator[Callable[[], None]]:
         yield gc.freeze
     finally:
         gc.unfreeze()
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
-        else (os.cpu_count() or 1)
 
 
 class _Pseudonyms:
@@ -583,7 +576,9 @@ class _Export:
         self.agreement: AgreementReport | None = None
         self.clock = _Clock()
         self.timings = self.clock.timings
-        self.workers = _Workers(1 if report and _cores() > 1 else 0)
+        from .report_worker import cores
+
+        self.workers = _Workers(1 if report and cores() > 1 else 0)
         self.workers.start()
         try:
             with _collector_skips_older_objects() as self._settle:
