@@ -50,7 +50,21 @@ def material():
     return report, subjects
 
 
-def _data(material, ct_file: Path, language: str = "en") -> ReportData:
+@pytest.fixture(scope="module")
+def edge_agreement():
+    """Figures with every part of the method paragraph: six hidden re-reads signed 30 days
+    after their first reads, and a finding every reader called absent (kappa not estimable,
+    the kappa paradox flagged)."""
+    from dataclasses import replace
+
+    reads, discordances, adjudications = _synthetic(seed=5, subjects=SUBJECTS)
+    reads = [replace(r, values={**r.values, "fat_embolism.presence": "absent"}) for r in reads]
+    rereads = [replace(r, read_id=10_000 + r.read_id, is_reread=True,
+                       signed_at=r.signed_at + 30 * 86400) for r in reads if r.reader == "R1"]
+    return trial_agreement(P, reads + rereads[:6], discordances, adjudications)
+
+
+def _data(material, ct_file: Path, language: str = "en", agreement=None) -> ReportData:
     report, subjects = material
     locale = None if language == "en" else language
     labels = {f.id: f.label_in(locale) for f in P.findings}
@@ -69,14 +83,25 @@ def _data(material, ct_file: Path, language: str = "en") -> ReportData:
         generated=("导出（审计链头 abc123…）" if zh else "export of the demo trial (audit head abc123…)"),
         summary=((("受试者" if zh else "Subjects"), str(SUBJECTS)),
                  (("阅片方式" if zh else "Paradigm"), "2+1")),
-        agreement=report,
+        agreement=report if agreement is None else agreement,
         adjudication=((("待仲裁" if zh else "Pending"), "3"), (("已裁决" if zh else "Decided"), "9")),
         subjects=subjects,
         finding_labels=labels,
         key_images=(KeyImage(str(ct_file), 0, "S1 post-insertion CT <axial>", shapes),),
         language=language,
         value_labels={"post-insertion": "置入后"} if zh else {},
+        protocol_id=P.id, protocol_version=P.version, readers_per_case=P.readers_per_case,
+        washout_days=P.rereads.washout_days,
     )
+
+
+def _method(html: str) -> tuple[str, str]:
+    """The method paragraph of a report page: its language and its text as a reader sees it."""
+    import html as markup
+
+    found = re.search(r'<p class="method" lang="([^"]*)">(.*?)</p>', html, re.S)
+    assert found, "the page has no method paragraph"
+    return found.group(1), markup.unescape(found.group(2))
 
 
 def _pdf_pages(pdf: Path) -> int:
@@ -232,3 +257,44 @@ def test_not_estimable_reasons_in_the_reports_language(material, ct_file):
     assert _reason(None, "zh_CN") == "未计算"
     html = render_html(_data(material, ct_file, "zh_CN"))
     assert "needs at least" not in html and "is undefined" not in html
+
+
+@pytest.mark.parametrize("figures", ["material", "edge_agreement"])
+def test_english_method_paragraph_is_the_agreement_summary(material, ct_file, figures,
+                                                           request):
+    """An English report's method paragraph is the agreement figures' own summary, character
+    for character, with re-reads, a statistic not estimable and the kappa paradox too."""
+    agreement = request.getfixturevalue(figures)
+    if figures == "material":
+        agreement = agreement[0]
+    lang, text = _method(render_html(_data(material, ct_file, agreement=agreement)))
+    assert lang == "en"
+    assert text == agreement.summary
+
+
+def test_chinese_method_paragraph_is_chinese(material, ct_file, edge_agreement):
+    """A Chinese report says the method in Chinese: the same counts, the protocol's facts, the
+    findings under their Chinese labels, a statistic not estimable with its Chinese reason,
+    and no English sentence of the English paragraph."""
+    a = edge_agreement
+    lang, text = _method(render_html(_data(material, ct_file, "zh_CN", agreement=a)))
+    assert lang == "zh-CN"
+    assert (a.n_cases, a.n_subjects, a.n_readers, a.n_rereads) == (32, SUBJECTS, 3, 6)
+    assert "阅片者间一致性基于 32 个病例（8 名受试者）评估，共 3 名阅片者按方案 " \
+           f"{P.id} {P.version} 独立阅片；每个病例由 {P.readers_per_case} 名阅片者阅读" in text
+    assert "阅片者内一致性基于 6 次隐藏重复阅片评估，重复阅片距首次阅片的中位间隔为 30 天" \
+           f"（洗脱期 {P.rereads.washout_days} 天）。" in text
+    assert "Krippendorff's alpha（以病例为单位进行 1000 次 bootstrap 重抽样）" in text
+    assert "外渗/筋膜室受累: 是否存在（n=32）：一致百分比 0.50（95% 置信区间 0.34～0.66），" \
+           "kappa -0.19（95% 置信区间 -0.44～0.07），AC1 0.37（95% 置信区间 0.10～0.63）。" in text
+    assert "脂肪栓塞: 是否存在（n=32）：" in text
+    assert "kappa 无法估计（Cohen's kappa 无法定义：机遇一致性为 1" in text
+    assert "存在 kappa 悖论" in text
+    assert len(text.splitlines()) == len(a.summary.splitlines())
+    for line in a.summary.splitlines():
+        assert line not in text
+    # no English phrase: the statistics keep their names, nothing else is in Latin letters
+    assert re.search(r"[A-Za-z']+(?: [A-Za-z']+){2,}", text) is None, text
+    for english in ("assessed", "readers", "percent agreement", "undefined", "washout",
+                    "CI ", "Presence", "paradox:"):
+        assert english not in text

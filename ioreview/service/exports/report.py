@@ -22,6 +22,7 @@ import gc
 import io
 import math
 import re
+import statistics
 import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -262,7 +263,7 @@ def render_html(data: ReportData) -> str:
     findings, subject_rows = _subject_table(data, h)
     return _template().render(
         h=h, lang=data.language.replace("_", "-"), title=data.title, generated=data.generated,
-        summary=list(data.summary), method=data.agreement.summary, rows=rows,
+        summary=list(data.summary), method=_method(data, labels), rows=rows,
         plots=plots, undefined=undefined, readers=_reader_rows(data.agreement),
         adjudication=list(data.adjudication), findings=findings, subjects=subject_rows,
         images=images, fonts=Markup(", ".join(f'"{f}"' for f in _fonts(data.language))),
@@ -323,6 +324,93 @@ def _reason(fig: StatFigure | None, language: str = "en") -> str:
         return words[reason.code].format(**reason.params)
     except (KeyError, IndexError):
         return message
+
+
+# -- the method paragraph -----------------------------------------------------------------------
+#: the agreement section's method paragraph (GRRAS, Kottner et al. 2011), by language; English
+#: word for word as `adjudication.reliability` writes `AgreementReport.summary`
+_METHOD: dict[str, dict[str, str]] = {
+    "en": {
+        "inter": "Inter-reader agreement was assessed on {cases} cases ({subjects} subjects) "
+                 "read independently by {readers} readers under protocol {protocol} {version}; "
+                 "each case was read by {per_case} readers blinded to patient identity, calendar "
+                 "dates, clinical data and each other's reads, in a per-reader randomised order.",
+        "intra": "Intra-reader agreement was assessed on {rereads} hidden re-reads{interval} "
+                 "(washout {washout} days).",
+        "interval": ", a median of {days:.0f} days after the first read",
+        "statistics": "Nominal findings are reported as percent agreement with Cohen's kappa "
+                      "(asymptotic 95% CI), PABAK and Gwet's AC1 (Gwet's variance, t on n-1 df); "
+                      "ordinal scales with quadratic-weighted kappa; measurements with ICC(A,1) "
+                      "(two-way random, absolute agreement, F-based CI) and Bland-Altman limits; "
+                      "Krippendorff's alpha with {resamples} bootstrap resamples over cases for "
+                      "every field.",
+        "finding": "{label}: n={n}, percent agreement {percent}, kappa {kappa}, AC1 {ac1}"
+                   "{paradox}.",
+        "paradox": " (kappa paradox: prevalence-adjusted figures preferred)",
+        "estimate": "{value:.2f} (95% CI {low:.2f} to {high:.2f})",
+        "undefined": "undefined ({reason})",
+    },
+    "zh_CN": {
+        "inter": "阅片者间一致性基于 {cases} 个病例（{subjects} 名受试者）评估，共 {readers} 名"
+                 "阅片者按方案 {protocol} {version} 独立阅片；每个病例由 {per_case} 名阅片者阅读，"
+                 "阅片者对患者身份、日历日期、临床资料及其他阅片者的结果均设盲，各阅片者的阅片"
+                 "顺序分别随机化。",
+        "intra": "阅片者内一致性基于 {rereads} 次隐藏重复阅片评估{interval}（洗脱期 {washout} 天）。",
+        "interval": "，重复阅片距首次阅片的中位间隔为 {days:.0f} 天",
+        "statistics": "名义型指标报告一致百分比及 Cohen's kappa（渐近 95% 置信区间）、PABAK 和 "
+                      "Gwet's AC1（Gwet 方差估计，自由度为 n-1 的 t 分布）；有序量表采用二次加权 "
+                      "kappa；测量值采用 ICC(A,1)（双向随机效应、绝对一致性，基于 F 分布的置信"
+                      "区间）及 Bland-Altman 一致性界限；所有字段均计算 Krippendorff's alpha（以"
+                      "病例为单位进行 {resamples} 次 bootstrap 重抽样）。",
+        "finding": "{label}（n={n}）：一致百分比 {percent}，kappa {kappa}，AC1 {ac1}{paradox}。",
+        "paradox": "；存在 kappa 悖论，宜参考经患病率校正的指标",
+        "estimate": "{value:.2f}（95% 置信区间 {low:.2f}～{high:.2f}）",
+        "undefined": "无法估计（{reason}）",
+    },
+}
+
+
+def _method(data: ReportData, labels: Mapping[str, str]) -> str:
+    """The method paragraph in the report's language, one sentence per line, from the
+    agreement figures and the protocol's facts in `data` (for English: exactly
+    `AgreementReport.summary`); findings named as the agreement table names them."""
+    from adjudication.reliability import N_BOOT
+
+    words = _METHOD[data.language]
+    report = data.agreement
+    lines = [words["inter"].format(
+        cases=report.n_cases, subjects=report.n_subjects, readers=report.n_readers,
+        protocol=data.protocol_id, version=data.protocol_version,
+        per_case=data.readers_per_case)]
+    if report.n_rereads:
+        intervals = [i.interval_days for i in report.intra if i.interval_days is not None]
+        interval = words["interval"].format(days=statistics.median(intervals)) \
+            if intervals else ""
+        lines.append(words["intra"].format(rereads=report.n_rereads, interval=interval,
+                                           washout=data.washout_days))
+    lines.append(words["statistics"].format(resamples=N_BOOT))
+    for f in report.fields:
+        if not f.key.endswith(".presence"):
+            continue
+        lines.append(words["finding"].format(
+            label=_field_label(f, labels), n=f.n,
+            percent=_method_figure(f.figure("percent"), data.language),
+            kappa=_method_figure(f.figure("kappa"), data.language),
+            ac1=_method_figure(f.figure("AC1"), data.language),
+            paradox=words["paradox"] if f.paradox else ""))
+    return "\n".join(lines)
+
+
+def _method_figure(fig: StatFigure | None, language: str) -> str:
+    """A statistic with its 95% CI in the method paragraph, or why it is not estimable (in the
+    report's language, as the list of not-estimable fields says it)."""
+    words = _METHOD[language]
+    if fig is None:
+        return _reason(None, language)
+    if fig.result is None:
+        return words["undefined"].format(reason=_reason(fig, language))
+    r = fig.result
+    return words["estimate"].format(value=r.value, low=r.ci[0], high=r.ci[1])
 
 
 def _estimate(fig: StatFigure | None) -> str:

@@ -35,7 +35,12 @@ class ReportData:
     `finding_labels` maps finding ids to labels; it may also map whole field keys
     ("extravasation.volume_ml") to their labels, which the agreement table and forest plot then
     use instead of the protocol's English field label.  `value_labels` (optional) translates
-    stored values shown in the outcomes table: timepoints and severity choices."""
+    stored values shown in the outcomes table: timepoints and severity choices.
+
+    `protocol_id`, `protocol_version`, `readers_per_case` and `washout_days` (the hidden
+    re-reads' washout) are the protocol's facts that the agreement section's method paragraph
+    states next to the figures of `agreement`; the report writes that paragraph in its own
+    language from them."""
 
     title: str
     generated: str
@@ -45,5 +50,9 @@ class ReportData:
     subjects: Sequence[SubjectOutcomeView]
     finding_labels: Mapping[str, str]
     key_images: Sequence[KeyImage]
+    protocol_id: str
+    protocol_version: str
+    readers_per_case: int
+    washout_days: int
     language: str = "en"
     value_labels: Mapping[str, str] = field(default_factory=dict)

@@ -889,7 +889,8 @@ class _Export:
                  f"head {self.audit_head[:16]}…", summary=summary, adjudication=adjudication,
                  subjects=subjects, finding_labels=labels,
                  key_images=self._key_images(KeyImage), language=language,
-                 value_labels=values),
+                 value_labels=values, protocol_id=p.id, protocol_version=p.version,
+                 readers_per_case=p.readers_per_case, washout_days=p.rereads.washout_days),
             self.agreement)
         return self.workers.submit(_timed, write_report, job, self.out / "report")
 
