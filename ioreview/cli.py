@@ -22,9 +22,11 @@ from __future__ import annotations
 import argparse
 import gc
 import getpass
+import importlib
 import json
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -529,13 +531,32 @@ def cmd_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_in_background(module: str) -> threading.Thread:
+    """Import `module` on a thread: while this one waits for the database and the password's
+    key derivation (both let go of the interpreter), the thread loads the code the command
+    needs next.  An import error is raised again where the module is used."""
+    def load() -> None:
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - raised again, with its message, where it is used
+            pass
+
+    thread = threading.Thread(target=load, name=f"ioreview-import-{module}", daemon=True)
+    thread.start()
+    return thread
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     if args.report:  # the report's worker loads its libraries while the trial opens
         from ioreview.service.exports.report_worker import start_server
 
         start_server()
+    import ioreview.service  # noqa: F401 - before the thread, which imports below it
+
+    loading = _import_in_background("ioreview.service.exports.trial_export")
     trial = _open_trial(args)
     session = _operator(trial, args)
+    loading.join()
     password = getattr(args, "password", None)
     if password is None:
         raise CliError(_("an export is signed: it needs a user account (ioreview admin init "

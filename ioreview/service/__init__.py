@@ -19,8 +19,6 @@ from ioreview.errors import (AccountLocked, AuthenticationFailed, BackupRejected
                              PasswordChangeRequired, PermissionDenied, ReadIncomplete,
                              ReadLocked, SessionExpired, SignatureRejected)
 
-from .context import LOCKOUT_S, MAX_FAILED_ATTEMPTS, TOUCH_INTERVAL_S
-from .trial import Trial
 from . import values as _values
 from .values import __all__ as _values_all
 
@@ -31,6 +29,9 @@ globals().update({name: getattr(_values, name) for name in _values_all
 #: names imported on first use (PEP 562), so that `import ioreview.service` stays light: a
 #: command loads the DICOM, statistics and report code only when it uses it
 _LAZY = {
+    "Trial": (".trial", "Trial"), "LOCKOUT_S": (".context", "LOCKOUT_S"),
+    "MAX_FAILED_ATTEMPTS": (".context", "MAX_FAILED_ATTEMPTS"),
+    "TOUCH_INTERVAL_S": (".context", "TOUCH_INTERVAL_S"),
     "Accounts": (".accounts", "Accounts"), "Protocols": (".protocols", "Protocols"),
     "Imports": (".imports", "Imports"), "Cases": (".cases", "Cases"),
     "timepoint_for_days": (".cases", "timepoint_for_days"),
