@@ -573,6 +573,8 @@ class _Export:
         #: the values and annotations of each (read, version) of the case being written, read
         #: once for the tables and the SR
         self._case_reads: dict[tuple[int, int], tuple[dict[str, Any], list[Any]]] = {}
+        #: the image headers of the case being written, by series key (`_series_headers`)
+        self._headers_of: tuple[int | None, Mapping[int, Sequence[Any]]] = (None, {})
         self.agreement: AgreementReport | None = None
         self.clock = _Clock()
         self.timings = self.clock.timings
@@ -737,11 +739,8 @@ class _Export:
                      w: TableWriter) -> None:
         if not annotations:
             return
-        headers = {}
-        for pk, hs in dicom_index.series_headers_of(self.uow,
-                                                    self.uow.cases.series_pks(case.id)).items():
-            for h in hs:
-                headers[h.sop_instance_uid] = h
+        headers = {h.sop_instance_uid: h for hs in self._series_headers(case).values()
+                   for h in hs}
         for n, a in enumerate(annotations, 1):
             h = headers.get(a.sop_instance_uid)
             source = unit = ""
@@ -764,13 +763,20 @@ class _Export:
                          "measurement_value": a.measurements[name],
                          "measurement_unit": ucum or None})
 
+    def _series_headers(self, case: CaseRecord) -> Mapping[int, Sequence[Any]]:
+        """The image headers of each series of `case` (by series key), read once for the
+        case's annotation rows and its SR."""
+        if self._headers_of[0] != case.id:
+            self._headers_of = (case.id, dicom_index.series_headers_of(
+                self.uow, self.uow.cases.series_pks(case.id)))
+        return self._headers_of[1]
+
     # -- DICOM SR -------------------------------------------------------------------------
     def _sources(self, case: CaseRecord, annotated: set[str]) -> dict[str, str]:
         """The images an SR of the case refers to: every annotated image and the first image
         of each series (the evidence), by SOP Instance UID -> archived file."""
         out: dict[str, str] = {}
-        for pk, headers in sorted(dicom_index.series_headers_of(
-                self.uow, self.uow.cases.series_pks(case.id)).items()):
+        for pk, headers in sorted(self._series_headers(case).items()):
             for i, h in enumerate(headers):
                 if i == 0 or h.sop_instance_uid in annotated:
                     where = self.uow.dicom.instance_location(h.sop_instance_uid)
