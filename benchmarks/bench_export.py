@@ -209,6 +209,20 @@ def memory(trials: list[Path], work: Path) -> None:
         shutil.rmtree(copy, ignore_errors=True)
 
 
+def pace() -> float:
+    """Seconds of a fixed pure-Python loop (median of 3): how fast the machine runs Python
+    right now.  A shared VM's pace changes through the day (here by up to ~1.6x between
+    phases), so figures from different runs compare only with their pace beside them."""
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/ioreview-bench-export"))
@@ -219,10 +233,12 @@ def main() -> None:
     parser.add_argument("--memory-trials", type=Path, nargs="*", default=[])
     args = parser.parse_args()
     db = build(args.work)
+    print(f"machine pace: {pace():.3f} s for 2M additions in a Python loop (lower is faster)")
     print("export of 52 subjects x 4 timepoints x 2 readers (with adjudications):")
     time_exports(db, args.work, args.runs, set(args.only) if args.only else None)
     if not args.only or "whole" in args.only:
         whole_process(db, args.work, args.runs)
+    print(f"machine pace at the end: {pace():.3f} s")
     if args.memory_trials:
         print("memory of table exports (a child process per trial):")
         memory(args.memory_trials, args.work)
