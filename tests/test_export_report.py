@@ -222,12 +222,12 @@ def test_charts_are_rgb_and_the_shapes_are_burned_in(material, ct_file):
 
 def test_writing_a_report_leaves_the_collector_as_it_was(material, ct_file, tmp_path):
     """write_report pauses the cyclic garbage collector while WeasyPrint works and restores
-    the caller's setting, on and off; warm_up (the worker's preload) writes nothing."""
+    the caller's setting, on and off; load_libraries (the worker's preload) leaves it on."""
     import gc
 
-    from ioreview.service.exports.report import warm_up
+    from ioreview.service.exports.report import load_libraries
 
-    warm_up()
+    load_libraries()
     assert gc.isenabled()
     data = _data(material, ct_file)
     write_report(data, tmp_path / "on", pdf=False)

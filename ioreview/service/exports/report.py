@@ -7,7 +7,7 @@ readers' annotations burned in.  Jinja2 lays the page out (autoescaped), matplot
 forest plot, Pillow burns the shapes into the key images, WeasyPrint prints the page to PDF.
 
 Cost: the report is written by the export's worker process, which loads these libraries before
-the export needs it (`warm_up`, the forkserver's preload).  Charts are PNG, RGB without alpha
+the export needs it (`load_libraries`, the forkserver's preload).  Charts are PNG, RGB without alpha
 (WeasyPrint draws SVG text letter by letter, and splits an alpha channel into a second image).
 
 The HTML is self-contained (images as data URIs) and byte-identical for the same data: no dates,
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from adjudication.reliability import AgreementReport, FieldAgreement
     from adjudication.reliability import Figure as StatFigure
 
-__all__ = ["KeyImage", "ReportData", "write_report", "warm_up", "LANGUAGES", "SHAPE_KINDS"]
+__all__ = ["KeyImage", "ReportData", "write_report", "load_libraries", "LANGUAGES", "SHAPE_KINDS"]
 
 #: fonts with Chinese glyphs, so that Chinese never falls back to boxes.  WenQuanYi Micro Hei
 #: first: WeasyPrint subsets it into the PDF several times faster than Noto Sans CJK.
@@ -189,49 +189,18 @@ def write_report(data: ReportData, out_dir: Path, *, pdf: bool = True) -> list[P
     return written
 
 
-def warm_up() -> None:
-    """Pay once, before any report, what the first report pays on top of its own work: the
-    template's compilation, the chart fonts, and WeasyPrint's first page (fontconfig's font
-    list, Pango's Latin and CJK fonts, cffi's parsing of the C types that layout, drawing,
-    images and font subsetting use): the page template laid out and printed with a row of
-    every kind, English and Chinese words and a tiny picture (~0.3 s).  For a process that forks
-    workers (the export's forkserver preload): they inherit all of it."""
-    for wide in (False, True):
-        _font(wide, round(7.5 / 72 * 2 * FOREST_DPI))
-    _font(False, 40, bold=True)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from weasyprint import HTML
+def load_libraries() -> None:
+    """Import what a report loads on first use (matplotlib's Agg canvas and figure; WeasyPrint,
+    Jinja2 and Pillow come with this module) and compile the page's template, for a process
+    that forks workers (the export's forkserver preload): they inherit all of it.  Nothing is
+    laid out: a warm-up page (fonts, cffi's C types, WeasyPrint's first layout) made the
+    export's report no sooner, measured in alternating runs, as the worker then started the
+    report ~1 s later and the report took as long."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
+    from matplotlib.figure import Figure  # noqa: F401
+    from matplotlib.lines import Line2D  # noqa: F401
 
-    with _chart_fonts():  # matplotlib's font list and its Latin and CJK fonts
-        fig = Figure(figsize=(1, 1), dpi=20)
-        FigureCanvasAgg(fig)
-        fig.add_subplot().set_xlabel(f"{_HEADINGS['en']['x_axis']} {_HEADINGS['zh_CN']['x_axis']}")
-        fig.canvas.draw()
-
-    picture = _png_uri(Image.new("RGB", (8, 8), "#1f4e79"))
-    zh = _HEADINGS["zh_CN"]
-    for language in ("en",):  # one page; its Chinese words load the CJK font too
-        h = {k: f"{v} {zh.get(k, '')}" for k, v in _HEADINGS[language].items()}
-        row = {"label": h["field"], "presence": True, "kind": h["nominal"], "n": 1,
-               "statistic": "kappa", "estimate": "0.50 (0.10 to 0.90)", "estimable": True,
-               "percent": "50%", "alpha": "—", "prevalence": "10%", "paradox": True}
-        cells = [{"text": h[state], "state": state, "detail": h["indeterminate"]}
-                 for state in ("present", "absent", "pending")]
-        text = _template().render(
-            h=h, lang=language.replace("_", "-"), title=h["summary"], generated="—",
-            summary=[(h["subject"], "1")], method=h["method"],
-            rows=[row, {**row, "presence": False, "estimable": False, "paradox": False}],
-            plots=[picture], undefined=[(h["field"], h["undefined"])],
-            readers=[{"reader": "R1", "cases": 1, "adjudication_rate": "—",
-                      "agreement_rate": "—", "rdi": "—"}],
-            adjudication=[(h["adjudication"], "1")], findings=[h["field"]] * 3,
-            subjects=[{"subject": "S1", "cells": cells, "complete": "1/2", "incomplete": True}],
-            images=[{"number": 1, "caption": h["key_images"], "uri": picture,
-                     "legend": [{"tag": 1, "reader": "R1", "kind": h["shape"], "label": "x",
-                                 "colour": SHAPE_COLOURS[0]}]}],
-            fonts=Markup(", ".join(f'"{f}"' for f in _fonts(language))))
-        HTML(string=text).write_pdf(io.BytesIO())
+    _template()
 
 
 @contextmanager

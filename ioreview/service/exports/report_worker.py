@@ -104,7 +104,7 @@ _loaded = False
 
 
 def load() -> None:
-    """Import WeasyPrint and the report module (once), then leave what exists to the
+    """Import WeasyPrint, the report module and matplotlib (once), then leave what exists to the
     permanent generation of the garbage collector (`gc.freeze`, as its documentation advises
     before forking): the forked worker's collections, and the server's at its exit, then
     skip these long-lived module objects (~1 s less), and their pages stay shared."""
@@ -115,7 +115,7 @@ def load() -> None:
         import weasyprint  # noqa: F401
 
         from . import report
-    report.warm_up()  # the template, fonts and WeasyPrint's first layout, before the fork
+    report.load_libraries()  # matplotlib and the page's template, before the fork
     gc.freeze()
     _loaded = True
 
