@@ -104,7 +104,7 @@ def time_exports(db: Path, work: Path, runs: int, only: set[str] | None = None) 
             continue
         times, parts = [], []
         for run in range(runs):
-            out = work / "out" / f"{key}-{run}"
+            out = work / f"exports-{os.getpid()}" / f"{key}-{run}"
             t0 = time.perf_counter()
             summary = trial.export_trial(session, out, PASSWORD, formats=("csv", "parquet"),
                                          **options)
@@ -137,7 +137,7 @@ def whole_process(db: Path, work: Path, runs: int) -> None:
 
     walls, cpus = [], []
     for run in range(runs):
-        copy = work / "whole" / f"run-{run}"
+        copy = work / f"exports-{os.getpid()}" / f"whole-{run}"
         shutil.rmtree(copy, ignore_errors=True)
         copy.mkdir(parents=True)
         for name in ("trial.sqlite", "trial.sqlite.key", "trial.sqlite.anchor"):
@@ -233,21 +233,21 @@ def main() -> None:
     parser.add_argument("--memory-trials", type=Path, nargs="*", default=[])
     args = parser.parse_args()
     db = build(args.work)
-    # every export writes into a new folder, and the folders are removed at the end, not
-    # between runs: an ext4 file system without a journal (this VM's) does not reuse an inode
-    # freed in the last 30-100 s, and scans past each of them for every new file, so ~850
-    # files created right after as many were deleted cost ~1 ms each (~0.5-1 s per export),
-    # which an export into a new folder on a user's disk does not pay
-    for leftover in ("out", "whole"):
-        shutil.rmtree(args.work / leftover, ignore_errors=True)
+    # every export writes into a new folder, and the folders (this run's and any an earlier,
+    # interrupted run left) are removed at the end, not before or between the runs: an ext4
+    # file system without a journal (this VM's) does not reuse an inode freed in the last
+    # 30-100 s, and scans past each of them for every new file, so ~850 files created right
+    # after as many were deleted cost ~1 ms each (~0.5-1 s of an export), which an export into
+    # a new folder on a user's disk does not pay.  (Start the benchmark 2 minutes after the
+    # last one ended, or after anything else deleted many files, for figures without it.)
     print(f"machine pace: {pace():.3f} s for 2M additions in a Python loop (lower is faster)")
     print("export of 52 subjects x 4 timepoints x 2 readers (with adjudications):")
     time_exports(db, args.work, args.runs, set(args.only) if args.only else None)
     if not args.only or "whole" in args.only:
         whole_process(db, args.work, args.runs)
     print(f"machine pace at the end: {pace():.3f} s")
-    for made in ("out", "whole"):
-        shutil.rmtree(args.work / made, ignore_errors=True)
+    for made in args.work.glob("exports-*"):
+        shutil.rmtree(made, ignore_errors=True)
     if args.memory_trials:
         print("memory of table exports (a child process per trial):")
         memory(args.memory_trials, args.work)
