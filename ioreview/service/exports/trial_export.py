@@ -334,15 +334,28 @@ def _settle_future(outer: Future[Any], done: Future[Any]) -> None:
 def _collector_skips_older_objects() -> Iterator[Callable[[], None]]:
     """The cyclic garbage collector leaves the objects that existed before the export alone
     while it runs (`gc.freeze`): a full collection otherwise walks every module, class and
-    cache loaded so far (~400,000 objects, 0.1-0.25 s each, several per export).  The function
-    given to the block freezes what exists at that moment as well (call it once the export's
-    modules have loaded, after its first cases).  Garbage the export makes is collected as
-    usual; the frozen objects rejoin the collector at the end."""
+    cache loaded so far (~400,000 objects, 0.1-0.25 s each, several per export).  Until the
+    function given to the block is called (once the export's modules have loaded, after its
+    first cases), the collector is off: loading them set off full collections of everything
+    they made (~0.1-0.2 s of a first export); the function then freezes what exists and
+    switches the collector back on.  Garbage the export makes afterwards is collected as
+    usual; the frozen objects rejoin the collector at the end (and whatever of them is
+    garbage with them)."""
+    was_enabled = gc.isenabled()
     gc.freeze()
+    gc.disable()
+
+    def settle() -> None:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
+
     try:
-        yield gc.freeze
+        yield settle
     finally:
         gc.unfreeze()
+        if was_enabled:
+            gc.enable()
 
 
 class _Pseudonyms:
