@@ -238,10 +238,12 @@ def _write_case_sr(task: _CaseSr) -> None:
 
 
 class _Workers:
-    """The export's worker process: it computes the agreement figures and writes the report (~2 s)
-    while this process writes the DICOM SR.  Created on first use, once per export, and shut
-    down at its end; forkserver, so safe once Qt runs, with the report's modules preloaded in
-    the server (a second export in the same process starts its worker warm).  A task depends
+    """The export's worker process: it writes the report (~2-3 s) while this process writes the
+    tables and the DICOM SR.  Created on first use, once per export, and shut down at its end;
+    forked by a forkserver (`report_worker.worker_context`), so safe once Qt runs, with the
+    report's modules preloaded in the server (a second export in the same process, or one
+    whose command started the server first, `report_worker.start_server`, starts its worker
+    loaded).  A task depends
     only on its arguments, so its files do not depend on scheduling; without a worker process
     tasks run in this process."""
 
