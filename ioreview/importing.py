@@ -10,6 +10,7 @@ again completes it.
 """
 from __future__ import annotations
 
+import atexit
 import concurrent.futures as cf
 import hashlib
 import itertools
@@ -317,8 +318,18 @@ def _pool(workers: int) -> cf.ProcessPoolExecutor:
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        if not _POOLS:
+            atexit.register(_shutdown_pools)
         _POOLS[workers] = pool
     return pool
+
+
+def _shutdown_pools() -> None:
+    """Stop the scan pools when the interpreter exits, while the modules they use still exist
+    (an executor left to the interpreter's last clean-up reports "Exception ignored in ...
+    weakref_cb")."""
+    while _POOLS:
+        _POOLS.popitem()[1].shutdown(wait=True, cancel_futures=True)
 
 
 def _pool_pays(files: list[str], with_sha256: bool, n_workers: int) -> bool:

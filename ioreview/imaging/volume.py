@@ -6,6 +6,8 @@ pool started with "spawn" (fork is unsafe once Qt runs, and decoders hold the GI
 """
 from __future__ import annotations
 
+import atexit
+import functools
 import itertools
 import mmap
 import multiprocessing
@@ -247,7 +249,16 @@ def start_decode_pool(workers: int = 2) -> ProcessPoolExecutor:
             _remove_stale_rings()
             _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
             _pool_workers = workers
+            _shutdown_at_exit()
         return _pool
+
+
+@functools.cache
+def _shutdown_at_exit() -> None:
+    """Stop the pool when the interpreter exits (once registered), while the modules it uses
+    still exist: an executor left to the interpreter's last clean-up has its worker-exit
+    callback run after `multiprocessing` is gone ("Exception ignored in ... weakref_cb")."""
+    atexit.register(shutdown_decode_pool)
 
 
 def _warm_worker() -> int:
