@@ -775,6 +775,33 @@ def _header_shape(evidence: SrEvidence, series_number: int) -> tuple[Any, ...] |
             None if charset is None else str(charset.value), copied, equipment, flags)
 
 
+def _evidence_groups(evidence: SrEvidence) -> tuple[dict[tuple[str, str], list[Dataset]],
+                                                     dict[tuple[str, str], list[Dataset]]]:
+    """The evidence images by (study, series): those of the first image's study (Current
+    Requested Procedure Evidence) and the others (Pertinent Other Evidence), each image once,
+    in SOP Instance UID order, as highdicom's `sr.utils.collect_evidence` groups them."""
+    study_uid = str(evidence.first.StudyInstanceUID)
+    same: dict[tuple[str, str], list[Dataset]] = {}
+    other: dict[tuple[str, str], list[Dataset]] = {}
+    seen: set[str] = set()
+    for uid in sorted(evidence.datasets):
+        ds = evidence.datasets[uid]
+        sop = str(ds.SOPInstanceUID)
+        if sop in seen:
+            continue
+        group = same if str(ds.StudyInstanceUID) == study_uid else other
+        group.setdefault((str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID)), []).append(ds)
+        seen.add(sop)
+    return same, other
+
+
+def _sop_reference(ds: Dataset) -> Dataset:
+    item = Dataset()
+    item.ReferencedSOPClassUID = ds.SOPClassUID
+    item.ReferencedSOPInstanceUID = ds.SOPInstanceUID
+    return item
+
+
 def _references(groups: Mapping[tuple[str, str], list[Dataset]]) -> list[Dataset]:
     """Evidence items by study and series, as highdicom's `sr.utils._create_references`."""
     studies: dict[str, list[Dataset]] = {}
@@ -846,22 +873,12 @@ class _HeaderTemplate:
             if tag in self.tags:
                 out[int(tag)] = _copied_bytes(first[tag], encodings)
         out[_SERIES_INSTANCE_UID] = _ui_bytes(_SERIES_INSTANCE_UID, series_uid)
-        study_uid = str(first.StudyInstanceUID)
-        same: dict[tuple[str, str], list[bytes]] = {}
-        other: dict[tuple[str, str], list[bytes]] = {}
-        seen: set[str] = set()
-        for uid in sorted(evidence.datasets):  # highdicom's `sr.utils.collect_evidence`
-            ds = evidence.datasets[uid]
-            sop = str(ds.SOPInstanceUID)
-            if sop in seen:
-                continue
-            group = same if ds.StudyInstanceUID == study_uid else other
-            group.setdefault((str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID)), []).append(
-                _ui_bytes(0x00081150, str(ds.SOPClassUID)) + _ui_bytes(0x00081155, sop))
-            seen.add(sop)
-        for tag, groups in ((0x0040A375, same), (0x0040A385, other)):
+        for tag, groups in zip((0x0040A375, 0x0040A385), _evidence_groups(evidence)):
             if groups:
-                out[tag] = _encoded_references(tag, groups)
+                out[tag] = _encoded_references(tag, {key: [
+                    _ui_bytes(0x00081150, str(ds.SOPClassUID))
+                    + _ui_bytes(0x00081155, str(ds.SOPInstanceUID)) for ds in instances]
+                    for key, instances in groups.items()})
         if self.deidentified:
             content_date, content_time = _content_datetime(first, True)
             out[_CONTENT_DATE] = _element_bytes(
@@ -894,20 +911,9 @@ class _HeaderTemplate:
             if tag in first:
                 sr.add(first[tag])
         sr.add_new(_SERIES_INSTANCE_UID, "UI", series_uid)
-        study_uid = str(first.StudyInstanceUID)
-        same: dict[tuple[str, str], list[Dataset]] = {}
-        other: dict[tuple[str, str], list[Dataset]] = {}
-        seen: set[str] = set()
-        for uid in sorted(evidence.datasets):  # highdicom's `sr.utils.collect_evidence`
-            ds = evidence.datasets[uid]
-            if ds.SOPInstanceUID in seen:
-                continue
-            item = Dataset()
-            item.ReferencedSOPClassUID = ds.SOPClassUID
-            item.ReferencedSOPInstanceUID = ds.SOPInstanceUID
-            group = same if ds.StudyInstanceUID == study_uid else other
-            group.setdefault((ds.StudyInstanceUID, ds.SeriesInstanceUID), []).append(item)
-            seen.add(ds.SOPInstanceUID)
+        same, other = ({key: [_sop_reference(ds) for ds in instances]
+                        for key, instances in groups.items()}
+                       for groups in _evidence_groups(evidence))
         if same:
             sr.CurrentRequestedProcedureEvidenceSequence = _references(same)
         if other:
