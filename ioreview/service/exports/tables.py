@@ -246,20 +246,16 @@ def _finite(value: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-#: a present value of a column of each type, as written (`_clean`)
+#: a present value of a column of each type, as written (None stays None)
 _CLEANERS: dict[str, Callable[[Any], Any]] = {"number": _finite, "integer": int, "boolean": bool,
                                               "string": str}
-
-
-def _clean(value: Any, type_: str) -> Any:
-    return None if value is None else _CLEANERS.get(type_, str)(value)
 
 
 _MAX_STRING_BYTES = 2**31 - 1  # an Arrow `string` column's 32-bit offsets
 
 
 def arrow_column(values: Sequence[Any], type_: str) -> Any:
-    """A column's cleaned values (`_clean`: str, int, float, bool or None) as the Arrow
+    """A column's cleaned values (`_CLEANERS`: str, int, float, bool or None) as the Arrow
     array `pyarrow.array(values, type)` gives, built from its buffers (validity bitmap,
     offsets, data).  `pyarrow.array` imports pandas (~0.5 s) on first use to ask whether its
     input is a pandas object; an export never hands it one."""
