@@ -289,12 +289,6 @@ def _findings_of(protocol: Protocol) -> dict[str, str]:
 
 
 # -- the report -------------------------------------------------------------------------------
-def reader_counts(reads: Sequence[ReadRow]) -> tuple[int, int]:
-    """The number of readers and of hidden re-reads among `reads` (`AgreementReport.n_readers`
-    and `n_rereads`)."""
-    return len({r.reader for r in reads}), sum(1 for r in reads if r.is_reread)
-
-
 def trial_agreement(protocol: Protocol, reads: Sequence[ReadRow],
                     discordances: Sequence[DiscordanceRow] = (),
                     adjudications: Sequence[AdjudicationRow] = (), *,
@@ -341,7 +335,8 @@ def trial_agreement(protocol: Protocol, reads: Sequence[ReadRow],
     order = _order(reads, discordances, order_bins)
     subjects = {r.subject for r in primary}
     report = AgreementReport(tuple(fields_out), intra, monitors, order, len(by_case),
-                             len(subjects), *reader_counts(reads), "", dict(filters or {}))
+                             len(subjects), len(readers),
+                             sum(1 for r in reads if r.is_reread), "", dict(filters or {}))
     return _with_summary(report, protocol, reads)
 
 

@@ -814,10 +814,7 @@ class _Export:
             reader = self.names.person(r.reader_id) or "READER"
             for version in range(1, r.version + 1):
                 name = f"{reader}{'-reread' if r.is_reread else ''}-v{version}.dcm"
-                loaded = self._case_reads.get((r.read_id, version))
-                values, annotations = loaded if loaded is not None else (
-                    self.uow.reads.values(r.read_id, version),
-                    list(self.uow.reads.annotations(r.read_id, version)))
+                values, annotations = self._case_reads[(r.read_id, version)]  # `_read_rows`
                 jobs.append((name, reader, proto, values, list(annotations), "person"))
         if outcome is not None and protocol is not None:
             own: list[Any] = []
@@ -874,7 +871,6 @@ class _Export:
             nothing: Future[tuple[list[Path], float, float]] = Future()
             nothing.set_result(([], 0.0, 0.0))
             return nothing
-        n_readers, n_rereads = self.agreement.n_readers, self.agreement.n_rereads
         p, lang = self.protocol, (None if language == "en" else language)
         words = _REPORT_WORDS.get(language, _REPORT_WORDS["en"])
         counts = self.uow.dicom.counts()
@@ -885,9 +881,9 @@ class _Export:
                    (words["paradigm"], p.paradigm.value),
                    (words["subjects"], str(len(self.names.subjects))),
                    (words["cases"], str(counts.cases)),
-                   (words["readers"], str(n_readers)),
+                   (words["readers"], str(self.agreement.n_readers)),
                    (words["reads"], str(counts.reads_by_status.get("submitted", 0))),
-                   (words["rereads"], str(n_rereads))]
+                   (words["rereads"], str(self.agreement.n_rereads))]
         adjudication = [(words["stage"] + " " + k, str(v)) for k, v in sorted(stages.items())]
         adjudication += [(words["pending"], str(sum(w.get("pending", 0) for w in workload.values()))),
                          (words["decided"], str(sum(w.get("decided", 0) for w in workload.values()))),
@@ -1021,8 +1017,7 @@ class _Export:
                      "RSACPTFL": "Y" if accepted else None})
 
         primary = [r for r in reads if not r.is_reread]
-        values_of = {r.read_id: values_now[r.read_id] if r.read_id in values_now
-                     else self.uow.reads.values(r.read_id, r.version) for r in primary}
+        values_of = {r.read_id: values_now[r.read_id] for r in primary}
         for key in protocol.keys():
             src = sources.get(key)
             for r in primary:
