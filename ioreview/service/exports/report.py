@@ -296,29 +296,10 @@ def _reason(fig: StatFigure | None, language: str = "en") -> str:
 
 
 # -- the method paragraph -----------------------------------------------------------------------
-#: the agreement section's method paragraph (GRRAS, Kottner et al. 2011), by language; English
-#: word for word as `adjudication.reliability` writes `AgreementReport.summary`
+#: the agreement section's method paragraph (GRRAS, Kottner et al. 2011) in the report's
+#: languages other than English (English: `AgreementReport.summary`, as
+#: `adjudication.reliability` writes it), sentence by sentence
 _METHOD: dict[str, dict[str, str]] = {
-    "en": {
-        "inter": "Inter-reader agreement was assessed on {cases} cases ({subjects} subjects) "
-                 "read independently by {readers} readers under protocol {protocol} {version}; "
-                 "each case was read by {per_case} readers blinded to patient identity, calendar "
-                 "dates, clinical data and each other's reads, in a per-reader randomised order.",
-        "intra": "Intra-reader agreement was assessed on {rereads} hidden re-reads{interval} "
-                 "(washout {washout} days).",
-        "interval": ", a median of {days:.0f} days after the first read",
-        "statistics": "Nominal findings are reported as percent agreement with Cohen's kappa "
-                      "(asymptotic 95% CI), PABAK and Gwet's AC1 (Gwet's variance, t on n-1 df); "
-                      "ordinal scales with quadratic-weighted kappa; measurements with ICC(A,1) "
-                      "(two-way random, absolute agreement, F-based CI) and Bland-Altman limits; "
-                      "Krippendorff's alpha with {resamples} bootstrap resamples over cases for "
-                      "every field.",
-        "finding": "{label}: n={n}, percent agreement {percent}, kappa {kappa}, AC1 {ac1}"
-                   "{paradox}.",
-        "paradox": " (kappa paradox: prevalence-adjusted figures preferred)",
-        "estimate": "{value:.2f} (95% CI {low:.2f} to {high:.2f})",
-        "undefined": "undefined ({reason})",
-    },
     "zh_CN": {
         "inter": "阅片者间一致性基于 {cases} 个病例（{subjects} 名受试者）评估，共 {readers} 名"
                  "阅片者按方案 {protocol} {version} 独立阅片；每个病例由 {per_case} 名阅片者阅读，"
@@ -340,13 +321,15 @@ _METHOD: dict[str, dict[str, str]] = {
 
 
 def _method(data: ReportData, labels: Mapping[str, str]) -> str:
-    """The method paragraph in the report's language, one sentence per line, from the
-    agreement figures and the protocol's facts in `data` (for English: exactly
-    `AgreementReport.summary`); findings named as the agreement table names them."""
+    """The method paragraph in the report's language, one sentence per line: for English the
+    agreement figures' own summary, else from the figures and the protocol's facts in `data`,
+    findings named as the agreement table names them."""
+    report = data.agreement
+    words = _METHOD.get(data.language)
+    if words is None:
+        return report.summary
     from adjudication.reliability import N_BOOT
 
-    words = _METHOD[data.language]
-    report = data.agreement
     lines = [words["inter"].format(
         cases=report.n_cases, subjects=report.n_subjects, readers=report.n_readers,
         protocol=data.protocol_id, version=data.protocol_version,
