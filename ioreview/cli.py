@@ -547,12 +547,21 @@ def _import_in_background(module: str) -> threading.Thread:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    if args.report:  # the report's worker loads its libraries while the trial opens
-        from ioreview.service.exports.report_worker import start_server
-
-        start_server()
     import ioreview.service  # noqa: F401 - before the thread, which imports below it
 
+    if not args.report:
+        return _export(args)
+    # the report's worker loads its libraries while the trial opens
+    from ioreview.service.exports.report_worker import discard_started_worker, start_worker
+
+    start_worker()  # forks: before `_export` starts a thread
+    try:
+        return _export(args)
+    finally:
+        discard_started_worker()  # if the command failed before the export took the worker
+
+
+def _export(args: argparse.Namespace) -> int:
     loading = _import_in_background("ioreview.service.exports.trial_export")
     trial = _open_trial(args)
     session = _operator(trial, args)

@@ -11,6 +11,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -319,3 +320,116 @@ def test_full_export_with_the_report_written_by_the_worker_process(demo, tmp_pat
     if (os.cpu_count() or 1) > 1 and len(os.sched_getaffinity(0)) > 1:
         assert summary.timings["report_worker_s"] > 0 and summary.timings["gather_s"] > 0
     trial.close()
+
+
+def _descendants(pid: int) -> set[int]:
+    """The processes below `pid` (Linux /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.add(pid)
+    return alive
+
+
+_IN_PROCESS_EXPORT = """
+import sys
+from ioreview.service import Trial
+db, archive, out = sys.argv[1:4]
+trial = Trial.open(db, archive_root=archive)
+session = trial.login("coordinator", "coordinator-demo")
+trial.export_trial(session, out, "coordinator-demo", formats=("csv",), include_sr=True,
+                   report=True)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2,
+                    reason="reads /proc; the report has its own process from two cores")
+@pytest.mark.parametrize("how", ["command", "in process"])
+def test_a_killed_export_leaves_no_worker_behind(demo, tmp_path, how):
+    """Killing an export with a report (SIGKILL: no clean-up runs) ends its worker process:
+    the one the command forks (`ioreview export --report`) and the one a forkserver forks for
+    an export in a running application; before, both waited for work forever."""
+    import signal
+    import time
+
+    db, archive, _phi = demo
+    copy = tmp_path / "copy.sqlite"
+    for suffix in ("", ".key", ".anchor"):
+        Path(f"{copy}{suffix}").write_bytes(Path(f"{db}{suffix}").read_bytes())
+    if how == "command":
+        secret = tmp_path / "password"
+        secret.write_text("coordinator-demo\n")
+        secret.chmod(0o600)
+        argv = [sys.executable, "-m", "ioreview", "--db", str(copy), "--archive", str(archive),
+                "--user", "coordinator", "--password-file", str(secret), "export", "--out",
+                str(tmp_path / "out"), "--format", "csv", "--include-sr", "--report"]
+    else:
+        argv = [sys.executable, "-c", _IN_PROCESS_EXPORT, str(copy), str(archive),
+                str(tmp_path / "out")]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        staging = tmp_path / "out.part"  # the export has begun: it has its worker
+        deadline = time.monotonic() + 60
+        while not staging.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)
+        below = _descendants(process.pid)
+        assert below and process.poll() is None, "the export ended before it was killed"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while _alive(below) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(below), f"left behind: {sorted(_alive(below))}"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_a_failed_export_command_does_not_wait_for_its_worker(demo, tmp_path):
+    """`ioreview export --report` forks its worker before it logs in; when the log-in fails,
+    the command ends that worker at once instead of waiting for it to load the report's
+    libraries, and leaves no process behind."""
+    db, archive, _phi = demo
+    copy = tmp_path / "copy.sqlite"
+    for suffix in ("", ".key", ".anchor"):
+        Path(f"{copy}{suffix}").write_bytes(Path(f"{db}{suffix}").read_bytes())
+    secret = tmp_path / "password"
+    secret.write_text("not-the-password\n")
+    secret.chmod(0o600)
+    script = (
+        "import multiprocessing, sys\n"
+        "from ioreview.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print('children', len(multiprocessing.active_children()))\n"
+        "sys.exit(code)\n")
+    done = subprocess.run(
+        [sys.executable, "-c", script, "--db", str(copy), "--archive", str(archive), "--user",
+         "coordinator", "--password-file", str(secret), "export", "--out",
+         str(tmp_path / "out"), "--format", "csv", "--report"],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "wrong password" in done.stderr
+    assert "children 0" in done.stdout
+    assert not (tmp_path / "out").exists()

@@ -240,12 +240,12 @@ def _write_case_sr(task: _CaseSr) -> None:
 class _Workers:
     """The export's worker process: it writes the report (~2-3 s) while this process writes the
     tables and the DICOM SR.  Created on first use, once per export, and shut down at its end;
+    the one a command forked before it opened the trial (`report_worker.start_worker`), else
     forked by a forkserver (`report_worker.worker_context`), so safe once Qt runs, with the
-    report's modules preloaded in the server (a second export in the same process, or one
-    whose command started the server first, `report_worker.start_server`, starts its worker
-    loaded).  A task depends
-    only on its arguments, so its files do not depend on scheduling; without a worker process
-    tasks run in this process."""
+    report's modules preloaded in the server (a second export in the same process starts its
+    worker loaded).  Either way the worker ends with this process
+    (`report_worker.start_in_worker`).  A task depends only on its arguments, so its files do
+    not depend on scheduling; without a worker process tasks run in this process."""
 
     def __init__(self, processes: int) -> None:
         self.processes = processes
@@ -258,10 +258,11 @@ class _Workers:
     def _pool(self) -> ProcessPoolExecutor:
         with self._lock:
             if self.pool is None:
-                from .report_worker import worker_context
+                from .report_worker import start_in_worker, take_started_worker, worker_context
 
-                self.pool = ProcessPoolExecutor(max_workers=self.processes,
-                                                mp_context=worker_context())
+                self.pool = take_started_worker() or ProcessPoolExecutor(
+                    max_workers=self.processes, mp_context=worker_context(),
+                    initializer=start_in_worker)
             return self.pool
 
     def start(self) -> None:
