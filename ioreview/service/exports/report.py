@@ -412,6 +412,7 @@ def _forest_plot(fields: Sequence[FieldAgreement], labels: Mapping[str, str],
     """One row per field: the headline statistic and its 95% CI, top to bottom in table order
     (matplotlib's object-oriented API on its Agg canvas, no pyplot), as an RGB image."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
@@ -431,15 +432,24 @@ def _forest_plot(fields: Sequence[FieldAgreement], labels: Mapping[str, str],
             y += hgt
         values = [f.headline.result for f in fields]  # type: ignore[union-attr]
         left = max(LEFT_LIMIT, min([-1.0, *(r.ci[0] for r in values)]))
+        # one artist per kind of mark, not four artists per field
+        bars, caps = [], []
+        dots: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
         for f, r, yy in zip(fields, values, ys):
             lo, hi = r.ci
-            ax.plot([lo, hi], [yy, yy], color="#445", linewidth=1.2, solid_capstyle="butt")
-            ax.plot([lo, lo], [yy - 0.06, yy + 0.06], color="#445", linewidth=1.0)
-            ax.plot([hi, hi], [yy - 0.06, yy + 0.06], color="#445", linewidth=1.0)
+            bars.append([(lo, yy), (hi, yy)])
+            caps += [[(lo, yy - 0.06), (lo, yy + 0.06)], [(hi, yy - 0.06), (hi, yy + 0.06)]]
             # an estimate beyond the axis (an ICC far below -1) shows as a triangle at its edge
             marker = _MARKERS.get(f.kind, "o") if r.value >= left else "<"
-            ax.plot([max(r.value, left)], [yy], marker=marker, markersize=5, linestyle="",
-                    color="#c0392b" if f.key.endswith(".presence") else "#1f4e79")
+            colour = "#c0392b" if f.key.endswith(".presence") else "#1f4e79"
+            xs, ys_ = dots.setdefault((marker, colour), ([], []))
+            xs.append(max(r.value, left))
+            ys_.append(yy)
+        ax.add_collection(LineCollection(bars, colors="#445", linewidths=1.2, capstyle="butt"))
+        ax.add_collection(LineCollection(caps, colors="#445", linewidths=1.0,
+                                         capstyle="projecting"))
+        for (marker, colour), (xs, ys_) in dots.items():
+            ax.plot(xs, ys_, marker=marker, markersize=5, linestyle="", color=colour)
         ax.set_xlim(left - 0.05, 1.05)
         ax.set_ylim(-y - 0.05, 0.05)
         ax.axvline(0.0, color="#888", linewidth=0.8)
