@@ -132,7 +132,8 @@ def whole_process(db: Path, work: Path, runs: int) -> None:
     """`ioreview export --include-sr --report` as the user runs it: a new process each time
     (start-up, first-use imports, the worker's start and the exit included), on a fresh copy
     of the database so every run starts from the same trial.  Wall clock, and the CPU seconds
-    of the command's own process (the report worker, a grandchild, is not counted)."""
+    of the command and of the report worker it forks on Linux (`report_worker.start_worker`;
+    a worker forked by a forkserver, elsewhere, is not the command's child and not counted)."""
     import resource
 
     walls, cpus = [], []
@@ -158,7 +159,8 @@ def whole_process(db: Path, work: Path, runs: int) -> None:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     print(f"  {'ioreview export (whole process)':<24} median {statistics.median(walls):6.2f} s, "
-          f"{min(walls):.2f}-{max(walls):.2f} s over {runs} runs; main process CPU "
+          f"{min(walls):.2f}-{max(walls):.2f} s over {runs} runs; CPU of the command and its "
+          f"worker "
           f"{statistics.median(cpus):.2f} s (load {os.getloadavg()[0]:.2f})  (target <= 5 s)",
           flush=True)
 
