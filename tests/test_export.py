@@ -67,6 +67,15 @@ def _trial(demo) -> Trial:
     return Trial.open(db, archive_root=archive)
 
 
+def _copy_of(demo, tmp_path: Path) -> Path:
+    """A copy of the demo's database, with its trial key and anchor journal, to change."""
+    db = demo[0]
+    copy = tmp_path / "copy.sqlite"
+    for suffix in ("", ".key", ".anchor"):
+        Path(f"{copy}{suffix}").write_bytes(Path(f"{db}{suffix}").read_bytes())
+    return copy
+
+
 def _export(trial: Trial, out: Path, **kw):
     session = trial.login("coordinator", "coordinator-demo")
     return trial.export_trial(session, out, "coordinator-demo", **kw)
@@ -195,10 +204,7 @@ def test_export_is_refused_without_the_right_password_role_or_folder(demo, tmp_p
 
 def test_a_changed_export_record_breaks_its_signature(demo, tmp_path):
     db, archive, _phi = demo
-    copy = tmp_path / "copy.sqlite"
-    copy.write_bytes(Path(db).read_bytes())
-    for sidecar in (".key", ".anchor"):  # the trial key and the anchor journal go with it
-        Path(f"{copy}{sidecar}").write_bytes(Path(f"{db}{sidecar}").read_bytes())
+    copy = _copy_of(demo, tmp_path)
     trial = Trial.open(copy, archive_root=archive)
     summary = _export(trial, tmp_path / "e")
     # the manifest anchors the trail: its length and head match
@@ -269,10 +275,7 @@ def test_images_with_unreviewed_burned_in_text_are_withheld_and_sr_still_written
     de-identified export (the manifest counts it); its header still serves as SR evidence (no
     pixel reaches an SR); masked series leave with the coordinator's mask applied."""
     db, archive, phi = demo
-    copy = tmp_path / "copy.sqlite"
-    copy.write_bytes(Path(db).read_bytes())
-    for sidecar in (".key", ".anchor"):
-        Path(f"{copy}{sidecar}").write_bytes(Path(f"{db}{sidecar}").read_bytes())
+    copy = _copy_of(demo, tmp_path)
     with sqlite3.connect(copy) as conn:
         masked = [pk for (pk,) in conn.execute(
             "SELECT series_pk FROM burned_in_review WHERE status = 'masked'")]
@@ -373,9 +376,7 @@ def test_a_killed_export_leaves_no_worker_behind(demo, tmp_path, how):
     import time
 
     db, archive, _phi = demo
-    copy = tmp_path / "copy.sqlite"
-    for suffix in ("", ".key", ".anchor"):
-        Path(f"{copy}{suffix}").write_bytes(Path(f"{db}{suffix}").read_bytes())
+    copy = _copy_of(demo, tmp_path)
     if how == "command":
         secret = tmp_path / "password"
         secret.write_text("coordinator-demo\n")
@@ -412,9 +413,7 @@ def test_a_failed_export_command_does_not_wait_for_its_worker(demo, tmp_path):
     the command ends that worker at once instead of waiting for it to load the report's
     libraries, and leaves no process behind."""
     db, archive, _phi = demo
-    copy = tmp_path / "copy.sqlite"
-    for suffix in ("", ".key", ".anchor"):
-        Path(f"{copy}{suffix}").write_bytes(Path(f"{db}{suffix}").read_bytes())
+    copy = _copy_of(demo, tmp_path)
     secret = tmp_path / "password"
     secret.write_text("not-the-password\n")
     secret.chmod(0o600)
