@@ -442,14 +442,14 @@ def _forest_plot(fields: Sequence[FieldAgreement], labels: Mapping[str, str],
             # an estimate beyond the axis (an ICC far below -1) shows as a triangle at its edge
             marker = _MARKERS.get(f.kind, "o") if r.value >= left else "<"
             colour = "#c0392b" if f.key.endswith(".presence") else "#1f4e79"
-            xs, ys_ = dots.setdefault((marker, colour), ([], []))
-            xs.append(max(r.value, left))
-            ys_.append(yy)
+            dot_x, dot_y = dots.setdefault((marker, colour), ([], []))
+            dot_x.append(max(r.value, left))
+            dot_y.append(yy)
         ax.add_collection(LineCollection(bars, colors="#445", linewidths=1.2, capstyle="butt"))
         ax.add_collection(LineCollection(caps, colors="#445", linewidths=1.0,
                                          capstyle="projecting"))
-        for (marker, colour), (xs, ys_) in dots.items():
-            ax.plot(xs, ys_, marker=marker, markersize=5, linestyle="", color=colour)
+        for (marker, colour), (dot_x, dot_y) in dots.items():
+            ax.plot(dot_x, dot_y, marker=marker, markersize=5, linestyle="", color=colour)
         ax.set_xlim(left - 0.05, 1.05)
         ax.set_ylim(-y - 0.05, 0.05)
         ax.axvline(0.0, color="#888", linewidth=0.8)

@@ -131,10 +131,15 @@ def start_worker() -> None:
     _started = (pool, [p for p in multiprocessing.active_children() if p not in before])
 
 
-def take_started_worker() -> ProcessPoolExecutor | None:
-    """The worker `start_worker` forked, once (the export uses it and shuts it down)."""
+def _take_started() -> tuple[ProcessPoolExecutor, list[BaseProcess]] | None:
     global _started
     started, _started = _started, None
+    return started
+
+
+def take_started_worker() -> ProcessPoolExecutor | None:
+    """The worker `start_worker` forked, once (the export uses it and shuts it down)."""
+    started = _take_started()
     return started[0] if started else None
 
 
@@ -142,8 +147,7 @@ def discard_started_worker() -> None:
     """End the worker `start_worker` forked when no export took it (the command failed before
     it exported: a wrong password, say) without waiting for it to finish loading (~2 s the
     command's exit would otherwise wait)."""
-    global _started
-    started, _started = _started, None
+    started = _take_started()
     if started is None:
         return
     pool, processes = started
