@@ -298,3 +298,30 @@ def test_chinese_method_paragraph_is_chinese(material, ct_file, edge_agreement):
     for english in ("assessed", "readers", "percent agreement", "undefined", "washout",
                     "CI ", "Presence", "paradox:"):
         assert english not in text
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_fields_no_two_readers_answered_are_listed_not_tabled(material, ct_file, language):
+    """A field with no case that two readers answered (n = 0) has no figure to show: it is not
+    a row of the agreement table but is listed with its reason under "not estimable", and a
+    note under the table says so; every field with pairs keeps its row."""
+    import html as markup
+
+    from ioreview.service.exports.report import _HEADINGS, _field_label
+
+    data = _data(material, ct_file, language)
+    page = render_html(data)
+    table = page.split('<table class="agreement">', 1)[1].split("</table>", 1)[0]
+    listed = page.split('<ul class="undefined">', 1)[1].split("</ul>", 1)[0]
+    labels = dict(data.finding_labels)
+    empty = [f for f in data.agreement.fields if f.n == 0]
+    answered = [f for f in data.agreement.fields if f.n > 0]
+    assert empty and answered  # the material has both kinds
+    # each row's first cell: the field's label (and the kappa paradox flag)
+    rows = [markup.unescape(re.sub(r"<span.*?</span>", "", cell)).strip()
+            for cell in re.findall(r"<tr[^>]*><td>(.*?)</td>", table.split("<tbody>", 1)[1])]
+    assert sorted(rows) == sorted(_field_label(f, labels) for f in answered)
+    for f in empty:
+        label = markup.escape(_field_label(f, labels))
+        assert f"<strong>{label}</strong>" in listed
+    assert markup.escape(_HEADINGS[language]["unanswered"], quote=False) in page

@@ -105,6 +105,8 @@ _HEADINGS: dict[str, dict[str, str]] = {
         "first": "first",
         "day": "day {n}",
         "not_estimable": "not estimable (see below)",
+        "unanswered": "Fields no two readers answered for the same case (n = 0) are not in "
+                      "this table: they are listed under \u201cNot estimable on these data\u201d.",
         "weighted kappa": "weighted kappa",
         "worst": "worst",
         "nominal": "nominal",
@@ -150,6 +152,8 @@ _HEADINGS: dict[str, dict[str, str]] = {
         "first": "首次",
         "day": "第 {n} 天",
         "not_estimable": "无法估计（见下文）",
+        "unanswered": "没有任何病例由两名阅片者同时填写的字段（例数为 0）不列入本表，见下文"
+                      "“本数据无法估计”。",
         "weighted kappa": "加权 kappa",
         "ellipse": "椭圆", "polygon": "多边形", "length": "长度", "arrow": "箭头", "point": "点",
         "freehand": "手绘", "angle": "角度", "region": "区域",
@@ -222,7 +226,10 @@ def render_html(data: ReportData) -> str:
     h = _HEADINGS[data.language]
     labels = dict(data.finding_labels)
     fields = _ordered_fields(data.agreement.fields)
-    rows = [_field_row(f, labels, h) for f in fields]
+    # a field no two readers answered (n = 0) has no figure at all: it is only listed with
+    # its reason under "not estimable" (a row of dashes per field made the table pages long)
+    rows = [_field_row(f, labels, h) for f in fields if f.n > 0]
+    unanswered = any(f.n == 0 for f in fields)
     plotted = [f for f in fields if f.headline is not None and f.headline.result is not None]
     undefined = [(_field_label(f, labels), _reason(f.headline, data.language))
                  for f in fields if f.headline is None or f.headline.result is None]
@@ -233,6 +240,7 @@ def render_html(data: ReportData) -> str:
     return _template().render(
         h=h, lang=data.language.replace("_", "-"), title=data.title, generated=data.generated,
         summary=list(data.summary), method=_method(data, labels), rows=rows,
+        unanswered=unanswered,
         plots=plots, undefined=undefined, readers=_reader_rows(data.agreement),
         adjudication=list(data.adjudication), findings=findings, subjects=subject_rows,
         images=images, fonts=Markup(", ".join(f'"{f}"' for f in _fonts(data.language))),
