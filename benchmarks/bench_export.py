@@ -123,7 +123,10 @@ def time_exports(db: Path, work: Path, runs: int, only: set[str] | None = None) 
                 split.append(f"{part.replace('_', ' ')} {wall:.2f} s (CPU {cpu:.2f})")
         if any(p.get("report_worker_s") for p in parts):
             wait = statistics.median(p.get("report_wait_s", 0.0) for p in parts)
-            split.append(f"waiting for the report {wait:.2f} s")
+            split.append(f"waiting for the worker {wait:.2f} s")
+        if any(p.get("sr_cases_in_worker") for p in parts):
+            handed = statistics.median(p.get("sr_cases_in_worker", 0) for p in parts)
+            split.append(f"SR cases the worker wrote after the report {handed:.0f}")
         print(f"  {'':<24} medians: {'; '.join(split)}", flush=True)
     trial.close()
 

@@ -259,7 +259,7 @@ def test_export_command_with_the_report_as_a_user_runs_it(demo, tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "ioreview", "--db", str(db), "--archive", str(archive),
          "--user", "coordinator", "--password-file", str(secret), "export", "--out", str(out),
-         "--format", "csv", "--report", "--lang", "zh_CN"],
+         "--format", "csv", "--include-sr", "--report", "--lang", "zh_CN"],
         capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "Exported" in done.stdout
@@ -267,7 +267,10 @@ def test_export_command_with_the_report_as_a_user_runs_it(demo, tmp_path):
     assert 'lang="zh-CN"' in (out / "report" / "report.html").read_text(encoding="utf-8")
     assert (out / "reads.csv").exists()
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert "report/report.pdf" in {f["name"] for f in manifest["files"]}
+    listed = {f["name"] for f in manifest["files"]}
+    assert "report/report.pdf" in listed
+    sr = {p.relative_to(out).as_posix() for p in (out / "sr").rglob("*.dcm")}
+    assert sr and sr <= listed
 
 
 def test_images_with_unreviewed_burned_in_text_are_withheld_and_sr_still_written(demo, tmp_path):
@@ -323,6 +326,52 @@ def test_full_export_with_the_report_written_by_the_worker_process(demo, tmp_pat
     if (os.cpu_count() or 1) > 1 and len(os.sched_getaffinity(0)) > 1:
         assert summary.timings["report_worker_s"] > 0 and summary.timings["gather_s"] > 0
     trial.close()
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2,
+                    reason="the report's worker process exists from two cores")
+def test_sr_cases_the_worker_writes_after_the_report_are_the_same_files(demo, tmp_path,
+                                                                         monkeypatch):
+    """Once the worker has written the report it takes SR cases too (two waiting at most),
+    and what it writes is what this process writes: every element equal but the times of
+    writing (instance creation, and the de-identification's contribution time).  Here the
+    report's task is done before the first case, so the worker is offered every case."""
+    from concurrent.futures import Future
+
+    import pydicom
+
+    from ioreview.service.exports import trial_export
+
+    def content(path: Path) -> pydicom.Dataset:
+        ds = pydicom.dcmread(path)
+        for item in ds.get("ContributingEquipmentSequence", []):
+            item.pop("ContributionDateTime", None)
+        for keyword in ("InstanceCreationDate", "InstanceCreationTime"):
+            ds.pop(keyword, None)
+        return ds
+
+    trial = _trial(demo)
+    here = tmp_path / "here"
+    _export(trial, here, formats=("csv",), include_sr=True)  # no report: every SR here
+
+    def report_already_written(self, language):
+        done: Future = Future()
+        done.set_result(([], 0.0, 0.0))
+        return done
+
+    monkeypatch.setattr(trial_export._Export, "_report", report_already_written)
+    shared = tmp_path / "shared"
+    summary = _export(trial, shared, formats=("csv",), include_sr=True, report=True)
+    trial.close()
+    assert summary.timings["sr_cases_in_worker"] > 0
+    written = sorted(p.relative_to(here) for p in (here / "sr").rglob("*.dcm"))
+    assert written and written == sorted(p.relative_to(shared)
+                                         for p in (shared / "sr").rglob("*.dcm"))
+    for name in written:
+        a, b = content(here / name), content(shared / name)
+        assert a == b and a.file_meta == b.file_meta, name
+    listed = {f["name"] for f in json.loads((shared / "manifest.json").read_text())["files"]}
+    assert {p.as_posix() for p in written} <= listed
 
 
 def _descendants(pid: int) -> set[int]:

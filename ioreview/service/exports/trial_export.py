@@ -156,7 +156,8 @@ class _UidMap:
 @dataclass(frozen=True)
 class _SrDocument:
     path: Path
-    protocol: Protocol
+    #: the protocol's (id, version): the case's `protocols` hold it
+    protocol: tuple[str, str]
     values: Mapping[str, Any]
     annotations: tuple[Any, ...]
     observer: str
@@ -180,6 +181,9 @@ class _CaseSr:
     #: per source written to `images` (de-identified exports): the burned-in text review's
     #: mask rectangles and whether the pixels were found clean; sources not here are withheld
     release: Mapping[str, tuple[tuple[Any, ...], bool]] | None = None
+    #: the documents' protocols by (id, version); a task handed to the worker carries only
+    #: those it has not been given yet (`_write_handed_sr`)
+    protocols: Mapping[tuple[str, str], Protocol] = field(default_factory=dict)
 
 
 def _timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, float, float]:
@@ -218,7 +222,8 @@ def _write_case_sr(task: _CaseSr) -> None:
                           patient_id=task.patient)  # read once for the case's documents
     for d in task.documents:
         write_measurement_report(
-            d.path, protocol=d.protocol, values=d.values, annotations=d.annotations,
+            d.path, protocol=task.protocols[d.protocol], values=d.values,
+            annotations=d.annotations,
             observer=d.observer, observer_kind=d.observer_kind, sources=evidence,
             series_uid=task.series_uid, sop_instance_uid=d.sop_instance_uid, series_number=900,
             instance_number=d.instance_number, title=d.title)
@@ -235,6 +240,20 @@ def _write_case_sr(task: _CaseSr) -> None:
             (task.images / f"{task.uid_map(uid)}.dcm").write_bytes(reader_copy_bytes(
                 src, uid_map=task.uid_map, date_offset_days=None, patient_label=task.patient,
                 rectangles=release[0], pixels_checked=release[1]))
+
+
+#: in the worker: the protocols the export has handed it, by (id, version)
+_HANDED_PROTOCOLS: dict[tuple[str, str], Protocol] = {}
+
+
+def _write_handed_sr(task: _CaseSr) -> None:
+    """In the worker, once the report is written: write a case's SR as `_write_case_sr` does,
+    with the protocols of earlier tasks (a protocol crosses the pipe once, not per case)."""
+    if not gc.isenabled():  # off since the report (`report_worker.write_report`): its objects
+        gc.freeze()  # are left alone, and what the SR makes is collected again
+        gc.enable()
+    _HANDED_PROTOCOLS.update(task.protocols)
+    _write_case_sr(dataclasses.replace(task, protocols=_HANDED_PROTOCOLS))
 
 
 class _Workers:
@@ -306,6 +325,13 @@ class _Workers:
         self._handing.append(thread)
         self.pending.append(outer)
         return outer
+
+    def submit_started(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """`fn(*args)` in the worker, once an earlier task has started it (the submit does not
+        block then)."""
+        future = self._pool().submit(fn, *args)
+        self.pending.append(future)
+        return future
 
     def wait(self) -> None:
         while self.pending:
@@ -592,6 +618,12 @@ class _Export:
         #: the image headers of the case being written, by series key (`_series_headers`)
         self._headers_of: tuple[int | None, Mapping[int, Sequence[Any]]] = (None, {})
         self.agreement: AgreementReport | None = None
+        #: the report's task in the worker, and the SR cases handed to the worker once that
+        #: is done (`_write_sr`), with the protocols already handed over
+        self._report_task: Future[Any] | None = None
+        self._handed: deque[Future[Any]] = deque()
+        self._handed_protocols: set[tuple[str, str]] = set()
+        self._sr_protocols: dict[tuple[str, str], Protocol] = {}
         self.clock = _Clock()
         self.timings = self.clock.timings
         from .report_worker import cores
@@ -632,7 +664,7 @@ class _Export:
             self.by_subject = by_subject
             # the agreement figures here, while the worker is still loading its modules
             self.agreement = self.report_for()
-            report_files = self._report(language)
+            report_files = self._report_task = self._report(language)
             self.clock.add("gather", time.perf_counter() - start_wall,
                            time.process_time() - start_cpu)
         for start in range(0, total, CHUNK):
@@ -835,12 +867,15 @@ class _Export:
             else "2.25." + str(int.from_bytes(hashlib.sha256(
                 ("ioreview-sr-series:" + case.label).encode()).digest()[:16], "big"))
         documents = []
+        protocols: dict[tuple[str, str], Protocol] = {}
         for n, (name, observer, proto, values, annotations, kind) in enumerate(jobs, 1):
+            key = (proto.id, str(proto.version))
+            protocols[key] = self._sr_protocols.setdefault(key, proto)
             sop = self.uid(f"ioreview-sr:{case.label}:{name}") if not self.identified else \
                 "2.25." + str(int.from_bytes(hashlib.sha256(
                     f"ioreview-sr:{case.label}:{name}".encode()).digest()[:16], "big"))
             documents.append(_SrDocument(
-                folder / name, proto, values,
+                folder / name, key, values,
                 tuple(self._label_redacted(a) for a in annotations
                       if a.sop_instance_uid in sources),
                 observer, kind, sop, n, f"ioreview {case.label} {name[:-4]}"))
@@ -856,9 +891,28 @@ class _Export:
         if images is not None:
             self.sr_files.extend(images / f"{self.uid(uid)}.dcm" for uid in sorted(sources)
                                  if release is None or uid in release)
-        _write_case_sr(_CaseSr(
+        self._write_sr(_CaseSr(
             folder, sources, None if self.identified else _UidMap(self._uid_key), patient,
-            series_uid, tuple(documents), images, release))
+            series_uid, tuple(documents), images, release, protocols))
+
+    def _write_sr(self, task: _CaseSr) -> None:
+        """Write a case's SR here or, once the worker has written the report, hand it to the
+        worker while fewer than two cases wait there: the two processes share the SR to the
+        end instead of the worker idling while this one writes it alone.  The files do not
+        depend on which process writes them."""
+        if self._report_task is None or not self._report_task.done():
+            _write_case_sr(task)
+            return
+        while self._handed and self._handed[0].done():
+            self._handed.popleft()  # a worker's error is raised by `self.workers.wait()`
+        if len(self._handed) >= 2:
+            _write_case_sr(task)
+            return
+        new = {k: p for k, p in task.protocols.items() if k not in self._handed_protocols}
+        self._handed_protocols.update(new)
+        self._handed.append(self.workers.submit_started(
+            _write_handed_sr, dataclasses.replace(task, protocols=new)))
+        self.timings["sr_cases_in_worker"] += 1
 
     # -- the report --------------------------------------------------------------------------
     def _report(self, language: str) -> Future[tuple[list[Path], float, float]]:
