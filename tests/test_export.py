@@ -360,6 +360,7 @@ def test_sr_cases_the_worker_writes_after_the_report_are_the_same_files(demo, tm
         return done
 
     monkeypatch.setattr(trial_export._Export, "_report", report_already_written)
+    monkeypatch.setattr(trial_export, "SR_HAND_MIN_CASES", 0)  # the demo has few cases
     shared = tmp_path / "shared"
     summary = _export(trial, shared, formats=("csv",), include_sr=True, report=True)
     trial.close()

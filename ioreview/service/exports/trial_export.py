@@ -67,6 +67,10 @@ _REPORT_WORDS = {
 }
 #: cases gathered per batch (memory bound)
 CHUNK = 100
+#: the worker takes SR cases only while at least this many cases are still to be written: its
+#: first case costs ~0.3-0.4 s (highdicom's import, the SR templates), which only pays when
+#: this process has more than that left to do
+SR_HAND_MIN_CASES = 32
 _UNITS = {"mm": "mm", "px": "{px}", "mm²": "mm2", "mm2": "mm2", "px²": "{px2}",
           "px2": "{px2}", "deg": "deg", "ml": "mL", "hu": "[hnsf'U]", "s": "s"}
 
@@ -644,7 +648,7 @@ class _Export:
             for name, columns in FREE_TEXT_COLUMNS.items():
                 if name in writers:
                     writers[name] = RedactingWriter(writers[name], columns, self.redactor)
-        total = len(self.cases)
+        total = self._cases_left = len(self.cases)
         by_subject: dict[str, list[CaseAtTimepoint]] = defaultdict(list)
         seq: dict[str, int] = defaultdict(int)
         # with a report and a worker process, the report's inputs (every case's outcome, the
@@ -718,6 +722,7 @@ class _Export:
         uow = self.uow
         reads_by_case = self._reads_by_case(cases)
         for case in cases:
+            self._cases_left -= 1
             b = self.base(case)
             rows = reads_by_case.get(case.id, [])
             values_now: dict[int, dict[str, Any]] = {}
@@ -897,10 +902,12 @@ class _Export:
 
     def _write_sr(self, task: _CaseSr) -> None:
         """Write a case's SR here or, once the worker has written the report, hand it to the
-        worker while fewer than two cases wait there: the two processes share the SR to the
-        end instead of the worker idling while this one writes it alone.  The files do not
-        depend on which process writes them."""
-        if self._report_task is None or not self._report_task.done():
+        worker while fewer than two cases wait there and enough cases are left
+        (`SR_HAND_MIN_CASES`): the two processes share the SR instead of the worker idling
+        while this one writes it alone.  The files do not depend on which process writes
+        them."""
+        if self._report_task is None or not self._report_task.done() \
+                or self._cases_left < SR_HAND_MIN_CASES:
             _write_case_sr(task)
             return
         while self._handed and self._handed[0].done():
