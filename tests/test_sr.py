@@ -4,6 +4,7 @@ through highdicom."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -431,3 +432,56 @@ def test_headers_from_a_template_are_the_headers_highdicom_builds(tmp_path, prot
     # a template per shape: the cases whose first image (lowest UID) is a CT share one
     firsts = {sorted(c["paths"])[0] == c["ct"] for c in cases}
     assert len(sr._HEADER_TEMPLATES) == len(firsts) < len(cases)
+
+
+# ------------------------------------------------------------------ sources from the field
+#: pydicom-data files that break the standard in ways import accepts, and whether their UIDs
+#: are legal (an identified SR must reference a source by its own UIDs, legal or not)
+FIELD_SOURCES = [
+    ("color-pl.dcm", 0, False),      # retired US Image Storage class; no Patient ID
+    ("SC_rgb_2frame.dcm", 1, True),  # a single-frame class (SC) written with 2 frames
+    ("693_UNCR.dcm", 0, True),       # Patient Identity Removed YES without a method
+    ("bad_sequence.dcm", 0, False),  # an Age String and a Short String its VR does not allow
+]
+
+
+@pytest.mark.parametrize("name,frame,legal_uids", FIELD_SOURCES)
+@pytest.mark.parametrize("deidentified", [False, True])
+def test_reports_on_nonconforming_sources_from_the_field_pass_dciodvfy(
+        tmp_path, protocol, name, frame, legal_uids, deidentified):
+    """An SR on a real file that breaks the standard is still written, passes dciodvfy and
+    reads back: missing Type 2 Patient/Study attributes are written empty, values their VR
+    does not allow are not copied, a source claiming its identity removed gets a method, a
+    retired SOP Class is copied as its replacing IOD, and a frame is referenced only in a
+    multi-frame SOP Class (the file's own errors, e.g. illegal UIDs kept in an identified
+    SR, are left out of the count)."""
+    from pydicom.data import get_testdata_file
+
+    path = get_testdata_file(name, download=False)
+    if path is None:
+        pytest.skip(f"{name} is not installed (pydicom-data)")
+    source = pydicom.dcmread(path, stop_before_pixels=True)
+    uid = str(source.SOPInstanceUID)
+    kwargs = {}
+    if deidentified:
+        table: dict[str, str] = {}
+        kwargs = {"uid_map": lambda u: table.setdefault(u, pydicom.uid.generate_uid("2.25.")),
+                  "date_offset_days": None, "patient_id": PSEUDONYM}
+    out = tmp_path / "field.dcm"
+    ann = Ann("extravasation", "ellipse", uid, frame, ((2.0, 2.0), (6.0, 8.0)),
+              {"area_mm2": 3.5}, "roi")
+    write_measurement_report(out, protocol=protocol, values=VALUES, annotations=[ann],
+                             observer="READER1", observer_kind="person", sources={uid: path},
+                             **kwargs)
+    errors = [line for line in dciodvfy(out).splitlines() if line.startswith("Error")]
+    if not (deidentified or legal_uids):
+        errors = [e for e in errors if "Illegal root for UID" not in e
+                  and not re.search(r"\) UI .*UID", e)]
+        if all(e == "Error - Dicom dataset contains invalid data values for Value "
+               "Representations" for e in errors):  # dciodvfy's summary of those UID errors
+            errors = []
+    assert errors == [], "\n".join(errors)
+    sr = hd.sr.srread(out)
+    regions = [g for g in sr.content.get_planar_roi_measurement_groups()]
+    assert len(regions) == 1
+    assert str(sr.PatientID) == (PSEUDONYM if deidentified else str(source.get("PatientID", "")))

@@ -71,6 +71,7 @@ from pydicom.filewriter import write_file_meta_info, writers
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import PYDICOM_ROOT_UID, ExplicitVRLittleEndian, generate_uid
+from pydicom.valuerep import validate_value
 from pydicom.valuerep import (CUSTOMIZABLE_CHARSET_VR, DA, DS, EXPLICIT_VR_LENGTH_32, TM, DSfloat,
                               PersonName, format_number_as_ds)
 
@@ -453,8 +454,97 @@ def _read_sources(
         for kw in ("PatientWeight", "PatientSize"):
             if kw in ds and (ds[kw].value in (None, "") or float(ds[kw].value) == 0):
                 del ds[kw]
+        _mend_evidence(ds)
         out[uid] = ds
     return out
+
+
+#: Type 2 Patient and General Study attributes an SR copies from its first source (highdicom
+#: reads each of them): present, empty when unknown (PS3.3 C.7.1.1, C.7.2.1)
+_TYPE_2_COPIED = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex",
+                  "StudyDate", "StudyTime", "ReferringPhysicianName", "StudyID",
+                  "AccessionNumber")
+#: retired image storage SOP classes (PS3.6 Annex A) highdicom has no IOD for, by the IOD
+#: that replaced them; any other class it does not know is taken as a Secondary Capture image
+_RETIRED_IODS = {
+    "1.2.840.10008.5.1.4.1.1.3": "ultrasound-multi-frame-image",  # US Multi-frame (Retired)
+    "1.2.840.10008.5.1.4.1.1.5": "nuclear-medicine-image",        # NM Image (Retired)
+    "1.2.840.10008.5.1.4.1.1.6": "ultrasound-image",              # US Image (Retired)
+    "1.2.840.10008.5.1.4.1.1.77.1": "vl-endoscopic-image",        # VL Image (Retired)
+    "1.2.840.10008.5.1.4.1.1.77.2": "vl-endoscopic-image",        # VL Multi-frame (Retired)
+}
+
+
+@functools.lru_cache(maxsize=64)
+def _multiframe_class(sop_class_uid: str) -> bool:
+    """Whether the IOD of `sop_class_uid` has the Multi-frame Module (Number of Frames): the
+    definition of a multi-frame SOP Class that references by frame need (True for a class
+    highdicom does not know: the image's own Number of Frames decides)."""
+    from highdicom._standard_utils import get_sop_class_iod_map, is_attribute_in_iod
+
+    if sop_class_uid not in get_sop_class_iod_map():
+        return True
+    with _lazy_module_map():  # the IOD's modules only, not the whole map
+        return bool(is_attribute_in_iod("NumberOfFrames", sop_class_uid))
+
+
+def _know_iod(sop_class_uid: str) -> None:
+    """Let highdicom build an SR on a source whose SOP Class it has no IOD for (a retired or
+    private image class, which import accepts): it then copies the Patient and Study modules
+    as from the replacing IOD (every image IOD has both), instead of failing with a KeyError.
+    Only classes absent from highdicom's map are added to it."""
+    from highdicom._standard_utils import get_iod_module_map, get_sop_class_iod_map
+
+    known = get_sop_class_iod_map()
+    if not sop_class_uid or sop_class_uid in known:
+        return
+    iod = _RETIRED_IODS.get(sop_class_uid, "secondary-capture-image")
+    known[sop_class_uid] = iod if iod in get_iod_module_map() else "secondary-capture-image"
+    _copied_tags.cache_clear()
+    _used_tags.cache_clear()
+    _multiframe_class.cache_clear()
+
+
+#: the value representations whose values are checked before an SR copies them (text with a
+#: format or a length limit, and numbers as text; UIDs are never changed)
+_CHECKED_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH",
+                          "ST", "TM", "UC", "UR", "UT"})
+#: what an SR says of a source that claims its identity removed without saying how
+_METHOD_NOT_STATED = "De-identified before import; method not stated in the source"
+
+
+def _mend_evidence(ds: Dataset) -> None:
+    """Make a source header fit to be an SR's evidence where the source itself breaks the
+    standard (seen in files from the field, e.g. pydicom-data's): a missing Type 2 Patient or
+    Study attribute becomes empty (highdicom cannot build the header without it); a value
+    its VR does not allow is dropped from the copied attributes (Type 2: emptied) rather than
+    copied into the SR; and Patient Identity Removed "YES" without a de-identification method
+    (Type 1C, PS3.3 C.7.1.1) gets a method saying it was not stated.  UIDs are left as they
+    are: the SR must reference the source by them."""
+    for kw in _TYPE_2_COPIED:
+        if kw not in ds:
+            setattr(ds, kw, "")
+    for elem in list(ds):
+        if elem.VR not in _CHECKED_VRS or elem.tag == 0x00080005:
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if elem.is_empty:
+                    continue
+                values = elem.value if elem.VM > 1 else [elem.value]
+                for value in values:  # numbers as written: an IS or DS object is not checked
+                    validate_value(elem.VR, value if isinstance(value, str) and elem.VR not in
+                                   ("IS", "DS") else str(value), pydicom.config.RAISE)
+        except (ValueError, TypeError, OverflowError):
+            if elem.keyword in _TYPE_2_COPIED:
+                ds[elem.tag].value = ""
+            else:
+                del ds[elem.tag]
+    removed = str(ds.get("PatientIdentityRemoved", "") or "").strip().upper() == "YES"
+    if removed and not ds.get("DeidentificationMethod") \
+            and not ds.get("DeidentificationMethodCodeSequence"):
+        ds.DeidentificationMethod = _METHOD_NOT_STATED
 
 
 @functools.lru_cache(maxsize=256)
@@ -501,6 +591,8 @@ class SrEvidence:
         if not sources:
             raise ValueError("no source images: an SR needs at least one image as evidence")
         self.datasets = _read_sources(sources, uid_map, date_offset_days)
+        for ds in self.datasets.values():
+            _know_iod(str(ds.get("SOPClassUID", "")))
         self.deidentified = uid_map is not None
         self.patient_id = patient_id
         self.first = self.datasets[sorted(self.datasets)[0]]
@@ -1023,10 +1115,14 @@ def write_measurement_report(
     for i, a in enumerate(annotations):
         src = evidence[a.sop_instance_uid]
         n_frames = int(src.get("NumberOfFrames", 1) or 1)
-        frames = (int(a.frame) + 1,) if n_frames > 1 else None
-        if frames is not None and not 1 <= frames[0] <= n_frames:
+        if not 0 <= int(a.frame) < n_frames:
             raise ValueError(f"annotation on {a.sop_instance_uid}: frame {int(a.frame) + 1} "
                              f"of an image of {n_frames} frames")
+        # a frame is referenced only in an image of a multi-frame SOP Class: a single-frame
+        # class (US, SC) written with several frames, as some devices do, may not be
+        # referenced by frame (PS3.3 C.17.3.2.1); the tables keep the annotation's frame
+        frames = (int(a.frame) + 1,) if n_frames > 1 and _multiframe_class(
+            str(src.get("SOPClassUID", ""))) else None
         graphic_type, data = scoord(a.kind, a.points)
         finding = None
         if a.finding_id:
