@@ -262,7 +262,8 @@ def _write_handed_sr(task: _CaseSr) -> None:
 
 class _Workers:
     """The export's worker process: it writes the report (~2-3 s) while this process writes the
-    tables and the DICOM SR.  Created on first use, once per export, and shut down at its end;
+    tables and the DICOM SR, then takes SR cases too (`_Export._write_sr`).  Created on first
+    use, once per export, and shut down at its end;
     the one a command forked before it opened the trial (`report_worker.start_worker`), else
     forked by a forkserver (`report_worker.worker_context`), so safe once Qt runs, with the
     report's modules preloaded in the server (a second export in the same process starts its
