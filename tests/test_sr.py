@@ -442,6 +442,7 @@ FIELD_SOURCES = [
     ("SC_rgb_2frame.dcm", 1, True),  # a single-frame class (SC) written with 2 frames
     ("693_UNCR.dcm", 0, True),       # Patient Identity Removed YES without a method
     ("bad_sequence.dcm", 0, False),  # an Age String and a Short String its VR does not allow
+    ("OT-PAL-8-face.dcm", 0, True),  # a bare data set: no preamble, 'DICM' or file meta
 ]
 
 
@@ -454,13 +455,13 @@ def test_reports_on_nonconforming_sources_from_the_field_pass_dciodvfy(
     does not allow are not copied, a source claiming its identity removed gets a method, a
     retired SOP Class is copied as its replacing IOD, and a frame is referenced only in a
     multi-frame SOP Class (the file's own errors, e.g. illegal UIDs kept in an identified
-    SR, are left out of the count)."""
+    SR, are left out of the count); a bare data set is read as import reads it."""
     from pydicom.data import get_testdata_file
 
     path = get_testdata_file(name, download=False)
     if path is None:
         pytest.skip(f"{name} is not installed (pydicom-data)")
-    source = pydicom.dcmread(path, stop_before_pixels=True)
+    source = pydicom.dcmread(path, stop_before_pixels=True, force=True)
     uid = str(source.SOPInstanceUID)
     kwargs = {}
     if deidentified:
