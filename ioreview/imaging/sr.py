@@ -530,6 +530,17 @@ _CHECKED_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", 
 _METHOD_NOT_STATED = "De-identified before import; method not stated in the source"
 
 
+@functools.lru_cache(maxsize=8192)
+def _valid_text(vr: str, text: str) -> bool:
+    """Whether `text` is a value `vr` allows (PS3.5 6.2); numbers as written.  Values repeat
+    from source to source (modality, sex, the de-identified texts), hence the cache."""
+    try:
+        validate_value(vr, text, pydicom.config.RAISE)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 def _mend_evidence(ds: Dataset) -> None:
     """Make a source header fit to be an SR's evidence where the source itself breaks the
     standard (seen in files from the field, e.g. pydicom-data's): a missing Type 2 Patient or
@@ -541,19 +552,19 @@ def _mend_evidence(ds: Dataset) -> None:
     for kw in _TYPE_2_COPIED:
         if kw not in ds:
             setattr(ds, kw, "")
-    for elem in list(ds):
-        if elem.VR not in _CHECKED_VRS or elem.tag == 0x00080005:
-            continue
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                if elem.is_empty:
-                    continue
-                values = elem.value if elem.VM > 1 else [elem.value]
-                for value in values:  # numbers as written: an IS or DS object is not checked
-                    validate_value(elem.VR, value if isinstance(value, str) and elem.VR not in
-                                   ("IS", "DS") else str(value), pydicom.config.RAISE)
-        except (ValueError, TypeError, OverflowError):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for elem in list(ds):
+            if elem.VR not in _CHECKED_VRS or elem.tag == 0x00080005:
+                continue
+            try:
+                valid = elem.is_empty or all(
+                    _valid_text(elem.VR, str(v)) for v in (elem.value if elem.VM > 1
+                                                           else (elem.value,)))
+            except (ValueError, TypeError, OverflowError):  # not even converted from its bytes
+                valid = False
+            if valid:
+                continue
             if elem.keyword in _TYPE_2_COPIED:
                 ds[elem.tag].value = ""
             else:
