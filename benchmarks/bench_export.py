@@ -11,7 +11,8 @@ adjudications), and the memory of exports of growing trials.
    module is present) the tables with SR and the HTML/PDF report (target <= 5 s), each with
    the split the export reports (`ExportSummary.timings`): this process gathering the
    report's inputs, writing the tables and the SR, the worker writing the report (wall clock
-   and CPU seconds), and this process's wait for the worker at the end.  Then the same export
+   and CPU seconds), this process's wait for the worker at the end, and how many cases' SR
+   the worker wrote once the report was done.  Then the same export
    as the user runs it, `ioreview export --include-sr --report` in a new process each time
    (target <= 5 s), which includes start-up, first-use imports and the worker's start.
    Every export writes into a new folder, as a user's does; the folders are removed at the
