@@ -147,3 +147,19 @@ def test_value_unit() -> None:
     assert value_unit(pydicom.dcmread(get_testdata_file("CT_small.dcm"))) == "HU"
     assert value_unit(_header(modality="CT")) == "HU"
     assert value_unit(pydicom.dcmread(get_testdata_file("MR_small.dcm"))) == ""
+
+
+def test_calibration_header_of_a_bare_data_set_is_read_as_import_reads_it(tmp_path):
+    """An older file holding a bare data set (no preamble, 'DICM' or file meta), which import
+    indexes, gives its header for calibration like a Part 10 file; a file that is no DICOM at
+    all still gives an empty header (the image stays uncalibrated)."""
+    from ioreview.imaging.measure import read_calibration_header
+
+    bare = get_testdata_file("OT-PAL-8-face.dcm", download=False)
+    if bare is None:
+        pytest.skip("OT-PAL-8-face.dcm is not installed (pydicom-data)")
+    header = read_calibration_header(bare)
+    assert "PixelData" not in header and header.Rows == 480 and header.SOPInstanceUID
+    junk = tmp_path / "junk.dcm"
+    junk.write_bytes(b"not a dicom file at all" * 20)
+    assert len(read_calibration_header(junk)) == 0

@@ -30,6 +30,7 @@ __all__ = [
     "UnsupportedImage",
     "failure_reason",
     "read_dataset",
+    "read_header",
     "read_frames",
     "read_frame_at_offset",
     "read_indexed_frame",
@@ -74,6 +75,20 @@ def failure_reason(exc: BaseException, path: str | os.PathLike[str] | None = Non
     if not isinstance(exc, (UnsupportedImage, ValueError)):
         text = f"{type(exc).__name__}: {text}"
     return text[:300]
+
+
+def read_header(path: str | os.PathLike[str]) -> Dataset:
+    """A file's header without its pixels (`stop_before_pixels`), read as `read_dataset` reads
+    the file: a DICOM Part 10 file, or an older bare data set that the importer indexes
+    (`scan.bare_dataset_syntax`); anything else raises pydicom's `InvalidDicomError`."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return pydicom.dcmread(path, stop_before_pixels=True)
+        except InvalidDicomError:
+            if _bare_syntax(Path(path)) is None:
+                raise
+            return pydicom.dcmread(path, stop_before_pixels=True, force=True)
 
 
 def read_dataset(path: str | os.PathLike[str]) -> Dataset:

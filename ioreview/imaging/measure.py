@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 import numpy as np
-import pydicom
 from pydicom.dataset import Dataset
 
+from ioreview.imaging.decode import read_header
 from ioreview.imaging.header import InstanceHeader
 
 __all__ = [
@@ -187,9 +186,7 @@ def read_calibration_header(path: str | os.PathLike[str]) -> Dataset:
     needs (ultrasound regions, PS3.3 C.8.5.5); empty when the file cannot be read, so the
     image stays uncalibrated rather than guessed."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return pydicom.dcmread(path, stop_before_pixels=True)
+        return read_header(path)  # an older bare data set too, as import reads it
     except Exception:  # pydicom raises many kinds for damaged files
         return Dataset()
 

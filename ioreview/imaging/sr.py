@@ -75,6 +75,7 @@ from pydicom.valuerep import validate_value
 from pydicom.valuerep import (CUSTOMIZABLE_CHARSET_VR, DA, DS, EXPLICIT_VR_LENGTH_32, TM, DSfloat,
                               PersonName, format_number_as_ds)
 
+from ioreview.imaging.decode import read_header
 from ioreview.imaging.deid import deidentify_dataset
 
 if TYPE_CHECKING:
@@ -432,7 +433,7 @@ def _read_sources(
 ) -> dict[str, Dataset]:
     out: dict[str, Dataset] = {}
     for uid in sorted(sources):
-        ds = _read_header(os.fspath(sources[uid]))
+        ds = read_header(os.fspath(sources[uid]))  # a bare data set too, as import reads it
         if str(ds.SOPInstanceUID) != uid:
             raise ValueError(f"{sources[uid]}: SOP Instance UID {ds.SOPInstanceUID} is not {uid}")
         used = _used_tags(str(ds.get("SOPClassUID", "")))
@@ -455,25 +456,6 @@ def _read_sources(
         _mend_evidence(ds)
         out[uid] = ds
     return out
-
-
-def _read_header(path: str) -> Dataset:
-    """A source's header without its pixels: a DICOM Part 10 file, or an older bare data set
-    (no preamble and 'DICM' prefix) that import indexes, read as the viewer reads it
-    (`decode.read_dataset`)."""
-    from pydicom.errors import InvalidDicomError
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return pydicom.dcmread(path, stop_before_pixels=True)
-        except InvalidDicomError:
-            from ioreview.imaging.scan import bare_dataset_syntax
-
-            with open(path, "rb") as f:
-                if bare_dataset_syntax(f.read(132)) is None:
-                    raise
-            return pydicom.dcmread(path, stop_before_pixels=True, force=True)
 
 
 #: Type 2 Patient and General Study attributes an SR copies from its first source (highdicom
