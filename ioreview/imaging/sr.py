@@ -71,9 +71,8 @@ from pydicom.filewriter import write_file_meta_info, writers
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import PYDICOM_ROOT_UID, ExplicitVRLittleEndian, generate_uid
-from pydicom.valuerep import validate_value
 from pydicom.valuerep import (CUSTOMIZABLE_CHARSET_VR, DA, DS, EXPLICIT_VR_LENGTH_32, TM, DSfloat,
-                              PersonName, format_number_as_ds)
+                              PersonName, format_number_as_ds, validate_value)
 
 from ioreview.imaging.decode import read_header
 from ioreview.imaging.deid import deidentify_dataset
@@ -436,7 +435,9 @@ def _read_sources(
         ds = read_header(os.fspath(sources[uid]))  # a bare data set too, as import reads it
         if str(ds.SOPInstanceUID) != uid:
             raise ValueError(f"{sources[uid]}: SOP Instance UID {ds.SOPInstanceUID} is not {uid}")
-        used = _used_tags(str(ds.get("SOPClassUID", "")))
+        sop_class = str(ds.get("SOPClassUID", ""))
+        _know_iod(sop_class)  # before its IOD is looked up, here and by highdicom
+        used = _used_tags(sop_class)
         if used is not None:
             # the rest is never looked at: not converting it from its raw bytes (nor
             # de-identifying it) is most of the time a header costs; de-identification works
@@ -601,8 +602,6 @@ class SrEvidence:
         if not sources:
             raise ValueError("no source images: an SR needs at least one image as evidence")
         self.datasets = _read_sources(sources, uid_map, date_offset_days)
-        for ds in self.datasets.values():
-            _know_iod(str(ds.get("SOPClassUID", "")))
         self.deidentified = uid_map is not None
         self.patient_id = patient_id
         self.first = self.datasets[sorted(self.datasets)[0]]

@@ -902,18 +902,11 @@ class _Export:
             series_uid, tuple(documents), images, release, protocols))
 
     def _write_sr(self, task: _CaseSr) -> None:
-        """Write a case's SR here or, once the worker has written the report, hand it to the
-        worker while fewer than two cases wait there and enough cases are left
-        (`SR_HAND_MIN_CASES`): the two processes share the SR instead of the worker idling
+        """Write a case's SR here, or hand it to the worker when it can take it
+        (`_worker_takes_sr`): the two processes share the SR instead of the worker idling
         while this one writes it alone.  The files do not depend on which process writes
         them."""
-        if self._report_task is None or not self._report_task.done() \
-                or self._cases_left < SR_HAND_MIN_CASES:
-            _write_case_sr(task)
-            return
-        while self._handed and self._handed[0].done():
-            self._handed.popleft()  # a worker's error is raised by `self.workers.wait()`
-        if len(self._handed) >= 2:
+        if not self._worker_takes_sr():
             _write_case_sr(task)
             return
         new = {k: p for k, p in task.protocols.items() if k not in self._handed_protocols}
@@ -921,6 +914,16 @@ class _Export:
         self._handed.append(self.workers.submit_started(
             _write_handed_sr, dataclasses.replace(task, protocols=new)))
         self.timings["sr_cases_in_worker"] += 1
+
+    def _worker_takes_sr(self) -> bool:
+        """Whether the worker takes the next case's SR: it has written the report, fewer than
+        two cases wait there, and enough cases are left (`SR_HAND_MIN_CASES`)."""
+        if self._report_task is None or not self._report_task.done() \
+                or self._cases_left < SR_HAND_MIN_CASES:
+            return False
+        while self._handed and self._handed[0].done():
+            self._handed.popleft()  # a worker's error is raised by `self.workers.wait()`
+        return len(self._handed) < 2
 
     # -- the report --------------------------------------------------------------------------
     def _report(self, language: str) -> Future[tuple[list[Path], float, float]]:
