@@ -199,7 +199,19 @@ def test_export_is_refused_without_the_right_password_role_or_folder(demo, tmp_p
         trial.export_trial(coord, tmp_path / "full", "coordinator-demo")
     with pytest.raises(InvalidInput, match="format"):
         trial.export_trial(coord, tmp_path / "f", "coordinator-demo", formats=("xlsx",))
+    # refused before anything is gathered or written, not by the report's worker at the end
+    with pytest.raises(InvalidInput, match="report language 'zh'.*en, zh_CN"):
+        trial.export_trial(coord, tmp_path / "l", "coordinator-demo", report=True,
+                           language="zh")
+    assert not (tmp_path / "l").exists() and not (tmp_path / "l.part").exists()
     trial.close()
+
+
+def test_the_service_knows_the_report_languages_the_report_writes():
+    from ioreview.service.exports.report import LANGUAGES
+    from ioreview.service.exports.trial_export import REPORT_LANGUAGES
+
+    assert REPORT_LANGUAGES == LANGUAGES
 
 
 def test_a_changed_export_record_breaks_its_signature(demo, tmp_path):

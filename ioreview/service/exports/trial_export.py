@@ -65,6 +65,8 @@ _REPORT_WORDS = {
               "stage": "病例阶段", "pending": "待仲裁", "decided": "已仲裁",
               "sessions": "委员会会议 进行中 / 已结束"},
 }
+#: the languages a report is written in (`report.LANGUAGES`, without loading the report's code)
+REPORT_LANGUAGES = tuple(_REPORT_WORDS)
 #: cases gathered per batch (memory bound)
 CHUNK = 100
 #: the worker takes SR cases only while at least this many cases are still to be written: its
@@ -439,6 +441,9 @@ class Exports:
         if unknown or not formats:
             raise InvalidInput(f"Unknown export format(s) {', '.join(unknown) or '(none)'}; "
                                f"use any of {', '.join(FORMATS)}.")
+        if language not in REPORT_LANGUAGES:
+            raise InvalidInput(f"Unknown report language {language!r}; use one of "
+                               f"{', '.join(REPORT_LANGUAGES)}.")
         out = Path(out_dir)
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise InvalidInput(f"{out} is not an empty folder; export into a new or empty "
