@@ -68,10 +68,17 @@ def _trial(demo) -> Trial:
 
 
 def _copy_of(demo, tmp_path: Path) -> Path:
-    """A copy of the demo's database, with its trial key and anchor journal, to change."""
+    """A copy of the demo's database, with its trial key and anchor journal, to change.  The
+    database is copied through SQLite (what its write-ahead log holds too: an earlier test's
+    trial may still be open), the journal after it, so it never anchors a record the copy
+    lacks."""
     db = demo[0]
     copy = tmp_path / "copy.sqlite"
-    for suffix in ("", ".key", ".anchor"):
+    with sqlite3.connect(db) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    source.close()
+    target.close()
+    for suffix in (".key", ".anchor"):
         Path(f"{copy}{suffix}").write_bytes(Path(f"{db}{suffix}").read_bytes())
     return copy
 
@@ -494,3 +501,42 @@ def test_a_failed_export_command_does_not_wait_for_its_worker(demo, tmp_path):
     assert "wrong password" in done.stderr
     assert "children 0" in done.stdout
     assert not (tmp_path / "out").exists()
+
+
+def test_a_new_process_verifies_every_kind_of_signature(demo, tmp_path):
+    """`ioreview audit verify` in a process that has neither adjudicated nor exported knows
+    every signable kind; before, it found each adjudication, committee and export signature
+    "unknown" (their content builders registered only when their modules loaded) and called
+    an untouched trial NOT intact, and so did restore's check of a backup."""
+    db, archive, _phi = demo
+    copy = _copy_of(demo, tmp_path)
+    trial = Trial.open(copy, archive_root=archive)
+    _export(trial, tmp_path / "e")
+    trial.close()
+    with sqlite3.connect(copy) as conn:
+        kinds = {k for (k,) in conn.execute("SELECT DISTINCT entity_kind FROM signature_record")}
+    assert kinds == {"read", "adjudication", "panel_ballot", "panel_session", "export"}
+    secret = tmp_path / "password"
+    secret.write_text("admin-demo\n")
+    secret.chmod(0o600)
+    done = subprocess.run(
+        [sys.executable, "-m", "ioreview", "--db", str(copy), "--archive", str(archive),
+         "--user", "admin", "--password-file", str(secret), "audit", "verify"],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Audit trail intact" in done.stdout
+
+
+def test_every_signable_kind_names_the_module_that_rebuilds_its_content():
+    import importlib
+    import pkgutil
+
+    import ioreview.service
+    from ioreview.service import signatures
+
+    for info in pkgutil.walk_packages(ioreview.service.__path__, "ioreview.service."):
+        if not info.name.endswith("report_preload"):
+            importlib.import_module(info.name)
+    assert set(signatures.CONTENT_BUILDERS) == {"read", *signatures.BUILDER_MODULES}
+    for kind, module in signatures.BUILDER_MODULES.items():
+        assert signatures.CONTENT_BUILDERS[kind].__module__ == module, kind

@@ -3,16 +3,19 @@
 A signature binds a signer, a UTC time and a meaning to the SHA-256 of the canonical content of
 one version of an entity.  The content is rebuilt from the domain tables when verifying, so a
 value changed behind the application's back no longer matches its signature.  Read versions
-are signable now; adjudication decisions, panel outcomes and exports register their own
-content builders in `CONTENT_BUILDERS` (every signable kind: read, adjudication,
-panel_ballot, panel_session, export); `verify_signatures` rebuilds each signature's content
-with them.  The SHA-256 itself is not secret (anyone can recompute it): what makes a recomputed
+are signable here; adjudication decisions, panel outcomes and exports register their own
+content builders in `CONTENT_BUILDERS` when their module loads (`BUILDER_MODULES` names it for
+every other signable kind: adjudication, panel_ballot, panel_session, export);
+`verify_signatures` loads the modules of the kinds it meets and rebuilds each signature's
+content with them, in whatever process it runs (a command that verifies has not adjudicated
+or exported).  The SHA-256 itself is not secret (anyone can recompute it): what makes a recomputed
 hash visible is the signing audit record, keyed, that holds the hash signed
 (`monitoring.verify_audit_trail` compares the two).
 """
 from __future__ import annotations
 
 import hashlib
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +23,7 @@ from ioreview.store import UnitOfWork
 from ioreview.store.audit import canonical_json
 from ioreview.store.records import ReadRecord, SignatureRecord
 
-__all__ = ["CONTENT_BUILDERS", "content_sha256", "read_content", "sign", "verify_signatures"]
+__all__ = ["BUILDER_MODULES", "CONTENT_BUILDERS", "content_sha256", "read_content", "sign", "verify_signatures"]
 
 
 def content_sha256(content: Any) -> str:
@@ -58,6 +61,22 @@ def _read_content_for(uow: UnitOfWork, signature: SignatureRecord) -> dict[str, 
 CONTENT_BUILDERS: dict[str, Callable[[UnitOfWork, SignatureRecord], dict[str, Any] | None]] = {
     "read": _read_content_for,
 }
+#: signable kind -> the module that registers its content builder when it loads
+BUILDER_MODULES: dict[str, str] = {
+    "adjudication": "ioreview.service.adjudication",
+    "panel_ballot": "ioreview.service.panels",
+    "panel_session": "ioreview.service.panels",
+    "export": "ioreview.service.exports.signed_content",
+}
+
+
+def content_builder(
+        kind: str) -> Callable[[UnitOfWork, SignatureRecord], dict[str, Any] | None] | None:
+    """The content builder of signatures of `kind`, loading its module on first use (None: a
+    kind no module signs)."""
+    if kind not in CONTENT_BUILDERS and kind in BUILDER_MODULES:
+        importlib.import_module(BUILDER_MODULES[kind])
+    return CONTENT_BUILDERS.get(kind)
 
 
 def sign(uow: UnitOfWork, entity_kind: str, entity_id: int, version: int, signer_id: int,
@@ -81,7 +100,7 @@ def verify_signatures(uow: UnitOfWork) -> list[tuple[SignatureRecord, str]]:
     for s in uow.signatures.all():
         what = (f"signature {s.id} ({s.entity_kind} {s.entity_id} version {s.version}, "
                 f"'{s.meaning}', signed by {s.signer} at {s.signed_at})")
-        builder = CONTENT_BUILDERS.get(s.entity_kind)
+        builder = content_builder(s.entity_kind)
         if builder is None:
             problems.append((s, f"{what}: unknown signed entity kind {s.entity_kind!r}"))
             continue

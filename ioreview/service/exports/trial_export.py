@@ -50,6 +50,7 @@ from ..context import ADMINS, ServiceContext
 from ..values import Role, Session, SignatureInfo
 from ..workflow import case_outcome
 from .redaction import FREE_TEXT_COLUMNS, MARKER, RedactingWriter, Redactor
+from .signed_content import signed_export_content
 from .tables import FORMATS, TABLES, TableWriter, value_text
 
 __all__ = ["EXPORT_MEANING", "ExportSummary", "Exports"]
@@ -131,21 +132,6 @@ def _measurement(name: str, modality_unit: str) -> tuple[str, str]:
     return name, ""
 
 
-def _content(record: ExportRecord, signer: str, meaning: str, signed_at: str) -> dict[str, Any]:
-    return {"export_id": record.id, "created_at": record.created_at,
-            "created_by": record.created_by, "parameters": record.parameters,
-            "manifest_sha256": record.manifest_sha256, "audit_head": record.audit_head,
-            "identified": record.identified, "n_files": record.n_files,
-            "signer": signer, "meaning": meaning, "signed_at": signed_at}
-
-
-def export_content(uow: UnitOfWork, s: SignatureRecord) -> dict[str, Any] | None:
-    """What an export's signer signs: the parameters, the manifest's hash, the audit head."""
-    record = uow.exports.get(s.entity_id)
-    return None if record is None else _content(record, s.signer, s.meaning, s.signed_at)
-
-
-signatures.CONTENT_BUILDERS["export"] = export_content
 
 
 @dataclass(frozen=True)
@@ -507,7 +493,7 @@ class Exports:
                                  "folder": str(out)})
                 record = uow.exports.get(export_id)
                 assert record is not None
-                content = _content(record, actor.username, EXPORT_MEANING, at)
+                content = signed_export_content(record, actor.username, EXPORT_MEANING, at)
                 signed = signatures.sign(uow, "export", export_id, 1, actor.user_id,
                                          actor.username, at, EXPORT_MEANING, content)
                 signature = SignatureInfo(signed.id, export_id, signed.signer, signed.signed_at,
