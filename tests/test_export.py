@@ -525,6 +525,19 @@ def test_a_new_process_verifies_every_kind_of_signature(demo, tmp_path):
         capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Audit trail intact" in done.stdout
+    # restore checks a backup the same way, in its own new process
+    base = [sys.executable, "-m", "ioreview"]
+    done = subprocess.run([*base, "--db", str(copy), "--archive", str(archive), "--user",
+                           "admin", "--password-file", str(secret), "backup",
+                           str(tmp_path / "backup")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = subprocess.run([*base, "--db", str(tmp_path / "restored.sqlite"), "--archive",
+                           str(tmp_path / "restored-archive"), "restore",
+                           str(tmp_path / "backup"), "--key", f"{copy}.key"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Restored and verified" in done.stdout
 
 
 def test_every_signable_kind_names_the_module_that_rebuilds_its_content():
