@@ -206,6 +206,10 @@ def test_export_is_refused_without_the_right_password_role_or_folder(demo, tmp_p
         trial.export_trial(coord, tmp_path / "full", "coordinator-demo")
     with pytest.raises(InvalidInput, match="format"):
         trial.export_trial(coord, tmp_path / "f", "coordinator-demo", formats=("xlsx",))
+    # images without the SR that references them: refused, not silently left out
+    with pytest.raises(InvalidInput, match="--include-sr"):
+        trial.export_trial(coord, tmp_path / "i", "coordinator-demo", include_images=True)
+    assert not (tmp_path / "i").exists() and not (tmp_path / "i.part").exists()
     # refused before anything is gathered or written, not by the report's worker at the end
     with pytest.raises(InvalidInput, match="report language 'zh'.*en, zh_CN"):
         trial.export_trial(coord, tmp_path / "l", "coordinator-demo", report=True,

@@ -427,6 +427,10 @@ class Exports:
         if unknown or not formats:
             raise InvalidInput(f"Unknown export format(s) {', '.join(unknown) or '(none)'}; "
                                f"use any of {', '.join(FORMATS)}.")
+        if include_images and not include_sr:
+            raise InvalidInput("The images an export includes are those its DICOM SR "
+                               "references: ask for the SR too (--include-sr), or leave the "
+                               "images out.")
         if language not in REPORT_LANGUAGES:
             raise InvalidInput(f"Unknown report language {language!r}; use one of "
                                f"{', '.join(REPORT_LANGUAGES)}.")
