@@ -353,6 +353,41 @@ def test_full_export_with_the_report_written_by_the_worker_process(demo, tmp_pat
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2,
                     reason="the report's worker process exists from two cores")
+def test_the_worker_starts_taking_sr_cases_when_its_first_pays_and_then_takes_them_to_the_end():
+    """The rule that hands SR cases to the worker once the report is written: its first case
+    (which loads the SR modules and templates) only with enough cases left, and alone; once
+    it has written one, cases to the last, two waiting at most."""
+    from collections import deque
+    from concurrent.futures import Future
+    from types import SimpleNamespace
+
+    from ioreview.service.exports.trial_export import SR_HAND_MIN_CASES, _Export
+
+    def future(done: bool) -> Future:
+        f: Future = Future()
+        if done:
+            f.set_result(None)
+        return f
+
+    export = SimpleNamespace(_report_task=future(False), _handed=deque(), _worker_warm=False,
+                             _cases_left=SR_HAND_MIN_CASES + 10)
+    takes = lambda: _Export._worker_takes_sr(export)  # noqa: E731
+    assert not takes()  # the report is not written yet
+    export._report_task = future(True)
+    assert takes()
+    export._handed.append(future(False))
+    assert not takes()  # its first case is being written: no second before it is done
+    export._cases_left = SR_HAND_MIN_CASES - 1
+    export._handed = deque()
+    assert not takes()  # a first case would not pay for its start this close to the end
+    export._handed.append(future(True))  # ... but it has written one already
+    assert takes() and export._worker_warm
+    export._cases_left = 0
+    assert takes()  # to the last case
+    export._handed.extend([future(False), future(False)])
+    assert not takes()  # two waiting there already
+
+
 def test_sr_cases_the_worker_writes_after_the_report_are_the_same_files(demo, tmp_path,
                                                                          monkeypatch):
     """Once the worker has written the report it takes SR cases too (two waiting at most),

@@ -70,9 +70,10 @@ _REPORT_WORDS = {
 REPORT_LANGUAGES = tuple(_REPORT_WORDS)
 #: cases gathered per batch (memory bound)
 CHUNK = 100
-#: the worker takes SR cases only while at least this many cases are still to be written: its
-#: first case costs ~0.3-0.4 s (highdicom's import, the SR templates), which only pays when
-#: this process has more than that left to do
+#: the worker starts taking SR cases only while at least this many cases are still to be
+#: written: its first case costs ~0.3-0.4 s (highdicom's import, the SR templates), which only
+#: pays when this process has more than that left to do; once it has written one, it takes
+#: cases to the last
 SR_HAND_MIN_CASES = 32
 _UNITS = {"mm": "mm", "px": "{px}", "mm²": "mm2", "mm2": "mm2", "px²": "{px2}",
           "px2": "{px2}", "deg": "deg", "ml": "mL", "hu": "[hnsf'U]", "s": "s"}
@@ -622,6 +623,8 @@ class _Export:
         #: is done (`_write_sr`), with the protocols already handed over
         self._report_task: Future[Any] | None = None
         self._handed: deque[Future[Any]] = deque()
+        #: the worker has written an SR case (its SR modules and templates are loaded)
+        self._worker_warm = False
         self._handed_protocols: set[tuple[str, str]] = set()
         self._sr_protocols: dict[tuple[str, str], Protocol] = {}
         self.clock = _Clock()
@@ -912,12 +915,15 @@ class _Export:
 
     def _worker_takes_sr(self) -> bool:
         """Whether the worker takes the next case's SR: it has written the report, fewer than
-        two cases wait there, and enough cases are left (`SR_HAND_MIN_CASES`)."""
-        if self._report_task is None or not self._report_task.done() \
-                or self._cases_left < SR_HAND_MIN_CASES:
+        two cases wait there, and it has written an SR case before or enough cases are left
+        to pay for its first (`SR_HAND_MIN_CASES`)."""
+        if self._report_task is None or not self._report_task.done():
             return False
         while self._handed and self._handed[0].done():
             self._handed.popleft()  # a worker's error is raised by `self.workers.wait()`
+            self._worker_warm = True
+        if not self._worker_warm and (self._handed or self._cases_left < SR_HAND_MIN_CASES):
+            return False  # its first case is still being written, or would not pay
         return len(self._handed) < 2
 
     # -- the report --------------------------------------------------------------------------
