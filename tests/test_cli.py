@@ -235,3 +235,28 @@ def test_import_command_loads_only_what_importing_needs(tmp_path):
     summary = json.loads(out[:out.index("LOADED")])
     assert summary["imported"] == 2
     assert out.splitlines()[-1] == "LOADED [] 0"
+
+
+def test_the_service_package_loads_its_values_on_first_use():
+    """`import ioreview.service` loads neither the values nor the store: the export's worker
+    (whose modules live in the package) loads its report libraries without them, and the
+    export command forks it before they load; every name of the package's `__all__` is still
+    there on first use."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "import ioreview.service.exports.report_worker\n"
+        "print(sorted(m for m in ('ioreview.service.values', 'ioreview.store.records')\n"
+        "             if m in sys.modules))\n"
+        "import ioreview.service as s\n"
+        "names = s.__all__\n"
+        "missing = [n for n in names if not hasattr(s, n)]\n"
+        "from ioreview.service import Role, SeriesInfo, SubjectOutcomeView, Trial\n"
+        "print(len(names), missing, Role.READER.value, 'Role' in dir(s))\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out[0] == "[]"
+    n, rest = out[1].split(" ", 1)
+    assert int(n) > 60 and rest == "[] reader True"

@@ -19,15 +19,10 @@ from ioreview.errors import (AccountLocked, AuthenticationFailed, BackupRejected
                              PasswordChangeRequired, PermissionDenied, ReadIncomplete,
                              ReadLocked, SessionExpired, SignatureRejected)
 
-from . import values as _values
-from .values import __all__ as _values_all
-
-# the values defined in `values` itself; its result types in `values_*` load on first use
-globals().update({name: getattr(_values, name) for name in _values_all
-                  if name not in _values._HOMES})
-
 #: names imported on first use (PEP 562), so that `import ioreview.service` stays light: a
-#: command loads the DICOM, statistics and report code only when it uses it
+#: command loads the DICOM, statistics and report code only when it uses it, and the values
+#: (`values`: roles, statuses, result types) on first use too: the export's worker, whose
+#: modules live in this package, never needs them, and forks before they load
 _LAZY = {
     "Trial": (".trial", "Trial"), "LOCKOUT_S": (".context", "LOCKOUT_S"),
     "MAX_FAILED_ATTEMPTS": (".context", "MAX_FAILED_ATTEMPTS"),
@@ -65,16 +60,24 @@ def __getattr__(name: str) -> Any:
     elif name in _LAZY:
         module, attr = _LAZY[name]
         value = getattr(importlib.import_module(module, __name__), attr)
-    elif name in _values._HOMES:
-        value = getattr(_values, name)
+    elif name == "__all__":
+        value = [*importlib.import_module(".values", __name__).__all__, *_OWN_NAMES]
     else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        values = importlib.import_module(".values", __name__)
+        if name not in values.__all__:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(values, name)
     globals()[name] = value
     return value
 
 
-__all__ = [
-    *_values_all, "AccountLocked", "AuthenticationFailed", "BlindingViolation", "InvalidInput",
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__getattr__("__all__")))
+
+
+#: the names this package exports besides the values (`__all__` adds those on first use)
+_OWN_NAMES = [
+    "AccountLocked", "AuthenticationFailed", "BlindingViolation", "InvalidInput",
     "ImportSummary", "InvalidProtocol", "IoreviewError", "LOCKOUT_S", "MAX_FAILED_ATTEMPTS", "NotFound",
     "PermissionDenied", "ReadIncomplete", "ReadLocked", "SessionExpired", "SignatureRejected",
     "TOUCH_INTERVAL_S", "TagRow", "Trial", "USE_CASE_GROUPS", "timepoint_for_days",
