@@ -21,7 +21,8 @@ import gc
 import multiprocessing
 import os
 import sys
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -203,6 +204,14 @@ def start_in_worker() -> None:
     libraries (already loaded when forked from a preloaded forkserver)."""
     _end_with_parent()
     load()
+
+
+def timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, float, float]:
+    """fn(*args), with the wall-clock and CPU seconds it took (in the process that ran it)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = fn(*args)
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
 
 
 def write_report(job: ReportJob, out_dir: Path) -> list[Path]:

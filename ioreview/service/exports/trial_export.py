@@ -21,7 +21,6 @@ import hmac
 import html
 import json
 import math
-import os
 import shutil
 import threading
 import time
@@ -42,7 +41,7 @@ from ioreview.auth import verify_password
 from ioreview.errors import InvalidInput, SignatureRejected
 from ioreview.imaging.measure import calibration_for, value_unit
 from ioreview.store import UnitOfWork, dicom_index
-from ioreview.store.records import CaseRecord, ExportRecord, SignatureRecord
+from ioreview.store.records import CaseRecord, SignatureRecord
 
 from .. import signatures
 from ..agreement import collect
@@ -51,6 +50,7 @@ from ..values import Role, Session, SignatureInfo
 from ..workflow import case_outcome
 from .redaction import FREE_TEXT_COLUMNS, MARKER, RedactingWriter, Redactor
 from .signed_content import signed_export_content
+from .sr_cases import CaseSr, SrDocument, UidMap, write_case_sr, write_handed_sr
 from .tables import FORMATS, TABLES, TableWriter, value_text
 
 __all__ = ["EXPORT_MEANING", "ExportSummary", "Exports"]
@@ -135,57 +135,6 @@ def _measurement(name: str, modality_unit: str) -> tuple[str, str]:
 
 
 
-@dataclass(frozen=True)
-class _UidMap:
-    """The keyed-hash UID replacement of a de-identified export."""
-
-    key: bytes
-
-    def __call__(self, uid: str) -> str:
-        digest = hmac.new(self.key, uid.encode(), hashlib.sha256).digest()
-        return "2.25." + str(int.from_bytes(digest[:16], "big"))
-
-
-@dataclass(frozen=True)
-class _SrDocument:
-    path: Path
-    #: the protocol's (id, version): the case's `protocols` hold it
-    protocol: tuple[str, str]
-    values: Mapping[str, Any]
-    annotations: tuple[Any, ...]
-    observer: str
-    observer_kind: str
-    sop_instance_uid: str
-    instance_number: int
-    title: str
-
-
-@dataclass(frozen=True)
-class _CaseSr:
-    """The DICOM SR documents of one case (and its de-identified images when `images`)."""
-
-    folder: Path
-    sources: Mapping[str, str]
-    uid_map: _UidMap | None
-    patient: str
-    series_uid: str
-    documents: tuple[_SrDocument, ...]
-    images: Path | None
-    #: per source written to `images` (de-identified exports): the burned-in text review's
-    #: mask rectangles and whether the pixels were found clean; sources not here are withheld
-    release: Mapping[str, tuple[tuple[Any, ...], bool]] | None = None
-    #: the documents' protocols by (id, version); a task handed to the worker carries only
-    #: those it has not been given yet (`_write_handed_sr`)
-    protocols: Mapping[tuple[str, str], Protocol] = field(default_factory=dict)
-
-
-def _timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, float, float]:
-    """fn(*args), with the wall-clock and CPU seconds it took (in the process that ran it)."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    result = fn(*args)
-    return result, time.perf_counter() - wall, time.process_time() - cpu
-
-
 class _Clock:
     """Wall-clock and CPU seconds of the parts of an export, added up by name."""
 
@@ -205,48 +154,6 @@ class _Clock:
             self.add(name, time.perf_counter() - wall, time.process_time() - cpu)
 
 
-def _write_case_sr(task: _CaseSr) -> None:
-    """Write one case's SR documents (and its images)."""
-    from ioreview.imaging.deid import reader_copy_bytes
-    from ioreview.imaging.sr import SrEvidence, write_measurement_report
-
-    task.folder.mkdir(parents=True, exist_ok=True)
-    evidence = SrEvidence(task.sources, uid_map=task.uid_map, date_offset_days=None,
-                          patient_id=task.patient)  # read once for the case's documents
-    for d in task.documents:
-        write_measurement_report(
-            d.path, protocol=task.protocols[d.protocol], values=d.values,
-            annotations=d.annotations,
-            observer=d.observer, observer_kind=d.observer_kind, sources=evidence,
-            series_uid=task.series_uid, sop_instance_uid=d.sop_instance_uid, series_number=900,
-            instance_number=d.instance_number, title=d.title)
-    if task.images is not None:
-        task.images.mkdir(parents=True, exist_ok=True)
-        for uid, src in sorted(task.sources.items()):
-            if task.uid_map is None:
-                shutil.copyfile(src, task.images / f"{uid}.dcm")
-                continue
-            release = (task.release or {}).get(uid)
-            if release is None:
-                continue  # burned-in text not masked or cleared: withheld (the manifest counts it)
-            # the reader copy's policy: Basic Profile, Clean Descriptors, the coordinator's masks
-            (task.images / f"{task.uid_map(uid)}.dcm").write_bytes(reader_copy_bytes(
-                src, uid_map=task.uid_map, date_offset_days=None, patient_label=task.patient,
-                rectangles=release[0], pixels_checked=release[1]))
-
-
-#: in the worker: the protocols the export has handed it, by (id, version)
-_HANDED_PROTOCOLS: dict[tuple[str, str], Protocol] = {}
-
-
-def _write_handed_sr(task: _CaseSr) -> None:
-    """In the worker, once the report is written: write a case's SR as `_write_case_sr` does,
-    with the protocols of earlier tasks (a protocol crosses the pipe once, not per case)."""
-    if not gc.isenabled():  # off since the report (`report_worker.write_report`): its objects
-        gc.freeze()  # are left alone, and what the SR makes is collected again
-        gc.enable()
-    _HANDED_PROTOCOLS.update(task.protocols)
-    _write_case_sr(dataclasses.replace(task, protocols=_HANDED_PROTOCOLS))
 
 
 class _Workers:
@@ -878,7 +785,7 @@ class _Export:
             sop = self.uid(f"ioreview-sr:{case.label}:{name}") if not self.identified else \
                 "2.25." + str(int.from_bytes(hashlib.sha256(
                     f"ioreview-sr:{case.label}:{name}".encode()).digest()[:16], "big"))
-            documents.append(_SrDocument(
+            documents.append(SrDocument(
                 folder / name, key, values,
                 tuple(self._label_redacted(a) for a in annotations
                       if a.sop_instance_uid in sources),
@@ -895,22 +802,22 @@ class _Export:
         if images is not None:
             self.sr_files.extend(images / f"{self.uid(uid)}.dcm" for uid in sorted(sources)
                                  if release is None or uid in release)
-        self._write_sr(_CaseSr(
-            folder, sources, None if self.identified else _UidMap(self._uid_key), patient,
+        self._write_sr(CaseSr(
+            folder, sources, None if self.identified else UidMap(self._uid_key), patient,
             series_uid, tuple(documents), images, release, protocols))
 
-    def _write_sr(self, task: _CaseSr) -> None:
+    def _write_sr(self, task: CaseSr) -> None:
         """Write a case's SR here, or hand it to the worker when it can take it
         (`_worker_takes_sr`): the two processes share the SR instead of the worker idling
         while this one writes it alone.  The files do not depend on which process writes
         them."""
         if not self._worker_takes_sr():
-            _write_case_sr(task)
+            write_case_sr(task)
             return
         new = {k: p for k, p in task.protocols.items() if k not in self._handed_protocols}
         self._handed_protocols.update(new)
         self._handed.append(self.workers.submit_started(
-            _write_handed_sr, dataclasses.replace(task, protocols=new)))
+            write_handed_sr, dataclasses.replace(task, protocols=new)))
         self.timings["sr_cases_in_worker"] += 1
 
     def _worker_takes_sr(self) -> bool:
@@ -932,7 +839,7 @@ class _Export:
         key images with the readers' shapes burned in (pseudonyms unless identified); written
         by a worker process."""
         from .report_data import KeyImage
-        from .report_worker import ReportJob, write_report
+        from .report_worker import ReportJob, timed, write_report
 
         if self.protocol is None or self.agreement is None:
             nothing: Future[tuple[list[Path], float, float]] = Future()
@@ -976,7 +883,7 @@ class _Export:
                  value_labels=values, protocol_id=p.id, protocol_version=p.version,
                  readers_per_case=p.readers_per_case, washout_days=p.rereads.washout_days),
             self.agreement)
-        return self.workers.submit(_timed, write_report, job, self.out / "report")
+        return self.workers.submit(timed, write_report, job, self.out / "report")
 
     def _key_images(self, key_image: Any, limit: int = 6) -> list[Any]:
         """Up to `limit` images with readers' annotations, from decided or discordant cases
