@@ -22,7 +22,7 @@ import pytest
 from ioreview.cli import main as cli_main
 from ioreview.demo_reads import populate_demo
 from ioreview.imaging.synthetic import DemoConfig, generate_demo_trial
-from ioreview.service import InvalidInput, PermissionDenied, SignatureRejected, Trial
+from ioreview.service import InvalidInput, NotFound, PermissionDenied, SignatureRejected, Trial
 from ioreview.service.exports.tables import TABLES
 from test_trial_helpers import fast_kdf  # noqa: F401
 
@@ -592,3 +592,54 @@ def test_every_signable_kind_names_the_module_that_rebuilds_its_content():
     assert set(signatures.CONTENT_BUILDERS) == {"read", *signatures.BUILDER_MODULES}
     for kind, module in signatures.BUILDER_MODULES.items():
         assert signatures.CONTENT_BUILDERS[kind].__module__ == module, kind
+
+
+def _archived_paths(db: Path) -> dict[str, list[Path]]:
+    """The archived image files of each case of a trial database, by case label."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT c.label, i.path FROM instance i JOIN case_series cs ON "
+                            "cs.series_pk = i.series_pk JOIN review_case c ON c.id = cs.case_id "
+                            "ORDER BY c.label, i.path").fetchall()
+    conn.close()
+    out: dict[str, list[Path]] = {}
+    for label, path in rows:
+        out.setdefault(label, []).append(Path(path))
+    return out
+
+
+def test_an_archived_image_damaged_or_removed_after_import_stops_the_export_with_its_name(
+        demo, tmp_path):
+    """An SR's source image or a key image that can no longer be read (the archive damaged
+    behind the application's back) stops the export with one message naming the case and
+    the file, and nothing is written; before, a traceback (pydicom's InvalidDicomError, the
+    renderer's UnsupportedImage from the worker)."""
+    db, archive, _phi = demo
+    copy = _copy_of(demo, tmp_path)
+    trial = Trial.open(copy, archive_root=archive)
+    first = _export(trial, tmp_path / "first", formats=("csv",), include_sr=True)
+    with_sr = sorted(p.name for p in (first.out_dir / "sr").iterdir())
+    files = _archived_paths(copy)
+    label = with_sr[0]
+    victim = files[label][0]
+    kept = {p: p.read_bytes() for paths in files.values() for p in paths}
+    try:
+        victim.write_bytes(b"garbage")
+        with pytest.raises(NotFound, match=rf"Case {label}: the archived image "
+                                           rf"{re.escape(str(victim))} cannot be read \(not a "
+                                           "DICOM file\\).*nothing was exported"):
+            _export(trial, tmp_path / "damaged", formats=("csv",), include_sr=True)
+        victim.unlink()
+        with pytest.raises(NotFound, match=r"cannot be read \(No such file or directory\)"):
+            _export(trial, tmp_path / "removed", formats=("csv",), include_sr=True,
+                    include_images=True)
+        for p in kept:  # every image damaged: the report's first key image says so
+            p.write_bytes(b"garbage")
+        with pytest.raises(NotFound, match=r"Key image 1 \(CASE-.*cannot be shown.*nothing "
+                                           "was exported"):
+            _export(trial, tmp_path / "report", formats=("csv",), report=True)
+    finally:
+        for p, data in kept.items():
+            p.write_bytes(data)
+        trial.close()
+    for name in ("damaged", "removed", "report"):
+        assert not (tmp_path / name).exists() and not (tmp_path / f"{name}.part").exists()

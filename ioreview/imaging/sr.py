@@ -66,6 +66,7 @@ from pydicom.charset import convert_encodings
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.errors import InvalidDicomError
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_file_meta_info, writers
 from pydicom.multival import MultiValue
@@ -75,7 +76,7 @@ from pydicom.valuerep import (CUSTOMIZABLE_CHARSET_VR, DA, DS, EXPLICIT_VR_LENGT
                               PersonName, format_number_as_ds, validate_value)
 
 from ioreview.imaging.decode import read_header
-from ioreview.imaging.deid import deidentify_dataset
+from ioreview.imaging.deid import UnreadableHeader, deidentify_dataset
 
 if TYPE_CHECKING:
     from adjudication.protocol import Code, Field, Finding, Protocol
@@ -432,7 +433,14 @@ def _read_sources(
 ) -> dict[str, Dataset]:
     out: dict[str, Dataset] = {}
     for uid in sorted(sources):
-        ds = read_header(os.fspath(sources[uid]))  # a bare data set too, as import reads it
+        path = os.fspath(sources[uid])
+        try:
+            ds = read_header(path)  # a bare data set too, as import reads it
+        except Exception as exc:  # pydicom raises many kinds for a damaged file
+            reason = "not a DICOM file" if isinstance(exc, InvalidDicomError) \
+                else (exc.strerror if isinstance(exc, OSError) else None) \
+                or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise UnreadableHeader(path, reason) from exc
         if str(ds.SOPInstanceUID) != uid:
             raise ValueError(f"{sources[uid]}: SOP Instance UID {ds.SOPInstanceUID} is not {uid}")
         sop_class = str(ds.get("SOPClassUID", ""))

@@ -35,6 +35,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select
 from markupsafe import Markup
 from PIL import Image, ImageDraw, ImageFont
 
+from ioreview.errors import NotFound
+from ioreview.imaging.decode import UnsupportedImage
 from ioreview.imaging.render import render_frame
 
 from .report_data import KeyImage, ReportData
@@ -554,7 +556,14 @@ def _subject_table(data: ReportData, h: Mapping[str, str]
 
 # -- key images ----------------------------------------------------------------------------------
 def _key_image(k: KeyImage, number: int, h: Mapping[str, str]) -> dict[str, Any]:
-    pixels = render_frame(k.path, k.frame)
+    try:
+        pixels = render_frame(k.path, k.frame)
+    except (UnsupportedImage, OSError) as exc:
+        # readers drew on it in the viewer: an image that no longer renders was damaged or
+        # removed after import
+        raise NotFound(f"Key image {number} ({k.caption}): the archived image cannot be shown "
+                       f"({exc}).  Put it back from a backup of the archive (`ioreview "
+                       "backup` keeps one), then export again; nothing was exported.") from exc
     image = _burn_in(pixels, k.shapes)
     legend = [{"tag": i, "reader": r, "kind": h.get(kind, kind), "label": label, "colour": c}
               for i, ((r, kind, _pts, label), c) in enumerate(zip(k.shapes, _colours(k.shapes)),

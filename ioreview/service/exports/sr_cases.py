@@ -8,11 +8,14 @@ import dataclasses
 import gc
 import hashlib
 import hmac
+import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ioreview.errors import NotFound
 
 if TYPE_CHECKING:
     from adjudication.protocol import Protocol
@@ -65,7 +68,28 @@ class CaseSr:
 
 
 def write_case_sr(task: CaseSr) -> None:
-    """Write one case's SR documents (and its images)."""
+    """Write one case's SR documents (and its images).  Raises NotFound, naming the case and
+    the file, when an archived source image can no longer be read (damaged or removed after
+    import): the export then stops and writes nothing."""
+    from ioreview.imaging.deid import UnreadableHeader
+
+    try:
+        _write_case_sr(task)
+    except (UnreadableHeader, OSError) as exc:
+        if isinstance(exc, UnreadableHeader):
+            where, reason = exc.path, exc.reason
+        else:
+            where, reason = exc.filename or "", exc.strerror or str(exc)
+        if where and os.fspath(where) not in {os.fspath(p) for p in task.sources.values()}:
+            raise  # not a source image: the export's own folder, say
+        raise NotFound(
+            f"Case {task.folder.name}: the archived image {where} cannot be read ({reason}); "
+            "it was damaged or removed after import.  Put it back from a backup of the "
+            "archive (`ioreview backup` keeps one), then export again; nothing was "
+            "exported.") from exc
+
+
+def _write_case_sr(task: CaseSr) -> None:
     from ioreview.imaging.deid import reader_copy_bytes
     from ioreview.imaging.sr import SrEvidence, write_measurement_report
 
