@@ -179,3 +179,44 @@ def test_cases_locked_before_discordance_was_stored_are_evaluated_at_open(tmp_pa
     assert causes == ["locked", "backfill"]
     Trial.open(tmp_path / "trial.sqlite", clock=w.clock)  # nothing more to do
     assert len(trial.store.audit_records("discordance")) == 2
+
+
+def test_a_damaged_page_met_while_fetching_is_the_stores_clear_error(tmp_path):
+    """SQLite finds a damaged page only when a row on it is fetched, after the statement has
+    begun: the fetch raises the store's error too ("damaged ... restore it from a backup",
+    exit 2 on the command line), not sqlite3's DatabaseError (a traceback from
+    `ioreview audit verify` on a tampered file)."""
+    import sqlite3
+
+    from ioreview.store import StoreError
+    from ioreview.store.sqlite import SQLiteStore
+
+    db = tmp_path / "t.sqlite"
+    store = SQLiteStore(db)
+    with store.unit_of_work("test") as uow:
+        uow.execute("CREATE TABLE filler (x TEXT)")
+        uow.executemany("INSERT INTO filler (x) VALUES (?)", [("v" * 200,) for _ in range(5000)])
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    with sqlite3.connect(db) as conn:
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+        last = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.close()
+    with open(db, "r+b") as f:  # a leaf page near the table's end: its first rows still read
+        f.seek((last - 20) * page)
+        f.write(b"\xff" * page)
+    store = SQLiteStore(db)
+    try:
+        # ... and so does the end of the transaction, which SQLite refuses after it
+        with pytest.raises(StoreError, match="damaged"), \
+                store.unit_of_work("test", write=False) as uow:
+            cursor = uow.execute("SELECT x FROM filler")
+            assert cursor.fetchone() == ("v" * 200,)  # the statement and its first row: fine
+            with pytest.raises(StoreError, match="damaged or not an ioreview database"):
+                cursor.fetchall()
+            with pytest.raises(StoreError, match="damaged"):
+                uow.tuples("SELECT x FROM filler")
+            with pytest.raises(StoreError, match="damaged"):
+                list(uow.execute("SELECT x FROM filler"))
+    finally:
+        store.close()

@@ -22,7 +22,7 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +118,53 @@ PROTECTIVE_TRIGGERS: dict[str, str] = {
 }
 
 
+class _Cursor:
+    """A cursor whose fetches raise the store's errors, as its statement does: SQLite reads a
+    page, and finds it damaged, only when a row on it is fetched (`audit verify` on a damaged
+    file raised sqlite3's DatabaseError from `fetchall`)."""
+
+    __slots__ = ("_cursor", "_translate")
+
+    def __init__(self, cursor: sqlite3.Cursor,
+                 translate: Callable[[sqlite3.Error], StoreError]) -> None:
+        self._cursor = cursor
+        self._translate = translate
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    def fetchone(self) -> Any:
+        try:
+            return self._cursor.fetchone()
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+
+    def fetchall(self) -> list[Any]:
+        try:
+            return self._cursor.fetchall()
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+
+    def fetchmany(self, size: int = 1) -> list[Any]:
+        try:
+            return self._cursor.fetchmany(size)
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+
+    def __iter__(self) -> Iterator[Any]:
+        while rows := self.fetchmany(256):
+            yield from rows
+
+
 class SQLiteStore(SqlBackend):
     """A trial database in one SQLite file."""
 
@@ -174,7 +221,7 @@ class SQLiteStore(SqlBackend):
     # -- statements -----------------------------------------------------------------------------
     def _execute(self, sql: str, params: Sequence[Any]) -> Any:
         try:
-            return self.conn.execute(sql, tuple(params))
+            return _Cursor(self.conn.execute(sql, tuple(params)), self._translate_error)
         except sqlite3.Error as exc:
             raise self._translate_error(exc) from exc
 
@@ -235,11 +282,17 @@ class SQLiteStore(SqlBackend):
             time.sleep(random.uniform(0.0002, 0.0015))
 
     def _commit(self) -> None:
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise self._translate_error(exc) from exc
 
     def _rollback(self) -> None:
         if self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                raise self._translate_error(exc) from exc
 
     # -- tamper evidence -------------------------------------------------------------------------
     def _protect_records(self, uow: Any) -> None:
