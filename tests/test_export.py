@@ -620,16 +620,20 @@ def test_an_archived_image_damaged_or_removed_after_import_stops_the_export_with
     with_sr = sorted(p.name for p in (first.out_dir / "sr").iterdir())
     files = _archived_paths(copy)
     label = with_sr[0]
-    victim = files[label][0]
     kept = {p: p.read_bytes() for paths in files.values() for p in paths}
     try:
-        victim.write_bytes(b"garbage")
-        with pytest.raises(NotFound, match=rf"Case {label}: the archived image "
-                                           rf"{re.escape(str(victim))} cannot be read \(not a "
-                                           "DICOM file\\).*nothing was exported"):
+        for victim in files[label]:  # the case's images: its SR's evidence among them
+            victim.write_bytes(b"garbage")
+        with pytest.raises(NotFound, match=rf"Case {label}: the archived image (\S+) cannot be "
+                                           r"read \(not a DICOM file\).*nothing was exported"
+                           ) as damaged:
             _export(trial, tmp_path / "damaged", formats=("csv",), include_sr=True)
-        victim.unlink()
-        with pytest.raises(NotFound, match=r"cannot be read \(No such file or directory\)"):
+        named = Path(str(damaged.value).split(" the archived image ", 1)[1].split(" cannot")[0])
+        assert named in files[label]
+        for victim in files[label]:
+            victim.unlink()
+        with pytest.raises(NotFound, match=rf"Case {label}: .* cannot be read \(No such file or "
+                                           r"directory\)"):
             _export(trial, tmp_path / "removed", formats=("csv",), include_sr=True,
                     include_images=True)
         for p in kept:  # every image damaged: the report's first key image says so
