@@ -80,8 +80,8 @@ def write_case_sr(task: CaseSr) -> None:
             where, reason = exc.path, exc.reason
         else:
             where, reason = exc.filename or "", exc.strerror or str(exc)
-        if where and os.fspath(where) not in {os.fspath(p) for p in task.sources.values()}:
-            raise  # not a source image: the export's own folder, say
+        if not where or os.fspath(where) not in {os.fspath(p) for p in task.sources.values()}:
+            raise  # not a source image: the export's own folder (a full disk), say
         raise NotFound(
             f"Case {task.folder.name}: the archived image {where} cannot be read ({reason}); "
             "it was damaged or removed after import.  Put it back from a backup of the "
