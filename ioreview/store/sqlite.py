@@ -121,7 +121,8 @@ PROTECTIVE_TRIGGERS: dict[str, str] = {
 class _Cursor:
     """A cursor whose fetches raise the store's errors, as its statement does: SQLite reads a
     page, and finds it damaged, only when a row on it is fetched (`audit verify` on a damaged
-    file raised sqlite3's DatabaseError from `fetchall`)."""
+    file raised sqlite3's DatabaseError from `fetchall`).  Anything else (`description`,
+    `rowcount`, `lastrowid`) is the cursor's own."""
 
     __slots__ = ("_cursor", "_translate")
 
@@ -130,35 +131,23 @@ class _Cursor:
         self._cursor = cursor
         self._translate = translate
 
-    @property
-    def description(self) -> Any:
-        return self._cursor.description
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
 
-    @property
-    def rowcount(self) -> int:
-        return self._cursor.rowcount
-
-    @property
-    def lastrowid(self) -> int | None:
-        return self._cursor.lastrowid
+    def _fetch(self, fetch: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return fetch(*args)
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
 
     def fetchone(self) -> Any:
-        try:
-            return self._cursor.fetchone()
-        except sqlite3.Error as exc:
-            raise self._translate(exc) from exc
+        return self._fetch(self._cursor.fetchone)
 
     def fetchall(self) -> list[Any]:
-        try:
-            return self._cursor.fetchall()
-        except sqlite3.Error as exc:
-            raise self._translate(exc) from exc
+        return self._fetch(self._cursor.fetchall)  # type: ignore[no-any-return]
 
     def fetchmany(self, size: int = 1) -> list[Any]:
-        try:
-            return self._cursor.fetchmany(size)
-        except sqlite3.Error as exc:
-            raise self._translate(exc) from exc
+        return self._fetch(self._cursor.fetchmany, size)  # type: ignore[no-any-return]
 
     def __iter__(self) -> Iterator[Any]:
         while rows := self.fetchmany(256):
