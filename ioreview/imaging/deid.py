@@ -45,6 +45,7 @@ import pydicom
 from pydicom.dataelem import DataElement
 from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import BaseTag
@@ -182,6 +183,16 @@ class UnreadableHeader(ValueError):
         self.path = path
         self.reason = reason
 
+    @classmethod
+    def of(cls, path: str, exc: BaseException) -> UnreadableHeader:
+        """The error for `path`, whose read raised `exc` (pydicom raises many kinds for a
+        damaged file; an OSError gives its system message)."""
+        if isinstance(exc, InvalidDicomError):
+            return cls(path, "not a DICOM file")
+        if isinstance(exc, OSError) and exc.strerror:
+            return cls(path, exc.strerror)
+        return cls(path, _first_line(exc))
+
 
 class DeidentificationRefused(ValueError):
     """The dataset cannot be made safe by header de-identification alone."""
@@ -258,10 +269,8 @@ def read_header(path: str | os.PathLike[str]) -> Dataset:
         raise UnreadableHeader(where, "no such file") from None
     except IsADirectoryError:
         raise UnreadableHeader(where, "it is a folder") from None
-    except OSError as exc:
-        raise UnreadableHeader(where, exc.strerror or str(exc)) from exc
     except Exception as exc:  # pydicom raises many kinds for damaged files
-        raise UnreadableHeader(where, _first_line(exc)) from exc
+        raise UnreadableHeader.of(where, exc) from exc
     if not ds.file_meta and not any(BaseTag(t).is_private or _known(t) for t in ds.keys()):
         raise UnreadableHeader(where, "no DICOM elements found")
     return ds

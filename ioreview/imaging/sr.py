@@ -66,7 +66,6 @@ from pydicom.charset import convert_encodings
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.errors import InvalidDicomError
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_file_meta_info, writers
 from pydicom.multival import MultiValue
@@ -437,10 +436,7 @@ def _read_sources(
         try:
             ds = read_header(path)  # a bare data set too, as import reads it
         except Exception as exc:  # pydicom raises many kinds for a damaged file
-            reason = "not a DICOM file" if isinstance(exc, InvalidDicomError) \
-                else (exc.strerror if isinstance(exc, OSError) else None) \
-                or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise UnreadableHeader(path, reason) from exc
+            raise UnreadableHeader.of(path, exc) from exc
         if str(ds.SOPInstanceUID) != uid:
             raise ValueError(f"{sources[uid]}: SOP Instance UID {ds.SOPInstanceUID} is not {uid}")
         sop_class = str(ds.get("SOPClassUID", ""))

@@ -213,7 +213,6 @@ def timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, float, float]:
     return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
-
 def write_report(job: ReportJob, out_dir: Path) -> list[Path]:
     """The report of `job` (in the worker, or in this process on a machine with one core):
     its files.

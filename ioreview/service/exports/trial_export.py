@@ -133,8 +133,6 @@ def _measurement(name: str, modality_unit: str) -> tuple[str, str]:
     return name, ""
 
 
-
-
 class _Clock:
     """Wall-clock and CPU seconds of the parts of an export, added up by name."""
 
@@ -152,8 +150,6 @@ class _Clock:
             yield
         finally:
             self.add(name, time.perf_counter() - wall, time.process_time() - cpu)
-
-
 
 
 class _Workers:
